@@ -1,0 +1,11 @@
+DROP FUNCTION IF EXISTS audit_events_append_only CASCADE;
+DROP TABLE jobs;
+DROP TABLE audit_events;
+DROP TABLE decisions;
+DROP TABLE api_tokens;
+DROP TABLE sessions;
+DROP TABLE users;
+DROP TABLE findings;
+DROP TABLE files;
+DROP TABLE releases;
+DROP TABLE projects;

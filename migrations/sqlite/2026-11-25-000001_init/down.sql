@@ -1,0 +1,10 @@
+DROP TABLE jobs;
+DROP TABLE audit_events;
+DROP TABLE decisions;
+DROP TABLE api_tokens;
+DROP TABLE sessions;
+DROP TABLE users;
+DROP TABLE findings;
+DROP TABLE files;
+DROP TABLE releases;
+DROP TABLE projects;

@@ -1,0 +1,195 @@
+//! Airlock's configuration: one typed struct, layered as defaults, then the
+//! TOML config file, then `AIRLOCK_*` environment variables and command-line
+//! flags (the CLI folds those two into [`Settings`] before calling
+//! [`Config::load`]). Secrets (the database URL's password) never print.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::error::{StoreError, StoreResult};
+
+/// One layer of settings; every field optional. The config file has this shape.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct Settings {
+    /// Address the web server listens on.
+    pub listen: Option<String>,
+    /// Folder for the SQLite database and blobs.
+    pub data_dir: Option<PathBuf>,
+    /// `sqlite://PATH` or `postgres://…`.
+    pub database_url: Option<String>,
+    /// Base URL of the upstream simple index (ending in `/simple/`).
+    pub upstream: Option<String>,
+    /// In-process workers started by `serve` (0 for none).
+    pub workers: Option<usize>,
+    /// Folder for blobs (default `<data_dir>/blobs`).
+    pub blob_dir: Option<PathBuf>,
+    /// `text` or `json`.
+    pub log_format: Option<String>,
+    /// Per-request timeout for the upstream, in seconds.
+    pub upstream_timeout_secs: Option<u64>,
+    /// Attempts before a job is parked as failed.
+    pub job_max_attempts: Option<i64>,
+    /// First retry delay in milliseconds; doubles each attempt.
+    pub retry_base_ms: Option<u64>,
+}
+
+impl Settings {
+    /// This layer, with gaps filled from `lower`.
+    pub fn over(self, lower: Settings) -> Settings {
+        Settings {
+            listen: self.listen.or(lower.listen),
+            data_dir: self.data_dir.or(lower.data_dir),
+            database_url: self.database_url.or(lower.database_url),
+            upstream: self.upstream.or(lower.upstream),
+            workers: self.workers.or(lower.workers),
+            blob_dir: self.blob_dir.or(lower.blob_dir),
+            log_format: self.log_format.or(lower.log_format),
+            upstream_timeout_secs: self.upstream_timeout_secs.or(lower.upstream_timeout_secs),
+            job_max_attempts: self.job_max_attempts.or(lower.job_max_attempts),
+            retry_base_ms: self.retry_base_ms.or(lower.retry_base_ms),
+        }
+    }
+
+    pub fn from_file(path: &Path) -> StoreResult<Settings> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| StoreError::Config(format!("reading config file {}: {e}", path.display())))?;
+        toml::from_str(&text).map_err(|e| StoreError::Config(format!("config file {}: {e}", path.display())))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The resolved configuration every subcommand runs with.
+#[derive(Clone)]
+pub struct Config {
+    pub listen: String,
+    pub data_dir: PathBuf,
+    database_url: String,
+    pub upstream: Option<String>,
+    pub workers: usize,
+    pub blob_dir: PathBuf,
+    pub log_format: LogFormat,
+    pub upstream_timeout: Duration,
+    pub job_max_attempts: i64,
+    pub retry_base: Duration,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field("database_url", &crate::db::redact_url(&self.database_url))
+            .field("upstream", &self.upstream)
+            .field("workers", &self.workers)
+            .field("blob_dir", &self.blob_dir)
+            .finish_non_exhaustive()
+    }
+}
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATA_DIR: &str = "./airlock-data";
+
+impl Config {
+    /// Resolve `overrides` (environment and flags) over the config file (if
+    /// any) over the defaults.
+    pub fn load(config_file: Option<&Path>, overrides: Settings) -> StoreResult<Config> {
+        let file = match config_file {
+            Some(path) => Settings::from_file(path)?,
+            None => Settings::default(),
+        };
+        Config::resolve(overrides.over(file))
+    }
+
+    pub fn resolve(s: Settings) -> StoreResult<Config> {
+        let data_dir = s.data_dir.unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+        let database_url = s
+            .database_url
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("airlock.db").display()));
+        crate::db::Backend::of_url(&database_url)?;
+        let upstream = match s.upstream.map(|u| u.trim().to_string()).filter(|u| !u.is_empty()) {
+            Some(u) if !(u.starts_with("http://") || u.starts_with("https://")) => {
+                return Err(StoreError::Config(format!("upstream must be an http(s) URL, got {u:?}")))
+            }
+            Some(u) if !u.ends_with('/') => Some(format!("{u}/")),
+            other => other,
+        };
+        let log_format = match s.log_format.as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => return Err(StoreError::Config(format!("log_format must be text or json, got {other:?}"))),
+        };
+        Ok(Config {
+            listen: s.listen.unwrap_or_else(|| DEFAULT_LISTEN.to_string()),
+            blob_dir: s.blob_dir.unwrap_or_else(|| data_dir.join("blobs")),
+            data_dir,
+            database_url,
+            upstream,
+            workers: s.workers.unwrap_or(2),
+            log_format,
+            upstream_timeout: Duration::from_secs(s.upstream_timeout_secs.unwrap_or(60).max(1)),
+            job_max_attempts: s.job_max_attempts.unwrap_or(5).max(1),
+            retry_base: Duration::from_millis(s.retry_base_ms.unwrap_or(2_000)),
+        })
+    }
+
+    /// The database URL, secret included: for connecting only, never for logs.
+    pub fn database_url(&self) -> &str {
+        &self.database_url
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_put_everything_in_the_data_dir() {
+        let c = Config::resolve(Settings::default()).unwrap();
+        assert_eq!(c.listen, "127.0.0.1:8080");
+        assert_eq!(c.database_url(), "sqlite://./airlock-data/airlock.db");
+        assert_eq!(c.blob_dir, PathBuf::from("./airlock-data/blobs"));
+        assert_eq!(c.upstream, None);
+        assert_eq!(c.workers, 2);
+    }
+
+    #[test]
+    fn flags_and_env_override_the_file_which_overrides_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("airlock.toml");
+        std::fs::write(&file, "listen = \"0.0.0.0:9000\"\nworkers = 7\nupstream = \"http://up.example/simple\"\n").unwrap();
+        let overrides = Settings { workers: Some(3), ..Settings::default() };
+        let c = Config::load(Some(&file), overrides).unwrap();
+        assert_eq!(c.listen, "0.0.0.0:9000");
+        assert_eq!(c.workers, 3);
+        assert_eq!(c.upstream.as_deref(), Some("http://up.example/simple/"));
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_clear_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("airlock.toml");
+        std::fs::write(&file, "listne = \"x\"\n").unwrap();
+        let err = Config::load(Some(&file), Settings::default()).unwrap_err().to_string();
+        assert!(err.contains("listne"), "{err}");
+        let bad_db = Settings { database_url: Some("mysql://x".into()), ..Settings::default() };
+        assert!(Config::resolve(bad_db).is_err());
+        let bad_up = Settings { upstream: Some("ftp://x".into()), ..Settings::default() };
+        assert!(Config::resolve(bad_up).is_err());
+    }
+
+    #[test]
+    fn debug_output_hides_the_database_password() {
+        let s = Settings { database_url: Some("postgres://u:hunter2@db/x".into()), ..Settings::default() };
+        let shown = format!("{:?}", Config::resolve(s).unwrap());
+        assert!(!shown.contains("hunter2"), "{shown}");
+    }
+}

@@ -1,0 +1,306 @@
+//! Domain types parsed at the boundary (API, CLI, upstream), so the rest of
+//! Airlock only ever holds valid values: normalized project names, PEP 440
+//! versions, lowercase sha256 digests, roles and release states.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::StoreError;
+
+/// A project name normalized per PEP 503: lowercase, runs of `-`, `_` and `.`
+/// collapsed to one `-`. Only names valid under PEP 508 are accepted.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct ProjectName(String);
+
+impl ProjectName {
+    pub fn parse(raw: &str) -> Result<Self, StoreError> {
+        let raw = raw.trim();
+        let valid = !raw.is_empty()
+            && raw.len() <= 200
+            && raw.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            && raw.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+            && raw.chars().last().is_some_and(|c| c.is_ascii_alphanumeric());
+        if !valid {
+            return Err(StoreError::Invalid(format!("not a valid project name: {raw:?}")));
+        }
+        Ok(ProjectName(normalize(raw)))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// PEP 503 normalization of any string (no validation).
+pub fn normalize(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut in_sep = false;
+    for c in raw.chars() {
+        if matches!(c, '-' | '_' | '.') {
+            if !in_sep {
+                out.push('-');
+            }
+            in_sep = true;
+        } else {
+            out.push(c.to_ascii_lowercase());
+            in_sep = false;
+        }
+    }
+    out
+}
+
+impl fmt::Display for ProjectName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A PEP 440 version, kept with its normalized text form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Version {
+    parsed: pep440_rs::Version,
+    text: String,
+}
+
+impl Version {
+    pub fn parse(raw: &str) -> Result<Self, StoreError> {
+        let parsed = pep440_rs::Version::from_str(raw.trim())
+            .map_err(|e| StoreError::Invalid(format!("not a valid PEP 440 version {raw:?}: {e}")))?;
+        Ok(Version { text: parsed.to_string(), parsed })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    pub fn pep440(&self) -> &pep440_rs::Version {
+        &self.parsed
+    }
+
+    /// True when `other` is the same version under PEP 440 (`1.0` == `1.0.0`).
+    pub fn matches(&self, other: &str) -> bool {
+        pep440_rs::Version::from_str(other).is_ok_and(|v| v == self.parsed)
+    }
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// `name==version`: the only requirement form Airlock mirrors, since an
+/// auditor reviews exact releases.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PinnedRequirement {
+    pub name: ProjectName,
+    pub version: Version,
+}
+
+impl PinnedRequirement {
+    pub fn parse(raw: &str) -> Result<Self, StoreError> {
+        let raw = raw.trim();
+        let (name, version) = raw
+            .split_once("==")
+            .ok_or_else(|| StoreError::Invalid(format!("requirement {raw:?} must be pinned as name==version")))?;
+        let version = version.trim();
+        if version.starts_with('=') || version.contains('*') {
+            return Err(StoreError::Invalid(format!("requirement {raw:?} must pin one exact version")));
+        }
+        // Extras (`name[extra]==1.0`) name the same release.
+        let name = name.split('[').next().unwrap_or(name);
+        Ok(PinnedRequirement { name: ProjectName::parse(name)?, version: Version::parse(version)? })
+    }
+}
+
+/// A sha256 digest as 64 lowercase hex characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Sha256(String);
+
+impl Sha256 {
+    pub fn parse(raw: &str) -> Result<Self, StoreError> {
+        let lower = raw.trim().to_ascii_lowercase();
+        if lower.len() == 64 && lower.bytes().all(|b| b.is_ascii_hexdigit()) {
+            Ok(Sha256(lower))
+        } else {
+            Err(StoreError::Invalid(format!("not a sha256 hex digest: {raw:?}")))
+        }
+    }
+
+    pub fn of(bytes: &[u8]) -> Self {
+        use sha2::Digest;
+        Sha256(hex::encode(sha2::Sha256::digest(bytes)))
+    }
+
+    pub fn from_digest(digest: &[u8]) -> Self {
+        Sha256(hex::encode(digest))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Sha256 {
+    type Error = StoreError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Sha256::parse(&s)
+    }
+}
+
+impl From<Sha256> for String {
+    fn from(s: Sha256) -> String {
+        s.0
+    }
+}
+
+impl fmt::Display for Sha256 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What a user may do. Ordered: each role can do what the ones below it can.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Viewer,
+    Auditor,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Auditor => "auditor",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+impl FromStr for Role {
+    type Err = StoreError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "viewer" => Ok(Role::Viewer),
+            "auditor" => Ok(Role::Auditor),
+            "admin" => Ok(Role::Admin),
+            other => Err(StoreError::Invalid(format!("unknown role {other:?} (admin, auditor or viewer)"))),
+        }
+    }
+}
+
+/// Where a release is on its way from request to the index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReleaseStatus {
+    Requested,
+    Mirroring,
+    Inspecting,
+    AwaitingReview,
+    Approved,
+    Rejected,
+    Failed,
+}
+
+impl ReleaseStatus {
+    pub const ALL: [ReleaseStatus; 7] = [
+        ReleaseStatus::Requested,
+        ReleaseStatus::Mirroring,
+        ReleaseStatus::Inspecting,
+        ReleaseStatus::AwaitingReview,
+        ReleaseStatus::Approved,
+        ReleaseStatus::Rejected,
+        ReleaseStatus::Failed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReleaseStatus::Requested => "requested",
+            ReleaseStatus::Mirroring => "mirroring",
+            ReleaseStatus::Inspecting => "inspecting",
+            ReleaseStatus::AwaitingReview => "awaiting_review",
+            ReleaseStatus::Approved => "approved",
+            ReleaseStatus::Rejected => "rejected",
+            ReleaseStatus::Failed => "failed",
+        }
+    }
+}
+
+impl FromStr for ReleaseStatus {
+    type Err = StoreError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ReleaseStatus::ALL
+            .into_iter()
+            .find(|st| st.as_str() == s)
+            .ok_or_else(|| StoreError::Invalid(format!("unknown release status {s:?}")))
+    }
+}
+
+impl fmt::Display for ReleaseStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn project_names_normalize_per_pep_503() {
+        assert_eq!(ProjectName::parse("Foo.Bar__baz").unwrap().as_str(), "foo-bar-baz");
+        assert_eq!(ProjectName::parse("  requests ").unwrap().as_str(), "requests");
+        assert_eq!(ProjectName::parse("A-_-.b").unwrap().as_str(), "a-b");
+    }
+
+    #[test]
+    fn invalid_project_names_are_refused() {
+        for bad in ["", "-foo", "foo-", "foo bar", "foo/../bar", "<script>", "ä"] {
+            assert!(ProjectName::parse(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+
+    #[test]
+    fn pinned_requirements_parse_and_others_are_refused() {
+        let r = PinnedRequirement::parse("Six == 1.16.0").unwrap();
+        assert_eq!((r.name.as_str(), r.version.as_str()), ("six", "1.16.0"));
+        let r = PinnedRequirement::parse("requests[socks]==2.31").unwrap();
+        assert_eq!(r.name.as_str(), "requests");
+        for bad in ["six", "six>=1.0", "six===1.0", "six==1.*", "six==not a version"] {
+            assert!(PinnedRequirement::parse(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+
+    #[test]
+    fn versions_compare_under_pep_440() {
+        let v = Version::parse("1.0").unwrap();
+        assert!(v.matches("1.0.0"));
+        assert!(!v.matches("1.0.1"));
+        assert_eq!(Version::parse("1.0.0-RC1").unwrap().as_str(), "1.0.0rc1");
+    }
+
+    #[test]
+    fn sha256_accepts_only_64_hex_characters() {
+        assert!(Sha256::parse(&"A".repeat(64)).is_ok());
+        assert_eq!(Sha256::parse(&"A".repeat(64)).unwrap().as_str(), "a".repeat(64));
+        assert!(Sha256::parse("abc").is_err());
+        assert!(Sha256::parse(&"g".repeat(64)).is_err());
+        assert_eq!(
+            Sha256::of(b"").as_str(),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
+
+    #[test]
+    fn roles_are_ordered_by_power() {
+        assert!(Role::Admin > Role::Auditor && Role::Auditor > Role::Viewer);
+        assert_eq!("auditor".parse::<Role>().unwrap(), Role::Auditor);
+        assert!("root".parse::<Role>().is_err());
+    }
+}

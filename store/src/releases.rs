@@ -1,0 +1,286 @@
+//! Projects and releases: requesting a release (which queues its mirroring),
+//! moving it through its states, and the review queue.
+
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::audit;
+use crate::db::AnyConnection;
+use crate::domain::{PinnedRequirement, ProjectName, ReleaseStatus, Version};
+use crate::error::{StoreError, StoreResult};
+use crate::now_ms;
+use crate::schema::{files, findings, projects, releases};
+use crate::tasks::{self, MirrorRelease};
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = projects)]
+pub struct Project {
+    pub id: i64,
+    pub name: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = releases)]
+pub struct Release {
+    pub id: i64,
+    pub project_id: i64,
+    pub version: String,
+    pub status: String,
+    pub error: Option<String>,
+    pub requested_by: Option<String>,
+    pub risk_score: i64,
+    pub max_severity: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl Release {
+    pub fn status(&self) -> StoreResult<ReleaseStatus> {
+        self.status.parse()
+    }
+}
+
+/// What a request did.
+#[derive(Debug, Clone, Serialize)]
+pub struct RequestOutcome {
+    pub project: String,
+    pub version: String,
+    pub status: String,
+    /// False when the release was already known (and not failed).
+    pub queued: bool,
+}
+
+fn get_or_create_project(conn: &mut AnyConnection, name: &ProjectName) -> StoreResult<Project> {
+    let found = projects::table.filter(projects::name.eq(name.as_str())).select(Project::as_select()).first(conn).optional()?;
+    if let Some(p) = found {
+        return Ok(p);
+    }
+    Ok(diesel::insert_into(projects::table)
+        .values((projects::name.eq(name.as_str()), projects::created_at.eq(now_ms())))
+        .returning(projects::all_columns)
+        .get_result(conn)?)
+}
+
+/// Request a release: record it and queue its mirroring. Requesting a known
+/// release again is a no-op, except that a failed one is retried.
+pub fn request_release(
+    conn: &mut AnyConnection,
+    req: &PinnedRequirement,
+    requested_by: Option<&str>,
+    max_attempts: i64,
+) -> StoreResult<RequestOutcome> {
+    let attempt = |conn: &mut AnyConnection| {
+        conn.transaction(|conn| {
+            let project = get_or_create_project(conn, &req.name)?;
+            let existing = releases::table
+                .filter(releases::project_id.eq(project.id))
+                .filter(releases::version.eq(req.version.as_str()))
+                .select(Release::as_select())
+                .first(conn)
+                .optional()?;
+            let now = now_ms();
+            let (release, queued) = match existing {
+                Some(r) if r.status == ReleaseStatus::Failed.as_str() => {
+                    let r = diesel::update(releases::table.find(r.id))
+                        .set((releases::status.eq(ReleaseStatus::Requested.as_str()), releases::error.eq(None::<String>), releases::updated_at.eq(now)))
+                        .returning(releases::all_columns)
+                        .get_result(conn)?;
+                    (r, true)
+                }
+                Some(r) => (r, false),
+                None => {
+                    let r = diesel::insert_into(releases::table)
+                        .values((
+                            releases::project_id.eq(project.id),
+                            releases::version.eq(req.version.as_str()),
+                            releases::status.eq(ReleaseStatus::Requested.as_str()),
+                            releases::requested_by.eq(requested_by),
+                            releases::created_at.eq(now),
+                            releases::updated_at.eq(now),
+                        ))
+                        .returning(releases::all_columns)
+                        .get_result(conn)?;
+                    (r, true)
+                }
+            };
+            if queued {
+                tasks::enqueue(conn, &MirrorRelease { release_id: release.id }, max_attempts)?;
+                let target = format!("{} {}", project.name, release.version);
+                audit::record(conn, requested_by, "release.request", &target, "requested for mirroring")?;
+            }
+            Ok::<_, StoreError>(RequestOutcome { project: project.name, version: release.version, status: release.status, queued })
+        })
+    };
+    // Two requests racing to create the same project or release: the loser
+    // hits a unique violation and finds the winner's row on the retry.
+    match attempt(conn) {
+        Err(e) if e.is_unique_violation() => attempt(conn),
+        other => other,
+    }
+}
+
+pub fn find_release(conn: &mut AnyConnection, name: &ProjectName, version: &Version) -> StoreResult<Option<(Project, Release)>> {
+    Ok(releases::table
+        .inner_join(projects::table)
+        .filter(projects::name.eq(name.as_str()))
+        .filter(releases::version.eq(version.as_str()))
+        .select((Project::as_select(), Release::as_select()))
+        .first(conn)
+        .optional()?)
+}
+
+pub fn release_by_id(conn: &mut AnyConnection, id: i64) -> StoreResult<(Project, Release)> {
+    releases::table
+        .inner_join(projects::table)
+        .filter(releases::id.eq(id))
+        .select((Project::as_select(), Release::as_select()))
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound(format!("release #{id}")))
+}
+
+/// Move a release to `status`, with an error message for `failed`.
+pub fn set_status(conn: &mut AnyConnection, id: i64, status: ReleaseStatus, error: Option<&str>) -> StoreResult<()> {
+    diesel::update(releases::table.find(id))
+        .set((releases::status.eq(status.as_str()), releases::error.eq(error), releases::updated_at.eq(now_ms())))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Releases of a project, newest first.
+pub fn project_releases(conn: &mut AnyConnection, name: &ProjectName) -> StoreResult<Vec<Release>> {
+    Ok(releases::table
+        .inner_join(projects::table)
+        .filter(projects::name.eq(name.as_str()))
+        .order(releases::id.desc())
+        .select(Release::as_select())
+        .load(conn)?)
+}
+
+/// One row of the review queue.
+#[derive(Debug, Clone, Serialize)]
+pub struct QueueItem {
+    pub project: String,
+    pub version: String,
+    pub status: String,
+    pub error: Option<String>,
+    pub max_severity: String,
+    pub risk_score: i64,
+    pub files: i64,
+    pub findings: i64,
+    pub updated_at: i64,
+}
+
+/// Rank of a severity name, for ordering (unknown names rank lowest).
+pub fn severity_rank(severity: &str) -> u8 {
+    match severity {
+        "critical" => 5,
+        "high" => 4,
+        "medium" => 3,
+        "low" => 2,
+        "info" => 1,
+        _ => 0,
+    }
+}
+
+/// Releases in `statuses`, riskiest first (max severity, then score, then oldest).
+pub fn queue(conn: &mut AnyConnection, statuses: &[ReleaseStatus], limit: i64) -> StoreResult<Vec<QueueItem>> {
+    let names: Vec<&str> = statuses.iter().map(|s| s.as_str()).collect();
+    let rows: Vec<(Project, Release)> = releases::table
+        .inner_join(projects::table)
+        .filter(releases::status.eq_any(&names))
+        .order(releases::id.asc())
+        .limit(limit)
+        .select((Project::as_select(), Release::as_select()))
+        .load(conn)?;
+    let mut items = Vec::with_capacity(rows.len());
+    for (project, release) in rows {
+        let file_count: i64 = files::table.filter(files::release_id.eq(release.id)).count().get_result(conn)?;
+        let finding_count: i64 = findings::table
+            .inner_join(files::table)
+            .filter(files::release_id.eq(release.id))
+            .count()
+            .get_result(conn)?;
+        items.push(QueueItem {
+            project: project.name,
+            version: release.version,
+            status: release.status,
+            error: release.error,
+            max_severity: release.max_severity,
+            risk_score: release.risk_score,
+            files: file_count,
+            findings: finding_count,
+            updated_at: release.updated_at,
+        });
+    }
+    items.sort_by(|a, b| {
+        severity_rank(&b.max_severity)
+            .cmp(&severity_rank(&a.max_severity))
+            .then(b.risk_score.cmp(&a.risk_score))
+            .then(a.updated_at.cmp(&b.updated_at))
+    });
+    Ok(items)
+}
+
+/// How many releases are in each status.
+pub fn status_counts(conn: &mut AnyConnection) -> StoreResult<Vec<(String, i64)>> {
+    Ok(releases::table.group_by(releases::status).select((releases::status, diesel::dsl::count_star())).load(conn)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jobs;
+    use crate::testdb::each_backend;
+
+    fn req(s: &str) -> PinnedRequirement {
+        PinnedRequirement::parse(s).unwrap()
+    }
+
+    #[test]
+    fn requesting_a_release_queues_one_mirror_job() {
+        each_backend(|conn| {
+            let out = request_release(conn, &req("Demo_Pkg==1.0"), Some("alice"), 3).unwrap();
+            assert_eq!((out.project.as_str(), out.version.as_str(), out.status.as_str(), out.queued), ("demo-pkg", "1.0", "requested", true));
+            let again = request_release(conn, &req("demo-pkg==1.0"), Some("bob"), 3).unwrap();
+            assert!(!again.queued, "a second request must not queue again");
+            let jobs = jobs::list_in_state(conn, jobs::QUEUED, 10).unwrap();
+            assert_eq!(jobs.len(), 1);
+            assert_eq!(jobs[0].kind, "mirror_release");
+        });
+    }
+
+    #[test]
+    fn a_failed_release_is_retried_when_requested_again() {
+        each_backend(|conn| {
+            request_release(conn, &req("demo==2.0"), None, 3).unwrap();
+            let (_, r) = find_release(conn, &ProjectName::parse("demo").unwrap(), &Version::parse("2.0").unwrap()).unwrap().unwrap();
+            let job = jobs::claim_next(conn, "w", std::time::Duration::from_secs(9)).unwrap().unwrap();
+            jobs::fail(conn, &job, "upstream down", true, std::time::Duration::from_secs(1)).unwrap();
+            set_status(conn, r.id, ReleaseStatus::Failed, Some("upstream down")).unwrap();
+            let out = request_release(conn, &req("demo==2.0"), None, 3).unwrap();
+            assert!(out.queued);
+            assert_eq!(out.status, "requested");
+            let (_, r) = release_by_id(conn, r.id).unwrap();
+            assert_eq!(r.error, None);
+        });
+    }
+
+    #[test]
+    fn the_queue_ranks_riskiest_first() {
+        each_backend(|conn| {
+            for (name, sev, score) in [("low-one", "low", 3), ("crit-one", "critical", 100), ("high-one", "high", 40)] {
+                request_release(conn, &req(&format!("{name}==1.0")), None, 3).unwrap();
+                let (_, r) = find_release(conn, &ProjectName::parse(name).unwrap(), &Version::parse("1.0").unwrap()).unwrap().unwrap();
+                diesel::update(releases::table.find(r.id))
+                    .set((releases::status.eq("awaiting_review"), releases::max_severity.eq(sev), releases::risk_score.eq(score)))
+                    .execute(conn)
+                    .unwrap();
+            }
+            let q = queue(conn, &[ReleaseStatus::AwaitingReview], 100).unwrap();
+            let order: Vec<&str> = q.iter().map(|i| i.project.as_str()).collect();
+            assert_eq!(order, ["crit-one", "high-one", "low-one"]);
+        });
+    }
+}

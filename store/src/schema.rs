@@ -1,0 +1,143 @@
+//! The diesel schema shared by both backends. Written by hand to match
+//! `migrations/{sqlite,postgres}`; every type here is one that diesel's
+//! `MultiConnection` supports on both (integers, text, bool).
+
+diesel::table! {
+    projects (id) {
+        id -> BigInt,
+        name -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    releases (id) {
+        id -> BigInt,
+        project_id -> BigInt,
+        version -> Text,
+        status -> Text,
+        error -> Nullable<Text>,
+        requested_by -> Nullable<Text>,
+        risk_score -> BigInt,
+        max_severity -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    files (id) {
+        id -> BigInt,
+        release_id -> BigInt,
+        filename -> Text,
+        sha256 -> Text,
+        size -> BigInt,
+        upstream_url -> Text,
+        requires_python -> Nullable<Text>,
+        yanked -> Nullable<Text>,
+        upload_time -> Nullable<Text>,
+        metadata_sha256 -> Nullable<Text>,
+        dist_kind -> Text,
+        inspected -> Bool,
+        max_severity -> Text,
+        core_metadata -> Nullable<Text>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    findings (id) {
+        id -> BigInt,
+        file_id -> BigInt,
+        rule -> Text,
+        severity -> Text,
+        path -> Nullable<Text>,
+        line -> Nullable<BigInt>,
+        message -> Text,
+        snippet -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> BigInt,
+        name -> Text,
+        password_hash -> Text,
+        role -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    sessions (token_hash) {
+        token_hash -> Text,
+        user_id -> BigInt,
+        csrf_token -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    api_tokens (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        label -> Text,
+        token_hash -> Text,
+        created_at -> BigInt,
+        last_used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    decisions (id) {
+        id -> BigInt,
+        release_id -> BigInt,
+        user_id -> BigInt,
+        decision -> Text,
+        comment -> Text,
+        sha256s -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    audit_events (id) {
+        id -> BigInt,
+        at -> BigInt,
+        actor -> Nullable<Text>,
+        action -> Text,
+        target -> Text,
+        detail -> Text,
+    }
+}
+
+diesel::table! {
+    jobs (id) {
+        id -> BigInt,
+        kind -> Text,
+        payload -> Text,
+        dedup_key -> Nullable<Text>,
+        state -> Text,
+        attempts -> BigInt,
+        max_attempts -> BigInt,
+        run_after -> BigInt,
+        leased_by -> Nullable<Text>,
+        lease_until -> Nullable<BigInt>,
+        last_error -> Nullable<Text>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::joinable!(releases -> projects (project_id));
+diesel::joinable!(files -> releases (release_id));
+diesel::joinable!(findings -> files (file_id));
+diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(api_tokens -> users (user_id));
+diesel::joinable!(decisions -> releases (release_id));
+diesel::joinable!(decisions -> users (user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    projects, releases, files, findings, users, sessions, api_tokens, decisions, audit_events, jobs,
+);

@@ -1,0 +1,54 @@
+//! The payloads of Airlock's background jobs. They live here, not in the
+//! worker, because the server enqueues them too; the worker runs them.
+//! Each is idempotent: running one twice leaves the same state as once.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::db::AnyConnection;
+use crate::error::{StoreError, StoreResult};
+use crate::jobs;
+
+/// A job payload: its kind name and dedup key.
+pub trait Task: Serialize + DeserializeOwned {
+    const KIND: &'static str;
+    /// Jobs with the same key are not queued twice while one is live.
+    fn dedup_key(&self) -> Option<String>;
+}
+
+/// Fetch a release's files from the upstream, verify and store them.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct MirrorRelease {
+    pub release_id: i64,
+}
+
+impl Task for MirrorRelease {
+    const KIND: &'static str = "mirror_release";
+    fn dedup_key(&self) -> Option<String> {
+        Some(format!("mirror_release:{}", self.release_id))
+    }
+}
+
+/// Inspect one stored file and record its findings.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct InspectFile {
+    pub file_id: i64,
+}
+
+impl Task for InspectFile {
+    const KIND: &'static str = "inspect_file";
+    fn dedup_key(&self) -> Option<String> {
+        Some(format!("inspect_file:{}", self.file_id))
+    }
+}
+
+/// Enqueue `task`; returns the job id, or None when an identical job is live.
+pub fn enqueue<T: Task>(conn: &mut AnyConnection, task: &T, max_attempts: i64) -> StoreResult<Option<i64>> {
+    let payload = serde_json::to_string(task).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    jobs::enqueue(conn, T::KIND, &payload, task.dedup_key().as_deref(), max_attempts)
+}
+
+/// Decode a claimed job's payload.
+pub fn decode<T: Task>(job: &jobs::Job) -> StoreResult<T> {
+    serde_json::from_str(&job.payload).map_err(|e| StoreError::Invalid(format!("job {} payload: {e}", job.id)))
+}
