@@ -200,3 +200,15 @@ pub fn findings_of_release(conn: &mut AnyConnection, release_id: i64) -> StoreRe
     rows.sort_by_key(|(f, _)| std::cmp::Reverse(severity_rank(&f.severity)));
     Ok(rows)
 }
+
+/// Mirroring is done: move the release to `inspecting` and queue one
+/// `inspect_file` job per file, atomically.
+pub fn start_inspection(conn: &mut AnyConnection, release_id: i64, file_ids: &[i64], max_attempts: i64) -> StoreResult<()> {
+    conn.transaction(|conn| {
+        crate::releases::set_status(conn, release_id, ReleaseStatus::Inspecting, None)?;
+        for file_id in file_ids {
+            crate::tasks::enqueue(conn, &crate::tasks::InspectFile { file_id: *file_id }, max_attempts)?;
+        }
+        Ok(())
+    })
+}

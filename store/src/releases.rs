@@ -148,6 +148,14 @@ pub fn set_status(conn: &mut AnyConnection, id: i64, status: ReleaseStatus, erro
     Ok(())
 }
 
+/// Keep the release's status but show a note (a retry's cause) as its error.
+pub fn set_error_note(conn: &mut AnyConnection, id: i64, note: &str) -> StoreResult<()> {
+    diesel::update(releases::table.find(id))
+        .set((releases::error.eq(note), releases::updated_at.eq(now_ms())))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// Releases of a project, newest first.
 pub fn project_releases(conn: &mut AnyConnection, name: &ProjectName) -> StoreResult<Vec<Release>> {
     Ok(releases::table

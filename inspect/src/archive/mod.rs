@@ -1,0 +1,164 @@
+//! Safe, bounded reading of distribution archives (zip for wheels, eggs and
+//! zip sdists; tar.gz and tar.bz2 for sdists) into an in-memory list of
+//! entries. Nothing is ever extracted to disk. Every limit is enforced while
+//! reading (a lying header cannot make it read more), and every suspicious
+//! path, link or entry type becomes a finding.
+
+mod content;
+mod paths;
+mod tar;
+mod zip;
+
+use serde::Serialize;
+
+use crate::finding::{Finding, Severity};
+
+pub use self::tar::{read_tar, Compression};
+pub use self::zip::read_zip;
+
+/// Resource bounds for reading one archive.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Total uncompressed bytes read from all entries.
+    pub max_total_bytes: u64,
+    /// Number of entries.
+    pub max_entries: usize,
+    /// Uncompressed / compressed size beyond which an entry (or a whole tar
+    /// stream) is treated as a decompression bomb.
+    pub max_ratio: u64,
+    /// Characters in one path.
+    pub max_path_len: usize,
+    /// Components in one path.
+    pub max_depth: usize,
+    /// Bytes kept from one file.
+    pub max_file_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_total_bytes: 2 * 1024 * 1024 * 1024,
+            max_entries: 100_000,
+            max_ratio: 200,
+            max_path_len: 1024,
+            max_depth: 64,
+            max_file_bytes: 512 * 1024 * 1024,
+        }
+    }
+}
+
+/// Entries smaller than this are never called bombs, whatever their ratio
+/// (a 10 KB file of spaces compresses 500:1 and is harmless).
+pub const BOMB_MIN_BYTES: u64 = 1024 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EntryKind {
+    File,
+    Dir,
+    Symlink,
+    Hardlink,
+    Other,
+}
+
+/// One entry as listed by the archive.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ArchiveEntry {
+    pub path: String,
+    pub size: u64,
+    pub kind: EntryKind,
+}
+
+/// A regular file's content, as far as it was read.
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub path: String,
+    pub content: Vec<u8>,
+    /// True when the content was cut short by a limit.
+    pub truncated: bool,
+}
+
+/// What reading an archive produced.
+#[derive(Debug, Default)]
+pub struct Archive {
+    pub entries: Vec<ArchiveEntry>,
+    pub members: Vec<Member>,
+    pub findings: Vec<Finding>,
+}
+
+impl Archive {
+    pub fn member(&self, path: &str) -> Option<&Member> {
+        self.members.iter().find(|m| m.path == path)
+    }
+
+    fn finding(&mut self, rule: &str, severity: Severity, file: Option<&str>, message: String) {
+        self.findings.push(Finding {
+            rule: rule.to_string(),
+            severity,
+            file: file.map(str::to_string),
+            line: None,
+            message,
+            snippet: None,
+        });
+    }
+}
+
+/// Shared bookkeeping of both readers: counts, limits, duplicate names.
+struct Budget<'a> {
+    limits: &'a Limits,
+    total: u64,
+    seen: std::collections::HashSet<String>,
+    stopped: bool,
+}
+
+impl<'a> Budget<'a> {
+    fn new(limits: &'a Limits) -> Self {
+        Budget { limits, total: 0, seen: std::collections::HashSet::new(), stopped: false }
+    }
+
+    /// Record an entry; false when the entry limit stops the reading.
+    fn admit(&mut self, archive: &mut Archive, entry: ArchiveEntry) -> bool {
+        if archive.entries.len() >= self.limits.max_entries {
+            archive.finding(
+                "archive/too-many-entries",
+                Severity::High,
+                None,
+                format!("the archive has more than {} entries; the rest was not read", self.limits.max_entries),
+            );
+            self.stopped = true;
+            return false;
+        }
+        paths::check(&entry.path, self.limits, archive);
+        if !self.seen.insert(entry.path.clone()) && entry.kind != EntryKind::Dir {
+            archive.finding(
+                "archive/duplicate-entry",
+                Severity::Medium,
+                Some(&entry.path),
+                "the archive holds two entries with this name; installers may pick either".into(),
+            );
+        }
+        archive.entries.push(entry);
+        true
+    }
+
+    /// How many more bytes one file may contribute.
+    fn allowance(&self) -> u64 {
+        self.limits.max_file_bytes.min(self.limits.max_total_bytes.saturating_sub(self.total))
+    }
+
+    /// Count bytes read; false once the total limit is reached.
+    fn spend(&mut self, archive: &mut Archive, n: u64) -> bool {
+        self.total += n;
+        if self.total >= self.limits.max_total_bytes {
+            archive.finding(
+                "archive/too-large",
+                Severity::High,
+                None,
+                format!("the archive unpacks to more than {} bytes; the rest was not read", self.limits.max_total_bytes),
+            );
+            self.stopped = true;
+            return false;
+        }
+        true
+    }
+}

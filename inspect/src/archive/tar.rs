@@ -1,0 +1,156 @@
+//! Tar archives (`.tar.gz`, `.tar.bz2`, plain `.tar` sdists). The
+//! decompressed stream passes through a counting reader with a hard cap, so
+//! a bomb stops at the cap instead of filling memory.
+
+use std::cell::Cell;
+use std::io::{self, Read};
+use std::rc::Rc;
+
+use tar::EntryType;
+
+use super::content::{keep_whole, HEAD_BYTES};
+use super::paths::link_escapes;
+use super::{Archive, ArchiveEntry, Budget, EntryKind, Limits, Member, BOMB_MIN_BYTES};
+use crate::finding::Severity;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    Gzip,
+    Bzip2,
+    None,
+}
+
+/// Counts decompressed bytes and fails the stream past `cap`.
+struct Capped<R> {
+    inner: R,
+    count: Rc<Cell<u64>>,
+    cap: u64,
+}
+
+impl<R: Read> Read for Capped<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.count.get() >= self.cap {
+            return Err(io::Error::other("decompressed size limit reached"));
+        }
+        let n = self.inner.read(buf)?;
+        self.count.set(self.count.get() + n as u64);
+        Ok(n)
+    }
+}
+
+pub fn read_tar(bytes: &[u8], compression: Compression, limits: &Limits) -> Archive {
+    let decoder: Box<dyn Read + '_> = match compression {
+        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(bytes)),
+        Compression::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(bytes)),
+        Compression::None => Box::new(bytes),
+    };
+    let count = Rc::new(Cell::new(0));
+    let ratio_cap = (bytes.len() as u64).saturating_mul(limits.max_ratio).max(BOMB_MIN_BYTES * 16);
+    let cap = ratio_cap.min(limits.max_total_bytes.saturating_add(1024 * 1024));
+    let reader = Capped { inner: decoder, count: count.clone(), cap };
+    let mut tar = tar::Archive::new(reader);
+    let mut archive = Archive::default();
+    let mut budget = Budget::new(limits);
+    let entries = match tar.entries() {
+        Ok(e) => e,
+        Err(e) => {
+            archive.finding("archive/corrupt", Severity::High, None, format!("not a readable tar archive: {e}"));
+            return archive;
+        }
+    };
+    for entry in entries {
+        let mut entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                report_stream_error(&mut archive, &e, count.get() >= cap, ratio_cap <= cap, limits);
+                break;
+            }
+        };
+        let header_type = entry.header().entry_type();
+        let kind = match header_type {
+            EntryType::Regular | EntryType::Continuous => EntryKind::File,
+            EntryType::Directory => EntryKind::Dir,
+            EntryType::Symlink => EntryKind::Symlink,
+            EntryType::Link => EntryKind::Hardlink,
+            EntryType::XGlobalHeader | EntryType::XHeader | EntryType::GNULongName | EntryType::GNULongLink => continue,
+            _ => EntryKind::Other,
+        };
+        let raw_path = entry.path_bytes().into_owned();
+        let path = match String::from_utf8(raw_path) {
+            Ok(p) => p,
+            Err(e) => {
+                let lossy = String::from_utf8_lossy(e.as_bytes()).into_owned();
+                archive.finding("archive/non-utf8-name", Severity::Medium, Some(&lossy), "entry name is not valid UTF-8".into());
+                lossy
+            }
+        };
+        let size = entry.header().size().unwrap_or(0);
+        if !budget.admit(&mut archive, ArchiveEntry { path: path.clone(), size, kind }) {
+            break;
+        }
+        match kind {
+            EntryKind::Dir => continue,
+            EntryKind::Other => {
+                archive.finding(
+                    "archive/special-entry",
+                    Severity::High,
+                    Some(&path),
+                    format!("entry is a {header_type:?} (device, fifo or unknown type): never expected in a distribution"),
+                );
+                continue;
+            }
+            EntryKind::Symlink | EntryKind::Hardlink => {
+                let target = entry.link_name_bytes().map(|t| String::from_utf8_lossy(&t).into_owned()).unwrap_or_default();
+                // A hardlink's target is relative to the archive root, a symlink's to its folder.
+                let escapes = match kind {
+                    EntryKind::Hardlink => link_escapes("_", &target),
+                    _ => link_escapes(&path, &target),
+                };
+                if escapes {
+                    let what = if kind == EntryKind::Symlink { "symlink" } else { "hardlink" };
+                    archive.finding(
+                        "archive/link-escape",
+                        Severity::High,
+                        Some(&path),
+                        format!("{what} points outside the archive, to {target:?}"),
+                    );
+                }
+                continue;
+            }
+            EntryKind::File => {}
+        }
+        let want = if keep_whole(&path) { budget.allowance() } else { HEAD_BYTES.min(budget.allowance()) };
+        let mut content = Vec::with_capacity(size.min(want).min(64 * 1024 * 1024) as usize);
+        if let Err(e) = (&mut entry).take(want).read_to_end(&mut content) {
+            report_stream_error(&mut archive, &e, count.get() >= cap, ratio_cap <= cap, limits);
+            break;
+        }
+        let truncated = (content.len() as u64) < size;
+        let within = budget.spend(&mut archive, size);
+        archive.members.push(Member { path, content, truncated });
+        if !within {
+            break;
+        }
+    }
+    archive
+}
+
+fn report_stream_error(archive: &mut Archive, e: &io::Error, capped: bool, ratio_bound: bool, limits: &Limits) {
+    if capped && ratio_bound {
+        archive.finding(
+            "archive/decompression-bomb",
+            Severity::High,
+            None,
+            format!("the archive expands more than {} times its size; reading stopped", limits.max_ratio),
+        );
+    } else if capped {
+        archive.finding(
+            "archive/too-large",
+            Severity::High,
+            None,
+            format!("the archive unpacks to more than {} bytes; reading stopped", limits.max_total_bytes),
+        );
+    } else {
+        archive.finding("archive/corrupt", Severity::High, None, format!("the archive is corrupt or truncated: {e}"));
+    }
+}

@@ -1,0 +1,16 @@
+//! airlock-inspect: static inspection of Python distributions. Pure: bytes
+//! in, a [`Report`] out. It never writes files, never touches the network and
+//! never executes anything it reads: package contents are attacker-controlled,
+//! and hostile archives are normal input. Every limit it hits and every
+//! malformation it meets becomes a finding, never a panic.
+
+pub mod archive;
+pub mod finding;
+pub mod metadata;
+pub mod report;
+pub mod rules;
+
+pub use archive::{ArchiveEntry, EntryKind, Limits};
+pub use finding::{Finding, Severity};
+pub use metadata::CoreMetadata;
+pub use report::{inspect_archive, DistKind, Report};

@@ -1,0 +1,149 @@
+//! The entry point: recognize the distribution type, read the archive, find
+//! the core metadata, run the rules, and sum it all up in a [`Report`].
+
+use serde::Serialize;
+
+use crate::archive::{self, Archive, ArchiveEntry, Compression, Limits};
+use crate::finding::{Finding, Severity};
+use crate::metadata::CoreMetadata;
+use crate::rules;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DistKind {
+    Wheel,
+    Sdist,
+    Egg,
+    Unknown,
+}
+
+impl DistKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DistKind::Wheel => "wheel",
+            DistKind::Sdist => "sdist",
+            DistKind::Egg => "egg",
+            DistKind::Unknown => "unknown",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub kind: DistKind,
+    pub metadata: Option<CoreMetadata>,
+    /// The raw bytes of a wheel's `*.dist-info/METADATA` (served as the PEP 658 metadata file).
+    #[serde(skip)]
+    pub metadata_file: Option<Vec<u8>>,
+    pub entries: Vec<ArchiveEntry>,
+    pub findings: Vec<Finding>,
+    pub max_severity: Severity,
+}
+
+/// What the rules see: the distribution's kind, name, files and metadata.
+pub struct Dist<'a> {
+    pub filename: &'a str,
+    pub kind: DistKind,
+    pub archive: &'a Archive,
+    pub metadata: Option<&'a CoreMetadata>,
+    /// The path prefix of the sdist's top folder (`name-1.0/`), or "" for wheels.
+    pub root: String,
+}
+
+fn classify(filename: &str) -> (DistKind, Option<Compression>) {
+    let lower = filename.to_ascii_lowercase();
+    if lower.ends_with(".whl") {
+        (DistKind::Wheel, None)
+    } else if lower.ends_with(".egg") {
+        (DistKind::Egg, None)
+    } else if lower.ends_with(".tar.gz") || lower.ends_with(".tgz") {
+        (DistKind::Sdist, Some(Compression::Gzip))
+    } else if lower.ends_with(".tar.bz2") {
+        (DistKind::Sdist, Some(Compression::Bzip2))
+    } else if lower.ends_with(".tar") {
+        (DistKind::Sdist, Some(Compression::None))
+    } else if lower.ends_with(".zip") {
+        (DistKind::Sdist, None)
+    } else {
+        (DistKind::Unknown, None)
+    }
+}
+
+/// Inspect one distribution file. `filename` decides how it is read.
+pub fn inspect_archive(filename: &str, bytes: &[u8], limits: &Limits) -> Report {
+    let (kind, compression) = classify(filename);
+    let archive = match (kind, compression) {
+        (DistKind::Unknown, _) => {
+            let mut a = Archive::default();
+            a.findings.push(Finding {
+                rule: "archive/unknown-format".into(),
+                severity: Severity::Medium,
+                file: None,
+                line: None,
+                message: format!("{filename:?} is not a wheel, sdist or egg file name"),
+                snippet: None,
+            });
+            a
+        }
+        (_, Some(c)) => archive::read_tar(bytes, c, limits),
+        (_, None) => archive::read_zip(bytes, limits),
+    };
+    let (metadata_path, root) = locate_metadata(kind, &archive);
+    let metadata_file = metadata_path.as_ref().and_then(|p| archive.member(p)).map(|m| m.content.clone());
+    let metadata = metadata_file.as_deref().map(CoreMetadata::parse);
+    let mut findings = archive.findings.clone();
+    let dist = Dist { filename, kind, archive: &archive, metadata: metadata.as_ref(), root };
+    findings.extend(rules::run(&dist));
+    if metadata.is_none() && kind != DistKind::Unknown {
+        findings.push(Finding {
+            rule: "metadata/missing".into(),
+            severity: Severity::Medium,
+            file: None,
+            line: None,
+            message: match kind {
+                DistKind::Wheel => "the wheel has no single *.dist-info/METADATA".into(),
+                _ => "the distribution has no PKG-INFO at its top level".into(),
+            },
+            snippet: None,
+        });
+    }
+    let max_severity = findings.iter().map(|f| f.severity).max().unwrap_or(Severity::None);
+    Report {
+        kind,
+        metadata_file: if kind == DistKind::Wheel { metadata_file } else { None },
+        metadata,
+        entries: archive.entries,
+        findings,
+        max_severity,
+    }
+}
+
+/// The core metadata file's path, and the sdist root folder prefix.
+fn locate_metadata(kind: DistKind, archive: &Archive) -> (Option<String>, String) {
+    match kind {
+        DistKind::Wheel => {
+            let candidates: Vec<&str> = archive
+                .members
+                .iter()
+                .map(|m| m.path.as_str())
+                .filter(|p| p.ends_with(".dist-info/METADATA") && p.matches('/').count() == 1)
+                .collect();
+            (if candidates.len() == 1 { Some(candidates[0].to_string()) } else { None }, String::new())
+        }
+        DistKind::Egg => (archive.member("EGG-INFO/PKG-INFO").map(|m| m.path.clone()), String::new()),
+        DistKind::Sdist => {
+            let top = archive.members.iter().find_map(|m| {
+                let (first, rest) = m.path.split_once('/')?;
+                (rest == "PKG-INFO").then(|| first.to_string())
+            });
+            match top {
+                Some(t) => (Some(format!("{t}/PKG-INFO")), format!("{t}/")),
+                None => {
+                    let root = archive.entries.first().and_then(|e| e.path.split_once('/')).map(|(t, _)| format!("{t}/")).unwrap_or_default();
+                    (None, root)
+                }
+            }
+        }
+        DistKind::Unknown => (None, String::new()),
+    }
+}

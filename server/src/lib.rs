@@ -1,0 +1,76 @@
+//! airlock-server: the web half of Airlock. The auditors' dashboard, the
+//! JSON API and the simple index, on actix-web with askama templates (which
+//! escape everything: package contents are attacker-controlled).
+
+pub mod auth;
+pub mod error;
+pub mod negotiate;
+pub mod release_detail;
+pub mod routes;
+pub mod state;
+pub mod views;
+
+use std::net::TcpListener;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
+use actix_web::middleware::{self, DefaultHeaders, Next};
+use actix_web::{web, App, HttpServer};
+use tracing::Instrument;
+
+pub use state::AppState;
+
+/// The headers every response carries. No page runs inline script, and
+/// nothing may frame the dashboard.
+fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add((
+            "Content-Security-Policy",
+            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ))
+        .add(("X-Content-Type-Options", "nosniff"))
+        .add(("X-Frame-Options", "DENY"))
+        .add(("Referrer-Policy", "same-origin"))
+        .add(("Cross-Origin-Opener-Policy", "same-origin"))
+}
+
+/// One tracing span per request, with an id, the method, path and outcome.
+async fn request_span(req: ServiceRequest, next: Next<impl MessageBody>) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let request_id = hex::encode(rand::random::<[u8; 6]>());
+    let span = tracing::info_span!("request", id = %request_id, method = %req.method(), path = %req.path());
+    let started = std::time::Instant::now();
+    async move {
+        let res = next.call(req).await;
+        match &res {
+            Ok(r) => tracing::info!(status = r.status().as_u16(), ms = started.elapsed().as_millis() as u64, "served"),
+            Err(e) => tracing::warn!(error = %e, "request failed"),
+        }
+        res
+    }
+    .instrument(span)
+    .await
+}
+
+/// Register Airlock's routes and middleware on an app (used by `run` and by tests).
+pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg| {
+        cfg.app_data(web::Data::new(state))
+            .app_data(web::FormConfig::default().limit(64 * 1024))
+            .app_data(web::JsonConfig::default().limit(64 * 1024))
+            .configure(routes::configure);
+    }
+}
+
+/// Start the HTTP server on `listener`.
+pub fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(security_headers())
+            .wrap(middleware::from_fn(request_span))
+            .configure(configure(state.clone()))
+    })
+    .listen(listener)?
+    .shutdown_timeout(10)
+    .run();
+    Ok(server)
+}

@@ -1,0 +1,79 @@
+//! The JSON API under `/api/v1/`, for scripts, tests and the CLI. Bearer
+//! tokens only (no cookies), so it needs no CSRF token.
+
+use actix_web::{web, HttpResponse};
+use airlock_store::decisions::{self, Verdict};
+use airlock_store::domain::PinnedRequirement;
+use airlock_store::releases;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::auth::{Api, Auditor, Viewer};
+use crate::error::{ApiError, AppError};
+use crate::release_detail;
+use crate::state::AppState;
+
+#[derive(Deserialize)]
+pub struct RequestBody {
+    requirement: String,
+}
+
+/// `POST /api/v1/requests` `{"requirement": "name==version"}`.
+pub async fn request(auth: Api<Viewer>, state: web::Data<AppState>, body: web::Json<RequestBody>) -> Result<HttpResponse, ApiError> {
+    let req = PinnedRequirement::parse(&body.requirement).map_err(AppError::from)?;
+    let user = auth.user.name.clone();
+    let attempts = state.config.job_max_attempts;
+    let out = state.db(move |c| releases::request_release(c, &req, Some(&user), attempts)).await?;
+    Ok(HttpResponse::Accepted().json(out))
+}
+
+/// `GET /api/v1/releases/<name>/<version>`: status, files, findings, decisions.
+pub async fn release(_auth: Api<Viewer>, state: web::Data<AppState>, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
+    let (name, version) = path.into_inner();
+    let d = release_detail::load(&state, &name, &version).await?;
+    let findings: Vec<_> = d
+        .findings
+        .iter()
+        .map(|(f, filename)| {
+            json!({
+                "distribution": filename, "rule": f.rule, "severity": f.severity, "file": f.path,
+                "line": f.line, "message": f.message, "snippet": f.snippet,
+            })
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({
+        "project": d.project.name,
+        "version": d.release.version,
+        "status": d.release.status,
+        "error": d.release.error,
+        "max_severity": d.release.max_severity,
+        "risk_score": d.release.risk_score,
+        "requested_by": d.release.requested_by,
+        "metadata": d.core_metadata(),
+        "files": d.files,
+        "findings": findings,
+        "decisions": d.decisions,
+    })))
+}
+
+#[derive(Deserialize)]
+pub struct DecisionBody {
+    decision: String,
+    #[serde(default)]
+    comment: String,
+}
+
+/// `POST /api/v1/releases/<name>/<version>/decision` (auditors).
+pub async fn decide(
+    auth: Api<Auditor>,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    body: web::Json<DecisionBody>,
+) -> Result<HttpResponse, ApiError> {
+    let (name, version) = path.into_inner();
+    let verdict = Verdict::parse(&body.decision).map_err(AppError::from)?;
+    let d = release_detail::load(&state, &name, &version).await?;
+    let (release_id, user, comment) = (d.release.id, auth.user.clone(), body.comment.clone());
+    let release = state.db(move |c| decisions::decide(c, release_id, &user, verdict, &comment)).await?;
+    Ok(HttpResponse::Ok().json(json!({ "project": d.project.name, "version": release.version, "status": release.status })))
+}

@@ -1,0 +1,122 @@
+//! Command-line flags. Each global flag has an environment variable; both
+//! override the config file, which overrides the defaults.
+
+use std::path::PathBuf;
+
+use airlock_store::config::Settings;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(name = "airlock", version, about = "A curated, audited mirror of the Python package index")]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// TOML config file.
+    #[arg(long, env = "AIRLOCK_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    /// Folder for the SQLite database and blobs [default: ./airlock-data].
+    #[arg(long, env = "AIRLOCK_DATA_DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// `sqlite://PATH` or `postgres://…` [default: sqlite://<data-dir>/airlock.db].
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Base URL of the upstream simple index.
+    #[arg(long, env = "AIRLOCK_UPSTREAM", global = true)]
+    pub upstream: Option<String>,
+    /// Log format: text or json.
+    #[arg(long, env = "AIRLOCK_LOG_FORMAT", global = true)]
+    pub log_format: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web server and in-process workers.
+    Serve {
+        /// Address to listen on [default: 127.0.0.1:8080].
+        #[arg(long, env = "AIRLOCK_LISTEN")]
+        listen: Option<String>,
+        /// In-process workers [default: 2].
+        #[arg(long, env = "AIRLOCK_WORKERS")]
+        workers: Option<usize>,
+    },
+    /// Run workers only, against the same database.
+    Worker {
+        /// Workers to run [default: 2].
+        #[arg(long, env = "AIRLOCK_WORKERS")]
+        workers: Option<usize>,
+    },
+    /// Run pending database migrations and exit.
+    Migrate,
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Request a release (`name==version`) for mirroring and review.
+    Request {
+        requirement: String,
+    },
+    /// Inspect distribution files (or folders of them) and report findings.
+    Scan {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value_t = ScanFormat::Text)]
+        format: ScanFormat,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user.
+    Add {
+        name: String,
+        #[arg(long, default_value = "viewer")]
+        role: String,
+        /// Read the password from standard input.
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// List users.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create an API token for a user and print it.
+    Create {
+        #[arg(long)]
+        user: String,
+        #[arg(long, default_value = "cli")]
+        label: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ScanFormat {
+    Text,
+    Json,
+}
+
+impl GlobalArgs {
+    /// The flag-and-environment layer of the configuration.
+    pub fn settings(&self) -> Settings {
+        Settings {
+            data_dir: self.data_dir.clone(),
+            database_url: self.database_url.clone(),
+            upstream: self.upstream.clone(),
+            log_format: self.log_format.clone(),
+            ..Settings::default()
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! What each subcommand does. Exit codes: 0 success, 1 failure, 2 bad usage.
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use airlock_store::config::{LogFormat, Settings};
+use airlock_store::domain::{PinnedRequirement, Role};
+use airlock_store::{auth, db, releases, Config, Store};
+use anyhow::{bail, Context as _};
+
+use crate::cli::{Cli, Command, TokenCommand, UserCommand};
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let mut overrides = cli.global.settings();
+    match &cli.command {
+        Command::Serve { listen, workers } => {
+            overrides = Settings { listen: listen.clone(), workers: *workers, ..Settings::default() }.over(overrides);
+        }
+        Command::Worker { workers } => {
+            overrides = Settings { workers: *workers, ..Settings::default() }.over(overrides);
+        }
+        _ => {}
+    }
+    let config = Config::load(cli.global.config.as_deref(), overrides)?;
+    init_logging(config.log_format);
+    match cli.command {
+        Command::Serve { .. } => serve(config),
+        Command::Worker { .. } => worker(config),
+        Command::Migrate => {
+            let pool = db::connect(config.database_url(), 1)?;
+            let applied = db::run_migrations(&mut *pool.get()?)?;
+            println!("applied {} migration(s)", applied.len());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::User { command } => user(config, command),
+        Command::Token { command: TokenCommand::Create { user, label } } => {
+            let store = Store::open(&config, 1)?;
+            let token = auth::create_api_token(&mut *store.conn()?, &user, &label)?;
+            println!("{token}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Request { requirement } => {
+            let req = PinnedRequirement::parse(&requirement)?;
+            let store = Store::open(&config, 1)?;
+            let out = releases::request_release(&mut *store.conn()?, &req, None, config.job_max_attempts)?;
+            println!("{}", serde_json::to_string(&out)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Scan { paths, format } => crate::scan::run(&paths, format),
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,actix_server=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+fn user(config: Config, command: UserCommand) -> anyhow::Result<ExitCode> {
+    let store = Store::open(&config, 1)?;
+    let mut conn = store.conn()?;
+    match command {
+        UserCommand::Add { name, role, password_stdin: _ } => {
+            let role: Role = role.parse()?;
+            let mut password = String::new();
+            std::io::stdin().read_to_string(&mut password).context("reading the password from standard input")?;
+            let password = password.trim_end_matches(['\n', '\r']);
+            let user = auth::create_user(&mut conn, &name, role, password)?;
+            airlock_store::audit::record(&mut conn, None, "user.create", &user.name, &format!("role {}", role.as_str()))?;
+            println!("created {} ({})", user.name, user.role.as_str());
+        }
+        UserCommand::List => {
+            for u in auth::list_users(&mut conn)? {
+                println!("{}\t{}", u.name, u.role.as_str());
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// On a database without users, create `admin` with a random password and
+/// print it once, so a first run can sign in.
+fn bootstrap_admin(store: &Store) -> anyhow::Result<()> {
+    let mut conn = store.conn()?;
+    if auth::count_users(&mut conn)? > 0 {
+        return Ok(());
+    }
+    let password = hex::encode(rand::random::<[u8; 12]>());
+    auth::create_user(&mut conn, "admin", Role::Admin, &password)?;
+    airlock_store::audit::record(&mut conn, None, "user.create", "admin", "first-run admin")?;
+    tracing::warn!("no users existed: created user `admin` with password `{password}` (change it by creating your own admin)");
+    Ok(())
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+}
+
+fn serve(config: Config) -> anyhow::Result<ExitCode> {
+    let store = Store::open(&config, (config.workers as u32 + 8).min(64))?;
+    bootstrap_admin(&store)?;
+    if config.upstream.is_none() {
+        tracing::warn!("no upstream index configured (--upstream / AIRLOCK_UPSTREAM): requests will fail to mirror until one is set");
+    }
+    let listener = TcpListener::bind(&config.listen).with_context(|| format!("listening on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, data_dir = %config.data_dir.display(), workers = config.workers, "airlock listening on http://{addr}/");
+    let rt = runtime()?;
+    rt.block_on(async move {
+        let ctx = airlock_worker::Context::new(store.clone(), &config).map_err(|e| anyhow::anyhow!(e.message))?;
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let workers = airlock_worker::spawn_workers(&ctx, config.workers, &stopped);
+        let state = airlock_server::AppState { store, config };
+        let server = airlock_server::run(listener, state)?;
+        let result = server.await;
+        let _ = stop.send(true);
+        let _ = tokio::time::timeout(Duration::from_secs(10), futures_join(workers)).await;
+        result.context("web server")?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+async fn futures_join(handles: Vec<tokio::task::JoinHandle<()>>) {
+    for h in handles {
+        let _ = h.await;
+    }
+}
+
+fn worker(config: Config) -> anyhow::Result<ExitCode> {
+    if config.workers == 0 {
+        bail!("--workers must be at least 1");
+    }
+    let store = Store::open(&config, config.workers as u32 + 2)?;
+    let rt = runtime()?;
+    rt.block_on(async move {
+        let ctx = airlock_worker::Context::new(store, &config).map_err(|e| anyhow::anyhow!(e.message))?;
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let workers = airlock_worker::spawn_workers(&ctx, config.workers, &stopped);
+        tracing::info!(workers = config.workers, "workers running; Ctrl-C to stop");
+        wait_for_signal().await;
+        let _ = stop.send(true);
+        futures_join(workers).await;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}

@@ -1,0 +1,104 @@
+//! `airlock scan PATH...`: inspect distribution files on disk (folders are
+//! walked) and print a report, or one JSON object per archive with
+//! `--format json`. Exits 0 when the scan ran, whatever it found.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use airlock_inspect::{inspect_archive, Limits, Severity};
+use sha2::Digest;
+
+use crate::cli::ScanFormat;
+
+const DIST_SUFFIXES: [&str; 6] = [".whl", ".tar.gz", ".tgz", ".zip", ".tar.bz2", ".egg"];
+
+fn is_distribution(path: &Path) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("").to_ascii_lowercase();
+    DIST_SUFFIXES.iter().any(|s| name.ends_with(s))
+}
+
+fn collect(path: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+    if path.is_dir() {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        entries.sort();
+        for entry in entries {
+            if entry.is_dir() || is_distribution(&entry) {
+                collect(&entry, out)?;
+            }
+        }
+    } else if path.is_file() {
+        out.push(path.to_path_buf());
+    } else {
+        anyhow::bail!("{} does not exist", path.display());
+    }
+    Ok(())
+}
+
+pub fn run(paths: &[PathBuf], format: ScanFormat) -> anyhow::Result<ExitCode> {
+    let mut files = Vec::new();
+    for p in paths {
+        collect(p, &mut files)?;
+    }
+    let limits = Limits::default();
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results = std::sync::Mutex::new(Vec::with_capacity(files.len()));
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(path) = files.get(i) else { break };
+                let line = scan_one(path, &limits, format);
+                if let Ok(mut r) = results.lock() {
+                    r.push((i, line));
+                }
+            });
+        }
+    });
+    let mut results = results.into_inner().unwrap_or_default();
+    results.sort_by_key(|(i, _)| *i);
+    for (_, line) in results {
+        println!("{line}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn scan_one(path: &Path, limits: &Limits, format: ScanFormat) -> String {
+    let shown = path.display().to_string();
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => {
+            return match format {
+                ScanFormat::Json => serde_json::json!({"path": shown, "error": e.to_string()}).to_string(),
+                ScanFormat::Text => format!("{shown}: cannot read: {e}"),
+            }
+        }
+    };
+    let filename = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let report = inspect_archive(filename, &bytes, limits);
+    let flagged = report.max_severity >= Severity::High;
+    match format {
+        ScanFormat::Json => serde_json::json!({
+            "path": shown,
+            "sha256": hex::encode(sha2::Sha256::digest(&bytes)),
+            "name": report.metadata.as_ref().and_then(|m| m.name.clone()),
+            "version": report.metadata.as_ref().and_then(|m| m.version.clone()),
+            "max_severity": report.max_severity.as_str(),
+            "flagged": flagged,
+            "findings": report.findings,
+        })
+        .to_string(),
+        ScanFormat::Text => {
+            let mut out = format!("{shown}: {} ({} findings){}", report.max_severity.as_str(), report.findings.len(), if flagged { " FLAGGED" } else { "" });
+            for f in &report.findings {
+                let location = match (&f.file, f.line) {
+                    (Some(file), Some(line)) => format!("{file}:{line}"),
+                    (Some(file), None) => file.clone(),
+                    _ => String::new(),
+                };
+                out.push_str(&format!("\n  [{}] {} {} {}", f.severity.as_str(), f.rule, location, f.message));
+            }
+            out
+        }
+    }
+}

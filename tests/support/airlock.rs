@@ -1,0 +1,231 @@
+//! The real `airlock` binary under test: started as a process on a free
+//! port with its own data folder, driven over HTTP and its CLI.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub struct Airlock {
+    pub base: String,
+    /// A PostgreSQL database for this instance (SQLite in the data folder when None).
+    database: Option<airlock_store::testdb::TestDb>,
+    pub data_dir: tempfile::TempDir,
+    log_path: PathBuf,
+    child: Option<Child>,
+    pub http: reqwest::Client,
+}
+
+pub fn binary() -> &'static str {
+    env!("CARGO_BIN_EXE_airlock")
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+impl Airlock {
+    /// A data folder with a config file for fast retries, on SQLite, not yet serving.
+    pub fn new() -> Airlock {
+        Airlock::on(None)
+    }
+
+    /// Like [`Airlock::new`], on the given test database.
+    pub fn on(database: Option<airlock_store::testdb::TestDb>) -> Airlock {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(data_dir.path().join("airlock.toml"), "retry_base_ms = 100\njob_max_attempts = 3\nupstream_timeout_secs = 10\n")
+            .expect("config");
+        let log_path = data_dir.path().join("serve.log");
+        Airlock { base: String::new(), database, data_dir, log_path, child: None, http: reqwest::Client::new() }
+    }
+
+    /// The CLI with this instance's data folder and config.
+    pub fn cli(&self) -> Command {
+        let mut cmd = Command::new(binary());
+        cmd.arg("--data-dir").arg(self.data_dir.path()).arg("--config").arg(self.config_path());
+        cmd.env_remove("AIRLOCK_UPSTREAM").env_remove("DATABASE_URL").env_remove("AIRLOCK_CONFIG");
+        if let Some(db) = &self.database {
+            cmd.arg("--database-url").arg(&db.url);
+        }
+        cmd
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.data_dir.path().join("airlock.toml")
+    }
+
+    /// Run the CLI and return stdout; panics with stderr on failure.
+    pub fn run_cli(&self, args: &[&str], stdin: Option<&str>) -> String {
+        let mut cmd = self.cli();
+        cmd.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("spawn airlock");
+        if let Some(input) = stdin {
+            child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write stdin");
+        } else {
+            drop(child.stdin.take());
+        }
+        let out = child.wait_with_output().expect("airlock output");
+        assert!(out.status.success(), "airlock {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).expect("utf-8 stdout")
+    }
+
+    pub fn add_user(&self, name: &str, role: &str, password: &str) {
+        self.run_cli(&["user", "add", name, "--role", role, "--password-stdin"], Some(&format!("{password}\n")));
+    }
+
+    /// A user of `role` and an API token for them.
+    pub fn user_with_token(&self, name: &str, role: &str) -> String {
+        self.add_user(name, role, "correct horse battery");
+        self.run_cli(&["token", "create", "--user", name], None).trim().to_string()
+    }
+
+    /// Start `airlock serve` on a free port; waits until /healthz answers.
+    pub fn serve(&mut self, upstream: Option<&str>) {
+        let port = free_port();
+        let log = std::fs::File::create(&self.log_path).expect("log file");
+        let mut cmd = self.cli();
+        cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--workers", "2"]);
+        if let Some(up) = upstream {
+            cmd.args(["--upstream", up]);
+        }
+        cmd.env("RUST_LOG", "info").stdout(Stdio::null()).stderr(log);
+        self.child = Some(cmd.spawn().expect("spawn airlock serve"));
+        self.base = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if health_ok(&format!("{}/healthz", self.base)) {
+                return;
+            }
+            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+                panic!("airlock serve exited with {status}: {}", self.log());
+            }
+            assert!(Instant::now() < deadline, "airlock serve did not become healthy: {}", self.log());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub fn simple_url(&self) -> String {
+        self.url("/simple/")
+    }
+
+    pub async fn request(&self, token: &str, requirement: &str) -> reqwest::Response {
+        self.http
+            .post(self.url("/api/v1/requests"))
+            .bearer_auth(token)
+            .json(&serde_json::json!({ "requirement": requirement }))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn release(&self, token: &str, name: &str, version: &str) -> Value {
+        let resp = self.http.get(self.url(&format!("/api/v1/releases/{name}/{version}"))).bearer_auth(token).send().await.expect("get");
+        assert!(resp.status().is_success(), "GET release {name} {version}: {}", resp.status());
+        resp.json().await.expect("json")
+    }
+
+    /// Poll the release until its status is one of `statuses` (panics after 60 s).
+    pub async fn wait_for(&self, token: &str, name: &str, version: &str, statuses: &[&str]) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let r = self.release(token, name, version).await;
+            let status = r["status"].as_str().unwrap_or("").to_string();
+            if statuses.contains(&status.as_str()) {
+                return r;
+            }
+            assert!(Instant::now() < deadline, "{name} {version} stuck in {status}: {r}\n{}", self.log());
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn decide(&self, token: &str, name: &str, version: &str, decision: &str, comment: &str) -> reqwest::Response {
+        self.http
+            .post(self.url(&format!("/api/v1/releases/{name}/{version}/decision")))
+            .bearer_auth(token)
+            .json(&serde_json::json!({ "decision": decision, "comment": comment }))
+            .send()
+            .await
+            .expect("decision")
+    }
+
+    pub fn data_path(&self) -> &Path {
+        self.data_dir.path()
+    }
+}
+
+impl Drop for Airlock {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A blocking health probe over a raw TCP connection, so the harness needs
+/// no blocking HTTP client: true when `GET url` answers 200.
+fn health_ok(url: &str) -> bool {
+    use std::io::Read;
+    let rest = url.strip_prefix("http://").unwrap_or(url);
+    let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((rest, "/".into()));
+    let Ok(mut s) = std::net::TcpStream::connect(host) else { return false };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+    if write!(s, "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").is_err() {
+        return false;
+    }
+    let mut buf = String::new();
+    let _ = s.read_to_string(&mut buf);
+    buf.starts_with("HTTP/1.1 200")
+}
+
+/// The Python whose pip is the real client (a venv made by scripts/test),
+/// or a fresh venv made here when run without it.
+pub fn python() -> PathBuf {
+    if let Ok(p) = std::env::var("AIRLOCK_TEST_PYTHON") {
+        return PathBuf::from(p);
+    }
+    static VENV: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    VENV.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("airlock-test-venv-{}", std::process::id()));
+        let ok = Command::new("python3").args(["-m", "venv"]).arg(&dir).status().map(|s| s.success()).unwrap_or(false);
+        assert!(ok, "python3 -m venv failed; set AIRLOCK_TEST_PYTHON or run scripts/test");
+        dir.join("bin/python")
+    })
+    .clone()
+}
+
+/// Output of a pip run.
+pub struct PipRun {
+    pub success: bool,
+    pub output: String,
+}
+
+/// `pip install` into a fresh target folder, from `index_url` only.
+pub fn pip_install(index_url: &str, target: &Path, args: &[&str]) -> PipRun {
+    let out = Command::new(python())
+        .args(["-m", "pip", "install", "--no-cache-dir", "--disable-pip-version-check", "--no-input", "--index-url", index_url, "--target"])
+        .arg(target)
+        .args(args)
+        .env("PIP_CONFIG_FILE", "/dev/null")
+        .env_remove("PIP_INDEX_URL")
+        .env_remove("PIP_EXTRA_INDEX_URL")
+        // A machine-wide find-links folder would let pip bypass Airlock.
+        .env_remove("PIP_FIND_LINKS")
+        .env_remove("PIP_NO_INDEX")
+        .output()
+        .expect("run pip");
+    PipRun {
+        success: out.status.success(),
+        output: format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
+    }
+}

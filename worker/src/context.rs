@@ -1,0 +1,44 @@
+//! What every job needs: the store, the upstream client (when one is
+//! configured), and the queue settings. Database calls are blocking diesel
+//! calls, so they run on tokio's blocking pool through [`Context::db`].
+
+use std::time::Duration;
+
+use airlock_store::{AnyConnection, Config, Store, StoreResult};
+
+use crate::error::JobError;
+use crate::upstream::UpstreamClient;
+
+#[derive(Clone)]
+pub struct Context {
+    pub store: Store,
+    pub upstream: Option<UpstreamClient>,
+    pub max_attempts: i64,
+    pub retry_base: Duration,
+}
+
+impl Context {
+    pub fn new(store: Store, config: &Config) -> Result<Context, JobError> {
+        let upstream = match &config.upstream {
+            Some(url) => Some(UpstreamClient::new(url, config.upstream_timeout)?),
+            None => None,
+        };
+        Ok(Context { store, upstream, max_attempts: config.job_max_attempts, retry_base: config.retry_base })
+    }
+
+    /// Run `f` with a pooled connection on the blocking pool.
+    pub async fn db<T, F>(&self, f: F) -> Result<T, JobError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConnection) -> StoreResult<T> + Send + 'static,
+    {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = store.conn()?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| JobError::transient(format!("database task panicked: {e}")))?
+        .map_err(JobError::from)
+    }
+}

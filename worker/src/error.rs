@@ -1,0 +1,30 @@
+//! Job errors say what failed and whether trying again could help.
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobError {
+    pub message: String,
+    /// True when a retry cannot succeed (a wrong hash, a missing project).
+    pub permanent: bool,
+}
+
+impl JobError {
+    pub fn permanent(message: impl Into<String>) -> Self {
+        JobError { message: message.into(), permanent: true }
+    }
+
+    pub fn transient(message: impl Into<String>) -> Self {
+        JobError { message: message.into(), permanent: false }
+    }
+}
+
+impl std::fmt::Display for JobError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl From<airlock_store::StoreError> for JobError {
+    fn from(e: airlock_store::StoreError) -> Self {
+        JobError::transient(e.to_string())
+    }
+}

@@ -1,0 +1,74 @@
+//! Distribution file names (PEP 427 wheels, PEP 625 and legacy sdists),
+//! parsed into name and version instead of split at each call site.
+
+use airlock_store::domain::normalize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DistType {
+    Wheel,
+    Sdist,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DistFilename {
+    /// PEP 503-normalized project name.
+    pub name: String,
+    /// The version exactly as written in the file name.
+    pub version: String,
+    pub dist_type: DistType,
+}
+
+const SDIST_SUFFIXES: [&str; 5] = [".tar.gz", ".tgz", ".zip", ".tar.bz2", ".tar"];
+
+impl DistFilename {
+    /// Parse a wheel or sdist file name; anything else (eggs, installers,
+    /// names with path separators) is None.
+    pub fn parse(filename: &str) -> Option<DistFilename> {
+        if filename.contains(['/', '\\']) || filename.starts_with('.') {
+            return None;
+        }
+        if let Some(stem) = filename.strip_suffix(".whl") {
+            let parts: Vec<&str> = stem.split('-').collect();
+            if !(parts.len() == 5 || parts.len() == 6) || parts.iter().any(|p| p.is_empty()) {
+                return None;
+            }
+            return Some(DistFilename { name: normalize(parts[0]), version: parts[1].to_string(), dist_type: DistType::Wheel });
+        }
+        let lower = filename.to_ascii_lowercase();
+        let suffix = SDIST_SUFFIXES.iter().find(|s| lower.ends_with(*s))?;
+        let stem = &filename[..filename.len() - suffix.len()];
+        let (name, version) = stem.rsplit_once('-')?;
+        if name.is_empty() || version.is_empty() {
+            return None;
+        }
+        Some(DistFilename { name: normalize(name), version: version.to_string(), dist_type: DistType::Sdist })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wheels_parse_into_name_and_version() {
+        let f = DistFilename::parse("Demo_Pkg-1.0.0-py3-none-any.whl").unwrap();
+        assert_eq!((f.name.as_str(), f.version.as_str(), f.dist_type), ("demo-pkg", "1.0.0", DistType::Wheel));
+        let f = DistFilename::parse("numpy-2.1.0-1-cp312-cp312-manylinux_2_17_x86_64.whl").unwrap();
+        assert_eq!(f.version, "2.1.0");
+        assert!(DistFilename::parse("bad-1.0.whl").is_none());
+    }
+
+    #[test]
+    fn sdists_parse_including_legacy_dashed_names() {
+        let f = DistFilename::parse("python-dateutil-2.8.2.tar.gz").unwrap();
+        assert_eq!((f.name.as_str(), f.version.as_str(), f.dist_type), ("python-dateutil", "2.8.2", DistType::Sdist));
+        assert_eq!(DistFilename::parse("demo_pkg-1.0.zip").unwrap().version, "1.0");
+    }
+
+    #[test]
+    fn other_files_and_path_tricks_are_refused() {
+        for bad in ["demo-1.0-py3.8.egg", "demo-1.0.exe", "../demo-1.0.tar.gz", "a/demo-1.0.whl", "noversion.tar.gz"] {
+            assert!(DistFilename::parse(bad).is_none(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! The `inspect_file` job: read a stored file (verifying its hash), run the
+//! inspection engine on it off the async executor, keep the wheel's core
+//! metadata as its own blob (for PEP 658), and record the findings. The
+//! last file of a release hands the release to review.
+
+use airlock_inspect::{inspect_archive, Limits, Report};
+use airlock_store::domain::Sha256;
+use airlock_store::files::{self, Inspection, NewFinding};
+use airlock_store::tasks::InspectFile;
+
+use crate::context::Context;
+use crate::error::JobError;
+
+pub async fn run(ctx: &Context, task: InspectFile) -> Result<(), JobError> {
+    let file_id = task.file_id;
+    let file = ctx
+        .db(move |c| files::file_by_id(c, file_id))
+        .await?
+        .ok_or_else(|| JobError::permanent(format!("file #{file_id} does not exist")))?;
+    let sha = Sha256::parse(&file.sha256).map_err(JobError::from)?;
+    let blobs = ctx.store.blobs.clone();
+    let filename = file.filename.clone();
+    let (report, metadata_sha) = tokio::task::spawn_blocking(move || -> Result<(Report, Option<Sha256>), JobError> {
+        let bytes = blobs.read_verified(&sha).map_err(|e| JobError::permanent(format!("{filename}: {e}")))?;
+        let report = inspect_archive(&filename, &bytes, &Limits::default());
+        let metadata_sha = match &report.metadata_file {
+            Some(meta) => Some(blobs.put(meta).map_err(|e| JobError::transient(e.to_string()))?),
+            None => None,
+        };
+        Ok((report, metadata_sha))
+    })
+    .await
+    .map_err(|e| JobError::transient(format!("inspection task panicked: {e}")))??;
+
+    tracing::info!(file = %file.filename, findings = report.findings.len(), max_severity = report.max_severity.as_str(), "inspected");
+    let inspection = to_inspection(&report, metadata_sha);
+    let status = ctx.db(move |c| files::record_inspection(c, file_id, &inspection)).await?;
+    if let Some(status) = status {
+        tracing::info!(release_id = file.release_id, %status, "release inspected");
+    }
+    Ok(())
+}
+
+fn to_inspection(report: &Report, metadata_sha256: Option<Sha256>) -> Inspection {
+    Inspection {
+        dist_kind: serde_json::to_value(&report.kind).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_else(|| "unknown".into()),
+        core_metadata: report.metadata.as_ref().and_then(|m| serde_json::to_string(m).ok()),
+        metadata_sha256,
+        findings: report
+            .findings
+            .iter()
+            .map(|f| NewFinding {
+                rule: f.rule.clone(),
+                severity: f.severity.as_str().to_string(),
+                path: f.file.clone(),
+                line: f.line.map(i64::from),
+                message: f.message.clone(),
+                snippet: f.snippet.clone(),
+            })
+            .collect(),
+    }
+}

@@ -1,0 +1,127 @@
+//! The job loop. Each worker claims one job at a time with a lease, keeps
+//! the lease alive while the job runs, and records success or failure. A
+//! job that fails for good marks its release `failed` with the error, so
+//! the dashboard shows it. Stops cleanly when the shutdown signal fires.
+
+use std::time::Duration;
+
+use airlock_store::domain::ReleaseStatus;
+use airlock_store::jobs::{self, FailOutcome, Job};
+use airlock_store::tasks::{self, InspectFile, MirrorRelease, Task};
+use airlock_store::{files, releases};
+use tokio::sync::watch;
+use tracing::Instrument;
+
+use crate::context::Context;
+use crate::error::JobError;
+use crate::{inspect_file, mirror};
+
+/// How long a claim lasts without a heartbeat.
+const LEASE: Duration = Duration::from_secs(120);
+/// Sleep between polls of an empty queue.
+const IDLE_POLL: Duration = Duration::from_millis(250);
+
+/// Run one worker until `shutdown` turns true.
+pub async fn run_worker(ctx: Context, worker_id: String, mut shutdown: watch::Receiver<bool>) {
+    tracing::info!(worker = %worker_id, "worker started");
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        let id = worker_id.clone();
+        match ctx.db(move |c| jobs::claim_next(c, &id, LEASE)).await {
+            Ok(Some(job)) => {
+                let span = tracing::info_span!("job", id = job.id, kind = %job.kind, attempt = job.attempts);
+                run_claimed(&ctx, &worker_id, job).instrument(span).await;
+            }
+            Ok(None) => {
+                tokio::select! {
+                    _ = tokio::time::sleep(IDLE_POLL) => {}
+                    _ = shutdown.changed() => {}
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "claiming a job failed");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+    tracing::info!(worker = %worker_id, "worker stopped");
+}
+
+async fn run_claimed(ctx: &Context, worker_id: &str, job: Job) {
+    let heartbeat = {
+        let ctx = ctx.clone();
+        let (id, worker) = (job.id, worker_id.to_string());
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(LEASE / 3).await;
+                let w = worker.clone();
+                if !matches!(ctx.db(move |c| jobs::extend_lease(c, id, &w, LEASE)).await, Ok(true)) {
+                    tracing::warn!("lost the lease of job {id}");
+                    break;
+                }
+            }
+        })
+    };
+    let result = dispatch(ctx, &job).await;
+    heartbeat.abort();
+    let id = job.id;
+    match result {
+        Ok(()) => {
+            if let Err(e) = ctx.db(move |c| jobs::complete(c, id)).await {
+                tracing::error!(error = %e, "could not mark job done");
+            }
+        }
+        Err(err) => {
+            let (job2, msg, permanent, base) = (job.clone(), err.message.clone(), err.permanent, ctx.retry_base);
+            match ctx.db(move |c| jobs::fail(c, &job2, &msg, permanent, base)).await {
+                Ok(FailOutcome::Retry { after_ms }) => {
+                    tracing::warn!(error = %err, retry_in_ms = after_ms, "job failed; will retry");
+                    note_retry(ctx, &job, &err).await;
+                }
+                Ok(FailOutcome::Parked) => {
+                    tracing::error!(error = %err, "job failed for good");
+                    give_up(ctx, &job, &err).await;
+                }
+                Err(e) => tracing::error!(error = %e, "could not record job failure"),
+            }
+        }
+    }
+}
+
+async fn dispatch(ctx: &Context, job: &Job) -> Result<(), JobError> {
+    match job.kind.as_str() {
+        MirrorRelease::KIND => mirror::run(ctx, tasks::decode(job)?).await,
+        InspectFile::KIND => inspect_file::run(ctx, tasks::decode(job)?).await,
+        other => Err(JobError::permanent(format!("unknown job kind {other:?}"))),
+    }
+}
+
+/// The release a job is about, if any.
+async fn release_of(ctx: &Context, job: &Job) -> Option<i64> {
+    match job.kind.as_str() {
+        MirrorRelease::KIND => tasks::decode::<MirrorRelease>(job).ok().map(|t| t.release_id),
+        InspectFile::KIND => {
+            let file_id = tasks::decode::<InspectFile>(job).ok()?.file_id;
+            ctx.db(move |c| files::file_by_id(c, file_id)).await.ok().flatten().map(|f| f.release_id)
+        }
+        _ => None,
+    }
+}
+
+/// Show a transient failure on the release while it waits for its retry.
+async fn note_retry(ctx: &Context, job: &Job, err: &JobError) {
+    if let Some(release_id) = release_of(ctx, job).await {
+        let msg = format!("attempt {} of {} failed, retrying: {}", job.attempts, job.max_attempts, err.message);
+        let _ = ctx.db(move |c| releases::set_error_note(c, release_id, &msg)).await;
+    }
+}
+
+/// A job failed for good: its release fails with the error.
+async fn give_up(ctx: &Context, job: &Job, err: &JobError) {
+    if let Some(release_id) = release_of(ctx, job).await {
+        let msg = err.message.clone();
+        let _ = ctx.db(move |c| releases::set_status(c, release_id, ReleaseStatus::Failed, Some(&msg))).await;
+    }
+}

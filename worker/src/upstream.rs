@@ -1,0 +1,264 @@
+//! The upstream client: reads a project's files from the upstream simple
+//! index (PEP 691 JSON, falling back to PEP 503 HTML), and downloads a file
+//! into the blob store while hashing it, refusing it unless its sha256 is
+//! the one the upstream advertised. The upstream's base URL is configuration.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::time::Duration;
+
+use airlock_store::blobs::BlobError;
+use airlock_store::domain::{ProjectName, Sha256};
+use airlock_store::BlobStore;
+use futures_util::StreamExt;
+use serde::Deserialize;
+use url::Url;
+
+use crate::error::JobError;
+use crate::simple_html;
+
+/// The Accept header: JSON first, HTML as the fallback (PEP 691).
+const ACCEPT: &str = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01";
+const JSON_TYPE: &str = "application/vnd.pypi.simple.v1+json";
+/// Largest distribution file Airlock will download.
+pub const MAX_FILE_BYTES: u64 = 2 * 1024 * 1024 * 1024;
+
+/// One file on a project page, as the upstream describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpstreamFile {
+    pub filename: String,
+    pub url: Url,
+    pub sha256: Option<Sha256>,
+    pub requires_python: Option<String>,
+    pub yanked: Option<String>,
+    pub upload_time: Option<String>,
+    pub size: Option<u64>,
+}
+
+/// PEP 691 project page (the fields Airlock reads).
+#[derive(Debug, Deserialize)]
+struct JsonProjectPage {
+    files: Vec<JsonFile>,
+}
+
+#[derive(Debug, Deserialize)]
+struct JsonFile {
+    filename: String,
+    url: String,
+    #[serde(default)]
+    hashes: HashMap<String, String>,
+    #[serde(rename = "requires-python", default)]
+    requires_python: Option<String>,
+    #[serde(default)]
+    yanked: Option<Yanked>,
+    /// PEP 700.
+    #[serde(default)]
+    size: Option<u64>,
+    /// PEP 700.
+    #[serde(rename = "upload-time", default)]
+    upload_time: Option<String>,
+}
+
+/// PEP 691: `yanked` is a bool or the reason string.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Yanked {
+    Flag(bool),
+    Reason(String),
+}
+
+impl Yanked {
+    fn reason(self) -> Option<String> {
+        match self {
+            Yanked::Flag(false) => None,
+            Yanked::Flag(true) => Some(String::new()),
+            Yanked::Reason(r) => Some(r),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct UpstreamClient {
+    http: reqwest::Client,
+    base: Url,
+}
+
+impl UpstreamClient {
+    pub fn new(base: &str, timeout: Duration) -> Result<Self, JobError> {
+        let base = Url::parse(base).map_err(|e| JobError::permanent(format!("upstream URL {base:?} is invalid: {e}")))?;
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .read_timeout(timeout)
+            .user_agent(concat!("airlock/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| JobError::permanent(format!("building the HTTP client: {e}")))?;
+        Ok(UpstreamClient { http, base })
+    }
+
+    /// The project's page URL: `<base><normalized name>/`.
+    pub fn project_url(&self, project: &ProjectName) -> Result<Url, JobError> {
+        self.base
+            .join(&format!("{}/", project.as_str()))
+            .map_err(|e| JobError::permanent(format!("building the project URL: {e}")))
+    }
+
+    /// All files the upstream lists for `project`.
+    pub async fn project_files(&self, project: &ProjectName) -> Result<Vec<UpstreamFile>, JobError> {
+        let url = self.project_url(project)?;
+        let resp = self
+            .http
+            .get(url.clone())
+            .header(reqwest::header::ACCEPT, ACCEPT)
+            .send()
+            .await
+            .map_err(|e| JobError::transient(format!("fetching {url}: {e}")))?;
+        let status = resp.status();
+        if status == reqwest::StatusCode::NOT_FOUND {
+            return Err(JobError::permanent(format!("project {project} does not exist on the upstream index")));
+        }
+        if !status.is_success() {
+            let msg = format!("the upstream index answered {status} for {url}");
+            return Err(if status.is_server_error() || status.as_u16() == 429 {
+                JobError::transient(msg)
+            } else {
+                JobError::permanent(msg)
+            });
+        }
+        // Pages are redirected sometimes; relative file URLs resolve against the final URL.
+        let page_url = resp.url().clone();
+        let content_type = resp
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let body = resp.bytes().await.map_err(|e| JobError::transient(format!("reading {url}: {e}")))?;
+        if content_type.starts_with(JSON_TYPE) {
+            parse_json_page(&body, &page_url)
+        } else {
+            Ok(parse_html_page(&String::from_utf8_lossy(&body), &page_url))
+        }
+    }
+
+    /// Stream `file` into the blob store. The bytes land only if their
+    /// sha256 is the upstream's; a mismatch is a permanent error.
+    pub async fn download(&self, file: &UpstreamFile, blobs: &BlobStore) -> Result<(Sha256, u64), JobError> {
+        let expected = file.sha256.as_ref().ok_or_else(|| {
+            JobError::permanent(format!("the upstream gives no sha256 for {}; Airlock only mirrors verifiable files", file.filename))
+        })?;
+        let resp = self
+            .http
+            .get(file.url.clone())
+            .send()
+            .await
+            .map_err(|e| JobError::transient(format!("downloading {}: {e}", file.filename)))?;
+        let status = resp.status();
+        if !status.is_success() {
+            let msg = format!("downloading {}: the upstream answered {status}", file.filename);
+            return Err(if status.is_server_error() || status.as_u16() == 429 { JobError::transient(msg) } else { JobError::permanent(msg) });
+        }
+        if resp.content_length().is_some_and(|n| n > MAX_FILE_BYTES) {
+            return Err(JobError::permanent(format!("{} is larger than {MAX_FILE_BYTES} bytes", file.filename)));
+        }
+        let mut writer = blobs.writer().map_err(|e| JobError::transient(e.to_string()))?;
+        let mut stream = resp.bytes_stream();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| JobError::transient(format!("downloading {}: {e}", file.filename)))?;
+            writer.write_all(&chunk).map_err(|e| JobError::transient(format!("writing {}: {e}", file.filename)))?;
+            if writer.len() > MAX_FILE_BYTES {
+                return Err(JobError::permanent(format!("{} is larger than {MAX_FILE_BYTES} bytes", file.filename)));
+            }
+        }
+        writer.commit(Some(expected)).map_err(|e| match e {
+            BlobError::HashMismatch { expected, actual } => JobError::permanent(format!(
+                "sha256 mismatch for {}: the upstream index says {expected}, the downloaded file is {actual}; the file was discarded",
+                file.filename
+            )),
+            other => JobError::transient(other.to_string()),
+        })
+    }
+}
+
+fn parse_json_page(body: &[u8], page_url: &Url) -> Result<Vec<UpstreamFile>, JobError> {
+    let page: JsonProjectPage = serde_json::from_slice(body)
+        .map_err(|e| JobError::permanent(format!("the upstream's JSON project page is malformed: {e}")))?;
+    let mut files = Vec::with_capacity(page.files.len());
+    for f in page.files {
+        let Ok(url) = page_url.join(&f.url) else { continue };
+        files.push(UpstreamFile {
+            sha256: f.hashes.get("sha256").and_then(|h| Sha256::parse(h).ok()),
+            url,
+            filename: f.filename,
+            requires_python: f.requires_python,
+            yanked: f.yanked.and_then(Yanked::reason),
+            upload_time: f.upload_time,
+            size: f.size,
+        });
+    }
+    Ok(files)
+}
+
+fn parse_html_page(html: &str, page_url: &Url) -> Vec<UpstreamFile> {
+    simple_html::anchors(html)
+        .into_iter()
+        .filter_map(|a| {
+            let mut url = page_url.join(&a.href).ok()?;
+            let sha256 = url
+                .fragment()
+                .and_then(|frag| frag.strip_prefix("sha256="))
+                .and_then(|h| Sha256::parse(h).ok());
+            url.set_fragment(None);
+            let filename = url.path_segments()?.next_back()?.to_string();
+            let filename = percent_decode(&filename);
+            Some(UpstreamFile { filename, url, sha256, requires_python: a.requires_python, yanked: a.yanked, upload_time: None, size: None })
+        })
+        .collect()
+}
+
+fn percent_decode(s: &str) -> String {
+    url::form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_else(|| s.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_pages_resolve_urls_and_read_pep_691_and_700_fields() {
+        let body = br#"{"meta":{"api-version":"1.1"},"name":"demo","files":[
+            {"filename":"demo-1.0.tar.gz","url":"../../files/demo-1.0.tar.gz","hashes":{"sha256":"AB"},"requires-python":">=3.8","yanked":true,"size":10,"upload-time":"2024-01-01T00:00:00Z"},
+            {"filename":"demo-1.0-py3-none-any.whl","url":"https://files.test/demo-1.0-py3-none-any.whl","hashes":{"sha256":"0000000000000000000000000000000000000000000000000000000000000001"},"yanked":"bad build"}
+        ]}"#;
+        let page = Url::parse("http://up.test/simple/demo/").unwrap();
+        let files = parse_json_page(body, &page).unwrap();
+        assert_eq!(files[0].url.as_str(), "http://up.test/files/demo-1.0.tar.gz");
+        assert_eq!(files[0].sha256, None, "a malformed hash is no hash");
+        assert_eq!(files[0].yanked.as_deref(), Some(""));
+        assert_eq!(files[0].size, Some(10));
+        assert_eq!(files[1].yanked.as_deref(), Some("bad build"));
+        assert!(files[1].sha256.is_some());
+    }
+
+    #[test]
+    fn html_pages_take_the_hash_from_the_fragment() {
+        let sha = "a".repeat(64);
+        let html = format!(r#"<a href="/files/demo-1.0.tar.gz#sha256={sha}" data-requires-python="&gt;=3.9">demo-1.0.tar.gz</a>"#);
+        let page = Url::parse("http://up.test/simple/demo/").unwrap();
+        let files = parse_html_page(&html, &page);
+        assert_eq!(files.len(), 1);
+        assert_eq!(files[0].filename, "demo-1.0.tar.gz");
+        assert_eq!(files[0].url.as_str(), "http://up.test/files/demo-1.0.tar.gz");
+        assert_eq!(files[0].sha256.as_ref().map(|s| s.as_str()), Some(sha.as_str()));
+        assert_eq!(files[0].requires_python.as_deref(), Some(">=3.9"));
+    }
+
+    #[test]
+    fn malformed_json_is_a_clear_permanent_error() {
+        let page = Url::parse("http://up.test/simple/demo/").unwrap();
+        let err = parse_json_page(b"{not json", &page).unwrap_err();
+        assert!(err.permanent && err.message.contains("malformed"), "{err:?}");
+    }
+}
