@@ -153,6 +153,36 @@ pub fn run_migrations(conn: &mut AnyConnection) -> StoreResult<Vec<String>> {
     applied.map_err(|e| StoreError::Migration(e.to_string()))
 }
 
+/// Run `f` in a transaction that writes. On SQLite it begins with
+/// `BEGIN IMMEDIATE`, taking the write lock up front: a deferred transaction
+/// that reads and then writes fails with "database is locked" when another
+/// process wrote in between, whatever the busy timeout. Write transactions
+/// must not nest.
+pub fn write_transaction<T, F>(conn: &mut AnyConnection, f: F) -> StoreResult<T>
+where
+    F: FnOnce(&mut AnyConnection) -> StoreResult<T>,
+{
+    match conn {
+        AnyConnection::Postgresql(_) => conn.transaction(f),
+        AnyConnection::Sqlite(_) => {
+            conn.batch_execute("BEGIN IMMEDIATE")?;
+            match f(conn) {
+                Ok(value) => match conn.batch_execute("COMMIT") {
+                    Ok(()) => Ok(value),
+                    Err(e) => {
+                        let _ = conn.batch_execute("ROLLBACK");
+                        Err(e.into())
+                    }
+                },
+                Err(e) => {
+                    let _ = conn.batch_execute("ROLLBACK");
+                    Err(e)
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

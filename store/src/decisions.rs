@@ -61,7 +61,7 @@ pub fn decide(conn: &mut AnyConnection, release_id: i64, user: &User, verdict: V
     if comment.len() > 10_000 {
         return Err(StoreError::Invalid("comment is longer than 10000 bytes".into()));
     }
-    conn.transaction(|conn| {
+    crate::db::write_transaction(conn, |conn| {
         let (project, release) = release_by_id(conn, release_id)?;
         if release.status()? != ReleaseStatus::AwaitingReview {
             return Err(StoreError::Conflict(format!(

@@ -48,7 +48,7 @@ pub struct NewFile {
 
 /// Record a stored file; recording the same file again returns the existing row.
 pub fn add_file(conn: &mut AnyConnection, f: &NewFile) -> StoreResult<FileRow> {
-    conn.transaction(|conn| {
+    crate::db::write_transaction(conn, |conn| {
         let existing = files::table
             .filter(files::release_id.eq(f.release_id))
             .filter(files::filename.eq(&f.filename))
@@ -132,7 +132,12 @@ pub fn severity_weight(severity: &str) -> i64 {
 /// release's last uninspected file, score the release and move it from
 /// `inspecting` to `awaiting_review`; returns the release's new status then.
 pub fn record_inspection(conn: &mut AnyConnection, file_id: i64, inspection: &Inspection) -> StoreResult<Option<ReleaseStatus>> {
-    conn.transaction(|conn| {
+    crate::db::write_transaction(conn, |conn| {
+        // Lock the release row first: concurrent inspections of its files
+        // then finish one after the other, so the last one always sees every
+        // other file inspected (no write skew under READ COMMITTED).
+        let release_id: i64 = files::table.find(file_id).select(files::release_id).first(conn)?;
+        diesel::update(releases::table.find(release_id)).set(releases::updated_at.eq(now_ms())).execute(conn)?;
         diesel::delete(findings::table.filter(findings::file_id.eq(file_id))).execute(conn)?;
         let mut max = "none";
         for f in &inspection.findings {
@@ -204,11 +209,122 @@ pub fn findings_of_release(conn: &mut AnyConnection, release_id: i64) -> StoreRe
 /// Mirroring is done: move the release to `inspecting` and queue one
 /// `inspect_file` job per file, atomically.
 pub fn start_inspection(conn: &mut AnyConnection, release_id: i64, file_ids: &[i64], max_attempts: i64) -> StoreResult<()> {
-    conn.transaction(|conn| {
+    crate::db::write_transaction(conn, |conn| {
         crate::releases::set_status(conn, release_id, ReleaseStatus::Inspecting, None)?;
         for file_id in file_ids {
             crate::tasks::enqueue(conn, &crate::tasks::InspectFile { file_id: *file_id }, max_attempts)?;
         }
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{PinnedRequirement, ProjectName, Version};
+    use crate::releases::{find_release, release_by_id, request_release};
+    use crate::testdb::TestDb;
+
+    fn release_with_files(conn: &mut AnyConnection, n: usize) -> (i64, Vec<i64>) {
+        request_release(conn, &PinnedRequirement::parse("demo==1.0").unwrap(), None, 3).unwrap();
+        let (_, r) = find_release(conn, &ProjectName::parse("demo").unwrap(), &Version::parse("1.0").unwrap()).unwrap().unwrap();
+        let ids: Vec<i64> = (0..n)
+            .map(|i| {
+                add_file(
+                    conn,
+                    &NewFile {
+                        release_id: r.id,
+                        filename: format!("demo-1.0-{i}.whl"),
+                        sha256: Sha256::of(&[i as u8]),
+                        size: 1,
+                        upstream_url: "http://up.test/x".into(),
+                        requires_python: None,
+                        yanked: None,
+                        upload_time: None,
+                    },
+                )
+                .unwrap()
+                .id
+            })
+            .collect();
+        start_inspection(conn, r.id, &ids, 3).unwrap();
+        (r.id, ids)
+    }
+
+    fn inspection(severity: &str) -> Inspection {
+        Inspection {
+            dist_kind: "wheel".into(),
+            core_metadata: None,
+            metadata_sha256: None,
+            findings: vec![NewFinding {
+                rule: "test/rule".into(),
+                severity: severity.into(),
+                path: None,
+                line: None,
+                message: "m".into(),
+                snippet: None,
+            }],
+        }
+    }
+
+    #[test]
+    fn the_last_inspected_file_hands_the_release_to_review_with_its_score() {
+        for db in TestDb::all() {
+            let pool = db.pool();
+            let conn = &mut pool.get().unwrap();
+            let (release_id, ids) = release_with_files(conn, 2);
+            assert_eq!(record_inspection(conn, ids[0], &inspection("high")).unwrap(), None);
+            // Recording again replaces, never duplicates.
+            assert_eq!(record_inspection(conn, ids[0], &inspection("high")).unwrap(), None);
+            assert_eq!(record_inspection(conn, ids[1], &inspection("low")).unwrap(), Some(ReleaseStatus::AwaitingReview));
+            let (_, r) = release_by_id(conn, release_id).unwrap();
+            assert_eq!((r.status.as_str(), r.max_severity.as_str(), r.risk_score), ("awaiting_review", "high", 43));
+            assert_eq!(findings_of_release(conn, release_id).unwrap().len(), 2);
+        }
+    }
+
+    #[test]
+    fn concurrent_inspections_of_one_release_always_finish_it() {
+        for db in TestDb::all() {
+            let pool = db.pool();
+            for round in 0..5 {
+                let (release_id, ids) = {
+                    let conn = &mut pool.get().unwrap();
+                    if round > 0 {
+                        // A fresh project per round.
+                        diesel::sql_query("DELETE FROM jobs").execute(conn).unwrap();
+                    }
+                    let req = PinnedRequirement::parse(&format!("demo{round}==1.0")).unwrap();
+                    request_release(conn, &req, None, 3).unwrap();
+                    let name = ProjectName::parse(&format!("demo{round}")).unwrap();
+                    let (_, r) = find_release(conn, &name, &Version::parse("1.0").unwrap()).unwrap().unwrap();
+                    let ids: Vec<i64> = (0..4)
+                        .map(|i| {
+                            let f = NewFile {
+                                release_id: r.id,
+                                filename: format!("f{i}.whl"),
+                                sha256: Sha256::of(&[i as u8]),
+                                size: 1,
+                                upstream_url: "u".into(),
+                                requires_python: None,
+                                yanked: None,
+                                upload_time: None,
+                            };
+                            add_file(conn, &f).unwrap().id
+                        })
+                        .collect();
+                    start_inspection(conn, r.id, &ids, 3).unwrap();
+                    (r.id, ids)
+                };
+                std::thread::scope(|s| {
+                    for id in &ids {
+                        let pool = pool.clone();
+                        s.spawn(move || record_inspection(&mut pool.get().unwrap(), *id, &inspection("low")).unwrap());
+                    }
+                });
+                let (_, r) = release_by_id(&mut pool.get().unwrap(), release_id).unwrap();
+                assert_eq!(r.status, "awaiting_review", "round {round} on {}", db.label);
+            }
+        }
+    }
 }

@@ -71,7 +71,7 @@ pub fn request_release(
     max_attempts: i64,
 ) -> StoreResult<RequestOutcome> {
     let attempt = |conn: &mut AnyConnection| {
-        conn.transaction(|conn| {
+        crate::db::write_transaction(conn, |conn| {
             let project = get_or_create_project(conn, &req.name)?;
             let existing = releases::table
                 .filter(releases::project_id.eq(project.id))

@@ -55,7 +55,7 @@ impl TestDb {
     /// A migrated pool on this database.
     pub fn pool(&self) -> db::Pool {
         let pool = db::connect(&self.url, 4).expect("connect test db");
-        db::run_migrations(&mut *pool.get().expect("conn")).expect("migrate");
+        db::run_migrations(&mut pool.get().expect("conn")).expect("migrate");
         pool
     }
 }

@@ -43,7 +43,7 @@ pub async fn run(ctx: &Context, task: InspectFile) -> Result<(), JobError> {
 
 fn to_inspection(report: &Report, metadata_sha256: Option<Sha256>) -> Inspection {
     Inspection {
-        dist_kind: serde_json::to_value(&report.kind).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_else(|| "unknown".into()),
+        dist_kind: report.kind.as_str().to_string(),
         core_metadata: report.metadata.as_ref().and_then(|m| serde_json::to_string(m).ok()),
         metadata_sha256,
         findings: report

@@ -25,6 +25,7 @@ pub fn read_zip(bytes: &[u8], limits: &Limits) -> Archive {
             return archive;
         }
     };
+    report_duplicate_names(bytes, &mut archive);
     let mut budget = Budget::new(limits);
     for index in 0..zip.len() {
         if budget.stopped {
@@ -104,4 +105,58 @@ pub fn read_zip(bytes: &[u8], limits: &Limits) -> Archive {
         archive.members.push(Member { path, content, truncated });
     }
     archive
+}
+
+/// The zip crate keeps one entry per name, so a second entry of the same
+/// name (which other extractors may prefer) is invisible through it. Walk
+/// the central directory records by hand to find such names.
+fn report_duplicate_names(bytes: &[u8], archive: &mut Archive) {
+    let Some(names) = central_directory_names(bytes) else { return };
+    let mut seen = std::collections::HashSet::new();
+    let mut reported = std::collections::HashSet::new();
+    for name in names {
+        if !seen.insert(name.clone()) && reported.insert(name.clone()) {
+            let shown = String::from_utf8_lossy(&name).into_owned();
+            archive.finding(
+                "archive/duplicate-entry",
+                Severity::Medium,
+                Some(&shown),
+                "the zip holds two entries with this name; extractors disagree on which one wins".into(),
+            );
+        }
+    }
+}
+
+fn u16_at(b: &[u8], at: usize) -> Option<usize> {
+    b.get(at..at + 2).map(|s| u16::from_le_bytes([s[0], s[1]]) as usize)
+}
+
+fn u32_at(b: &[u8], at: usize) -> Option<usize> {
+    b.get(at..at + 4).map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]) as usize)
+}
+
+/// The raw names of the central directory's records, or None when the
+/// directory cannot be walked simply (zip64, damage): then the zip crate's
+/// own parse stands alone.
+fn central_directory_names(bytes: &[u8]) -> Option<Vec<Vec<u8>>> {
+    // The end-of-central-directory record is in the last 64 KiB + 22 bytes;
+    // search backwards from the end, as readers do.
+    let floor = bytes.len().saturating_sub(65_536 + 22);
+    let eocd = (floor..bytes.len().saturating_sub(21)).rev().find(|&i| bytes[i..].starts_with(b"PK\x05\x06"))?;
+    let entries = u16_at(bytes, eocd + 10)?;
+    let cd_size = u32_at(bytes, eocd + 12)?;
+    if entries == 0xFFFF || cd_size == 0xFFFF_FFFF {
+        return None;
+    }
+    let mut at = eocd.checked_sub(cd_size)?;
+    let mut names = Vec::with_capacity(entries);
+    for _ in 0..entries {
+        if !bytes.get(at..)?.starts_with(b"PK\x01\x02") {
+            return None;
+        }
+        let (name_len, extra_len, comment_len) = (u16_at(bytes, at + 28)?, u16_at(bytes, at + 30)?, u16_at(bytes, at + 32)?);
+        names.push(bytes.get(at + 46..at + 46 + name_len)?.to_vec());
+        at += 46 + name_len + extra_len + comment_len;
+    }
+    Some(names)
 }

@@ -6,6 +6,6 @@ use crate::error::AppError;
 use crate::state::AppState;
 
 pub async fn healthz(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
-    state.db(|c| airlock_store::jobs::counts(c)).await?;
+    state.db(airlock_store::jobs::counts).await?;
     Ok(HttpResponse::Ok().content_type("text/plain").body("ok"))
 }

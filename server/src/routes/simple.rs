@@ -21,16 +21,18 @@ pub struct FormatQuery {
     format: Option<String>,
 }
 
-fn negotiated(req: &HttpRequest, q: &FormatQuery) -> Result<IndexFormat, HttpResponse> {
+fn negotiated(req: &HttpRequest, q: &FormatQuery) -> Option<IndexFormat> {
     let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok());
-    negotiate::choose(accept, q.format.as_deref()).ok_or_else(|| {
-        HttpResponse::NotAcceptable().content_type("text/plain").body(format!(
-            "acceptable types: {}, {}, {}",
-            negotiate::JSON_V1,
-            negotiate::HTML_V1,
-            negotiate::HTML_LEGACY
-        ))
-    })
+    negotiate::choose(accept, q.format.as_deref())
+}
+
+fn not_acceptable() -> HttpResponse {
+    HttpResponse::NotAcceptable().content_type("text/plain").body(format!(
+        "acceptable types: {}, {}, {}",
+        negotiate::JSON_V1,
+        negotiate::HTML_V1,
+        negotiate::HTML_LEGACY
+    ))
 }
 
 fn respond(format: IndexFormat, body: String) -> HttpResponse {
@@ -52,10 +54,7 @@ pub async fn root_redirect() -> HttpResponse {
 }
 
 pub async fn root(req: HttpRequest, state: web::Data<AppState>, q: web::Query<FormatQuery>) -> Result<HttpResponse, AppError> {
-    let format = match negotiated(&req, &q) {
-        Ok(f) => f,
-        Err(resp) => return Ok(resp),
-    };
+    let Some(format) = negotiated(&req, &q) else { return Ok(not_acceptable()) };
     let projects = state.db(index::approved_projects).await?;
     let body = match format {
         IndexFormat::Json => json!({
@@ -112,10 +111,7 @@ pub async fn project(
         }
         return Ok(HttpResponse::MovedPermanently().insert_header((header::LOCATION, location)).finish());
     }
-    let format = match negotiated(&req, &q) {
-        Ok(f) => f,
-        Err(resp) => return Ok(resp),
-    };
+    let Some(format) = negotiated(&req, &q) else { return Ok(not_acceptable()) };
     let lookup = name.clone();
     let files = state.db(move |c| index::approved_files(c, &lookup)).await?;
     if files.is_empty() {

@@ -1,0 +1,99 @@
+//! The install-time rules on small synthetic packages: a positive and a
+//! negative case each, and the metadata they rely on.
+
+use std::io::Write;
+
+use airlock_inspect::{inspect_archive, DistKind, Limits, Report, Severity};
+
+fn wheel(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, content) in entries {
+        zip.start_file(*name, zip::write::SimpleFileOptions::default()).unwrap();
+        zip.write_all(content).unwrap();
+    }
+    zip.finish().unwrap().into_inner()
+}
+
+fn sdist(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut tar = tar::Builder::new(flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast()));
+    for (path, content) in entries {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(content.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        tar.append_data(&mut h, path, *content).unwrap();
+    }
+    tar.into_inner().unwrap().finish().unwrap()
+}
+
+const METADATA: &[u8] = b"Metadata-Version: 2.1\nName: demo\nVersion: 1.0\nRequires-Dist: six\n";
+
+fn findings_of<'a>(report: &'a Report, rule: &str) -> Vec<&'a airlock_inspect::Finding> {
+    report.findings.iter().filter(|f| f.rule == rule).collect()
+}
+
+#[test]
+fn a_plain_setup_py_is_medium_and_an_active_one_is_high_at_its_line() {
+    let plain = sdist(&[("demo-1.0/PKG-INFO", METADATA), ("demo-1.0/setup.py", b"from setuptools import setup\nsetup(name='demo')\n")]);
+    let report = inspect_archive("demo-1.0.tar.gz", &plain, &Limits::default());
+    let f = findings_of(&report, "install-hook/setup-py");
+    assert_eq!((f.len(), f[0].severity, f[0].line), (1, Severity::Medium, None));
+    assert_eq!(report.kind, DistKind::Sdist);
+    assert_eq!(report.metadata.as_ref().unwrap().requires_dist, ["six"]);
+
+    let active = sdist(&[
+        ("demo-1.0/PKG-INFO", METADATA),
+        ("demo-1.0/setup.py", b"from setuptools import setup\n# import os is fine in a comment\nimport subprocess\nsetup()\n"),
+    ]);
+    let report = inspect_archive("demo-1.0.tar.gz", &active, &Limits::default());
+    let f = findings_of(&report, "install-hook/setup-py");
+    assert_eq!((f[0].severity, f[0].line, f[0].snippet.as_deref()), (Severity::High, Some(3), Some("import subprocess")));
+}
+
+#[test]
+fn an_sdist_without_setup_py_has_no_setup_finding() {
+    let report = inspect_archive("demo-1.0.tar.gz", &sdist(&[("demo-1.0/PKG-INFO", METADATA), ("demo-1.0/pyproject.toml", b"")]), &Limits::default());
+    assert!(findings_of(&report, "install-hook/setup-py").is_empty());
+    assert_eq!(report.max_severity, Severity::None);
+}
+
+#[test]
+fn pth_files_with_imports_are_high_and_path_only_ones_medium() {
+    let w = wheel(&[
+        ("demo-1.0.dist-info/METADATA", METADATA),
+        ("paths.pth", b"some/dir\n"),
+        ("hook.pth", b"# comment\nimport os; os.system('curl x')\n"),
+    ]);
+    let report = inspect_archive("demo-1.0-py3-none-any.whl", &w, &Limits::default());
+    let f = findings_of(&report, "install-hook/pth-file");
+    let hook = f.iter().find(|f| f.file.as_deref() == Some("hook.pth")).unwrap();
+    let paths = f.iter().find(|f| f.file.as_deref() == Some("paths.pth")).unwrap();
+    assert_eq!((hook.severity, hook.line), (Severity::High, Some(2)));
+    assert_eq!(paths.severity, Severity::Medium);
+    assert_eq!(report.metadata_file.as_deref(), Some(METADATA));
+}
+
+#[test]
+fn a_wheel_without_pth_or_metadata_problems_is_clean() {
+    let w = wheel(&[("demo-1.0.dist-info/METADATA", METADATA), ("demo/__init__.py", b"x = 1\n")]);
+    let report = inspect_archive("demo-1.0-py3-none-any.whl", &w, &Limits::default());
+    assert!(report.findings.is_empty(), "{:?}", report.findings);
+    assert_eq!(report.metadata.unwrap().name.as_deref(), Some("demo"));
+}
+
+#[test]
+fn a_wheel_without_metadata_is_flagged() {
+    let report = inspect_archive("demo-1.0-py3-none-any.whl", &wheel(&[("demo/__init__.py", b"")]), &Limits::default());
+    assert_eq!(findings_of(&report, "metadata/missing").len(), 1);
+}
+
+#[test]
+fn native_binaries_are_low_in_platform_wheels_and_medium_elsewhere() {
+    let elf = [0x7f, b'E', b'L', b'F', 2, 1, 1, 0];
+    let platform = wheel(&[("demo-1.0.dist-info/METADATA", METADATA), ("demo/_speedups.so", &elf)]);
+    let report = inspect_archive("demo-1.0-cp312-cp312-manylinux_2_17_x86_64.whl", &platform, &Limits::default());
+    assert_eq!(findings_of(&report, "native/binary")[0].severity, Severity::Low);
+    let hidden = wheel(&[("demo-1.0.dist-info/METADATA", METADATA), ("demo/data.bin", &elf)]);
+    let report = inspect_archive("demo-1.0-py3-none-any.whl", &hidden, &Limits::default());
+    assert_eq!(findings_of(&report, "native/binary")[0].severity, Severity::Medium);
+}
