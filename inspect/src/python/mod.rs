@@ -1,0 +1,96 @@
+//! Python source analysed as syntax, not text. A tree-sitter parse is walked
+//! once into [`Facts`]: the imports, every call with its callee resolved
+//! through import aliases (and through `getattr(builtins, "ex"+"ec")` or
+//! `__import__("os")` tricks), what flows into each call's arguments, the
+//! string constants, and where each call runs (module top level or inside a
+//! function). Rules read facts, never raw text, so a comment or a docstring
+//! that mentions `exec` is not a call to it.
+
+mod fold;
+mod walk;
+
+use std::collections::BTreeSet;
+
+pub use walk::analyze;
+
+/// Where a call executes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Module top level: runs on import (or on build, for setup.py).
+    Module,
+    /// Inside a function or lambda: runs when called.
+    Function,
+}
+
+/// One call expression.
+#[derive(Debug, Clone)]
+pub struct Call {
+    /// The callee, resolved: `subprocess.Popen`, `exec`, `os.system`, `requests.get`.
+    pub callee: String,
+    /// True when the callee was hidden: built by `getattr` with a computed
+    /// name, or reached through `__import__`/`importlib` with a string.
+    pub hidden: bool,
+    pub line: u32,
+    pub scope: Scope,
+    /// The enclosing function's name, if any.
+    pub function: Option<String>,
+    /// Resolved callees of every call nested in the arguments, including
+    /// those reached through local variables assigned from calls.
+    pub inner_calls: BTreeSet<String>,
+    /// Strings the arguments fold to (literals, concatenations, joins, `chr`).
+    pub strings: Vec<String>,
+    /// True when an argument reverses a sequence (`[::-1]`).
+    pub reversed: bool,
+    /// True when an argument is anything but literals.
+    pub dynamic: bool,
+    /// The source text of each argument, cut to 200 characters.
+    pub arg_texts: Vec<String>,
+}
+
+impl Call {
+    pub fn inner_has(&self, names: &[&str]) -> bool {
+        self.inner_calls.iter().any(|c| names.iter().any(|n| matches_name(c, n)))
+    }
+
+    pub fn is(&self, names: &[&str]) -> bool {
+        names.iter().any(|n| matches_name(&self.callee, n))
+    }
+}
+
+/// `pattern` matches `name` exactly, or as a suffix after a dot when the
+/// pattern starts with `.` (`.decode` matches `x.decode`).
+pub fn matches_name(name: &str, pattern: &str) -> bool {
+    if let Some(suffix) = pattern.strip_prefix('.') {
+        name.rsplit('.').next() == Some(suffix) && name.contains('.')
+    } else if let Some(prefix) = pattern.strip_suffix(".*") {
+        name == prefix || name.starts_with(&format!("{prefix}."))
+    } else {
+        name == pattern
+    }
+}
+
+/// A string constant in the code.
+#[derive(Debug, Clone)]
+pub struct Literal {
+    pub value: String,
+    pub line: u32,
+}
+
+/// Everything the rules need to know about one Python file.
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    /// Imported modules (top-level names and full dotted names), with lines.
+    pub imports: Vec<(String, u32)>,
+    pub calls: Vec<Call>,
+    pub literals: Vec<Literal>,
+    /// Classes that subclass setuptools/distutils commands, with the line.
+    pub command_classes: Vec<(String, u32)>,
+    /// True when tree-sitter found syntax errors (still analysed, best effort).
+    pub syntax_errors: bool,
+}
+
+impl Facts {
+    pub fn imports_module(&self, module: &str) -> bool {
+        self.imports.iter().any(|(m, _)| m == module || m.starts_with(&format!("{module}.")))
+    }
+}

@@ -1,0 +1,535 @@
+//! The walk from a tree-sitter tree to [`Facts`]. Iterative (an explicit
+//! stack, not recursion), so a hostile file of deeply nested expressions
+//! cannot overflow the stack; inner scans are bounded by a node budget.
+
+use std::collections::{BTreeSet, HashMap};
+
+use tree_sitter::{Node, Parser};
+
+use super::fold::{fold, string_literal};
+use super::{Call, Facts, Literal, Scope};
+
+/// Most nodes one argument scan visits.
+const ARG_SCAN_BUDGET: usize = 20_000;
+/// Most literals kept per file.
+const MAX_LITERALS: usize = 50_000;
+
+/// Setuptools and distutils commands whose subclasses run at install time.
+const COMMAND_BASES: [&str; 8] = ["install", "develop", "egg_info", "build_py", "build", "sdist", "bdist_egg", "easy_install"];
+
+/// What a local variable was assigned from.
+#[derive(Debug, Clone, Default)]
+struct Taint {
+    calls: BTreeSet<String>,
+    strings: Vec<String>,
+    reversed: bool,
+}
+
+struct Walker<'a> {
+    src: &'a [u8],
+    aliases: HashMap<String, String>,
+    taints: HashMap<String, Taint>,
+    /// Local functions and the callees in their bodies, so that a call to a
+    /// helper like `def b64d(x): return base64.b64decode(x)` counts as a
+    /// call to what the helper calls.
+    functions: HashMap<String, BTreeSet<String>>,
+    facts: Facts,
+}
+
+/// Parse and analyse one Python file. Never fails: unparsable parts are
+/// marked as syntax errors and the rest is analysed.
+pub fn analyze(src: &[u8]) -> Facts {
+    let mut parser = Parser::new();
+    if parser.set_language(&tree_sitter_python::LANGUAGE.into()).is_err() {
+        return Facts::default();
+    }
+    let Some(tree) = parser.parse(src, None) else { return Facts::default() };
+    let root = tree.root_node();
+    let mut w = Walker { src, aliases: HashMap::new(), taints: HashMap::new(), functions: HashMap::new(), facts: Facts::default() };
+    w.facts.syntax_errors = root.has_error();
+    // Pass 1: imports and assignments, in source order, so calls anywhere
+    // resolve aliases and variables defined anywhere.
+    for node in preorder(root) {
+        match node.kind() {
+            "import_statement" | "import_from_statement" => w.import(node),
+            "assignment" | "named_expression" | "augmented_assignment" => w.assignment(node),
+            _ => {}
+        }
+    }
+    for node in preorder(root) {
+        if node.kind() == "function_definition" {
+            w.summarize_function(node);
+        }
+    }
+    // Pass 2: calls, literals, command classes.
+    for node in preorder(root) {
+        match node.kind() {
+            "call" => w.call(node),
+            "string" => w.literal(node),
+            "class_definition" => w.class(node),
+            _ => {}
+        }
+    }
+    w.facts
+}
+
+/// All nodes of the tree in document order, without recursion.
+fn preorder(root: Node) -> impl Iterator<Item = Node> {
+    let mut cursor = root.walk();
+    let mut done = false;
+    std::iter::from_fn(move || {
+        if done {
+            return None;
+        }
+        let node = cursor.node();
+        if !cursor.goto_first_child() {
+            while !cursor.goto_next_sibling() {
+                if !cursor.goto_parent() {
+                    done = true;
+                    break;
+                }
+            }
+        }
+        Some(node)
+    })
+}
+
+/// Nodes of a subtree, at most `budget` of them.
+fn subtree(node: Node, budget: usize) -> impl Iterator<Item = Node> {
+    let mut cursor = node.walk();
+    let mut done = false;
+    let mut count = 0;
+    std::iter::from_fn(move || {
+        if done || count >= budget {
+            return None;
+        }
+        count += 1;
+        let current = cursor.node();
+        if !cursor.goto_first_child() {
+            loop {
+                if cursor.node() == node {
+                    done = true;
+                    break;
+                }
+                if cursor.goto_next_sibling() {
+                    break;
+                }
+                if !cursor.goto_parent() {
+                    done = true;
+                    break;
+                }
+            }
+        }
+        Some(current)
+    })
+}
+
+/// The literal pieces of an f-string (its text outside the interpolations).
+fn literal_parts(node: Node, src: &[u8]) -> Option<String> {
+    let mut out = String::new();
+    let mut cursor = node.walk();
+    for child in node.children(&mut cursor) {
+        if child.kind() == "string_content" {
+            out.push_str(child.utf8_text(src).ok()?);
+        }
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+fn line_of(node: Node) -> u32 {
+    node.start_position().row as u32 + 1
+}
+
+fn is_builtins_name(s: &str) -> bool {
+    matches!(s, "__builtins__" | "builtins" | "__builtin__")
+}
+
+impl<'a> Walker<'a> {
+    fn text(&self, node: Node) -> &'a str {
+        node.utf8_text(self.src).unwrap_or("")
+    }
+
+    fn import(&mut self, node: Node) {
+        let line = line_of(node);
+        let mut cursor = node.walk();
+        if node.kind() == "import_statement" {
+            for child in node.named_children(&mut cursor) {
+                match child.kind() {
+                    "dotted_name" => {
+                        let full = self.text(child).to_string();
+                        let top = full.split('.').next().unwrap_or(&full).to_string();
+                        self.aliases.insert(top.clone(), top);
+                        self.facts.imports.push((full, line));
+                    }
+                    "aliased_import" => {
+                        let (Some(name), Some(alias)) = (child.child_by_field_name("name"), child.child_by_field_name("alias")) else { continue };
+                        let full = self.text(name).to_string();
+                        self.aliases.insert(self.text(alias).to_string(), full.clone());
+                        self.facts.imports.push((full, line));
+                    }
+                    _ => {}
+                }
+            }
+            return;
+        }
+        let module = node.child_by_field_name("module_name").map(|m| self.text(m).trim_start_matches('.').to_string()).unwrap_or_default();
+        self.facts.imports.push((module.clone(), line));
+        for child in node.children_by_field_name("name", &mut cursor) {
+            let (name, alias) = match child.kind() {
+                "aliased_import" => match (child.child_by_field_name("name"), child.child_by_field_name("alias")) {
+                    (Some(n), Some(a)) => (self.text(n).to_string(), self.text(a).to_string()),
+                    _ => continue,
+                },
+                _ => (self.text(child).to_string(), self.text(child).to_string()),
+            };
+            let full = if module.is_empty() { name.clone() } else { format!("{module}.{name}") };
+            self.facts.imports.push((full.clone(), line));
+            self.aliases.insert(alias, full);
+        }
+    }
+
+    fn assignment(&mut self, node: Node) {
+        let left = node.child_by_field_name("left").or_else(|| node.child_by_field_name("name"));
+        let right = node.child_by_field_name("right").or_else(|| node.child_by_field_name("value"));
+        let (Some(left), Some(right)) = (left, right) else { return };
+        if left.kind() != "identifier" {
+            return;
+        }
+        let name = self.text(left).to_string();
+        // `x = __import__("os")` or `x = importlib.import_module("os")` makes x an alias.
+        if right.kind() == "call" {
+            if let Some(module) = self.imported_module(right) {
+                self.aliases.insert(name.clone(), module);
+                return;
+            }
+            // `s = socket.socket()` lets `s.connect(...)` resolve to `socket.socket().connect`.
+            if let Some((callee, _)) = right.child_by_field_name("function").and_then(|f| self.resolve(f)) {
+                if callee.contains('.') {
+                    self.aliases.insert(name.clone(), format!("{callee}()"));
+                }
+            }
+        }
+        if right.kind() == "identifier" || right.kind() == "attribute" {
+            if let Some((resolved, _)) = self.resolve(right) {
+                if resolved.starts_with("__builtins__") || self.aliases.values().any(|v| resolved.starts_with(v.as_str())) {
+                    self.aliases.insert(name.clone(), resolved);
+                }
+            }
+        }
+        let taint = self.taint_of(right);
+        let entry = self.taints.entry(name).or_default();
+        entry.calls.extend(taint.calls);
+        entry.strings.extend(taint.strings);
+        entry.reversed |= taint.reversed;
+    }
+
+    fn summarize_function(&mut self, node: Node) {
+        let (Some(name), Some(body)) = (node.child_by_field_name("name"), node.child_by_field_name("body")) else { return };
+        let mut callees = BTreeSet::new();
+        for inner in subtree(body, ARG_SCAN_BUDGET) {
+            if inner.kind() == "call" {
+                if let Some((callee, _)) = inner.child_by_field_name("function").and_then(|f| self.resolve(f)) {
+                    callees.insert(callee);
+                }
+            }
+        }
+        self.functions.entry(self.text(name).to_string()).or_default().extend(callees);
+    }
+
+    /// The module a call like `__import__("os")` or `importlib.import_module("os")` loads.
+    fn imported_module(&self, call: Node) -> Option<String> {
+        let function = call.child_by_field_name("function")?;
+        let name = self.resolve(function).map(|(n, _)| n)?;
+        if name == "__import__" || name == "importlib.import_module" {
+            let arg = call.child_by_field_name("arguments")?.named_child(0)?;
+            return fold(arg, self.src, 0);
+        }
+        None
+    }
+
+    /// What flows out of an expression: calls inside it, strings it folds to.
+    fn taint_of(&self, expr: Node) -> Taint {
+        let mut t = Taint::default();
+        let folded = fold(expr, self.src, 0);
+        let whole = folded.is_some();
+        t.strings.extend(folded);
+        for node in subtree(expr, ARG_SCAN_BUDGET) {
+            match node.kind() {
+                "call" => {
+                    if let Some(f) = node.child_by_field_name("function") {
+                        if let Some((callee, _)) = self.resolve(f) {
+                            if let Some(inner) = self.functions.get(&callee) {
+                                t.calls.extend(inner.iter().cloned());
+                            }
+                            t.calls.insert(callee);
+                        }
+                    }
+                }
+                "slice" if self.text(node).replace(' ', "") == "::-1" => t.reversed = true,
+                "identifier" => {
+                    if let Some(prior) = self.taints.get(self.text(node)) {
+                        t.calls.extend(prior.calls.iter().cloned());
+                        t.reversed |= prior.reversed;
+                        if t.strings.len() < 64 {
+                            t.strings.extend(prior.strings.iter().take(16).cloned());
+                        }
+                    }
+                }
+                "string" if !whole && node.parent().is_some_and(|p| p.kind() != "concatenated_string")
+                    && t.strings.len() < 64 => {
+                        t.strings.extend(string_literal(node, self.src).or_else(|| literal_parts(node, self.src)));
+                    }
+                _ => {}
+            }
+        }
+        t
+    }
+
+    /// Resolve a callee expression to a dotted name; the flag says it was hidden.
+    fn resolve(&self, node: Node) -> Option<(String, bool)> {
+        match node.kind() {
+            "identifier" => {
+                let name = self.text(node);
+                Some((self.aliases.get(name).cloned().unwrap_or_else(|| name.to_string()), false))
+            }
+            "attribute" => {
+                let object = node.child_by_field_name("object")?;
+                let attr = self.text(node.child_by_field_name("attribute")?);
+                let (base, hidden) = match object.kind() {
+                    "call" => match self.imported_module(object) {
+                        Some(module) => (module, true),
+                        None => {
+                            let (inner, hidden) = self.resolve(object.child_by_field_name("function")?)?;
+                            (format!("{inner}()"), hidden)
+                        }
+                    },
+                    _ => self.resolve(object)?,
+                };
+                if is_builtins_name(&base) {
+                    // `builtins.eval(...)` names its callee plainly; only computed names hide.
+                    return Some((attr.to_string(), hidden));
+                }
+                Some((format!("{base}.{attr}"), hidden))
+            }
+            "call" => {
+                // getattr(obj, "name")(...) and __import__("os")(...)-style callees.
+                let function = node.child_by_field_name("function")?;
+                let (fname, _) = self.resolve(function)?;
+                let args = node.child_by_field_name("arguments")?;
+                if fname == "getattr" {
+                    let object = args.named_child(0)?;
+                    let name = match fold(args.named_child(1)?, self.src, 0) {
+                        Some(name) => name,
+                        None if is_builtins_name(self.text(object)) => "__builtins__.?".to_string(),
+                        None => return None,
+                    };
+                    let base = match object.kind() {
+                        "call" => self.imported_module(object).or_else(|| self.resolve(object).map(|r| r.0)),
+                        _ => self.resolve(object).map(|r| r.0),
+                    }?;
+                    if is_builtins_name(&base) || base == "__import__()" {
+                        return Some((name, true));
+                    }
+                    return Some((format!("{base}.{name}"), true));
+                }
+                Some((format!("{fname}()"), false))
+            }
+            "subscript" => {
+                // __builtins__["exec"], globals()["exec"], vars(builtins)["exec"]
+                let value = node.child_by_field_name("value")?;
+                let key = fold(node.child_by_field_name("subscript")?, self.src, 0)?;
+                let base = self.text(value).replace(' ', "");
+                let is_namespace = is_builtins_name(&base)
+                    || matches!(base.as_str(), "globals()" | "locals()" | "vars()" | "vars(__builtins__)" | "vars(builtins)")
+                    || base.ends_with("__dict__")
+                    || base.contains("__builtins__");
+                is_namespace.then_some((key, true))
+            }
+            "parenthesized_expression" => self.resolve(node.named_child(0)?),
+            _ => None,
+        }
+    }
+
+    fn call(&mut self, node: Node) {
+        let Some(function) = node.child_by_field_name("function") else { return };
+        let Some((callee, hidden)) = self.resolve(function) else { return };
+        let mut call = Call {
+            callee,
+            hidden,
+            line: line_of(node),
+            scope: Scope::Module,
+            function: None,
+            inner_calls: BTreeSet::new(),
+            strings: Vec::new(),
+            reversed: false,
+            dynamic: false,
+            arg_texts: Vec::new(),
+        };
+        let mut parent = node.parent();
+        while let Some(p) = parent {
+            if p.kind() == "if_statement" && self.is_main_guard(p) {
+                call.scope = Scope::Function;
+                call.function = Some("__main__".into());
+                break;
+            }
+            if matches!(p.kind(), "function_definition" | "lambda") {
+                call.scope = Scope::Function;
+                if call.function.is_none() {
+                    call.function = p.child_by_field_name("name").map(|n| self.text(n).to_string());
+                }
+                break;
+            }
+            parent = p.parent();
+        }
+        if let Some(args) = node.child_by_field_name("arguments") {
+            let mut cursor = args.walk();
+            for arg in args.named_children(&mut cursor) {
+                let value = if arg.kind() == "keyword_argument" { arg.child_by_field_name("value").unwrap_or(arg) } else { arg };
+                call.arg_texts.push(self.text(value).chars().take(200).collect());
+                let taint = self.taint_of(value);
+                if !matches!(value.kind(), "string" | "concatenated_string" | "integer" | "true" | "false" | "none") {
+                    call.dynamic = true;
+                }
+                call.inner_calls.extend(taint.calls);
+                call.strings.extend(taint.strings);
+                // A local helper that base64-decodes its argument: decode the literal too.
+                if value.kind() == "call" {
+                    self.decode_through_helper(value, &mut call.strings);
+                }
+                call.reversed |= taint.reversed;
+            }
+        }
+        self.facts.calls.push(call);
+    }
+
+    fn decode_through_helper(&self, call: Node, strings: &mut Vec<String>) {
+        let Some((callee, _)) = call.child_by_field_name("function").and_then(|f| self.resolve(f)) else { return };
+        let decodes = self.functions.get(&callee).is_some_and(|inner| inner.iter().any(|c| c.ends_with("b64decode")));
+        if !decodes {
+            return;
+        }
+        let Some(arg) = call.child_by_field_name("arguments").and_then(|a| a.named_child(0)) else { return };
+        if let Some(bytes) = fold(arg, self.src, 0).and_then(|s| super::fold::base64_decode(&s, false)) {
+            strings.push(String::from_utf8_lossy(&bytes).into_owned());
+        }
+    }
+
+    /// `if __name__ == "__main__":` — code that runs as a script, not on import.
+    fn is_main_guard(&self, if_node: Node) -> bool {
+        if_node.child_by_field_name("condition").is_some_and(|c| {
+            let t = self.text(c);
+            t.contains("__name__") && t.contains("__main__")
+        })
+    }
+
+    fn literal(&mut self, node: Node) {
+        if self.facts.literals.len() >= MAX_LITERALS {
+            return;
+        }
+        // Docstrings and other bare string statements are documentation.
+        if node.parent().is_some_and(|p| p.kind() == "expression_statement" && p.named_child_count() == 1) {
+            return;
+        }
+        if node.parent().is_some_and(|p| p.kind() == "concatenated_string") {
+            return;
+        }
+        let value = match node.parent() {
+            Some(p) if p.kind() == "concatenated_string" => None,
+            _ => string_literal(node, self.src),
+        };
+        if let Some(value) = value.filter(|v| !v.is_empty()) {
+            self.facts.literals.push(Literal { value, line: line_of(node) });
+        }
+    }
+
+    fn class(&mut self, node: Node) {
+        let Some(supers) = node.child_by_field_name("superclasses") else { return };
+        let mut cursor = supers.walk();
+        for base in supers.named_children(&mut cursor) {
+            let Some((resolved, _)) = self.resolve(base) else { continue };
+            let last = resolved.rsplit('.').next().unwrap_or(&resolved);
+            if COMMAND_BASES.contains(&last) && (resolved.contains("setuptools") || resolved.contains("distutils") || resolved == last) {
+                let name = node.child_by_field_name("name").map(|n| self.text(n).to_string()).unwrap_or_default();
+                self.facts.command_classes.push((format!("{name}({last})"), line_of(node)));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn calls(src: &str) -> Vec<Call> {
+        analyze(src.as_bytes()).calls
+    }
+
+    #[test]
+    fn callees_resolve_through_import_aliases() {
+        let c = calls("import subprocess as sp\nfrom os import system as run\nsp.Popen(['ls'])\nrun('id')\n");
+        assert_eq!(c[0].callee, "subprocess.Popen");
+        assert_eq!(c[1].callee, "os.system");
+        assert_eq!(c[1].strings, ["id"]);
+    }
+
+    #[test]
+    fn getattr_on_builtins_with_built_names_is_seen_as_the_real_call() {
+        let c = calls("getattr(__builtins__, 'ex' + 'ec')(payload)\n");
+        let exec = c.iter().find(|c| c.callee == "exec").expect("exec resolved");
+        assert!(exec.hidden);
+        let c = calls("getattr(__import__('builtins'), ''.join([chr(101), chr(120), chr(101), chr(99)]))('x')\n");
+        assert!(c.iter().any(|c| c.callee == "exec" && c.hidden), "{c:?}");
+        let c = calls("__builtins__.__dict__['ev'+'al']('1')\n");
+        assert!(c.iter().any(|c| c.callee == "eval" && c.hidden), "{c:?}");
+    }
+
+    #[test]
+    fn dunder_import_resolves_to_the_module() {
+        let c = calls("__import__('os').system('curl x | sh')\nm = __import__('subprocess')\nm.call('x')\n");
+        assert!(c.iter().any(|c| c.callee == "os.system" && c.hidden));
+        assert!(c.iter().any(|c| c.callee == "subprocess.call"));
+    }
+
+    #[test]
+    fn decoded_data_flowing_into_exec_is_tracked_through_variables() {
+        let src = "import base64\ncode = base64.b64decode('cHJpbnQoMSk=')\nexec(code)\n";
+        let c = calls(src);
+        let exec = c.iter().find(|c| c.callee == "exec").unwrap();
+        assert!(exec.inner_has(&["base64.b64decode"]), "{exec:?}");
+    }
+
+    #[test]
+    fn scope_tells_module_level_from_function_bodies() {
+        let c = calls("import os\nos.system('a')\ndef f():\n    os.system('b')\n");
+        assert_eq!(c[0].scope, Scope::Module);
+        assert_eq!((c[1].scope, c[1].function.as_deref()), (Scope::Function, Some("f")));
+    }
+
+    #[test]
+    fn comments_and_docstrings_are_not_calls_or_literals() {
+        let f = analyze(b"\"\"\"exec(base64.b64decode(x)) in a docstring\"\"\"\n# os.system('rm -rf /')\nx = 1\n");
+        assert!(f.calls.is_empty());
+        assert!(f.literals.is_empty());
+    }
+
+    #[test]
+    fn reversed_strings_fold() {
+        let c = calls("exec('tnirp'[::-1])\n");
+        assert_eq!(c[0].strings, ["print"]);
+        assert!(c[0].reversed);
+    }
+
+    #[test]
+    fn command_subclasses_are_found() {
+        let f = analyze(b"from setuptools.command.install import install\nclass Evil(install):\n    def run(self):\n        pass\n");
+        assert_eq!(f.command_classes, [("Evil(install)".to_string(), 2)]);
+    }
+
+    #[test]
+    fn deeply_nested_input_does_not_overflow() {
+        let src = format!("x = {}1{}\n", "(".repeat(50_000), ")".repeat(50_000));
+        let _ = analyze(src.as_bytes());
+        let src = format!("f({})\n", "[".repeat(20_000));
+        let _ = analyze(src.as_bytes());
+    }
+}

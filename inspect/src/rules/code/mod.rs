@@ -1,0 +1,151 @@
+//! Rules over Python code, read as [`Facts`]. Each file gets a role (install
+//! script, package module, test or documentation) and each call a scope
+//! (module top level or function body); both weigh in the severity, because
+//! `os.system` in setup.py runs on every build while the same call in a
+//! test helper never runs on an install.
+
+pub mod access;
+mod hiding;
+pub mod payload;
+
+use std::collections::HashSet;
+
+use crate::finding::{Finding, Severity};
+use crate::python::{Call, Facts, Scope};
+use crate::report::{Dist, DistKind};
+use crate::rules::finding;
+
+/// What a Python file is, for severity purposes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The sdist's setup.py: runs on every build from source.
+    SetupScript,
+    /// `sitecustomize.py`/`usercustomize.py` or a module a `.pth` imports: runs at interpreter start.
+    StartupHook,
+    /// A module shipped for import.
+    Module,
+    /// Tests, docs, examples, benchmarks: not run by installing.
+    Auxiliary,
+    /// In an sdist, outside any package: scripts and tools that are neither
+    /// installed nor run by the build.
+    Unshipped,
+}
+
+const AUX_DIRS: [&str; 12] = ["test", "tests", "testing", "docs", "doc", "examples", "example", "benchmarks", "benchmark", "bench", "demo", "demos"];
+
+/// The role of the file at `path`. In an sdist, only files of packages (a
+/// folder with `__init__.py`) and top-level modules are shipped for import;
+/// scripts and tools in other folders are auxiliary.
+pub fn role_of(dist: &Dist, packages: &HashSet<String>, path: &str) -> Role {
+    let rel = path.strip_prefix(dist.root.as_str()).unwrap_or(path);
+    let name = rel.rsplit('/').next().unwrap_or(rel);
+    if dist.kind == DistKind::Sdist && rel == "setup.py" {
+        return Role::SetupScript;
+    }
+    if matches!(name, "sitecustomize.py" | "usercustomize.py") {
+        return Role::StartupHook;
+    }
+    let dirs: Vec<&str> = rel.split('/').collect();
+    let aux_dir = dirs[..dirs.len().saturating_sub(1)].iter().any(|d| AUX_DIRS.contains(&d.to_ascii_lowercase().as_str()));
+    let aux_name = name.starts_with("test_") || name.ends_with("_test.py") || name == "conftest.py" || name.starts_with("bench_");
+    let folder = path.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
+    let shipped = dist.kind != DistKind::Sdist
+        || packages.contains(folder)
+        || !rel.contains('/')
+        || rel.strip_prefix("src/").is_some_and(|r| !r.contains('/'));
+    if aux_dir || aux_name {
+        Role::Auxiliary
+    } else if !shipped {
+        Role::Unshipped
+    } else {
+        Role::Module
+    }
+}
+
+/// One Python file under analysis.
+pub struct PyFile<'a> {
+    pub path: &'a str,
+    pub text: &'a str,
+    pub role: Role,
+    pub facts: Facts,
+}
+
+impl PyFile<'_> {
+    /// The text of a 1-based line, for the snippet.
+    pub fn line(&self, n: u32) -> &str {
+        self.text.lines().nth(n.saturating_sub(1) as usize).unwrap_or("")
+    }
+
+    /// True when code at this scope runs on install or import.
+    pub fn runs_on_install_or_import(&self, scope: Scope) -> bool {
+        match self.role {
+            Role::SetupScript | Role::StartupHook => true,
+            Role::Module => scope == Scope::Module,
+            Role::Auxiliary | Role::Unshipped => false,
+        }
+    }
+
+    pub fn finding(&self, rule: &str, severity: Severity, line: u32, message: String) -> Finding {
+        finding(rule, severity, self.path, Some((line, self.line(line))), message)
+    }
+
+    /// Severity adjusted for where the code lives: tests and docs count two
+    /// levels less; nothing goes below info.
+    pub fn weigh(&self, severity: Severity) -> Severity {
+        match self.role {
+            Role::Auxiliary => lower(severity, 2),
+            _ => severity,
+        }
+    }
+
+    pub fn calls(&self) -> impl Iterator<Item = &Call> {
+        self.facts.calls.iter()
+    }
+}
+
+/// `s` lowered by `steps` levels, never below info.
+pub fn lower(s: Severity, steps: u8) -> Severity {
+    const LADDER: [Severity; 5] = [Severity::Info, Severity::Low, Severity::Medium, Severity::High, Severity::Critical];
+    let i = LADDER.iter().position(|l| *l == s).unwrap_or(0);
+    LADDER[i.saturating_sub(steps as usize)]
+}
+
+/// Python files are analysed only up to this size; bigger ones are data.
+const MAX_PY_BYTES: usize = 8 * 1024 * 1024;
+
+/// Run the code rules on every Python file of the distribution.
+pub fn run(dist: &Dist, out: &mut Vec<Finding>) {
+    let packages: HashSet<String> = dist
+        .archive
+        .members
+        .iter()
+        .filter_map(|m| m.path.strip_suffix("/__init__.py").map(String::from))
+        .collect();
+    for member in &dist.archive.members {
+        if !(member.path.ends_with(".py") || member.path.ends_with(".pyw")) || member.content.len() > MAX_PY_BYTES {
+            continue;
+        }
+        let text = String::from_utf8_lossy(&member.content);
+        let file = PyFile { path: &member.path, text: &text, role: role_of(dist, &packages, &member.path), facts: crate::python::analyze(&member.content) };
+        let before = out.len();
+        payload::run(&file, out);
+        access::run(&file, out);
+        hiding::run(&file, out);
+        dedupe_lines(out, before);
+    }
+}
+
+/// Keep one finding per rule and line of a file (several calls on a line
+/// would otherwise repeat it).
+fn dedupe_lines(out: &mut Vec<Finding>, from: usize) {
+    let mut seen = std::collections::HashSet::new();
+    let mut i = from;
+    while i < out.len() {
+        let key = (out[i].rule.clone(), out[i].line);
+        if seen.insert(key) {
+            i += 1;
+        } else {
+            out.remove(i);
+        }
+    }
+}

@@ -1,0 +1,189 @@
+//! Payload rules: code that runs data. `exec`/`eval`/`compile` of decoded,
+//! decompressed, downloaded or reversed data; exec reached through hidden
+//! names; and shell commands that download and run.
+
+use crate::finding::{Finding, Severity};
+use crate::python::Call;
+use crate::rules::code::{lower, PyFile, Role};
+
+/// Callees that run a string or code object.
+pub const EXEC: [&str; 6] = ["exec", "eval", "compile", "builtins.exec", "builtins.eval", "execfile"];
+
+/// Callees that turn an opaque blob into code or text.
+pub const DECODERS: [&str; 22] = [
+    "base64.b64decode", "base64.b32decode", "base64.b16decode", "base64.b85decode", "base64.a85decode", "base64.decodebytes",
+    "base64.urlsafe_b64decode", "base64.standard_b64decode", "codecs.decode", "zlib.decompress", "gzip.decompress", "bz2.decompress",
+    "lzma.decompress", "marshal.loads", "pickle.loads", "binascii.unhexlify", "binascii.a2b_base64", "binascii.a2b_hex", "bytes.fromhex",
+    "bytearray.fromhex", "cryptography.fernet.Fernet", "Fernet",
+];
+
+/// Callees that fetch from the network.
+pub const FETCHERS: [&str; 14] = [
+    "requests.get", "requests.post", "requests.request", "requests.Session", "urllib.request.urlopen", "urllib.urlopen", "urllib2.urlopen",
+    "urlopen", "httpx.get", "http.client.HTTPSConnection", "http.client.HTTPConnection", "urllib.request.urlretrieve", "urlretrieve",
+    "socket.socket",
+];
+
+/// Shell commands that download and run, or run hidden.
+const SHELL_DOWNLOAD: [&str; 16] = [
+    "curl ", "wget ", "invoke-webrequest", "iwr ", "downloadstring", "downloadfile", "start-bitstransfer", "certutil -urlcache",
+    "certutil.exe -urlcache", "bitsadmin", "mshta ", "-encodedcommand", "powershell -e ", "powershell.exe -e", "frombase64string", "| sh",
+];
+
+fn decodes(call: &Call) -> bool {
+    call.inner_has(&DECODERS) || call.inner_has(&["chr"]) || call.inner_has(&[".decode", ".decompress", ".b64decode", ".loads", ".unhexlify", ".fromhex"]) && call.inner_has(&["base64.*", "zlib.*", "marshal.*", "codecs.*", "binascii.*", "lzma.*", "bz2.*"])
+}
+
+fn fetches(call: &Call) -> bool {
+    call.inner_has(&FETCHERS) || call.inner_calls.iter().any(|c| c.contains("urlopen") || c.starts_with("requests.") || c.starts_with("httpx."))
+}
+
+/// Callees that start a process.
+pub const PROCESS: [&str; 11] = [
+    "os.system", "os.popen", "subprocess.*", "os.execv", "os.execl", "os.execvp", "os.execve", "os.spawnv", "os.startfile", "pty.spawn",
+    "commands.getoutput",
+];
+
+pub fn is_process(call: &Call) -> bool {
+    call.is(&PROCESS) || call.callee.starts_with("subprocess.") || call.callee.starts_with("os.exec") || call.callee.starts_with("os.spawn")
+}
+
+const BUILTINS: [&str; 5] = ["__builtins__", "builtins", "__builtin__", "__import__('builtins')", "__import__(\"builtins\")"];
+
+/// A builtin's name computed in a way only obfuscation needs: built from
+/// pieces (`+`, indexing, joins, `chr`), or folding to a dangerous builtin.
+/// A lookup by a plain variable (`getattr(builtins, name)`) is ordinary.
+fn computed_name(text: &str, call: &Call) -> bool {
+    if plain_literal(text) {
+        return call.strings.iter().any(|s| matches!(s.as_str(), "exec" | "eval" | "compile" | "__import__" | "execfile"));
+    }
+    text.contains('+') || text.contains('[') || text.contains("join(") || text.contains("chr(") || text.contains("__str__") || text.contains("__doc__")
+}
+
+/// A plain string literal, as written (no concatenation or calls).
+fn plain_literal(text: &str) -> bool {
+    let t = text.trim();
+    let quoted = |q: char| t.len() >= 2 && t.starts_with(q) && t.ends_with(q) && !t[1..t.len() - 1].contains(q);
+    quoted('"') || quoted('\'')
+}
+
+pub fn run(file: &PyFile, out: &mut Vec<Finding>) {
+    for call in file.calls() {
+        if call.is(&EXEC) || (call.hidden && call.is(&["__import__"])) || call.callee == "__builtins__.?" {
+            exec_rules(file, call, out);
+        }
+        if is_process(call) {
+            if decodes(call) || call.reversed {
+                out.push(file.finding(
+                    "payload/exec-decoded",
+                    file.weigh(Severity::Critical),
+                    call.line,
+                    format!("{}() runs a command that is decoded first: a hidden payload", call.callee),
+                ));
+            }
+            shell_download(file, call, out);
+        }
+        if call.is(&["getattr"]) && call.arg_texts.first().is_some_and(|a| BUILTINS.contains(&a.as_str())) && call.arg_texts.get(1).is_some_and(|n| computed_name(n, call)) {
+            out.push(file.finding(
+                "payload/exec-hidden",
+                file.weigh(Severity::Critical),
+                call.line,
+                "looks up a builtin through a computed name, a way to hide exec, eval or chr from readers and scanners".into(),
+            ));
+        }
+        let data_file = |s: &String| s.contains('.') && ![".zip", ".whl", ".egg", ".pyz", ".jar"].iter().any(|x| s.ends_with(x));
+        if call.is(&["zipimport.zipimporter"]) && !call.strings.is_empty() && call.strings.iter().all(data_file) {
+            out.push(file.finding(
+                "payload/disguised-module",
+                file.weigh(Severity::Critical),
+                call.line,
+                "imports code from a file that is not named like a zip archive (a module hidden in a data file)".into(),
+            ));
+        }
+    }
+    reverse_shell(file, out);
+}
+
+/// A socket wired to a shell: `os.dup2` of a socket plus a shell process.
+fn reverse_shell(file: &PyFile, out: &mut Vec<Finding>) {
+    let dup2 = file.calls().find(|c| c.is(&["os.dup2"]));
+    let shell = file.calls().find(|c| {
+        (is_process(c) || c.is(&["pty.spawn"])) && c.strings.iter().any(|s| s.contains("/bin/sh") || s.contains("/bin/bash") || s.contains("cmd.exe"))
+    });
+    if let (Some(_), Some(shell)) = (dup2, shell) {
+        out.push(file.finding(
+            "payload/reverse-shell",
+            file.weigh(Severity::Critical),
+            shell.line,
+            "connects a shell to a socket (os.dup2 + a shell process): a reverse shell".into(),
+        ));
+    }
+}
+
+fn exec_rules(file: &PyFile, call: &Call, out: &mut Vec<Finding>) {
+    let what = call.callee.as_str();
+    if fetches(call) {
+        out.push(file.finding(
+            "payload/download-exec",
+            file.weigh(Severity::Critical),
+            call.line,
+            format!("{what}() runs code downloaded from the network"),
+        ));
+    } else if decodes(call) || call.reversed || call.strings.iter().any(|s| looks_encoded(s)) {
+        out.push(file.finding(
+            "payload/exec-decoded",
+            file.weigh(Severity::Critical),
+            call.line,
+            format!("{what}() runs data that is decoded, decompressed or reversed first: a hidden payload"),
+        ));
+    } else if call.hidden {
+        out.push(file.finding(
+            "payload/exec-hidden",
+            file.weigh(Severity::Critical),
+            call.line,
+            format!("{what}() is reached through a computed name (getattr, __import__ or a namespace lookup), hiding the call from readers"),
+        ));
+    } else if call.dynamic && !reads_local_file(call) {
+        let base = if file.runs_on_install_or_import(call.scope) { Severity::Medium } else { Severity::Low };
+        let severity = if file.role == Role::Auxiliary { Severity::Info } else { base };
+        out.push(file.finding("payload/exec-dynamic", severity, call.line, format!("{what}() runs code built at run time")));
+    }
+}
+
+/// `exec(open("pkg/version.py").read())`, the classic version read in setup.py.
+fn reads_local_file(call: &Call) -> bool {
+    call.inner_has(&["open", "io.open", "codecs.open", "open().read", "io.open().read", "codecs.open().read"])
+        && !call.inner_has(&DECODERS)
+        && call.strings.iter().all(|s| !s.contains("://"))
+}
+
+/// A long string that is mostly base64 or hex: an encoded blob.
+pub fn looks_encoded(s: &str) -> bool {
+    if s.len() < 200 {
+        return false;
+    }
+    let b64 = s.bytes().filter(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'-' | b'_' | b'\n')).count();
+    let hex_escape = s.matches("\\x").count() * 4;
+    (b64 as f64 / s.len() as f64 > 0.97 && !s.contains(' ')) || hex_escape as f64 / s.len() as f64 > 0.8
+}
+
+fn shell_download(file: &PyFile, call: &Call, out: &mut Vec<Finding>) {
+    let joined = call.strings.join(" ").to_ascii_lowercase();
+    let downloads = SHELL_DOWNLOAD.iter().any(|p| joined.contains(p)) && (joined.contains("http") || joined.contains("-e") || joined.contains("frombase64"));
+    let pipes_to_shell = ["| sh", "|sh", "| bash", "|bash", "| python", "|python"].iter().any(|p| joined.contains(p));
+    if downloads || pipes_to_shell {
+        out.push(file.finding(
+            "payload/shell-download",
+            file.weigh(Severity::Critical),
+            call.line,
+            format!("{}() runs a shell command that downloads and executes: {}", call.callee, crate::finding::snippet(&joined)),
+        ));
+    } else if call.hidden {
+        out.push(file.finding(
+            "payload/exec-hidden",
+            lower(file.weigh(Severity::Critical), 0),
+            call.line,
+            format!("{}() is reached through a computed name", call.callee),
+        ));
+    }
+}
