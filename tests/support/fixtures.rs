@@ -1,80 +1,224 @@
 //! Real, pip-installable Python distributions built in memory for tests: a
-//! PEP 427 wheel (with a correct RECORD) and a PEP 625 sdist.
+//! PEP 427 wheel with a correct RECORD, and a PEP 625 sdist that setuptools
+//! can build.
+//!
+//! The archives are byte-for-byte deterministic (fixed timestamps, fixed
+//! order), so the same `Package` always hashes the same. The metadata is
+//! written verbatim and never cleaned up: a test may put hostile text in a
+//! summary or a requirement on purpose, and it must reach Airlock as written.
+//! Tests that need a malformed *archive* (duplicate names, path traversal)
+//! build it themselves; this module only makes well-formed ones.
 
 use std::io::Write;
 
-use sha2::Digest;
+use sha2::{Digest, Sha256};
 
+/// One file inside a distribution, at a `/`-separated relative path.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PyFile {
     pub path: String,
     pub content: Vec<u8>,
 }
 
+impl PyFile {
+    pub fn new(path: impl Into<String>, content: impl Into<Vec<u8>>) -> PyFile {
+        PyFile { path: path.into(), content: content.into() }
+    }
+}
+
+/// A Python project release, from which a wheel and an sdist are built.
+#[derive(Clone, Debug)]
 pub struct Package {
     pub name: String,
     pub version: String,
-    pub summary: String,
+    /// PEP 508 requirements, written as `Requires-Dist` lines.
     pub requires_dist: Vec<String>,
     pub requires_python: Option<String>,
+    pub summary: String,
+    /// Importable files, in both the wheel (at its root) and the sdist.
     pub modules: Vec<PyFile>,
+    /// Files only the wheel carries, e.g. a `.pth` file or a data file.
     pub extra_wheel_files: Vec<PyFile>,
+    /// The sdist's `setup.py`; `None` is a plain `setup()`.
     pub setup_py: Option<String>,
 }
 
+/// Lowercase hex SHA-256 of `bytes`, as the simple API advertises it.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(sha2::Sha256::digest(bytes))
+    hex::encode(Sha256::digest(bytes))
 }
 
-/// PEP 427 escaping of a distribution name: runs of `-_.` become `_`, lowercased.
+/// The name as it appears in wheel and sdist filenames (PEP 427, PEP 625):
+/// runs of `-`, `_` and `.` become one `_`, and letters are lowercased.
 pub fn wheel_name(name: &str) -> String {
-    let mut out = String::new();
-    let mut sep = false;
+    collapse_separators(name, '_')
+}
+
+/// The PEP 503 normalized project name: runs of `-`, `_` and `.` become one
+/// `-`, and letters are lowercased.
+pub fn project_name(name: &str) -> String {
+    collapse_separators(name, '-')
+}
+
+fn collapse_separators(name: &str, with: char) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut in_run = false;
     for c in name.chars() {
         if matches!(c, '-' | '_' | '.') {
-            if !sep {
-                out.push('_');
+            if !in_run {
+                out.push(with);
             }
-            sep = true;
+            in_run = true;
         } else {
             out.push(c.to_ascii_lowercase());
-            sep = false;
+            in_run = false;
         }
     }
     out
 }
 
-/// urlsafe base64 without padding, as RECORD uses.
+/// URL-safe base64 without padding, the encoding of RECORD hashes (PEP 376,
+/// PEP 427). Written by hand because the workspace has no base64 crate and
+/// this is the only place that needs one.
 pub fn b64_urlsafe_nopad(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::new();
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [chunk[0], chunk.get(1).copied().unwrap_or(0), chunk.get(2).copied().unwrap_or(0)];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        // n bytes of input carry n + 1 sextets of information.
         for i in 0..=chunk.len() {
-            out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
         }
     }
     out
 }
 
+/// The `sha256=...` value of a RECORD line.
+pub fn record_hash(content: &[u8]) -> String {
+    format!("sha256={}", b64_urlsafe_nopad(&Sha256::digest(content)))
+}
+
+/// A RECORD path as a CSV field: quoted only when it has to be.
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// A TOML basic string.
+fn toml_str(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn toml_list<'a>(items: impl IntoIterator<Item = &'a String>) -> String {
+    let items: Vec<String> = items.into_iter().map(|s| toml_str(s)).collect();
+    format!("[{}]", items.join(", "))
+}
+
+/// The default `setup.py` of an sdist: everything comes from pyproject.toml.
+pub const PLAIN_SETUP_PY: &str = "from setuptools import setup\nsetup()\n";
+
+/// Zip entries all carry this time, so wheels are reproducible.
+fn zip_time() -> zip::DateTime {
+    zip::DateTime::from_date_and_time(2024, 1, 1, 0, 0, 0).expect("a valid zip timestamp")
+}
+
+/// Tar entries all carry this time (2024-01-01), so sdists are reproducible.
+const TAR_MTIME: u64 = 1_704_067_200;
+
 impl Package {
-    /// One module, `<import name>/__init__.py`, with `__version__` and `hello()`.
+    /// `name` at `version` with one module, `<import name>/__init__.py`, that
+    /// has `__version__` and a `hello()` returning `"hello from <name>"`.
     pub fn new(name: &str, version: &str) -> Package {
         let import = wheel_name(name);
-        let init = format!("__version__ = \"{version}\"\n\n\ndef hello():\n    return \"hello from {name}\"\n");
+        let literal = name.replace('\\', "\\\\").replace('"', "\\\"");
+        let init = format!("__version__ = \"{version}\"\n\n\ndef hello():\n    return \"hello from {literal}\"\n");
         Package {
             name: name.to_string(),
             version: version.to_string(),
-            summary: format!("The {name} test package"),
             requires_dist: Vec::new(),
             requires_python: Some(">=3.8".into()),
-            modules: vec![PyFile { path: format!("{import}/__init__.py"), content: init.into_bytes() }],
+            summary: format!("The {name} test package"),
+            modules: vec![PyFile::new(format!("{import}/__init__.py"), init)],
             extra_wheel_files: Vec::new(),
             setup_py: None,
         }
     }
 
-    fn metadata(&self) -> String {
+    pub fn with_summary(mut self, summary: &str) -> Package {
+        self.summary = summary.to_string();
+        self
+    }
+
+    pub fn with_requires_dist(mut self, requirement: &str) -> Package {
+        self.requires_dist.push(requirement.to_string());
+        self
+    }
+
+    pub fn with_requires_python(mut self, specifier: Option<&str>) -> Package {
+        self.requires_python = specifier.map(str::to_string);
+        self
+    }
+
+    /// Adds a file to both distributions (or replaces the one at `path`).
+    pub fn with_module(mut self, path: &str, content: impl Into<Vec<u8>>) -> Package {
+        self.modules.retain(|m| m.path != path);
+        self.modules.push(PyFile::new(path, content));
+        self
+    }
+
+    /// Adds a file to the wheel only.
+    pub fn with_wheel_file(mut self, path: &str, content: impl Into<Vec<u8>>) -> Package {
+        self.extra_wheel_files.push(PyFile::new(path, content));
+        self
+    }
+
+    pub fn with_setup_py(mut self, source: &str) -> Package {
+        self.setup_py = Some(source.to_string());
+        self
+    }
+
+    /// The top-level import name the default module uses.
+    pub fn import_name(&self) -> String {
+        wheel_name(&self.name)
+    }
+
+    /// `{name}-{version}` with the name escaped for filenames.
+    fn dist_stem(&self) -> String {
+        format!("{}-{}", wheel_name(&self.name), self.version)
+    }
+
+    pub fn wheel_filename(&self) -> String {
+        format!("{}-py3-none-any.whl", self.dist_stem())
+    }
+
+    pub fn sdist_filename(&self) -> String {
+        format!("{}.tar.gz", self.dist_stem())
+    }
+
+    /// The wheel's `.dist-info` folder name.
+    pub fn dist_info(&self) -> String {
+        format!("{}.dist-info", self.dist_stem())
+    }
+
+    /// Core metadata 2.1: METADATA in the wheel, PKG-INFO in the sdist.
+    pub fn metadata(&self) -> String {
         let mut m = format!("Metadata-Version: 2.1\nName: {}\nVersion: {}\nSummary: {}\n", self.name, self.version, self.summary);
         if let Some(rp) = &self.requires_python {
             m.push_str(&format!("Requires-Python: {rp}\n"));
@@ -85,71 +229,104 @@ impl Package {
         m
     }
 
-    /// `(filename, bytes)` of a `py3-none-any` wheel.
-    pub fn wheel(&self) -> (String, Vec<u8>) {
-        let dist = format!("{}-{}", wheel_name(&self.name), self.version);
-        let info = format!("{dist}.dist-info");
-        let mut files: Vec<(String, Vec<u8>)> = self.modules.iter().map(|f| (f.path.clone(), f.content.clone())).collect();
-        files.extend(self.extra_wheel_files.iter().map(|f| (f.path.clone(), f.content.clone())));
-        files.push((format!("{info}/METADATA"), self.metadata().into_bytes()));
-        files.push((
+    /// Every member of the wheel, RECORD last, in archive order.
+    pub fn wheel_members(&self) -> Vec<PyFile> {
+        let info = self.dist_info();
+        let mut files: Vec<PyFile> = self.modules.iter().chain(&self.extra_wheel_files).cloned().collect();
+        files.push(PyFile::new(format!("{info}/METADATA"), self.metadata()));
+        files.push(PyFile::new(
             format!("{info}/WHEEL"),
-            b"Wheel-Version: 1.0\nGenerator: airlock-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n".to_vec(),
+            "Wheel-Version: 1.0\nGenerator: airlock-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
         ));
         let mut record = String::new();
-        for (path, content) in &files {
-            record.push_str(&format!("{path},sha256={},{}\n", b64_urlsafe_nopad(&sha2::Sha256::digest(content)), content.len()));
+        for f in &files {
+            record.push_str(&format!("{},{},{}\n", csv_field(&f.path), record_hash(&f.content), f.content.len()));
         }
-        record.push_str(&format!("{info}/RECORD,,\n"));
-        files.push((format!("{info}/RECORD"), record.into_bytes()));
-
-        let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-        let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
-        for (path, content) in &files {
-            zip.start_file(path.as_str(), options).expect("zip entry");
-            zip.write_all(content).expect("zip write");
-        }
-        let bytes = zip.finish().expect("zip finish").into_inner();
-        (format!("{dist}-py3-none-any.whl"), bytes)
+        // RECORD cannot hash itself: its own line has empty hash and size.
+        record.push_str(&format!("{},,\n", csv_field(&format!("{info}/RECORD"))));
+        files.push(PyFile::new(format!("{info}/RECORD"), record));
+        files
     }
 
-    /// `(filename, bytes)` of a `.tar.gz` sdist with PKG-INFO, pyproject.toml and setup.py.
-    pub fn sdist(&self) -> (String, Vec<u8>) {
-        let dist = format!("{}-{}", wheel_name(&self.name), self.version);
-        let mut files: Vec<(String, Vec<u8>)> = vec![
-            ("PKG-INFO".into(), self.metadata().into_bytes()),
-            (
-                "pyproject.toml".into(),
-                b"[build-system]\nrequires = [\"setuptools>=61\"]\nbuild-backend = \"setuptools.build_meta\"\n".to_vec(),
-            ),
-            ("setup.py".into(), self.setup_py.clone().unwrap_or_else(|| "from setuptools import setup\nsetup()\n".into()).into_bytes()),
-        ];
-        files.extend(self.modules.iter().map(|f| (f.path.clone(), f.content.clone())));
-        let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-        let mut tar = tar::Builder::new(gz);
-        for (path, content) in &files {
-            let mut header = tar::Header::new_gnu();
-            header.set_size(content.len() as u64);
-            header.set_mode(0o644);
-            header.set_mtime(1_700_000_000);
-            header.set_cksum();
-            tar.append_data(&mut header, format!("{dist}/{path}"), content.as_slice()).expect("tar entry");
+    /// `(filename, bytes)` of a deflated `py3-none-any` wheel.
+    pub fn wheel(&self) -> (String, Vec<u8>) {
+        let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+            .last_modified_time(zip_time())
+            .unix_permissions(0o644);
+        for f in self.wheel_members() {
+            zip.start_file(f.path.as_str(), options).unwrap_or_else(|e| panic!("zip entry {}: {e}", f.path));
+            zip.write_all(&f.content).expect("write to an in-memory zip");
         }
-        let bytes = tar.into_inner().expect("tar finish").finish().expect("gzip finish");
-        (format!("{dist}.tar.gz"), bytes)
+        let bytes = zip.finish().expect("finish an in-memory zip").into_inner();
+        (self.wheel_filename(), bytes)
+    }
+
+    /// pyproject.toml for setuptools, declaring the same metadata as PKG-INFO
+    /// and listing the packages explicitly, so building it needs no discovery.
+    pub fn pyproject_toml(&self) -> String {
+        let mut packages: Vec<String> = Vec::new();
+        let mut py_modules: Vec<String> = Vec::new();
+        for m in self.modules.iter().filter(|m| m.path.ends_with(".py")) {
+            let parts: Vec<&str> = m.path.split('/').collect();
+            if parts.len() == 1 {
+                py_modules.push(m.path.trim_end_matches(".py").to_string());
+            }
+            for depth in 1..parts.len() {
+                packages.push(parts[..depth].join("."));
+            }
+        }
+        packages.sort();
+        packages.dedup();
+        py_modules.sort();
+        py_modules.dedup();
+
+        let mut t = String::from(
+            "[build-system]\nrequires = [\"setuptools>=61\"]\nbuild-backend = \"setuptools.build_meta\"\n\n[project]\n",
+        );
+        t.push_str(&format!("name = {}\nversion = {}\ndescription = {}\n", toml_str(&self.name), toml_str(&self.version), toml_str(&self.summary)));
+        if let Some(rp) = &self.requires_python {
+            t.push_str(&format!("requires-python = {}\n", toml_str(rp)));
+        }
+        t.push_str(&format!("dependencies = {}\n", toml_list(&self.requires_dist)));
+        t.push_str(&format!("\n[tool.setuptools]\npackages = {}\npy-modules = {}\n", toml_list(&packages), toml_list(&py_modules)));
+        t
+    }
+
+    /// Every member of the sdist, relative to its top folder.
+    pub fn sdist_members(&self) -> Vec<PyFile> {
+        let mut files = vec![
+            PyFile::new("PKG-INFO", self.metadata()),
+            PyFile::new("pyproject.toml", self.pyproject_toml()),
+            PyFile::new("setup.py", self.setup_py.as_deref().unwrap_or(PLAIN_SETUP_PY)),
+        ];
+        files.extend(self.modules.iter().cloned());
+        files
+    }
+
+    /// `(filename, bytes)` of a `.tar.gz` sdist whose members sit under
+    /// `{name}-{version}/`.
+    pub fn sdist(&self) -> (String, Vec<u8>) {
+        let top = self.dist_stem();
+        // GzEncoder::new writes a zero mtime into the gzip header.
+        let mut tar = tar::Builder::new(flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default()));
+        for f in self.sdist_members() {
+            let mut header = tar::Header::new_gnu();
+            header.set_entry_type(tar::EntryType::Regular);
+            header.set_size(f.content.len() as u64);
+            header.set_mode(0o644);
+            header.set_mtime(TAR_MTIME);
+            header.set_uid(0);
+            header.set_gid(0);
+            let path = format!("{top}/{}", f.path);
+            tar.append_data(&mut header, &path, f.content.as_slice()).unwrap_or_else(|e| panic!("tar entry {path}: {e}"));
+        }
+        let gz = tar.into_inner().expect("finish an in-memory tar");
+        let bytes = gz.finish().expect("finish an in-memory gzip");
+        (self.sdist_filename(), bytes)
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn base64_matches_known_values() {
-        assert_eq!(b64_urlsafe_nopad(b""), "");
-        assert_eq!(b64_urlsafe_nopad(b"f"), "Zg");
-        assert_eq!(b64_urlsafe_nopad(b"fo"), "Zm8");
-        assert_eq!(b64_urlsafe_nopad(b"foo"), "Zm9v");
-        assert_eq!(b64_urlsafe_nopad(&[0xfb, 0xff]), "-_8");
-    }
-}
+mod tests;

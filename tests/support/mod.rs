@@ -1,8 +1,17 @@
-//! Test support shared by the end-to-end tests: fixture packages built in
-//! memory, a local upstream index serving them, and the real `airlock`
-//! binary under test.
+//! Test support shared by the integration tests: fixture packages built in
+//! memory ([`fixtures`]), a local upstream index serving them ([`upstream`]),
+//! and the real `airlock` binary under test ([`airlock`]).
+//!
+//! Each test file includes this with `mod support;` and uses only part of
+//! it, hence the blanket `dead_code` allowance. Nothing here touches the
+//! network beyond 127.0.0.1.
 #![allow(dead_code)]
 
 pub mod airlock;
 pub mod fixtures;
 pub mod upstream;
+
+#[allow(unused_imports)]
+pub use fixtures::{project_name, sha256_hex, wheel_name, Package, PyFile};
+#[allow(unused_imports)]
+pub use upstream::{LocalUpstream, Served, UpstreamFile, UpstreamOptions};

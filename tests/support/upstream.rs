@@ -1,37 +1,82 @@
-//! A local upstream simple index for tests: an actix-web server on its own
-//! thread, serving real distribution files through PEP 691 JSON and PEP 503
-//! HTML, and able to lie about a hash or to speak HTML only.
+//! A local upstream simple index for tests: an actix-web server on
+//! 127.0.0.1, on its own thread with its own actix System, serving real
+//! distribution files through PEP 691 JSON and PEP 503 HTML.
+//!
+//! It can lie about a file's hash and can speak only one of the two formats,
+//! so tests can prove that Airlock refuses tampered files and falls back to
+//! HTML. It keeps a log of what it served. It must never reach beyond
+//! loopback: tests run offline.
 
 use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 
+use actix_web::http::StatusCode;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use serde_json::{json, Value};
 
-use super::fixtures::sha256_hex;
+use super::fixtures::{project_name, sha256_hex};
 
-#[derive(Clone)]
+/// PEP 691's JSON media type.
+pub const JSON_TYPE: &str = "application/vnd.pypi.simple.v1+json";
+
+/// One distribution file the upstream lists and serves.
+#[derive(Clone, Debug)]
 pub struct UpstreamFile {
     pub project: String,
     pub filename: String,
     pub bytes: Vec<u8>,
-    /// None advertises the true hash; Some advertises this (wrong) one.
+    /// `None` advertises the true hash; `Some` advertises this (wrong) one.
     pub advertised_sha256: Option<String>,
+    /// Shown as PEP 503 `data-requires-python` and PEP 691 `requires-python`.
     pub requires_python: Option<String>,
+    /// A PEP 592 yank reason; `None` is not yanked.
     pub yanked: Option<String>,
 }
 
 impl UpstreamFile {
+    /// `project`'s file, from a `(filename, bytes)` pair such as
+    /// [`Package::wheel`](super::fixtures::Package::wheel) returns.
     pub fn new(project: &str, (filename, bytes): (String, Vec<u8>)) -> UpstreamFile {
         UpstreamFile { project: project.to_string(), filename, bytes, advertised_sha256: None, requires_python: None, yanked: None }
     }
 
-    fn advertised(&self) -> String {
+    /// Advertise `sha256` instead of the true hash.
+    pub fn with_advertised_sha256(mut self, sha256: &str) -> UpstreamFile {
+        self.advertised_sha256 = Some(sha256.to_string());
+        self
+    }
+
+    pub fn with_requires_python(mut self, specifier: &str) -> UpstreamFile {
+        self.requires_python = Some(specifier.to_string());
+        self
+    }
+
+    pub fn yanked(mut self, reason: &str) -> UpstreamFile {
+        self.yanked = Some(reason.to_string());
+        self
+    }
+
+    /// The hash the index pages show for this file.
+    pub fn advertised(&self) -> String {
         self.advertised_sha256.clone().unwrap_or_else(|| sha256_hex(&self.bytes))
+    }
+
+    /// The version in the filename, for PEP 700's `versions` list.
+    fn version(&self) -> Option<&str> {
+        let f = self.filename.as_str();
+        if let Some(stem) = f.strip_suffix(".whl") {
+            return stem.split('-').nth(1);
+        }
+        [".tar.gz", ".tar.bz2", ".zip", ".tgz"].iter().find_map(|ext| f.strip_suffix(ext)).and_then(|s| s.rsplit_once('-')).map(|(_, v)| v)
     }
 }
 
-#[derive(Clone, Copy)]
+/// Which formats the upstream speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct UpstreamOptions {
+    /// Answer PEP 691 JSON to clients that ask for it.
     pub json: bool,
+    /// Answer PEP 503 HTML otherwise; when false, those requests get 406.
     pub html: bool,
 }
 
@@ -41,167 +86,251 @@ impl Default for UpstreamOptions {
     }
 }
 
+impl UpstreamOptions {
+    /// An older index: HTML pages whatever the client asks for.
+    pub fn html_only() -> UpstreamOptions {
+        UpstreamOptions { json: false, html: true }
+    }
+
+    pub fn json_only() -> UpstreamOptions {
+        UpstreamOptions { json: true, html: false }
+    }
+}
+
+/// One request the upstream answered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Served {
+    pub path: String,
+    /// The request's Accept header ("" when absent).
+    pub accept: String,
+    pub status: u16,
+}
+
 struct Shared {
     files: Vec<UpstreamFile>,
     options: UpstreamOptions,
     origin: String,
-    requests: Mutex<Vec<String>>,
+    log: Mutex<Vec<Served>>,
 }
 
+/// A running upstream; dropping it stops the server and frees the port.
 pub struct LocalUpstream {
-    /// `http://127.0.0.1:PORT/simple/`
+    /// The index URL to configure Airlock with: `http://127.0.0.1:PORT/simple/`.
     pub base_url: String,
+    /// `http://127.0.0.1:PORT`
+    pub origin: String,
     shared: Arc<Shared>,
     handle: actix_web::dev::ServerHandle,
-}
-
-fn normalize(name: &str) -> String {
-    let mut out = String::new();
-    let mut sep = false;
-    for c in name.chars() {
-        if matches!(c, '-' | '_' | '.') {
-            if !sep {
-                out.push('-');
-            }
-            sep = true;
-        } else {
-            out.push(c.to_ascii_lowercase());
-            sep = false;
-        }
-    }
-    out
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    thread: Option<JoinHandle<()>>,
 }
 
 impl LocalUpstream {
+    /// Serve `files` in both formats.
     pub fn start(files: Vec<UpstreamFile>) -> LocalUpstream {
         LocalUpstream::start_with(files, UpstreamOptions::default())
     }
 
+    /// Serve `files` in the formats `options` allows. Returns once the port
+    /// is listening; works from plain `#[test]`s and from inside a tokio
+    /// runtime alike, since the server has a runtime of its own.
     pub fn start_with(files: Vec<UpstreamFile>, options: UpstreamOptions) -> LocalUpstream {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind upstream");
-        let port = listener.local_addr().expect("addr").port();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the local upstream to a free port");
+        let port = listener.local_addr().expect("the local upstream's address").port();
         let origin = format!("http://127.0.0.1:{port}");
-        let shared = Arc::new(Shared { files, options, origin: origin.clone(), requests: Mutex::new(Vec::new()) });
+        let shared = Arc::new(Shared { files, options, origin: origin.clone(), log: Mutex::new(Vec::new()) });
         let (tx, rx) = std::sync::mpsc::channel();
-        let state = shared.clone();
-        std::thread::spawn(move || {
-            let sys = actix_web::rt::System::new();
-            sys.block_on(async move {
-                let state = web::Data::from(state);
-                let server = HttpServer::new(move || {
-                    App::new()
-                        .app_data(state.clone())
-                        .route("/simple/", web::get().to(root))
-                        .route("/simple/{project}/", web::get().to(project))
-                        .route("/files/{filename}", web::get().to(file))
-                })
-                .workers(1)
-                .disable_signals()
-                .listen(listener)
-                .expect("listen")
-                .run();
-                tx.send(server.handle()).expect("send handle");
-                let _ = server.await;
-            });
-        });
-        let handle = rx.recv().expect("upstream started");
-        LocalUpstream { base_url: format!("{origin}/simple/"), shared, handle }
+        let state = web::Data::from(shared.clone());
+        let thread = std::thread::Builder::new()
+            .name(format!("local-upstream-{port}"))
+            .spawn(move || {
+                actix_web::rt::System::new().block_on(async move {
+                    let server = HttpServer::new(move || {
+                        App::new()
+                            .app_data(state.clone())
+                            .route("/simple/", web::get().to(root_page))
+                            .route("/simple/{project}/", web::get().to(project_page))
+                            .route("/files/{filename}", web::get().to(file))
+                            .default_service(web::to(not_found))
+                    })
+                    .workers(1)
+                    .disable_signals()
+                    .listen(listener);
+                    let server = match server {
+                        Ok(s) => s.run(),
+                        Err(e) => {
+                            let _ = tx.send(Err(e.to_string()));
+                            return;
+                        }
+                    };
+                    let _ = tx.send(Ok(server.handle()));
+                    let _ = server.await;
+                });
+            })
+            .expect("spawn the local upstream's thread");
+        let handle = match rx.recv() {
+            Ok(Ok(handle)) => handle,
+            Ok(Err(e)) => panic!("the local upstream could not listen on {origin}: {e}"),
+            Err(_) => panic!("the local upstream's thread died before listening on {origin}"),
+        };
+        LocalUpstream { base_url: format!("{origin}/simple/"), origin, shared, handle, thread: Some(thread) }
+    }
+
+    /// Where the upstream serves `filename`.
+    pub fn file_url(&self, filename: &str) -> String {
+        format!("{}/files/{filename}", self.origin)
+    }
+
+    /// The project page of `project`, as PEP 503 names it.
+    pub fn project_url(&self, project: &str) -> String {
+        format!("{}{}/", self.base_url, project_name(project))
     }
 
     /// The paths requested so far, in order.
     pub fn requests(&self) -> Vec<String> {
-        self.shared.requests.lock().map(|r| r.clone()).unwrap_or_default()
+        self.served().into_iter().map(|s| s.path).collect()
+    }
+
+    /// Every request answered so far, in order, with its Accept header and status.
+    pub fn served(&self) -> Vec<Served> {
+        self.shared.log.lock().map(|l| l.clone()).unwrap_or_else(|poisoned| poisoned.into_inner().clone())
+    }
+
+    /// How many times `filename` was downloaded.
+    pub fn downloads(&self, filename: &str) -> usize {
+        let path = format!("/files/{filename}");
+        self.served().iter().filter(|s| s.path == path && s.status == 200).count()
     }
 }
 
 impl Drop for LocalUpstream {
     fn drop(&mut self) {
-        let handle = self.handle.clone();
-        std::thread::spawn(move || actix_web::rt::System::new().block_on(handle.stop(false)));
+        // `stop` sends the command at once; the returned future only awaits
+        // the result, so it needs no runtime here. The server future then
+        // ends, and with it the thread, which frees the port.
+        drop(self.handle.stop(false));
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 }
 
 fn wants_json(req: &HttpRequest, s: &Shared) -> bool {
-    s.options.json
-        && req
-            .headers()
-            .get("accept")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|a| a.contains("application/vnd.pypi.simple.v1+json"))
+    s.options.json && accept(req).contains(JSON_TYPE)
 }
 
-fn log(s: &Shared, req: &HttpRequest) {
-    if let Ok(mut r) = s.requests.lock() {
-        r.push(req.path().to_string());
+fn accept(req: &HttpRequest) -> String {
+    req.headers().get("accept").and_then(|v| v.to_str().ok()).unwrap_or("").to_string()
+}
+
+/// Log the request with the status of `resp`, and return it.
+fn logged(s: &Shared, req: &HttpRequest, resp: HttpResponse) -> HttpResponse {
+    let served = Served { path: req.path().to_string(), accept: accept(req), status: resp.status().as_u16() };
+    match s.log.lock() {
+        Ok(mut log) => log.push(served),
+        Err(poisoned) => poisoned.into_inner().push(served),
     }
+    resp
 }
 
-async fn root(req: HttpRequest, s: web::Data<Shared>) -> HttpResponse {
-    log(&s, &req);
-    let mut projects: Vec<String> = s.files.iter().map(|f| normalize(&f.project)).collect();
+fn json_page(body: Value) -> HttpResponse {
+    HttpResponse::Ok().content_type(JSON_TYPE).body(body.to_string())
+}
+
+fn html_page(title: &str, links: &str) -> HttpResponse {
+    let title = escape(title);
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(format!("<!DOCTYPE html>\n<html><head><meta name=\"pypi:repository-version\" content=\"1.0\"><title>{title}</title></head>\n<body><h1>{title}</h1>\n{links}</body></html>\n"))
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
+}
+
+/// `GET /simple/`: every project, normalized.
+async fn root_page(req: HttpRequest, s: web::Data<Shared>) -> HttpResponse {
+    let mut projects: Vec<String> = s.files.iter().map(|f| project_name(&f.project)).collect();
     projects.sort();
     projects.dedup();
-    if wants_json(&req, &s) {
-        let list: Vec<_> = projects.iter().map(|p| serde_json::json!({ "name": p })).collect();
-        return HttpResponse::Ok()
-            .content_type("application/vnd.pypi.simple.v1+json")
-            .body(serde_json::json!({ "meta": {"api-version": "1.0"}, "projects": list }).to_string());
-    }
-    if !s.options.html {
-        return HttpResponse::NotAcceptable().finish();
-    }
-    let links: String = projects.iter().map(|p| format!("<a href=\"/simple/{p}/\">{p}</a>\n")).collect();
-    HttpResponse::Ok().content_type("text/html").body(format!("<!DOCTYPE html><html><body>\n{links}</body></html>"))
+    let resp = if wants_json(&req, &s) {
+        let list: Vec<Value> = projects.iter().map(|p| json!({ "name": p })).collect();
+        json_page(json!({ "meta": { "api-version": "1.0" }, "projects": list }))
+    } else if s.options.html {
+        let links: String = projects.iter().map(|p| format!("<a href=\"/simple/{0}/\">{0}</a>\n", escape(p))).collect();
+        html_page("Simple index", &links)
+    } else {
+        HttpResponse::NotAcceptable().finish()
+    };
+    logged(&s, &req, resp)
 }
 
-async fn project(req: HttpRequest, s: web::Data<Shared>, path: web::Path<String>) -> HttpResponse {
-    log(&s, &req);
-    let name = normalize(&path);
-    let files: Vec<&UpstreamFile> = s.files.iter().filter(|f| normalize(&f.project) == name).collect();
-    if files.is_empty() {
-        return HttpResponse::NotFound().body("no such project");
-    }
-    if wants_json(&req, &s) {
-        let list: Vec<_> = files
-            .iter()
-            .map(|f| {
-                serde_json::json!({
-                    "filename": f.filename,
-                    "url": format!("{}/files/{}", s.origin, f.filename),
-                    "hashes": {"sha256": f.advertised()},
-                    "requires-python": f.requires_python,
-                    "yanked": f.yanked.clone().map(serde_json::Value::String).unwrap_or(serde_json::Value::Bool(false)),
-                    "size": f.bytes.len(),
-                    "upload-time": "2026-01-01T00:00:00.000000Z",
-                })
-            })
-            .collect();
-        return HttpResponse::Ok()
-            .content_type("application/vnd.pypi.simple.v1+json")
-            .body(serde_json::json!({ "meta": {"api-version": "1.1"}, "name": name, "files": list, "versions": [] }).to_string());
-    }
-    if !s.options.html {
-        return HttpResponse::NotAcceptable().finish();
-    }
-    let links: String = files
+/// `GET /simple/{project}/`: the project's files, in the format the Accept
+/// header and the options choose.
+async fn project_page(req: HttpRequest, s: web::Data<Shared>, path: web::Path<String>) -> HttpResponse {
+    let name = project_name(&path);
+    let files: Vec<&UpstreamFile> = s.files.iter().filter(|f| project_name(&f.project) == name).collect();
+    let resp = if files.is_empty() {
+        HttpResponse::NotFound().body("no such project")
+    } else if wants_json(&req, &s) {
+        json_page(project_json(&s, &name, &files))
+    } else if s.options.html {
+        html_page(&format!("Links for {name}"), &project_links(&s, &files))
+    } else {
+        HttpResponse::NotAcceptable().finish()
+    };
+    logged(&s, &req, resp)
+}
+
+/// PEP 691 project page, with PEP 700's `versions`, `size` and `upload-time`.
+fn project_json(s: &Shared, name: &str, files: &[&UpstreamFile]) -> Value {
+    let list: Vec<Value> = files
         .iter()
         .map(|f| {
-            let rp = f.requires_python.as_ref().map(|r| format!(" data-requires-python=\"{}\"", escape(r))).unwrap_or_default();
-            let y = f.yanked.as_ref().map(|r| format!(" data-yanked=\"{}\"", escape(r))).unwrap_or_default();
-            format!("<a href=\"{}/files/{}#sha256={}\"{rp}{y}>{}</a><br/>\n", s.origin, f.filename, f.advertised(), escape(&f.filename))
+            let mut file = json!({
+                "filename": f.filename,
+                "url": format!("{}/files/{}", s.origin, f.filename),
+                "hashes": { "sha256": f.advertised() },
+                "yanked": f.yanked.as_ref().map_or(Value::Bool(false), |r| Value::String(r.clone())),
+                "size": f.bytes.len(),
+                "upload-time": "2024-01-01T00:00:00.000000Z",
+            });
+            if let Some(rp) = &f.requires_python {
+                file["requires-python"] = Value::String(rp.clone());
+            }
+            file
         })
         .collect();
-    HttpResponse::Ok().content_type("text/html").body(format!("<!DOCTYPE html><html><body><h1>Links for {name}</h1>\n{links}</body></html>"))
+    let mut versions: Vec<&str> = files.iter().filter_map(|f| f.version()).collect();
+    versions.sort();
+    versions.dedup();
+    json!({ "meta": { "api-version": "1.1" }, "name": name, "files": list, "versions": versions })
 }
 
+/// PEP 503 anchors, with the hash in the fragment and PEP 503/592 data attributes.
+fn project_links(s: &Shared, files: &[&UpstreamFile]) -> String {
+    files
+        .iter()
+        .map(|f| {
+            let href = escape(&format!("{}/files/{}#sha256={}", s.origin, f.filename, f.advertised()));
+            let rp = f.requires_python.as_ref().map(|r| format!(" data-requires-python=\"{}\"", escape(r))).unwrap_or_default();
+            let yanked = f.yanked.as_ref().map(|r| format!(" data-yanked=\"{}\"", escape(r))).unwrap_or_default();
+            format!("<a href=\"{href}\"{rp}{yanked}>{}</a><br/>\n", escape(&f.filename))
+        })
+        .collect()
+}
+
+/// `GET /files/{filename}`: the bytes.
 async fn file(req: HttpRequest, s: web::Data<Shared>, path: web::Path<String>) -> HttpResponse {
-    log(&s, &req);
-    match s.files.iter().find(|f| f.filename == *path) {
+    let resp = match s.files.iter().find(|f| f.filename == *path) {
         Some(f) => HttpResponse::Ok().content_type("application/octet-stream").body(f.bytes.clone()),
         None => HttpResponse::NotFound().finish(),
-    }
+    };
+    logged(&s, &req, resp)
 }
+
+async fn not_found(req: HttpRequest, s: web::Data<Shared>) -> HttpResponse {
+    logged(&s, &req, HttpResponse::new(StatusCode::NOT_FOUND))
+}
+
+#[cfg(test)]
+mod tests;

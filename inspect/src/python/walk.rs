@@ -3,6 +3,7 @@
 //! cannot overflow the stack; inner scans are bounded by a node budget.
 
 use std::collections::{BTreeSet, HashMap};
+use std::rc::Rc;
 
 use tree_sitter::{Node, Parser};
 
@@ -27,8 +28,15 @@ struct Taint {
 
 struct Walker<'a> {
     src: &'a [u8],
+    /// The source as text when it is valid UTF-8 (nearly always), so node
+    /// text is a slice instead of a validation per node.
+    text: Option<&'a str>,
     aliases: HashMap<String, String>,
-    taints: HashMap<String, Taint>,
+    /// Variables by (enclosing function, name): a name in one function says
+    /// nothing about the same name in another.
+    taints: HashMap<Option<Rc<str>>, HashMap<String, Taint>>,
+    /// The function the walk is in.
+    current: Option<Rc<str>>,
     /// Local functions and the callees in their bodies, so that a call to a
     /// helper like `def b64d(x): return base64.b64decode(x)` counts as a
     /// call to what the helper calls.
@@ -45,54 +53,56 @@ pub fn analyze(src: &[u8]) -> Facts {
     }
     let Some(tree) = parser.parse(src, None) else { return Facts::default() };
     let root = tree.root_node();
-    let mut w = Walker { src, aliases: HashMap::new(), taints: HashMap::new(), functions: HashMap::new(), facts: Facts::default() };
+    let mut w = Walker { src, text: std::str::from_utf8(src).ok(), aliases: HashMap::new(), taints: HashMap::new(), current: None, functions: HashMap::new(), facts: Facts::default() };
     w.facts.syntax_errors = root.has_error();
-    // Pass 1: imports and assignments, in source order, so calls anywhere
-    // resolve aliases and variables defined anywhere.
-    for node in preorder(root) {
+    // One walk in source order, as Python runs a module: imports and
+    // assignments are known to the calls after them, and each function's
+    // summary is complete by the time later code calls it. The enclosing
+    // function and main guard come from the walk's own stack (tree-sitter's
+    // `parent()` costs a descent from the root each time).
+    let mut cursor = root.walk();
+    let mut stack: Vec<(Node, Context)> = Vec::new();
+    let top = Context::default();
+    loop {
+        let node = cursor.node();
+        let (parent, ctx) = match stack.last() {
+            Some((p, c)) => (Some(*p), c),
+            None => (None, &top),
+        };
+        w.current = ctx.function.clone();
         match node.kind() {
             "import_statement" | "import_from_statement" => w.import(node),
             "assignment" | "named_expression" | "augmented_assignment" => w.assignment(node),
-            _ => {}
-        }
-    }
-    for node in preorder(root) {
-        if node.kind() == "function_definition" {
-            w.summarize_function(node);
-        }
-    }
-    // Pass 2: calls, literals, command classes.
-    for node in preorder(root) {
-        match node.kind() {
-            "call" => w.call(node),
-            "string" => w.literal(node),
+            "call" => w.call(node, ctx),
+            "string" => w.literal(node, parent),
             "class_definition" => w.class(node),
             _ => {}
         }
+        if cursor.goto_first_child() {
+            let inner = w.context_inside(node, ctx.clone());
+            stack.push((node, inner));
+            continue;
+        }
+        loop {
+            if cursor.goto_next_sibling() {
+                break;
+            }
+            if !cursor.goto_parent() {
+                return w.facts;
+            }
+            stack.pop();
+        }
     }
-    w.facts
 }
 
-/// All nodes of the tree in document order, without recursion.
-fn preorder(root: Node) -> impl Iterator<Item = Node> {
-    let mut cursor = root.walk();
-    let mut done = false;
-    std::iter::from_fn(move || {
-        if done {
-            return None;
-        }
-        let node = cursor.node();
-        if !cursor.goto_first_child() {
-            while !cursor.goto_next_sibling() {
-                if !cursor.goto_parent() {
-                    done = true;
-                    break;
-                }
-            }
-        }
-        Some(node)
-    })
+/// Where the walk is: inside which function, and whether under `if __name__ == "__main__":`.
+#[derive(Debug, Clone, Default)]
+struct Context {
+    /// The innermost enclosing function.
+    function: Option<Rc<str>>,
+    main_guard: bool,
 }
+
 
 /// Nodes of a subtree, at most `budget` of them.
 fn subtree(node: Node, budget: usize) -> impl Iterator<Item = Node> {
@@ -140,13 +150,27 @@ fn line_of(node: Node) -> u32 {
     node.start_position().row as u32 + 1
 }
 
+/// Callees whose effect a local helper passes on to its callers: decoding
+/// and fetching. (Everything else a helper calls says little about what its
+/// result is, and would drown the data flow in noise.)
+fn carries_through_helpers(callee: &str) -> bool {
+    const PREFIXES: [&str; 12] = [
+        "base64.", "codecs.decode", "zlib.", "marshal.", "binascii.", "lzma.", "bz2.", "gzip.decompress", "requests.", "urllib",
+        "httpx.", "urlopen",
+    ];
+    PREFIXES.iter().any(|p| callee.starts_with(p))
+}
+
 fn is_builtins_name(s: &str) -> bool {
     matches!(s, "__builtins__" | "builtins" | "__builtin__")
 }
 
 impl<'a> Walker<'a> {
     fn text(&self, node: Node) -> &'a str {
-        node.utf8_text(self.src).unwrap_or("")
+        match self.text {
+            Some(t) => t.get(node.byte_range()).unwrap_or(""),
+            None => node.utf8_text(self.src).unwrap_or(""),
+        }
     }
 
     fn import(&mut self, node: Node) {
@@ -217,23 +241,19 @@ impl<'a> Walker<'a> {
             }
         }
         let taint = self.taint_of(right);
-        let entry = self.taints.entry(name).or_default();
-        entry.calls.extend(taint.calls);
-        entry.strings.extend(taint.strings);
-        entry.reversed |= taint.reversed;
-    }
-
-    fn summarize_function(&mut self, node: Node) {
-        let (Some(name), Some(body)) = (node.child_by_field_name("name"), node.child_by_field_name("body")) else { return };
-        let mut callees = BTreeSet::new();
-        for inner in subtree(body, ARG_SCAN_BUDGET) {
-            if inner.kind() == "call" {
-                if let Some((callee, _)) = inner.child_by_field_name("function").and_then(|f| self.resolve(f)) {
-                    callees.insert(callee);
-                }
-            }
+        let scope = self.taints.entry(self.current.clone()).or_default();
+        if node.kind() == "augmented_assignment" {
+            // `x += …` adds to what x held.
+            let entry = scope.entry(name).or_default();
+            entry.calls.extend(taint.calls);
+            entry.strings.extend(taint.strings);
+            entry.strings.truncate(64);
+            entry.reversed |= taint.reversed;
+        } else {
+            // `x = …` replaces it: the walk is in source order, so a later
+            // use sees the latest assignment above it.
+            scope.insert(name, taint);
         }
-        self.functions.entry(self.text(name).to_string()).or_default().extend(callees);
     }
 
     /// The module a call like `__import__("os")` or `importlib.import_module("os")` loads.
@@ -259,7 +279,7 @@ impl<'a> Walker<'a> {
                     if let Some(f) = node.child_by_field_name("function") {
                         if let Some((callee, _)) = self.resolve(f) {
                             if let Some(inner) = self.functions.get(&callee) {
-                                t.calls.extend(inner.iter().cloned());
+                                t.calls.extend(inner.iter().filter(|c| carries_through_helpers(c)).cloned());
                             }
                             t.calls.insert(callee);
                         }
@@ -267,7 +287,13 @@ impl<'a> Walker<'a> {
                 }
                 "slice" if self.text(node).replace(' ', "") == "::-1" => t.reversed = true,
                 "identifier" => {
-                    if let Some(prior) = self.taints.get(self.text(node)) {
+                    let name = self.text(node);
+                    let prior = self
+                        .taints
+                        .get(&self.current)
+                        .and_then(|m| m.get(name))
+                        .or_else(|| self.taints.get(&None).and_then(|m| m.get(name)));
+                    if let Some(prior) = prior {
                         t.calls.extend(prior.calls.iter().cloned());
                         t.reversed |= prior.reversed;
                         if t.strings.len() < 64 {
@@ -350,7 +376,21 @@ impl<'a> Walker<'a> {
         }
     }
 
-    fn call(&mut self, node: Node) {
+    /// The context for the children of `node`.
+    fn context_inside(&self, node: Node, mut ctx: Context) -> Context {
+        match node.kind() {
+            "function_definition" => {
+                let name = node.child_by_field_name("name").map(|n| self.text(n)).unwrap_or_default();
+                ctx.function = Some(Rc::from(name));
+            }
+            "lambda" => ctx.function = ctx.function.or(Some(Rc::from("<lambda>"))),
+            "if_statement" if self.is_main_guard(node) => ctx.main_guard = true,
+            _ => {}
+        }
+        ctx
+    }
+
+    fn call(&mut self, node: Node, ctx: &Context) {
         let Some(function) = node.child_by_field_name("function") else { return };
         let Some((callee, hidden)) = self.resolve(function) else { return };
         let mut call = Call {
@@ -365,21 +405,15 @@ impl<'a> Walker<'a> {
             dynamic: false,
             arg_texts: Vec::new(),
         };
-        let mut parent = node.parent();
-        while let Some(p) = parent {
-            if p.kind() == "if_statement" && self.is_main_guard(p) {
-                call.scope = Scope::Function;
-                call.function = Some("__main__".into());
-                break;
-            }
-            if matches!(p.kind(), "function_definition" | "lambda") {
-                call.scope = Scope::Function;
-                if call.function.is_none() {
-                    call.function = p.child_by_field_name("name").map(|n| self.text(n).to_string());
-                }
-                break;
-            }
-            parent = p.parent();
+        if let Some(function) = &ctx.function {
+            self.functions.entry(function.to_string()).or_default().insert(call.callee.clone());
+        }
+        if ctx.main_guard {
+            call.scope = Scope::Function;
+            call.function = Some("__main__".into());
+        } else if let Some(function) = &ctx.function {
+            call.scope = Scope::Function;
+            call.function = Some(function.to_string());
         }
         if let Some(args) = node.child_by_field_name("arguments") {
             let mut cursor = args.walk();
@@ -422,22 +456,18 @@ impl<'a> Walker<'a> {
         })
     }
 
-    fn literal(&mut self, node: Node) {
+    fn literal(&mut self, node: Node, parent: Option<Node>) {
         if self.facts.literals.len() >= MAX_LITERALS {
             return;
         }
-        // Docstrings and other bare string statements are documentation.
-        if node.parent().is_some_and(|p| p.kind() == "expression_statement" && p.named_child_count() == 1) {
-            return;
+        match parent {
+            // Docstrings and other bare string statements are documentation.
+            Some(p) if p.kind() == "expression_statement" && p.named_child_count() == 1 => return,
+            // Parts of an implicit concatenation are folded with their siblings.
+            Some(p) if p.kind() == "concatenated_string" => return,
+            _ => {}
         }
-        if node.parent().is_some_and(|p| p.kind() == "concatenated_string") {
-            return;
-        }
-        let value = match node.parent() {
-            Some(p) if p.kind() == "concatenated_string" => None,
-            _ => string_literal(node, self.src),
-        };
-        if let Some(value) = value.filter(|v| !v.is_empty()) {
+        if let Some(value) = string_literal(node, self.src).filter(|v| !v.is_empty()) {
             self.facts.literals.push(Literal { value, line: line_of(node) });
         }
     }

@@ -7,6 +7,7 @@
 pub mod access;
 mod hiding;
 pub mod payload;
+mod prefilter;
 
 use std::collections::HashSet;
 
@@ -121,18 +122,47 @@ pub fn run(dist: &Dist, out: &mut Vec<Finding>) {
         .iter()
         .filter_map(|m| m.path.strip_suffix("/__init__.py").map(String::from))
         .collect();
-    for member in &dist.archive.members {
-        if !(member.path.ends_with(".py") || member.path.ends_with(".pyw")) || member.content.len() > MAX_PY_BYTES {
-            continue;
-        }
-        let text = String::from_utf8_lossy(&member.content);
-        let file = PyFile { path: &member.path, text: &text, role: role_of(dist, &packages, &member.path), facts: crate::python::analyze(&member.content) };
-        let before = out.len();
-        payload::run(&file, out);
-        access::run(&file, out);
-        hiding::run(&file, out);
-        dedupe_lines(out, before);
+    let python: Vec<&crate::archive::Member> = dist
+        .archive
+        .members
+        .iter()
+        .filter(|m| (m.path.ends_with(".py") || m.path.ends_with(".pyw")) && m.content.len() <= MAX_PY_BYTES)
+        .collect();
+    // Files are independent: analyse them on every core, then report in archive order.
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(python.len().max(1));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut per_file: Vec<(usize, Vec<Finding>)> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(member) = python.get(i) else { break };
+                        done.push((i, analyse_file(dist, &packages, member)));
+                    }
+                    done
+                })
+            })
+            .collect();
+        workers.into_iter().flat_map(|w| w.join().unwrap_or_default()).collect()
+    });
+    per_file.sort_by_key(|(i, _)| *i);
+    out.extend(per_file.into_iter().flat_map(|(_, f)| f));
+}
+
+fn analyse_file(dist: &Dist, packages: &HashSet<String>, member: &crate::archive::Member) -> Vec<Finding> {
+    let text = String::from_utf8_lossy(&member.content);
+    if !prefilter::worth_parsing(&text) {
+        return Vec::new();
     }
+    let file = PyFile { path: &member.path, text: &text, role: role_of(dist, packages, &member.path), facts: crate::python::analyze(&member.content) };
+    let mut out = Vec::new();
+    payload::run(&file, &mut out);
+    access::run(&file, &mut out);
+    hiding::run(&file, &mut out);
+    dedupe_lines(&mut out, 0);
+    out
 }
 
 /// Keep one finding per rule and line of a file (several calls on a line
