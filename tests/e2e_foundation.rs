@@ -55,6 +55,8 @@ async fn request_review_approve_install(db: TestDb) {
     let findings = release["findings"].as_array().unwrap();
     assert!(findings.iter().any(|f| f["rule"] == "install-hook/setup-py"), "{release}");
     assert_eq!(release["metadata"]["name"], "airlock-demo");
+    let caps: Vec<&str> = release["capabilities"].as_array().unwrap().iter().filter_map(|c| c.as_str()).collect();
+    assert_eq!(caps, ["install-hooks"], "the sdist's setup.py is the release's only capability: {release}");
 
     // Not yet approved: not in the index, and pip cannot install it.
     let target = tempfile::tempdir().unwrap();

@@ -5,6 +5,7 @@
 //! malformation it meets becomes a finding, never a panic.
 
 pub mod archive;
+pub mod capabilities;
 pub mod finding;
 pub mod metadata;
 pub mod python;
@@ -12,6 +13,7 @@ pub mod report;
 pub mod rules;
 
 pub use archive::{ArchiveEntry, EntryKind, Limits};
+pub use capabilities::Capability;
 pub use finding::{Finding, Severity};
 pub use metadata::CoreMetadata;
 pub use report::{inspect_archive, DistKind, Report};

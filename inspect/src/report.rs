@@ -1,7 +1,11 @@
 //! The entry point: recognize the distribution type, read the archive, find
 //! the core metadata, run the rules, and sum it all up in a [`Report`].
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use serde::Serialize;
+
+use crate::capabilities::Capability;
 
 use crate::archive::{self, Archive, ArchiveEntry, Compression, Limits};
 use crate::finding::{Finding, Severity};
@@ -38,6 +42,23 @@ pub struct Report {
     pub entries: Vec<ArchiveEntry>,
     pub findings: Vec<Finding>,
     pub max_severity: Severity,
+    /// Sum of the findings' weights (critical 100, high 40, medium 10, low 3).
+    pub risk_score: u64,
+    /// What the whole distribution can do.
+    pub capabilities: BTreeSet<Capability>,
+    /// What each Python file can do (files with none are left out).
+    pub file_capabilities: BTreeMap<String, BTreeSet<Capability>>,
+}
+
+/// Points a finding of each severity adds to a risk score.
+pub fn severity_weight(severity: Severity) -> u64 {
+    match severity {
+        Severity::Critical => 100,
+        Severity::High => 40,
+        Severity::Medium => 10,
+        Severity::Low => 3,
+        Severity::Info | Severity::None => 0,
+    }
 }
 
 /// What the rules see: the distribution's kind, name, files and metadata.
@@ -93,7 +114,16 @@ pub fn inspect_archive(filename: &str, bytes: &[u8], limits: &Limits) -> Report 
     let metadata = metadata_file.as_deref().map(CoreMetadata::parse);
     let mut findings = archive.findings.clone();
     let dist = Dist { filename, kind, archive: &archive, metadata: metadata.as_ref(), root };
-    findings.extend(rules::run(&dist));
+    let output = rules::run(&dist);
+    findings.extend(output.findings);
+    let file_capabilities = output.file_capabilities;
+    let mut capabilities: BTreeSet<Capability> = file_capabilities.values().flatten().copied().collect();
+    if findings.iter().any(|f| f.rule == "native/binary") {
+        capabilities.insert(Capability::NativeCode);
+    }
+    if findings.iter().any(|f| f.rule.starts_with("install-hook/")) {
+        capabilities.insert(Capability::InstallHooks);
+    }
     if metadata.is_none() && kind != DistKind::Unknown {
         findings.push(Finding {
             rule: "metadata/missing".into(),
@@ -108,6 +138,7 @@ pub fn inspect_archive(filename: &str, bytes: &[u8], limits: &Limits) -> Report 
         });
     }
     let max_severity = findings.iter().map(|f| f.severity).max().unwrap_or(Severity::None);
+    let risk_score = findings.iter().map(|f| severity_weight(f.severity)).sum();
     Report {
         kind,
         metadata_file: if kind == DistKind::Wheel { metadata_file } else { None },
@@ -115,6 +146,9 @@ pub fn inspect_archive(filename: &str, bytes: &[u8], limits: &Limits) -> Report 
         entries: archive.entries,
         findings,
         max_severity,
+        risk_score,
+        capabilities,
+        file_capabilities,
     }
 }
 

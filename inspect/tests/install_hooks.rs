@@ -3,15 +3,41 @@
 
 use std::io::Write;
 
+use sha2::Digest;
+
 use airlock_inspect::{inspect_archive, DistKind, Limits, Report, Severity};
 
+/// A wheel of `entries` with a correct `demo-1.0.dist-info/RECORD` appended.
 fn wheel(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut record = String::new();
+    for (name, content) in entries {
+        record.push_str(&format!("{name},sha256={},{}\n", b64(&sha2::Sha256::digest(content)), content.len()));
+    }
+    record.push_str("demo-1.0.dist-info/RECORD,,\n");
+    let mut all: Vec<(&str, &[u8])> = entries.to_vec();
+    all.push(("demo-1.0.dist-info/RECORD", record.as_bytes()));
+    raw_zip(&all)
+}
+
+fn raw_zip(entries: &[(&str, &[u8])]) -> Vec<u8> {
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     for (name, content) in entries {
         zip.start_file(*name, zip::write::SimpleFileOptions::default()).unwrap();
         zip.write_all(content).unwrap();
     }
     zip.finish().unwrap().into_inner()
+}
+
+fn b64(bytes: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for c in bytes.chunks(3) {
+        let n = (u32::from(c[0]) << 16) | (u32::from(*c.get(1).unwrap_or(&0)) << 8) | u32::from(*c.get(2).unwrap_or(&0));
+        for i in 0..=c.len() {
+            out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    out
 }
 
 fn sdist(entries: &[(&str, &[u8])]) -> Vec<u8> {
@@ -90,6 +116,35 @@ fn a_wheel_without_pth_or_metadata_problems_is_clean() {
 fn a_wheel_without_metadata_is_flagged() {
     let report = inspect_archive("demo-1.0-py3-none-any.whl", &wheel(&[("demo/__init__.py", b"")]), &Limits::default());
     assert_eq!(findings_of(&report, "metadata/missing").len(), 1);
+}
+
+#[test]
+fn a_wheel_changed_after_its_build_fails_the_record_check() {
+    let good = wheel(&[("demo-1.0.dist-info/METADATA", METADATA), ("demo/__init__.py", b"x = 1\n")]);
+    let report = inspect_archive("demo-1.0-py3-none-any.whl", &good, &Limits::default());
+    assert!(findings_of(&report, "metadata/record").is_empty(), "{:?}", report.findings);
+
+    // Same RECORD, changed module.
+    let record = "demo-1.0.dist-info/METADATA,,\ndemo/__init__.py,sha256=AAAA,6\ndemo-1.0.dist-info/RECORD,,\n";
+    let tampered = raw_zip(&[
+        ("demo-1.0.dist-info/METADATA", METADATA),
+        ("demo/__init__.py", b"x = 2\n"),
+        ("demo/extra.py", b"import os\n"),
+        ("demo-1.0.dist-info/RECORD", record.as_bytes()),
+    ]);
+    let report = inspect_archive("demo-1.0-py3-none-any.whl", &tampered, &Limits::default());
+    let f = findings_of(&report, "metadata/record");
+    assert!(f.iter().any(|f| f.severity == Severity::High && f.message.contains("demo/__init__.py")), "{f:?}");
+    assert!(f.iter().any(|f| f.file.as_deref() == Some("demo/extra.py")), "an unlisted file is reported: {f:?}");
+}
+
+#[test]
+fn metadata_naming_another_project_than_the_file_is_flagged() {
+    let w = wheel(&[("demo-1.0.dist-info/METADATA", b"Metadata-Version: 2.1\nName: requests\nVersion: 1.0\nSummary: x\nAuthor: y\n")]);
+    let report = inspect_archive("demo-1.0-py3-none-any.whl", &w, &Limits::default());
+    assert_eq!(findings_of(&report, "metadata/name-mismatch")[0].severity, Severity::High);
+    let report = inspect_archive("demo-1.0.0-py3-none-any.whl", &wheel(&[("demo-1.0.dist-info/METADATA", METADATA)]), &Limits::default());
+    assert!(findings_of(&report, "metadata/name-mismatch").is_empty(), "1.0 and 1.0.0 are the same version");
 }
 
 #[test]

@@ -39,6 +39,14 @@ pub async fn load(state: &AppState, name: &str, version: &str) -> Result<Release
 }
 
 impl ReleaseDetail {
+    /// What the release can do: the union of its files' capabilities, sorted.
+    pub fn capabilities(&self) -> Vec<String> {
+        let mut all: Vec<String> = self.files.iter().flat_map(|f| f.capability_names()).collect();
+        all.sort();
+        all.dedup();
+        all
+    }
+
     /// The core metadata of the release, read from its first inspected
     /// wheel (or sdist), as JSON.
     pub fn core_metadata(&self) -> Option<serde_json::Value> {

@@ -31,6 +31,17 @@ pub struct FileRow {
     #[serde(skip)]
     pub core_metadata: Option<String>,
     pub created_at: i64,
+    /// What the file can do, as a JSON list of capability names.
+    #[serde(skip)]
+    pub capabilities: Option<String>,
+    pub risk_score: i64,
+}
+
+impl FileRow {
+    /// The file's capability names.
+    pub fn capability_names(&self) -> Vec<String> {
+        self.capabilities.as_deref().and_then(|c| serde_json::from_str(c).ok()).unwrap_or_default()
+    }
 }
 
 /// A file fetched from the upstream and verified, about to be recorded.
@@ -114,6 +125,8 @@ pub struct Inspection {
     pub core_metadata: Option<String>,
     /// Digest of the wheel's METADATA file, stored as its own blob (PEP 658).
     pub metadata_sha256: Option<Sha256>,
+    /// Capability names, as JSON.
+    pub capabilities: Option<String>,
     pub findings: Vec<NewFinding>,
 }
 
@@ -163,6 +176,8 @@ pub fn record_inspection(conn: &mut AnyConnection, file_id: i64, inspection: &In
                 files::core_metadata.eq(&inspection.core_metadata),
                 files::metadata_sha256.eq(inspection.metadata_sha256.as_ref().map(|s| s.as_str())),
                 files::max_severity.eq(max),
+                files::capabilities.eq(&inspection.capabilities),
+                files::risk_score.eq(inspection.findings.iter().map(|f| severity_weight(&f.severity)).sum::<i64>()),
             ))
             .returning(files::all_columns)
             .get_result(conn)?;
@@ -256,6 +271,7 @@ mod tests {
             dist_kind: "wheel".into(),
             core_metadata: None,
             metadata_sha256: None,
+            capabilities: Some("[\"network\"]".into()),
             findings: vec![NewFinding {
                 rule: "test/rule".into(),
                 severity: severity.into(),

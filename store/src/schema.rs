@@ -42,6 +42,8 @@ diesel::table! {
         max_severity -> Text,
         core_metadata -> Nullable<Text>,
         created_at -> BigInt,
+        capabilities -> Nullable<Text>,
+        risk_score -> BigInt,
     }
 }
 

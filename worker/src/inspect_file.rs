@@ -46,6 +46,7 @@ fn to_inspection(report: &Report, metadata_sha256: Option<Sha256>) -> Inspection
         dist_kind: report.kind.as_str().to_string(),
         core_metadata: report.metadata.as_ref().and_then(|m| serde_json::to_string(m).ok()),
         metadata_sha256,
+        capabilities: serde_json::to_string(&report.capabilities).ok(),
         findings: report
             .findings
             .iter()

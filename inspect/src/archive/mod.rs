@@ -9,6 +9,8 @@ mod paths;
 mod tar;
 mod zip;
 
+use std::io::Read;
+
 use serde::Serialize;
 
 use crate::finding::{Finding, Severity};
@@ -74,9 +76,40 @@ pub struct ArchiveEntry {
 #[derive(Debug, Clone)]
 pub struct Member {
     pub path: String,
+    /// The whole file for text the rules read; the head for everything else.
     pub content: Vec<u8>,
-    /// True when the content was cut short by a limit.
+    /// True when `content` is not the whole file.
     pub truncated: bool,
+    /// Bytes in the file, as read (not as declared).
+    pub size: u64,
+    /// sha256 of the whole file; None when a limit stopped the reading.
+    pub sha256: Option<[u8; 32]>,
+}
+
+/// Read one file's bytes (at most `allowance`), hashing all of them and
+/// keeping the first `keep`.
+fn read_member(reader: &mut impl Read, keep: u64, allowance: u64) -> std::io::Result<(Vec<u8>, u64, Option<[u8; 32]>)> {
+    use sha2::Digest;
+    let mut hasher = sha2::Sha256::new();
+    let mut kept = Vec::new();
+    let mut total = 0u64;
+    let mut buf = [0u8; 64 * 1024];
+    let mut limited = reader.take(allowance.saturating_add(1));
+    loop {
+        let n = limited.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        let chunk = &buf[..n];
+        hasher.update(chunk);
+        if (kept.len() as u64) < keep {
+            let room = (keep - kept.len() as u64).min(n as u64) as usize;
+            kept.extend_from_slice(&chunk[..room]);
+        }
+        total += n as u64;
+    }
+    let complete = total <= allowance;
+    Ok((kept, total.min(allowance), complete.then(|| hasher.finalize().into())))
 }
 
 /// What reading an archive produced.

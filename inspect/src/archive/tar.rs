@@ -119,15 +119,17 @@ pub fn read_tar(bytes: &[u8], compression: Compression, limits: &Limits) -> Arch
             }
             EntryKind::File => {}
         }
-        let want = if keep_whole(&path) { budget.allowance() } else { HEAD_BYTES.min(budget.allowance()) };
-        let mut content = Vec::with_capacity(size.min(want).min(64 * 1024 * 1024) as usize);
-        if let Err(e) = (&mut entry).take(want).read_to_end(&mut content) {
-            report_stream_error(&mut archive, &e, count.get() >= cap, ratio_cap <= cap, limits);
-            break;
-        }
-        let truncated = (content.len() as u64) < size;
-        let within = budget.spend(&mut archive, size);
-        archive.members.push(Member { path, content, truncated });
+        let keep = if keep_whole(&path) { budget.allowance() } else { HEAD_BYTES };
+        let (content, read, sha256) = match super::read_member(&mut entry, keep, budget.allowance()) {
+            Ok(r) => r,
+            Err(e) => {
+                report_stream_error(&mut archive, &e, count.get() >= cap, ratio_cap <= cap, limits);
+                break;
+            }
+        };
+        let truncated = (content.len() as u64) < read || sha256.is_none();
+        let within = budget.spend(&mut archive, read.max(size.min(budget.allowance())));
+        archive.members.push(Member { path, content, truncated, size: read, sha256 });
         if !within {
             break;
         }

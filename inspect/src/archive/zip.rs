@@ -91,18 +91,20 @@ pub fn read_zip(bytes: &[u8], limits: &Limits) -> Archive {
             );
             continue;
         }
-        let want = if keep_whole(&path) { budget.allowance() } else { HEAD_BYTES.min(budget.allowance()) };
-        let mut content = Vec::with_capacity(size.min(want).min(64 * 1024 * 1024) as usize);
-        if let Err(e) = (&mut file).take(want).read_to_end(&mut content) {
-            archive.finding("archive/corrupt", Severity::High, Some(&path), format!("entry cannot be decompressed: {e}"));
-            continue;
-        }
-        let truncated = (content.len() as u64) < size;
-        if !budget.spend(&mut archive, size.max(content.len() as u64)) {
-            archive.members.push(Member { path, content, truncated });
+        let keep = if keep_whole(&path) { budget.allowance() } else { HEAD_BYTES };
+        let (content, read, sha256) = match super::read_member(&mut file, keep, budget.allowance()) {
+            Ok(r) => r,
+            Err(e) => {
+                archive.finding("archive/corrupt", Severity::High, Some(&path), format!("entry cannot be decompressed: {e}"));
+                continue;
+            }
+        };
+        let truncated = (content.len() as u64) < read || sha256.is_none();
+        let within = budget.spend(&mut archive, read);
+        archive.members.push(Member { path, content, truncated, size: read, sha256 });
+        if !within {
             break;
         }
-        archive.members.push(Member { path, content, truncated });
     }
     archive
 }

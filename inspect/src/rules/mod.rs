@@ -2,10 +2,11 @@
 //! severity and a one-line description; the description doubles as the
 //! rule's documentation. Rules read a [`Dist`] and return findings.
 
-mod code;
+pub mod code;
 mod install_hooks;
 mod metadata;
 mod native;
+mod record;
 
 use crate::finding::{snippet, Finding, Severity};
 use crate::report::Dist;
@@ -58,6 +59,8 @@ pub const RULES: &[Rule] = &[
     Rule { id: "hiding/encoded-blob", severity: Severity::Medium, description: "A long high-entropy base64 or hex string in code: a payload or packed code." },
     Rule { id: "hiding/long-line", severity: Severity::Medium, description: "A line of code longer than 20,000 characters: minified or packed." },
     Rule { id: "hiding/packer", severity: Severity::High, description: "Code packed with an obfuscator (PyArmor), which cannot be reviewed." },
+    Rule { id: "metadata/record", severity: Severity::High, description: "A wheel file is missing from RECORD or differs from its RECORD hash or size: changed after the build (no RECORD at all: medium)." },
+    Rule { id: "metadata/name-mismatch", severity: Severity::High, description: "The core metadata names another project (high) or version (medium) than the file name." },
     Rule { id: "metadata/typosquat", severity: Severity::Medium, description: "The name is one edit away from a much more popular project." },
     Rule { id: "metadata/placeholder", severity: Severity::Low, description: "Placeholder metadata: no summary and no author or home page, or a version like 0.0.0 or 999." },
     Rule { id: "install-hook/pth-file", severity: Severity::Medium, description: "A .pth file is installed into site-packages; its `import` lines run at every interpreter start (high)." },
@@ -69,8 +72,14 @@ pub fn rule(id: &str) -> Option<&'static Rule> {
     RULES.iter().find(|r| r.id == id)
 }
 
+/// What the rules found, and what each file can do.
+pub struct RuleOutput {
+    pub findings: Vec<Finding>,
+    pub file_capabilities: std::collections::BTreeMap<String, std::collections::BTreeSet<crate::Capability>>,
+}
+
 /// Run every rule on the distribution.
-pub fn run(dist: &Dist) -> Vec<Finding> {
+pub fn run(dist: &Dist) -> RuleOutput {
     let mut out = Vec::new();
     install_hooks::setup_py(dist, &mut out);
     install_hooks::command_overrides(dist, &mut out);
@@ -79,9 +88,10 @@ pub fn run(dist: &Dist) -> Vec<Finding> {
     install_hooks::entry_points(dist, &mut out);
     install_hooks::build_backend(dist, &mut out);
     native::binaries(dist, &mut out);
-    code::run(dist, &mut out);
+    let file_capabilities = code::run(dist, &mut out);
     metadata::run(dist, &mut out);
-    out
+    record::run(dist, &mut out);
+    RuleOutput { findings: out, file_capabilities }
 }
 
 /// A finding of rule `id` at a file and line.

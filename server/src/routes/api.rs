@@ -50,6 +50,8 @@ pub async fn release(_auth: Api<Viewer>, state: web::Data<AppState>, path: web::
         "risk_score": d.release.risk_score,
         "requested_by": d.release.requested_by,
         "metadata": d.core_metadata(),
+        "capabilities": d.capabilities(),
+        "file_capabilities": d.files.iter().map(|f| (f.filename.clone(), f.capability_names())).collect::<std::collections::BTreeMap<_, _>>(),
         "files": d.files,
         "findings": findings,
         "decisions": d.decisions,

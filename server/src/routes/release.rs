@@ -53,6 +53,7 @@ pub struct ReleasePage {
     risk_score: i64,
     metadata: Vec<(String, String)>,
     requires_dist: Vec<String>,
+    capabilities: Vec<String>,
     files: Vec<FileView>,
     findings: Vec<FindingView>,
     decisions: Vec<DecisionRow>,
@@ -96,6 +97,7 @@ pub async fn page(auth: Page<Viewer>, state: web::Data<AppState>, path: web::Pat
         nav: Nav::new(&auth.user, &auth.csrf),
         metadata,
         requires_dist,
+        capabilities: detail.capabilities(),
         can_decide,
         files: detail
             .files

@@ -9,7 +9,9 @@ mod hiding;
 pub mod payload;
 mod prefilter;
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+use crate::capabilities::{self, Capability};
 
 use crate::finding::{Finding, Severity};
 use crate::python::{Call, Facts, Scope};
@@ -114,8 +116,9 @@ pub fn lower(s: Severity, steps: u8) -> Severity {
 /// Python files are analysed only up to this size; bigger ones are data.
 const MAX_PY_BYTES: usize = 8 * 1024 * 1024;
 
-/// Run the code rules on every Python file of the distribution.
-pub fn run(dist: &Dist, out: &mut Vec<Finding>) {
+/// Run the code rules on every Python file of the distribution; returns
+/// each file's capabilities.
+pub fn run(dist: &Dist, out: &mut Vec<Finding>) -> BTreeMap<String, BTreeSet<Capability>> {
     let packages: HashSet<String> = dist
         .archive
         .members
@@ -131,7 +134,7 @@ pub fn run(dist: &Dist, out: &mut Vec<Finding>) {
     // Files are independent: analyse them on every core, then report in archive order.
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(python.len().max(1));
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut per_file: Vec<(usize, Vec<Finding>)> = std::thread::scope(|s| {
+    let mut per_file: Vec<(usize, FileResult)> = std::thread::scope(|s| {
         let workers: Vec<_> = (0..threads)
             .map(|_| {
                 s.spawn(|| {
@@ -148,13 +151,25 @@ pub fn run(dist: &Dist, out: &mut Vec<Finding>) {
         workers.into_iter().flat_map(|w| w.join().unwrap_or_default()).collect()
     });
     per_file.sort_by_key(|(i, _)| *i);
-    out.extend(per_file.into_iter().flat_map(|(_, f)| f));
+    let mut capabilities = BTreeMap::new();
+    for (i, result) in per_file {
+        out.extend(result.findings);
+        if !result.capabilities.is_empty() {
+            capabilities.insert(python[i].path.clone(), result.capabilities);
+        }
+    }
+    capabilities
 }
 
-fn analyse_file(dist: &Dist, packages: &HashSet<String>, member: &crate::archive::Member) -> Vec<Finding> {
+struct FileResult {
+    findings: Vec<Finding>,
+    capabilities: BTreeSet<Capability>,
+}
+
+fn analyse_file(dist: &Dist, packages: &HashSet<String>, member: &crate::archive::Member) -> FileResult {
     let text = String::from_utf8_lossy(&member.content);
     if !prefilter::worth_parsing(&text) {
-        return Vec::new();
+        return FileResult { findings: Vec::new(), capabilities: capabilities::of_text(&text) };
     }
     let file = PyFile { path: &member.path, text: &text, role: role_of(dist, packages, &member.path), facts: crate::python::analyze(&member.content) };
     let mut out = Vec::new();
@@ -162,7 +177,9 @@ fn analyse_file(dist: &Dist, packages: &HashSet<String>, member: &crate::archive
     access::run(&file, &mut out);
     hiding::run(&file, &mut out);
     dedupe_lines(&mut out, 0);
-    out
+    let mut caps = capabilities::of_python(&file.facts);
+    caps.extend(capabilities::of_text(&text));
+    FileResult { findings: out, capabilities: caps }
 }
 
 /// Keep one finding per rule and line of a file (several calls on a line

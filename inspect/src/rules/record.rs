@@ -1,0 +1,180 @@
+//! Wheel integrity: every file must be listed in `*.dist-info/RECORD` with
+//! the sha256 and size it really has (PEP 376, PEP 427). A wheel whose
+//! content was changed after it was built, or that carries files its RECORD
+//! hides, fails here. And the metadata must name the project and version
+//! the file name says.
+
+use std::collections::HashMap;
+
+use crate::archive::Member;
+use crate::finding::{Finding, Severity};
+use crate::report::{Dist, DistKind};
+use crate::rules::finding;
+
+/// Files RECORD may leave unhashed: itself and its signatures.
+fn exempt(path: &str) -> bool {
+    path.ends_with("/RECORD") || path.ends_with("/RECORD.jws") || path.ends_with("/RECORD.p7s")
+}
+
+/// urlsafe base64 without padding, as RECORD writes digests.
+fn b64_urlsafe(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::with_capacity(bytes.len() * 4 / 3 + 2);
+    for chunk in bytes.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..=chunk.len() {
+            out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+/// One RECORD row: path, then `sha256=<digest>` and size when given. Paths
+/// with commas are quoted, as CSV does.
+fn parse_row(line: &str) -> Option<(String, Option<String>, Option<u64>)> {
+    let mut fields = Vec::new();
+    let mut field = String::new();
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                field.push('"');
+                chars.next();
+            }
+            '"' => quoted = !quoted,
+            ',' if !quoted => fields.push(std::mem::take(&mut field)),
+            _ => field.push(c),
+        }
+    }
+    fields.push(field);
+    let path = fields.first()?.clone();
+    if path.is_empty() {
+        return None;
+    }
+    let hash = fields.get(1).filter(|h| !h.is_empty()).cloned();
+    let size = fields.get(2).and_then(|s| s.trim().parse().ok());
+    Some((path, hash, size))
+}
+
+pub fn run(dist: &Dist, out: &mut Vec<Finding>) {
+    name_and_version(dist, out);
+    if dist.kind != DistKind::Wheel {
+        return;
+    }
+    let records: Vec<&Member> = dist.archive.members.iter().filter(|m| m.path.ends_with(".dist-info/RECORD") && m.path.matches('/').count() == 1).collect();
+    let [record] = records.as_slice() else {
+        out.push(Finding {
+            rule: "metadata/record".into(),
+            severity: Severity::Medium,
+            file: None,
+            line: None,
+            message: "the wheel has no single *.dist-info/RECORD, so its content cannot be checked against it".into(),
+            snippet: None,
+        });
+        return;
+    };
+    let text = String::from_utf8_lossy(&record.content);
+    let mut listed: HashMap<String, (u32, Option<String>, Option<u64>)> = HashMap::new();
+    for (i, line) in text.lines().enumerate() {
+        if let Some((path, hash, size)) = parse_row(line) {
+            listed.insert(path, (i as u32 + 1, hash, size));
+        }
+    }
+    let mut mismatches = 0;
+    for member in &dist.archive.members {
+        if exempt(&member.path) {
+            continue;
+        }
+        let Some((line, hash, size)) = listed.get(&member.path) else {
+            out.push(finding("metadata/record", Severity::High, &member.path, None, "this file is not listed in RECORD: it was added after the wheel was built".into()));
+            continue;
+        };
+        let Some(actual) = member.sha256 else { continue };
+        let expected = hash.as_deref().and_then(|h| h.strip_prefix("sha256="));
+        let size_differs = size.is_some_and(|s| s != member.size);
+        let hash_differs = expected.is_some_and(|h| h.trim_end_matches('=') != b64_urlsafe(&actual));
+        if (hash_differs || size_differs) && mismatches < 20 {
+            mismatches += 1;
+            let row = text.lines().nth(*line as usize - 1).unwrap_or("");
+            out.push(finding(
+                "metadata/record",
+                Severity::High,
+                &record.path,
+                Some((*line, row)),
+                format!("{} does not match its RECORD entry (hash or size differs): changed after the wheel was built", member.path),
+            ));
+        }
+    }
+}
+
+/// The core metadata must name the project and version the file name says.
+fn name_and_version(dist: &Dist, out: &mut Vec<Finding>) {
+    let Some(meta) = dist.metadata else { return };
+    let stem = dist.filename.rsplit('/').next().unwrap_or(dist.filename);
+    let (file_name, file_version) = match dist.kind {
+        DistKind::Wheel | DistKind::Egg => {
+            let mut parts = stem.split('-');
+            (parts.next().unwrap_or(""), parts.next().unwrap_or(""))
+        }
+        DistKind::Sdist => {
+            let base = [".tar.gz", ".tgz", ".tar.bz2", ".zip", ".tar"]
+                .iter()
+                .find_map(|s| stem.to_ascii_lowercase().ends_with(s).then(|| &stem[..stem.len() - s.len()]))
+                .unwrap_or(stem);
+            base.rsplit_once('-').unwrap_or((base, ""))
+        }
+        DistKind::Unknown => return,
+    };
+    let norm = |s: &str| s.to_ascii_lowercase().replace(['_', '.'], "-");
+    let version_norm = |s: &str| {
+        let mut v = s.trim().to_ascii_lowercase().trim_start_matches('v').to_string();
+        while v.ends_with(".0") && v.matches('.').count() > 0 {
+            v.truncate(v.len() - 2);
+        }
+        v
+    };
+    if let Some(name) = meta.name.as_deref() {
+        if !file_name.is_empty() && norm(name) != norm(file_name) {
+            out.push(Finding {
+                rule: "metadata/name-mismatch".into(),
+                severity: Severity::High,
+                file: None,
+                line: None,
+                message: format!("the metadata names project {name:?}, the file name says {file_name:?}"),
+                snippet: None,
+            });
+        }
+    }
+    if let Some(version) = meta.version.as_deref() {
+        if !file_version.is_empty() && version_norm(version) != version_norm(file_version) {
+            out.push(Finding {
+                rule: "metadata/name-mismatch".into(),
+                severity: Severity::Medium,
+                file: None,
+                line: None,
+                message: format!("the metadata says version {version:?}, the file name says {file_version:?}"),
+                snippet: None,
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_rows_parse_with_quoted_paths() {
+        assert_eq!(parse_row("a/b.py,sha256=abc,12"), Some(("a/b.py".into(), Some("sha256=abc".into()), Some(12))));
+        assert_eq!(parse_row("\"a,b.py\",sha256=x,1").unwrap().0, "a,b.py");
+        assert_eq!(parse_row("pkg.dist-info/RECORD,,"), Some(("pkg.dist-info/RECORD".into(), None, None)));
+    }
+
+    #[test]
+    fn base64_matches_record_encoding() {
+        assert_eq!(b64_urlsafe(&[0xfb, 0xff]), "-_8");
+        assert_eq!(b64_urlsafe(b"foo"), "Zm9v");
+    }
+}

@@ -1,0 +1,2 @@
+ALTER TABLE files DROP COLUMN risk_score;
+ALTER TABLE files DROP COLUMN capabilities;
