@@ -75,7 +75,9 @@ def main():
             for info in z.infolist():
                 if info.is_dir():
                     continue
-                target = os.path.join(tmp, info.filename.replace("/", "__"))
+                # Keep the original file name (rules compare it with the metadata).
+                target = os.path.join(tmp, os.path.dirname(info.filename).replace("/", "__"), os.path.basename(info.filename))
+                os.makedirs(os.path.dirname(target), exist_ok=True)
                 with open(target, "wb") as fh:
                     fh.write(z.read(info, pwd=b"infected"))
         mal, mal_wall = scan(args.airlock, tmp)
@@ -121,7 +123,7 @@ def main():
     if args.show_missed:
         print("\n## Missed malicious samples")
         for r in [r for r in mal if not r["flagged"]][: args.show_missed]:
-            print(os.path.basename(r["path"]), r["max_severity"], [f"{f['rule']}:{f['severity']}" for f in r["findings"]][:6])
+            print(os.path.relpath(r["path"], tmp) if False else "/".join(r["path"].split("/")[-2:]), r["max_severity"], [f"{f['rule']}:{f['severity']}" for f in r["findings"]][:6])
     if args.show_fp:
         print("\n## Flagged benign files")
         for r in ben_flagged_files:

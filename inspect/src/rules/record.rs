@@ -135,6 +135,19 @@ fn name_and_version(dist: &Dist, out: &mut Vec<Finding>) {
         }
         v
     };
+    // Legacy sdist names are ambiguous (`pkg-1.0-post1.tar.gz`): there, the
+    // file name need only start with the metadata's name.
+    let (file_name, file_version): (String, String) = match (dist.kind, meta.name.as_deref()) {
+        (DistKind::Sdist, Some(name)) if norm(file_name) != norm(name) => {
+            let full = format!("{file_name}-{file_version}");
+            match norm(&full).strip_prefix(&format!("{}-", norm(name))) {
+                Some(_) if full.len() > name.len() => (name.to_string(), full[name.len() + 1..].to_string()),
+                _ => (file_name.to_string(), file_version.to_string()),
+            }
+        }
+        _ => (file_name.to_string(), file_version.to_string()),
+    };
+    let (file_name, file_version) = (file_name.as_str(), file_version.as_str());
     if let Some(name) = meta.name.as_deref() {
         if !file_name.is_empty() && norm(name) != norm(file_name) {
             out.push(Finding {

@@ -52,7 +52,12 @@ pub fn run(file: &PyFile, out: &mut Vec<Finding>) {
         };
         if is_process(call) || call.is(&["pip.main", "pip._internal.main", "pip._internal.cli.main.main"]) {
             let command = call.strings.join(" ").to_ascii_lowercase();
+            let overrides_install = file.role == Role::SetupScript
+                && file.facts.command_classes.iter().any(|(c, _)| ["(install)", "(develop)", "(egg_info)"].iter().any(|b| c.ends_with(b)));
             let severity = if SUSPICIOUS_COMMAND.iter().any(|t| command.contains(t)) || call.callee.starts_with("pip.") {
+                Severity::High
+            } else if overrides_install && !is_build_step(call) {
+                // An install command replaced by code that starts a process: GuardDog's cmd-overwrite pattern.
                 Severity::High
             } else if is_build_step(call) {
                 Severity::Low

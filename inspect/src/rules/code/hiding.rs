@@ -35,8 +35,9 @@ pub fn run(file: &PyFile, out: &mut Vec<Finding>) {
             format!("a {}-character line: minified or packed code", line.len()),
         ));
     }
-    if file.text.contains("__pyarmor__") || file.text.contains("pyarmor_runtime") {
-        let line = file.text.lines().position(|l| l.contains("pyarmor")).unwrap_or(0) as u32 + 1;
-        out.push(file.finding("hiding/packer", file.weigh(Severity::High), line, "code packed with PyArmor cannot be reviewed".into()));
+    const PACKERS: [(&str, &str); 3] = [("__pyarmor__", "PyArmor"), ("pyarmor_runtime", "PyArmor"), ("__obfuscator__", "an obfuscator")];
+    if let Some((marker, name)) = PACKERS.iter().find(|(m, _)| file.text.contains(m)) {
+        let line = file.text.lines().position(|l| l.contains(marker)).unwrap_or(0) as u32 + 1;
+        out.push(file.finding("hiding/packer", file.weigh(Severity::High), line, format!("code packed with {name} cannot be reviewed")));
     }
 }

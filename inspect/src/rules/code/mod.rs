@@ -49,7 +49,11 @@ pub fn role_of(dist: &Dist, packages: &HashSet<String>, path: &str) -> Role {
         return Role::StartupHook;
     }
     let dirs: Vec<&str> = rel.split('/').collect();
-    let aux_dir = dirs[..dirs.len().saturating_sub(1)].iter().any(|d| AUX_DIRS.contains(&d.to_ascii_lowercase().as_str()));
+    // A folder named for tests (`tests`, `manual tests`, `unit_tests`) or docs.
+    let aux_dir = dirs[..dirs.len().saturating_sub(1)].iter().any(|d| {
+        let d = d.to_ascii_lowercase();
+        AUX_DIRS.contains(&d.as_str()) || d.split([' ', '_', '-']).any(|w| w == "test" || w == "tests")
+    });
     let aux_name = name.starts_with("test_") || name.ends_with("_test.py") || name == "conftest.py" || name.starts_with("bench_");
     let folder = path.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
     let shipped = dist.kind != DistKind::Sdist
@@ -176,10 +180,31 @@ fn analyse_file(dist: &Dist, packages: &HashSet<String>, member: &crate::archive
     payload::run(&file, &mut out);
     access::run(&file, &mut out);
     hiding::run(&file, &mut out);
+    embedded_code(&file, &mut out);
     dedupe_lines(&mut out, 0);
     let mut caps = capabilities::of_python(&file.facts);
     caps.extend(capabilities::of_text(&text));
     FileResult { findings: out, capabilities: caps }
+}
+
+/// Python source kept in a string (to be `exec`ed or written out and run
+/// later) is analysed as code too; its findings point at the string's line.
+fn embedded_code(file: &PyFile, out: &mut Vec<Finding>) {
+    for lit in file.facts.literals.iter().filter(|l| l.value.len() >= 80 && l.value.len() <= MAX_PY_BYTES && l.value.contains('\n')).take(16) {
+        let looks_like_code = (lit.value.contains("import ") || lit.value.contains("def ")) && prefilter::worth_parsing(&lit.value);
+        if !looks_like_code {
+            continue;
+        }
+        let inner = PyFile { path: file.path, text: &lit.value, role: file.role, facts: crate::python::analyze(lit.value.as_bytes()) };
+        let mut found = Vec::new();
+        payload::run(&inner, &mut found);
+        access::run(&inner, &mut found);
+        for mut f in found.into_iter().filter(|f| f.severity >= Severity::Medium) {
+            f.message = format!("in Python code kept in a string: {}", f.message);
+            f.line = Some(lit.line + f.line.unwrap_or(1) - 1);
+            out.push(f);
+        }
+    }
 }
 
 /// Keep one finding per rule and line of a file (several calls on a line

@@ -102,6 +102,38 @@ pub fn run(file: &PyFile, out: &mut Vec<Finding>) {
         }
     }
     reverse_shell(file, out);
+    download_and_run(file, out);
+}
+
+/// Fetch, write to disk, start: a dropper, even when the three steps sit in
+/// separate helper functions.
+fn download_and_run(file: &PyFile, out: &mut Vec<Finding>) {
+    /// The three steps must sit close together, as a dropper's do; big
+    /// utility modules have all three far apart.
+    const WINDOW: u32 = 30;
+    let executable = file.facts.literals.iter().any(|l| {
+        let v = l.value.to_ascii_lowercase();
+        v.ends_with(".exe") || v.ends_with(".scr") || v.ends_with(".bat") || v.ends_with(".ps1") || v.contains("chmod +x")
+    }) || file.calls().any(|c| c.is(&["os.chmod"]));
+    if !executable {
+        return;
+    }
+    let near = |a: u32, b: u32| a.abs_diff(b) <= WINDOW;
+    let start = file.calls().filter(|c| is_process(c) || c.is(&["os.startfile"])).find(|start| {
+        let fetch = file.calls().any(|c| crate::rules::code::access::is_network(c) && near(c.line, start.line));
+        let write = file.calls().any(|c| {
+            near(c.line, start.line) && c.is(&["open", "io.open"]) && c.strings.iter().any(|m| m.contains('w') && m.contains('b') && m.len() <= 3)
+        });
+        fetch && write
+    });
+    if let Some(start) = start {
+        out.push(file.finding(
+            "payload/download-exec",
+            file.weigh(Severity::High),
+            start.line,
+            "downloads a file, writes it to disk and starts it: a dropper".into(),
+        ));
+    }
 }
 
 /// A socket wired to a shell: `os.dup2` of a socket plus a shell process.

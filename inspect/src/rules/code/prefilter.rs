@@ -36,7 +36,7 @@ const TOKENS: &[&str] = &[
     "currentversion", "programs\\startup", "programs/startup", "schtasks", "crontab", "/etc/cron", "launchagents", "systemd/user",
     "rc.local", "init.d",
     // packers; bot tokens
-    "pyarmor", ":aa",
+    "pyarmor", "__obfuscator__", ":aa",
 ];
 
 fn matcher() -> &'static AhoCorasick {
