@@ -67,6 +67,8 @@ pub enum Command {
     Request {
         requirement: String,
     },
+    /// Print the inspection rules as Markdown (the source of docs/rules.md).
+    Rules,
     /// Inspect distribution files (or folders of them) and report findings.
     Scan {
         #[arg(required = true)]

@@ -49,6 +49,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Scan { paths, format } => crate::scan::run(&paths, format),
+        Command::Rules => {
+            print!("{}", airlock_inspect::rules::rules_markdown());
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

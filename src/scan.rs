@@ -40,6 +40,7 @@ pub fn run(paths: &[PathBuf], format: ScanFormat) -> anyhow::Result<ExitCode> {
         collect(p, &mut files)?;
     }
     let limits = Limits::default();
+    let progress = Progress::new(files.len());
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let next = std::sync::atomic::AtomicUsize::new(0);
     let results = std::sync::Mutex::new(Vec::with_capacity(files.len()));
@@ -49,18 +50,51 @@ pub fn run(paths: &[PathBuf], format: ScanFormat) -> anyhow::Result<ExitCode> {
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let Some(path) = files.get(i) else { break };
                 let line = scan_one(path, &limits, format);
+                progress.tick(path);
                 if let Ok(mut r) = results.lock() {
                     r.push((i, line));
                 }
             });
         }
     });
+    progress.finish();
     let mut results = results.into_inner().unwrap_or_default();
     results.sort_by_key(|(i, _)| *i);
     for (_, line) in results {
         println!("{line}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A one-line progress counter on standard error, shown only to a person
+/// watching a terminal and only for more than one file.
+struct Progress {
+    total: usize,
+    done: std::sync::atomic::AtomicUsize,
+    shown: bool,
+}
+
+impl Progress {
+    fn new(total: usize) -> Progress {
+        use std::io::IsTerminal;
+        Progress { total, done: std::sync::atomic::AtomicUsize::new(0), shown: total > 1 && std::io::stderr().is_terminal() }
+    }
+
+    fn tick(&self, path: &Path) {
+        let done = self.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        if self.shown {
+            let name: String = path.file_name().and_then(|n| n.to_str()).unwrap_or("").chars().take(60).collect();
+            let width = 30;
+            let filled = width * done / self.total.max(1);
+            eprint!("\r[{}{}] {done}/{} {name:<60}", "#".repeat(filled), " ".repeat(width - filled), self.total);
+        }
+    }
+
+    fn finish(&self) {
+        if self.shown {
+            eprintln!();
+        }
+    }
 }
 
 fn scan_one(path: &Path, limits: &Limits, format: ScanFormat) -> String {

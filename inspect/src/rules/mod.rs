@@ -34,20 +34,20 @@ pub const RULES: &[Rule] = &[
     Rule { id: "archive/too-many-entries", severity: Severity::High, description: "The archive has more entries than the limit; the rest was not read." },
     Rule { id: "archive/too-large", severity: Severity::High, description: "The archive unpacks to more than the size limit; the rest was not read." },
     Rule { id: "archive/decompression-bomb", severity: Severity::High, description: "An entry or the whole stream expands far beyond any real package (a zip or gzip bomb)." },
-    Rule { id: "metadata/missing", severity: Severity::Medium, description: "No core metadata (METADATA or PKG-INFO) where the format requires it." },
     Rule { id: "install-hook/setup-py", severity: Severity::Medium, description: "The sdist has a setup.py, which runs with the installing user's rights when it is built." },
     Rule { id: "install-hook/command-override", severity: Severity::Medium, description: "setup.py replaces a setuptools command (install, develop, egg_info: medium; build steps: low), so its code runs during installation." },
     Rule { id: "install-hook/sitecustomize", severity: Severity::High, description: "A wheel installs sitecustomize.py or usercustomize.py, which run at every interpreter start." },
     Rule { id: "install-hook/entry-point-shadowing", severity: Severity::High, description: "A console script is named like a system command (ls, sudo, git, pip, …) and would shadow it." },
     Rule { id: "install-hook/build-backend", severity: Severity::Medium, description: "The sdist builds with an in-tree backend (medium) or an uncommon one (low)." },
+    Rule { id: "install-hook/pth-file", severity: Severity::Medium, description: "A .pth file is installed into site-packages; its `import` lines run at every interpreter start (high)." },
     Rule { id: "payload/download-exec", severity: Severity::Critical, description: "exec/eval/compile of data fetched from the network." },
     Rule { id: "payload/exec-decoded", severity: Severity::Critical, description: "exec/eval/compile of data that is base64-, hex-, zlib-, marshal- or otherwise decoded, or reversed, first." },
     Rule { id: "payload/exec-hidden", severity: Severity::Critical, description: "exec, eval, os.system or subprocess reached through a computed name (getattr on builtins, __import__, namespace lookups)." },
     Rule { id: "payload/exec-dynamic", severity: Severity::Medium, description: "exec/eval of code built at run time (medium on install or import, low in functions, info in tests); reading a local version file is exempt." },
     Rule { id: "payload/disguised-module", severity: Severity::Critical, description: "Code is imported from a file named like data (zipimport of a .crt, .png, …)." },
     Rule { id: "payload/reverse-shell", severity: Severity::Critical, description: "A shell is wired to a socket (os.dup2 plus a shell process)." },
-    Rule { id: "access/hardcoded-bot-token", severity: Severity::High, description: "A Telegram or Discord bot token is written into the code: a channel the author controls." },
     Rule { id: "payload/shell-download", severity: Severity::Critical, description: "A process is started with a command that downloads and runs (curl | sh, PowerShell download cradles, certutil, bitsadmin, mshta)." },
+    Rule { id: "access/hardcoded-bot-token", severity: Severity::High, description: "A Telegram or Discord bot token is written into the code: a channel the author controls." },
     Rule { id: "access/process-on-install", severity: Severity::High, description: "A process is started from setup.py, a startup hook or module top level (low when it is a build tool such as git or make)." },
     Rule { id: "access/network-on-install", severity: Severity::High, description: "The network is used from setup.py, a startup hook or module top level." },
     Rule { id: "access/env-sweep", severity: Severity::High, description: "The whole environment is read on install or import (where tokens and keys live)." },
@@ -59,13 +59,34 @@ pub const RULES: &[Rule] = &[
     Rule { id: "hiding/encoded-blob", severity: Severity::Medium, description: "A long high-entropy base64 or hex string in code: a payload or packed code." },
     Rule { id: "hiding/long-line", severity: Severity::Medium, description: "A line of code longer than 20,000 characters: minified or packed." },
     Rule { id: "hiding/packer", severity: Severity::High, description: "Code packed with an obfuscator (PyArmor), which cannot be reviewed." },
+    Rule { id: "metadata/missing", severity: Severity::Medium, description: "No core metadata (METADATA or PKG-INFO) where the format requires it." },
     Rule { id: "metadata/record", severity: Severity::High, description: "A wheel file is missing from RECORD or differs from its RECORD hash or size: changed after the build (no RECORD at all: medium)." },
     Rule { id: "metadata/name-mismatch", severity: Severity::High, description: "The core metadata names another project (high) or version (medium) than the file name." },
     Rule { id: "metadata/typosquat", severity: Severity::Medium, description: "The name is one edit away from a much more popular project." },
     Rule { id: "metadata/placeholder", severity: Severity::Low, description: "Placeholder metadata: no summary and no author or home page, or a version like 0.0.0 or 999." },
-    Rule { id: "install-hook/pth-file", severity: Severity::Medium, description: "A .pth file is installed into site-packages; its `import` lines run at every interpreter start (high)." },
     Rule { id: "native/binary", severity: Severity::Low, description: "A bundled native executable or library, which static analysis of Python cannot see into." },
 ];
+
+/// The rule reference as Markdown: one section per family, one row per rule.
+/// `docs/rules.md` is this text (a test keeps them equal).
+pub fn rules_markdown() -> String {
+    let mut out = String::from(
+        "# Inspection rules\n\n\
+         Generated from the rule table in `inspect/src/rules/mod.rs` (`airlock rules` prints it).\n\
+         A release is *flagged* when its highest finding is high or critical. Severities here are the\n\
+         defaults: code in tests and docs counts two levels lower, and several rules say when they go up or down.\n",
+    );
+    let mut family = "";
+    for rule in RULES {
+        let this = rule.id.split('/').next().unwrap_or("");
+        if this != family {
+            family = this;
+            out.push_str(&format!("\n## {family}\n\n| rule | severity | what it means |\n| --- | --- | --- |\n"));
+        }
+        out.push_str(&format!("| `{}` | {} | {} |\n", rule.id, rule.severity.as_str(), rule.description.replace('|', "\\|")));
+    }
+    out
+}
 
 /// Look up a rule by id.
 pub fn rule(id: &str) -> Option<&'static Rule> {
