@@ -63,7 +63,9 @@ pub fn matches_name(name: &str, pattern: &str) -> bool {
     if let Some(suffix) = pattern.strip_prefix('.') {
         name.rsplit('.').next() == Some(suffix) && name.contains('.')
     } else if let Some(prefix) = pattern.strip_suffix(".*") {
-        name == prefix || name.starts_with(&format!("{prefix}."))
+        // `subprocess.*` is any function of the module, not a method called
+        // on what one returned (`subprocess.check_output().decode`).
+        name == prefix || (name.starts_with(&format!("{prefix}.")) && !name.contains("()"))
     } else {
         name == pattern
     }

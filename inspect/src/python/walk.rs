@@ -73,6 +73,7 @@ pub fn analyze(src: &[u8]) -> Facts {
         match node.kind() {
             "import_statement" | "import_from_statement" => w.import(node),
             "assignment" | "named_expression" | "augmented_assignment" => w.assignment(node),
+            "as_pattern" => w.with_alias(node),
             "call" => w.call(node, ctx),
             "string" => w.literal(node, parent),
             "class_definition" => w.class(node),
@@ -253,6 +254,19 @@ impl<'a> Walker<'a> {
             // `x = …` replaces it: the walk is in source order, so a later
             // use sees the latest assignment above it.
             scope.insert(name, taint);
+        }
+    }
+
+    /// `with open(p) as f:` makes `f.read()` resolve to `open().read`.
+    fn with_alias(&mut self, node: Node) {
+        let Some(value) = node.named_child(0).filter(|v| v.kind() == "call") else { return };
+        let Some(target) = node.child_by_field_name("alias").or_else(|| node.named_child(1)) else { return };
+        let name = self.text(target).trim().to_string();
+        if name.is_empty() || !name.chars().all(|c| c.is_alphanumeric() || c == '_') {
+            return;
+        }
+        if let Some((callee, _)) = value.child_by_field_name("function").and_then(|f| self.resolve(f)) {
+            self.aliases.insert(name, format!("{callee}()"));
         }
     }
 

@@ -45,7 +45,8 @@ pub const PROCESS: [&str; 11] = [
 ];
 
 pub fn is_process(call: &Call) -> bool {
-    call.is(&PROCESS) || call.callee.starts_with("subprocess.") || call.callee.starts_with("os.exec") || call.callee.starts_with("os.spawn")
+    let module_function = |prefix: &str| call.callee.starts_with(prefix) && !call.callee.contains("()");
+    call.is(&PROCESS) || module_function("subprocess.") || module_function("os.exec") || module_function("os.spawn")
 }
 
 const BUILTINS: [&str; 5] = ["__builtins__", "builtins", "__builtin__", "__import__('builtins')", "__import__(\"builtins\")"];
