@@ -204,3 +204,19 @@ async fn a_malicious_install_script_is_flagged_critical_at_its_line() {
     let caps: Vec<&str> = release["capabilities"].as_array().unwrap().iter().filter_map(|c| c.as_str()).collect();
     assert!(caps.contains(&"subprocess"), "{caps:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn code_only_in_the_wheel_is_reported_against_the_sdist() {
+    let pkg = Package::new("two-faced", "1.0").with_wheel_file("two_faced/_telemetry.py", "import os\n");
+    let upstream = LocalUpstream::start(vec![UpstreamFile::new("two-faced", pkg.wheel()), UpstreamFile::new("two-faced", pkg.sdist())]);
+    let mut airlock = Airlock::new();
+    let token = airlock.user_with_token("alice", "auditor");
+    airlock.serve(Some(&upstream.base_url));
+    airlock.request(&token, "two-faced==1.0").await;
+    let release = airlock.wait_for(&token, "two-faced", "1.0", &["awaiting_review", "failed"]).await;
+    let mismatch: Vec<&serde_json::Value> =
+        release["findings"].as_array().unwrap().iter().filter(|f| f["rule"] == "metadata/wheel-sdist-mismatch").collect();
+    assert_eq!(mismatch.len(), 1, "{release}");
+    assert_eq!(mismatch[0]["file"], "two_faced/_telemetry.py");
+    assert_eq!(mismatch[0]["distribution"], "two_faced-1.0-py3-none-any.whl");
+}

@@ -6,6 +6,7 @@
 
 pub mod archive;
 pub mod capabilities;
+pub mod compare;
 pub mod finding;
 pub mod metadata;
 pub mod python;

@@ -35,9 +35,17 @@ pub struct FileRow {
     #[serde(skip)]
     pub capabilities: Option<String>,
     pub risk_score: i64,
+    /// The archive's entry paths, as a JSON list.
+    #[serde(skip)]
+    pub entries: Option<String>,
 }
 
 impl FileRow {
+    /// The archive's entry paths.
+    pub fn entry_paths(&self) -> Vec<String> {
+        self.entries.as_deref().and_then(|e| serde_json::from_str(e).ok()).unwrap_or_default()
+    }
+
     /// The file's capability names.
     pub fn capability_names(&self) -> Vec<String> {
         self.capabilities.as_deref().and_then(|c| serde_json::from_str(c).ok()).unwrap_or_default()
@@ -127,6 +135,8 @@ pub struct Inspection {
     pub metadata_sha256: Option<Sha256>,
     /// Capability names, as JSON.
     pub capabilities: Option<String>,
+    /// Entry paths, as JSON.
+    pub entries: Option<String>,
     pub findings: Vec<NewFinding>,
 }
 
@@ -141,10 +151,21 @@ pub fn severity_weight(severity: &str) -> i64 {
     }
 }
 
+/// Findings that need several files of a release (wheel against sdist):
+/// given every file, once all are inspected, the findings to add and the
+/// file each belongs to.
+pub type CrossCheck<'a> = &'a dyn Fn(&[FileRow]) -> Vec<(i64, NewFinding)>;
+
 /// Record a file's inspection (replacing any earlier one). When it was the
-/// release's last uninspected file, score the release and move it from
-/// `inspecting` to `awaiting_review`; returns the release's new status then.
-pub fn record_inspection(conn: &mut AnyConnection, file_id: i64, inspection: &Inspection) -> StoreResult<Option<ReleaseStatus>> {
+/// release's last uninspected file, run `cross_check` over all its files,
+/// score the release and move it from `inspecting` to `awaiting_review`, in
+/// the same transaction; returns the release's new status then.
+pub fn record_inspection(
+    conn: &mut AnyConnection,
+    file_id: i64,
+    inspection: &Inspection,
+    cross_check: CrossCheck,
+) -> StoreResult<Option<ReleaseStatus>> {
     crate::db::write_transaction(conn, |conn| {
         // Lock the release row first: concurrent inspections of its files
         // then finish one after the other, so the last one always sees every
@@ -177,19 +198,28 @@ pub fn record_inspection(conn: &mut AnyConnection, file_id: i64, inspection: &In
                 files::metadata_sha256.eq(inspection.metadata_sha256.as_ref().map(|s| s.as_str())),
                 files::max_severity.eq(max),
                 files::capabilities.eq(&inspection.capabilities),
+                files::entries.eq(&inspection.entries),
                 files::risk_score.eq(inspection.findings.iter().map(|f| severity_weight(&f.severity)).sum::<i64>()),
             ))
             .returning(files::all_columns)
             .get_result(conn)?;
-        finish_release_if_inspected(conn, file.release_id)
+        finish_release_if_inspected(conn, file.release_id, cross_check)
     })
 }
 
-/// If every file of the release is inspected, score it and hand it to review.
-fn finish_release_if_inspected(conn: &mut AnyConnection, release_id: i64) -> StoreResult<Option<ReleaseStatus>> {
+/// If every file of the release is inspected, add the cross-file findings,
+/// score it and hand it to review.
+fn finish_release_if_inspected(conn: &mut AnyConnection, release_id: i64, cross_check: CrossCheck) -> StoreResult<Option<ReleaseStatus>> {
     let all = files_of_release(conn, release_id)?;
     if all.iter().any(|f| !f.inspected) {
         return Ok(None);
+    }
+    let mut by_file: std::collections::BTreeMap<i64, Vec<NewFinding>> = std::collections::BTreeMap::new();
+    for (file_id, finding) in cross_check(&all) {
+        by_file.entry(file_id).or_default().push(finding);
+    }
+    for (file_id, new) in by_file {
+        insert_and_rescore_file(conn, file_id, &new)?;
     }
     let severities: Vec<String> = findings::table
         .inner_join(files::table)
@@ -207,6 +237,29 @@ fn finish_release_if_inspected(conn: &mut AnyConnection, release_id: i64) -> Sto
         ))
         .execute(conn)?;
     Ok((n == 1).then_some(ReleaseStatus::AwaitingReview))
+}
+
+/// Add findings to a file (inside the caller's transaction) and rescore it.
+fn insert_and_rescore_file(conn: &mut AnyConnection, file_id: i64, new: &[NewFinding]) -> StoreResult<()> {
+    for f in new {
+        diesel::insert_into(findings::table)
+            .values((
+                findings::file_id.eq(file_id),
+                findings::rule.eq(&f.rule),
+                findings::severity.eq(&f.severity),
+                findings::path.eq(&f.path),
+                findings::line.eq(f.line),
+                findings::message.eq(&f.message),
+                findings::snippet.eq(&f.snippet),
+            ))
+            .execute(conn)?;
+    }
+    let severities: Vec<String> = findings::table.filter(findings::file_id.eq(file_id)).select(findings::severity).load(conn)?;
+    let max = severities.iter().max_by_key(|s| severity_rank(s)).map(String::as_str).unwrap_or("none");
+    diesel::update(files::table.find(file_id))
+        .set((files::max_severity.eq(max), files::risk_score.eq(severities.iter().map(|s| severity_weight(s)).sum::<i64>())))
+        .execute(conn)?;
+    Ok(())
 }
 
 /// A release's findings with the file each is in, most severe first.
@@ -272,6 +325,7 @@ mod tests {
             core_metadata: None,
             metadata_sha256: None,
             capabilities: Some("[\"network\"]".into()),
+            entries: None,
             findings: vec![NewFinding {
                 rule: "test/rule".into(),
                 severity: severity.into(),
@@ -289,10 +343,10 @@ mod tests {
             let pool = db.pool();
             let conn = &mut pool.get().unwrap();
             let (release_id, ids) = release_with_files(conn, 2);
-            assert_eq!(record_inspection(conn, ids[0], &inspection("high")).unwrap(), None);
+            assert_eq!(record_inspection(conn, ids[0], &inspection("high"), &|_| Vec::new()).unwrap(), None);
             // Recording again replaces, never duplicates.
-            assert_eq!(record_inspection(conn, ids[0], &inspection("high")).unwrap(), None);
-            assert_eq!(record_inspection(conn, ids[1], &inspection("low")).unwrap(), Some(ReleaseStatus::AwaitingReview));
+            assert_eq!(record_inspection(conn, ids[0], &inspection("high"), &|_| Vec::new()).unwrap(), None);
+            assert_eq!(record_inspection(conn, ids[1], &inspection("low"), &|_| Vec::new()).unwrap(), Some(ReleaseStatus::AwaitingReview));
             let (_, r) = release_by_id(conn, release_id).unwrap();
             assert_eq!((r.status.as_str(), r.max_severity.as_str(), r.risk_score), ("awaiting_review", "high", 43));
             assert_eq!(findings_of_release(conn, release_id).unwrap().len(), 2);
@@ -335,7 +389,7 @@ mod tests {
                 std::thread::scope(|s| {
                     for id in &ids {
                         let pool = pool.clone();
-                        s.spawn(move || record_inspection(&mut pool.get().unwrap(), *id, &inspection("low")).unwrap());
+                        s.spawn(move || record_inspection(&mut pool.get().unwrap(), *id, &inspection("low"), &|_| Vec::new()).unwrap());
                     }
                 });
                 let (_, r) = release_by_id(&mut pool.get().unwrap(), release_id).unwrap();

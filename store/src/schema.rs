@@ -44,6 +44,7 @@ diesel::table! {
         created_at -> BigInt,
         capabilities -> Nullable<Text>,
         risk_score -> BigInt,
+        entries -> Nullable<Text>,
     }
 }
 

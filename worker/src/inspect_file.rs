@@ -5,7 +5,7 @@
 
 use airlock_inspect::{inspect_archive, Limits, Report};
 use airlock_store::domain::Sha256;
-use airlock_store::files::{self, Inspection, NewFinding};
+use airlock_store::files::{self, FileRow, Inspection, NewFinding};
 use airlock_store::tasks::InspectFile;
 
 use crate::context::Context;
@@ -34,11 +34,23 @@ pub async fn run(ctx: &Context, task: InspectFile) -> Result<(), JobError> {
 
     tracing::info!(file = %file.filename, findings = report.findings.len(), max_severity = report.max_severity.as_str(), "inspected");
     let inspection = to_inspection(&report, metadata_sha);
-    let status = ctx.db(move |c| files::record_inspection(c, file_id, &inspection)).await?;
+    let status = ctx.db(move |c| files::record_inspection(c, file_id, &inspection, &compare_wheel_and_sdist)).await?;
     if let Some(status) = status {
         tracing::info!(release_id = file.release_id, %status, "release inspected");
     }
     Ok(())
+}
+
+/// Once every file is inspected: code the wheel has and the sdist lacks,
+/// reported on the wheel.
+fn compare_wheel_and_sdist(all: &[FileRow]) -> Vec<(i64, NewFinding)> {
+    let wheel = all.iter().find(|f| f.dist_kind == "wheel" && f.filename.ends_with("-any.whl")).or_else(|| all.iter().find(|f| f.dist_kind == "wheel"));
+    let sdist = all.iter().find(|f| f.dist_kind == "sdist");
+    let (Some(wheel), Some(sdist)) = (wheel, sdist) else { return Vec::new() };
+    airlock_inspect::compare::compare_wheel_to_sdist(&wheel.entry_paths(), &sdist.entry_paths())
+        .into_iter()
+        .map(|f| (wheel.id, NewFinding { rule: f.rule, severity: f.severity.as_str().to_string(), path: f.file, line: None, message: f.message, snippet: None }))
+        .collect()
 }
 
 fn to_inspection(report: &Report, metadata_sha256: Option<Sha256>) -> Inspection {
@@ -47,6 +59,7 @@ fn to_inspection(report: &Report, metadata_sha256: Option<Sha256>) -> Inspection
         core_metadata: report.metadata.as_ref().and_then(|m| serde_json::to_string(m).ok()),
         metadata_sha256,
         capabilities: serde_json::to_string(&report.capabilities).ok(),
+        entries: serde_json::to_string(&report.entries.iter().map(|e| e.path.as_str()).collect::<Vec<_>>()).ok(),
         findings: report
             .findings
             .iter()

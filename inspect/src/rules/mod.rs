@@ -62,6 +62,7 @@ pub const RULES: &[Rule] = &[
     Rule { id: "metadata/missing", severity: Severity::Medium, description: "No core metadata (METADATA or PKG-INFO) where the format requires it." },
     Rule { id: "metadata/record", severity: Severity::High, description: "A wheel file is missing from RECORD or differs from its RECORD hash or size: changed after the build (no RECORD at all: medium)." },
     Rule { id: "metadata/name-mismatch", severity: Severity::High, description: "The core metadata names another project (high) or version (medium) than the file name." },
+    Rule { id: "metadata/wheel-sdist-mismatch", severity: Severity::Medium, description: "Python code (medium) or a .pth file (high) is in the wheel but not in the release's sdist." },
     Rule { id: "metadata/typosquat", severity: Severity::Medium, description: "The name is one edit away from a much more popular project." },
     Rule { id: "metadata/placeholder", severity: Severity::Low, description: "Placeholder metadata: no summary and no author or home page, or a version like 0.0.0 or 999." },
     Rule { id: "native/binary", severity: Severity::Low, description: "A bundled native executable or library, which static analysis of Python cannot see into." },
