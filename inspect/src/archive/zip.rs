@@ -99,6 +99,15 @@ pub fn read_zip(bytes: &[u8], limits: &Limits) -> Archive {
                 continue;
             }
         };
+        // Declared sizes can lie: judge the ratio on what was really inflated too.
+        if read > size && read >= BOMB_MIN_BYTES && read / compressed.max(1) > limits.max_ratio {
+            archive.finding(
+                "archive/decompression-bomb",
+                Severity::High,
+                Some(&path),
+                format!("entry declared {size} bytes but inflated to {read} from {compressed}"),
+            );
+        }
         let truncated = (content.len() as u64) < read || sha256.is_none();
         let within = budget.spend(&mut archive, read);
         archive.members.push(Member { path, content, truncated, size: read, sha256 });
