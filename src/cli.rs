@@ -44,6 +44,12 @@ pub enum Command {
         /// In-process workers [default: 2].
         #[arg(long, env = "AIRLOCK_WORKERS")]
         workers: Option<usize>,
+        /// Who may read the simple index: anonymous or token [default: anonymous].
+        #[arg(long, env = "AIRLOCK_INDEX_ACCESS")]
+        index_access: Option<String>,
+        /// Record a request when the index is asked for a project it lacks [default: true].
+        #[arg(long, env = "AIRLOCK_REQUEST_ON_MISS")]
+        request_on_miss: Option<bool>,
     },
     /// Run workers only, against the same database.
     Worker {

@@ -15,8 +15,15 @@ use crate::cli::{Cli, Command, TokenCommand, UserCommand};
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let mut overrides = cli.global.settings();
     match &cli.command {
-        Command::Serve { listen, workers } => {
-            overrides = Settings { listen: listen.clone(), workers: *workers, ..Settings::default() }.over(overrides);
+        Command::Serve { listen, workers, index_access, request_on_miss } => {
+            overrides = Settings {
+                listen: listen.clone(),
+                workers: *workers,
+                index_access: index_access.clone(),
+                request_on_miss: *request_on_miss,
+                ..Settings::default()
+            }
+            .over(overrides);
         }
         Command::Worker { workers } => {
             overrides = Settings { workers: *workers, ..Settings::default() }.over(overrides);
@@ -120,7 +127,7 @@ fn serve(config: Config) -> anyhow::Result<ExitCode> {
         let ctx = airlock_worker::Context::new(store.clone(), &config).map_err(|e| anyhow::anyhow!(e.message))?;
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let workers = airlock_worker::spawn_workers(&ctx, config.workers, &stopped);
-        let state = airlock_server::AppState { store, config };
+        let state = airlock_server::AppState::new(store, config);
         let server = airlock_server::run(listener, state)?;
         let result = server.await;
         let _ = stop.send(true);

@@ -4,6 +4,11 @@
 
 pub mod auth;
 pub mod error;
+pub mod file_serving;
+pub mod index_access;
+pub mod index_cache;
+pub mod index_feed;
+pub mod index_render;
 pub mod negotiate;
 pub mod release_detail;
 pub mod routes;
@@ -35,13 +40,19 @@ fn security_headers() -> DefaultHeaders {
 }
 
 /// One tracing span per request, with an id, the method, path and outcome.
+/// Successful index page hits log at debug (they are the hot path, tens of
+/// thousands a second); file downloads and everything else at info.
 async fn request_span(req: ServiceRequest, next: Next<impl MessageBody>) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let request_id = hex::encode(rand::random::<[u8; 6]>());
+    let quiet = req.path().starts_with("/simple/") || req.path().starts_with("/static/");
     let span = tracing::info_span!("request", id = %request_id, method = %req.method(), path = %req.path());
     let started = std::time::Instant::now();
     async move {
         let res = next.call(req).await;
         match &res {
+            Ok(r) if quiet && r.status().as_u16() < 400 => {
+                tracing::debug!(status = r.status().as_u16(), us = started.elapsed().as_micros() as u64, "served")
+            }
             Ok(r) => tracing::info!(status = r.status().as_u16(), ms = started.elapsed().as_millis() as u64, "served"),
             Err(e) => tracing::warn!(error = %e, "request failed"),
         }
@@ -61,8 +72,10 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
     }
 }
 
-/// Start the HTTP server on `listener`.
+/// Start the HTTP server on `listener`, and the task that follows the
+/// index change feed (call from within a tokio runtime).
 pub fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
+    tokio::spawn(index_feed::follow(state.clone()));
     let server = HttpServer::new(move || {
         App::new()
             .wrap(security_headers())

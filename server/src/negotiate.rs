@@ -1,6 +1,8 @@
-//! PEP 691 content negotiation for the simple index: the client's Accept
-//! header (with quality values) or a `?format=` override picks JSON v1, HTML
-//! v1 or legacy `text/html`. No Accept header means HTML, as PEP 691 asks.
+//! HTTP negotiation for the simple index. PEP 691 formats: the client's
+//! Accept header (with quality values) or a `?format=` override picks JSON
+//! v1, HTML v1 or legacy `text/html`; no Accept header means HTML, as PEP 691
+//! asks. Content codings: Accept-Encoding picks brotli, gzip or identity.
+//! Conditional requests: If-None-Match against a strong ETag.
 
 pub const JSON_V1: &str = "application/vnd.pypi.simple.v1+json";
 pub const HTML_V1: &str = "application/vnd.pypi.simple.v1+html";
@@ -59,9 +61,87 @@ pub fn choose(accept: Option<&str>, format_override: Option<&str>) -> Option<Ind
     best.map(|(_, _, f)| f)
 }
 
+/// A content coding the index can send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Identity,
+    Gzip,
+    Brotli,
+}
+
+impl Encoding {
+    /// The `Content-Encoding` value (None for identity).
+    pub fn header(self) -> Option<&'static str> {
+        match self {
+            Encoding::Identity => None,
+            Encoding::Gzip => Some("gzip"),
+            Encoding::Brotli => Some("br"),
+        }
+    }
+}
+
+/// The best coding the client accepts: the highest quality value, brotli
+/// before gzip at equal quality; identity unless refused.
+pub fn choose_encoding(accept_encoding: Option<&str>) -> Encoding {
+    let Some(header) = accept_encoding else { return Encoding::Identity };
+    let (mut br, mut gz, mut star) = (None::<f32>, None::<f32>, None::<f32>);
+    for item in header.split(',') {
+        let mut parts = item.split(';');
+        let coding = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let q = parts
+            .filter_map(|p| p.trim().strip_prefix("q=").and_then(|v| v.trim().parse::<f32>().ok()))
+            .next()
+            .unwrap_or(1.0);
+        match coding.as_str() {
+            "br" => br = Some(q),
+            "gzip" | "x-gzip" => gz = Some(q),
+            "*" => star = Some(q),
+            _ => {}
+        }
+    }
+    let br = br.or(star).unwrap_or(0.0);
+    let gz = gz.or(star).unwrap_or(0.0);
+    if br > 0.0 && br >= gz {
+        Encoding::Brotli
+    } else if gz > 0.0 {
+        Encoding::Gzip
+    } else {
+        Encoding::Identity
+    }
+}
+
+/// True when an If-None-Match header matches `etag` (weak comparison, as
+/// RFC 9110 asks for If-None-Match).
+pub fn none_match(if_none_match: Option<&str>, etag: &str) -> bool {
+    let Some(header) = if_none_match else { return false };
+    let bare = |t: &str| t.trim().trim_start_matches("W/").to_string();
+    header.split(',').any(|t| t.trim() == "*" || bare(t) == bare(etag))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn encodings_follow_quality_values() {
+        assert_eq!(choose_encoding(None), Encoding::Identity);
+        assert_eq!(choose_encoding(Some("gzip, deflate")), Encoding::Gzip);
+        assert_eq!(choose_encoding(Some("gzip, deflate, br")), Encoding::Brotli);
+        assert_eq!(choose_encoding(Some("br;q=0.5, gzip")), Encoding::Gzip);
+        assert_eq!(choose_encoding(Some("br;q=0, gzip;q=0")), Encoding::Identity);
+        assert_eq!(choose_encoding(Some("*")), Encoding::Brotli);
+        assert_eq!(choose_encoding(Some("identity")), Encoding::Identity);
+    }
+
+    #[test]
+    fn if_none_match_compares_tags_weakly() {
+        assert!(none_match(Some("\"abc\""), "\"abc\""));
+        assert!(none_match(Some("W/\"abc\""), "\"abc\""));
+        assert!(none_match(Some("\"x\", \"abc\""), "\"abc\""));
+        assert!(none_match(Some("*"), "\"abc\""));
+        assert!(!none_match(Some("\"abd\""), "\"abc\""));
+        assert!(!none_match(None, "\"abc\""));
+    }
 
     #[test]
     fn no_accept_header_gets_legacy_html() {

@@ -1,18 +1,35 @@
-//! Shared application state: the store and the configuration, plus the one
-//! way handlers reach the database (a blocking diesel call moved off the
+//! Shared application state: the store and the configuration, the
+//! process's caches (index pages, verified files, index tokens), plus the
+//! one way handlers reach the database (a blocking diesel call moved off the
 //! async executor).
+
+use std::sync::Arc;
 
 use airlock_store::{AnyConnection, Config, Store, StoreError};
 
 use crate::error::AppError;
+use crate::file_serving::FileCache;
+use crate::index_access::TokenCache;
+use crate::index_cache::IndexCache;
 
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
     pub config: Config,
+    /// Rendered index pages and the files they list.
+    pub index: Arc<IndexCache>,
+    /// Verified file bytes served from memory.
+    pub files: Arc<FileCache>,
+    /// Recently verified index tokens.
+    pub tokens: Arc<TokenCache>,
 }
 
 impl AppState {
+    pub fn new(store: Store, config: Config) -> AppState {
+        let files = Arc::new(FileCache::new(config.file_cache_bytes));
+        AppState { store, config, index: Arc::new(IndexCache::new()), files, tokens: Arc::default() }
+    }
+
     /// Run `f` with a pooled connection on actix's blocking pool.
     pub async fn db<T, F>(&self, f: F) -> Result<T, AppError>
     where

@@ -35,6 +35,14 @@ pub struct Settings {
     pub job_max_attempts: Option<i64>,
     /// First retry delay in milliseconds; doubles each attempt.
     pub retry_base_ms: Option<u64>,
+    /// Who may read the simple index: `anonymous` or `token` (HTTP basic
+    /// or bearer with an API token).
+    pub index_access: Option<String>,
+    /// Record a request when a client asks the index for a project Airlock
+    /// does not have.
+    pub request_on_miss: Option<bool>,
+    /// Memory for verified small files served from RAM, in MiB.
+    pub file_cache_mb: Option<u64>,
 }
 
 impl Settings {
@@ -51,6 +59,9 @@ impl Settings {
             upstream_timeout_secs: self.upstream_timeout_secs.or(lower.upstream_timeout_secs),
             job_max_attempts: self.job_max_attempts.or(lower.job_max_attempts),
             retry_base_ms: self.retry_base_ms.or(lower.retry_base_ms),
+            index_access: self.index_access.or(lower.index_access),
+            request_on_miss: self.request_on_miss.or(lower.request_on_miss),
+            file_cache_mb: self.file_cache_mb.or(lower.file_cache_mb),
         }
     }
 
@@ -59,6 +70,14 @@ impl Settings {
             .map_err(|e| StoreError::Config(format!("reading config file {}: {e}", path.display())))?;
         toml::from_str(&text).map_err(|e| StoreError::Config(format!("config file {}: {e}", path.display())))
     }
+}
+
+/// Who may read the simple index and download files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IndexAccess {
+    Anonymous,
+    /// HTTP basic (any user name, an API token as password) or bearer.
+    Token,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,6 +99,9 @@ pub struct Config {
     pub upstream_timeout: Duration,
     pub job_max_attempts: i64,
     pub retry_base: Duration,
+    pub index_access: IndexAccess,
+    pub request_on_miss: bool,
+    pub file_cache_bytes: u64,
 }
 
 impl fmt::Debug for Config {
@@ -127,6 +149,13 @@ impl Config {
             Some("json") => LogFormat::Json,
             Some(other) => return Err(StoreError::Config(format!("log_format must be text or json, got {other:?}"))),
         };
+        let index_access = match s.index_access.as_deref() {
+            None | Some("anonymous") => IndexAccess::Anonymous,
+            Some("token") => IndexAccess::Token,
+            Some(other) => {
+                return Err(StoreError::Config(format!("index_access must be anonymous or token, got {other:?}")))
+            }
+        };
         Ok(Config {
             listen: s.listen.unwrap_or_else(|| DEFAULT_LISTEN.to_string()),
             blob_dir: s.blob_dir.unwrap_or_else(|| data_dir.join("blobs")),
@@ -138,6 +167,9 @@ impl Config {
             upstream_timeout: Duration::from_secs(s.upstream_timeout_secs.unwrap_or(60).max(1)),
             job_max_attempts: s.job_max_attempts.unwrap_or(5).max(1),
             retry_base: Duration::from_millis(s.retry_base_ms.unwrap_or(2_000)),
+            index_access,
+            request_on_miss: s.request_on_miss.unwrap_or(true),
+            file_cache_bytes: s.file_cache_mb.unwrap_or(256) * 1024 * 1024,
         })
     }
 
@@ -159,6 +191,8 @@ mod tests {
         assert_eq!(c.blob_dir, PathBuf::from("./airlock-data/blobs"));
         assert_eq!(c.upstream, None);
         assert_eq!(c.workers, 2);
+        assert_eq!(c.index_access, IndexAccess::Anonymous);
+        assert!(c.request_on_miss);
     }
 
     #[test]
@@ -184,6 +218,8 @@ mod tests {
         assert!(Config::resolve(bad_db).is_err());
         let bad_up = Settings { upstream: Some("ftp://x".into()), ..Settings::default() };
         assert!(Config::resolve(bad_up).is_err());
+        let bad_access = Settings { index_access: Some("public".into()), ..Settings::default() };
+        assert!(Config::resolve(bad_access).unwrap_err().to_string().contains("index_access"));
     }
 
     #[test]

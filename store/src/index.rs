@@ -1,25 +1,86 @@
 //! What the simple index may serve: approved files only, exactly as
 //! approved. A file is servable when its release is `approved` and the
 //! release's latest decision is an approval that lists the file's sha256.
+//!
+//! Also the index's change feed (`index_changes`, written by triggers) that
+//! server processes poll to drop cached pages, auditors' yanks (PEP 592),
+//! and why a project is missing from the index.
 
 use std::collections::HashMap;
 
 use diesel::prelude::*;
+use serde::Serialize;
 
+use crate::audit;
+use crate::auth::User;
 use crate::db::AnyConnection;
-use crate::domain::{ProjectName, ReleaseStatus, Sha256};
-use crate::error::StoreResult;
-use crate::files::FileRow;
-use crate::schema::{decisions, files, projects, releases};
+use crate::domain::{ProjectName, ReleaseStatus, Role, Sha256};
+use crate::error::{StoreError, StoreResult};
+use crate::now_ms;
+use crate::schema::{decisions, files, index_changes, projects, release_yanks, releases};
 
-/// An approved file with its release's version.
-#[derive(Debug, Clone)]
-pub struct ServableFile {
+/// An approved file, with only what the index shows of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexFile {
+    pub release_id: i64,
     pub version: String,
-    pub file: FileRow,
+    pub filename: String,
+    pub sha256: String,
+    pub size: i64,
+    pub requires_python: Option<String>,
+    /// PEP 592: the reason (possibly empty) when yanked, by the upstream or by an auditor.
+    pub yanked: Option<String>,
+    pub upload_time: Option<String>,
+    /// Digest of the wheel's core metadata file (PEP 658), stored as its own blob.
+    pub metadata_sha256: Option<String>,
 }
 
-/// Names of projects that have at least one approved file, sorted.
+type IndexRow = (i64, String, String, String, i64, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>);
+
+fn index_row_columns() -> (
+    files::release_id,
+    releases::version,
+    files::filename,
+    files::sha256,
+    files::size,
+    files::requires_python,
+    files::yanked,
+    files::upload_time,
+    files::metadata_sha256,
+    diesel::dsl::Nullable<release_yanks::reason>,
+) {
+    use diesel::NullableExpressionMethods;
+    (
+        files::release_id,
+        releases::version,
+        files::filename,
+        files::sha256,
+        files::size,
+        files::requires_python,
+        files::yanked,
+        files::upload_time,
+        files::metadata_sha256,
+        release_yanks::reason.nullable(),
+    )
+}
+
+fn into_index_file(row: IndexRow) -> IndexFile {
+    let (release_id, version, filename, sha256, size, requires_python, upstream_yank, upload_time, metadata_sha256, auditor_yank) = row;
+    IndexFile {
+        release_id,
+        version,
+        filename,
+        sha256,
+        size,
+        requires_python,
+        // The auditor's reason wins: it is the one this organization gave.
+        yanked: auditor_yank.or(upstream_yank),
+        upload_time,
+        metadata_sha256,
+    }
+}
+
+/// Names of projects that have at least one approved release, sorted.
 pub fn approved_projects(conn: &mut AnyConnection) -> StoreResult<Vec<String>> {
     Ok(projects::table
         .inner_join(releases::table)
@@ -49,38 +110,203 @@ fn approved_hashes(conn: &mut AnyConnection, release_ids: &[i64]) -> StoreResult
         .collect())
 }
 
-fn keep_approved(conn: &mut AnyConnection, rows: Vec<(String, FileRow)>) -> StoreResult<Vec<ServableFile>> {
-    let mut ids: Vec<i64> = rows.iter().map(|(_, f)| f.release_id).collect();
+fn keep_approved(conn: &mut AnyConnection, rows: Vec<IndexRow>) -> StoreResult<Vec<IndexFile>> {
+    let mut ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
     ids.sort_unstable();
     ids.dedup();
     let approved = approved_hashes(conn, &ids)?;
     Ok(rows
         .into_iter()
-        .filter(|(_, f)| approved.get(&f.release_id).is_some_and(|h| h.contains(&f.sha256)))
-        .map(|(version, file)| ServableFile { version, file })
+        .map(into_index_file)
+        .filter(|f| approved.get(&f.release_id).is_some_and(|h| h.contains(&f.sha256)))
         .collect())
 }
 
 /// A project's servable files, sorted by file name.
-pub fn approved_files(conn: &mut AnyConnection, project: &ProjectName) -> StoreResult<Vec<ServableFile>> {
-    let rows: Vec<(String, FileRow)> = files::table
-        .inner_join(releases::table.inner_join(projects::table))
+pub fn approved_files(conn: &mut AnyConnection, project: &ProjectName) -> StoreResult<Vec<IndexFile>> {
+    let rows: Vec<IndexRow> = files::table
+        .inner_join(releases::table.inner_join(projects::table).left_join(release_yanks::table))
         .filter(projects::name.eq(project.as_str()))
         .filter(releases::status.eq(ReleaseStatus::Approved.as_str()))
         .order(files::filename)
-        .select((releases::version, FileRow::as_select()))
+        .select(index_row_columns())
         .load(conn)?;
     keep_approved(conn, rows)
 }
 
-/// The servable file with this hash and name, if any.
-pub fn approved_file(conn: &mut AnyConnection, sha256: &Sha256, filename: &str) -> StoreResult<Option<ServableFile>> {
-    let rows: Vec<(String, FileRow)> = files::table
-        .inner_join(releases::table)
+/// The servable file with this hash and name, if any, with its project's name.
+pub fn approved_file(conn: &mut AnyConnection, sha256: &Sha256, filename: &str) -> StoreResult<Option<(String, IndexFile)>> {
+    let rows: Vec<IndexRow> = files::table
+        .inner_join(releases::table.left_join(release_yanks::table))
         .filter(files::sha256.eq(sha256.as_str()))
         .filter(files::filename.eq(filename))
         .filter(releases::status.eq(ReleaseStatus::Approved.as_str()))
-        .select((releases::version, FileRow::as_select()))
+        .select(index_row_columns())
         .load(conn)?;
-    Ok(keep_approved(conn, rows)?.into_iter().next())
+    let Some(file) = keep_approved(conn, rows)?.into_iter().next() else { return Ok(None) };
+    let project: String = releases::table
+        .inner_join(projects::table)
+        .filter(releases::id.eq(file.release_id))
+        .select(projects::name)
+        .first(conn)?;
+    Ok(Some((project, file)))
 }
+
+/// Every approved file of every project, for warming a cache or a benchmark.
+pub fn count_approved_files(conn: &mut AnyConnection) -> StoreResult<i64> {
+    Ok(files::table
+        .inner_join(releases::table)
+        .filter(releases::status.eq(ReleaseStatus::Approved.as_str()))
+        .count()
+        .get_result(conn)?)
+}
+
+// ---- the change feed -------------------------------------------------------
+
+/// One row of the change feed: `project`'s pages must be rendered again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexChange {
+    pub id: i64,
+    pub project: String,
+}
+
+/// The newest change id (0 when there is none).
+pub fn latest_change_id(conn: &mut AnyConnection) -> StoreResult<i64> {
+    let max: Option<i64> = index_changes::table.select(diesel::dsl::max(index_changes::id)).first(conn)?;
+    Ok(max.unwrap_or(0))
+}
+
+/// Changes with an id above `after`, oldest first, at most `limit`.
+pub fn changes_after(conn: &mut AnyConnection, after: i64, limit: i64) -> StoreResult<Vec<IndexChange>> {
+    let rows: Vec<(i64, String)> = index_changes::table
+        .filter(index_changes::id.gt(after))
+        .order(index_changes::id)
+        .limit(limit)
+        .select((index_changes::id, index_changes::project))
+        .load(conn)?;
+    Ok(rows.into_iter().map(|(id, project)| IndexChange { id, project }).collect())
+}
+
+/// Forget changes older than `max_age_ms`; every process has long seen them.
+pub fn prune_changes(conn: &mut AnyConnection, max_age_ms: i64) -> StoreResult<usize> {
+    let cutoff = now_ms() - max_age_ms;
+    Ok(diesel::delete(index_changes::table.filter(index_changes::at.lt(cutoff))).execute(conn)?)
+}
+
+// ---- yanks (PEP 592) -------------------------------------------------------
+
+fn release_of(conn: &mut AnyConnection, project: &ProjectName, version: &str) -> StoreResult<(i64, String)> {
+    let row: Option<(i64, String)> = releases::table
+        .inner_join(projects::table)
+        .filter(projects::name.eq(project.as_str()))
+        .filter(releases::version.eq(version))
+        .select((releases::id, releases::status))
+        .first(conn)
+        .optional()?;
+    row.ok_or_else(|| StoreError::NotFound(format!("{project} {version} is not known to Airlock")))
+}
+
+/// Yank a release (PEP 592) with a reason: installers skip it unless pinned.
+/// Needs an auditor; recorded in the audit log.
+pub fn yank(conn: &mut AnyConnection, user: &User, project: &ProjectName, version: &str, reason: &str) -> StoreResult<()> {
+    if user.role < Role::Auditor {
+        return Err(StoreError::Invalid(format!("user {} is a {} and cannot yank", user.name, user.role.as_str())));
+    }
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(StoreError::Invalid("a yank needs a reason".into()));
+    }
+    if reason.len() > 2_000 {
+        return Err(StoreError::Invalid("the reason is longer than 2000 bytes".into()));
+    }
+    crate::db::write_transaction(conn, |conn| {
+        let (release_id, _) = release_of(conn, project, version)?;
+        let now = now_ms();
+        let existing = release_yanks::table.find(release_id).select(release_yanks::release_id).first::<i64>(conn).optional()?;
+        if existing.is_some() {
+            diesel::update(release_yanks::table.find(release_id))
+                .set((release_yanks::reason.eq(reason), release_yanks::yanked_by.eq(&user.name), release_yanks::at.eq(now)))
+                .execute(conn)?;
+        } else {
+            diesel::insert_into(release_yanks::table)
+                .values((
+                    release_yanks::release_id.eq(release_id),
+                    release_yanks::reason.eq(reason),
+                    release_yanks::yanked_by.eq(&user.name),
+                    release_yanks::at.eq(now),
+                ))
+                .execute(conn)?;
+        }
+        audit::record(conn, Some(&user.name), "release.yank", &format!("{project} {version}"), reason)
+    })
+}
+
+/// Take back an auditor's yank. Returns false when the release was not yanked.
+pub fn unyank(conn: &mut AnyConnection, user: &User, project: &ProjectName, version: &str) -> StoreResult<bool> {
+    if user.role < Role::Auditor {
+        return Err(StoreError::Invalid(format!("user {} is a {} and cannot unyank", user.name, user.role.as_str())));
+    }
+    crate::db::write_transaction(conn, |conn| {
+        let (release_id, _) = release_of(conn, project, version)?;
+        let removed = diesel::delete(release_yanks::table.find(release_id)).execute(conn)?;
+        if removed > 0 {
+            audit::record(conn, Some(&user.name), "release.unyank", &format!("{project} {version}"), "")?;
+        }
+        Ok(removed > 0)
+    })
+}
+
+/// The auditor's yank reason for a release, if yanked.
+pub fn yank_reason(conn: &mut AnyConnection, release_id: i64) -> StoreResult<Option<String>> {
+    Ok(release_yanks::table.find(release_id).select(release_yanks::reason).first(conn).optional()?)
+}
+
+// ---- why a project is missing ----------------------------------------------
+
+/// What Airlock knows of a project that a client asked the index for.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Availability {
+    pub project: String,
+    /// `approved`, `pending`, `rejected`, `failed` or `never_requested`:
+    /// the most hopeful state any of its releases is in.
+    pub state: String,
+    /// Each known release and its status, newest request first.
+    pub releases: Vec<ReleaseState>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ReleaseState {
+    pub version: String,
+    pub status: String,
+    pub error: Option<String>,
+}
+
+/// Why `project` is (or is not) in the index.
+pub fn availability(conn: &mut AnyConnection, project: &ProjectName) -> StoreResult<Availability> {
+    let rows: Vec<(String, String, Option<String>)> = releases::table
+        .inner_join(projects::table)
+        .filter(projects::name.eq(project.as_str()))
+        .order(releases::id.desc())
+        .select((releases::version, releases::status, releases::error))
+        .load(conn)?;
+    let has = |s: &[&str]| rows.iter().any(|(_, status, _)| s.contains(&status.as_str()));
+    let state = if has(&["approved"]) {
+        "approved"
+    } else if has(&["requested", "mirroring", "inspecting", "awaiting_review"]) {
+        "pending"
+    } else if has(&["rejected", "revoked"]) {
+        "rejected"
+    } else if has(&["failed"]) {
+        "failed"
+    } else {
+        "never_requested"
+    };
+    Ok(Availability {
+        project: project.to_string(),
+        state: state.to_string(),
+        releases: rows.into_iter().map(|(version, status, error)| ReleaseState { version, status, error }).collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -133,7 +133,25 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    index_changes (id) {
+        id -> BigInt,
+        project -> Text,
+        at -> BigInt,
+    }
+}
+
+diesel::table! {
+    release_yanks (release_id) {
+        release_id -> BigInt,
+        reason -> Text,
+        yanked_by -> Text,
+        at -> BigInt,
+    }
+}
+
 diesel::joinable!(releases -> projects (project_id));
+diesel::joinable!(release_yanks -> releases (release_id));
 diesel::joinable!(files -> releases (release_id));
 diesel::joinable!(findings -> files (file_id));
 diesel::joinable!(sessions -> users (user_id));
@@ -142,5 +160,6 @@ diesel::joinable!(decisions -> releases (release_id));
 diesel::joinable!(decisions -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
-    projects, releases, files, findings, users, sessions, api_tokens, decisions, audit_events, jobs,
+    projects, releases, files, findings, users, sessions, api_tokens, decisions, audit_events, jobs, index_changes,
+    release_yanks,
 );

@@ -42,6 +42,23 @@ impl Task for InspectFile {
     }
 }
 
+/// A client asked the index for a project Airlock does not have: find its
+/// newest release on the upstream and request it for review.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RequestLatest {
+    /// Normalized project name.
+    pub project: String,
+    /// Who asked, for the release's `requested_by`.
+    pub requested_by: String,
+}
+
+impl Task for RequestLatest {
+    const KIND: &'static str = "request_latest";
+    fn dedup_key(&self) -> Option<String> {
+        Some(format!("request_latest:{}", self.project))
+    }
+}
+
 /// Enqueue `task`; returns the job id, or None when an identical job is live.
 pub fn enqueue<T: Task>(conn: &mut AnyConnection, task: &T, max_attempts: i64) -> StoreResult<Option<i64>> {
     let payload = serde_json::to_string(task).map_err(|e| StoreError::Invalid(e.to_string()))?;

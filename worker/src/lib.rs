@@ -7,6 +7,7 @@ pub mod error;
 pub mod filename;
 pub mod inspect_file;
 pub mod mirror;
+pub mod request_latest;
 pub mod runner;
 pub mod simple_html;
 pub mod upstream;

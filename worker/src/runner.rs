@@ -7,14 +7,14 @@ use std::time::Duration;
 
 use airlock_store::domain::ReleaseStatus;
 use airlock_store::jobs::{self, FailOutcome, Job};
-use airlock_store::tasks::{self, InspectFile, MirrorRelease, Task};
+use airlock_store::tasks::{self, InspectFile, MirrorRelease, RequestLatest, Task};
 use airlock_store::{files, releases};
 use tokio::sync::watch;
 use tracing::Instrument;
 
 use crate::context::Context;
 use crate::error::JobError;
-use crate::{inspect_file, mirror};
+use crate::{inspect_file, mirror, request_latest};
 
 /// How long a claim lasts without a heartbeat.
 const LEASE: Duration = Duration::from_secs(120);
@@ -94,6 +94,7 @@ async fn dispatch(ctx: &Context, job: &Job) -> Result<(), JobError> {
     match job.kind.as_str() {
         MirrorRelease::KIND => mirror::run(ctx, tasks::decode(job)?).await,
         InspectFile::KIND => inspect_file::run(ctx, tasks::decode(job)?).await,
+        RequestLatest::KIND => request_latest::run(ctx, tasks::decode(job)?).await,
         other => Err(JobError::permanent(format!("unknown job kind {other:?}"))),
     }
 }

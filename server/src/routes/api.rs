@@ -3,7 +3,8 @@
 
 use actix_web::{web, HttpResponse};
 use airlock_store::decisions::{self, Verdict};
-use airlock_store::domain::PinnedRequirement;
+use airlock_store::domain::{PinnedRequirement, ProjectName};
+use airlock_store::index;
 use airlock_store::releases;
 use serde::Deserialize;
 use serde_json::json;
@@ -77,5 +78,39 @@ pub async fn decide(
     let d = release_detail::load(&state, &name, &version).await?;
     let (release_id, user, comment) = (d.release.id, auth.user.clone(), body.comment.clone());
     let release = state.db(move |c| decisions::decide(c, release_id, &user, verdict, &comment)).await?;
+    // This process shows the change at once; the others within a feed poll.
+    state.index.evict_project(&d.project.name);
     Ok(HttpResponse::Ok().json(json!({ "project": d.project.name, "version": release.version, "status": release.status })))
+}
+
+#[derive(Deserialize)]
+pub struct YankBody {
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST /api/v1/releases/<name>/<version>/yank` `{"reason": "…"}` (auditors):
+/// PEP 592, installers skip the release unless it is pinned.
+pub async fn yank(
+    auth: Api<Auditor>,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    body: web::Json<YankBody>,
+) -> Result<HttpResponse, ApiError> {
+    let (name, version) = path.into_inner();
+    let name = ProjectName::parse(&name).map_err(AppError::from)?;
+    let (user, reason, project) = (auth.user.clone(), body.reason.clone(), name.clone());
+    state.db(move |c| index::yank(c, &user, &project, &version, &reason)).await?;
+    state.index.evict_project(name.as_str());
+    Ok(HttpResponse::Ok().json(json!({ "project": name, "yanked": true })))
+}
+
+/// `DELETE /api/v1/releases/<name>/<version>/yank` (auditors): take a yank back.
+pub async fn unyank(auth: Api<Auditor>, state: web::Data<AppState>, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
+    let (name, version) = path.into_inner();
+    let name = ProjectName::parse(&name).map_err(AppError::from)?;
+    let (user, project) = (auth.user.clone(), name.clone());
+    let was = state.db(move |c| index::unyank(c, &user, &project, &version)).await?;
+    state.index.evict_project(name.as_str());
+    Ok(HttpResponse::Ok().json(json!({ "project": name, "yanked": false, "was_yanked": was })))
 }

@@ -26,11 +26,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/v1/requests", web::post().to(api::request))
         .route("/api/v1/releases/{name}/{version}", web::get().to(api::release))
         .route("/api/v1/releases/{name}/{version}/decision", web::post().to(api::decide))
+        .route("/api/v1/releases/{name}/{version}/yank", web::post().to(api::yank))
+        .route("/api/v1/releases/{name}/{version}/yank", web::delete().to(api::unyank))
+        .route("/api/v1/projects/{name}", web::get().to(simple::availability))
         .route("/simple", web::get().to(simple::root_redirect))
         .route("/simple/", web::get().to(simple::root))
         .route("/simple/{project}", web::get().to(simple::project_redirect))
         .route("/simple/{project}/", web::get().to(simple::project))
-        .route("/files/{sha256}/{filename}", web::get().to(simple::file));
+        .route("/files/{sha256}/{filename}", web::get().to(simple::file))
+        .route("/files/{sha256}/{filename}", web::head().to(simple::file));
 }
 
 async fn stylesheet() -> HttpResponse {

@@ -1,173 +1,211 @@
 //! The simple index that pip, uv and poetry install from: PEP 503 HTML and
-//! PEP 691 JSON by negotiation, listing approved files only, with their
-//! sha256, requires-python and (for wheels) PEP 658 metadata. Files are
-//! served only while approved, and only if the stored bytes still hash to
-//! the approved digest.
+//! PEP 691 JSON by negotiation, listing approved files only. Pages come
+//! from the in-memory cache (rendered once per change), compressed as the
+//! client accepts and answered with `304` when the client's ETag matches.
+//! A project Airlock lacks is a `404` that says why, and (when configured)
+//! becomes a request for an auditor. Files are served only while approved
+//! and only if the stored bytes hash to the approved digest.
+
+use std::sync::Arc;
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use airlock_store::domain::{normalize, ProjectName, Sha256};
-use airlock_store::index::{self, ServableFile};
-use askama::Template;
+use airlock_store::domain::{ProjectName, Sha256};
+use airlock_store::index::{self, Availability};
+use airlock_store::tasks::{self, RequestLatest};
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::error::AppError;
+use crate::index_cache::{Body, CachedPage, ServableFile};
+use crate::index_render;
 use crate::negotiate::{self, IndexFormat};
 use crate::state::AppState;
+use crate::{file_serving, index_access};
 
 #[derive(Deserialize)]
 pub struct FormatQuery {
     format: Option<String>,
 }
 
+fn header_str<'a>(req: &'a HttpRequest, name: header::HeaderName) -> Option<&'a str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
 fn negotiated(req: &HttpRequest, q: &FormatQuery) -> Option<IndexFormat> {
-    let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok());
-    negotiate::choose(accept, q.format.as_deref())
+    negotiate::choose(header_str(req, header::ACCEPT), q.format.as_deref())
 }
 
 fn not_acceptable() -> HttpResponse {
-    HttpResponse::NotAcceptable().content_type("text/plain").body(format!(
-        "acceptable types: {}, {}, {}",
+    HttpResponse::NotAcceptable().content_type("text/plain; charset=utf-8").body(format!(
+        "acceptable types: {}, {}, {}\n",
         negotiate::JSON_V1,
         negotiate::HTML_V1,
         negotiate::HTML_LEGACY
     ))
 }
 
-fn respond(format: IndexFormat, body: String) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type(format!("{}; charset=utf-8", format.content_type()).as_str())
-        .insert_header((header::VARY, "Accept"))
-        .insert_header((header::CACHE_CONTROL, "no-cache"))
-        .body(body)
-}
-
-#[derive(Template)]
-#[template(path = "simple_root.html")]
-struct RootPage {
-    projects: Vec<String>,
+/// Send a cached page body in the client's best encoding, or a `304`.
+fn send(req: &HttpRequest, page: &CachedPage, format: IndexFormat) -> HttpResponse {
+    let body: &Body = match format {
+        IndexFormat::Json => &page.json,
+        IndexFormat::Html(_) => &page.html,
+    };
+    let encoding = negotiate::choose_encoding(header_str(req, header::ACCEPT_ENCODING));
+    let (bytes, encoding) = body.encoded(encoding);
+    let etag = body.etag(encoding);
+    let content_type = match format {
+        IndexFormat::Json => negotiate::JSON_V1,
+        IndexFormat::Html(negotiate::HTML_V1) => "application/vnd.pypi.simple.v1+html; charset=utf-8",
+        IndexFormat::Html(_) => "text/html; charset=utf-8",
+    };
+    let unchanged = negotiate::none_match(header_str(req, header::IF_NONE_MATCH), &etag);
+    let mut resp = if unchanged { HttpResponse::NotModified() } else { HttpResponse::Ok() };
+    resp.insert_header((header::CONTENT_TYPE, content_type))
+        .insert_header((header::ETAG, etag))
+        .insert_header((header::VARY, "Accept, Accept-Encoding, Authorization"))
+        // Revalidate every time: an approval or revocation shows at once.
+        .insert_header((header::CACHE_CONTROL, "no-cache"));
+    if let Some(coding) = encoding.header() {
+        resp.insert_header((header::CONTENT_ENCODING, coding));
+    }
+    if unchanged {
+        resp.finish()
+    } else {
+        resp.body(bytes)
+    }
 }
 
 pub async fn root_redirect() -> HttpResponse {
     HttpResponse::MovedPermanently().insert_header((header::LOCATION, "/simple/")).finish()
 }
 
+/// `GET /simple/`: every project with an approved release.
 pub async fn root(req: HttpRequest, state: web::Data<AppState>, q: web::Query<FormatQuery>) -> Result<HttpResponse, AppError> {
+    if let Err(denied) = index_access::check(&req, &state).await {
+        return Ok(denied);
+    }
     let Some(format) = negotiated(&req, &q) else { return Ok(not_acceptable()) };
-    let projects = state.db(index::approved_projects).await?;
-    let body = match format {
-        IndexFormat::Json => json!({
-            "meta": {"api-version": "1.1"},
-            "projects": projects.iter().map(|p| json!({"name": p})).collect::<Vec<_>>(),
-        })
-        .to_string(),
-        IndexFormat::Html(_) => RootPage { projects }.render().map_err(|e| AppError::Internal(e.to_string()))?,
+    let page = match state.index.root() {
+        Some(page) => page,
+        None => {
+            let ticket = state.index.ticket();
+            let projects = state.db(index::approved_projects).await?;
+            let page = Arc::new(CachedPage::new(index_render::render_root(&projects)?));
+            state.index.store_root(ticket, page.clone());
+            page
+        }
     };
-    Ok(respond(format, body))
+    Ok(send(&req, &page, format))
 }
 
-pub async fn project_redirect(path: web::Path<String>) -> HttpResponse {
-    HttpResponse::MovedPermanently().insert_header((header::LOCATION, format!("/simple/{}/", normalize(&path)))).finish()
+/// `/simple/<name>` without its slash.
+pub async fn project_redirect(req: HttpRequest, path: web::Path<String>) -> HttpResponse {
+    redirect_to_normal(&req, &path)
 }
 
-struct FileLink {
-    filename: String,
-    url: String,
-    sha256: String,
-    requires_python: Option<String>,
-    yanked: Option<String>,
-    metadata_sha256: Option<String>,
+fn redirect_to_normal(req: &HttpRequest, raw: &str) -> HttpResponse {
+    let mut location = format!("/simple/{}/", airlock_store::domain::normalize(raw));
+    if !req.query_string().is_empty() {
+        location = format!("{location}?{}", req.query_string());
+    }
+    HttpResponse::MovedPermanently().insert_header((header::LOCATION, location)).finish()
 }
 
-#[derive(Template)]
-#[template(path = "simple_project.html")]
-struct ProjectPage {
-    name: String,
-    files: Vec<FileLink>,
-}
-
-/// Characters escaped in a URL path segment (RFC 3986 `pchar` keeps the rest).
-const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
-    .add(b' ').add(b'"').add(b'#').add(b'%').add(b'/').add(b'<').add(b'>').add(b'?').add(b'`').add(b'{').add(b'}').add(b'\\').add(b'^').add(b'|');
-
-fn file_url(f: &ServableFile) -> String {
-    let name = percent_encoding::utf8_percent_encode(&f.file.filename, SEGMENT);
-    format!("/files/{}/{}", f.file.sha256, name)
-}
-
+/// `GET /simple/<project>/`.
 pub async fn project(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
     q: web::Query<FormatQuery>,
 ) -> Result<HttpResponse, AppError> {
+    if let Err(denied) = index_access::check(&req, &state).await {
+        return Ok(denied);
+    }
     let raw = path.into_inner();
-    let name = ProjectName::parse(&raw).map_err(|_| AppError::NotFound("no such project".into()))?;
+    let Ok(name) = ProjectName::parse(&raw) else {
+        return Ok(HttpResponse::NotFound().content_type("text/plain; charset=utf-8").body("not a valid project name\n"));
+    };
     if name.as_str() != raw {
-        let mut location = format!("/simple/{name}/");
-        if let Some(qs) = Some(req.query_string()).filter(|s| !s.is_empty()) {
-            location = format!("{location}?{qs}");
-        }
-        return Ok(HttpResponse::MovedPermanently().insert_header((header::LOCATION, location)).finish());
+        return Ok(redirect_to_normal(&req, &raw));
     }
     let Some(format) = negotiated(&req, &q) else { return Ok(not_acceptable()) };
+    if let Some(page) = state.index.project(name.as_str()) {
+        return Ok(send(&req, &page, format));
+    }
+    let ticket = state.index.ticket();
     let lookup = name.clone();
     let files = state.db(move |c| index::approved_files(c, &lookup)).await?;
     if files.is_empty() {
-        return Err(AppError::NotFound(format!("{name} has no approved files in Airlock")));
+        return missing(&state, name, format).await;
     }
-    let body = match format {
-        IndexFormat::Json => {
-            let mut versions: Vec<&str> = files.iter().map(|f| f.version.as_str()).collect();
-            versions.dedup();
-            json!({
-                "meta": {"api-version": "1.1"},
-                "name": name.as_str(),
-                "versions": versions,
-                "files": files.iter().map(|f| {
-                    let mut entry = json!({
-                        "filename": f.file.filename,
-                        "url": file_url(f),
-                        "hashes": {"sha256": f.file.sha256},
-                        "requires-python": f.file.requires_python,
-                        "size": f.file.size,
-                        "yanked": f.file.yanked.as_ref().map(|r| json!(r)).unwrap_or(json!(false)),
-                    });
-                    if let Some(m) = &f.file.metadata_sha256 {
-                        entry["core-metadata"] = json!({"sha256": m});
-                        entry["dist-info-metadata"] = json!({"sha256": m});
-                    }
-                    if let Some(t) = &f.file.upload_time {
-                        entry["upload-time"] = json!(t);
-                    }
-                    entry
-                }).collect::<Vec<_>>(),
-            })
-            .to_string()
+    let page = Arc::new(CachedPage::new(index_render::render_project(&name, &files)?));
+    state.index.store_project(ticket, name.as_str(), page.clone(), &files);
+    Ok(send(&req, &page, format))
+}
+
+/// Why a project has no page, and (when configured) a request for it.
+async fn missing(state: &AppState, name: ProjectName, format: IndexFormat) -> Result<HttpResponse, AppError> {
+    let lookup = name.clone();
+    let availability = state.db(move |c| index::availability(c, &lookup)).await?;
+    let mut requested = false;
+    if availability.state == "never_requested" && state.config.request_on_miss {
+        let task = RequestLatest { project: name.to_string(), requested_by: "index miss".into() };
+        let attempts = state.config.job_max_attempts;
+        requested = state.db(move |c| tasks::enqueue(c, &task, attempts)).await?.is_some();
+        if requested {
+            tracing::info!(project = %name, "index miss: requested the newest release for review");
         }
-        IndexFormat::Html(_) => ProjectPage {
-            name: name.to_string(),
-            files: files
-                .iter()
-                .map(|f| FileLink {
-                    url: file_url(f),
-                    filename: f.file.filename.clone(),
-                    sha256: f.file.sha256.clone(),
-                    requires_python: f.file.requires_python.clone(),
-                    yanked: f.file.yanked.clone(),
-                    metadata_sha256: f.file.metadata_sha256.clone(),
-                })
-                .collect(),
-        }
-        .render()
-        .map_err(|e| AppError::Internal(e.to_string()))?,
+    }
+    let explanation = explain(&availability, state.config.request_on_miss);
+    Ok(match format {
+        IndexFormat::Json => HttpResponse::NotFound().json(json!({
+            "error": explanation,
+            "project": availability.project,
+            "state": availability.state,
+            "releases": availability.releases,
+            "requested": requested,
+        })),
+        IndexFormat::Html(_) => HttpResponse::NotFound().content_type("text/plain; charset=utf-8").body(format!("{explanation}\n")),
+    })
+}
+
+/// One sentence a developer can act on.
+pub fn explain(a: &Availability, request_on_miss: bool) -> String {
+    let versions = |statuses: &[&str]| {
+        a.releases.iter().filter(|r| statuses.contains(&r.status.as_str())).map(|r| r.version.as_str()).collect::<Vec<_>>().join(", ")
     };
-    Ok(respond(format, body))
+    match a.state.as_str() {
+        "pending" => format!(
+            "{} is not approved yet: {} awaiting mirroring or review in Airlock",
+            a.project,
+            versions(&["requested", "mirroring", "inspecting", "awaiting_review"])
+        ),
+        "rejected" => format!("{} was rejected by an auditor ({})", a.project, versions(&["rejected", "revoked"])),
+        "failed" => format!("{} could not be mirrored ({}); an auditor can retry it", a.project, versions(&["failed"])),
+        _ if request_on_miss => format!("{} was never requested; its newest release is now requested for review", a.project),
+        _ => format!("{} was never requested; ask for it with `airlock request {}==VERSION`", a.project, a.project),
+    }
+}
+
+/// `GET /api/v1/projects/<name>`: why a project is or is not in the index.
+pub async fn availability(req: HttpRequest, state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+    if let Err(denied) = index_access::check(&req, &state).await {
+        return Ok(denied);
+    }
+    let name = ProjectName::parse(&path).map_err(AppError::from)?;
+    let a = state.db(move |c| index::availability(c, &name)).await?;
+    let explanation = if a.state == "approved" { format!("{} has approved releases", a.project) } else { explain(&a, false) };
+    Ok(HttpResponse::Ok().json(json!({
+        "project": a.project, "state": a.state, "releases": a.releases, "explanation": explanation,
+    })))
 }
 
 /// `GET /files/<sha256>/<filename>` and `…/<filename>.metadata` (PEP 658).
-pub async fn file(state: web::Data<AppState>, path: web::Path<(String, String)>) -> Result<HttpResponse, AppError> {
+pub async fn file(req: HttpRequest, state: web::Data<AppState>, path: web::Path<(String, String)>) -> Result<HttpResponse, AppError> {
+    if let Err(denied) = index_access::check(&req, &state).await {
+        return Ok(denied);
+    }
     let (sha, filename) = path.into_inner();
     let not_found = || AppError::NotFound("no such approved file".into());
     let sha = Sha256::parse(&sha).map_err(|_| not_found())?;
@@ -175,25 +213,22 @@ pub async fn file(state: web::Data<AppState>, path: web::Path<(String, String)>)
         Some(dist) => (dist.to_string(), true),
         None => (filename.clone(), false),
     };
-    let lookup = (sha.clone(), dist_name.clone());
-    let servable = state.db(move |c| index::approved_file(c, &lookup.0, &lookup.1)).await?.ok_or_else(not_found)?;
+    let servable = match state.index.file(sha.as_str(), &dist_name) {
+        Some(s) => s,
+        None => {
+            let ticket = state.index.ticket();
+            let lookup = (sha.clone(), dist_name.clone());
+            let (project, file) = state.db(move |c| index::approved_file(c, &lookup.0, &lookup.1)).await?.ok_or_else(not_found)?;
+            let servable = ServableFile { project, file };
+            state.index.store_file(ticket, servable.clone());
+            Arc::new(servable)
+        }
+    };
     let blob = if want_metadata {
         let m = servable.file.metadata_sha256.as_deref().ok_or_else(not_found)?;
         Sha256::parse(m).map_err(|_| not_found())?
     } else {
         sha
     };
-    let blobs = state.store.blobs.clone();
-    let wanted = blob.clone();
-    let bytes = web::block(move || blobs.read_verified(&wanted)).await?.map_err(|e| {
-        // The stored bytes are not the approved bytes (or are gone): refuse.
-        tracing::error!(alert = "blob-integrity", file = %dist_name, sha256 = %blob, error = %e, "refusing to serve a file whose bytes do not match its approved hash");
-        AppError::NotFound("this file failed its integrity check and is not served".into())
-    })?;
-    let content_type = if want_metadata { "text/plain; charset=utf-8" } else { "application/octet-stream" };
-    Ok(HttpResponse::Ok()
-        .content_type(content_type)
-        .insert_header((header::CACHE_CONTROL, "private, max-age=600"))
-        .insert_header(("X-Content-Type-Options", "nosniff"))
-        .body(bytes))
+    file_serving::serve(&req, &state, blob, &filename).await
 }

@@ -1,0 +1,362 @@
+//! Serving approved files (and their PEP 658 metadata files) from the blob
+//! store: only bytes whose sha256 is the approved hash ever leave.
+//!
+//! Small files are hashed once when first read and then served from a
+//! bounded in-memory cache, so a popular wheel costs no disk read and no
+//! hashing per download. Larger files are hashed once per on-disk identity
+//! (device, inode, size, mtime, ctime: any rewrite changes the ctime) and
+//! streamed. Single byte ranges are honoured (`206`, `416`), with correct
+//! `Content-Length`, `Content-Type`, a strong ETag (the sha256) and `304`s.
+
+use std::collections::{HashMap, HashSet};
+use std::io::Read;
+use std::os::unix::fs::MetadataExt;
+use std::sync::Mutex;
+
+use actix_web::http::{header, StatusCode};
+use actix_web::web::Bytes;
+use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
+use airlock_store::domain::Sha256;
+use sha2::Digest;
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+
+use crate::error::AppError;
+use crate::negotiate;
+use crate::state::AppState;
+
+/// Files up to this size are kept in memory once verified.
+const MEMORY_MAX_FILE: u64 = 8 * 1024 * 1024;
+const STREAM_CHUNK: usize = 256 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Fingerprint {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    mtime_ns: i64,
+    ctime_ns: i64,
+}
+
+impl Fingerprint {
+    fn of(m: &std::fs::Metadata) -> Fingerprint {
+        Fingerprint {
+            dev: m.dev(),
+            ino: m.ino(),
+            len: m.len(),
+            mtime_ns: m.mtime() * 1_000_000_000 + m.mtime_nsec(),
+            ctime_ns: m.ctime() * 1_000_000_000 + m.ctime_nsec(),
+        }
+    }
+}
+
+#[derive(Default)]
+struct Lru {
+    entries: HashMap<String, (Bytes, u64)>,
+    used: u64,
+    tick: u64,
+}
+
+/// Verified bytes in memory, and verified identities of larger blobs.
+pub struct FileCache {
+    budget: u64,
+    memory: Mutex<Lru>,
+    verified: Mutex<HashMap<String, Fingerprint>>,
+    alerted: Mutex<HashSet<String>>,
+}
+
+impl FileCache {
+    pub fn new(budget_bytes: u64) -> FileCache {
+        FileCache { budget: budget_bytes, memory: Mutex::new(Lru::default()), verified: Mutex::default(), alerted: Mutex::default() }
+    }
+
+    fn get(&self, sha: &str) -> Option<Bytes> {
+        let mut lru = self.memory.lock().expect("file cache lock");
+        lru.tick += 1;
+        let tick = lru.tick;
+        lru.entries.get_mut(sha).map(|(bytes, used)| {
+            *used = tick;
+            bytes.clone()
+        })
+    }
+
+    fn put(&self, sha: &str, bytes: Bytes) {
+        let size = bytes.len() as u64;
+        if size > self.budget / 4 {
+            return;
+        }
+        let mut lru = self.memory.lock().expect("file cache lock");
+        while lru.used + size > self.budget {
+            let Some(oldest) = lru.entries.iter().min_by_key(|(_, (_, t))| *t).map(|(k, _)| k.clone()) else { break };
+            if let Some((b, _)) = lru.entries.remove(&oldest) {
+                lru.used -= b.len() as u64;
+            }
+        }
+        lru.tick += 1;
+        let tick = lru.tick;
+        if let Some((old, _)) = lru.entries.insert(sha.to_string(), (bytes, tick)) {
+            lru.used -= old.len() as u64;
+        }
+        lru.used += size;
+    }
+
+    /// Bytes held in memory, for tests and logs.
+    pub fn memory_used(&self) -> u64 {
+        self.memory.lock().expect("file cache lock").used
+    }
+
+    /// True the first time a given blob fails its check (alert once, not per request).
+    fn first_failure(&self, sha: &str) -> bool {
+        self.alerted.lock().expect("alert lock").insert(sha.to_string())
+    }
+}
+
+/// The response's media type, from the file name.
+pub fn content_type(filename: &str) -> &'static str {
+    let lower = filename.to_ascii_lowercase();
+    if lower.ends_with(".metadata") {
+        "text/plain; charset=utf-8"
+    } else if lower.ends_with(".whl") || lower.ends_with(".zip") || lower.ends_with(".egg") {
+        "application/zip"
+    } else if lower.ends_with(".tar.gz") || lower.ends_with(".tgz") {
+        "application/gzip"
+    } else if lower.ends_with(".tar.bz2") {
+        "application/x-bzip2"
+    } else {
+        "application/octet-stream"
+    }
+}
+
+/// A client's byte range, resolved against the length.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ByteRange {
+    Full,
+    /// Inclusive start and end.
+    Part(u64, u64),
+    Unsatisfiable,
+}
+
+/// Parse a `Range` header. Anything but one `bytes=` range is answered
+/// with the whole file, which RFC 9110 allows.
+pub fn parse_range(header: Option<&str>, len: u64) -> ByteRange {
+    let Some(spec) = header.and_then(|h| h.trim().strip_prefix("bytes=")) else { return ByteRange::Full };
+    if spec.contains(',') {
+        return ByteRange::Full;
+    }
+    let Some((start, end)) = spec.trim().split_once('-') else { return ByteRange::Full };
+    let (start, end) = (start.trim(), end.trim());
+    let parsed = match (start.is_empty(), end.is_empty()) {
+        (true, true) => return ByteRange::Full,
+        // Suffix: the last N bytes.
+        (true, false) => match end.parse::<u64>() {
+            Ok(0) => return ByteRange::Unsatisfiable,
+            Ok(n) => (len.saturating_sub(n), len.saturating_sub(1)),
+            Err(_) => return ByteRange::Full,
+        },
+        (false, _) => {
+            let Ok(s) = start.parse::<u64>() else { return ByteRange::Full };
+            let e = if end.is_empty() { Ok(u64::MAX) } else { end.parse::<u64>() };
+            match e {
+                Ok(e) if e >= s => (s, e.min(len.saturating_sub(1))),
+                _ => return ByteRange::Full,
+            }
+        }
+    };
+    if len == 0 || parsed.0 >= len {
+        ByteRange::Unsatisfiable
+    } else {
+        ByteRange::Part(parsed.0, parsed.1)
+    }
+}
+
+fn etag_of(sha: &Sha256) -> String {
+    format!("\"{}\"", sha.as_str())
+}
+
+/// Headers every file response carries.
+fn base(status: StatusCode, filename: &str, etag: &str) -> HttpResponseBuilder {
+    let mut b = HttpResponse::build(status);
+    b.insert_header((header::CONTENT_TYPE, content_type(filename)))
+        .insert_header((header::ETAG, etag.to_string()))
+        .insert_header((header::ACCEPT_RANGES, "bytes"))
+        // The URL names the content's hash: it never changes. Private, since
+        // the index may need a token.
+        .insert_header((header::CACHE_CONTROL, "private, max-age=31536000, immutable"));
+    b
+}
+
+/// Which part to send, or the early answer (304, 416).
+fn plan(req: &HttpRequest, len: u64, etag: &str, filename: &str) -> Result<ByteRange, HttpResponse> {
+    let h = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
+    if negotiate::none_match(h(header::IF_NONE_MATCH), etag) {
+        return Err(base(StatusCode::NOT_MODIFIED, filename, etag).finish());
+    }
+    // If-Range with another validator: send the whole (current) file.
+    if h(header::IF_RANGE).is_some_and(|v| v.trim() != etag) {
+        return Ok(ByteRange::Full);
+    }
+    match parse_range(h(header::RANGE), len) {
+        ByteRange::Unsatisfiable => Err(base(StatusCode::RANGE_NOT_SATISFIABLE, filename, etag)
+            .insert_header((header::CONTENT_RANGE, format!("bytes */{len}")))
+            .finish()),
+        range => Ok(range),
+    }
+}
+
+fn respond_bytes(req: &HttpRequest, bytes: Bytes, etag: &str, filename: &str) -> HttpResponse {
+    let len = bytes.len() as u64;
+    match plan(req, len, etag, filename) {
+        Err(early) => early,
+        Ok(ByteRange::Part(s, e)) => base(StatusCode::PARTIAL_CONTENT, filename, etag)
+            .insert_header((header::CONTENT_RANGE, format!("bytes {s}-{e}/{len}")))
+            .body(bytes.slice(s as usize..=e as usize)),
+        Ok(_) => base(StatusCode::OK, filename, etag).body(bytes),
+    }
+}
+
+fn refuse(state: &AppState, filename: &str, sha: &Sha256, problem: &str) -> AppError {
+    tracing::error!(alert = "blob-integrity", file = %filename, sha256 = %sha, problem, "refusing to serve a file whose stored bytes are not the approved bytes");
+    if state.files.first_failure(sha.as_str()) {
+        let (name, sha, problem) = (filename.to_string(), sha.to_string(), problem.to_string());
+        let store = state.store.clone();
+        // The audit log is where auditors look; record the alert there too.
+        std::thread::spawn(move || {
+            if let Ok(mut conn) = store.conn() {
+                let _ = airlock_store::audit::record(&mut conn, None, "integrity.refused", &name, &format!("sha256 {sha}: {problem}"));
+            }
+        });
+    }
+    AppError::NotFound("this file failed its integrity check and is not served".into())
+}
+
+/// Outcome of reading a blob off the async executor.
+enum Loaded {
+    Memory(Bytes),
+    /// Verified on disk; stream it.
+    Disk(u64),
+    Mismatch(String),
+}
+
+fn load(state: &AppState, sha: &Sha256) -> Result<Loaded, String> {
+    let path = state.store.blobs.path_of(sha);
+    let mut file = std::fs::File::open(&path).map_err(|e| format!("cannot open the blob: {e}"))?;
+    let meta = file.metadata().map_err(|e| e.to_string())?;
+    let fingerprint = Fingerprint::of(&meta);
+    if meta.len() <= MEMORY_MAX_FILE {
+        let mut bytes = Vec::with_capacity(meta.len() as usize);
+        file.read_to_end(&mut bytes).map_err(|e| e.to_string())?;
+        let actual = hex::encode(sha2::Sha256::digest(&bytes));
+        if actual != sha.as_str() {
+            return Ok(Loaded::Mismatch(format!("stored bytes hash to {actual}")));
+        }
+        let bytes = Bytes::from(bytes);
+        state.files.put(sha.as_str(), bytes.clone());
+        return Ok(Loaded::Memory(bytes));
+    }
+    let known = state.files.verified.lock().expect("verified lock").get(sha.as_str()) == Some(&fingerprint);
+    if !known {
+        let mut hasher = sha2::Sha256::new();
+        let mut buf = vec![0u8; STREAM_CHUNK];
+        loop {
+            let n = file.read(&mut buf).map_err(|e| e.to_string())?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+        }
+        let actual = hex::encode(hasher.finalize());
+        if actual != sha.as_str() {
+            return Ok(Loaded::Mismatch(format!("stored bytes hash to {actual}")));
+        }
+        state.files.verified.lock().expect("verified lock").insert(sha.to_string(), fingerprint);
+    }
+    Ok(Loaded::Disk(meta.len()))
+}
+
+/// Send the blob `sha` as `filename`, only if its bytes hash to `sha`.
+pub async fn serve(req: &HttpRequest, state: &AppState, sha: Sha256, filename: &str) -> Result<HttpResponse, AppError> {
+    let etag = etag_of(&sha);
+    if let Some(bytes) = state.files.get(sha.as_str()) {
+        return Ok(respond_bytes(req, bytes, &etag, filename));
+    }
+    let loaded = {
+        let (state, sha) = (state.clone(), sha.clone());
+        actix_web::web::block(move || load(&state, &sha)).await?
+    };
+    let len = match loaded {
+        Err(problem) | Ok(Loaded::Mismatch(problem)) => return Err(refuse(state, filename, &sha, &problem)),
+        Ok(Loaded::Memory(bytes)) => return Ok(respond_bytes(req, bytes, &etag, filename)),
+        Ok(Loaded::Disk(len)) => len,
+    };
+    let (status, start, count, range_header) = match plan(req, len, &etag, filename) {
+        Err(early) => return Ok(early),
+        Ok(ByteRange::Part(s, e)) => (StatusCode::PARTIAL_CONTENT, s, e - s + 1, Some(format!("bytes {s}-{e}/{len}"))),
+        Ok(_) => (StatusCode::OK, 0, len, None),
+    };
+    let mut file = tokio::fs::File::open(state.store.blobs.path_of(&sha)).await.map_err(|e| refuse(state, filename, &sha, &e.to_string()))?;
+    file.seek(std::io::SeekFrom::Start(start)).await.map_err(|e| AppError::Internal(e.to_string()))?;
+    let stream = futures_util::stream::unfold((file, count), |(mut file, left)| async move {
+        if left == 0 {
+            return None;
+        }
+        let mut buf = vec![0u8; STREAM_CHUNK.min(left as usize)];
+        match file.read(&mut buf).await {
+            Ok(0) => Some((Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "blob shrank while streaming")), (file, 0))),
+            Ok(n) => {
+                buf.truncate(n);
+                Some((Ok(Bytes::from(buf)), (file, left - n as u64)))
+            }
+            Err(e) => Some((Err(e), (file, 0))),
+        }
+    });
+    let mut resp = base(status, filename, &etag);
+    if let Some(r) = range_header {
+        resp.insert_header((header::CONTENT_RANGE, r));
+    }
+    Ok(resp.no_chunking(count).streaming(stream))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_resolve_against_the_length() {
+        assert_eq!(parse_range(None, 10), ByteRange::Full);
+        assert_eq!(parse_range(Some("bytes=0-3"), 10), ByteRange::Part(0, 3));
+        assert_eq!(parse_range(Some("bytes=5-"), 10), ByteRange::Part(5, 9));
+        assert_eq!(parse_range(Some("bytes=-4"), 10), ByteRange::Part(6, 9));
+        assert_eq!(parse_range(Some("bytes=-40"), 10), ByteRange::Part(0, 9));
+        assert_eq!(parse_range(Some("bytes=8-100"), 10), ByteRange::Part(8, 9));
+        assert_eq!(parse_range(Some("bytes=10-"), 10), ByteRange::Unsatisfiable);
+        assert_eq!(parse_range(Some("bytes=-0"), 10), ByteRange::Unsatisfiable);
+        assert_eq!(parse_range(Some("bytes=0-1,4-5"), 10), ByteRange::Full);
+        assert_eq!(parse_range(Some("bytes=5-2"), 10), ByteRange::Full);
+        assert_eq!(parse_range(Some("items=0-1"), 10), ByteRange::Full);
+        assert_eq!(parse_range(Some("bytes=x-1"), 10), ByteRange::Full);
+    }
+
+    #[test]
+    fn content_types_follow_the_file_name() {
+        assert_eq!(content_type("a-1.0-py3-none-any.whl"), "application/zip");
+        assert_eq!(content_type("a-1.0.tar.gz"), "application/gzip");
+        assert_eq!(content_type("a-1.0-py3-none-any.whl.metadata"), "text/plain; charset=utf-8");
+        assert_eq!(content_type("a-1.0.tar.bz2"), "application/x-bzip2");
+        assert_eq!(content_type("a.exe"), "application/octet-stream");
+    }
+
+    #[test]
+    fn the_memory_cache_stays_within_its_budget() {
+        let cache = FileCache::new(90);
+        cache.put("a", Bytes::from(vec![0; 20]));
+        cache.put("b", Bytes::from(vec![0; 20]));
+        assert!(cache.get("a").is_some()); // a is now newer than b
+        cache.put("c", Bytes::from(vec![0; 20]));
+        cache.put("d", Bytes::from(vec![0; 20]));
+        cache.put("e", Bytes::from(vec![0; 20]));
+        assert!(cache.memory_used() <= 90);
+        assert!(cache.get("b").is_none(), "the least recently used goes first");
+        assert!(cache.get("a").is_some() && cache.get("e").is_some());
+        cache.put("huge", Bytes::from(vec![0; 30]));
+        assert!(cache.get("huge").is_none(), "a file over a quarter of the budget is not kept");
+    }
+}

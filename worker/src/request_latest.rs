@@ -1,0 +1,76 @@
+//! The `request_latest` job: a client asked the index for a project Airlock
+//! does not have. Find the newest final (not pre-release, not yanked)
+//! version with a wheel or sdist on the upstream, and request it like any
+//! other release, so the miss becomes work for an auditor.
+
+use std::str::FromStr;
+
+use airlock_store::domain::{PinnedRequirement, ProjectName, Version};
+use airlock_store::releases;
+use airlock_store::tasks::RequestLatest;
+
+use crate::context::Context;
+use crate::error::JobError;
+use crate::filename::DistFilename;
+use crate::upstream::UpstreamFile;
+
+pub async fn run(ctx: &Context, task: RequestLatest) -> Result<(), JobError> {
+    let upstream = ctx.upstream.as_ref().ok_or_else(|| {
+        JobError::permanent("no upstream index is configured: set --upstream, AIRLOCK_UPSTREAM or `upstream` in the config file")
+    })?;
+    let name = ProjectName::parse(&task.project).map_err(JobError::from)?;
+    let listed = upstream.project_files(&name).await?;
+    let Some(version) = newest_final(&listed, &name) else {
+        return Err(JobError::permanent(format!("the upstream index has no installable final release of {name}")));
+    };
+    let req = PinnedRequirement { name, version };
+    let max_attempts = ctx.max_attempts;
+    let by = task.requested_by.clone();
+    let outcome = ctx.db(move |c| releases::request_release(c, &req, Some(&by), max_attempts)).await?;
+    tracing::info!(project = %outcome.project, version = %outcome.version, queued = outcome.queued, "index miss requested for review");
+    Ok(())
+}
+
+/// The newest version that is final and has a file that is not yanked.
+pub fn newest_final(files: &[UpstreamFile], name: &ProjectName) -> Option<Version> {
+    files
+        .iter()
+        .filter(|f| f.yanked.is_none())
+        .filter_map(|f| DistFilename::parse(&f.filename))
+        .filter(|d| d.name == name.as_str())
+        .filter_map(|d| pep440_rs::Version::from_str(&d.version).ok())
+        .filter(|v| !v.any_prerelease() && v.local().is_empty())
+        .max()
+        .and_then(|v| Version::parse(&v.to_string()).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f(filename: &str, yanked: bool) -> UpstreamFile {
+        UpstreamFile {
+            filename: filename.into(),
+            url: url::Url::parse("http://up.test/f").unwrap(),
+            sha256: None,
+            requires_python: None,
+            yanked: yanked.then(String::new),
+            upload_time: None,
+            size: None,
+        }
+    }
+
+    #[test]
+    fn the_newest_final_unyanked_version_wins() {
+        let name = ProjectName::parse("demo").unwrap();
+        let files = [
+            f("demo-1.9.tar.gz", false),
+            f("demo-1.10-py3-none-any.whl", false),
+            f("demo-2.0rc1.tar.gz", false),
+            f("demo-1.11.tar.gz", true),
+            f("other-9.0.tar.gz", false),
+        ];
+        assert_eq!(newest_final(&files, &name).unwrap().as_str(), "1.10");
+        assert!(newest_final(&[f("demo-1.0a1.tar.gz", false)], &name).is_none());
+    }
+}
