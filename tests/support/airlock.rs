@@ -15,6 +15,8 @@ pub struct Airlock {
     pub data_dir: tempfile::TempDir,
     log_path: PathBuf,
     child: Option<Child>,
+    /// More `airlock serve` processes on the same database (see [`Airlock::peer`]).
+    peers: Vec<Child>,
     pub http: reqwest::Client,
 }
 
@@ -38,7 +40,7 @@ impl Airlock {
         std::fs::write(data_dir.path().join("airlock.toml"), "retry_base_ms = 100\njob_max_attempts = 3\nupstream_timeout_secs = 10\n")
             .expect("config");
         let log_path = data_dir.path().join("serve.log");
-        Airlock { base: String::new(), database, data_dir, log_path, child: None, http: reqwest::Client::new() }
+        Airlock { base: String::new(), database, data_dir, log_path, child: None, peers: Vec::new(), http: reqwest::Client::new() }
     }
 
     /// The CLI with this instance's data folder and config.
@@ -83,25 +85,46 @@ impl Airlock {
 
     /// Start `airlock serve` on a free port; waits until /healthz answers.
     pub fn serve(&mut self, upstream: Option<&str>) {
+        self.serve_with(upstream, &[]);
+    }
+
+    /// Like [`Airlock::serve`], with more `serve` flags.
+    pub fn serve_with(&mut self, upstream: Option<&str>, extra: &[&str]) {
+        let (child, base) = self.spawn_server(upstream, extra, &self.log_path);
+        self.child = Some(child);
+        self.base = base;
+    }
+
+    /// A second `airlock serve` process on the same database and blobs, as a
+    /// second node would run; returns its base URL. Its log is `peer-N.log`.
+    pub fn peer(&mut self, upstream: Option<&str>, extra: &[&str]) -> String {
+        let log = self.data_dir.path().join(format!("peer-{}.log", self.peers.len()));
+        let (child, base) = self.spawn_server(upstream, extra, &log);
+        self.peers.push(child);
+        base
+    }
+
+    fn spawn_server(&self, upstream: Option<&str>, extra: &[&str], log_path: &Path) -> (Child, String) {
         let port = free_port();
-        let log = std::fs::File::create(&self.log_path).expect("log file");
+        let log = std::fs::File::create(log_path).expect("log file");
         let mut cmd = self.cli();
         cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--workers", "2"]);
         if let Some(up) = upstream {
             cmd.args(["--upstream", up]);
         }
+        cmd.args(extra);
         cmd.env("RUST_LOG", "info").stdout(Stdio::null()).stderr(log);
-        self.child = Some(cmd.spawn().expect("spawn airlock serve"));
-        self.base = format!("http://127.0.0.1:{port}");
+        let mut child = cmd.spawn().expect("spawn airlock serve");
+        let base = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            if health_ok(&format!("{}/healthz", self.base)) {
-                return;
+            if health_ok(&format!("{base}/healthz")) {
+                return (child, base);
             }
-            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
-                panic!("airlock serve exited with {status}: {}", self.log());
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("airlock serve exited with {status}: {}", std::fs::read_to_string(log_path).unwrap_or_default());
             }
-            assert!(Instant::now() < deadline, "airlock serve did not become healthy: {}", self.log());
+            assert!(Instant::now() < deadline, "airlock serve did not become healthy: {}", std::fs::read_to_string(log_path).unwrap_or_default());
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -165,7 +188,7 @@ impl Airlock {
 
 impl Drop for Airlock {
     fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
+        for mut child in self.child.take().into_iter().chain(self.peers.drain(..)) {
             let _ = child.kill();
             let _ = child.wait();
         }
@@ -220,6 +243,62 @@ pub fn pip_install(index_url: &str, target: &Path, args: &[&str]) -> PipRun {
         .env_remove("PIP_INDEX_URL")
         .env_remove("PIP_EXTRA_INDEX_URL")
         // A machine-wide find-links folder would let pip bypass Airlock.
+        .env_remove("PIP_FIND_LINKS")
+        .env_remove("PIP_NO_INDEX")
+        .output()
+        .expect("run pip");
+    PipRun {
+        success: out.status.success(),
+        output: format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
+    }
+}
+
+/// uv, the second real client: `AIRLOCK_TEST_UV` (set by scripts/test), else
+/// `uv` next to the test Python, installed there with pip when missing.
+pub fn uv() -> PathBuf {
+    if let Ok(p) = std::env::var("AIRLOCK_TEST_UV") {
+        return PathBuf::from(p);
+    }
+    let beside = python().with_file_name("uv");
+    if !beside.exists() {
+        let ok = Command::new(python()).args(["-m", "pip", "install", "-q", "uv"]).status().map(|s| s.success()).unwrap_or(false);
+        assert!(ok, "could not install uv into the test venv; run scripts/test");
+    }
+    beside
+}
+
+/// Run `uv pip <args>` against `index_url` only, with no cache and no
+/// config from the machine; returns the run's success and output.
+pub fn uv_pip(index_url: &str, args: &[&str]) -> PipRun {
+    let cache = tempfile::tempdir().expect("uv cache dir");
+    let out = Command::new(uv())
+        .arg("pip")
+        .args(args)
+        .args(["--index-url", index_url, "--no-config", "--python", python().to_str().expect("utf-8 path")])
+        .env("UV_CACHE_DIR", cache.path())
+        .env("UV_NO_PROGRESS", "1")
+        .env_remove("UV_INDEX_URL")
+        .env_remove("UV_EXTRA_INDEX_URL")
+        .env_remove("UV_DEFAULT_INDEX")
+        .env_remove("UV_INDEX")
+        .env_remove("UV_FIND_LINKS")
+        .output()
+        .expect("run uv");
+    PipRun {
+        success: out.status.success(),
+        output: format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
+    }
+}
+
+/// `python -m pip <args>` against `index_url` only (for runs that are not installs into a target).
+pub fn pip(index_url: &str, args: &[&str]) -> PipRun {
+    let out = Command::new(python())
+        .args(["-m", "pip"])
+        .args(args)
+        .args(["--no-cache-dir", "--disable-pip-version-check", "--no-input", "--index-url", index_url])
+        .env("PIP_CONFIG_FILE", "/dev/null")
+        .env_remove("PIP_INDEX_URL")
+        .env_remove("PIP_EXTRA_INDEX_URL")
         .env_remove("PIP_FIND_LINKS")
         .env_remove("PIP_NO_INDEX")
         .output()

@@ -1,0 +1,255 @@
+//! The simple index as installers see it: real pip and real uv install
+//! through Airlock only (with dependencies, hash-pinned, resolving from the
+//! PEP 658 metadata files without downloading wheels), yanked releases are
+//! skipped unless pinned, and an approval made on one server process shows
+//! on another.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use support::airlock::{pip, pip_install, uv_pip, Airlock};
+use support::{sha256_hex, LocalUpstream, Package, UpstreamFile};
+
+/// `airlock-app 1.0` needs `airlock-lib>=1.0`; the lib has 1.0 and 1.1.
+/// Returns the upstream and every distribution as (filename, bytes).
+fn app_and_lib_upstream() -> (LocalUpstream, Vec<(String, Vec<u8>)>) {
+    let app = Package::new("airlock-app", "1.0").with_requires_dist("airlock-lib>=1.0");
+    let lib10 = Package::new("airlock-lib", "1.0");
+    let lib11 = Package::new("airlock-lib", "1.1");
+    let mut files = Vec::new();
+    let mut dists = Vec::new();
+    for (project, pkg) in [("airlock-app", &app), ("airlock-lib", &lib10), ("airlock-lib", &lib11)] {
+        for dist in [pkg.wheel(), pkg.sdist()] {
+            files.push(UpstreamFile::new(project, dist.clone()));
+            dists.push(dist);
+        }
+    }
+    (LocalUpstream::start(files), dists)
+}
+
+/// Request, wait for review and approve each `name==version`.
+async fn approve_all(airlock: &Airlock, auditor: &str, releases: &[(&str, &str)]) {
+    for (name, version) in releases {
+        let resp = airlock.request(auditor, &format!("{name}=={version}")).await;
+        assert_eq!(resp.status(), 202, "{}", resp.text().await.unwrap());
+    }
+    for (name, version) in releases {
+        let r = airlock.wait_for(auditor, name, version, &["awaiting_review", "failed"]).await;
+        assert_eq!(r["status"], "awaiting_review", "{r}");
+        let resp = airlock.decide(auditor, name, version, "approve", "reviewed").await;
+        assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+    }
+}
+
+/// The version of an installed distribution in a `--target` folder.
+fn installed_version(target: &std::path::Path, dist: &str) -> Option<String> {
+    let prefix = format!("{}-", dist.replace('-', "_"));
+    std::fs::read_dir(target).ok()?.filter_map(Result::ok).find_map(|e| {
+        let name = e.file_name().to_string_lossy().into_owned();
+        name.strip_suffix(".dist-info").and_then(|s| s.strip_prefix(&prefix)).map(str::to_string)
+    })
+}
+
+/// Requests for wheels (not their `.metadata`) in a server log since `from`.
+fn wheel_downloads(log: &str, from: usize) -> Vec<String> {
+    log[from..]
+        .lines()
+        .filter(|l| l.contains("path=/files/") && l.contains("served") && l.contains(".whl") && !l.contains(".whl.metadata"))
+        .map(str::to_string)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pip_and_uv_install_resolve_and_pin_through_airlock_only() {
+    let (upstream, dists) = app_and_lib_upstream();
+    let mut airlock = Airlock::new();
+    let auditor = airlock.user_with_token("alice", "auditor");
+    airlock.serve(Some(&upstream.base_url));
+    approve_all(&airlock, &auditor, &[("airlock-app", "1.0"), ("airlock-lib", "1.0"), ("airlock-lib", "1.1")]).await;
+    let index = airlock.simple_url();
+
+    // Dependencies come through Airlock: the newest approved lib.
+    let target = tempfile::tempdir().unwrap();
+    let run = pip_install(&index, target.path(), &["airlock-app"]);
+    assert!(run.success, "pip: {}\n{}", run.output, airlock.log());
+    assert_eq!(installed_version(target.path(), "airlock-app").as_deref(), Some("1.0"));
+    assert_eq!(installed_version(target.path(), "airlock-lib").as_deref(), Some("1.1"), "{}", run.output);
+
+    let target = tempfile::tempdir().unwrap();
+    let run = uv_pip(&index, &["install", "airlock-app", "--target", target.path().to_str().unwrap()]);
+    assert!(run.success, "uv: {}\n{}", run.output, airlock.log());
+    assert_eq!(installed_version(target.path(), "airlock-lib").as_deref(), Some("1.1"), "{}", run.output);
+
+    // Resolution reads the PEP 658 metadata files, not the wheels.
+    let mark = airlock.log().len();
+    let report = tempfile::NamedTempFile::new().unwrap();
+    let run = pip(&index, &["install", "--dry-run", "--ignore-installed", "--report", report.path().to_str().unwrap(), "airlock-app"]);
+    assert!(run.success, "pip --dry-run: {}", run.output);
+    let report: Value = serde_json::from_slice(&std::fs::read(report.path()).unwrap()).unwrap();
+    let resolved: Vec<String> = report["install"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| format!("{}=={}", i["metadata"]["name"].as_str().unwrap(), i["metadata"]["version"].as_str().unwrap()))
+        .collect();
+    assert!(resolved.contains(&"airlock-lib==1.1".to_string()) && resolved.len() == 2, "{resolved:?}");
+    let inputs = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(inputs.path(), "airlock-app\n").unwrap();
+    let run = uv_pip(&index, &["compile", inputs.path().to_str().unwrap(), "--quiet"]);
+    assert!(run.success && run.output.contains("airlock-lib==1.1"), "uv pip compile: {}", run.output);
+    std::thread::sleep(Duration::from_millis(200)); // let the log catch up
+    let log = airlock.log();
+    assert!(log[mark..].contains(".whl.metadata"), "no metadata file was fetched:\n{}", &log[mark..]);
+    let downloads = wheel_downloads(&log, mark);
+    assert!(downloads.is_empty(), "resolution downloaded wheels:\n{}", downloads.join("\n"));
+
+    // Hash-pinned installs with Airlock's hashes (the upstream's, verified).
+    let sha = |name: &str| sha256_hex(&dists.iter().find(|(f, _)| f.contains(name)).unwrap().1);
+    let reqs = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        reqs.path(),
+        format!(
+            "airlock-app==1.0 --hash=sha256:{}\nairlock-lib==1.1 --hash=sha256:{}\n",
+            sha("airlock_app-1.0-py3"),
+            sha("airlock_lib-1.1-py3")
+        ),
+    )
+    .unwrap();
+    let target = tempfile::tempdir().unwrap();
+    let run = pip_install(&index, target.path(), &["--require-hashes", "-r", reqs.path().to_str().unwrap()]);
+    assert!(run.success, "pip --require-hashes: {}", run.output);
+    let target = tempfile::tempdir().unwrap();
+    let run = uv_pip(&index, &["install", "--require-hashes", "-r", reqs.path().to_str().unwrap(), "--target", target.path().to_str().unwrap()]);
+    assert!(run.success, "uv --require-hashes: {}", run.output);
+    assert_eq!(installed_version(target.path(), "airlock-lib").as_deref(), Some("1.1"));
+    // A wrong pin is refused by the client: Airlock serves only the approved bytes.
+    std::fs::write(reqs.path(), format!("airlock-lib==1.1 --hash=sha256:{}\n", "0".repeat(64))).unwrap();
+    let run = pip_install(&index, tempfile::tempdir().unwrap().path(), &["--require-hashes", "-r", reqs.path().to_str().unwrap()]);
+    assert!(!run.success && run.output.contains("HASH"), "pip accepted a wrong hash: {}", run.output);
+
+    // An auditor yanks lib 1.1: installers skip it unless it is pinned.
+    let resp = airlock
+        .http
+        .post(airlock.url("/api/v1/releases/airlock-lib/1.1/yank"))
+        .bearer_auth(&auditor)
+        .json(&serde_json::json!({ "reason": "breaks on Python 3.13" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+    let target = tempfile::tempdir().unwrap();
+    let run = pip_install(&index, target.path(), &["airlock-app"]);
+    assert!(run.success, "{}", run.output);
+    assert_eq!(installed_version(target.path(), "airlock-lib").as_deref(), Some("1.0"), "pip took the yanked 1.1: {}", run.output);
+    let target = tempfile::tempdir().unwrap();
+    let run = uv_pip(&index, &["install", "airlock-app", "--target", target.path().to_str().unwrap()]);
+    assert!(run.success, "{}", run.output);
+    assert_eq!(installed_version(target.path(), "airlock-lib").as_deref(), Some("1.0"), "uv took the yanked 1.1: {}", run.output);
+    let target = tempfile::tempdir().unwrap();
+    let run = pip_install(&index, target.path(), &["airlock-lib==1.1"]);
+    assert!(run.success, "a pinned yanked release must still install: {}", run.output);
+    assert_eq!(installed_version(target.path(), "airlock-lib").as_deref(), Some("1.1"));
+    assert!(run.output.contains("breaks on Python 3.13"), "pip shows the yank reason: {}", run.output);
+    let target = tempfile::tempdir().unwrap();
+    let run = uv_pip(&index, &["install", "airlock-lib==1.1", "--target", target.path().to_str().unwrap()]);
+    assert!(run.success, "uv refused a pinned yanked release: {}", run.output);
+    assert_eq!(installed_version(target.path(), "airlock-lib").as_deref(), Some("1.1"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_index_miss_is_explained_and_becomes_a_request() {
+    let (upstream, _) = app_and_lib_upstream();
+    let mut airlock = Airlock::new();
+    let auditor = airlock.user_with_token("alice", "auditor");
+    airlock.serve(Some(&upstream.base_url));
+
+    let run = pip_install(&airlock.simple_url(), tempfile::tempdir().unwrap().path(), &["airlock-lib"]);
+    assert!(!run.success, "pip installed a project nobody approved: {}", run.output);
+    // The newest release was requested for review, mirrored and inspected.
+    let r = airlock.wait_for(&auditor, "airlock-lib", "1.1", &["awaiting_review", "failed"]).await;
+    assert_eq!(r["status"], "awaiting_review", "{r}");
+    assert!(airlock.log().contains("index miss: requested the newest release"), "{}", airlock.log());
+
+    // The miss now says why, in JSON for API clients.
+    let resp = airlock
+        .http
+        .get(airlock.url("/simple/airlock-lib/"))
+        .header("Accept", "application/vnd.pypi.simple.v1+json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["state"], "pending", "{body}");
+    assert!(body["error"].as_str().unwrap().contains("not approved yet"), "{body}");
+    assert_eq!(body["requested"], false, "already requested: no second request");
+
+    // Once approved, the same install works.
+    let resp = airlock.decide(&auditor, "airlock-lib", "1.1", "approve", "ok").await;
+    assert_eq!(resp.status(), 200);
+    let target = tempfile::tempdir().unwrap();
+    let run = pip_install(&airlock.simple_url(), target.path(), &["airlock-lib"]);
+    assert!(run.success, "{}", run.output);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_token_access_the_index_needs_a_token_and_pip_sends_it() {
+    let (upstream, _) = app_and_lib_upstream();
+    let mut airlock = Airlock::new();
+    let auditor = airlock.user_with_token("alice", "auditor");
+    let reader = airlock.user_with_token("ci", "viewer");
+    airlock.serve_with(Some(&upstream.base_url), &["--index-access", "token"]);
+    approve_all(&airlock, &auditor, &[("airlock-lib", "1.0")]).await;
+
+    let anonymous = airlock.http.get(airlock.url("/simple/airlock-lib/")).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+    assert!(anonymous.headers()["www-authenticate"].to_str().unwrap().starts_with("Basic"));
+    let wrong = airlock.http.get(airlock.url("/simple/")).basic_auth("__token__", Some("nope")).send().await.unwrap();
+    assert_eq!(wrong.status(), 401);
+    let bearer = airlock.http.get(airlock.url("/simple/airlock-lib/")).bearer_auth(&reader).send().await.unwrap();
+    assert_eq!(bearer.status(), 200);
+
+    let index = airlock.simple_url().replace("http://", &format!("http://__token__:{reader}@"));
+    let run = pip_install(&index, tempfile::tempdir().unwrap().path(), &["airlock-lib"]);
+    assert!(run.success, "pip with a token: {}", run.output);
+    let run = pip_install(&airlock.simple_url(), tempfile::tempdir().unwrap().path(), &["airlock-lib"]);
+    assert!(!run.success, "pip without a token installed: {}", run.output);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_approval_on_one_server_process_shows_on_another() {
+    let (upstream, _) = app_and_lib_upstream();
+    let mut airlock = Airlock::new();
+    let auditor = airlock.user_with_token("alice", "auditor");
+    airlock.serve(Some(&upstream.base_url));
+    let other = airlock.peer(Some(&upstream.base_url), &[]);
+    approve_all(&airlock, &auditor, &[("airlock-lib", "1.0")]).await;
+    let resp = airlock.request(&auditor, "airlock-lib==1.1").await;
+    assert_eq!(resp.status(), 202);
+    airlock.wait_for(&auditor, "airlock-lib", "1.1", &["awaiting_review"]).await;
+
+    // The other process caches the page with 1.0 only.
+    let page_on_other = || async {
+        let resp = reqwest::get(format!("{other}/simple/airlock-lib/?format=application/vnd.pypi.simple.v1%2Bjson")).await.unwrap();
+        assert_eq!(resp.status(), 200);
+        resp.json::<Value>().await.unwrap()["versions"].clone()
+    };
+    assert_eq!(page_on_other().await, serde_json::json!(["1.0"]));
+    assert_eq!(page_on_other().await, serde_json::json!(["1.0"]));
+
+    // Approved through the first process, the second sees it promptly.
+    let resp = airlock.decide(&auditor, "airlock-lib", "1.1", "approve", "ok").await;
+    assert_eq!(resp.status(), 200);
+    let approved = Instant::now();
+    loop {
+        if page_on_other().await == serde_json::json!(["1.0", "1.1"]) {
+            break;
+        }
+        // The target is one second; the bound here only catches a feed that never arrives.
+        assert!(approved.elapsed() < Duration::from_secs(10), "the other process still serves the old page");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    eprintln!("the other process served the new page {} ms after the approval", approved.elapsed().as_millis());
+}
