@@ -31,8 +31,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/v1/projects/{name}", web::get().to(simple::availability))
         .route("/simple", web::get().to(simple::root_redirect))
         .route("/simple/", web::get().to(simple::root))
+        .route("/simple/", web::head().to(simple::root))
         .route("/simple/{project}", web::get().to(simple::project_redirect))
         .route("/simple/{project}/", web::get().to(simple::project))
+        .route("/simple/{project}/", web::head().to(simple::project))
         .route("/files/{sha256}/{filename}", web::get().to(simple::file))
         .route("/files/{sha256}/{filename}", web::head().to(simple::file));
 }
