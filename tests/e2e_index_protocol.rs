@@ -145,7 +145,7 @@ async fn the_simple_index_conforms_to_peps_503_691_592_658_700_714() {
     // The same page in HTML: PEP 503 anchors with hash fragments and escaped data attributes.
     let html = ix.html("/simple/airlock-demo/").await;
     assert!(html.contains(&format!("href=\"/files/{wheel_sha}/{wheel_name}#sha256={wheel_sha}\"")), "{html}");
-    assert!(html.contains("data-requires-python=\"&#62;=3.8,&#60;4\"") || html.contains("data-requires-python=\"&gt;=3.8,&lt;4\""), "{html}");
+    assert!(html.contains("data-requires-python=\"&gt;=3.8,&lt;4\""), "{html}");
     assert!(html.contains(&format!("data-core-metadata=\"sha256={metadata_sha}\"")), "{html}");
     assert!(html.contains(&format!("data-dist-info-metadata=\"sha256={metadata_sha}\"")), "{html}");
     assert!(html.contains("<meta name=\"pypi:repository-version\" content=\"1.1\">"), "{html}");
@@ -229,7 +229,7 @@ async fn yanks_carry_hostile_reasons_escaped_and_hostile_names_are_not_reflected
     }
     let html = ix.html("/simple/airlock-demo/").await;
     assert!(!html.contains("<script>") && !html.contains("<img"), "{html}");
-    assert!(html.contains("data-yanked=\"&#34;&#62;&#60;script&#62;") || html.contains("data-yanked=\"&quot;&gt;&lt;script&gt;"), "{html}");
+    assert!(html.contains("data-yanked=\"&quot;&gt;&lt;script&gt;"), "{html}");
 
     // A yank needs a reason and an auditor.
     let viewer = ix.airlock.user_with_token("vic", "viewer");

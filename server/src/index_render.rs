@@ -2,16 +2,16 @@
 //! and one project's page, each as PEP 503 HTML and PEP 691 JSON (API 1.1,
 //! with PEP 592 yanks, PEP 658/714 metadata hashes and PEP 700 `versions`,
 //! `size`, `upload-time`). Everything from a package is escaped: askama
-//! escapes the HTML, serde_json the JSON, and file names are percent-encoded
+//! the HTML is escaped by hand (these pages are hot), serde_json escapes the JSON, and file names are percent-encoded
 //! in URLs.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+use std::fmt::Write as _;
 use std::str::FromStr;
 
 use airlock_store::domain::ProjectName;
 use airlock_store::index::IndexFile;
-use askama::Template;
-use serde_json::{json, Value};
+use serde::Serialize;
 
 use crate::error::AppError;
 
@@ -25,37 +25,64 @@ pub struct RenderedPage {
     pub json: String,
 }
 
-#[derive(Template)]
-#[template(path = "simple_root.html")]
-struct RootHtml<'a> {
-    projects: &'a [String],
+#[derive(Serialize)]
+struct Meta {
+    #[serde(rename = "api-version")]
+    api_version: &'static str,
+}
+
+const META: Meta = Meta { api_version: API_VERSION };
+
+#[derive(Serialize)]
+struct RootJson<'a> {
+    meta: Meta,
+    projects: Vec<ProjectEntry<'a>>,
+}
+
+#[derive(Serialize)]
+struct ProjectEntry<'a> {
+    name: &'a str,
+}
+
+/// HTML-escape `text` into `out`: the five characters that matter in text
+/// and in double- or single-quoted attribute values.
+fn escape_into(out: &mut String, text: &str) {
+    let mut last = 0;
+    for (i, b) in text.bytes().enumerate() {
+        let entity = match b {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            b'\'' => "&#39;",
+            _ => continue,
+        };
+        out.push_str(&text[last..i]);
+        out.push_str(entity);
+        last = i + 1;
+    }
+    out.push_str(&text[last..]);
+}
+
+fn to_json<T: Serialize>(value: &T) -> Result<String, AppError> {
+    serde_json::to_string(value).map_err(|e| AppError::Internal(format!("rendering JSON: {e}")))
 }
 
 /// The `/simple/` root: every project with an approved release.
 pub fn render_root(projects: &[String]) -> Result<RenderedPage, AppError> {
-    let html = RootHtml { projects }.render().map_err(|e| AppError::Internal(e.to_string()))?;
-    let json = json!({
-        "meta": {"api-version": API_VERSION},
-        "projects": projects.iter().map(|p| json!({"name": p})).collect::<Vec<_>>(),
-    })
-    .to_string();
+    let mut html = String::with_capacity(256 + projects.len() * 64);
+    html.push_str("<!DOCTYPE html>\n<html>\n<head><meta name=\"pypi:repository-version\" content=\"1.1\"><title>Simple index</title></head>\n<body>\n");
+    for p in projects {
+        // Project names are normalized (letters, digits and dashes), but escape anyway.
+        html.push_str("<a href=\"/simple/");
+        escape_into(&mut html, p);
+        html.push_str("/\">");
+        escape_into(&mut html, p);
+        html.push_str("</a><br>\n");
+    }
+    html.push_str("</body>\n</html>\n");
+    let json = to_json(&RootJson { meta: META, projects: projects.iter().map(|name| ProjectEntry { name }).collect() })?;
     Ok(RenderedPage { html, json })
-}
-
-struct FileLink<'a> {
-    filename: &'a str,
-    url: String,
-    sha256: &'a str,
-    requires_python: Option<&'a str>,
-    yanked: Option<&'a str>,
-    metadata_sha256: Option<&'a str>,
-}
-
-#[derive(Template)]
-#[template(path = "simple_project.html")]
-struct ProjectHtml<'a> {
-    name: &'a str,
-    files: Vec<FileLink<'a>>,
 }
 
 /// Characters escaped in a URL path segment (RFC 3986 `pchar` keeps the rest).
@@ -77,12 +104,14 @@ pub fn file_url(sha256: &str, filename: &str) -> String {
 fn sorted_versions(files: &[IndexFile]) -> Vec<&str> {
     let mut by_version: BTreeMap<pep440_rs::Version, &str> = BTreeMap::new();
     let mut unparsable: Vec<&str> = Vec::new();
-    for f in files {
-        match pep440_rs::Version::from_str(&f.version) {
+    // Parse each distinct version once: a release has several files.
+    let distinct: HashSet<&str> = files.iter().map(|f| f.version.as_str()).collect();
+    for version in distinct {
+        match pep440_rs::Version::from_str(version) {
             Ok(v) => {
-                by_version.entry(v).or_insert(f.version.as_str());
+                by_version.entry(v).or_insert(version);
             }
-            Err(_) => unparsable.push(f.version.as_str()),
+            Err(_) => unparsable.push(version),
         }
     }
     unparsable.sort_unstable();
@@ -90,70 +119,140 @@ fn sorted_versions(files: &[IndexFile]) -> Vec<&str> {
     by_version.into_values().chain(unparsable).collect()
 }
 
-/// PEP 691: `yanked` is false, true, or a non-empty reason.
-fn yanked_json(reason: Option<&str>) -> Value {
-    match reason {
-        None => Value::Bool(false),
-        Some("") => Value::Bool(true),
-        Some(r) => Value::String(r.to_string()),
+/// PEP 691 `yanked`: false, true, or a non-empty reason.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Yanked<'a> {
+    Flag(bool),
+    Reason(&'a str),
+}
+
+impl<'a> Yanked<'a> {
+    fn of(reason: Option<&'a str>) -> Yanked<'a> {
+        match reason {
+            None => Yanked::Flag(false),
+            Some("") => Yanked::Flag(true),
+            Some(r) => Yanked::Reason(r),
+        }
     }
+}
+
+/// PEP 658/714 metadata: `{"sha256": …}` or false.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum CoreMetadata<'a> {
+    Absent(bool),
+    Hashes { sha256: &'a str },
+}
+
+impl<'a> CoreMetadata<'a> {
+    fn of(sha256: Option<&'a str>) -> CoreMetadata<'a> {
+        sha256.map_or(CoreMetadata::Absent(false), |sha256| CoreMetadata::Hashes { sha256 })
+    }
+}
+
+#[derive(Serialize)]
+struct Hashes<'a> {
+    sha256: &'a str,
+}
+
+#[derive(Serialize)]
+struct JsonFile<'a> {
+    filename: &'a str,
+    url: &'a str,
+    hashes: Hashes<'a>,
+    #[serde(rename = "requires-python", skip_serializing_if = "Option::is_none")]
+    requires_python: Option<&'a str>,
+    size: i64,
+    yanked: Yanked<'a>,
+    #[serde(rename = "core-metadata")]
+    core_metadata: CoreMetadata<'a>,
+    #[serde(rename = "dist-info-metadata")]
+    dist_info_metadata: CoreMetadata<'a>,
+    #[serde(rename = "upload-time", skip_serializing_if = "Option::is_none")]
+    upload_time: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct ProjectJson<'a> {
+    meta: Meta,
+    name: &'a str,
+    versions: Vec<&'a str>,
+    files: Vec<JsonFile<'a>>,
 }
 
 /// One project's page. `files` are its approved files, sorted by name.
 pub fn render_project(name: &ProjectName, files: &[IndexFile]) -> Result<RenderedPage, AppError> {
-    let links = files
-        .iter()
-        .map(|f| FileLink {
-            filename: &f.filename,
-            url: file_url(&f.sha256, &f.filename),
-            sha256: &f.sha256,
-            requires_python: f.requires_python.as_deref(),
-            yanked: f.yanked.as_deref(),
-            metadata_sha256: f.metadata_sha256.as_deref(),
-        })
-        .collect::<Vec<_>>();
-    let json_files: Vec<Value> = files
-        .iter()
-        .zip(&links)
-        .map(|(f, link)| {
-            let mut entry = json!({
-                "filename": f.filename,
-                "url": link.url,
-                "hashes": {"sha256": f.sha256},
-                "requires-python": f.requires_python,
-                "size": f.size,
-                "yanked": yanked_json(f.yanked.as_deref()),
-            });
-            match &f.metadata_sha256 {
-                Some(m) => {
-                    entry["core-metadata"] = json!({"sha256": m});
-                    entry["dist-info-metadata"] = json!({"sha256": m});
-                }
-                None => {
-                    entry["core-metadata"] = Value::Bool(false);
-                    entry["dist-info-metadata"] = Value::Bool(false);
-                }
-            }
-            if let Some(t) = &f.upload_time {
-                entry["upload-time"] = json!(t);
-            }
-            entry
-        })
-        .collect();
-    let json = json!({
-        "meta": {"api-version": API_VERSION},
-        "name": name.as_str(),
-        "versions": sorted_versions(files),
-        "files": json_files,
-    })
-    .to_string();
-    let html = ProjectHtml { name: name.as_str(), files: links }.render().map_err(|e| AppError::Internal(e.to_string()))?;
+    let urls: Vec<String> = files.iter().map(|f| file_url(&f.sha256, &f.filename)).collect();
+    let mut html = String::with_capacity(256 + files.len() * 400);
+    html.push_str("<!DOCTYPE html>\n<html>\n<head><meta name=\"pypi:repository-version\" content=\"1.1\"><title>Links for ");
+    escape_into(&mut html, name.as_str());
+    html.push_str("</title></head>\n<body>\n<h1>Links for ");
+    escape_into(&mut html, name.as_str());
+    html.push_str("</h1>\n");
+    for (f, url) in files.iter().zip(&urls) {
+        html.push_str("<a href=\"");
+        escape_into(&mut html, url);
+        html.push_str("#sha256=");
+        escape_into(&mut html, &f.sha256);
+        html.push('"');
+        if let Some(rp) = &f.requires_python {
+            html.push_str(" data-requires-python=\"");
+            escape_into(&mut html, rp);
+            html.push('"');
+        }
+        if let Some(reason) = &f.yanked {
+            html.push_str(" data-yanked=\"");
+            escape_into(&mut html, reason);
+            html.push('"');
+        }
+        if let Some(m) = &f.metadata_sha256 {
+            let _ = write!(html, " data-dist-info-metadata=\"sha256={m}\" data-core-metadata=\"sha256={m}\"", m = Escaped(m));
+        }
+        html.push('>');
+        escape_into(&mut html, &f.filename);
+        html.push_str("</a><br>\n");
+    }
+    html.push_str("</body>\n</html>\n");
+
+    let json = to_json(&ProjectJson {
+        meta: META,
+        name: name.as_str(),
+        versions: sorted_versions(files),
+        files: files
+            .iter()
+            .zip(&urls)
+            .map(|(f, url)| JsonFile {
+                filename: &f.filename,
+                url,
+                hashes: Hashes { sha256: &f.sha256 },
+                requires_python: f.requires_python.as_deref(),
+                size: f.size,
+                yanked: Yanked::of(f.yanked.as_deref()),
+                core_metadata: CoreMetadata::of(f.metadata_sha256.as_deref()),
+                dist_info_metadata: CoreMetadata::of(f.metadata_sha256.as_deref()),
+                upload_time: f.upload_time.as_deref(),
+            })
+            .collect(),
+    })?;
     Ok(RenderedPage { html, json })
+}
+
+/// Display adapter that HTML-escapes.
+struct Escaped<'a>(&'a str);
+
+impl std::fmt::Display for Escaped<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut s = String::with_capacity(self.0.len());
+        escape_into(&mut s, self.0);
+        f.write_str(&s)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::{json, Value};
 
     fn file(version: &str, filename: &str) -> IndexFile {
         IndexFile {
@@ -181,11 +280,11 @@ mod tests {
         let mut hostile = file("1.0", "demo-1.0\"><script>alert(1)</script>.tar.gz");
         hostile.yanked = Some("a \"quoted\" <reason>".into());
         let page = render_project(&name, &[hostile]).unwrap();
-        assert!(page.html.contains("data-requires-python=\"&#62;=3.8,&#60;4\""), "{}", page.html);
+        assert!(page.html.contains("data-requires-python=\"&gt;=3.8,&lt;4\""), "{}", page.html);
         assert!(!page.html.contains("<script>"), "{}", page.html);
-        assert!(page.html.contains("&#60;script&#62;"), "{}", page.html);
+        assert!(page.html.contains("&lt;script&gt;"), "{}", page.html);
         assert!(page.html.contains("%22%3E%3Cscript%3E"), "the URL is percent-encoded: {}", page.html);
-        assert!(page.html.contains("data-yanked=\"a &#34;quoted&#34; &#60;reason&#62;\""), "{}", page.html);
+        assert!(page.html.contains("data-yanked=\"a &quot;quoted&quot; &lt;reason&gt;\""), "{}", page.html);
         let json: Value = serde_json::from_str(&page.json).unwrap();
         assert_eq!(json["files"][0]["filename"], "demo-1.0\"><script>alert(1)</script>.tar.gz");
         assert_eq!(json["files"][0]["yanked"], "a \"quoted\" <reason>");

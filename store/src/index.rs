@@ -99,15 +99,36 @@ fn approved_hashes(conn: &mut AnyConnection, release_ids: &[i64]) -> StoreResult
         .order(decisions::id)
         .select((decisions::release_id, decisions::decision, decisions::sha256s))
         .load(conn)?;
+    Ok(latest_approvals(rows))
+}
+
+/// Like [`approved_hashes`] for every approved release of one project, in
+/// one query without a parameter per release (a project may have thousands).
+fn approved_hashes_of_project(conn: &mut AnyConnection, project: &ProjectName) -> StoreResult<HashMap<i64, Vec<String>>> {
+    let approved_releases = releases::table
+        .inner_join(projects::table)
+        .filter(projects::name.eq(project.as_str()))
+        .filter(releases::status.eq(ReleaseStatus::Approved.as_str()))
+        .select(releases::id);
+    let rows: Vec<(i64, String, String)> = decisions::table
+        .filter(decisions::release_id.eq_any(approved_releases))
+        .order(decisions::id)
+        .select((decisions::release_id, decisions::decision, decisions::sha256s))
+        .load(conn)?;
+    Ok(latest_approvals(rows))
+}
+
+/// From decisions in id order, the hashes of each release whose latest decision approves.
+fn latest_approvals(rows: Vec<(i64, String, String)>) -> HashMap<i64, Vec<String>> {
     let mut latest: HashMap<i64, (String, String)> = HashMap::new();
     for (release_id, decision, sha256s) in rows {
         latest.insert(release_id, (decision, sha256s));
     }
-    Ok(latest
+    latest
         .into_iter()
         .filter(|(_, (decision, _))| decision == "approve")
         .map(|(id, (_, sha256s))| (id, serde_json::from_str(&sha256s).unwrap_or_default()))
-        .collect())
+        .collect()
 }
 
 fn keep_approved(conn: &mut AnyConnection, rows: Vec<IndexRow>) -> StoreResult<Vec<IndexFile>> {
@@ -115,11 +136,16 @@ fn keep_approved(conn: &mut AnyConnection, rows: Vec<IndexRow>) -> StoreResult<V
     ids.sort_unstable();
     ids.dedup();
     let approved = approved_hashes(conn, &ids)?;
-    Ok(rows
+    Ok(only_covered(rows, &approved))
+}
+
+/// The rows whose hash their release's approving decision covered.
+fn only_covered(rows: Vec<IndexRow>, approved: &HashMap<i64, Vec<String>>) -> Vec<IndexFile> {
+    rows
         .into_iter()
         .map(into_index_file)
         .filter(|f| approved.get(&f.release_id).is_some_and(|h| h.contains(&f.sha256)))
-        .collect())
+        .collect()
 }
 
 /// A project's servable files, sorted by file name.
@@ -131,7 +157,8 @@ pub fn approved_files(conn: &mut AnyConnection, project: &ProjectName) -> StoreR
         .order(files::filename)
         .select(index_row_columns())
         .load(conn)?;
-    keep_approved(conn, rows)
+    let approved = approved_hashes_of_project(conn, project)?;
+    Ok(only_covered(rows, &approved))
 }
 
 /// The servable file with this hash and name, if any, with its project's name.
