@@ -191,8 +191,9 @@ pub fn render_project(name: &ProjectName, files: &[IndexFile]) -> Result<Rendere
     escape_into(&mut html, name.as_str());
     html.push_str("</h1>\n");
     for (f, url) in files.iter().zip(&urls) {
+        // The URL is percent-encoded (no character that needs escaping survives).
         html.push_str("<a href=\"");
-        escape_into(&mut html, url);
+        html.push_str(url);
         html.push_str("#sha256=");
         escape_into(&mut html, &f.sha256);
         html.push('"');
