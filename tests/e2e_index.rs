@@ -95,15 +95,19 @@ async fn pip_and_uv_install_resolve_and_pin_through_airlock_only() {
         .map(|i| format!("{}=={}", i["metadata"]["name"].as_str().unwrap(), i["metadata"]["version"].as_str().unwrap()))
         .collect();
     assert!(resolved.contains(&"airlock-lib==1.1".to_string()) && resolved.len() == 2, "{resolved:?}");
+    std::thread::sleep(Duration::from_millis(200));
+    let downloads = wheel_downloads(&airlock.log(), mark);
+    assert!(downloads.is_empty(), "pip's resolution downloaded wheels:\n{}\n{}", downloads.join("\n"), &airlock.log()[mark..]);
+    let mark = airlock.log().len();
     let inputs = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(inputs.path(), "airlock-app\n").unwrap();
     let run = uv_pip(&index, &["compile", inputs.path().to_str().unwrap(), "--quiet"]);
     assert!(run.success && run.output.contains("airlock-lib==1.1"), "uv pip compile: {}", run.output);
     std::thread::sleep(Duration::from_millis(200)); // let the log catch up
     let log = airlock.log();
-    assert!(log[mark..].contains(".whl.metadata"), "no metadata file was fetched:\n{}", &log[mark..]);
+    assert!(log[mark..].contains(".whl.metadata"), "uv fetched no metadata file:\n{}", &log[mark..]);
     let downloads = wheel_downloads(&log, mark);
-    assert!(downloads.is_empty(), "resolution downloaded wheels:\n{}", downloads.join("\n"));
+    assert!(downloads.is_empty(), "uv's resolution downloaded wheels:\n{}", downloads.join("\n"));
 
     // Hash-pinned installs with Airlock's hashes (the upstream's, verified).
     let sha = |name: &str| sha256_hex(&dists.iter().find(|(f, _)| f.contains(name)).unwrap().1);
