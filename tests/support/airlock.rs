@@ -222,7 +222,10 @@ pub fn python() -> PathBuf {
         let dir = std::env::temp_dir().join(format!("airlock-test-venv-{}", std::process::id()));
         let ok = Command::new("python3").args(["-m", "venv"]).arg(&dir).status().map(|s| s.success()).unwrap_or(false);
         assert!(ok, "python3 -m venv failed; set AIRLOCK_TEST_PYTHON or run scripts/test");
-        dir.join("bin/python")
+        let python = dir.join("bin/python");
+        // Current pip, as scripts/test installs it.
+        let _ = Command::new(&python).args(["-m", "pip", "install", "-q", "--disable-pip-version-check", "--upgrade", "pip"]).status();
+        python
     })
     .clone()
 }
