@@ -168,20 +168,27 @@ fn a_top_level_sitecustomize_runs_at_every_start_in_every_scope() {
 }
 
 #[test]
-#[ignore = "role_of makes any file named sitecustomize.py a startup hook, wherever it is; acme/sitecustomize.py is flagged at lines 2, 6 and 10 although Python never runs it at start (install-hook/sitecustomize rightly ignores it)"]
 fn a_sitecustomize_module_inside_a_package_is_an_ordinary_module() {
     let r = wheel(&[("acme/__init__.py", ""), ("acme/sitecustomize.py", EVERY_SCOPE)]);
     assert_eq!(hits(&r, "access/process-on-install", "acme/sitecustomize.py"), [(2, Medium)]);
 }
 
 #[test]
-#[ignore = "`demo`, `example`, `bench`… are AUX_DIRS at any depth, so a project's own import package named demo counts as documentation: exec-decoded at import is medium and os.system at import gives no finding"]
 fn a_project_whose_package_is_named_demo_is_not_documentation() {
     let metadata = "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\nSummary: Demo tools\nAuthor: Ann\n";
     let init = "import base64, os\nexec(base64.b64decode('cHJpbnQoMSk='))\nos.system('id')\n";
     let r = wheel_named("demo-1.0", metadata, &[("demo/__init__.py", init)]);
     assert_eq!(hits(&r, "payload/exec-decoded", "demo/__init__.py"), [(2, Critical)]);
     assert_eq!(hits(&r, "access/process-on-install", "demo/__init__.py"), [(3, Medium)]);
+}
+
+#[test]
+fn a_docs_folder_inside_a_package_ships_with_it_and_one_at_the_top_does_not() {
+    let inside = wheel(&[("acme/__init__.py", ""), ("acme/docs/__init__.py", ""), ("acme/docs/build.py", "import os\nos.system('id')\n")]);
+    assert_eq!(hits(&inside, "access/process-on-install", "acme/docs/build.py"), [(2, Medium)]);
+    let top = sdist(&[("acme/__init__.py", ""), ("docs/conf.py", "import os\nos.system('id')\nexec(source)\n")]);
+    none(&top, "access/process-on-install");
+    assert_eq!(hits(&top, "payload/exec-dynamic", "acme-1.0/docs/conf.py"), [(3, Info)]);
 }
 
 #[test]

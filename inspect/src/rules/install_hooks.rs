@@ -54,10 +54,8 @@ pub fn startup_hooks(dist: &Dist, out: &mut Vec<Finding>) {
         return;
     }
     for member in &dist.archive.members {
-        let parts: Vec<&str> = member.path.split('/').collect();
-        let top_level = parts.len() == 1 || (parts.len() == 3 && parts[0].ends_with(".data") && matches!(parts[1], "purelib" | "platlib"));
-        let name = parts.last().copied().unwrap_or("");
-        if top_level && matches!(name, "sitecustomize.py" | "usercustomize.py") {
+        let name = member.path.rsplit('/').next().unwrap_or("");
+        if matches!(name, "sitecustomize.py" | "usercustomize.py") && crate::rules::code::lands_at_top_of_site_packages(dist.kind, &member.path) {
             out.push(finding(
                 "install-hook/sitecustomize",
                 Severity::High,
