@@ -50,7 +50,8 @@ fn writes_files(call: &Call) -> bool {
     opens_for_writing || call.is(&FS_WRITERS) || call.callee.ends_with(".write_text") || call.callee.ends_with(".write_bytes")
 }
 
-fn is_write_mode(m: &str) -> bool {
+/// A file mode that writes (`w`, `wb`, `a`, `x+`, …).
+pub(crate) fn is_write_mode(m: &str) -> bool {
     m.len() <= 3 && m.chars().all(|c| "rwxabt+".contains(c)) && m.contains(['w', 'a', 'x'])
 }
 

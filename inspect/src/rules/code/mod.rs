@@ -8,6 +8,7 @@ pub mod access;
 mod hiding;
 pub mod payload;
 mod prefilter;
+mod shell;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
