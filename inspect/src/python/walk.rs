@@ -200,7 +200,9 @@ impl<'a> Walker<'a> {
             }
             return;
         }
-        let module = node.child_by_field_name("module_name").map(|m| self.text(m).trim_start_matches('.').to_string()).unwrap_or_default();
+        // A relative import keeps its dots: `from .keyboard import X` is the
+        // package's own module `.keyboard`, not the keyboard library.
+        let module = node.child_by_field_name("module_name").map(|m| self.text(m).to_string()).unwrap_or_default();
         self.facts.imports.push((module.clone(), line));
         for child in node.children_by_field_name("name", &mut cursor) {
             let (name, alias) = match child.kind() {
@@ -210,7 +212,7 @@ impl<'a> Walker<'a> {
                 },
                 _ => (self.text(child).to_string(), self.text(child).to_string()),
             };
-            let full = if module.is_empty() { name.clone() } else { format!("{module}.{name}") };
+            let full = if module.is_empty() || module.ends_with('.') { format!("{module}{name}") } else { format!("{module}.{name}") };
             self.facts.imports.push((full.clone(), line));
             self.aliases.insert(alias, full);
         }
@@ -572,6 +574,14 @@ mod tests {
         let c = calls(src);
         let exec = c.iter().find(|c| c.callee == "exec").unwrap();
         assert!(exec.inner_has(&["base64.b64decode"]), "{exec:?}");
+    }
+
+    #[test]
+    fn relative_imports_keep_their_dots() {
+        let f = analyze(b"from .keyboard import KeyMap\nfrom . import util\nfrom ..net import socket\nKeyMap()\n");
+        let modules: Vec<&str> = f.imports.iter().map(|(m, _)| m.as_str()).collect();
+        assert_eq!(modules, [".keyboard", ".keyboard.KeyMap", ".", ".util", "..net", "..net.socket"]);
+        assert_eq!(f.calls[0].callee, ".keyboard.KeyMap");
     }
 
     #[test]

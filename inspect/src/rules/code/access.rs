@@ -130,8 +130,26 @@ const STOLEN_STORES: [&str; 16] = [
     "metamask",
 ];
 
-/// Credential files that tools also read legitimately (medium).
-const CREDENTIAL_FILES: [&str; 5] = [".ssh/id_rsa", ".ssh\\id_rsa", ".aws/credentials", ".aws\\credentials", ".git-credentials"];
+/// Credential files that tools also read legitimately (medium). SSH
+/// private keys are recognised by [`ssh_private_key`].
+const CREDENTIAL_FILES: [&str; 3] = [".aws/credentials", ".aws\\credentials", ".git-credentials"];
+
+/// The SSH private key a lower-cased string names: `.ssh/id_<type>` for any
+/// key type (rsa, ecdsa, ed25519, the `_sk` ones, a `*` glob), but not the
+/// public half (`.pub`).
+fn ssh_private_key(lower: &str) -> Option<&str> {
+    for sep in ["/", "\\"] {
+        let marker = format!(".ssh{sep}id_");
+        for (at, _) in lower.match_indices(&marker) {
+            let rest = &lower[at + marker.len()..];
+            let key_type = rest.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '*')).next().unwrap_or("");
+            if !key_type.is_empty() && !rest[key_type.len()..].starts_with(".pub") {
+                return Some(&lower[at..at + marker.len() + key_type.len()]);
+            }
+        }
+    }
+    None
+}
 
 /// Substrings of autostart and persistence locations.
 const PERSISTENCE: [&str; 11] = [
@@ -149,7 +167,7 @@ fn literal_rules(file: &PyFile, out: &mut Vec<Finding>) {
         }
         if let Some(store) = STOLEN_STORES.iter().find(|c| lower.contains(*c)) {
             out.push(file.finding("access/credentials", file.weigh(Severity::High), lit.line, format!("refers to a credential store stealers read ({store})")));
-        } else if let Some(store) = CREDENTIAL_FILES.iter().find(|c| lower.contains(*c)) {
+        } else if let Some(store) = CREDENTIAL_FILES.iter().copied().find(|c| lower.contains(*c)).or_else(|| ssh_private_key(&lower)) {
             out.push(file.finding("access/credentials", file.weigh(Severity::Medium), lit.line, format!("refers to a credential file ({store})")));
         }
         if is_bot_token(&lit.value) {
@@ -167,7 +185,7 @@ fn literal_rules(file: &PyFile, out: &mut Vec<Finding>) {
 }
 
 /// A Telegram (`123456789:AA…`) or Discord (`M….….…`) bot token.
-fn is_bot_token(s: &str) -> bool {
+pub(crate) fn is_bot_token(s: &str) -> bool {
     let s = s.trim();
     if let Some((id, secret)) = s.split_once(':') {
         if (8..=10).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_digit()) && secret.len() == 35 && secret.starts_with("AA") {
