@@ -226,6 +226,9 @@ impl<'a> Walker<'a> {
             return;
         }
         let name = self.text(left).to_string();
+        if name.len() > 4 && name.starts_with("__") && name.ends_with("__") && self.facts.dunder_assignments.len() < 256 {
+            self.facts.dunder_assignments.push((name.clone(), line_of(node)));
+        }
         // `x = __import__("os")` or `x = importlib.import_module("os")` makes x an alias.
         if right.kind() == "call" {
             if let Some(module) = self.imported_module(right) {
