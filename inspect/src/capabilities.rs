@@ -50,7 +50,8 @@ fn writes_files(call: &Call) -> bool {
     opens_for_writing || call.is(&FS_WRITERS) || call.callee.ends_with(".write_text") || call.callee.ends_with(".write_bytes")
 }
 
-fn is_write_mode(m: &str) -> bool {
+/// A file mode that writes (`w`, `wb`, `a`, `x+`, …).
+pub(crate) fn is_write_mode(m: &str) -> bool {
     m.len() <= 3 && m.chars().all(|c| "rwxabt+".contains(c)) && m.contains(['w', 'a', 'x'])
 }
 
@@ -86,7 +87,12 @@ pub fn of_text(text: &str) -> BTreeSet<Capability> {
         .iter()
         .any(|t| text.contains(t))
         || text.match_indices("open(").any(|(i, _)| {
-            let window = &text[i..text.len().min(i + 200)];
+            // 200 bytes on, cut back to a character boundary (the text is arbitrary UTF-8).
+            let mut end = text.len().min(i + 200);
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            let window = &text[i..end];
             let window = window.split(')').next().unwrap_or("");
             ["'w'", "\"w\"", "'wb'", "\"wb\"", "'a'", "\"a\"", "'ab'", "\"ab\"", "'w+'", "\"w+\"", "'x'", "\"x\""].iter().any(|m| window.contains(m))
         });
@@ -113,5 +119,7 @@ mod tests {
     fn text_screen_sees_file_writes() {
         assert!(of_text("with open(path, 'w') as f:\n    f.write(x)\n").contains(&Capability::FilesystemWrite));
         assert!(of_text("with open(path) as f:\n    f.read()\n").is_empty());
+        // A multi-byte character across the 200-byte window must not panic.
+        assert!(of_text(&format!("open({}é)", "x".repeat(194))).is_empty());
     }
 }

@@ -12,9 +12,17 @@ fn source_key(path: &str) -> String {
     path.trim_start_matches("src/").to_string()
 }
 
+/// Files a build writes itself: version modules (`version.py`,
+/// `_version.py`, `__version__.py`, `_version_info.py`, `git_version.py`)
+/// and compiled extensions. A name that merely ends in "version"
+/// (`conversion.py`) is not one.
 fn is_generated(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or(path);
-    name.ends_with("version.py") || name == "_version.py" || name.starts_with("_version") || name.ends_with(".so") || name.ends_with(".pyd")
+    if name.ends_with(".so") || name.ends_with(".pyd") {
+        return true;
+    }
+    let Some(stem) = name.strip_suffix(".py") else { return false };
+    stem.trim_matches('_') == "version" || stem.starts_with("_version") || stem.ends_with("_version")
 }
 
 /// Findings for files the wheel has and the sdist lacks. `sdist_paths` are
@@ -74,5 +82,15 @@ mod tests {
         let found = compare_wheel_to_sdist(&wheel, &sdist);
         let files: Vec<(&str, Severity)> = found.iter().map(|f| (f.file.as_deref().unwrap(), f.severity)).collect();
         assert_eq!(files, [("demo/backdoor.py", Severity::Medium), ("evil.pth", Severity::High)]);
+    }
+
+    #[test]
+    fn version_modules_are_generated_and_names_ending_in_version_are_not() {
+        for generated in ["a/version.py", "a/_version.py", "a/__version__.py", "a/_version_info.py", "a/git_version.py", "a/_x.cpython-312.so"] {
+            assert!(is_generated(generated), "{generated}");
+        }
+        for source in ["a/conversion.py", "a/subversion.py", "a/version_check.py", "a/versions.py"] {
+            assert!(!is_generated(source), "{source}");
+        }
     }
 }

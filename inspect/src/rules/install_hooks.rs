@@ -54,10 +54,8 @@ pub fn startup_hooks(dist: &Dist, out: &mut Vec<Finding>) {
         return;
     }
     for member in &dist.archive.members {
-        let parts: Vec<&str> = member.path.split('/').collect();
-        let top_level = parts.len() == 1 || (parts.len() == 3 && parts[0].ends_with(".data") && matches!(parts[1], "purelib" | "platlib"));
-        let name = parts.last().copied().unwrap_or("");
-        if top_level && matches!(name, "sitecustomize.py" | "usercustomize.py") {
+        let name = member.path.rsplit('/').next().unwrap_or("");
+        if matches!(name, "sitecustomize.py" | "usercustomize.py") && crate::rules::code::lands_at_top_of_site_packages(dist.kind, &member.path) {
             out.push(finding(
                 "install-hook/sitecustomize",
                 Severity::High,
@@ -114,6 +112,44 @@ const KNOWN_BACKENDS: [&str; 16] = [
     "whey", "enscons.api", "jupyter_packaging.build_api", "setuptools_scm.build_meta",
 ];
 
+
+/// The `[build-system]` settings that decide what code a build runs.
+#[derive(Debug, Default, PartialEq)]
+struct BuildSystem {
+    backend: Option<String>,
+    /// `backend-path`: the backend is loaded from folders inside the sdist.
+    in_tree: bool,
+}
+
+/// Read `[build-system]` from pyproject.toml as TOML (so comments, quoting
+/// and dotted keys mean what they mean to pip). A file that is not valid
+/// TOML makes the build fail before any backend runs, but is read line by
+/// line all the same, without comments, so that a parser quirk cannot
+/// hide a backend.
+fn build_system(text: &str) -> BuildSystem {
+    if let Ok(doc) = text.parse::<toml::Table>() {
+        let table = doc.get("build-system").and_then(|t| t.as_table());
+        return BuildSystem {
+            backend: table.and_then(|t| t.get("build-backend")).and_then(|v| v.as_str()).map(str::to_string),
+            in_tree: table.is_some_and(|t| t.contains_key("backend-path")),
+        };
+    }
+    let mut found = BuildSystem::default();
+    for line in text.lines() {
+        let t = line.split('#').next().unwrap_or("").trim();
+        if let Some(value) = t.strip_prefix("build-backend") {
+            found.backend = Some(value.trim_start_matches([' ', '=']).trim().trim_matches(['"', '\'']).to_string());
+        }
+        found.in_tree |= t.starts_with("backend-path");
+    }
+    found
+}
+
+/// The first line that sets `key` (for the finding's location).
+fn line_setting<'t>(text: &'t str, key: &str) -> Option<(u32, &'t str)> {
+    text.lines().enumerate().find(|(_, l)| l.split('#').next().unwrap_or("").contains(key)).map(|(i, l)| (i as u32 + 1, l))
+}
+
 pub fn build_backend(dist: &Dist, out: &mut Vec<Finding>) {
     if dist.kind != DistKind::Sdist {
         return;
@@ -121,28 +157,24 @@ pub fn build_backend(dist: &Dist, out: &mut Vec<Finding>) {
     let path = format!("{}pyproject.toml", dist.root);
     let Some(member) = dist.archive.member(&path) else { return };
     let text = String::from_utf8_lossy(&member.content);
-    for (i, line) in text.lines().enumerate() {
-        let t = line.trim();
-        if let Some(value) = t.strip_prefix("build-backend").map(|v| v.trim_start_matches([' ', '=']).trim().trim_matches(['"', '\''])) {
-            if !KNOWN_BACKENDS.contains(&value) {
-                out.push(finding(
-                    "install-hook/build-backend",
-                    Severity::Low,
-                    &path,
-                    Some((i as u32 + 1, line)),
-                    format!("builds with the uncommon backend `{value}`, which runs when the sdist is built"),
-                ));
-            }
-        }
-        if t.starts_with("backend-path") {
-            out.push(finding(
-                "install-hook/build-backend",
-                Severity::Medium,
-                &path,
-                Some((i as u32 + 1, line)),
-                "builds with a backend shipped inside the sdist itself (backend-path)".into(),
-            ));
-        }
+    let settings = build_system(&text);
+    if let Some(backend) = settings.backend.filter(|b| !KNOWN_BACKENDS.contains(&b.as_str())) {
+        out.push(finding(
+            "install-hook/build-backend",
+            Severity::Low,
+            &path,
+            line_setting(&text, "build-backend"),
+            format!("builds with the uncommon backend `{backend}`, which runs when the sdist is built"),
+        ));
+    }
+    if settings.in_tree {
+        out.push(finding(
+            "install-hook/build-backend",
+            Severity::Medium,
+            &path,
+            line_setting(&text, "backend-path"),
+            "builds with a backend shipped inside the sdist itself (backend-path)".into(),
+        ));
     }
 }
 
@@ -185,3 +217,17 @@ pub fn pth_files(dist: &Dist, out: &mut Vec<Finding>) {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn build_system_is_read_as_toml() {
+        let read = |t: &str| build_system(t);
+        assert_eq!(read("[build-system]\nbuild-backend = \"setuptools.build_meta\"  # the default\n").backend.as_deref(), Some("setuptools.build_meta"));
+        assert_eq!(read("build-system.build-backend = 'x.y'\nbuild-system.backend-path = ['.']\n"), BuildSystem { backend: Some("x.y".into()), in_tree: true });
+        assert_eq!(read("[tool.other]\nbuild-backend = 'x'\n"), BuildSystem::default());
+        // Not TOML: read line by line, comments dropped.
+        assert_eq!(read("[build-system\nbuild-backend = 'evil' # note\n").backend.as_deref(), Some("evil"));
+    }
+}

@@ -6,7 +6,7 @@
 use crate::finding::{Finding, Severity};
 use crate::python::Call;
 use crate::rules::code::payload::is_process;
-use crate::rules::code::{PyFile, Role};
+use crate::rules::code::{shell, PyFile, Role};
 
 /// Commands that builds legitimately run from setup.py.
 const BUILD_TOOLS: [&str; 16] = [
@@ -26,11 +26,20 @@ pub fn is_network(call: &Call) -> bool {
     call.is(&NETWORK_IO)
 }
 
-/// Tokens of commands that no build needs.
-const SUSPICIOUS_COMMAND: [&str; 24] = [
-    "http://", "https://", ".exe", "powershell", "cmd /c", "cmd.exe", "start ", "curl", "wget", "nc ", "ncat", "bash -i", "/dev/tcp",
-    "base64", "chmod +x", "rundll32", "regsvr32", "wscript", "cscript", "schtasks", "reg add", ".vbs", "%temp%", "appdata",
+/// Programs that no build needs, matched as programs of the command line
+/// (so `nc` is netcat, not the end of `sync`).
+const SUSPICIOUS_PROGRAMS: [&str; 18] = [
+    "curl", "wget", "nc", "ncat", "netcat", "socat", "powershell", "pwsh", "cmd", "start", "rundll32", "regsvr32", "wscript", "cscript",
+    "schtasks", "mshta", "certutil", "bitsadmin",
 ];
+
+/// Text in a command that no build needs: URLs, executables, reverse-shell and persistence idioms.
+const SUSPICIOUS_TEXT: [&str; 11] =
+    ["http://", "https://", ".exe", "bash -i", "/dev/tcp", "base64", "chmod +x", "reg add", ".vbs", "%temp%", "appdata"];
+
+fn is_suspicious_command(command: &str) -> bool {
+    SUSPICIOUS_TEXT.iter().any(|t| command.contains(t)) || shell::programs(command).iter().any(|p| SUSPICIOUS_PROGRAMS.contains(&p.as_str()))
+}
 
 /// The command a process call runs looks like a build step.
 fn is_build_step(call: &Call) -> bool {
@@ -54,7 +63,7 @@ pub fn run(file: &PyFile, out: &mut Vec<Finding>) {
             let command = call.strings.join(" ").to_ascii_lowercase();
             let overrides_install = file.role == Role::SetupScript
                 && file.facts.command_classes.iter().any(|(c, _)| ["(install)", "(develop)", "(egg_info)"].iter().any(|b| c.ends_with(b)));
-            let severity = if SUSPICIOUS_COMMAND.iter().any(|t| command.contains(t)) || call.callee.starts_with("pip.") {
+            let severity = if is_suspicious_command(&command) || call.callee.starts_with("pip.") {
                 Severity::High
             } else if overrides_install && !is_build_step(call) {
                 // An install command replaced by code that starts a process: GuardDog's cmd-overwrite pattern.
@@ -121,8 +130,26 @@ const STOLEN_STORES: [&str; 16] = [
     "metamask",
 ];
 
-/// Credential files that tools also read legitimately (medium).
-const CREDENTIAL_FILES: [&str; 5] = [".ssh/id_rsa", ".ssh\\id_rsa", ".aws/credentials", ".aws\\credentials", ".git-credentials"];
+/// Credential files that tools also read legitimately (medium). SSH
+/// private keys are recognised by [`ssh_private_key`].
+const CREDENTIAL_FILES: [&str; 3] = [".aws/credentials", ".aws\\credentials", ".git-credentials"];
+
+/// The SSH private key a lower-cased string names: `.ssh/id_<type>` for any
+/// key type (rsa, ecdsa, ed25519, the `_sk` ones, a `*` glob), but not the
+/// public half (`.pub`).
+fn ssh_private_key(lower: &str) -> Option<&str> {
+    for sep in ["/", "\\"] {
+        let marker = format!(".ssh{sep}id_");
+        for (at, _) in lower.match_indices(&marker) {
+            let rest = &lower[at + marker.len()..];
+            let key_type = rest.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '*')).next().unwrap_or("");
+            if !key_type.is_empty() && !rest[key_type.len()..].starts_with(".pub") {
+                return Some(&lower[at..at + marker.len() + key_type.len()]);
+            }
+        }
+    }
+    None
+}
 
 /// Substrings of autostart and persistence locations.
 const PERSISTENCE: [&str; 11] = [
@@ -140,7 +167,7 @@ fn literal_rules(file: &PyFile, out: &mut Vec<Finding>) {
         }
         if let Some(store) = STOLEN_STORES.iter().find(|c| lower.contains(*c)) {
             out.push(file.finding("access/credentials", file.weigh(Severity::High), lit.line, format!("refers to a credential store stealers read ({store})")));
-        } else if let Some(store) = CREDENTIAL_FILES.iter().find(|c| lower.contains(*c)) {
+        } else if let Some(store) = CREDENTIAL_FILES.iter().copied().find(|c| lower.contains(*c)).or_else(|| ssh_private_key(&lower)) {
             out.push(file.finding("access/credentials", file.weigh(Severity::Medium), lit.line, format!("refers to a credential file ({store})")));
         }
         if is_bot_token(&lit.value) {
@@ -158,7 +185,7 @@ fn literal_rules(file: &PyFile, out: &mut Vec<Finding>) {
 }
 
 /// A Telegram (`123456789:AA…`) or Discord (`M….….…`) bot token.
-fn is_bot_token(s: &str) -> bool {
+pub(crate) fn is_bot_token(s: &str) -> bool {
     let s = s.trim();
     if let Some((id, secret)) = s.split_once(':') {
         if (8..=10).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_digit()) && secret.len() == 35 && secret.starts_with("AA") {

@@ -18,8 +18,22 @@ pub fn entropy(s: &str) -> f64 {
     }).sum()
 }
 
+/// Share of its alphabet's capacity that a blob's entropy must reach: random
+/// bytes encoded in an alphabet of 2^b symbols carry close to b bits per
+/// symbol (base64 6, hex 4); padding, repeated chunks and prose carry far less.
+const MIN_ENTROPY_SHARE: f64 = 0.75;
+
+/// True when `s`, already known to look encoded, is dense enough to be
+/// random data: its entropy measured against its own alphabet (hex or
+/// base64), so a hex payload is not held to base64's bar.
+fn dense_enough(s: &str) -> bool {
+    let symbols: String = s.replace("\\x", "").chars().filter(|c| !c.is_whitespace() && *c != '=').collect();
+    let bits_per_symbol = if symbols.bytes().all(|b| b.is_ascii_hexdigit()) { 4.0 } else { 6.0 };
+    entropy(&symbols) > MIN_ENTROPY_SHARE * bits_per_symbol
+}
+
 pub fn run(file: &PyFile, out: &mut Vec<Finding>) {
-    if let Some(lit) = file.facts.literals.iter().find(|l| l.value.len() >= 1000 && looks_encoded(&l.value) && entropy(&l.value) > 4.5) {
+    if let Some(lit) = file.facts.literals.iter().find(|l| l.value.len() >= 1000 && looks_encoded(&l.value) && dense_enough(&l.value)) {
         out.push(file.finding(
             "hiding/encoded-blob",
             file.weigh(Severity::Medium),
@@ -35,9 +49,28 @@ pub fn run(file: &PyFile, out: &mut Vec<Finding>) {
             format!("a {}-character line: minified or packed code", line.len()),
         ));
     }
-    const PACKERS: [(&str, &str); 3] = [("__pyarmor__", "PyArmor"), ("pyarmor_runtime", "PyArmor"), ("__obfuscator__", "an obfuscator")];
-    if let Some((marker, name)) = PACKERS.iter().find(|(m, _)| file.text.contains(m)) {
-        let line = file.text.lines().position(|l| l.contains(marker)).unwrap_or(0) as u32 + 1;
+    if let Some((line, name)) = packer_marker(file) {
         out.push(file.finding("hiding/packer", file.weigh(Severity::High), line, format!("code packed with {name} cannot be reviewed")));
     }
+}
+
+/// Where packed code shows its packer, read from the code itself (never
+/// from comments or docstrings, which may just mention one): PyArmor's
+/// runtime imported (`pyarmor_runtime_000000`, `pytransform`) or its entry
+/// called (`__pyarmor__`), or an obfuscator's `__obfuscator__` marker assigned.
+fn packer_marker(file: &PyFile) -> Option<(u32, &'static str)> {
+    let pyarmor_import = file.facts.imports.iter().find(|(m, _)| {
+        let last = m.trim_start_matches('.');
+        last.split('.').any(|part| part.starts_with("pyarmor_runtime") || part == "pytransform")
+    });
+    let pyarmor_call = file.calls().find(|c| {
+        let name = c.callee.rsplit('.').next().unwrap_or(&c.callee);
+        matches!(name, "__pyarmor__" | "__pyarmor_enter__" | "__pyarmor_exit__" | "pyarmor_runtime" | "__armor_enter__")
+    });
+    let pyarmor = [pyarmor_import.map(|(_, line)| *line), pyarmor_call.map(|c| c.line)].into_iter().flatten().min();
+    if let Some(line) = pyarmor {
+        return Some((line, "PyArmor"));
+    }
+    let obfuscator = file.facts.dunder_assignments.iter().find(|(name, _)| name == "__obfuscator__");
+    obfuscator.map(|(_, line)| (*line, "an obfuscator"))
 }

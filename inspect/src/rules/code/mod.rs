@@ -8,6 +8,7 @@ pub mod access;
 mod hiding;
 pub mod payload;
 mod prefilter;
+mod shell;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
@@ -23,7 +24,8 @@ use crate::rules::finding;
 pub enum Role {
     /// The sdist's setup.py: runs on every build from source.
     SetupScript,
-    /// `sitecustomize.py`/`usercustomize.py` or a module a `.pth` imports: runs at interpreter start.
+    /// `sitecustomize.py`/`usercustomize.py` at the top of site-packages: runs at interpreter start.
+    /// (The same names inside a package are ordinary modules.)
     StartupHook,
     /// A module shipped for import.
     Module,
@@ -34,7 +36,35 @@ pub enum Role {
     Unshipped,
 }
 
-const AUX_DIRS: [&str; 12] = ["test", "tests", "testing", "docs", "doc", "examples", "example", "benchmarks", "benchmark", "bench", "demo", "demos"];
+/// Folder names that hold documentation, examples and benchmarks. They mark
+/// auxiliary code only at the top of the distribution: deeper down, a folder
+/// of that name belongs to the package around it and ships with it
+/// (`botocore/docs/` is part of botocore).
+const DOC_DIRS: [&str; 9] = ["docs", "doc", "examples", "example", "benchmarks", "benchmark", "bench", "demo", "demos"];
+
+/// A folder of tests, at any depth: `tests`, `testing`, `unit_tests`, `manual tests`.
+fn is_test_dir(dir: &str) -> bool {
+    let d = dir.to_ascii_lowercase();
+    d == "testing" || d.split([' ', '_', '-']).any(|w| w == "test" || w == "tests")
+}
+
+/// The project's import name as the metadata spells it (`Demo-Tools` -> `demo_tools`).
+fn import_name(dist: &Dist) -> Option<String> {
+    let name = dist.metadata?.name.as_deref()?;
+    Some(name.to_ascii_lowercase().replace(['-', '.'], "_"))
+}
+
+/// True when `top`, a folder at the top of the distribution, is documentation
+/// rather than code the project ships: named like docs, and neither the
+/// project's own import package nor, in a wheel, a package installed as is.
+fn is_doc_dir(dist: &Dist, packages: &HashSet<String>, top: &str) -> bool {
+    let lower = top.to_ascii_lowercase();
+    if !DOC_DIRS.contains(&lower.as_str()) || import_name(dist).as_deref() == Some(lower.as_str()) {
+        return false;
+    }
+    let installed_package = dist.kind != DistKind::Sdist && packages.contains(&format!("{}{top}", dist.root));
+    !installed_package
+}
 
 /// The role of the file at `path`. In an sdist, only files of packages (a
 /// folder with `__init__.py`) and top-level modules are shipped for import;
@@ -45,15 +75,12 @@ pub fn role_of(dist: &Dist, packages: &HashSet<String>, path: &str) -> Role {
     if dist.kind == DistKind::Sdist && rel == "setup.py" {
         return Role::SetupScript;
     }
-    if matches!(name, "sitecustomize.py" | "usercustomize.py") {
+    if matches!(name, "sitecustomize.py" | "usercustomize.py") && lands_at_top_of_site_packages(dist.kind, rel) {
         return Role::StartupHook;
     }
     let dirs: Vec<&str> = rel.split('/').collect();
-    // A folder named for tests (`tests`, `manual tests`, `unit_tests`) or docs.
-    let aux_dir = dirs[..dirs.len().saturating_sub(1)].iter().any(|d| {
-        let d = d.to_ascii_lowercase();
-        AUX_DIRS.contains(&d.as_str()) || d.split([' ', '_', '-']).any(|w| w == "test" || w == "tests")
-    });
+    let folders = &dirs[..dirs.len().saturating_sub(1)];
+    let aux_dir = folders.iter().any(|d| is_test_dir(d)) || folders.first().is_some_and(|top| is_doc_dir(dist, packages, top));
     let aux_name = name.starts_with("test_") || name.ends_with("_test.py") || name == "conftest.py" || name.starts_with("bench_");
     let folder = path.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
     let shipped = dist.kind != DistKind::Sdist
@@ -66,6 +93,19 @@ pub fn role_of(dist: &Dist, packages: &HashSet<String>, path: &str) -> Role {
         Role::Unshipped
     } else {
         Role::Module
+    }
+}
+
+/// True when a module at `rel` (relative to the distribution's root) is
+/// installed at the top of site-packages, where Python imports
+/// `sitecustomize` and `usercustomize` at start: a wheel's top level or its
+/// `.data/purelib|platlib/`, and an sdist's top-level modules (beside
+/// setup.py or under `src/`), which a build installs there.
+pub fn lands_at_top_of_site_packages(kind: DistKind, rel: &str) -> bool {
+    let parts: Vec<&str> = rel.split('/').collect();
+    match kind {
+        DistKind::Sdist => parts.len() == 1 || (parts.len() == 2 && parts[0] == "src"),
+        _ => parts.len() == 1 || (parts.len() == 3 && parts[0].ends_with(".data") && matches!(parts[1], "purelib" | "platlib")),
     }
 }
 

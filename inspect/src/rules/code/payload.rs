@@ -4,7 +4,7 @@
 
 use crate::finding::{Finding, Severity};
 use crate::python::Call;
-use crate::rules::code::{lower, PyFile, Role};
+use crate::rules::code::{access, lower, shell, PyFile, Role};
 
 /// Callees that run a string or code object.
 pub const EXEC: [&str; 6] = ["exec", "eval", "compile", "builtins.exec", "builtins.eval", "execfile"];
@@ -24,10 +24,11 @@ pub const FETCHERS: [&str; 14] = [
     "socket.socket",
 ];
 
-/// Shell commands that download and run, or run hidden.
-const SHELL_DOWNLOAD: [&str; 16] = [
-    "curl ", "wget ", "invoke-webrequest", "iwr ", "downloadstring", "downloadfile", "start-bitstransfer", "certutil -urlcache",
-    "certutil.exe -urlcache", "bitsadmin", "mshta ", "-encodedcommand", "powershell -e ", "powershell.exe -e", "frombase64string", "| sh",
+/// Commands that download and run in one step: PowerShell download cradles,
+/// encoded PowerShell, and Windows tools that fetch (certutil, bitsadmin, mshta).
+const DOWNLOAD_CRADLES: [&str; 11] = [
+    "downloadstring", "downloadfile", "start-bitstransfer", "certutil -urlcache", "certutil.exe -urlcache", "bitsadmin", "mshta ",
+    "-encodedcommand", "powershell -e ", "powershell.exe -e", "frombase64string",
 ];
 
 fn decodes(call: &Call) -> bool {
@@ -137,20 +138,33 @@ fn download_and_run(file: &PyFile, out: &mut Vec<Finding>) {
     }
 }
 
-/// A socket wired to a shell: `os.dup2` of a socket plus a shell process.
+/// A socket wired to a shell: `os.dup2` of a socket's descriptor plus a
+/// shell process. Redirecting to /dev/null or a log file (daemons do) is not
+/// a socket, so the dup2 must take a socket's `fileno()`.
 fn reverse_shell(file: &PyFile, out: &mut Vec<Finding>) {
-    let dup2 = file.calls().find(|c| c.is(&["os.dup2"]));
+    let dup2_of_socket = file.calls().any(|c| c.is(&["os.dup2"]) && duplicates_a_socket(file, c));
     let shell = file.calls().find(|c| {
         (is_process(c) || c.is(&["pty.spawn"])) && c.strings.iter().any(|s| s.contains("/bin/sh") || s.contains("/bin/bash") || s.contains("cmd.exe"))
     });
-    if let (Some(_), Some(shell)) = (dup2, shell) {
+    if let (true, Some(shell)) = (dup2_of_socket, shell) {
         out.push(file.finding(
             "payload/reverse-shell",
             file.weigh(Severity::Critical),
             shell.line,
-            "connects a shell to a socket (os.dup2 + a shell process): a reverse shell".into(),
+            "connects a shell to a socket (os.dup2 of a socket + a shell process): a reverse shell".into(),
         ));
     }
+}
+
+/// True when an `os.dup2` call's descriptor comes from a socket: a
+/// `fileno()` of something made by the socket module (`s = socket.socket()`,
+/// `socket.create_connection()`, an accepted connection), or a `fileno()`
+/// of an object the walk cannot name (a parameter) in a file that imports socket.
+fn duplicates_a_socket(file: &PyFile, dup2: &Call) -> bool {
+    let filenos: Vec<&String> = dup2.inner_calls.iter().filter(|c| c.ends_with(".fileno")).collect();
+    let from_socket = filenos.iter().any(|c| c.starts_with("socket.") || c.contains("socket()") || c.contains("create_connection()") || c.contains("accept()"));
+    let from_unknown = filenos.iter().any(|c| !c.contains('(') && !c.starts_with("sys.") && !c.starts_with("os.") && !c.starts_with("open"));
+    from_socket || (from_unknown && (file.facts.imports_module("socket") || file.facts.imports_module("ssl")))
 }
 
 fn exec_rules(file: &PyFile, call: &Call, out: &mut Vec<Finding>) {
@@ -161,6 +175,13 @@ fn exec_rules(file: &PyFile, call: &Call, out: &mut Vec<Finding>) {
             file.weigh(Severity::Critical),
             call.line,
             format!("{what}() runs code downloaded from the network"),
+        ));
+    } else if runs_downloaded_file(file, call) {
+        out.push(file.finding(
+            "payload/download-exec",
+            file.weigh(Severity::Critical),
+            call.line,
+            format!("{what}() runs a file that this code downloaded"),
         ));
     } else if decodes(call) || call.reversed || call.strings.iter().any(|s| looks_encoded(s)) {
         out.push(file.finding(
@@ -183,11 +204,45 @@ fn exec_rules(file: &PyFile, call: &Call, out: &mut Vec<Finding>) {
     }
 }
 
-/// `exec(open("pkg/version.py").read())`, the classic version read in setup.py.
+/// Calls whose result is the text of a file.
+const FILE_READS: [&str; 6] = ["open", "io.open", "codecs.open", "open().read", "io.open().read", "codecs.open().read"];
+
+/// Calls that point outside the project: temporary folders, the home folder, the environment.
+const OUTSIDE_PROJECT: [&str; 7] =
+    ["tempfile.*", "os.path.expanduser", "os.getenv", "os.environ.get", "pathlib.Path.home", "Path.home", "os.path.expandvars"];
+
+/// `exec(open("pkg/version.py").read())`, the classic version read in
+/// setup.py: a file read by a relative path inside the project. A file in
+/// /tmp, the home folder or a folder named by the environment is not the
+/// project's own.
 fn reads_local_file(call: &Call) -> bool {
-    call.inner_has(&["open", "io.open", "codecs.open", "open().read", "io.open().read", "codecs.open().read"])
-        && !call.inner_has(&DECODERS)
-        && call.strings.iter().all(|s| !s.contains("://"))
+    let outside = |s: &String| {
+        let s = s.to_ascii_lowercase();
+        s.starts_with('/') || s.starts_with('~') || s.starts_with('\\') || s.starts_with('%') || s.get(1..3) == Some(":\\") || s.contains("://")
+    };
+    call.inner_has(&FILE_READS) && !call.inner_has(&DECODERS) && !call.inner_has(&OUTSIDE_PROJECT) && !call.strings.iter().any(outside)
+}
+
+/// `urlretrieve(url, "/tmp/x.py")` then `exec(open("/tmp/x.py").read())`:
+/// code read from a file that a download in the same file wrote, either
+/// directly (urlretrieve and the like) or by writing fetched bytes with
+/// `open(path, "wb")` in a function that fetches.
+fn runs_downloaded_file(file: &PyFile, call: &Call) -> bool {
+    if !call.inner_has(&FILE_READS) {
+        return false;
+    }
+    let paths: Vec<&String> = call.strings.iter().filter(|s| s.len() > 3 && (s.contains(['/', '\\']) || s.ends_with(".py"))).collect();
+    if paths.is_empty() {
+        return false;
+    }
+    let fetching_functions: Vec<&Option<String>> = file.calls().filter(|c| access::is_network(c)).map(|c| &c.function).collect();
+    file.calls().any(|c| {
+        let downloads = access::is_network(c) || c.is(&FETCHERS);
+        let saves_download = c.is(&["open", "io.open"])
+            && c.strings.iter().any(|m| crate::capabilities::is_write_mode(m))
+            && fetching_functions.contains(&&c.function);
+        (downloads || saves_download) && c.strings.iter().any(|s| paths.contains(&s))
+    })
 }
 
 /// A long string that is mostly base64 or hex: an encoded blob.
@@ -202,8 +257,12 @@ pub fn looks_encoded(s: &str) -> bool {
 
 fn shell_download(file: &PyFile, call: &Call, out: &mut Vec<Finding>) {
     let joined = call.strings.join(" ").to_ascii_lowercase();
-    let downloads = SHELL_DOWNLOAD.iter().any(|p| joined.contains(p)) && (joined.contains("http") || joined.contains("-e") || joined.contains("frombase64"));
-    let pipes_to_shell = ["| sh", "|sh", "| bash", "|bash", "| python", "|python"].iter().any(|p| joined.contains(p));
+    let cradle = DOWNLOAD_CRADLES.iter().any(|p| joined.contains(p)) && (joined.contains("http") || joined.contains("-e") || joined.contains("frombase64"));
+    let fetches = shell::programs(&joined).iter().any(|p| shell::DOWNLOADERS.contains(&p.as_str())) && joined.contains("://");
+    let runs_fetched = fetches && (shell::substitutes_download(&joined) || shell::runs_after_download(&joined));
+    // Piping into a shell runs whatever comes down the pipe: a download, or a decoded blob.
+    let pipes_to_shell = shell::pipes_into_interpreter(&joined);
+    let downloads = cradle || runs_fetched;
     if downloads || pipes_to_shell {
         out.push(file.finding(
             "payload/shell-download",

@@ -18,14 +18,13 @@ const CALL_WORDS: [&str; 3] = ["exec", "eval", "compile"];
 /// specific as its rule allows: `pty.` not `pty` (which is in "empty").
 const TOKENS: &[&str] = &[
     // names of calls and modules the payload and access rules resolve
-    "__import__", "import_module", "__builtins__", "__builtin__", "import builtins", "builtins.", "os.system", "system(", "popen",
-    "subprocess", "spawnv", "spawnl", "os.spawn", "startfile", "pty.", "import pty", "getoutput", "dup2", "zipimport", "urlopen",
-    "urlretrieve", "requests.", "import requests", "from requests", "httpx", "socket.", "import socket", "from socket", "smtplib",
+    "__import__", "import_module", "__builtins__", "__builtin__", "builtins.", "os.system", "system(", "popen",
+    "subprocess", "spawnv", "spawnl", "os.spawn", "startfile", "pty.", "getoutput", "dup2", "zipimport", "urlopen",
+    "urlretrieve", "requests.", "httpx", "socket.", "smtplib",
     "ftplib", "telnetlib", "httpconnection", "httpsconnection", "environ", "pip.main", "pip._internal", "b64decode", "marshal.",
     "execfile", "os.exec", "getattr(os", "getattr(subprocess", "getattr(__import__", "getattr(importlib", "getattr(sys.modules",
-    // surveillance imports
-    "pynput", "import keyboard", "from keyboard", "pyautogui", "imagegrab", "pyperclip", "win32clipboard", "import mss", "from mss",
-    "pyscreenshot",
+    // surveillance libraries (also screened as imports, see IMPORTED)
+    "pynput", "pyautogui", "imagegrab", "pyperclip", "win32clipboard", "pyscreenshot",
     // exfiltration endpoints
     "webhook", "api.telegram.org", "hooks.slack.com", "pastebin", "paste.ee", "hastebin", "transfer.sh", "ngrok", "requestbin",
     "pipedream", "interact.sh", "oast.fun", "burpcollaborator", "trycloudflare", "serveo", "anonfiles", "gofile",
@@ -38,6 +37,16 @@ const TOKENS: &[&str] = &[
     // packers; bot tokens
     "pyarmor", "__obfuscator__", ":aa",
 ];
+
+/// Modules (and names imported from modules) whose import alone a rule can
+/// act on, or whose functions an alias would hide from the tokens above:
+/// `import sys, keyboard`, `import socket as s`, `from os import system`.
+/// Matched as whole names in import statements, not as text.
+const IMPORTED: [&str; 12] =
+    ["keyboard", "mss", "socket", "requests", "pty", "builtins", "subprocess", "pynput", "pyautogui", "pyperclip", "system", "popen"];
+
+/// Shortest run of lines holding a wrapped blob that hiding/encoded-blob could flag.
+const MIN_WRAPPED_BLOB: usize = 1000;
 
 fn matcher() -> &'static AhoCorasick {
     static M: OnceLock<AhoCorasick> = OnceLock::new();
@@ -53,10 +62,12 @@ fn is_ident(b: u8) -> bool {
 
 /// True when some rule could fire on this file.
 pub fn worth_parsing(text: &str) -> bool {
+    matches_a_token(text) || text_shapes(text)
+}
+
+/// The token screen: call words, names, fragments, and `://` before a digit.
+fn matches_a_token(text: &str) -> bool {
     let bytes = text.as_bytes();
-    if text.lines().any(|l| l.len() > 1000) {
-        return true;
-    }
     for m in matcher().find_overlapping_iter(bytes) {
         let (start, end) = (m.start(), m.end());
         let id = m.pattern().as_usize();
@@ -76,6 +87,73 @@ pub fn worth_parsing(text: &str) -> bool {
     false
 }
 
+/// The line screen: shapes no fixed token can catch. Long lines (packed
+/// code, one-line blobs), import statements naming a screened module
+/// anywhere in their list, blobs wrapped over many short lines, and
+/// Discord bot tokens.
+fn text_shapes(text: &str) -> bool {
+    let mut blob_run = 0;
+    let mut statement = String::new();
+    for line in text.lines() {
+        if line.len() > 1000 {
+            return true;
+        }
+        if is_blob_line(line) {
+            blob_run += line.trim().len();
+            if blob_run >= MIN_WRAPPED_BLOB {
+                return true;
+            }
+        } else {
+            blob_run = 0;
+        }
+        // An import statement, with its continuations (a trailing backslash, an open parenthesis).
+        let trimmed = line.trim_start();
+        if !statement.is_empty() || trimmed.starts_with("import") || trimmed.starts_with("from") || trimmed.contains(';') {
+            statement.push_str(line.trim_end().trim_end_matches('\\'));
+            statement.push(' ');
+            let open = statement.matches('(').count() > statement.matches(')').count();
+            if (line.trim_end().ends_with('\\') || open) && statement.len() < 4096 {
+                continue;
+            }
+            if imports_a_screened_name(&statement) {
+                return true;
+            }
+            statement.clear();
+        }
+        if line.len() >= 58 && line.contains('.') && has_discord_token(line) {
+            return true;
+        }
+    }
+    false
+}
+
+/// True when one of the `;`-separated statements of `line` imports a name in [`IMPORTED`].
+fn imports_a_screened_name(line: &str) -> bool {
+    line.split(';').any(|statement| {
+        let mut words = statement.split([' ', '\t', ',', '(', ')']).filter(|w| !w.is_empty());
+        if !matches!(words.next(), Some("import" | "from")) {
+            return false;
+        }
+        // Every dotted name in the statement: modules, imported names and aliases.
+        words.any(|w| IMPORTED.contains(&w.split('.').next().unwrap_or(w)))
+    })
+}
+
+/// A line that is nothing but base64 or hex (give or take quotes, commas
+/// and continuation marks): one line of a wrapped blob.
+fn is_blob_line(line: &str) -> bool {
+    let t = line.trim().trim_matches(|c: char| matches!(c, '"' | '\'' | ',' | '\\' | '+' | '(' | ')' | ' '));
+    let t = t.strip_prefix(['b', 'B']).filter(|r| r.starts_with(['"', '\''])).map(|r| &r[1..]).unwrap_or(t);
+    t.len() >= 40 && t.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'-' | b'_'))
+}
+
+/// True when the line holds a run of token characters shaped like a Discord bot token.
+fn has_discord_token(line: &str) -> bool {
+    line.split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+        .filter(|run| run.len() >= 58)
+        .any(crate::rules::code::access::is_bot_token)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,5 +167,23 @@ mod tests {
         assert!(worth_parsing("URL = 'http://203.0.113.9/x'\n"));
         assert!(worth_parsing("HOOK = 'https://discord.com/api/webhooks/1/2'\n"));
         assert!(worth_parsing(&format!("x = '{}'\n", "A".repeat(2000))));
+    }
+
+    #[test]
+    fn screened_modules_count_anywhere_in_an_import_statement() {
+        assert!(worth_parsing("import sys, keyboard\n"));
+        assert!(worth_parsing("import os as o, socket as s\n"));
+        assert!(worth_parsing("from os import (\n    path,\n    system,\n)\n"));
+        assert!(worth_parsing("import os, \\\n    mss\n"));
+        assert!(worth_parsing("x = 1; import requests\n"));
+        assert!(!worth_parsing("import keyboard_layouts, json\nfrom .systems import Grid\n"));
+    }
+
+    #[test]
+    fn wrapped_blobs_and_bot_tokens_are_shapes_worth_parsing() {
+        let line = "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5ejAxMjM0NTY3";
+        assert!(worth_parsing(&format!("BLOB = \"\"\"\n{}\"\"\"\n", format!("{line}\n").repeat(14))));
+        assert!(!worth_parsing(&format!("BLOB = \"\"\"\n{}\"\"\"\n", format!("{line}\n").repeat(3))));
+        assert!(worth_parsing("TOKEN = 'MTk4NjIyNDgzNDcxOTI1MjQ4.Gh7a2b.fakefakefakefakefakefakefake12'\n"));
     }
 }
