@@ -7,6 +7,7 @@
 pub mod archive;
 pub mod capabilities;
 pub mod compare;
+pub mod delta;
 pub mod finding;
 pub mod metadata;
 pub mod python;
@@ -17,4 +18,4 @@ pub use archive::{ArchiveEntry, EntryKind, Limits};
 pub use capabilities::Capability;
 pub use finding::{Finding, Severity};
 pub use metadata::CoreMetadata;
-pub use report::{inspect_archive, DistKind, Report};
+pub use report::{inspect_archive, read_distribution, DistKind, Report};

@@ -90,6 +90,17 @@ fn classify(filename: &str) -> (DistKind, Option<Compression>) {
     }
 }
 
+/// Read a distribution's archive (the format picked by `filename`) without
+/// running any rule: for viewers and diffs. None when the name is not a
+/// distribution's.
+pub fn read_distribution(filename: &str, bytes: &[u8], limits: &Limits, keep: archive::Keep) -> Option<Archive> {
+    match classify(filename) {
+        (DistKind::Unknown, _) => None,
+        (_, Some(c)) => Some(archive::read_tar_keeping(bytes, c, limits, keep)),
+        (_, None) => Some(archive::read_zip_keeping(bytes, limits, keep)),
+    }
+}
+
 /// Inspect one distribution file. `filename` decides how it is read.
 pub fn inspect_archive(filename: &str, bytes: &[u8], limits: &Limits) -> Report {
     let (kind, compression) = classify(filename);

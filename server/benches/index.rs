@@ -16,7 +16,7 @@ use airlock_server::index_render::{self, render_project, render_root};
 use airlock_store::auth::create_user;
 use airlock_store::config::{Config, Settings};
 use airlock_store::db::AnyConnection;
-use airlock_store::decisions::{decide, Verdict};
+use airlock_store::decisions::{decide, ReviewPolicy, Verdict};
 use airlock_store::domain::{PinnedRequirement, ProjectName, Role, Sha256, Version};
 use airlock_store::files::{add_file, record_inspection, start_inspection, Inspection, NewFile};
 use airlock_store::index::approved_files;
@@ -147,7 +147,7 @@ fn populate(store: &Store, conn: &mut AnyConnection, auditor: &airlock_store::au
             };
             record_inspection(conn, id, &inspection, &|_| Vec::new()).expect("inspection");
         }
-        decide(conn, release.id, auditor, Verdict::Approve, "bench").expect("approve");
+        decide(conn, release.id, auditor, Verdict::Approve, "bench", &ReviewPolicy::default(), None).expect("approve");
     }
     newest.expect("a wheel")
 }

@@ -2,6 +2,7 @@
 //! JSON API and the simple index, on actix-web with askama templates (which
 //! escape everything: package contents are attacker-controlled).
 
+pub mod archives;
 pub mod auth;
 pub mod error;
 pub mod file_serving;
@@ -9,8 +10,10 @@ pub mod index_access;
 pub mod index_cache;
 pub mod index_feed;
 pub mod index_render;
+pub mod highlight;
 pub mod negotiate;
 pub mod release_detail;
+pub mod review;
 pub mod routes;
 pub mod state;
 pub mod views;
@@ -25,18 +28,20 @@ use tracing::Instrument;
 
 pub use state::AppState;
 
-/// The headers every response carries. No page runs inline script, and
-/// nothing may frame the dashboard.
+/// The headers every response carries. No page runs inline script (the one
+/// script comes from /static), and nothing may frame the dashboard.
 fn security_headers() -> DefaultHeaders {
     DefaultHeaders::new()
         .add((
             "Content-Security-Policy",
-            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         ))
         .add(("X-Content-Type-Options", "nosniff"))
         .add(("X-Frame-Options", "DENY"))
         .add(("Referrer-Policy", "same-origin"))
         .add(("Cross-Origin-Opener-Policy", "same-origin"))
+        .add(("Cross-Origin-Resource-Policy", "same-origin"))
+        .add(("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()"))
 }
 
 /// One tracing span per request, with an id, the method, path and outcome.

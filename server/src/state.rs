@@ -30,6 +30,11 @@ impl AppState {
         AppState { store, config, index: Arc::new(IndexCache::new()), files, tokens: Arc::default() }
     }
 
+    /// The four-eyes rule in force, from the configuration.
+    pub fn review_policy(&self) -> airlock_store::decisions::ReviewPolicy {
+        airlock_store::decisions::ReviewPolicy { four_eyes_severity: self.config.four_eyes_severity.clone() }
+    }
+
     /// Run `f` with a pooled connection on actix's blocking pool.
     pub async fn db<T, F>(&self, f: F) -> Result<T, AppError>
     where

@@ -1,18 +1,29 @@
-//! Small helpers shared by the page handlers: the navigation bar's data and
-//! time formatting. Templates get plain strings, never raw HTML.
+//! Small helpers shared by the page handlers: the navigation bar's data,
+//! time and size formatting, and URL pieces. Templates get plain strings,
+//! never raw HTML.
 
 use airlock_store::auth::User;
+use airlock_store::domain::Role;
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 /// What the layout needs to show the signed-in user and the sign-out form.
 pub struct Nav {
     pub user: String,
     pub role: String,
     pub csrf: String,
+    pub is_admin: bool,
+    pub is_auditor: bool,
 }
 
 impl Nav {
     pub fn new(user: &User, csrf: &str) -> Option<Nav> {
-        Some(Nav { user: user.name.clone(), role: user.role.as_str().to_string(), csrf: csrf.to_string() })
+        Some(Nav {
+            user: user.name.clone(),
+            role: user.role.as_str().to_string(),
+            csrf: csrf.to_string(),
+            is_admin: user.role >= Role::Admin,
+            is_auditor: user.role >= Role::Auditor,
+        })
     }
 }
 
@@ -21,4 +32,65 @@ pub fn format_time(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
         .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
         .unwrap_or_else(|| ms.to_string())
+}
+
+/// How long ago `ms` was, roughly (`3 d`, `5 h`, `12 min`).
+pub fn format_age(ms: i64, now: i64) -> String {
+    let mins = (now - ms).max(0) / 60_000;
+    match mins {
+        m if m >= 2 * 24 * 60 => format!("{} d", m / (24 * 60)),
+        m if m >= 120 => format!("{} h", m / 60),
+        m => format!("{m} min"),
+    }
+}
+
+/// A byte count for people (`1.2 MiB`).
+pub fn format_size(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+/// Characters escaped in a path segment or query value: everything but
+/// unreserved characters, so hostile names cannot break out of a URL.
+const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+
+/// `s` percent-encoded for use as one URL path segment or query value.
+pub fn url_part(s: &str) -> String {
+    utf8_percent_encode(s, COMPONENT).to_string()
+}
+
+/// `s` percent-encoded for a query value, keeping `/` readable.
+pub fn url_path_query(s: &str) -> String {
+    const KEEP_SLASH: &AsciiSet = &COMPONENT.remove(b'/');
+    utf8_percent_encode(s, KEEP_SLASH).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_parts_cannot_break_out() {
+        assert_eq!(url_part("a b\"><x>/y"), "a%20b%22%3E%3Cx%3E%2Fy");
+        assert_eq!(url_path_query("pkg/../x y"), "pkg/../x%20y");
+        assert_eq!(url_part("javascript:alert(1)"), "javascript%3Aalert%281%29");
+    }
+
+    #[test]
+    fn sizes_and_ages_read_well() {
+        assert_eq!(format_size(512), "512 B");
+        assert_eq!(format_size(1536), "1.5 KiB");
+        assert_eq!(format_age(0, 3 * 24 * 3600 * 1000), "3 d");
+        assert_eq!(format_age(0, 5 * 60_000), "5 min");
+    }
 }

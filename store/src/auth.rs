@@ -24,6 +24,7 @@ pub struct UserRow {
     pub password_hash: String,
     pub role: String,
     pub created_at: i64,
+    pub disabled: bool,
 }
 
 /// An authenticated user, with a parsed role.
@@ -32,12 +33,15 @@ pub struct User {
     pub id: i64,
     pub name: String,
     pub role: Role,
+    /// A disabled user cannot sign in, and their sessions and tokens stop working.
+    pub disabled: bool,
+    pub created_at: i64,
 }
 
 impl TryFrom<UserRow> for User {
     type Error = StoreError;
     fn try_from(row: UserRow) -> StoreResult<User> {
-        Ok(User { id: row.id, role: row.role.parse()?, name: row.name })
+        Ok(User { id: row.id, role: row.role.parse()?, name: row.name, disabled: row.disabled, created_at: row.created_at })
     }
 }
 
@@ -113,7 +117,7 @@ pub fn verify_password(conn: &mut AnyConnection, name: &str, password: &str) -> 
         .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
         .unwrap_or(false);
     match row {
-        Some(row) if ok => Ok(Some(row.try_into()?)),
+        Some(row) if ok && !row.disabled => Ok(Some(row.try_into()?)),
         _ => Ok(None),
     }
 }
@@ -146,6 +150,7 @@ pub fn session_user(conn: &mut AnyConnection, token: &str) -> StoreResult<Option
         .inner_join(users::table)
         .filter(sessions::token_hash.eq(token_digest(token)))
         .filter(sessions::expires_at.gt(now_ms()))
+        .filter(users::disabled.eq(false))
         .select((UserRow::as_select(), sessions::csrf_token))
         .first(conn)
         .optional()?;
@@ -179,6 +184,8 @@ pub fn token_user(conn: &mut AnyConnection, token: &str) -> StoreResult<Option<U
     let row: Option<(i64, UserRow)> = api_tokens::table
         .inner_join(users::table)
         .filter(api_tokens::token_hash.eq(&digest))
+        .filter(api_tokens::revoked_at.is_null())
+        .filter(users::disabled.eq(false))
         .select((api_tokens::id, UserRow::as_select()))
         .first(conn)
         .optional()?;
@@ -191,6 +198,99 @@ pub fn token_user(conn: &mut AnyConnection, token: &str) -> StoreResult<Option<U
         }
         None => Ok(None),
     }
+}
+
+pub fn user_by_id(conn: &mut AnyConnection, id: i64) -> StoreResult<User> {
+    let row: Option<UserRow> = users::table.find(id).select(UserRow::as_select()).first(conn).optional()?;
+    row.ok_or_else(|| StoreError::NotFound(format!("user #{id}")))?.try_into()
+}
+
+/// Admins who can still sign in.
+fn active_admins(conn: &mut AnyConnection) -> StoreResult<i64> {
+    Ok(users::table.filter(users::role.eq(Role::Admin.as_str())).filter(users::disabled.eq(false)).count().get_result(conn)?)
+}
+
+/// Refuse a change that would leave nobody able to administer Airlock.
+fn keep_an_admin(conn: &mut AnyConnection, user: &User) -> StoreResult<()> {
+    if user.role == Role::Admin && !user.disabled && active_admins(conn)? <= 1 {
+        return Err(StoreError::Conflict(format!("{} is the last active admin", user.name)));
+    }
+    Ok(())
+}
+
+/// Give a user another role (by an admin, `actor`); recorded in the audit log.
+pub fn set_role(conn: &mut AnyConnection, actor: &str, user_id: i64, role: Role) -> StoreResult<User> {
+    crate::db::write_transaction(conn, |conn| {
+        let user = user_by_id(conn, user_id)?;
+        if user.role == role {
+            return Ok(user);
+        }
+        if role != Role::Admin {
+            keep_an_admin(conn, &user)?;
+        }
+        diesel::update(users::table.find(user_id)).set(users::role.eq(role.as_str())).execute(conn)?;
+        crate::audit::record(conn, Some(actor), "user.role", &user.name, &format!("{} -> {}", user.role.as_str(), role.as_str()))?;
+        user_by_id(conn, user_id)
+    })
+}
+
+/// Disable or re-enable a user. Disabling ends their sessions at once; their
+/// API tokens stop working while they are disabled.
+pub fn set_disabled(conn: &mut AnyConnection, actor: &str, user_id: i64, disabled: bool) -> StoreResult<User> {
+    crate::db::write_transaction(conn, |conn| {
+        let user = user_by_id(conn, user_id)?;
+        if user.disabled == disabled {
+            return Ok(user);
+        }
+        if disabled {
+            keep_an_admin(conn, &user)?;
+            diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(conn)?;
+        }
+        diesel::update(users::table.find(user_id)).set(users::disabled.eq(disabled)).execute(conn)?;
+        let action = if disabled { "user.disable" } else { "user.enable" };
+        crate::audit::record(conn, Some(actor), action, &user.name, if disabled { "disabled" } else { "enabled" })?;
+        user_by_id(conn, user_id)
+    })
+}
+
+/// An API token as the admin page lists it (never the token itself).
+#[derive(Debug, Clone, Serialize, Queryable)]
+pub struct TokenInfo {
+    pub id: i64,
+    pub user: String,
+    pub label: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+/// Every API token, newest first.
+pub fn list_api_tokens(conn: &mut AnyConnection) -> StoreResult<Vec<TokenInfo>> {
+    Ok(api_tokens::table
+        .inner_join(users::table)
+        .order(api_tokens::id.desc())
+        .select((api_tokens::id, users::name, api_tokens::label, api_tokens::created_at, api_tokens::last_used_at, api_tokens::revoked_at))
+        .load(conn)?)
+}
+
+/// Revoke an API token: it stops working at once. Recorded in the audit log.
+pub fn revoke_api_token(conn: &mut AnyConnection, actor: &str, token_id: i64) -> StoreResult<()> {
+    crate::db::write_transaction(conn, |conn| {
+        let (user, label): (String, String) = api_tokens::table
+            .inner_join(users::table)
+            .filter(api_tokens::id.eq(token_id))
+            .select((users::name, api_tokens::label))
+            .first(conn)
+            .optional()?
+            .ok_or_else(|| StoreError::NotFound(format!("API token #{token_id}")))?;
+        let n = diesel::update(api_tokens::table.find(token_id).filter(api_tokens::revoked_at.is_null()))
+            .set(api_tokens::revoked_at.eq(now_ms()))
+            .execute(conn)?;
+        if n == 1 {
+            crate::audit::record(conn, Some(actor), "token.revoke", &user, &format!("token #{token_id} ({label})"))?;
+        }
+        Ok(())
+    })
 }
 
 #[cfg(test)]
@@ -235,6 +335,40 @@ mod tests {
             assert!(token_user(conn, "airlock_forged").unwrap().is_none());
             let stored: Vec<String> = api_tokens::table.select(api_tokens::token_hash).load(conn).unwrap();
             assert!(!stored.contains(&token), "token stored in clear");
+        });
+    }
+
+    #[test]
+    fn disabled_users_and_revoked_tokens_stop_working_at_once() {
+        each_backend(|conn| {
+            let _admin = create_user(conn, "root", Role::Admin, "password1").unwrap();
+            let erin = create_user(conn, "erin", Role::Auditor, "password1").unwrap();
+            let session = create_session(conn, &erin).unwrap();
+            let token = create_api_token(conn, "erin", "ci").unwrap();
+            set_disabled(conn, "root", erin.id, true).unwrap();
+            assert!(verify_password(conn, "erin", "password1").unwrap().is_none(), "disabled users cannot sign in");
+            assert!(session_user(conn, &session.token).unwrap().is_none(), "their sessions end");
+            assert!(token_user(conn, &token).unwrap().is_none(), "their tokens stop working");
+            set_disabled(conn, "root", erin.id, false).unwrap();
+            assert!(token_user(conn, &token).unwrap().is_some());
+            let id = list_api_tokens(conn).unwrap()[0].id;
+            revoke_api_token(conn, "root", id).unwrap();
+            assert!(token_user(conn, &token).unwrap().is_none(), "revoked tokens stop working");
+            assert!(list_api_tokens(conn).unwrap()[0].revoked_at.is_some());
+        });
+    }
+
+    #[test]
+    fn the_last_active_admin_cannot_be_demoted_or_disabled() {
+        each_backend(|conn| {
+            let root = create_user(conn, "root", Role::Admin, "password1").unwrap();
+            assert!(matches!(set_role(conn, "root", root.id, Role::Auditor), Err(StoreError::Conflict(_))));
+            assert!(matches!(set_disabled(conn, "root", root.id, true), Err(StoreError::Conflict(_))));
+            let other = create_user(conn, "other", Role::Viewer, "password1").unwrap();
+            assert_eq!(set_role(conn, "root", other.id, Role::Admin).unwrap().role, Role::Admin);
+            assert_eq!(set_role(conn, "other", root.id, Role::Auditor).unwrap().role, Role::Auditor);
+            let actions: Vec<String> = crate::audit::list(conn, 10, 0).unwrap().into_iter().map(|e| e.action).collect();
+            assert!(actions.iter().filter(|a| *a == "user.role").count() == 2, "{actions:?}");
         });
     }
 }

@@ -43,6 +43,10 @@ pub struct Settings {
     pub request_on_miss: Option<bool>,
     /// Memory for verified small files served from RAM, in MiB.
     pub file_cache_mb: Option<u64>,
+    /// Releases whose worst finding is at least this severe need approvals
+    /// from two different auditors (`critical`, `high`, `medium`, `low`,
+    /// `info`, or `off`).
+    pub four_eyes_severity: Option<String>,
 }
 
 impl Settings {
@@ -62,6 +66,7 @@ impl Settings {
             index_access: self.index_access.or(lower.index_access),
             request_on_miss: self.request_on_miss.or(lower.request_on_miss),
             file_cache_mb: self.file_cache_mb.or(lower.file_cache_mb),
+            four_eyes_severity: self.four_eyes_severity.or(lower.four_eyes_severity),
         }
     }
 
@@ -102,6 +107,9 @@ pub struct Config {
     pub index_access: IndexAccess,
     pub request_on_miss: bool,
     pub file_cache_bytes: u64,
+    /// The four-eyes rule: releases at or above this severity need two
+    /// distinct auditors' approvals. None: one approval always suffices.
+    pub four_eyes_severity: Option<String>,
 }
 
 impl fmt::Debug for Config {
@@ -156,7 +164,17 @@ impl Config {
                 return Err(StoreError::Config(format!("index_access must be anonymous or token, got {other:?}")))
             }
         };
+        let four_eyes_severity = match s.four_eyes_severity.as_deref().map(str::trim) {
+            None | Some("") | Some("off") | Some("none") => None,
+            Some(sev @ ("critical" | "high" | "medium" | "low" | "info")) => Some(sev.to_string()),
+            Some(other) => {
+                return Err(StoreError::Config(format!(
+                    "four_eyes_severity must be critical, high, medium, low, info or off, got {other:?}"
+                )))
+            }
+        };
         Ok(Config {
+            four_eyes_severity,
             listen: s.listen.unwrap_or_else(|| DEFAULT_LISTEN.to_string()),
             blob_dir: s.blob_dir.unwrap_or_else(|| data_dir.join("blobs")),
             data_dir,
@@ -220,6 +238,10 @@ mod tests {
         assert!(Config::resolve(bad_up).is_err());
         let bad_access = Settings { index_access: Some("public".into()), ..Settings::default() };
         assert!(Config::resolve(bad_access).unwrap_err().to_string().contains("index_access"));
+        let bad_rule = Settings { four_eyes_severity: Some("severe".into()), ..Settings::default() };
+        assert!(Config::resolve(bad_rule).unwrap_err().to_string().contains("four_eyes_severity"));
+        let rule = Settings { four_eyes_severity: Some("high".into()), ..Settings::default() };
+        assert_eq!(Config::resolve(rule).unwrap().four_eyes_severity.as_deref(), Some("high"));
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::domain::{ReleaseStatus, Role};
 use crate::error::{StoreError, StoreResult};
 use crate::files::files_of_release;
 use crate::now_ms;
-use crate::releases::{release_by_id, Release};
+use crate::releases::{release_by_id, severity_rank, Release};
 use crate::schema::{decisions, releases, users};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -20,6 +20,8 @@ use crate::schema::{decisions, releases, users};
 pub enum Verdict {
     Approve,
     Reject,
+    /// Withdraw an approval: the release's files leave the index at once.
+    Revoke,
 }
 
 impl Verdict {
@@ -27,6 +29,7 @@ impl Verdict {
         match self {
             Verdict::Approve => "approve",
             Verdict::Reject => "reject",
+            Verdict::Revoke => "revoke",
         }
     }
 
@@ -34,9 +37,39 @@ impl Verdict {
         match s {
             "approve" => Ok(Verdict::Approve),
             "reject" => Ok(Verdict::Reject),
-            other => Err(StoreError::Invalid(format!("decision must be approve or reject, got {other:?}"))),
+            "revoke" => Ok(Verdict::Revoke),
+            other => Err(StoreError::Invalid(format!("decision must be approve, reject or revoke, got {other:?}"))),
         }
     }
+}
+
+/// How many approvals a release needs: the four-eyes rule.
+#[derive(Debug, Clone, Default)]
+pub struct ReviewPolicy {
+    /// Releases whose worst finding is at least this severe need two
+    /// different auditors; None turns the rule off.
+    pub four_eyes_severity: Option<String>,
+}
+
+impl ReviewPolicy {
+    /// Distinct auditors who must approve a release of this max severity.
+    pub fn approvals_needed(&self, max_severity: &str) -> usize {
+        match &self.four_eyes_severity {
+            Some(threshold) if severity_rank(max_severity) >= severity_rank(threshold) => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// What a decision did to its release.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "outcome")]
+pub enum Outcome {
+    Approved,
+    Rejected,
+    Revoked,
+    /// An approval was recorded; the release waits for more (four-eyes rule).
+    ApprovalRecorded { have: usize, needed: usize },
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -48,12 +81,7 @@ pub struct DecisionView {
     pub created_at: i64,
 }
 
-/// Approve or reject a release awaiting review. Needs an auditor and a
-/// non-empty comment; records the reviewed hashes and an audit event.
-pub fn decide(conn: &mut AnyConnection, release_id: i64, user: &User, verdict: Verdict, comment: &str) -> StoreResult<Release> {
-    if user.role < Role::Auditor {
-        return Err(StoreError::Invalid(format!("user {} is a {} and cannot decide", user.name, user.role.as_str())));
-    }
+fn check_comment(comment: &str) -> StoreResult<&str> {
     let comment = comment.trim();
     if comment.is_empty() {
         return Err(StoreError::Invalid("a decision needs a comment".into()));
@@ -61,17 +89,84 @@ pub fn decide(conn: &mut AnyConnection, release_id: i64, user: &User, verdict: V
     if comment.len() > 10_000 {
         return Err(StoreError::Invalid("comment is longer than 10000 bytes".into()));
     }
+    Ok(comment)
+}
+
+/// The approvals of the current review round: those after the release's
+/// last decision that was not an approval.
+fn approvals_this_round(decided: &[(i64, String, Vec<String>)]) -> Vec<(i64, Vec<String>)> {
+    let start = decided.iter().rposition(|(_, d, _)| d != "approve").map_or(0, |i| i + 1);
+    decided[start..].iter().map(|(user, _, hashes)| (*user, hashes.clone())).collect()
+}
+
+/// Decide on a release, as `user` (an auditor) with a required comment:
+///
+/// - approve or reject a release awaiting review. `reviewed`, when given, is
+///   the set of file hashes the auditor saw; the decision is refused if the
+///   release's files differ. Under the four-eyes rule, a release at or above
+///   the policy's severity stays awaiting review until a second, different
+///   auditor approves.
+/// - revoke an approved release: it becomes `revoked` and leaves the index.
+///
+/// Every decision records the exact file hashes it covered and an audit event.
+pub fn decide(
+    conn: &mut AnyConnection,
+    release_id: i64,
+    user: &User,
+    verdict: Verdict,
+    comment: &str,
+    policy: &ReviewPolicy,
+    reviewed: Option<&[String]>,
+) -> StoreResult<(Release, Outcome)> {
+    if user.role < Role::Auditor {
+        return Err(StoreError::Invalid(format!("user {} is a {} and cannot decide", user.name, user.role.as_str())));
+    }
+    let comment = check_comment(comment)?;
     crate::db::write_transaction(conn, |conn| {
         let (project, release) = release_by_id(conn, release_id)?;
-        if release.status()? != ReleaseStatus::AwaitingReview {
-            return Err(StoreError::Conflict(format!(
-                "{} {} is {}, not awaiting review",
-                project.name, release.version, release.status
-            )));
+        let status = release.status()?;
+        let expected = match verdict {
+            Verdict::Approve | Verdict::Reject => ReleaseStatus::AwaitingReview,
+            Verdict::Revoke => ReleaseStatus::Approved,
+        };
+        if status != expected {
+            let what = if verdict == Verdict::Revoke { "approved" } else { "awaiting review" };
+            return Err(StoreError::Conflict(format!("{} {} is {}, not {what}", project.name, release.version, release.status)));
         }
-        let hashes: Vec<String> = files_of_release(conn, release_id)?.into_iter().map(|f| f.sha256).collect();
+        let decided: Vec<(i64, String, Vec<String>)> = decisions::table
+            .filter(decisions::release_id.eq(release_id))
+            .order(decisions::id)
+            .select((decisions::user_id, decisions::decision, decisions::sha256s))
+            .load::<(i64, String, String)>(conn)?
+            .into_iter()
+            .map(|(u, d, h)| (u, d, serde_json::from_str(&h).unwrap_or_default()))
+            .collect();
+        let mut hashes: Vec<String> = match verdict {
+            // A revocation covers exactly what the approval in force covered.
+            Verdict::Revoke => decided.iter().rev().find(|(_, d, _)| d == "approve").map(|(_, _, h)| h.clone()).unwrap_or_default(),
+            _ => files_of_release(conn, release_id)?.into_iter().map(|f| f.sha256).collect(),
+        };
+        hashes.sort();
         if hashes.is_empty() {
             return Err(StoreError::Conflict("a release without files cannot be decided".into()));
+        }
+        if let Some(seen) = reviewed {
+            let mut seen: Vec<String> = seen.iter().map(|h| h.trim().to_ascii_lowercase()).collect();
+            seen.sort();
+            if verdict != Verdict::Revoke && seen != hashes {
+                return Err(StoreError::Conflict(format!(
+                    "the files of {} {} are not the ones you reviewed; reload the page",
+                    project.name, release.version
+                )));
+            }
+        }
+        let round = approvals_this_round(&decided);
+        let needed = policy.approvals_needed(&release.max_severity);
+        if verdict == Verdict::Approve && round.iter().any(|(u, _)| *u == user.id) {
+            return Err(StoreError::Conflict(format!(
+                "you already approved {} {}; the four-eyes rule needs a different auditor",
+                project.name, release.version
+            )));
         }
         let now = now_ms();
         diesel::insert_into(decisions::table)
@@ -84,18 +179,30 @@ pub fn decide(conn: &mut AnyConnection, release_id: i64, user: &User, verdict: V
                 decisions::created_at.eq(now),
             ))
             .execute(conn)?;
-        let status = match verdict {
-            Verdict::Approve => ReleaseStatus::Approved,
-            Verdict::Reject => ReleaseStatus::Rejected,
+        let (outcome, new_status) = match verdict {
+            Verdict::Approve if round.len() + 1 < needed => {
+                (Outcome::ApprovalRecorded { have: round.len() + 1, needed }, None)
+            }
+            Verdict::Approve => (Outcome::Approved, Some(ReleaseStatus::Approved)),
+            Verdict::Reject => (Outcome::Rejected, Some(ReleaseStatus::Rejected)),
+            Verdict::Revoke => (Outcome::Revoked, Some(ReleaseStatus::Revoked)),
         };
-        let release: Release = diesel::update(releases::table.find(release_id))
-            .set((releases::status.eq(status.as_str()), releases::updated_at.eq(now)))
-            .returning(releases::all_columns)
-            .get_result(conn)?;
+        let release: Release = match new_status {
+            Some(status) => diesel::update(releases::table.find(release_id))
+                .set((releases::status.eq(status.as_str()), releases::updated_at.eq(now)))
+                .returning(releases::all_columns)
+                .get_result(conn)?,
+            None => release,
+        };
         let target = format!("{} {}", project.name, release.version);
-        let detail = format!("{comment} [files: {}]", hashes.join(", "));
+        let step = match outcome {
+            Outcome::ApprovalRecorded { have, needed } => format!(" (approval {have} of {needed}; waiting for another auditor)"),
+            _ if needed > 1 && verdict == Verdict::Approve => format!(" (approval {needed} of {needed})"),
+            _ => String::new(),
+        };
+        let detail = format!("{comment}{step} [files: {}]", hashes.join(", "));
         audit::record(conn, Some(&user.name), &format!("release.{}", verdict.as_str()), &target, &detail)?;
-        Ok(release)
+        Ok((release, outcome))
     })
 }
 
@@ -117,4 +224,126 @@ pub fn decisions_of(conn: &mut AnyConnection, release_id: i64) -> StoreResult<Ve
             created_at,
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::create_user;
+    use crate::domain::{PinnedRequirement, ProjectName, Sha256, Version};
+    use crate::files::{add_file, NewFile};
+    use crate::index::approved_files;
+    use crate::releases::{find_release, request_release};
+    use crate::testdb::each_backend;
+
+    /// A release of `name` awaiting review with two files and this max severity.
+    fn awaiting(conn: &mut AnyConnection, name: &str, version: &str, severity: &str) -> i64 {
+        request_release(conn, &PinnedRequirement::parse(&format!("{name}=={version}")).unwrap(), None, 3).unwrap();
+        let (_, r) = find_release(conn, &ProjectName::parse(name).unwrap(), &Version::parse(version).unwrap()).unwrap().unwrap();
+        for (i, ext) in ["whl", "tar.gz"].iter().enumerate() {
+            let new = NewFile {
+                release_id: r.id,
+                filename: format!("{name}-{version}.{ext}"),
+                sha256: Sha256::of(format!("{name}{version}{i}").as_bytes()),
+                size: 10,
+                upstream_url: "http://up.test/x".into(),
+                requires_python: None,
+                yanked: None,
+                upload_time: None,
+            };
+            add_file(conn, &new).unwrap();
+        }
+        diesel::update(releases::table.find(r.id))
+            .set((releases::status.eq("awaiting_review"), releases::max_severity.eq(severity)))
+            .execute(conn)
+            .unwrap();
+        r.id
+    }
+
+    fn served(conn: &mut AnyConnection, name: &str) -> usize {
+        approved_files(conn, &ProjectName::parse(name).unwrap()).unwrap().len()
+    }
+
+    #[test]
+    fn an_approval_records_the_exact_hashes_and_serves_the_files() {
+        each_backend(|conn| {
+            let alice = create_user(conn, "alice", Role::Auditor, "password1").unwrap();
+            let id = awaiting(conn, "demo", "1.0", "medium");
+            let hashes: Vec<String> = files_of_release(conn, id).unwrap().into_iter().map(|f| f.sha256).collect();
+            let wrong = vec![hashes[0].clone()];
+            let refused = decide(conn, id, &alice, Verdict::Approve, "ok", &ReviewPolicy::default(), Some(&wrong));
+            assert!(matches!(refused, Err(StoreError::Conflict(_))), "hashes the auditor did not see are refused");
+            let empty = decide(conn, id, &alice, Verdict::Approve, "  ", &ReviewPolicy::default(), None);
+            assert!(matches!(empty, Err(StoreError::Invalid(_))), "a comment is required");
+            let (r, outcome) = decide(conn, id, &alice, Verdict::Approve, "reviewed", &ReviewPolicy::default(), Some(&hashes)).unwrap();
+            assert_eq!((r.status.as_str(), outcome), ("approved", Outcome::Approved));
+            let mut recorded = decisions_of(conn, id).unwrap()[0].sha256s.clone();
+            let mut expected = hashes.clone();
+            recorded.sort();
+            expected.sort();
+            assert_eq!(recorded, expected);
+            assert_eq!(served(conn, "demo"), 2);
+        });
+    }
+
+    #[test]
+    fn four_eyes_needs_two_different_auditors_at_or_above_the_severity() {
+        each_backend(|conn| {
+            let alice = create_user(conn, "alice", Role::Auditor, "password1").unwrap();
+            let bob = create_user(conn, "bob", Role::Auditor, "password1").unwrap();
+            let policy = ReviewPolicy { four_eyes_severity: Some("high".into()) };
+            let risky = awaiting(conn, "risky", "1.0", "critical");
+            let (r, outcome) = decide(conn, risky, &alice, Verdict::Approve, "first look", &policy, None).unwrap();
+            assert_eq!((r.status.as_str(), outcome), ("awaiting_review", Outcome::ApprovalRecorded { have: 1, needed: 2 }));
+            assert_eq!(served(conn, "risky"), 0, "one approval is not enough");
+            let again = decide(conn, risky, &alice, Verdict::Approve, "me again", &policy, None);
+            assert!(matches!(again, Err(StoreError::Conflict(_))), "the same auditor cannot approve twice");
+            let (r, outcome) = decide(conn, risky, &bob, Verdict::Approve, "second look", &policy, None).unwrap();
+            assert_eq!((r.status.as_str(), outcome), ("approved", Outcome::Approved));
+            assert_eq!(served(conn, "risky"), 2);
+
+            // Below the threshold one approval suffices.
+            let mild = awaiting(conn, "mild", "1.0", "medium");
+            let (r, _) = decide(conn, mild, &alice, Verdict::Approve, "fine", &policy, None).unwrap();
+            assert_eq!(r.status, "approved");
+            let log = crate::audit::list(conn, 10, 0).unwrap();
+            assert!(log.iter().any(|e| e.detail.contains("approval 1 of 2")), "{log:?}");
+        });
+    }
+
+    #[test]
+    fn revoking_an_approval_takes_the_files_out_of_the_index() {
+        each_backend(|conn| {
+            let alice = create_user(conn, "alice", Role::Auditor, "password1").unwrap();
+            let viewer = create_user(conn, "vic", Role::Viewer, "password1").unwrap();
+            let id = awaiting(conn, "demo", "1.0", "low");
+            assert!(matches!(decide(conn, id, &alice, Verdict::Revoke, "no", &ReviewPolicy::default(), None), Err(StoreError::Conflict(_))));
+            decide(conn, id, &alice, Verdict::Approve, "ok", &ReviewPolicy::default(), None).unwrap();
+            assert_eq!(served(conn, "demo"), 2);
+            assert!(decide(conn, id, &viewer, Verdict::Revoke, "no", &ReviewPolicy::default(), None).is_err(), "viewers cannot revoke");
+            let (r, outcome) = decide(conn, id, &alice, Verdict::Revoke, "compromised upstream account", &ReviewPolicy::default(), None).unwrap();
+            assert_eq!((r.status.as_str(), outcome), ("revoked", Outcome::Revoked));
+            assert_eq!(served(conn, "demo"), 0);
+            let decisions = decisions_of(conn, id).unwrap();
+            assert_eq!(decisions.last().unwrap().decision, "revoke");
+            assert_eq!(decisions.last().unwrap().sha256s.len(), 2, "a revocation names the hashes it withdraws");
+            let log = crate::audit::list(conn, 1, 0).unwrap();
+            assert_eq!((log[0].action.as_str(), log[0].actor.as_deref()), ("release.revoke", Some("alice")));
+        });
+    }
+
+    #[test]
+    fn the_nearest_approved_versions_are_found_on_both_sides() {
+        each_backend(|conn| {
+            let alice = create_user(conn, "alice", Role::Auditor, "password1").unwrap();
+            for v in ["1.0", "1.2", "2.0", "1.10"] {
+                let id = awaiting(conn, "demo", v, "low");
+                decide(conn, id, &alice, Verdict::Approve, "ok", &ReviewPolicy::default(), None).unwrap();
+            }
+            let id = awaiting(conn, "demo", "1.5", "low");
+            let (project, _) = release_by_id(conn, id).unwrap();
+            let near: Vec<String> = crate::releases::nearest_approved(conn, project.id, "1.5").unwrap().into_iter().map(|r| r.version).collect();
+            assert_eq!(near, ["1.2", "1.10"], "PEP 440 order, not text order");
+        });
+    }
 }

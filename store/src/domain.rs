@@ -205,17 +205,20 @@ pub enum ReleaseStatus {
     AwaitingReview,
     Approved,
     Rejected,
+    /// Was approved, then an auditor revoked the approval: out of the index.
+    Revoked,
     Failed,
 }
 
 impl ReleaseStatus {
-    pub const ALL: [ReleaseStatus; 7] = [
+    pub const ALL: [ReleaseStatus; 8] = [
         ReleaseStatus::Requested,
         ReleaseStatus::Mirroring,
         ReleaseStatus::Inspecting,
         ReleaseStatus::AwaitingReview,
         ReleaseStatus::Approved,
         ReleaseStatus::Rejected,
+        ReleaseStatus::Revoked,
         ReleaseStatus::Failed,
     ];
 
@@ -227,6 +230,7 @@ impl ReleaseStatus {
             ReleaseStatus::AwaitingReview => "awaiting_review",
             ReleaseStatus::Approved => "approved",
             ReleaseStatus::Rejected => "rejected",
+            ReleaseStatus::Revoked => "revoked",
             ReleaseStatus::Failed => "failed",
         }
     }

@@ -3,6 +3,7 @@
 //! queue, and the content-addressed blob store. Knows nothing of HTTP or HTML.
 
 pub mod audit;
+pub mod audit_size;
 pub mod auth;
 pub mod blobs;
 pub mod config;
@@ -13,6 +14,8 @@ pub mod error;
 pub mod files;
 pub mod index;
 pub mod jobs;
+pub mod overview;
+pub mod queue;
 pub mod releases;
 pub mod schema;
 pub mod tasks;

@@ -9,7 +9,7 @@ use crate::db::AnyConnection;
 use crate::domain::{PinnedRequirement, ProjectName, ReleaseStatus, Version};
 use crate::error::{StoreError, StoreResult};
 use crate::now_ms;
-use crate::schema::{files, findings, projects, releases};
+use crate::schema::{projects, releases};
 use crate::tasks::{self, MirrorRelease};
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]
@@ -156,6 +156,52 @@ pub fn set_error_note(conn: &mut AnyConnection, id: i64, note: &str) -> StoreRes
     Ok(())
 }
 
+/// A project's approved releases, in no particular order.
+pub fn approved_releases(conn: &mut AnyConnection, project_id: i64) -> StoreResult<Vec<Release>> {
+    Ok(releases::table
+        .filter(releases::project_id.eq(project_id))
+        .filter(releases::status.eq(ReleaseStatus::Approved.as_str()))
+        .select(Release::as_select())
+        .load(conn)?)
+}
+
+/// The approved releases nearest to `version` under PEP 440: the closest
+/// older one and the closest newer one, when they exist. These are the
+/// candidates for the base a review's delta is taken from.
+pub fn nearest_approved(conn: &mut AnyConnection, project_id: i64, version: &str) -> StoreResult<Vec<Release>> {
+    let Ok(target) = Version::parse(version) else { return Ok(Vec::new()) };
+    let mut older: Option<(Version, Release)> = None;
+    let mut newer: Option<(Version, Release)> = None;
+    for r in approved_releases(conn, project_id)? {
+        let Ok(v) = Version::parse(&r.version) else { continue };
+        if v.pep440() < target.pep440() {
+            if older.as_ref().is_none_or(|(o, _)| v.pep440() > o.pep440()) {
+                older = Some((v, r));
+            }
+        } else if v.pep440() > target.pep440() && newer.as_ref().is_none_or(|(n, _)| v.pep440() < n.pep440()) {
+            newer = Some((v, r));
+        }
+    }
+    Ok(older.into_iter().chain(newer).map(|(_, r)| r).collect())
+}
+
+/// For each named project (normalized names), its releases in Airlock as
+/// `(version, status)`, newest request first. Projects Airlock does not know
+/// are absent.
+pub fn statuses_by_project(conn: &mut AnyConnection, names: &[String]) -> StoreResult<std::collections::HashMap<String, Vec<(String, String)>>> {
+    let rows: Vec<(String, String, String)> = releases::table
+        .inner_join(projects::table)
+        .filter(projects::name.eq_any(names))
+        .order(releases::id.desc())
+        .select((projects::name, releases::version, releases::status))
+        .load(conn)?;
+    let mut out: std::collections::HashMap<String, Vec<(String, String)>> = std::collections::HashMap::new();
+    for (name, version, status) in rows {
+        out.entry(name).or_default().push((version, status));
+    }
+    Ok(out)
+}
+
 /// Releases of a project, newest first.
 pub fn project_releases(conn: &mut AnyConnection, name: &ProjectName) -> StoreResult<Vec<Release>> {
     Ok(releases::table
@@ -164,20 +210,6 @@ pub fn project_releases(conn: &mut AnyConnection, name: &ProjectName) -> StoreRe
         .order(releases::id.desc())
         .select(Release::as_select())
         .load(conn)?)
-}
-
-/// One row of the review queue.
-#[derive(Debug, Clone, Serialize)]
-pub struct QueueItem {
-    pub project: String,
-    pub version: String,
-    pub status: String,
-    pub error: Option<String>,
-    pub max_severity: String,
-    pub risk_score: i64,
-    pub files: i64,
-    pub findings: i64,
-    pub updated_at: i64,
 }
 
 /// Rank of a severity name, for ordering (unknown names rank lowest).
@@ -190,45 +222,6 @@ pub fn severity_rank(severity: &str) -> u8 {
         "info" => 1,
         _ => 0,
     }
-}
-
-/// Releases in `statuses`, riskiest first (max severity, then score, then oldest).
-pub fn queue(conn: &mut AnyConnection, statuses: &[ReleaseStatus], limit: i64) -> StoreResult<Vec<QueueItem>> {
-    let names: Vec<&str> = statuses.iter().map(|s| s.as_str()).collect();
-    let rows: Vec<(Project, Release)> = releases::table
-        .inner_join(projects::table)
-        .filter(releases::status.eq_any(&names))
-        .order(releases::id.asc())
-        .limit(limit)
-        .select((Project::as_select(), Release::as_select()))
-        .load(conn)?;
-    let mut items = Vec::with_capacity(rows.len());
-    for (project, release) in rows {
-        let file_count: i64 = files::table.filter(files::release_id.eq(release.id)).count().get_result(conn)?;
-        let finding_count: i64 = findings::table
-            .inner_join(files::table)
-            .filter(files::release_id.eq(release.id))
-            .count()
-            .get_result(conn)?;
-        items.push(QueueItem {
-            project: project.name,
-            version: release.version,
-            status: release.status,
-            error: release.error,
-            max_severity: release.max_severity,
-            risk_score: release.risk_score,
-            files: file_count,
-            findings: finding_count,
-            updated_at: release.updated_at,
-        });
-    }
-    items.sort_by(|a, b| {
-        severity_rank(&b.max_severity)
-            .cmp(&severity_rank(&a.max_severity))
-            .then(b.risk_score.cmp(&a.risk_score))
-            .then(a.updated_at.cmp(&b.updated_at))
-    });
-    Ok(items)
 }
 
 /// How many releases are in each status.
@@ -275,20 +268,4 @@ mod tests {
         });
     }
 
-    #[test]
-    fn the_queue_ranks_riskiest_first() {
-        each_backend(|conn| {
-            for (name, sev, score) in [("low-one", "low", 3), ("crit-one", "critical", 100), ("high-one", "high", 40)] {
-                request_release(conn, &req(&format!("{name}==1.0")), None, 3).unwrap();
-                let (_, r) = find_release(conn, &ProjectName::parse(name).unwrap(), &Version::parse("1.0").unwrap()).unwrap().unwrap();
-                diesel::update(releases::table.find(r.id))
-                    .set((releases::status.eq("awaiting_review"), releases::max_severity.eq(sev), releases::risk_score.eq(score)))
-                    .execute(conn)
-                    .unwrap();
-            }
-            let q = queue(conn, &[ReleaseStatus::AwaitingReview], 100).unwrap();
-            let order: Vec<&str> = q.iter().map(|i| i.project.as_str()).collect();
-            assert_eq!(order, ["crit-one", "high-one", "low-one"]);
-        });
-    }
 }

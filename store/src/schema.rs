@@ -68,6 +68,7 @@ diesel::table! {
         password_hash -> Text,
         role -> Text,
         created_at -> BigInt,
+        disabled -> Bool,
     }
 }
 
@@ -89,6 +90,7 @@ diesel::table! {
         token_hash -> Text,
         created_at -> BigInt,
         last_used_at -> Nullable<BigInt>,
+        revoked_at -> Nullable<BigInt>,
     }
 }
 
@@ -150,6 +152,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    audit_sizes (release_id, base_release_id) {
+        release_id -> BigInt,
+        base_release_id -> BigInt,
+        lines -> BigInt,
+        files_added -> BigInt,
+        files_removed -> BigInt,
+        files_changed -> BigInt,
+        computed_at -> BigInt,
+    }
+}
+
 diesel::joinable!(releases -> projects (project_id));
 diesel::joinable!(release_yanks -> releases (release_id));
 diesel::joinable!(files -> releases (release_id));
@@ -161,5 +175,5 @@ diesel::joinable!(decisions -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     projects, releases, files, findings, users, sessions, api_tokens, decisions, audit_events, jobs, index_changes,
-    release_yanks,
+    release_yanks, audit_sizes,
 );

@@ -161,7 +161,14 @@ impl Airlock {
     pub async fn wait_for(&self, token: &str, name: &str, version: &str, statuses: &[&str]) -> Value {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            let r = self.release(token, name, version).await;
+            // A release requested asynchronously (an index miss) appears once a worker resolves it.
+            let resp = self.http.get(self.url(&format!("/api/v1/releases/{name}/{version}"))).bearer_auth(token).send().await.expect("get");
+            if resp.status() == 404 && Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+            assert!(resp.status().is_success(), "GET release {name} {version}: {}", resp.status());
+            let r: Value = resp.json().await.expect("json");
             let status = r["status"].as_str().unwrap_or("").to_string();
             if statuses.contains(&status.as_str()) {
                 return r;

@@ -15,8 +15,17 @@ use serde::Serialize;
 
 use crate::finding::{Finding, Severity};
 
-pub use self::tar::{read_tar, Compression};
-pub use self::zip::read_zip;
+pub use self::tar::{read_tar, read_tar_keeping, Compression};
+pub use self::zip::{read_zip, read_zip_keeping};
+
+/// How much of each file's content a reading keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keep {
+    /// Whole text files the rules read, the head of everything else.
+    RulesText,
+    /// Every file whole, within the limits: for showing files to people.
+    Everything,
+}
 
 /// Resource bounds for reading one archive.
 #[derive(Debug, Clone)]

@@ -10,7 +10,7 @@ use tar::EntryType;
 
 use super::content::{keep_whole, HEAD_BYTES};
 use super::paths::link_escapes;
-use super::{Archive, ArchiveEntry, Budget, EntryKind, Limits, Member, BOMB_MIN_BYTES};
+use super::{Archive, ArchiveEntry, Budget, EntryKind, Keep, Limits, Member, BOMB_MIN_BYTES};
 use crate::finding::Severity;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +39,11 @@ impl<R: Read> Read for Capped<R> {
 }
 
 pub fn read_tar(bytes: &[u8], compression: Compression, limits: &Limits) -> Archive {
+    read_tar_keeping(bytes, compression, limits, Keep::RulesText)
+}
+
+/// [`read_tar`], keeping the content `keep` asks for.
+pub fn read_tar_keeping(bytes: &[u8], compression: Compression, limits: &Limits, keep_what: Keep) -> Archive {
     let decoder: Box<dyn Read + '_> = match compression {
         Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(bytes)),
         Compression::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(bytes)),
@@ -119,7 +124,7 @@ pub fn read_tar(bytes: &[u8], compression: Compression, limits: &Limits) -> Arch
             }
             EntryKind::File => {}
         }
-        let keep = if keep_whole(&path) { budget.allowance() } else { HEAD_BYTES };
+        let keep = if keep_what == Keep::Everything || keep_whole(&path) { budget.allowance() } else { HEAD_BYTES };
         let (content, read, sha256) = match super::read_member(&mut entry, keep, budget.allowance()) {
             Ok(r) => r,
             Err(e) => {

@@ -8,7 +8,7 @@ use zip::ZipArchive;
 
 use super::content::{keep_whole, HEAD_BYTES};
 use super::paths::link_escapes;
-use super::{Archive, ArchiveEntry, Budget, EntryKind, Limits, Member, BOMB_MIN_BYTES};
+use super::{Archive, ArchiveEntry, Budget, EntryKind, Keep, Limits, Member, BOMB_MIN_BYTES};
 use crate::finding::Severity;
 
 const S_IFMT: u32 = 0o170000;
@@ -17,6 +17,11 @@ const S_IFREG: u32 = 0o100000;
 const S_IFDIR: u32 = 0o040000;
 
 pub fn read_zip(bytes: &[u8], limits: &Limits) -> Archive {
+    read_zip_keeping(bytes, limits, Keep::RulesText)
+}
+
+/// [`read_zip`], keeping the content `keep` asks for.
+pub fn read_zip_keeping(bytes: &[u8], limits: &Limits, keep_what: Keep) -> Archive {
     let mut archive = Archive::default();
     let mut zip = match ZipArchive::new(Cursor::new(bytes)) {
         Ok(z) => z,
@@ -91,7 +96,7 @@ pub fn read_zip(bytes: &[u8], limits: &Limits) -> Archive {
             );
             continue;
         }
-        let keep = if keep_whole(&path) { budget.allowance() } else { HEAD_BYTES };
+        let keep = if keep_what == Keep::Everything || keep_whole(&path) { budget.allowance() } else { HEAD_BYTES };
         let (content, read, sha256) = match super::read_member(&mut file, keep, budget.allowance()) {
             Ok(r) => r,
             Err(e) => {

@@ -28,10 +28,23 @@ pub async fn request(auth: Api<Viewer>, state: web::Data<AppState>, body: web::J
     Ok(HttpResponse::Accepted().json(out))
 }
 
-/// `GET /api/v1/releases/<name>/<version>`: status, files, findings, decisions.
+/// `GET /api/v1/releases/<name>/<version>`: status, files, findings,
+/// decisions, and the review's size: `audit_lines` (lines to read, null while
+/// not inspected) and `audit_base` (the approved version the delta is taken
+/// from, or null when every line must be read).
 pub async fn release(_auth: Api<Viewer>, state: web::Data<AppState>, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
     let (name, version) = path.into_inner();
     let d = release_detail::load(&state, &name, &version).await?;
+    let (release_id, blobs) = (d.release.id, state.store.blobs.clone());
+    // The release's data must come back even when an archive cannot be read.
+    let audit = state
+        .db(move |c| {
+            Ok(crate::review::audit_size(c, &blobs, release_id).unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "cannot measure the audit size");
+                None
+            }))
+        })
+        .await?;
     let findings: Vec<_> = d
         .findings
         .iter()
@@ -49,6 +62,8 @@ pub async fn release(_auth: Api<Viewer>, state: web::Data<AppState>, path: web::
         "error": d.release.error,
         "max_severity": d.release.max_severity,
         "risk_score": d.release.risk_score,
+        "audit_lines": audit.as_ref().map(|a| a.lines),
+        "audit_base": audit.as_ref().and_then(|a| a.base.clone()),
         "requested_by": d.release.requested_by,
         "metadata": d.core_metadata(),
         "capabilities": d.capabilities(),
@@ -77,10 +92,11 @@ pub async fn decide(
     let verdict = Verdict::parse(&body.decision).map_err(AppError::from)?;
     let d = release_detail::load(&state, &name, &version).await?;
     let (release_id, user, comment) = (d.release.id, auth.user.clone(), body.comment.clone());
-    let release = state.db(move |c| decisions::decide(c, release_id, &user, verdict, &comment)).await?;
+    let policy = state.review_policy();
+    let (release, outcome) = state.db(move |c| decisions::decide(c, release_id, &user, verdict, &comment, &policy, None)).await?;
     // This process shows the change at once; the others within a feed poll.
     state.index.evict_project(&d.project.name);
-    Ok(HttpResponse::Ok().json(json!({ "project": d.project.name, "version": release.version, "status": release.status })))
+    Ok(HttpResponse::Ok().json(json!({ "project": d.project.name, "version": release.version, "status": release.status, "outcome": outcome })))
 }
 
 #[derive(Deserialize)]

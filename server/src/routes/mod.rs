@@ -1,10 +1,14 @@
 //! The routes, one module per page or API area. Handlers stay thin: parse,
 //! call the store, render.
 
+pub mod admin;
 pub mod api;
 pub mod audit;
+pub mod browse;
+pub mod diff;
 pub mod health;
 pub mod login;
+pub mod overview;
 pub mod queue;
 pub mod release;
 pub mod simple;
@@ -14,12 +18,27 @@ use actix_web::{web, HttpResponse};
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(health::healthz))
         .route("/static/airlock.css", web::get().to(stylesheet))
+        .route("/static/airlock.js", web::get().to(script))
         .route("/", web::get().to(queue::home))
         .route("/login", web::get().to(login::form))
         .route("/login", web::post().to(login::submit))
         .route("/logout", web::post().to(login::logout))
         .route("/queue", web::get().to(queue::page))
         .route("/requests", web::post().to(queue::request))
+        .route("/queue/progress", web::get().to(queue::progress))
+        .route("/overview", web::get().to(overview::page))
+        .route("/releases/{name}/{version}/retry", web::post().to(queue::retry))
+        .route("/releases/{name}/{version}/diff", web::get().to(diff::page))
+        .route("/releases/{name}/{version}/files/{filename}", web::get().to(browse::page))
+        .route("/admin", web::get().to(admin_home))
+        .route("/admin/users", web::get().to(admin::users))
+        .route("/admin/users", web::post().to(admin::create_user))
+        .route("/admin/users/{id}/role", web::post().to(admin::set_role))
+        .route("/admin/users/{id}/disabled", web::post().to(admin::set_disabled))
+        .route("/admin/roles", web::get().to(admin::roles))
+        .route("/admin/tokens", web::get().to(admin::tokens))
+        .route("/admin/tokens", web::post().to(admin::create_token))
+        .route("/admin/tokens/{id}/revoke", web::post().to(admin::revoke_token))
         .route("/releases/{name}/{version}", web::get().to(release::page))
         .route("/releases/{name}/{version}/decision", web::post().to(release::decide))
         .route("/audit", web::get().to(audit::page))
@@ -37,6 +56,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/simple/{project}/", web::head().to(simple::project))
         .route("/files/{sha256}/{filename}", web::get().to(simple::file))
         .route("/files/{sha256}/{filename}", web::head().to(simple::file));
+}
+
+async fn admin_home() -> HttpResponse {
+    HttpResponse::SeeOther().insert_header((actix_web::http::header::LOCATION, "/admin/users")).finish()
+}
+
+/// The dashboard's one script: keyboard review, dialogs, live progress.
+async fn script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header(("Cache-Control", "public, max-age=3600"))
+        .body(include_str!("../../static/airlock.js"))
 }
 
 async fn stylesheet() -> HttpResponse {

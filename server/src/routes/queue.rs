@@ -1,24 +1,36 @@
-//! The review queue (`GET /queue`), riskiest first, and requesting a release
-//! from the dashboard (`POST /requests`).
+//! The review queue (`GET /queue`): releases ranked by risk, filtered by
+//! status, severity and name, each with the lines an auditor must read; the
+//! pipeline's live progress (`GET /queue/progress`, a fragment the page's
+//! script refreshes); requesting a release (`POST /requests`) and retrying
+//! a failed one (`POST /releases/<name>/<version>/retry`).
+
+use std::collections::HashMap;
+use std::time::Duration;
 
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use airlock_store::domain::{PinnedRequirement, ReleaseStatus};
-use airlock_store::releases::{self, QueueItem};
+use airlock_store::queue::{self as review_queue, QueueFilter, QueueItem, IN_FLIGHT};
+use airlock_store::{jobs, releases};
 use askama::Template;
 use askama_web::WebTemplate;
 use serde::Deserialize;
 
 use crate::auth::{FormPost, Page, Viewer};
 use crate::error::AppError;
+use crate::review::{self, AuditSummary};
 use crate::state::AppState;
-use crate::views::{format_time, Nav};
+use crate::views::{format_age, format_time, url_part, Nav};
+
+/// How long one queue page may spend measuring new audit sizes.
+const MEASURE_BUDGET: Duration = Duration::from_secs(3);
 
 pub async fn home() -> HttpResponse {
     HttpResponse::SeeOther().insert_header((header::LOCATION, "/queue")).finish()
 }
 
 pub struct QueueRow {
+    href: String,
     project: String,
     version: String,
     status: String,
@@ -26,14 +38,23 @@ pub struct QueueRow {
     max_severity: String,
     risk_score: i64,
     files: i64,
+    files_inspected: i64,
     findings: i64,
-    updated: String,
+    waiting: String,
+    requested: String,
+    /// Lines to read, or None while not yet measured.
+    audit_lines: Option<i64>,
+    audit_base: Option<String>,
 }
 
-impl From<QueueItem> for QueueRow {
-    fn from(i: QueueItem) -> Self {
+impl QueueRow {
+    fn new(i: QueueItem, size: Option<&AuditSummary>, now: i64) -> Self {
         QueueRow {
-            updated: format_time(i.updated_at),
+            href: format!("/releases/{}/{}", url_part(&i.project), url_part(&i.version)),
+            waiting: format_age(i.created_at, now),
+            requested: format_time(i.created_at),
+            audit_lines: size.map(|s| s.lines),
+            audit_base: size.and_then(|s| s.base.clone()),
             project: i.project,
             version: i.version,
             status: i.status,
@@ -41,9 +62,25 @@ impl From<QueueItem> for QueueRow {
             max_severity: i.max_severity,
             risk_score: i.risk_score,
             files: i.files,
+            files_inspected: i.files_inspected,
             findings: i.findings,
         }
     }
+}
+
+/// The progress section alone.
+#[derive(Template)]
+#[template(path = "queue_progress.html")]
+pub struct ProgressFragment {
+    progress: Progress,
+}
+
+/// The pipeline's progress: releases in flight, failures, job counts.
+pub struct Progress {
+    csrf: String,
+    in_flight: Vec<QueueRow>,
+    failed: Vec<QueueRow>,
+    jobs: Vec<(String, i64)>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -54,37 +91,101 @@ pub struct QueuePage {
     counts: Vec<(String, i64)>,
     items: Vec<QueueRow>,
     message: Option<String>,
+    backlog_releases: i64,
+    backlog_lines: i64,
+    backlog_unmeasured: i64,
+    filter_status: String,
+    filter_severity: String,
+    filter_q: String,
+    statuses: Vec<&'static str>,
+    progress: Progress,
 }
 
 #[derive(Deserialize)]
 pub struct QueueQuery {
     status: Option<String>,
+    severity: Option<String>,
+    q: Option<String>,
     requested: Option<String>,
 }
 
+const SEVERITIES: [&str; 5] = ["critical", "high", "medium", "low", "info"];
+
+async fn load_progress(state: &AppState, csrf: &str) -> Result<Progress, AppError> {
+    let (in_flight, failed, mut job_counts) = state
+        .db(|c| {
+            let in_flight = review_queue::queue(c, &QueueFilter { statuses: IN_FLIGHT.to_vec(), ..QueueFilter::default() }, 200)?;
+            let failed = review_queue::queue(c, &QueueFilter { statuses: vec![ReleaseStatus::Failed], ..QueueFilter::default() }, 200)?;
+            Ok((in_flight, failed, jobs::counts(c)?))
+        })
+        .await?;
+    let now = airlock_store::now_ms();
+    job_counts.sort_by_key(|(s, _)| [jobs::RUNNING, jobs::QUEUED, jobs::FAILED, jobs::DONE].iter().position(|x| x == s));
+    Ok(Progress {
+        csrf: csrf.to_string(),
+        in_flight: in_flight.into_iter().map(|i| QueueRow::new(i, None, now)).collect(),
+        failed: failed.into_iter().map(|i| QueueRow::new(i, None, now)).collect(),
+        jobs: job_counts,
+    })
+}
+
 pub async fn page(auth: Page<Viewer>, state: web::Data<AppState>, q: web::Query<QueueQuery>) -> Result<QueuePage, AppError> {
-    let (heading, statuses) = match q.status.as_deref() {
-        None | Some("") => (
-            "Awaiting review and in progress".to_string(),
-            vec![ReleaseStatus::AwaitingReview, ReleaseStatus::Requested, ReleaseStatus::Mirroring, ReleaseStatus::Inspecting, ReleaseStatus::Failed],
-        ),
-        Some(s) => {
+    let filter_status = q.status.clone().unwrap_or_default();
+    let (heading, statuses) = match filter_status.as_str() {
+        "" => ("Awaiting review".to_string(), vec![ReleaseStatus::AwaitingReview]),
+        "all" => ("All releases".to_string(), Vec::new()),
+        s => {
             let status: ReleaseStatus = s.parse().map_err(|_| AppError::BadRequest(format!("unknown status {s:?}")))?;
             (format!("Releases {status}"), vec![status])
         }
     };
-    let (counts, items) = state
-        .db(move |c| Ok((releases::status_counts(c)?, releases::queue(c, &statuses, 500)?)))
+    let min_severity = q.severity.clone().filter(|s| !s.is_empty());
+    if let Some(s) = &min_severity {
+        if !SEVERITIES.contains(&s.as_str()) {
+            return Err(AppError::BadRequest(format!("unknown severity {s:?}")));
+        }
+    }
+    let search = q.q.clone().map(|s| s.trim().chars().take(100).collect::<String>()).filter(|s| !s.is_empty());
+    let filter = QueueFilter { statuses, min_severity: min_severity.clone(), search: search.clone() };
+    let blobs = state.store.blobs.clone();
+    let (counts, items, backlog, sizes) = state
+        .db(move |c| {
+            let items = review_queue::queue(c, &filter, 500)?;
+            let backlog = review_queue::queue(c, &QueueFilter { statuses: vec![ReleaseStatus::AwaitingReview], ..QueueFilter::default() }, 5000)?;
+            // Shown rows first, then the rest of the backlog for the header's total.
+            let mut ids: Vec<i64> = items.iter().map(|i| i.release_id).collect();
+            ids.extend(backlog.iter().map(|i| i.release_id).filter(|id| !ids.contains(id)).collect::<Vec<_>>());
+            let sizes = review::audit_sizes(c, &blobs, &ids, MEASURE_BUDGET)?;
+            Ok((releases::status_counts(c)?, items, backlog, sizes))
+        })
         .await?;
     let mut counts: Vec<(String, i64)> = counts;
     counts.sort_by_key(|(s, _)| ReleaseStatus::ALL.iter().position(|a| a.as_str() == s));
+    let backlog_lines = backlog.iter().filter_map(|i| sizes.get(&i.release_id)).map(|s| s.lines).sum();
+    let backlog_unmeasured = backlog.iter().filter(|i| !sizes.contains_key(&i.release_id)).count() as i64;
+    let now = airlock_store::now_ms();
+    let sizes: HashMap<i64, AuditSummary> = sizes;
     Ok(QueuePage {
+        progress: load_progress(&state, &auth.csrf).await?,
         nav: Nav::new(&auth.user, &auth.csrf),
         heading,
         counts,
-        items: items.into_iter().map(QueueRow::from).collect(),
+        items: items.into_iter().map(|i| { let s = sizes.get(&i.release_id); QueueRow::new(i, s, now) }).collect(),
         message: q.requested.as_ref().map(|r| format!("Requested {r}.")),
+        backlog_releases: backlog.len() as i64,
+        backlog_lines,
+        backlog_unmeasured,
+        filter_status,
+        filter_severity: min_severity.unwrap_or_default(),
+        filter_q: search.unwrap_or_default(),
+        statuses: ReleaseStatus::ALL.iter().map(|s| s.as_str()).collect(),
     })
+}
+
+/// `GET /queue/progress`: the progress section alone, for the page's script.
+pub async fn progress(auth: Page<Viewer>, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    let body = ProgressFragment { progress: load_progress(&state, &auth.csrf).await? }.render().map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").insert_header(("Cache-Control", "no-store")).body(body))
 }
 
 #[derive(Deserialize)]
@@ -98,6 +199,22 @@ pub async fn request(post: FormPost<Viewer, RequestForm>, state: web::Data<AppSt
     let attempts = state.config.job_max_attempts;
     let out = state.db(move |c| releases::request_release(c, &req, Some(&user), attempts)).await?;
     let shown = format!("{}=={}", out.project, out.version);
-    let location = format!("/queue?requested={}", percent_encoding::utf8_percent_encode(&shown, percent_encoding::NON_ALPHANUMERIC));
+    let location = format!("/queue?requested={}", url_part(&shown));
     Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish())
+}
+
+#[derive(Deserialize)]
+pub struct Empty {}
+
+/// Retry a failed release: mirror and inspect it again from the start.
+pub async fn retry(post: FormPost<Viewer, Empty>, state: web::Data<AppState>, path: web::Path<(String, String)>) -> Result<HttpResponse, AppError> {
+    let (name, version) = path.into_inner();
+    let req = PinnedRequirement::parse(&format!("{name}=={version}"))?;
+    let user = post.user.name.clone();
+    let attempts = state.config.job_max_attempts;
+    let out = state.db(move |c| releases::request_release(c, &req, Some(&user), attempts)).await?;
+    if !out.queued {
+        return Err(AppError::Conflict(format!("{} {} is {}, not failed", out.project, out.version, out.status)));
+    }
+    Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/queue")).finish())
 }

@@ -1,10 +1,13 @@
 //! The release page (`GET /releases/<name>/<version>`): metadata, files,
-//! findings and decisions; and the auditor's decision form (`POST …/decision`).
+//! capabilities, findings grouped by severity (each linking to its line in
+//! the file viewer), dependencies with their review status, the audit size;
+//! and the auditor's decisions (`POST …/decision`): approve, reject, revoke.
 
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use airlock_store::decisions::{self, Verdict};
-use airlock_store::domain::{ReleaseStatus, Role};
+use airlock_store::domain::{normalize, ReleaseStatus, Role};
+use airlock_store::releases;
 use askama::Template;
 use askama_web::WebTemplate;
 use serde::Deserialize;
@@ -12,26 +15,37 @@ use serde::Deserialize;
 use crate::auth::{Auditor, FormPost, Page, Viewer};
 use crate::error::AppError;
 use crate::release_detail::{self, ReleaseDetail};
+use crate::review::{self, AuditSummary};
 use crate::state::AppState;
-use crate::views::{format_time, Nav};
+use crate::views::{format_size, format_time, url_part, url_path_query, Nav};
 
 pub struct FileView {
     filename: String,
+    href: String,
     dist_kind: String,
-    size: i64,
+    size: String,
+    bytes: i64,
     sha256: String,
     max_severity: String,
     yanked: Option<String>,
+    upload_time: Option<String>,
+    requires_python: Option<String>,
 }
 
 pub struct FindingView {
-    severity: String,
     rule: String,
     filename: String,
     path: Option<String>,
     line: Option<i64>,
+    /// The file viewer at the finding's line, when it names a file.
+    href: Option<String>,
     message: String,
     snippet: Option<String>,
+}
+
+pub struct SeverityGroup {
+    severity: String,
+    findings: Vec<FindingView>,
 }
 
 pub struct DecisionRow {
@@ -39,12 +53,20 @@ pub struct DecisionRow {
     decision: String,
     comment: String,
     when: String,
+    files: usize,
+}
+
+pub struct Dependency {
+    requirement: String,
+    /// `version status` of each release of it in Airlock, newest first.
+    releases: Vec<(String, String, String)>,
 }
 
 #[derive(Template, WebTemplate)]
 #[template(path = "release.html")]
 pub struct ReleasePage {
     nav: Option<Nav>,
+    base_href: String,
     project: String,
     version: String,
     status: String,
@@ -52,12 +74,19 @@ pub struct ReleasePage {
     max_severity: String,
     risk_score: i64,
     metadata: Vec<(String, String)>,
-    requires_dist: Vec<String>,
+    dependencies: Vec<Dependency>,
     capabilities: Vec<String>,
     files: Vec<FileView>,
-    findings: Vec<FindingView>,
+    finding_count: usize,
+    groups: Vec<SeverityGroup>,
     decisions: Vec<DecisionRow>,
+    audit: Option<AuditSummary>,
     can_decide: bool,
+    can_revoke: bool,
+    approvals_needed: usize,
+    approvals_have: Vec<String>,
+    already_approved: bool,
+    reviewed_hashes: String,
 }
 
 const METADATA_FIELDS: [(&str, &str); 8] = [
@@ -83,55 +112,135 @@ fn metadata_rows(detail: &ReleaseDetail) -> (Vec<(String, String)>, Vec<String>)
     let deps = meta
         .get("requires_dist")
         .and_then(|d| d.as_array())
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+        .map(|a| a.iter().filter_map(|v| v.as_str().map(|s| s.chars().take(300).collect())).take(200).collect())
         .unwrap_or_default();
     (rows, deps)
+}
+
+/// The project a PEP 508 requirement names: its leading name, normalized.
+/// (The name is all the page needs, so no full PEP 508 parse.)
+fn requirement_name(req: &str) -> Option<String> {
+    let name: String = req.trim().chars().take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')).collect();
+    (!name.is_empty()).then(|| normalize(&name))
+}
+
+/// The file viewer's URL for a path inside a distribution file.
+pub fn viewer_href(base: &str, filename: &str, path: &str, line: Option<i64>) -> String {
+    let anchor = line.map(|l| format!("#L{l}")).unwrap_or_default();
+    format!("{base}/files/{}?path={}{anchor}", url_part(filename), url_path_query(path))
+}
+
+/// Findings by severity, most severe first.
+fn group_findings(detail: &ReleaseDetail, base: &str) -> Vec<SeverityGroup> {
+    let mut groups: Vec<SeverityGroup> = Vec::new();
+    for (f, filename) in &detail.findings {
+        let view = FindingView {
+            rule: f.rule.clone(),
+            filename: filename.clone(),
+            path: f.path.clone(),
+            line: f.line,
+            href: f.path.as_ref().map(|p| viewer_href(base, filename, p, f.line)),
+            message: f.message.clone(),
+            snippet: f.snippet.clone(),
+        };
+        match groups.last_mut() {
+            Some(g) if g.severity == f.severity => g.findings.push(view),
+            _ => groups.push(SeverityGroup { severity: f.severity.clone(), findings: vec![view] }),
+        }
+    }
+    groups
+}
+
+pub fn release_base(project: &str, version: &str) -> String {
+    format!("/releases/{}/{}", url_part(project), url_part(version))
 }
 
 pub async fn page(auth: Page<Viewer>, state: web::Data<AppState>, path: web::Path<(String, String)>) -> Result<ReleasePage, AppError> {
     let (name, version) = path.into_inner();
     let detail = release_detail::load(&state, &name, &version).await?;
     let (metadata, requires_dist) = metadata_rows(&detail);
-    let can_decide = auth.user.role >= Role::Auditor && detail.release.status == ReleaseStatus::AwaitingReview.as_str();
+    let dep_names: Vec<String> = requires_dist.iter().filter_map(|r| requirement_name(r)).collect();
+    let (release_id, blobs) = (detail.release.id, state.store.blobs.clone());
+    let (known, audit) = state
+        .db(move |c| {
+            let known = releases::statuses_by_project(c, &dep_names)?;
+            // A page must render even when an archive cannot be read.
+            let audit = review::audit_size(c, &blobs, release_id).unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "cannot measure the audit size");
+                None
+            });
+            Ok((known, audit))
+        })
+        .await?;
+    let dependencies = requires_dist
+        .into_iter()
+        .map(|requirement| {
+            let project = requirement_name(&requirement);
+            let releases = project
+                .as_ref()
+                .and_then(|p| known.get(p))
+                .map(|rs| rs.iter().take(5).map(|(v, s)| (v.clone(), s.clone(), release_base(project.as_deref().unwrap_or(""), v))).collect())
+                .unwrap_or_default();
+            Dependency { requirement, releases }
+        })
+        .collect();
+    let base = release_base(&detail.project.name, &detail.release.version);
+    let status = detail.release.status.clone();
+    let awaiting = status == ReleaseStatus::AwaitingReview.as_str();
+    let auditor = auth.user.role >= Role::Auditor;
+    let approvals_have: Vec<String> = {
+        // Approvals of the current round: after the last decision that was not one.
+        let start = detail.decisions.iter().rposition(|d| d.decision != "approve").map_or(0, |i| i + 1);
+        if awaiting { detail.decisions[start..].iter().map(|d| d.user.clone()).collect() } else { Vec::new() }
+    };
+    let already_approved = approvals_have.contains(&auth.user.name);
+    let mut hashes: Vec<String> = detail.files.iter().map(|f| f.sha256.clone()).collect();
+    hashes.sort();
     Ok(ReleasePage {
         nav: Nav::new(&auth.user, &auth.csrf),
+        groups: group_findings(&detail, &base),
+        finding_count: detail.findings.len(),
         metadata,
-        requires_dist,
+        dependencies,
         capabilities: detail.capabilities(),
-        can_decide,
+        can_decide: auditor && awaiting && !already_approved,
+        can_revoke: auditor && status == ReleaseStatus::Approved.as_str(),
+        approvals_needed: state.review_policy().approvals_needed(&detail.release.max_severity),
+        approvals_have,
+        already_approved,
+        reviewed_hashes: hashes.join(","),
+        audit,
         files: detail
             .files
             .iter()
             .map(|f| FileView {
+                href: format!("{base}/files/{}", url_part(&f.filename)),
                 filename: f.filename.clone(),
                 dist_kind: f.dist_kind.clone(),
-                size: f.size,
+                size: format_size(f.size.max(0) as u64),
+                bytes: f.size,
                 sha256: f.sha256.clone(),
                 max_severity: f.max_severity.clone(),
                 yanked: f.yanked.clone(),
-            })
-            .collect(),
-        findings: detail
-            .findings
-            .iter()
-            .map(|(f, filename)| FindingView {
-                severity: f.severity.clone(),
-                rule: f.rule.clone(),
-                filename: filename.clone(),
-                path: f.path.clone(),
-                line: f.line,
-                message: f.message.clone(),
-                snippet: f.snippet.clone(),
+                upload_time: f.upload_time.clone(),
+                requires_python: f.requires_python.clone(),
             })
             .collect(),
         decisions: detail
             .decisions
             .iter()
-            .map(|d| DecisionRow { user: d.user.clone(), decision: d.decision.clone(), comment: d.comment.clone(), when: format_time(d.created_at) })
+            .map(|d| DecisionRow {
+                user: d.user.clone(),
+                decision: d.decision.clone(),
+                comment: d.comment.clone(),
+                when: format_time(d.created_at),
+                files: d.sha256s.len(),
+            })
             .collect(),
+        base_href: base,
         project: detail.project.name,
         version: detail.release.version,
-        status: detail.release.status,
+        status,
         error: detail.release.error,
         max_severity: detail.release.max_severity,
         risk_score: detail.release.risk_score,
@@ -142,6 +251,9 @@ pub async fn page(auth: Page<Viewer>, state: web::Data<AppState>, path: web::Pat
 pub struct DecisionForm {
     decision: String,
     comment: String,
+    /// The file hashes the page showed, comma-separated.
+    #[serde(default)]
+    sha256s: Option<String>,
 }
 
 pub async fn decide(
@@ -153,7 +265,15 @@ pub async fn decide(
     let verdict = Verdict::parse(&post.form.decision)?;
     let detail = release_detail::load(&state, &name, &version).await?;
     let (release_id, user, comment) = (detail.release.id, post.user.clone(), post.form.comment.clone());
-    let release = state.db(move |c| decisions::decide(c, release_id, &user, verdict, &comment)).await?;
-    let location = format!("/releases/{}/{}", detail.project.name, release.version);
+    let reviewed: Option<Vec<String>> =
+        post.form.sha256s.as_ref().map(|s| s.split(',').map(str::trim).filter(|h| !h.is_empty()).map(String::from).collect());
+    let policy = state.review_policy();
+    let (release, outcome) =
+        state.db(move |c| decisions::decide(c, release_id, &user, verdict, &comment, &policy, reviewed.as_deref())).await?;
+    // This process shows the change at once; the others within a feed poll.
+    state.index.evict_project(&detail.project.name);
+    tracing::info!(project = %detail.project.name, version = %release.version, ?outcome, "decision recorded");
+    // The page shows where the review stands (approvals so far under the four-eyes rule).
+    let location = release_base(&detail.project.name, &release.version);
     Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish())
 }

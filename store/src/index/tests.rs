@@ -1,6 +1,6 @@
 use super::*;
 use crate::auth::create_user;
-use crate::decisions::{decide, Verdict};
+use crate::decisions::{decide, ReviewPolicy, Verdict};
 use crate::domain::{PinnedRequirement, Version};
 use crate::files::{add_file, record_inspection, start_inspection, Inspection, NewFile};
 use crate::releases::{find_release, request_release};
@@ -57,7 +57,7 @@ fn only_approved_releases_are_listed_and_each_approval_is_a_change() {
         assert!(approved_files(conn, &name).unwrap().is_empty(), "{}", db.label);
         assert!(approved_projects(conn).unwrap().is_empty());
 
-        decide(conn, one, &ada, Verdict::Approve, "read it all").unwrap();
+        decide(conn, one, &ada, Verdict::Approve, "read it all", &ReviewPolicy::default(), None).unwrap();
         let files = approved_files(conn, &name).unwrap();
         assert_eq!(files.iter().map(|f| f.filename.as_str()).collect::<Vec<_>>(), ["demo-1.0-0-py3-none-any.whl", "demo-1.0-1-py3-none-any.whl"]);
         assert_eq!(files[0].requires_python.as_deref(), Some(">=3.8"));
@@ -76,7 +76,7 @@ fn a_file_whose_hash_the_decision_did_not_cover_is_not_servable() {
         let conn = &mut pool.get().unwrap();
         let ada = auditor(conn);
         let id = reviewed_release(conn, "demo", "1.0", 1);
-        decide(conn, id, &ada, Verdict::Approve, "ok").unwrap();
+        decide(conn, id, &ada, Verdict::Approve, "ok", &ReviewPolicy::default(), None).unwrap();
         let good = Sha256::of(b"demo1.00");
         let (project, file) = approved_file(conn, &good, "demo-1.0-0-py3-none-any.whl").unwrap().unwrap();
         assert_eq!((project.as_str(), file.version.as_str()), ("demo", "1.0"));
@@ -99,7 +99,7 @@ fn an_auditors_yank_marks_every_file_and_can_be_taken_back() {
         let ada = auditor(conn);
         let viewer = create_user(conn, "vic", Role::Viewer, "correct horse battery").unwrap();
         let id = reviewed_release(conn, "demo", "1.0", 2);
-        decide(conn, id, &ada, Verdict::Approve, "ok").unwrap();
+        decide(conn, id, &ada, Verdict::Approve, "ok", &ReviewPolicy::default(), None).unwrap();
         let name = ProjectName::parse("demo").unwrap();
         assert!(yank(conn, &viewer, &name, "1.0", "no").is_err());
         assert!(yank(conn, &ada, &name, "1.0", "  ").is_err());
@@ -132,7 +132,7 @@ fn availability_says_why_a_project_is_missing() {
         let id = reviewed_release(conn, "demo", "1.0", 1);
         let name = ProjectName::parse("demo").unwrap();
         assert_eq!(availability(conn, &name).unwrap().state, "pending", "{}", db.label);
-        decide(conn, id, &ada, Verdict::Reject, "no").unwrap();
+        decide(conn, id, &ada, Verdict::Reject, "no", &ReviewPolicy::default(), None).unwrap();
         let rejected = availability(conn, &name).unwrap();
         assert_eq!(rejected.state, "rejected");
         assert_eq!(rejected.releases[0].status, "rejected");
@@ -146,7 +146,7 @@ fn old_changes_are_pruned() {
         let conn = &mut pool.get().unwrap();
         let ada = auditor(conn);
         let id = reviewed_release(conn, "demo", "1.0", 1);
-        decide(conn, id, &ada, Verdict::Approve, "ok").unwrap();
+        decide(conn, id, &ada, Verdict::Approve, "ok", &ReviewPolicy::default(), None).unwrap();
         assert!(!changes_after(conn, 0, 10).unwrap().is_empty());
         assert_eq!(prune_changes(conn, 60_000).unwrap(), 0, "{}", db.label);
         std::thread::sleep(std::time::Duration::from_millis(5));

@@ -1,0 +1,57 @@
+//! Reading a stored distribution file for people: the file viewer and the
+//! diff. The archive comes from the blob store (its hash checked) and is read
+//! in memory by the inspect crate's bounded reader; nothing is unpacked to
+//! disk and nothing from the archive is ever run.
+
+use airlock_inspect::archive::{Archive, Keep};
+use airlock_inspect::{read_distribution, DistKind, Limits};
+use airlock_store::domain::Sha256;
+use airlock_store::files::FileRow;
+use airlock_store::{BlobStore, StoreError};
+
+/// Bounds for reading an archive to show it: smaller than the inspection's,
+/// since a person reads it, and every file is kept whole.
+pub fn viewer_limits() -> Limits {
+    Limits { max_total_bytes: 256 * 1024 * 1024, max_file_bytes: 32 * 1024 * 1024, ..Limits::default() }
+}
+
+/// The file's kind as the inspection recorded it.
+pub fn dist_kind(file: &FileRow) -> DistKind {
+    match file.dist_kind.as_str() {
+        "wheel" => DistKind::Wheel,
+        "sdist" => DistKind::Sdist,
+        "egg" => DistKind::Egg,
+        _ => DistKind::Unknown,
+    }
+}
+
+/// Read `file`'s archive from the blob store, keeping every member whole.
+/// Blocking: call it from a blocking thread.
+pub fn read(blobs: &BlobStore, file: &FileRow) -> Result<Archive, StoreError> {
+    let sha = Sha256::parse(&file.sha256)?;
+    let bytes = blobs.read_verified(&sha)?;
+    read_distribution(&file.filename, &bytes, &viewer_limits(), Keep::Everything)
+        .ok_or_else(|| StoreError::Invalid(format!("{} is not a distribution archive", file.filename)))
+}
+
+/// A short description of what a binary file is, from its first bytes.
+pub fn binary_type(content: &[u8]) -> &'static str {
+    const MAGIC: [(&[u8], &str); 12] = [
+        (b"\x7fELF", "ELF executable or shared library"),
+        (b"MZ", "Windows executable (PE)"),
+        (b"\xcf\xfa\xed\xfe", "Mach-O binary"),
+        (b"\xca\xfe\xba\xbe", "Mach-O universal binary or Java class"),
+        (b"PK\x03\x04", "zip archive"),
+        (b"\x1f\x8b", "gzip data"),
+        (b"BZh", "bzip2 data"),
+        (b"\x89PNG", "PNG image"),
+        (b"\xff\xd8\xff", "JPEG image"),
+        (b"GIF8", "GIF image"),
+        (b"%PDF", "PDF document"),
+        (b"\x00asm", "WebAssembly module"),
+    ];
+    if content.len() >= 4 && content[2..4] == [0x0d, 0x0a] {
+        return "compiled Python bytecode";
+    }
+    MAGIC.iter().find(|(magic, _)| content.starts_with(magic)).map(|(_, name)| *name).unwrap_or("binary data")
+}

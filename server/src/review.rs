@@ -1,0 +1,184 @@
+//! What an auditor must read to review a release. With a trusted version of
+//! the project at hand, that is the delta from it; the base is the approved
+//! version nearest to the release (the closest older or newer one) whose
+//! delta is smallest, as cargo-vet picks a base for crates. Without one, it
+//! is every text line of the release.
+//!
+//! Blocking (reads archives from the blob store): run on a blocking thread.
+//! Sizes are cached in the store per (release, base) pair.
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use airlock_inspect::archive::Archive;
+use airlock_inspect::delta::{self, Change, FileDelta, Side};
+use airlock_store::audit_size::{self, AuditSize};
+use airlock_store::domain::ReleaseStatus;
+use airlock_store::files::{files_of_release, FileRow};
+use airlock_store::releases::{nearest_approved, release_by_id, Release};
+use airlock_store::{AnyConnection, BlobStore, StoreResult};
+use serde::Serialize;
+
+use crate::archives;
+
+/// The size of a review, and the base it is measured from.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditSummary {
+    pub lines: i64,
+    /// The approved version the delta is taken from; None: every line.
+    pub base: Option<String>,
+    #[serde(skip)]
+    pub base_release_id: Option<i64>,
+    pub files_added: i64,
+    pub files_removed: i64,
+    pub files_changed: i64,
+}
+
+/// A distribution file of the release, its counterpart in the base (same
+/// kind and tags), and both archives read.
+pub struct FilePair {
+    pub new_file: FileRow,
+    pub base_file: Option<FileRow>,
+    pub new_archive: Archive,
+    pub base_archive: Option<Archive>,
+}
+
+impl FilePair {
+    pub fn deltas(&self) -> Vec<FileDelta> {
+        let base = match (&self.base_file, &self.base_archive) {
+            (Some(f), Some(a)) => Some(Side { archive: a, kind: archives::dist_kind(f) }),
+            _ => None,
+        };
+        delta::compare(base, Side { archive: &self.new_archive, kind: archives::dist_kind(&self.new_file) })
+    }
+}
+
+/// What a file is, ignoring the version: its kind and, for a wheel, its tags.
+fn file_key(f: &FileRow) -> (String, String) {
+    let name = f.filename.as_str();
+    let rest = if let Some(stem) = name.strip_suffix(".whl") {
+        let parts: Vec<&str> = stem.split('-').collect();
+        parts[parts.len().saturating_sub(3)..].join("-")
+    } else {
+        [".tar.gz", ".tar.bz2", ".tgz", ".zip", ".tar"].iter().find(|ext| name.ends_with(*ext)).map(|e| e.to_string()).unwrap_or_default()
+    };
+    (f.dist_kind.clone(), rest)
+}
+
+/// Match each file of the release with the base's file of the same kind
+/// and tags, else of the same kind.
+pub fn pair_files(new: &[FileRow], base: &[FileRow]) -> Vec<(FileRow, Option<FileRow>)> {
+    new.iter()
+        .map(|f| {
+            let same = base.iter().find(|b| file_key(b) == file_key(f)).or_else(|| base.iter().find(|b| b.dist_kind == f.dist_kind));
+            (f.clone(), same.cloned())
+        })
+        .collect()
+}
+
+/// Read the archives of paired files.
+pub fn read_pairs(blobs: &BlobStore, pairs: Vec<(FileRow, Option<FileRow>)>) -> StoreResult<Vec<FilePair>> {
+    pairs
+        .into_iter()
+        .map(|(new_file, base_file)| {
+            let new_archive = archives::read(blobs, &new_file)?;
+            let base_archive = base_file.as_ref().map(|b| archives::read(blobs, b)).transpose()?;
+            Ok(FilePair { new_file, base_file, new_archive, base_archive })
+        })
+        .collect()
+}
+
+fn measure(pairs: &[FilePair]) -> (i64, i64, i64, i64) {
+    let deltas: Vec<FileDelta> = pairs.iter().flat_map(FilePair::deltas).collect();
+    let mut seen: HashSet<(&str, Change)> = HashSet::new();
+    let (mut added, mut removed, mut changed) = (0, 0, 0);
+    for d in &deltas {
+        if !seen.insert((d.path.as_str(), d.change)) {
+            continue;
+        }
+        match d.change {
+            Change::Added => added += 1,
+            Change::Removed => removed += 1,
+            Change::Changed => changed += 1,
+            Change::Unchanged => {}
+        }
+    }
+    (delta::review_lines(&deltas) as i64, added, removed, changed)
+}
+
+/// True once every file of a release is inspected and it can be measured.
+fn measurable(release: &Release) -> bool {
+    !matches!(release.status.parse(), Ok(ReleaseStatus::Requested | ReleaseStatus::Mirroring | ReleaseStatus::Inspecting | ReleaseStatus::Failed))
+}
+
+/// The audit size of a release: against the nearest approved version with
+/// the smallest delta, or every line when the project has none. None while
+/// the release is still being mirrored or inspected.
+pub fn audit_size(conn: &mut AnyConnection, blobs: &BlobStore, release_id: i64) -> StoreResult<Option<AuditSummary>> {
+    let (project, release) = release_by_id(conn, release_id)?;
+    if !measurable(&release) {
+        return Ok(None);
+    }
+    let candidates = nearest_approved(conn, project.id, &release.version)?;
+    let mut files: Option<Vec<FileRow>> = None;
+    let mut best: Option<(AuditSize, String)> = None;
+    let bases: Vec<Option<Release>> = if candidates.is_empty() { vec![None] } else { candidates.into_iter().map(Some).collect() };
+    for base in bases {
+        let base_id = base.as_ref().map(|b| b.id);
+        let size = match audit_size::get(conn, release_id, base_id)? {
+            Some(size) => size,
+            None => {
+                let new_files = match &files {
+                    Some(f) => f.clone(),
+                    None => files.insert(files_of_release(conn, release_id)?).clone(),
+                };
+                let base_files = match base_id {
+                    Some(id) => files_of_release(conn, id)?,
+                    None => Vec::new(),
+                };
+                let pairs = read_pairs(blobs, pair_files(&new_files, &base_files))?;
+                let (lines, added, removed, changed) = measure(&pairs);
+                audit_size::put(conn, release_id, base_id, lines, added, removed, changed)?
+            }
+        };
+        let version = base.map(|b| b.version).unwrap_or_default();
+        if best.as_ref().is_none_or(|(b, _)| size.lines < b.lines) {
+            best = Some((size, version));
+        }
+    }
+    Ok(best.map(|(size, version)| AuditSummary {
+        lines: size.lines,
+        base: (size.base_release_id != audit_size::NO_BASE).then_some(version),
+        base_release_id: (size.base_release_id != audit_size::NO_BASE).then_some(size.base_release_id),
+        files_added: size.files_added,
+        files_removed: size.files_removed,
+        files_changed: size.files_changed,
+    }))
+}
+
+/// Audit sizes of several releases, within a time budget: what is not yet
+/// measured when it runs out is left out (and measured on a later call,
+/// since every finished measurement is cached).
+pub fn audit_sizes(
+    conn: &mut AnyConnection,
+    blobs: &BlobStore,
+    release_ids: &[i64],
+    budget: Duration,
+) -> StoreResult<std::collections::HashMap<i64, AuditSummary>> {
+    let started = Instant::now();
+    let mut out = std::collections::HashMap::new();
+    for id in release_ids {
+        if started.elapsed() > budget {
+            break;
+        }
+        match audit_size(conn, blobs, *id) {
+            Ok(Some(size)) => {
+                out.insert(*id, size);
+            }
+            Ok(None) => {}
+            // One unreadable archive must not hide the whole queue.
+            Err(e) => tracing::warn!(release_id = id, error = %e, "cannot measure the audit size"),
+        }
+    }
+    Ok(out)
+}

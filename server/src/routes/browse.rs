@@ -1,0 +1,213 @@
+//! The file viewer (`GET /releases/<name>/<version>/files/<filename>`):
+//! the archive's listing, and with `?path=` one file in it, with line
+//! numbers, line anchors (`#L12`), the lines findings point at highlighted
+//! and Python highlighted. Binary files show their size and type, never
+//! their bytes. Everything shown comes from the package and is escaped by
+//! the template; invisible bidirectional-control characters are shown as
+//! visible markers, since they can make code read differently than it runs.
+
+use std::collections::{BTreeMap, HashMap};
+
+use actix_web::web;
+use airlock_inspect::archive::EntryKind;
+use airlock_inspect::delta::is_text;
+use askama::Template;
+use askama_web::WebTemplate;
+use serde::Deserialize;
+
+use crate::archives;
+use crate::auth::{Page, Viewer};
+use crate::error::AppError;
+use crate::highlight::{self, Span};
+use crate::release_detail;
+use crate::routes::release::{release_base, viewer_href};
+use crate::state::AppState;
+use crate::views::{format_size, Nav};
+
+/// Lines shown of one file; past this the viewer says the rest was cut.
+const MAX_LINES: usize = 50_000;
+
+pub struct EntryRow {
+    path: String,
+    href: String,
+    kind: &'static str,
+    size: String,
+    findings: usize,
+}
+
+pub struct CodeLine {
+    number: usize,
+    spans: Vec<Span>,
+    flagged: bool,
+    notes: Vec<String>,
+}
+
+pub struct Viewed {
+    path: String,
+    text: bool,
+    lines: Vec<CodeLine>,
+    cut: bool,
+    size: String,
+    bytes: u64,
+    kind: &'static str,
+    sha256: String,
+    /// Findings about the file as a whole (no line).
+    notes: Vec<String>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "browse.html")]
+pub struct BrowsePage {
+    nav: Option<Nav>,
+    base_href: String,
+    listing_href: String,
+    project: String,
+    version: String,
+    filename: String,
+    entries: Vec<EntryRow>,
+    viewed: Option<Viewed>,
+    missing: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct BrowseQuery {
+    path: Option<String>,
+}
+
+fn kind_name(kind: EntryKind) -> &'static str {
+    match kind {
+        EntryKind::File => "file",
+        EntryKind::Dir => "folder",
+        EntryKind::Symlink => "symlink",
+        EntryKind::Hardlink => "hardlink",
+        EntryKind::Other => "special",
+    }
+}
+
+/// Bidirectional-control and zero-width characters, which make text display
+/// differently from how it runs ("Trojan Source").
+fn is_invisible_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200B}'..='\u{200F}' | '\u{FEFF}')
+}
+
+/// Replace invisible control characters by visible `<U+202E>` spans.
+fn reveal_controls(spans: Vec<Span>) -> Vec<Span> {
+    if !spans.iter().any(|s| s.text.chars().any(is_invisible_control)) {
+        return spans;
+    }
+    let mut out = Vec::new();
+    for span in spans {
+        let mut run = String::new();
+        for c in span.text.chars() {
+            if is_invisible_control(c) {
+                if !run.is_empty() {
+                    out.push(Span { class: span.class, text: std::mem::take(&mut run) });
+                }
+                out.push(Span { class: "bidi", text: format!("<U+{:04X}>", c as u32) });
+            } else {
+                run.push(c);
+            }
+        }
+        if !run.is_empty() {
+            out.push(Span { class: span.class, text: run });
+        }
+    }
+    out
+}
+
+pub async fn page(
+    auth: Page<Viewer>,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String, String)>,
+    q: web::Query<BrowseQuery>,
+) -> Result<BrowsePage, AppError> {
+    let (name, version, filename) = path.into_inner();
+    let detail = release_detail::load(&state, &name, &version).await?;
+    let file = detail.files.iter().find(|f| f.filename == filename).cloned().ok_or_else(|| AppError::NotFound("no such file in this release".into()))?;
+    let findings: Vec<_> = detail.findings.iter().filter(|(_, fname)| *fname == file.filename).map(|(f, _)| f.clone()).collect();
+    let blobs = state.store.blobs.clone();
+    let read_file = file.clone();
+    let archive = web::block(move || archives::read(&blobs, &read_file)).await??;
+    let base = release_base(&detail.project.name, &detail.release.version);
+    let mut per_path: HashMap<&str, usize> = HashMap::new();
+    for f in &findings {
+        if let Some(p) = &f.path {
+            *per_path.entry(p.as_str()).or_default() += 1;
+        }
+    }
+    let entries = archive
+        .entries
+        .iter()
+        .map(|e| EntryRow {
+            href: viewer_href(&base, &file.filename, &e.path, None),
+            path: e.path.clone(),
+            kind: kind_name(e.kind),
+            size: format_size(e.size),
+            findings: per_path.get(e.path.as_str()).copied().unwrap_or(0),
+        })
+        .collect();
+    let (mut viewed, mut missing) = (None, None);
+    if let Some(wanted) = q.path.as_deref() {
+        match archive.member(wanted) {
+            None => {
+                let entry = archive.entries.iter().find(|e| e.path == wanted);
+                missing = Some(match entry {
+                    Some(e) => format!("{wanted} is a {} and has no content to show", kind_name(e.kind)),
+                    None => format!("{wanted} is not in this archive (or a limit stopped the reading before it)"),
+                });
+            }
+            Some(member) => {
+                let text = !member.truncated && is_text(&member.content);
+                let mut by_line: BTreeMap<i64, Vec<String>> = BTreeMap::new();
+                let mut notes = Vec::new();
+                for f in findings.iter().filter(|f| f.path.as_deref() == Some(wanted)) {
+                    let note = format!("{} [{}]: {}", f.rule, f.severity, f.message);
+                    match f.line {
+                        Some(l) => by_line.entry(l).or_default().push(note),
+                        None => notes.push(note),
+                    }
+                }
+                let mut lines = Vec::new();
+                let mut cut = false;
+                if text {
+                    let source = String::from_utf8_lossy(&member.content);
+                    let spans = if highlight::is_python(wanted) { highlight::python(&source) } else { highlight::plain(&source) };
+                    cut = spans.len() > MAX_LINES;
+                    lines = spans
+                        .into_iter()
+                        .take(MAX_LINES)
+                        .enumerate()
+                        .map(|(i, spans)| {
+                            let notes = by_line.remove(&(i as i64 + 1)).unwrap_or_default();
+                            CodeLine { number: i + 1, spans: reveal_controls(spans), flagged: !notes.is_empty(), notes }
+                        })
+                        .collect();
+                }
+                // Findings at lines past the end still show, as file notes.
+                notes.extend(by_line.into_values().flatten());
+                viewed = Some(Viewed {
+                    path: member.path.clone(),
+                    text,
+                    lines,
+                    cut,
+                    size: format_size(member.size),
+                    bytes: member.size,
+                    kind: if text { "text" } else if member.truncated { "cut short by a reading limit" } else { archives::binary_type(&member.content) },
+                    sha256: member.sha256.map(hex::encode).unwrap_or_else(|| "unknown (not read whole)".into()),
+                    notes,
+                });
+            }
+        }
+    }
+    Ok(BrowsePage {
+        nav: Nav::new(&auth.user, &auth.csrf),
+        listing_href: format!("{base}/files/{}", crate::views::url_part(&file.filename)),
+        base_href: base,
+        project: detail.project.name,
+        version: detail.release.version,
+        filename: file.filename,
+        entries,
+        viewed,
+        missing,
+    })
+}

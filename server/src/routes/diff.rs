@@ -1,0 +1,217 @@
+//! The diff (`GET /releases/<name>/<version>/diff[?base=<version>]`): what
+//! changed since the approved version the review is measured from (or the
+//! version named by `base`): files added, removed and changed with unified
+//! diffs of text, capabilities gained and lost, and findings that are new.
+//! For a release with a trusted predecessor, this is most of the review.
+
+use std::collections::HashSet;
+
+use actix_web::web;
+use airlock_inspect::delta::{self, Change, DiffLine};
+use airlock_store::domain::{ProjectName, Version};
+use airlock_store::files::{files_of_release, findings_of_release, FileRow};
+use airlock_store::releases::find_release;
+use airlock_store::StoreError;
+use askama::Template;
+use askama_web::WebTemplate;
+use serde::Deserialize;
+
+use crate::archives;
+use crate::auth::{Page, Viewer};
+use crate::error::AppError;
+use crate::release_detail;
+use crate::review::{self, pair_files, read_pairs};
+use crate::routes::release::{release_base, viewer_href};
+use crate::state::AppState;
+use crate::views::Nav;
+
+/// Diff lines rendered on one page, over all files; the rest is summarized.
+const MAX_RENDERED_LINES: usize = 20_000;
+
+pub struct FileDiff {
+    path: String,
+    change: &'static str,
+    binary: bool,
+    added: usize,
+    removed: usize,
+    href: Option<String>,
+    lines: Vec<DiffLine>,
+    /// Not rendered: over the page's budget.
+    elided: bool,
+}
+
+pub struct PairView {
+    new_file: String,
+    base_file: Option<String>,
+    files: Vec<FileDiff>,
+    unchanged: usize,
+}
+
+pub struct NewFinding {
+    severity: String,
+    rule: String,
+    path: String,
+    href: Option<String>,
+    message: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "diff.html")]
+pub struct DiffPage {
+    nav: Option<Nav>,
+    base_href: String,
+    project: String,
+    version: String,
+    base_version: Option<String>,
+    base_release_href: Option<String>,
+    audit_lines: Option<i64>,
+    pairs: Vec<PairView>,
+    gained: Vec<String>,
+    lost: Vec<String>,
+    new_findings: Vec<NewFinding>,
+}
+
+#[derive(Deserialize)]
+pub struct DiffQuery {
+    base: Option<String>,
+}
+
+fn capabilities(files: &[FileRow]) -> Vec<String> {
+    let mut all: Vec<String> = files.iter().flat_map(|f| f.capability_names()).collect();
+    all.sort();
+    all.dedup();
+    all
+}
+
+pub async fn page(
+    auth: Page<Viewer>,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    q: web::Query<DiffQuery>,
+) -> Result<DiffPage, AppError> {
+    let (name, version) = path.into_inner();
+    let detail = release_detail::load(&state, &name, &version).await?;
+    let wanted_base = q.base.clone().filter(|b| !b.is_empty());
+    let (project, release_id, store) = (detail.project.clone(), detail.release.id, state.store.clone());
+    let base_href = release_base(&detail.project.name, &detail.release.version);
+    let link_base = base_href.clone();
+    let out = web::block(move || -> Result<_, StoreError> {
+        let blobs = store.blobs.clone();
+        let mut conn = store.conn()?;
+        let c = &mut *conn;
+        let audit = review::audit_size(c, &blobs, release_id)?;
+        let base = match &wanted_base {
+            Some(v) => {
+                let name = ProjectName::parse(&project.name)?;
+                let (_, r) = find_release(c, &name, &Version::parse(v)?)?.ok_or_else(|| StoreError::NotFound(format!("release {} {v}", project.name)))?;
+                Some(r)
+            }
+            None => match audit.as_ref().and_then(|a| a.base_release_id) {
+                Some(id) => Some(airlock_store::releases::release_by_id(c, id)?.1),
+                None => None,
+            },
+        };
+        let new_files = files_of_release(c, release_id)?;
+        let base_files = match &base {
+            Some(b) => files_of_release(c, b.id)?,
+            None => Vec::new(),
+        };
+        let new_findings = findings_of_release(c, release_id)?;
+        let base_findings = match &base {
+            Some(b) => findings_of_release(c, b.id)?,
+            None => Vec::new(),
+        };
+        let pairs = read_pairs(&blobs, pair_files(&new_files, &base_files))?;
+        let mut budget = MAX_RENDERED_LINES;
+        let views: Vec<PairView> = pairs
+            .iter()
+            .map(|pair| {
+                let deltas = pair.deltas();
+                let unchanged = deltas.iter().filter(|d| d.change == Change::Unchanged).count();
+                let files = deltas
+                    .into_iter()
+                    .filter(|d| d.change != Change::Unchanged)
+                    .map(|d| {
+                        let member = |archive: Option<&airlock_inspect::archive::Archive>, p: &Option<String>| {
+                            p.as_ref().and_then(|p| archive?.member(p)).map(|m| String::from_utf8_lossy(&m.content).into_owned())
+                        };
+                        let mut lines = Vec::new();
+                        let mut elided = false;
+                        if !d.binary {
+                            if budget == 0 {
+                                elided = true;
+                            } else {
+                                let old = member(pair.base_archive.as_ref(), &d.old_path).unwrap_or_default();
+                                let new = member(Some(&pair.new_archive), &d.new_path).unwrap_or_default();
+                                lines = delta::unified(&old, &new, 3);
+                                if lines.len() > budget {
+                                    lines.truncate(budget);
+                                    elided = true;
+                                }
+                                budget -= lines.len();
+                            }
+                        }
+                        FileDiff {
+                            href: d.new_path.as_ref().map(|p| viewer_href(&link_base, &pair.new_file.filename, p, None)),
+                            path: d.path,
+                            change: match d.change {
+                                Change::Added => "added",
+                                Change::Removed => "removed",
+                                Change::Changed => "changed",
+                                Change::Unchanged => "unchanged",
+                            },
+                            binary: d.binary,
+                            added: d.added_lines,
+                            removed: d.removed_lines,
+                            lines,
+                            elided,
+                        }
+                    })
+                    .collect();
+                PairView { new_file: pair.new_file.filename.clone(), base_file: pair.base_file.as_ref().map(|f| f.filename.clone()), files, unchanged }
+            })
+            .collect();
+        // A finding is new when the base has none with the same rule, at the
+        // same version-free path, over the same code.
+        let key = |f: &airlock_store::files::FindingRow, file: &FileRow| {
+            let kind = archives::dist_kind(file);
+            (f.rule.clone(), f.path.as_deref().map(|p| delta::version_free_path(kind, p)), f.snippet.clone().unwrap_or_else(|| f.message.clone()))
+        };
+        let base_keys: HashSet<_> = base_findings
+            .iter()
+            .filter_map(|(f, filename)| base_files.iter().find(|b| &b.filename == filename).map(|file| key(f, file)))
+            .collect();
+        let fresh: Vec<NewFinding> = new_findings
+            .iter()
+            .filter_map(|(f, filename)| {
+                let file = new_files.iter().find(|n| &n.filename == filename)?;
+                (!base_keys.contains(&key(f, file))).then(|| NewFinding {
+                    severity: f.severity.clone(),
+                    rule: f.rule.clone(),
+                    path: format!("{filename}: {}", f.path.clone().unwrap_or_default()),
+                    href: f.path.as_ref().map(|p| viewer_href(&link_base, filename, p, f.line)),
+                    message: f.message.clone(),
+                })
+            })
+            .collect();
+        let (now_caps, base_caps) = (capabilities(&new_files), capabilities(&base_files));
+        let gained = now_caps.iter().filter(|c| !base_caps.contains(c)).cloned().collect();
+        let lost = if base.is_some() { base_caps.iter().filter(|c| !now_caps.contains(c)).cloned().collect() } else { Vec::new() };
+        Ok((audit, base, views, gained, lost, fresh))
+    })
+    .await??;
+    let (audit, base, pairs, gained, lost, new_findings) = out;
+    Ok(DiffPage {
+        nav: Nav::new(&auth.user, &auth.csrf),
+        base_release_href: base.as_ref().map(|b| release_base(&detail.project.name, &b.version)),
+        base_version: base.map(|b| b.version),
+        audit_lines: audit.map(|a| a.lines),
+        base_href,
+        project: detail.project.name,
+        version: detail.release.version,
+        pairs,
+        gained,
+        lost,
+        new_findings,
+    })
+}

@@ -1,0 +1,160 @@
+//! The review queue and the pipeline's progress, as the dashboard shows
+//! them: releases filtered by status, severity and name and ranked by risk;
+//! how far each release in flight has got; what failed and why.
+
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::db::AnyConnection;
+use crate::domain::ReleaseStatus;
+use crate::error::StoreResult;
+use crate::releases::{severity_rank, Project, Release};
+use crate::schema::{files, findings, projects, releases};
+
+/// Which releases the queue shows.
+#[derive(Debug, Clone, Default)]
+pub struct QueueFilter {
+    /// Only these states (all when empty).
+    pub statuses: Vec<ReleaseStatus>,
+    /// Only releases whose worst finding is at least this severe.
+    pub min_severity: Option<String>,
+    /// Only projects whose normalized name contains this text.
+    pub search: Option<String>,
+}
+
+/// One row of the review queue.
+#[derive(Debug, Clone, Serialize)]
+pub struct QueueItem {
+    pub release_id: i64,
+    pub project_id: i64,
+    pub project: String,
+    pub version: String,
+    pub status: String,
+    pub error: Option<String>,
+    pub max_severity: String,
+    pub risk_score: i64,
+    pub files: i64,
+    pub files_inspected: i64,
+    pub findings: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// Releases matching `filter`, riskiest first: max severity, then score,
+/// then the longest waiting.
+pub fn queue(conn: &mut AnyConnection, filter: &QueueFilter, limit: i64) -> StoreResult<Vec<QueueItem>> {
+    let mut query = releases::table.inner_join(projects::table).select((Project::as_select(), Release::as_select())).into_boxed();
+    if !filter.statuses.is_empty() {
+        let names: Vec<&'static str> = filter.statuses.iter().map(|s| s.as_str()).collect();
+        query = query.filter(releases::status.eq_any(names));
+    }
+    if let Some(min) = &filter.min_severity {
+        let names: Vec<&'static str> =
+            ["critical", "high", "medium", "low", "info"].into_iter().filter(|s| severity_rank(s) >= severity_rank(min)).collect();
+        query = query.filter(releases::max_severity.eq_any(names));
+    }
+    if let Some(text) = filter.search.as_deref().map(crate::domain::normalize).filter(|t| !t.is_empty()) {
+        // LIKE's wildcards in the search text match themselves.
+        let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        query = query.filter(projects::name.like(format!("%{escaped}%")).escape('\\'));
+    }
+    let rows: Vec<(Project, Release)> = query.order(releases::id.asc()).limit(limit).load(conn)?;
+    let ids: Vec<i64> = rows.iter().map(|(_, r)| r.id).collect();
+    let file_rows: Vec<(i64, bool)> = files::table.filter(files::release_id.eq_any(&ids)).select((files::release_id, files::inspected)).load(conn)?;
+    let mut file_counts: HashMap<i64, (i64, i64)> = HashMap::new();
+    for (release_id, inspected) in file_rows {
+        let e = file_counts.entry(release_id).or_default();
+        e.0 += 1;
+        e.1 += i64::from(inspected);
+    }
+    let finding_rows: Vec<i64> =
+        findings::table.inner_join(files::table).filter(files::release_id.eq_any(&ids)).select(files::release_id).load(conn)?;
+    let mut finding_counts: HashMap<i64, i64> = HashMap::new();
+    for release_id in finding_rows {
+        *finding_counts.entry(release_id).or_default() += 1;
+    }
+    let mut items: Vec<QueueItem> = rows
+        .into_iter()
+        .map(|(project, release)| {
+            let (files, files_inspected) = file_counts.get(&release.id).copied().unwrap_or_default();
+            QueueItem {
+                release_id: release.id,
+                project_id: project.id,
+                project: project.name,
+                version: release.version,
+                status: release.status,
+                error: release.error,
+                max_severity: release.max_severity,
+                risk_score: release.risk_score,
+                files,
+                files_inspected,
+                findings: finding_counts.get(&release.id).copied().unwrap_or_default(),
+                created_at: release.created_at,
+                updated_at: release.updated_at,
+            }
+        })
+        .collect();
+    items.sort_by(|a, b| {
+        severity_rank(&b.max_severity)
+            .cmp(&severity_rank(&a.max_severity))
+            .then(b.risk_score.cmp(&a.risk_score))
+            .then(a.created_at.cmp(&b.created_at))
+    });
+    Ok(items)
+}
+
+/// The states a release passes through before review, in order.
+pub const IN_FLIGHT: [ReleaseStatus; 3] = [ReleaseStatus::Requested, ReleaseStatus::Mirroring, ReleaseStatus::Inspecting];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{PinnedRequirement, ProjectName, Version};
+    use crate::releases::{find_release, request_release};
+    use crate::testdb::each_backend;
+
+    fn release(conn: &mut AnyConnection, name: &str, status: &str, sev: &str, score: i64) {
+        request_release(conn, &PinnedRequirement::parse(&format!("{name}==1.0")).unwrap(), None, 3).unwrap();
+        let (_, r) = find_release(conn, &ProjectName::parse(name).unwrap(), &Version::parse("1.0").unwrap()).unwrap().unwrap();
+        diesel::update(releases::table.find(r.id))
+            .set((releases::status.eq(status), releases::max_severity.eq(sev), releases::risk_score.eq(score)))
+            .execute(conn)
+            .unwrap();
+    }
+
+    fn names(items: &[QueueItem]) -> Vec<&str> {
+        items.iter().map(|i| i.project.as_str()).collect()
+    }
+
+    #[test]
+    fn the_queue_ranks_riskiest_first() {
+        each_backend(|conn| {
+            for (name, sev, score) in [("low-one", "low", 3), ("crit-one", "critical", 100), ("high-one", "high", 40), ("high-two", "high", 80)] {
+                release(conn, name, "awaiting_review", sev, score);
+            }
+            let filter = QueueFilter { statuses: vec![ReleaseStatus::AwaitingReview], ..QueueFilter::default() };
+            assert_eq!(names(&queue(conn, &filter, 100).unwrap()), ["crit-one", "high-two", "high-one", "low-one"]);
+        });
+    }
+
+    #[test]
+    fn the_queue_filters_by_status_severity_and_name() {
+        each_backend(|conn| {
+            release(conn, "requests-toolbelt", "awaiting_review", "medium", 10);
+            release(conn, "requests", "approved", "high", 40);
+            release(conn, "evil_pkg", "awaiting_review", "critical", 100);
+            release(conn, "six", "failed", "none", 0);
+            let by_name = QueueFilter { search: Some("Requests".into()), ..QueueFilter::default() };
+            assert_eq!(names(&queue(conn, &by_name, 100).unwrap()), ["requests", "requests-toolbelt"]);
+            let severe = QueueFilter { min_severity: Some("high".into()), ..QueueFilter::default() };
+            assert_eq!(names(&queue(conn, &severe, 100).unwrap()), ["evil-pkg", "requests"]);
+            let failed = QueueFilter { statuses: vec![ReleaseStatus::Failed], ..QueueFilter::default() };
+            assert_eq!(names(&queue(conn, &failed, 100).unwrap()), ["six"]);
+            // LIKE wildcards are taken literally.
+            let wild = QueueFilter { search: Some("%".into()), ..QueueFilter::default() };
+            assert!(queue(conn, &wild, 100).unwrap().is_empty());
+        });
+    }
+}

@@ -1,0 +1,198 @@
+//! The dashboard in a real browser: headless Chromium driven over
+//! chromedriver (started here) with fantoccini. An auditor signs in, opens
+//! the queue and a flagged release, follows a finding to its line with the
+//! keyboard, approves in the dialog, and finds the package in the simple
+//! index. A package carrying script and markup payloads must stay inert:
+//! no alert opens and no injected element exists. Screenshots of the queue,
+//! release page, diff and file viewer go to target/test-artifacts/.
+//!
+//! Needs Debian's `chromium` and `chromium-driver` (.ci/run installs them).
+
+mod support;
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+use support::airlock::Airlock;
+use support::fixtures::Package;
+use support::upstream::{LocalUpstream, UpstreamFile};
+
+/// chromedriver on a free port, killed on drop.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn find_binary(names: &[&str]) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    names.iter().flat_map(|n| std::env::split_paths(&path).map(move |d| d.join(n))).find(|p| p.is_file())
+}
+
+fn start_driver() -> Driver {
+    let bin = find_binary(&["chromedriver"]).expect("chromedriver not found: apt-get install -y chromium chromium-driver");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = Command::new(bin).arg(format!("--port={port}")).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("start chromedriver");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "chromedriver did not listen on {port}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Driver { child, url: format!("http://127.0.0.1:{port}") }
+}
+
+async fn browser(driver: &Driver) -> Client {
+    let chromium = find_binary(&["chromium", "chromium-browser", "google-chrome"]).expect("chromium not found");
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": chromium,
+            "args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1366,900", "--no-first-run"],
+        }),
+    );
+    ClientBuilder::rustls().expect("rustls").capabilities(caps).connect(&driver.url).await.expect("a WebDriver session")
+}
+
+fn artifacts() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/test-artifacts");
+    std::fs::create_dir_all(&dir).expect("artifacts folder");
+    dir
+}
+
+async fn screenshot(c: &Client, name: &str) {
+    let png = c.screenshot().await.expect("screenshot");
+    std::fs::write(artifacts().join(format!("{name}.png")), png).expect("write screenshot");
+}
+
+/// No alert is open and no payload made it into the DOM as an element.
+async fn assert_inert(c: &Client, what: &str) {
+    if let Ok(text) = c.get_alert_text().await {
+        panic!("{what}: an alert opened: {text:?}");
+    }
+    let injected = c
+        .execute(
+            "return document.querySelectorAll('img[src=\"x\"], img[onerror], script:not([src]), a[href^=\"javascript:\"], [onerror], [onclick]').length \
+             + (window.__xss ? 1000 : 0);",
+            vec![],
+        )
+        .await
+        .expect("count injected elements");
+    assert_eq!(injected, json!(0), "{what}: injected elements found");
+}
+
+async fn wait_for_css(c: &Client, css: &str) -> fantoccini::elements::Element {
+    c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_auditor_reviews_a_flagged_release_in_a_real_browser() {
+    let hostile = Package::new("xss-demo", "1.0.0")
+        .with_summary("<script>window.__xss=1;alert(1)</script>\"><img src=x onerror=alert(2)>")
+        .with_requires_dist("evil-dep ; extra == \"<script>alert(4)</script>\"")
+        .with_module(
+            "xss_demo/\"><img src=x onerror=alert(2)>.py",
+            "import base64\nexec(base64.b64decode(\"cHJpbnQoMSk=\"))  # <script>alert(1)</script>\nURL = \"javascript:alert(3)\"\n",
+        );
+    let old = Package::new("grower", "1.0");
+    let new = Package::new("grower", "1.1").with_module("grower/net.py", "import socket\n\n\ndef ping():\n    return socket.gethostname()\n");
+    let mut files = vec![UpstreamFile::new("xss-demo", hostile.wheel()), UpstreamFile::new("xss-demo", hostile.sdist())];
+    for p in [&old, &new] {
+        files.push(UpstreamFile::new("grower", p.wheel()));
+        files.push(UpstreamFile::new("grower", p.sdist()));
+    }
+    let upstream = LocalUpstream::start(files);
+    let mut airlock = Airlock::new();
+    let token = airlock.user_with_token("alice", "auditor");
+    airlock.serve(Some(&upstream.base_url));
+    airlock.request(&token, "grower==1.0").await;
+    airlock.wait_for(&token, "grower", "1.0", &["awaiting_review"]).await;
+    assert_eq!(airlock.decide(&token, "grower", "1.0", "approve", "baseline").await.status().as_u16(), 200);
+    for (name, version) in [("grower", "1.1"), ("xss-demo", "1.0.0")] {
+        airlock.request(&token, &format!("{name}=={version}")).await;
+        airlock.wait_for(&token, name, version, &["awaiting_review"]).await;
+    }
+
+    let driver = start_driver();
+    let c = browser(&driver).await;
+    let (session, base_url, wheel) = (c.clone(), airlock.base.clone(), hostile.wheel_filename());
+    let outcome = async move {
+        let c = session;
+        let url = |path: &str| format!("{base_url}{path}");
+        // Sign in.
+        c.goto(&url("/login")).await.unwrap();
+        c.find(Locator::Css("input[name=name]")).await.unwrap().send_keys("alice").await.unwrap();
+        c.find(Locator::Css("input[name=password]")).await.unwrap().send_keys("correct horse battery").await.unwrap();
+        c.find(Locator::Css("button.primary")).await.unwrap().click().await.unwrap();
+        wait_for_css(&c, "table.queue").await;
+        assert_eq!(c.current_url().await.unwrap().path(), "/queue");
+        assert_inert(&c, "queue").await;
+        let backlog = c.find(Locator::Id("backlog")).await.unwrap().text().await.unwrap();
+        assert!(backlog.contains("2 releases awaiting review") && backlog.contains("lines to read"), "{backlog}");
+        screenshot(&c, "queue").await;
+
+        // The flagged release ranks first; open it.
+        let first = c.find(Locator::Css("table.queue a.release-link")).await.unwrap();
+        assert_eq!(first.text().await.unwrap(), "xss-demo 1.0.0", "the critical release ranks first");
+        first.click().await.unwrap();
+        wait_for_css(&c, "#findings .finding").await;
+        assert_inert(&c, "release page").await;
+        let summary = c.find(Locator::Css("dl.meta")).await.unwrap().text().await.unwrap();
+        assert!(summary.contains("<script>window.__xss=1;alert(1)</script>"), "the payload shows as text: {summary}");
+        screenshot(&c, "release").await;
+        let release_url = c.current_url().await.unwrap();
+
+        // j selects the first (most severe) finding; Enter follows it to its line.
+        let body = c.find(Locator::Css("body")).await.unwrap();
+        body.send_keys("j").await.unwrap();
+        let current = wait_for_css(&c, ".finding.current").await;
+        assert!(current.text().await.unwrap().contains("onerror=alert(2)>.py"), "the exec finding is first");
+        body.send_keys(&fantoccini::key::Key::Enter.to_string()).await.unwrap();
+        wait_for_css(&c, "table.code").await;
+        let here = c.current_url().await.unwrap();
+        assert_eq!(here.fragment(), Some("L2"), "{here}");
+        let line = c.find(Locator::Id("L2")).await.unwrap();
+        assert_eq!(line.attr("class").await.unwrap().as_deref(), Some("flagged"));
+        assert!(line.text().await.unwrap().contains("exec(base64.b64decode"));
+        assert_inert(&c, "file viewer").await;
+        screenshot(&c, "file-viewer").await;
+
+        // The diff of the other release against its approved base.
+        c.goto(&url("/releases/grower/1.1/diff")).await.unwrap();
+        let base = wait_for_css(&c, "#diff-base").await.text().await.unwrap().split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(base.contains("Changes since approved version 1.0"), "{base}");
+        assert!(c.source().await.unwrap().contains("+import socket"));
+        screenshot(&c, "diff").await;
+
+        // Back on the release, `a` opens the approve dialog.
+        c.goto(release_url.as_str()).await.unwrap();
+        wait_for_css(&c, "#findings").await;
+        c.find(Locator::Css("body")).await.unwrap().send_keys("a").await.unwrap();
+        let comment = wait_for_css(&c, "#approve-dialog[open] #approve-comment").await;
+        comment.send_keys("Decoded payload prints 1; reviewed the whole wheel and sdist.").await.unwrap();
+        c.find(Locator::Id("approve-submit")).await.unwrap().click().await.unwrap();
+        let status = c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css("#release-status.status-approved")).await;
+        assert!(status.is_ok(), "the release is approved");
+        assert_inert(&c, "approved release page").await;
+
+        // The package is now in the simple index.
+        c.goto(&url("/simple/xss-demo/")).await.unwrap();
+        let index = c.source().await.unwrap();
+        assert!(index.contains(&wheel), "{index}");
+    };
+    // Close the session whatever happened, then report.
+    let result = tokio::spawn(outcome).await;
+    let _ = c.close().await;
+    if let Err(e) = result {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
