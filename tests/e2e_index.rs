@@ -257,3 +257,68 @@ async fn an_approval_on_one_server_process_shows_on_another() {
     }
     eprintln!("the other process served the new page {} ms after the approval", approved.elapsed().as_millis());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn revoking_an_approval_removes_the_file_from_the_next_install() {
+    let (upstream, dists) = app_and_lib_upstream();
+    let mut airlock = Airlock::new();
+    let auditor = airlock.user_with_token("alice", "auditor");
+    airlock.serve(Some(&upstream.base_url));
+    let other = airlock.peer(Some(&upstream.base_url), &[]);
+    approve_all(&airlock, &auditor, &[("airlock-lib", "1.0"), ("airlock-lib", "1.1")]).await;
+    let index = airlock.simple_url();
+
+    // Both processes serve 1.1 and its wheel before the revocation.
+    let target = tempfile::tempdir().unwrap();
+    let run = pip_install(&index, target.path(), &["airlock-lib"]);
+    assert!(run.success, "{}", run.output);
+    assert_eq!(installed_version(target.path(), "airlock-lib").as_deref(), Some("1.1"));
+    let (wheel_name, _) = dists.iter().find(|(n, _)| n.starts_with("airlock_lib-1.1-") && n.ends_with(".whl")).unwrap();
+    let page = reqwest::get(format!("{other}/simple/airlock-lib/")).await.unwrap().text().await.unwrap();
+    assert!(page.contains(wheel_name.as_str()), "{page}");
+    let wheel_url = {
+        let json: Value = airlock
+            .http
+            .get(airlock.url("/simple/airlock-lib/"))
+            .header("Accept", "application/vnd.pypi.simple.v1+json")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let file = json["files"].as_array().unwrap().iter().find(|f| f["filename"] == wheel_name.as_str()).unwrap().clone();
+        file["url"].as_str().unwrap().to_string()
+    };
+    let absolute = |base: &str| reqwest::Url::parse(base).unwrap().join(&wheel_url).unwrap();
+    assert_eq!(reqwest::get(absolute(&index)).await.unwrap().status(), 200);
+
+    let resp = airlock.decide(&auditor, "airlock-lib", "1.1", "revoke", "a maintainer account was taken over").await;
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+    let body: Value = airlock.release(&auditor, "airlock-lib", "1.1").await;
+    assert_eq!(body["status"], "revoked", "{body}");
+
+    // The next install through this process takes 1.0; a pin on 1.1 fails.
+    let target = tempfile::tempdir().unwrap();
+    let run = pip_install(&index, target.path(), &["airlock-lib"]);
+    assert!(run.success, "{}", run.output);
+    assert_eq!(installed_version(target.path(), "airlock-lib").as_deref(), Some("1.0"), "{}", run.output);
+    let run = pip_install(&index, tempfile::tempdir().unwrap().path(), &["airlock-lib==1.1"]);
+    assert!(!run.success, "pip installed a revoked release: {}", run.output);
+    let run = uv_pip(&index, &["install", "airlock-lib==1.1", "--target", tempfile::tempdir().unwrap().path().to_str().unwrap()]);
+    assert!(!run.success, "uv installed a revoked release: {}", run.output);
+    // A direct download of the revoked wheel is refused, on both processes.
+    assert_eq!(reqwest::get(absolute(&index)).await.unwrap().status(), 404);
+    let revoked = Instant::now();
+    loop {
+        let page = reqwest::get(format!("{other}/simple/airlock-lib/")).await.unwrap().text().await.unwrap();
+        let file = reqwest::get(absolute(&format!("{other}/simple/"))).await.unwrap().status();
+        if !page.contains(wheel_name.as_str()) && file == 404 {
+            break;
+        }
+        assert!(revoked.elapsed() < Duration::from_secs(10), "the other process still serves the revoked release");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let run = pip_install(&format!("{other}/simple/"), tempfile::tempdir().unwrap().path(), &["airlock-lib==1.1"]);
+    assert!(!run.success, "pip installed a revoked release from the other process: {}", run.output);
+}
