@@ -1,5 +1,6 @@
 //! The simple index's pages, rendered once per change and served from
-//! memory. Each body keeps a strong ETag and is compressed (gzip, brotli)
+//! memory. Each format of a page is rendered the first time a client asks
+//! for it (from the query result the page keeps). Each body keeps a strong ETag and is compressed (gzip, brotli)
 //! the first time a client asks for that encoding. Alongside the pages, the
 //! approved files they list, so a download needs no database query either.
 //!
@@ -17,7 +18,8 @@ use actix_web::web::Bytes;
 use airlock_store::index::IndexFile;
 use sha2::Digest;
 
-use crate::index_render::RenderedPage;
+use crate::error::AppError;
+use crate::index_render::{PageFormat, PageSource};
 use crate::negotiate::Encoding;
 
 /// A response body with its ETag and lazily compressed forms.
@@ -85,16 +87,36 @@ fn brotli(bytes: &[u8]) -> Bytes {
     Bytes::from(out)
 }
 
-/// One page of the index in both formats.
+/// One page of the index, each format rendered on first use.
 #[derive(Debug)]
 pub struct CachedPage {
-    pub html: Body,
-    pub json: Body,
+    source: PageSource,
+    html: OnceLock<Body>,
+    json: OnceLock<Body>,
 }
 
 impl CachedPage {
-    pub fn new(page: RenderedPage) -> CachedPage {
-        CachedPage { html: Body::new(page.html), json: Body::new(page.json) }
+    pub fn new(source: PageSource) -> CachedPage {
+        CachedPage { source, html: OnceLock::new(), json: OnceLock::new() }
+    }
+
+    /// The page's body in `format`, rendered now if no request needed it yet.
+    pub fn body(&self, format: PageFormat) -> Result<&Body, AppError> {
+        let cell = match format {
+            PageFormat::Html => &self.html,
+            PageFormat::Json => &self.json,
+        };
+        if let Some(body) = cell.get() {
+            return Ok(body);
+        }
+        // Two requests may render at once; both results are equal and one is kept.
+        let body = Body::new(self.source.render(format)?);
+        Ok(cell.get_or_init(|| body))
+    }
+
+    /// The approved files the page lists.
+    pub fn files(&self) -> &[IndexFile] {
+        self.source.files()
     }
 }
 
@@ -157,13 +179,13 @@ impl IndexCache {
     }
 
     /// Keep a project's page and the files it lists.
-    pub fn store_project(&self, ticket: FillTicket, name: &str, page: Arc<CachedPage>, files: &[IndexFile]) {
+    pub fn store_project(&self, ticket: FillTicket, name: &str, page: Arc<CachedPage>) {
         let mut inner = self.inner.write().expect("index cache lock");
         if self.epoch.load(Ordering::Acquire) != ticket.0 {
             return;
         }
-        inner.projects.insert(name.to_string(), page);
-        for f in files {
+        inner.projects.insert(name.to_string(), page.clone());
+        for f in page.files() {
             let servable = Arc::new(ServableFile { project: name.to_string(), file: f.clone() });
             inner.files.insert((f.sha256.clone(), f.filename.clone()), servable);
         }
@@ -220,8 +242,12 @@ mod tests {
         }
     }
 
-    fn page(text: &str) -> Arc<CachedPage> {
-        Arc::new(CachedPage::new(RenderedPage { html: text.into(), json: text.into() }))
+    fn root_page(text: &str) -> Arc<CachedPage> {
+        Arc::new(CachedPage::new(PageSource::Root(vec![text.into()])))
+    }
+
+    fn page(name: &str, files: &[IndexFile]) -> Arc<CachedPage> {
+        Arc::new(CachedPage::new(PageSource::Project(airlock_store::domain::ProjectName::parse(name).unwrap(), files.to_vec())))
     }
 
     #[test]
@@ -249,9 +275,9 @@ mod tests {
     fn eviction_drops_the_project_its_files_and_the_root_only() {
         let cache = IndexCache::new();
         let t = cache.ticket();
-        cache.store_root(t, page("root"));
-        cache.store_project(t, "a", page("a"), &[index_file("1", "a.whl")]);
-        cache.store_project(t, "b", page("b"), &[index_file("2", "b.whl")]);
+        cache.store_root(t, root_page("root"));
+        cache.store_project(t, "a", page("a", &[index_file("1", "a.whl")]));
+        cache.store_project(t, "b", page("b", &[index_file("2", "b.whl")]));
         assert!(cache.file("1", "a.whl").is_some());
         assert!(cache.file("1", "b.whl").is_none(), "the name must match the hash");
         cache.evict_project("a");
@@ -261,15 +287,28 @@ mod tests {
     }
 
     #[test]
+    fn each_format_is_rendered_on_first_use_and_then_kept() {
+        let page = page("demo", &[index_file(&"ab".repeat(32), "demo-1.0-py3-none-any.whl")]);
+        let json = page.body(PageFormat::Json).unwrap();
+        let (bytes, _) = json.encoded(Encoding::Identity);
+        let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(value["name"], "demo");
+        assert_eq!(value["files"][0]["filename"], "demo-1.0-py3-none-any.whl");
+        assert!(std::ptr::eq(json, page.body(PageFormat::Json).unwrap()), "the rendered body is kept");
+        let (html, _) = page.body(PageFormat::Html).unwrap().encoded(Encoding::Identity);
+        assert!(std::str::from_utf8(&html).unwrap().contains(">demo-1.0-py3-none-any.whl</a>"));
+    }
+
+    #[test]
     fn a_fill_that_raced_an_eviction_is_not_kept() {
         let cache = IndexCache::new();
         let stale = cache.ticket();
         cache.evict_project("a");
-        cache.store_project(stale, "a", page("old"), &[index_file("1", "a.whl")]);
-        cache.store_root(stale, page("old root"));
+        cache.store_project(stale, "a", page("a", &[index_file("1", "a.whl")]));
+        cache.store_root(stale, root_page("old root"));
         assert!(cache.project("a").is_none() && cache.root().is_none() && cache.file("1", "a.whl").is_none());
         let fresh = cache.ticket();
-        cache.store_project(fresh, "a", page("new"), &[]);
+        cache.store_project(fresh, "a", page("a", &[]));
         assert!(cache.project("a").is_some());
     }
 }

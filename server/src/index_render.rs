@@ -25,6 +25,45 @@ pub struct RenderedPage {
     pub json: String,
 }
 
+/// The two formats of an index page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageFormat {
+    /// PEP 503 HTML.
+    Html,
+    /// PEP 691 JSON.
+    Json,
+}
+
+/// What a page is rendered from. The cache keeps it so that each format is
+/// rendered only when a client first asks for it: an uncached request pays
+/// for the query and one format, not both.
+#[derive(Debug, Clone)]
+pub enum PageSource {
+    /// The `/simple/` root: projects with an approved release, sorted.
+    Root(Vec<String>),
+    /// A project's page: its approved files, sorted by name.
+    Project(ProjectName, Vec<IndexFile>),
+}
+
+impl PageSource {
+    pub fn render(&self, format: PageFormat) -> Result<String, AppError> {
+        match (self, format) {
+            (PageSource::Root(projects), PageFormat::Html) => Ok(root_html(projects)),
+            (PageSource::Root(projects), PageFormat::Json) => root_json(projects),
+            (PageSource::Project(name, files), PageFormat::Html) => Ok(project_html(name, files)),
+            (PageSource::Project(name, files), PageFormat::Json) => project_json(name, files),
+        }
+    }
+
+    /// The approved files a project page lists (none for the root).
+    pub fn files(&self) -> &[IndexFile] {
+        match self {
+            PageSource::Root(_) => &[],
+            PageSource::Project(_, files) => files,
+        }
+    }
+}
+
 #[derive(Serialize)]
 struct Meta {
     #[serde(rename = "api-version")]
@@ -70,6 +109,10 @@ fn to_json<T: Serialize>(value: &T) -> Result<String, AppError> {
 
 /// The `/simple/` root: every project with an approved release.
 pub fn render_root(projects: &[String]) -> Result<RenderedPage, AppError> {
+    Ok(RenderedPage { html: root_html(projects), json: root_json(projects)? })
+}
+
+fn root_html(projects: &[String]) -> String {
     let mut html = String::with_capacity(256 + projects.len() * 64);
     html.push_str("<!DOCTYPE html>\n<html>\n<head><meta name=\"pypi:repository-version\" content=\"1.1\"><title>Simple index</title></head>\n<body>\n");
     for p in projects {
@@ -81,8 +124,11 @@ pub fn render_root(projects: &[String]) -> Result<RenderedPage, AppError> {
         html.push_str("</a><br>\n");
     }
     html.push_str("</body>\n</html>\n");
-    let json = to_json(&RootJson { meta: META, projects: projects.iter().map(|name| ProjectEntry { name }).collect() })?;
-    Ok(RenderedPage { html, json })
+    html
+}
+
+fn root_json(projects: &[String]) -> Result<String, AppError> {
+    to_json(&RootJson { meta: META, projects: projects.iter().map(|name| ProjectEntry { name }).collect() })
 }
 
 /// Characters escaped in a URL path segment (RFC 3986 `pchar` keeps the rest).
@@ -97,7 +143,16 @@ const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
 
 /// Where a file is downloaded from: its approved hash, then its name.
 pub fn file_url(sha256: &str, filename: &str) -> String {
-    format!("/files/{}/{}", sha256, percent_encoding::utf8_percent_encode(filename, SEGMENT))
+    let mut url = String::with_capacity(8 + sha256.len() + filename.len());
+    push_file_url(&mut url, sha256, filename);
+    url
+}
+
+fn push_file_url(out: &mut String, sha256: &str, filename: &str) {
+    out.push_str("/files/");
+    out.push_str(sha256);
+    out.push('/');
+    out.extend(percent_encoding::utf8_percent_encode(filename, SEGMENT));
 }
 
 /// PEP 440 order of the versions that have files (PEP 700 `versions`).
@@ -183,17 +238,20 @@ struct ProjectJson<'a> {
 
 /// One project's page. `files` are its approved files, sorted by name.
 pub fn render_project(name: &ProjectName, files: &[IndexFile]) -> Result<RenderedPage, AppError> {
-    let urls: Vec<String> = files.iter().map(|f| file_url(&f.sha256, &f.filename)).collect();
+    Ok(RenderedPage { html: project_html(name, files), json: project_json(name, files)? })
+}
+
+fn project_html(name: &ProjectName, files: &[IndexFile]) -> String {
     let mut html = String::with_capacity(256 + files.len() * 400);
     html.push_str("<!DOCTYPE html>\n<html>\n<head><meta name=\"pypi:repository-version\" content=\"1.1\"><title>Links for ");
     escape_into(&mut html, name.as_str());
     html.push_str("</title></head>\n<body>\n<h1>Links for ");
     escape_into(&mut html, name.as_str());
     html.push_str("</h1>\n");
-    for (f, url) in files.iter().zip(&urls) {
+    for f in files {
         // The URL is percent-encoded (no character that needs escaping survives).
         html.push_str("<a href=\"");
-        html.push_str(url);
+        push_file_url(&mut html, &f.sha256, &f.filename);
         html.push_str("#sha256=");
         escape_into(&mut html, &f.sha256);
         html.push('"');
@@ -215,8 +273,12 @@ pub fn render_project(name: &ProjectName, files: &[IndexFile]) -> Result<Rendere
         html.push_str("</a><br>\n");
     }
     html.push_str("</body>\n</html>\n");
+    html
+}
 
-    let json = to_json(&ProjectJson {
+fn project_json(name: &ProjectName, files: &[IndexFile]) -> Result<String, AppError> {
+    let urls: Vec<String> = files.iter().map(|f| file_url(&f.sha256, &f.filename)).collect();
+    to_json(&ProjectJson {
         meta: META,
         name: name.as_str(),
         versions: sorted_versions(files),
@@ -235,8 +297,7 @@ pub fn render_project(name: &ProjectName, files: &[IndexFile]) -> Result<Rendere
                 upload_time: f.upload_time.as_deref(),
             })
             .collect(),
-    })?;
-    Ok(RenderedPage { html, json })
+    })
 }
 
 /// Display adapter that HTML-escapes.

@@ -18,7 +18,7 @@ use serde_json::json;
 
 use crate::error::AppError;
 use crate::index_cache::{Body, CachedPage, ServableFile};
-use crate::index_render;
+use crate::index_render::{PageFormat, PageSource};
 use crate::negotiate::{self, IndexFormat};
 use crate::state::AppState;
 use crate::{file_serving, index_access};
@@ -46,11 +46,11 @@ fn not_acceptable() -> HttpResponse {
 }
 
 /// Send a cached page body in the client's best encoding, or a `304`.
-fn send(req: &HttpRequest, page: &CachedPage, format: IndexFormat) -> HttpResponse {
-    let body: &Body = match format {
-        IndexFormat::Json => &page.json,
-        IndexFormat::Html(_) => &page.html,
-    };
+fn send(req: &HttpRequest, page: &CachedPage, format: IndexFormat) -> Result<HttpResponse, AppError> {
+    let body: &Body = page.body(match format {
+        IndexFormat::Json => PageFormat::Json,
+        IndexFormat::Html(_) => PageFormat::Html,
+    })?;
     let encoding = negotiate::choose_encoding(header_str(req, header::ACCEPT_ENCODING));
     let (bytes, encoding) = body.encoded(encoding);
     let etag = body.etag(encoding);
@@ -69,11 +69,7 @@ fn send(req: &HttpRequest, page: &CachedPage, format: IndexFormat) -> HttpRespon
     if let Some(coding) = encoding.header() {
         resp.insert_header((header::CONTENT_ENCODING, coding));
     }
-    if unchanged {
-        resp.finish()
-    } else {
-        resp.body(bytes)
-    }
+    Ok(if unchanged { resp.finish() } else { resp.body(bytes) })
 }
 
 pub async fn root_redirect() -> HttpResponse {
@@ -91,12 +87,12 @@ pub async fn root(req: HttpRequest, state: web::Data<AppState>, q: web::Query<Fo
         None => {
             let ticket = state.index.ticket();
             let projects = state.db(index::approved_projects).await?;
-            let page = Arc::new(CachedPage::new(index_render::render_root(&projects)?));
+            let page = Arc::new(CachedPage::new(PageSource::Root(projects)));
             state.index.store_root(ticket, page.clone());
             page
         }
     };
-    Ok(send(&req, &page, format))
+    send(&req, &page, format)
 }
 
 /// `/simple/<name>` without its slash.
@@ -131,7 +127,7 @@ pub async fn project(
     }
     let Some(format) = negotiated(&req, &q) else { return Ok(not_acceptable()) };
     if let Some(page) = state.index.project(name.as_str()) {
-        return Ok(send(&req, &page, format));
+        return send(&req, &page, format);
     }
     let ticket = state.index.ticket();
     let lookup = name.clone();
@@ -139,9 +135,9 @@ pub async fn project(
     if files.is_empty() {
         return missing(&state, name, format).await;
     }
-    let page = Arc::new(CachedPage::new(index_render::render_project(&name, &files)?));
-    state.index.store_project(ticket, name.as_str(), page.clone(), &files);
-    Ok(send(&req, &page, format))
+    let page = Arc::new(CachedPage::new(PageSource::Project(name.clone(), files)));
+    state.index.store_project(ticket, name.as_str(), page.clone());
+    send(&req, &page, format)
 }
 
 /// Why a project has no page, and (when configured) a request for it.
