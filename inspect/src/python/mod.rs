@@ -6,7 +6,7 @@
 //! function). Rules read facts, never raw text, so a comment or a docstring
 //! that mentions `exec` is not a call to it.
 
-mod fold;
+pub(crate) mod fold;
 mod walk;
 
 use std::collections::BTreeSet;

@@ -40,7 +40,7 @@ pub const RULES: &[Rule] = &[
     Rule { id: "install-hook/entry-point-shadowing", severity: Severity::High, description: "A console script is named like a system command (ls, sudo, git, pip, …) and would shadow it." },
     Rule { id: "install-hook/build-backend", severity: Severity::Medium, description: "The sdist builds with an in-tree backend (medium) or an uncommon one (low)." },
     Rule { id: "install-hook/pth-file", severity: Severity::Medium, description: "A .pth file is installed into site-packages; its `import` lines run at every interpreter start (high)." },
-    Rule { id: "payload/download-exec", severity: Severity::Critical, description: "exec/eval/compile of data fetched from the network, or of a file that a download in the same code wrote." },
+    Rule { id: "payload/download-exec", severity: Severity::Critical, description: "exec/eval/compile of data fetched from the network or of a file a download wrote, or a process started on the file a download wrote (a dropper)." },
     Rule { id: "payload/exec-decoded", severity: Severity::Critical, description: "exec/eval/compile of data that is base64-, hex-, zlib-, marshal- or otherwise decoded, or reversed, first." },
     Rule { id: "payload/exec-hidden", severity: Severity::Critical, description: "exec, eval, os.system or subprocess reached through a computed name (getattr on builtins, __import__, namespace lookups)." },
     Rule { id: "payload/exec-dynamic", severity: Severity::Medium, description: "exec/eval of code built at run time (medium on install or import, low in functions, info in tests); reading a project file by a relative path (a version file) is exempt." },

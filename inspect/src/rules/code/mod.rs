@@ -229,22 +229,44 @@ fn analyse_file(dist: &Dist, packages: &HashSet<String>, member: &crate::archive
 
 /// Python source kept in a string (to be `exec`ed or written out and run
 /// later) is analysed as code too; its findings point at the string's line.
+/// So is source hidden in a base64 or hex blob: decoded here, as the
+/// package would decode it, and read (never run).
 fn embedded_code(file: &PyFile, out: &mut Vec<Finding>) {
-    for lit in file.facts.literals.iter().filter(|l| l.value.len() >= 80 && l.value.len() <= MAX_PY_BYTES && l.value.contains('\n')).take(16) {
-        let looks_like_code = (lit.value.contains("import ") || lit.value.contains("def ")) && prefilter::worth_parsing(&lit.value);
+    let plain = file.facts.literals.iter().filter(|l| l.value.len() >= 80 && l.value.contains('\n')).map(|l| (l.line, std::borrow::Cow::Borrowed(l.value.as_str()), false));
+    let decoded = file.facts.literals.iter().filter(|l| l.value.len() >= 200 && payload::looks_encoded(&l.value)).filter_map(|l| Some((l.line, decode_blob(&l.value)?, true)));
+    for (line, code, hidden) in plain.take(16).chain(decoded.take(16)) {
+        let looks_like_code = code.len() <= MAX_PY_BYTES && (code.contains("import ") || code.contains("def ")) && prefilter::worth_parsing(&code);
         if !looks_like_code {
             continue;
         }
-        let inner = PyFile { path: file.path, text: &lit.value, role: file.role, facts: crate::python::analyze(lit.value.as_bytes()) };
+        let inner = PyFile { path: file.path, text: &code, role: file.role, facts: crate::python::analyze(code.as_bytes()) };
         let mut found = Vec::new();
         payload::run(&inner, &mut found);
         access::run(&inner, &mut found);
         for mut f in found.into_iter().filter(|f| f.severity >= Severity::Medium) {
-            f.message = format!("in Python code kept in a string: {}", f.message);
-            f.line = Some(lit.line + f.line.unwrap_or(1) - 1);
+            if hidden {
+                // Decoded lines have no place in the file: point at the blob.
+                f.message = format!("in Python code hidden in an encoded string (decoded line {}): {}", f.line.unwrap_or(1), f.message);
+                f.line = Some(line);
+            } else {
+                f.message = format!("in Python code kept in a string: {}", f.message);
+                f.line = Some(line + f.line.unwrap_or(1) - 1);
+            }
             out.push(f);
         }
     }
+}
+
+/// The text a base64 (standard or URL-safe) or hex blob decodes to, when
+/// it decodes to UTF-8.
+fn decode_blob(blob: &str) -> Option<std::borrow::Cow<'static, str>> {
+    let compact: String = blob.chars().filter(|c| !c.is_whitespace()).collect();
+    let bytes = if compact.bytes().all(|b| b.is_ascii_hexdigit()) {
+        crate::python::fold::hex_decode(&compact)?
+    } else {
+        crate::python::fold::base64_decode(&compact, false).or_else(|| crate::python::fold::base64_decode(&compact, true))?
+    };
+    String::from_utf8(bytes).ok().map(std::borrow::Cow::Owned)
 }
 
 /// Keep one finding per rule and line of a file (several calls on a line

@@ -113,6 +113,15 @@ fn download_and_run(file: &PyFile, out: &mut Vec<Finding>) {
     /// The three steps must sit close together, as a dropper's do; big
     /// utility modules have all three far apart.
     const WINDOW: u32 = 30;
+    if let Some(start) = runs_the_file_it_wrote(file) {
+        out.push(file.finding(
+            "payload/download-exec",
+            file.weigh(Severity::High),
+            start.line,
+            "downloads a file, writes it to disk and starts that same file: a dropper".into(),
+        ));
+        return;
+    }
     let executable = file.facts.literals.iter().any(|l| {
         let v = l.value.to_ascii_lowercase();
         v.ends_with(".exe") || v.ends_with(".scr") || v.ends_with(".bat") || v.ends_with(".ps1") || v.contains("chmod +x")
@@ -136,6 +145,35 @@ fn download_and_run(file: &PyFile, out: &mut Vec<Finding>) {
             "downloads a file, writes it to disk and starts it: a dropper".into(),
         ));
     }
+}
+
+/// A process started on the very path (as its program, not as data for
+/// another program) that a binary write in the same function filled, in a function that also fetches from the network:
+/// `open(path, "wb").write(requests.get(url).content)` then
+/// `subprocess.run([path])`. Returns the process start.
+fn runs_the_file_it_wrote<'a>(file: &'a PyFile<'a>) -> Option<&'a Call> {
+    let is_identifier = |t: &str| !t.is_empty() && t.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '.') && !t.starts_with(|c: char| c.is_ascii_digit());
+    let written: Vec<(&Option<String>, &str)> = file
+        .calls()
+        .filter(|c| c.is(&["open", "io.open"]) && c.strings.iter().any(|m| m.contains('w') && m.contains('b') && m.len() <= 3))
+        .filter_map(|c| c.arg_texts.first().map(|t| (&c.function, t.trim())))
+        .filter(|(_, t)| is_identifier(t))
+        .collect();
+    if written.is_empty() {
+        return None;
+    }
+    file.calls().filter(|c| is_process(c) || c.is(&["os.startfile"])).find(|start| {
+        let fetches_here = file.calls().any(|c| c.function == start.function && access::is_network(c));
+        fetches_here && program_of(start).is_some_and(|program| written.iter().any(|(function, path)| *function == &start.function && program == *path))
+    })
+}
+
+/// The program a process start runs, as source text: its first argument,
+/// or the first element of an argument list (`[path, "--quiet"]`).
+fn program_of(start: &Call) -> Option<&str> {
+    let first = start.arg_texts.first()?.trim();
+    let inner = first.strip_prefix(['[', '(']).unwrap_or(first);
+    Some(inner.split(',').next()?.trim().trim_end_matches([']', ')']).trim())
 }
 
 /// A socket wired to a shell: `os.dup2` of a socket's descriptor plus a
