@@ -169,6 +169,11 @@ async fn pages_carry_strict_security_headers() {
     assert_eq!(resp.headers()["x-frame-options"], "DENY");
     let cookie = resp.headers()["set-cookie"].to_str().unwrap();
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+    assert!(!cookie.contains("Secure"), "a cookie marked Secure would never come back over plain HTTP: {cookie}");
+    // Behind a TLS-terminating proxy the cookies are Secure.
+    let resp = airlock.http.get(airlock.url("/login")).header("X-Forwarded-Proto", "https").send().await.unwrap();
+    let cookie = resp.headers()["set-cookie"].to_str().unwrap();
+    assert!(cookie.contains("Secure") && cookie.contains("HttpOnly"), "{cookie}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

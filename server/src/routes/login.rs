@@ -24,15 +24,18 @@ struct LoginPage {
     error: Option<String>,
 }
 
-fn cookie(name: &str, value: String) -> Cookie<'static> {
-    Cookie::build(name.to_string(), value).path("/").http_only(true).same_site(SameSite::Strict).finish()
+/// An HttpOnly, SameSite=Strict cookie; `Secure` when the client reached
+/// Airlock over HTTPS (directly or through a proxy that says so).
+fn cookie(req: &HttpRequest, name: &str, value: String) -> Cookie<'static> {
+    let secure = req.connection_info().scheme() == "https";
+    Cookie::build(name.to_string(), value).path("/").http_only(true).same_site(SameSite::Strict).secure(secure).finish()
 }
 
-fn render_login(csrf: String, error: Option<String>, status: actix_web::http::StatusCode) -> Result<HttpResponse, AppError> {
+fn render_login(req: &HttpRequest, csrf: String, error: Option<String>, status: actix_web::http::StatusCode) -> Result<HttpResponse, AppError> {
     let body = LoginPage { nav: None, csrf: csrf.clone(), error }.render().map_err(|e| AppError::Internal(e.to_string()))?;
     Ok(HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
-        .cookie(cookie(LOGIN_CSRF_COOKIE, csrf))
+        .cookie(cookie(req, LOGIN_CSRF_COOKIE, csrf))
         .body(body))
 }
 
@@ -42,7 +45,7 @@ pub async fn form(req: HttpRequest) -> Result<HttpResponse, AppError> {
         .map(|c| c.value().to_string())
         .filter(|v| v.len() == 64)
         .unwrap_or_else(|| hex::encode(rand::random::<[u8; 32]>()));
-    render_login(csrf, None, actix_web::http::StatusCode::OK)
+    render_login(&req, csrf, None, actix_web::http::StatusCode::OK)
 }
 
 #[derive(Deserialize)]
@@ -73,9 +76,9 @@ pub async fn submit(req: HttpRequest, state: web::Data<AppState>, form: web::For
     match session {
         Some(session) => Ok(HttpResponse::SeeOther()
             .insert_header((header::LOCATION, "/queue"))
-            .cookie(cookie(SESSION_COOKIE, session.token))
+            .cookie(cookie(&req, SESSION_COOKIE, session.token))
             .finish()),
-        None => render_login(expected, Some("Wrong user name or password.".into()), actix_web::http::StatusCode::UNAUTHORIZED),
+        None => render_login(&req, expected, Some("Wrong user name or password.".into()), actix_web::http::StatusCode::UNAUTHORIZED),
     }
 }
 
@@ -86,7 +89,7 @@ pub async fn logout(req: HttpRequest, state: web::Data<AppState>, _post: FormPos
     if let Some(token) = req.cookie(SESSION_COOKIE).map(|c| c.value().to_string()) {
         state.db(move |c| auth::delete_session(c, &token)).await?;
     }
-    let mut gone = cookie(SESSION_COOKIE, String::new());
+    let mut gone = cookie(&req, SESSION_COOKIE, String::new());
     gone.make_removal();
     Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/login")).cookie(gone).finish())
 }
