@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Write small seed corpora for the fuzz targets (standard library only).
 
-    python3 gen_seeds.py            # writes corpus/{archive,metadata,python}/
+    python3 gen_seeds.py            # writes corpus/{archive,metadata,python,rules}/
 
 corpus/ is git-ignored: the seeds are made, not committed. Each archive seed
 starts with the selector byte that fuzz_targets/archive.rs maps to a file
@@ -228,9 +228,10 @@ def main():
     write("metadata", "unknown_and_folded", b"Metadata-Version: 1.0\nName: UNKNOWN\nLicense: line one\n        line two\n\tline three\nClassifier: A :: B\n\n")
     write("metadata", "crlf_latin1", b"Name: caf\xe9\r\nVersion: 1.0\r\nAuthor: \xff\xfe\r\n\r\nbody")
 
-    # Python sources.
+    # Python sources, for the analysis alone and for the rules over it.
     for name, data in PY_FILES.items():
         write("python", name[:-3], data)
+        write("rules", name[:-3], data)
     write("python", "nested", b"x = " + b"(" * 200 + b"1" + b")" * 200 + b"\n" + b"[" * 100 + b"]" * 100 + b"\n")
     return 0
 

@@ -652,6 +652,14 @@ fn a_discord_webhook_is_high_and_a_telegram_bot_api_medium() {
 }
 
 #[test]
+fn a_file_drop_host_counts_as_a_host_not_inside_a_module_path() {
+    let r = module("UP = 'https://transfer.sh/upload'\nTUNNEL = 'http://x1y2.eu.ngrok.io:8080'\nBOT = 'https://api.telegram.org/bot123456789:AAE'\n");
+    assert_eq!(hits(&r, "access/exfil-endpoint", MOD), [(1, High), (2, High), (3, Medium)]);
+    let r = module("ENGINES = ['acme.distributed.weight_transfer.sharded_engine', 'acme.mytransfer.shim']\n");
+    none(&r, "access/exfil-endpoint");
+}
+
+#[test]
 fn a_discord_invite_link_is_not_an_exfil_endpoint() {
     let r = module("import requests\nCOMMUNITY = 'https://discord.gg/acme'\nDOCS = 'https://acme.example.com/webhooks.html'\n");
     none(&r, "access/exfil-endpoint");
@@ -673,6 +681,7 @@ fn private_addresses_and_the_udp_local_address_trick_are_exempt() {
         r#"import socket
 LOCAL = "http://127.0.0.1:8000/"
 LAN = "http://192.168.1.10/admin"
+METADATA = "http://100.100.100.200/latest/meta-data/"
 CLUSTER = "http://10.0.0.5:9200"
 def local_ip():
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

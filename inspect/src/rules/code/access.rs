@@ -122,6 +122,24 @@ const EXFIL: [(&str, Severity); 22] = [
     ("gofile.io", Severity::High),
 ];
 
+/// True when `lower` names `endpoint` as a host (or URL), not as part of a
+/// longer word: `transfer.sh/x` and `x.transfer.sh` do, a module path like
+/// `weight_transfer.sharded_engine` does not. Endpoints that are bare
+/// names (`hastebin`) match anywhere.
+fn names_endpoint(lower: &str, endpoint: &str) -> bool {
+    if !endpoint.contains('.') {
+        return lower.contains(endpoint);
+    }
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    lower.match_indices(endpoint).any(|(at, _)| {
+        let before = lower[..at].chars().next_back();
+        let after = lower[at + endpoint.len()..].chars().next();
+        // A URL prefix (`api.telegram.org/bot`) goes on with the token.
+        let ends = endpoint.contains('/') || !after.is_some_and(word);
+        (endpoint.starts_with('.') || !before.is_some_and(word)) && ends
+    })
+}
+
 /// Substrings naming stores that only a stealer reads: browsers' saved
 /// logins, Discord tokens, wallets, messenger sessions (high).
 const STOLEN_STORES: [&str; 16] = [
@@ -160,7 +178,7 @@ const PERSISTENCE: [&str; 11] = [
 fn literal_rules(file: &PyFile, out: &mut Vec<Finding>) {
     for lit in &file.facts.literals {
         let lower = lit.value.to_ascii_lowercase();
-        if let Some((endpoint, severity)) = EXFIL.iter().find(|(e, _)| lower.contains(e)) {
+        if let Some((endpoint, severity)) = EXFIL.iter().find(|(e, _)| names_endpoint(&lower, e)) {
             out.push(file.finding("access/exfil-endpoint", file.weigh(*severity), lit.line, format!("names {endpoint}, a common exfiltration endpoint")));
         } else if let Some(ip_url) = raw_ip_url(&lower) {
             out.push(file.finding("access/raw-ip-url", file.weigh(Severity::High), lit.line, format!("contacts a raw IP address ({ip_url}) instead of a host name")));
@@ -223,8 +241,14 @@ fn is_public_ipv4(s: &str) -> bool {
     octets.len() == 4 && s.split('.').count() == 4 && !is_private(&octets)
 }
 
+/// Loopback, private (RFC 1918), link-local (cloud metadata at
+/// 169.254.169.254), shared address space (RFC 6598, 100.64.0.0/10: carrier
+/// NAT and some clouds' metadata service) and broadcast: not a host on the
+/// internet.
 fn is_private(o: &[u8]) -> bool {
-    matches!(o, [127, ..] | [10, ..] | [0, ..] | [192, 168, ..] | [169, 254, ..] | [255, ..]) || (o[0] == 172 && (16..32).contains(&o[1]))
+    matches!(o, [127, ..] | [10, ..] | [0, ..] | [192, 168, ..] | [169, 254, ..] | [255, ..])
+        || (o[0] == 172 && (16..32).contains(&o[1]))
+        || (o[0] == 100 && (64..128).contains(&o[1]))
 }
 
 const SURVEILLANCE: [&str; 8] = ["pynput", "keyboard", "pyautogui", "PIL.ImageGrab", "pyperclip", "win32clipboard", "mss", "pyscreenshot"];
