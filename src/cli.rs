@@ -108,6 +108,10 @@ pub enum TokenCommand {
         #[arg(long, default_value = "cli")]
         label: String,
     },
+    /// List API tokens (id, user, label, state); never the tokens themselves.
+    List,
+    /// Revoke an API token by id: every server process stops accepting it at once.
+    Revoke { id: i64 },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

@@ -42,12 +42,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::User { command } => user(config, command),
-        Command::Token { command: TokenCommand::Create { user, label } } => {
-            let store = Store::open(&config, 1)?;
-            let token = auth::create_api_token(&mut *store.conn()?, &user, &label)?;
-            println!("{token}");
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Token { command } => token(config, command),
         Command::Request { requirement } => {
             let req = PinnedRequirement::parse(&requirement)?;
             let store = Store::open(&config, 1)?;
@@ -73,6 +68,25 @@ fn init_logging(format: LogFormat) {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),
     }
+}
+
+fn token(config: Config, command: TokenCommand) -> anyhow::Result<ExitCode> {
+    let store = Store::open(&config, 1)?;
+    let mut conn = store.conn()?;
+    match command {
+        TokenCommand::Create { user, label } => println!("{}", auth::create_api_token(&mut conn, &user, &label)?),
+        TokenCommand::List => {
+            for t in auth::list_api_tokens(&mut conn)? {
+                let state = if t.revoked_at.is_some() { "revoked" } else { "active" };
+                println!("{}\t{}\t{}\t{state}", t.id, t.user, t.label);
+            }
+        }
+        TokenCommand::Revoke { id } => {
+            auth::revoke_api_token(&mut conn, "cli", id)?;
+            println!("revoked token {id}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn user(config: Config, command: UserCommand) -> anyhow::Result<ExitCode> {

@@ -322,3 +322,37 @@ async fn revoking_an_approval_removes_the_file_from_the_next_install() {
     let run = pip_install(&format!("{other}/simple/"), tempfile::tempdir().unwrap().path(), &["airlock-lib==1.1"]);
     assert!(!run.success, "pip installed a revoked release from the other process: {}", run.output);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_revoked_index_token_stops_working_on_every_process_at_once() {
+    let mut airlock = Airlock::new();
+    let reader = airlock.user_with_token("ci", "viewer");
+    airlock.serve_with(None, &["--index-access", "token"]);
+    let other = airlock.peer(None, &["--index-access", "token"]);
+    let status = |base: String| {
+        let reader = reader.clone();
+        async move { reqwest::Client::new().get(format!("{base}/simple/")).basic_auth("__token__", Some(&reader)).send().await.unwrap().status() }
+    };
+    // Both processes have verified (and remembered) the token.
+    assert_eq!(status(airlock.base.clone()).await, 200);
+    assert_eq!(status(other.clone()).await, 200);
+
+    let listed = airlock.run_cli(&["token", "list"], None);
+    let id = listed.lines().find(|l| l.contains("\tci\t")).and_then(|l| l.split('\t').next()).expect("the token is listed").to_string();
+    assert!(!listed.contains(&reader), "the list never shows a token: {listed}");
+    airlock.run_cli(&["token", "revoke", &id], None);
+    assert!(airlock.run_cli(&["token", "list"], None).contains(&format!("{id}\tci\tcli\trevoked")));
+
+    let revoked = Instant::now();
+    for base in [airlock.base.clone(), other.clone()] {
+        loop {
+            if status(base.clone()).await == 401 {
+                break;
+            }
+            // Far below the 30 s a verified token is otherwise remembered.
+            assert!(revoked.elapsed() < Duration::from_secs(5), "{base} still accepts the revoked token");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    eprintln!("the revoked token was refused everywhere {} ms after the revocation", revoked.elapsed().as_millis());
+}

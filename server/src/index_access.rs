@@ -3,8 +3,9 @@
 //! API token, as HTTP basic (any user name, the token as password: what pip,
 //! uv and poetry send from an index URL with credentials or a netrc) or as
 //! `Authorization: Bearer`. Verified tokens are remembered for
-//! [`TOKEN_TTL`], so installs do not cost a database query per request; a
-//! deleted token stops working within that time.
+//! [`TOKEN_TTL`], so installs do not cost a database query per request. A
+//! revoked token or a disabled user is forgotten at once by every process:
+//! the change feed carries access changes too (see `index_feed`).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -33,6 +34,11 @@ impl TokenCache {
     fn get(&self, digest: &[u8; 32]) -> Option<bool> {
         let map = self.verified.lock().expect("token cache lock");
         map.get(digest).filter(|(_, at)| at.elapsed() < TOKEN_TTL).map(|(ok, _)| *ok)
+    }
+
+    /// Forget every verified token (a token was revoked or a user changed).
+    pub fn clear(&self) {
+        self.verified.lock().expect("token cache lock").clear();
     }
 
     fn put(&self, digest: [u8; 32], ok: bool) {

@@ -1,6 +1,8 @@
 //! Following the database's index change feed, so that every server
 //! process (one per node) drops exactly the pages a change affects within
-//! a poll interval (250 ms).
+//! a poll interval (250 ms). A change with an empty project name is an
+//! access change (a token revoked, a user disabled or given another role):
+//! the process forgets the index tokens it verified.
 //!
 //! Change ids come from a sequence. On PostgreSQL a transaction can commit
 //! a smaller id after a larger one is already visible, so the cursor does
@@ -107,11 +109,16 @@ pub async fn poll_once(state: &AppState, cursor: &mut ChangeCursor) -> Result<Ve
         Invalidate::Everything => {
             tracing::warn!("index change feed lost track; dropping every cached page");
             state.index.clear();
+            state.tokens.clear();
             Ok(Vec::new())
         }
         Invalidate::Projects(projects) => {
             for p in &projects {
-                state.index.evict_project(p);
+                if p.is_empty() {
+                    state.tokens.clear();
+                } else {
+                    state.index.evict_project(p);
+                }
             }
             if !projects.is_empty() {
                 tracing::debug!(?projects, "index pages dropped");
@@ -142,6 +149,7 @@ pub async fn follow(state: AppState) {
             tracing::warn!(error = %e, "polling the index change feed");
             // Without the feed nothing may stay cached.
             state.index.clear();
+            state.tokens.clear();
         }
         if last_prune.elapsed() > Duration::from_secs(600) {
             last_prune = Instant::now();

@@ -80,6 +80,8 @@ pub async fn set_role(post: FormPost<Admin, RoleForm>, state: web::Data<AppState
     let role: Role = post.form.role.parse()?;
     let (id, actor) = (path.into_inner(), post.user.name.clone());
     state.db(move |c| auth::set_role(c, &actor, id, role)).await?;
+    // This process forgets verified index tokens now; the others on the change feed.
+    state.tokens.clear();
     Ok(back_to("/admin/users"))
 }
 
@@ -96,6 +98,8 @@ pub async fn set_disabled(post: FormPost<Admin, DisableForm>, state: web::Data<A
     };
     let (id, actor) = (path.into_inner(), post.user.name.clone());
     state.db(move |c| auth::set_disabled(c, &actor, id, disabled)).await?;
+    // This process forgets verified index tokens now; the others on the change feed.
+    state.tokens.clear();
     Ok(back_to("/admin/users"))
 }
 
@@ -188,5 +192,7 @@ pub struct Empty {}
 pub async fn revoke_token(post: FormPost<Admin, Empty>, state: web::Data<AppState>, path: web::Path<i64>) -> Result<HttpResponse, AppError> {
     let (id, actor) = (path.into_inner(), post.user.name.clone());
     state.db(move |c| auth::revoke_api_token(c, &actor, id)).await?;
+    // This process forgets verified index tokens now; the others on the change feed.
+    state.tokens.clear();
     Ok(back_to("/admin/tokens"))
 }

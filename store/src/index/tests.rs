@@ -154,3 +154,23 @@ fn old_changes_are_pruned() {
         assert!(changes_after(conn, 0, 10).unwrap().is_empty());
     }
 }
+
+#[test]
+fn revoking_a_token_or_disabling_a_user_is_an_access_change_on_the_feed() {
+    for db in TestDb::all() {
+        let pool = db.pool();
+        let conn = &mut pool.get().unwrap();
+        let reader = create_user(conn, "ci", Role::Viewer, "correct horse battery").unwrap();
+        crate::auth::create_api_token(conn, "ci", "pip").unwrap();
+        let before = latest_change_id(conn).unwrap();
+        assert!(changes_after(conn, before, 10).unwrap().is_empty(), "creating a token changes no access");
+        let token = crate::auth::list_api_tokens(conn).unwrap().remove(0);
+        crate::auth::revoke_api_token(conn, "admin", token.id).unwrap();
+        let after_revoke = changes_after(conn, before, 10).unwrap();
+        assert_eq!(after_revoke.iter().map(|c| c.project.as_str()).collect::<Vec<_>>(), [""], "on {}", db.label);
+        crate::auth::set_disabled(conn, "admin", reader.id, true).unwrap();
+        let all = changes_after(conn, before, 10).unwrap();
+        assert_eq!(all.len(), 2, "{all:?} on {}", db.label);
+        assert!(all.iter().all(|c| c.project.is_empty()));
+    }
+}

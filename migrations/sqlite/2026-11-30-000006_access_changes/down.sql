@@ -1,0 +1,3 @@
+DROP TRIGGER users_access_change;
+DROP TRIGGER api_tokens_delete_access_change;
+DROP TRIGGER api_tokens_revoke_access_change;
