@@ -32,6 +32,9 @@ pub struct GlobalArgs {
     /// Log format: text or json.
     #[arg(long, env = "AIRLOCK_LOG_FORMAT", global = true)]
     pub log_format: Option<String>,
+    /// Seconds between re-reads of approved projects' upstream yanks; 0 for never [default: 3600].
+    #[arg(long, env = "AIRLOCK_UPSTREAM_SYNC_SECS", global = true)]
+    pub upstream_sync_secs: Option<u64>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -128,6 +131,7 @@ impl GlobalArgs {
             database_url: self.database_url.clone(),
             upstream: self.upstream.clone(),
             log_format: self.log_format.clone(),
+            upstream_sync_secs: self.upstream_sync_secs,
             ..Settings::default()
         }
     }

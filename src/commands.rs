@@ -142,7 +142,7 @@ fn serve(config: Config) -> anyhow::Result<ExitCode> {
     rt.block_on(async move {
         let ctx = airlock_worker::Context::new(store.clone(), &config).map_err(|e| anyhow::anyhow!(e.message))?;
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let workers = airlock_worker::spawn_workers(&ctx, config.workers, &stopped);
+        let workers = airlock_worker::spawn_workers(&ctx, config.workers, config.upstream_sync, &stopped);
         let state = airlock_server::AppState::new(store, config);
         let server = airlock_server::run(listener, state)?;
         let result = server.await;
@@ -168,7 +168,7 @@ fn worker(config: Config) -> anyhow::Result<ExitCode> {
     rt.block_on(async move {
         let ctx = airlock_worker::Context::new(store, &config).map_err(|e| anyhow::anyhow!(e.message))?;
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let workers = airlock_worker::spawn_workers(&ctx, config.workers, &stopped);
+        let workers = airlock_worker::spawn_workers(&ctx, config.workers, config.upstream_sync, &stopped);
         tracing::info!(workers = config.workers, "workers running; Ctrl-C to stop");
         wait_for_signal().await;
         let _ = stop.send(true);

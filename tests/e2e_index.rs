@@ -356,3 +356,49 @@ async fn a_revoked_index_token_stops_working_on_every_process_at_once() {
     }
     eprintln!("the revoked token was refused everywhere {} ms after the revocation", revoked.elapsed().as_millis());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_release_the_upstream_yanks_after_approval_is_yanked_in_airlock_too() {
+    let (upstream, dists) = app_and_lib_upstream();
+    let mut airlock = Airlock::new();
+    let auditor = airlock.user_with_token("alice", "auditor");
+    airlock.serve_with(Some(&upstream.base_url), &["--upstream-sync-secs", "1"]);
+    approve_all(&airlock, &auditor, &[("airlock-lib", "1.0"), ("airlock-lib", "1.1")]).await;
+    let index = airlock.simple_url();
+    let target = tempfile::tempdir().unwrap();
+    assert!(pip_install(&index, target.path(), &["airlock-lib"]).success);
+    assert_eq!(installed_version(target.path(), "airlock-lib").as_deref(), Some("1.1"));
+
+    // The maintainers yank 1.1 upstream, after Airlock approved it.
+    for (filename, _) in dists.iter().filter(|(n, _)| n.starts_with("airlock_lib-1.1") || n.starts_with("airlock-lib-1.1")) {
+        upstream.yank(filename, "leaks credentials");
+    }
+    let yanked_at = Instant::now();
+    loop {
+        let page: Value = airlock
+            .http
+            .get(airlock.url("/simple/airlock-lib/"))
+            .header("Accept", "application/vnd.pypi.simple.v1+json")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let files = page["files"].as_array().unwrap();
+        let of = |v: &str| files.iter().filter(|f| f["filename"].as_str().unwrap().contains(&format!("-{v}"))).map(|f| f["yanked"].clone()).collect::<Vec<_>>();
+        if of("1.1").iter().all(|y| y == "leaks credentials") {
+            assert!(of("1.0").iter().all(|y| y == false), "{page}");
+            break;
+        }
+        assert!(yanked_at.elapsed() < Duration::from_secs(30), "the upstream yank never reached the index: {page}\n{}", airlock.log());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // Installers now skip 1.1 unless it is pinned.
+    let target = tempfile::tempdir().unwrap();
+    let run = pip_install(&index, target.path(), &["airlock-lib"]);
+    assert!(run.success, "{}", run.output);
+    assert_eq!(installed_version(target.path(), "airlock-lib").as_deref(), Some("1.0"), "{}", run.output);
+    assert!(airlock.log().contains("upstream yank state synced"), "{}", airlock.log());
+}

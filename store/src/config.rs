@@ -47,6 +47,9 @@ pub struct Settings {
     /// from two different auditors (`critical`, `high`, `medium`, `low`,
     /// `info`, or `off`).
     pub four_eyes_severity: Option<String>,
+    /// How often to re-read approved projects' upstream pages for yanks, in
+    /// seconds (0: never).
+    pub upstream_sync_secs: Option<u64>,
 }
 
 impl Settings {
@@ -67,6 +70,7 @@ impl Settings {
             request_on_miss: self.request_on_miss.or(lower.request_on_miss),
             file_cache_mb: self.file_cache_mb.or(lower.file_cache_mb),
             four_eyes_severity: self.four_eyes_severity.or(lower.four_eyes_severity),
+            upstream_sync_secs: self.upstream_sync_secs.or(lower.upstream_sync_secs),
         }
     }
 
@@ -110,6 +114,8 @@ pub struct Config {
     /// The four-eyes rule: releases at or above this severity need two
     /// distinct auditors' approvals. None: one approval always suffices.
     pub four_eyes_severity: Option<String>,
+    /// How often upstream yanks are re-read for approved projects (None: never).
+    pub upstream_sync: Option<Duration>,
 }
 
 impl fmt::Debug for Config {
@@ -188,6 +194,10 @@ impl Config {
             index_access,
             request_on_miss: s.request_on_miss.unwrap_or(true),
             file_cache_bytes: s.file_cache_mb.unwrap_or(256) * 1024 * 1024,
+            upstream_sync: match s.upstream_sync_secs.unwrap_or(3600) {
+                0 => None,
+                secs => Some(Duration::from_secs(secs)),
+            },
         })
     }
 

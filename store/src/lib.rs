@@ -20,6 +20,7 @@ pub mod releases;
 pub mod schema;
 pub mod tasks;
 pub mod testdb;
+pub mod upstream_sync;
 
 pub use blobs::BlobStore;
 pub use config::Config;

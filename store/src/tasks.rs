@@ -59,6 +59,21 @@ impl Task for RequestLatest {
     }
 }
 
+/// Re-read a project's page on the upstream and carry its current yanks
+/// (PEP 592) over to the files Airlock mirrored.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SyncUpstream {
+    /// Normalized project name.
+    pub project: String,
+}
+
+impl Task for SyncUpstream {
+    const KIND: &'static str = "sync_upstream";
+    fn dedup_key(&self) -> Option<String> {
+        Some(format!("sync_upstream:{}", self.project))
+    }
+}
+
 /// Enqueue `task`; returns the job id, or None when an identical job is live.
 pub fn enqueue<T: Task>(conn: &mut AnyConnection, task: &T, max_attempts: i64) -> StoreResult<Option<i64>> {
     let payload = serde_json::to_string(task).map_err(|e| StoreError::Invalid(e.to_string()))?;

@@ -108,6 +108,8 @@ pub struct Served {
 
 struct Shared {
     files: Vec<UpstreamFile>,
+    /// Yanks made while running (filename -> reason), over the files' own.
+    late_yanks: Mutex<std::collections::HashMap<String, String>>,
     options: UpstreamOptions,
     origin: String,
     log: Mutex<Vec<Served>>,
@@ -137,7 +139,7 @@ impl LocalUpstream {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the local upstream to a free port");
         let port = listener.local_addr().expect("the local upstream's address").port();
         let origin = format!("http://127.0.0.1:{port}");
-        let shared = Arc::new(Shared { files, options, origin: origin.clone(), log: Mutex::new(Vec::new()) });
+        let shared = Arc::new(Shared { files, late_yanks: Mutex::default(), options, origin: origin.clone(), log: Mutex::new(Vec::new()) });
         let (tx, rx) = std::sync::mpsc::channel();
         let state = web::Data::from(shared.clone());
         let thread = std::thread::Builder::new()
@@ -173,6 +175,12 @@ impl LocalUpstream {
             Err(_) => panic!("the local upstream's thread died before listening on {origin}"),
         };
         LocalUpstream { base_url: format!("{origin}/simple/"), origin, shared, handle, thread: Some(thread) }
+    }
+
+    /// Yank `filename` from now on, as an upstream maintainer would after
+    /// the fact (PEP 592).
+    pub fn yank(&self, filename: &str, reason: &str) {
+        self.shared.late_yanks.lock().unwrap_or_else(|p| p.into_inner()).insert(filename.to_string(), reason.to_string());
     }
 
     /// Where the upstream serves `filename`.
@@ -281,6 +289,12 @@ async fn project_page(req: HttpRequest, s: web::Data<Shared>, path: web::Path<St
     logged(&s, &req, resp)
 }
 
+/// The file's yank reason: a late yank, else its own.
+fn yank_of(s: &Shared, f: &UpstreamFile) -> Option<String> {
+    let late = s.late_yanks.lock().unwrap_or_else(|p| p.into_inner()).get(&f.filename).cloned();
+    late.or_else(|| f.yanked.clone())
+}
+
 /// PEP 691 project page, with PEP 700's `versions`, `size` and `upload-time`.
 fn project_json(s: &Shared, name: &str, files: &[&UpstreamFile]) -> Value {
     let list: Vec<Value> = files
@@ -290,7 +304,7 @@ fn project_json(s: &Shared, name: &str, files: &[&UpstreamFile]) -> Value {
                 "filename": f.filename,
                 "url": format!("{}/files/{}", s.origin, f.filename),
                 "hashes": { "sha256": f.advertised() },
-                "yanked": f.yanked.as_ref().map_or(Value::Bool(false), |r| Value::String(r.clone())),
+                "yanked": yank_of(s, f).map_or(Value::Bool(false), Value::String),
                 "size": f.bytes.len(),
                 "upload-time": "2024-01-01T00:00:00.000000Z",
             });
@@ -313,7 +327,7 @@ fn project_links(s: &Shared, files: &[&UpstreamFile]) -> String {
         .map(|f| {
             let href = escape(&format!("{}/files/{}#sha256={}", s.origin, f.filename, f.advertised()));
             let rp = f.requires_python.as_ref().map(|r| format!(" data-requires-python=\"{}\"", escape(r))).unwrap_or_default();
-            let yanked = f.yanked.as_ref().map(|r| format!(" data-yanked=\"{}\"", escape(r))).unwrap_or_default();
+            let yanked = yank_of(s, f).map(|r| format!(" data-yanked=\"{}\"", escape(&r))).unwrap_or_default();
             format!("<a href=\"{href}\"{rp}{yanked}>{}</a><br/>\n", escape(&f.filename))
         })
         .collect()

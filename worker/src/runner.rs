@@ -7,14 +7,14 @@ use std::time::Duration;
 
 use airlock_store::domain::ReleaseStatus;
 use airlock_store::jobs::{self, FailOutcome, Job};
-use airlock_store::tasks::{self, InspectFile, MirrorRelease, RequestLatest, Task};
+use airlock_store::tasks::{self, InspectFile, MirrorRelease, RequestLatest, SyncUpstream, Task};
 use airlock_store::{files, releases};
 use tokio::sync::watch;
 use tracing::Instrument;
 
 use crate::context::Context;
 use crate::error::JobError;
-use crate::{inspect_file, mirror, request_latest};
+use crate::{inspect_file, mirror, request_latest, sync_upstream};
 
 /// How long a claim lasts without a heartbeat.
 const LEASE: Duration = Duration::from_secs(120);
@@ -95,6 +95,7 @@ async fn dispatch(ctx: &Context, job: &Job) -> Result<(), JobError> {
         MirrorRelease::KIND => mirror::run(ctx, tasks::decode(job)?).await,
         InspectFile::KIND => inspect_file::run(ctx, tasks::decode(job)?).await,
         RequestLatest::KIND => request_latest::run(ctx, tasks::decode(job)?).await,
+        SyncUpstream::KIND => sync_upstream::run(ctx, tasks::decode(job)?).await,
         other => Err(JobError::permanent(format!("unknown job kind {other:?}"))),
     }
 }
