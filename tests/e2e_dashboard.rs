@@ -373,3 +373,31 @@ async fn admins_manage_users_and_tokens_in_the_dashboard() {
         assert!(audit.contains(action), "{action} missing from the audit log");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_release_awaiting_review_is_measured_in_the_background() {
+    use airlock_store::domain::{ProjectName, Version};
+    let pkg = Package::new("measured", "1.0").with_module("measured/core.py", "def f():\n    return 1\n");
+    let upstream = LocalUpstream::start(vec![UpstreamFile::new("measured", pkg.wheel()), UpstreamFile::new("measured", pkg.sdist())]);
+    let mut airlock = Airlock::new();
+    airlock.serve(Some(&upstream.base_url));
+    // Requested from the CLI and watched in the database only: no page or
+    // API call measures it on demand.
+    airlock.run_cli(&["request", "measured==1.0"], None);
+    let pool = airlock_store::db::connect(&format!("sqlite://{}", airlock.data_path().join("airlock.db").display()), 1).unwrap();
+    let (name, version) = (ProjectName::parse("measured").unwrap(), Version::parse("1.0").unwrap());
+    let started = std::time::Instant::now();
+    let size = loop {
+        let conn = &mut pool.get().unwrap();
+        if let Some((_, release)) = airlock_store::releases::find_release(conn, &name, &version).unwrap() {
+            if let Some(size) = airlock_store::audit_size::of_releases(conn, &[release.id]).unwrap().pop() {
+                assert_eq!(release.status, "awaiting_review");
+                break size;
+            }
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(60), "never measured:\n{}", airlock.log());
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    assert_eq!(size.base_release_id, airlock_store::audit_size::NO_BASE, "no approved version: the whole release");
+    assert!(size.lines >= 2, "{size:?}");
+}

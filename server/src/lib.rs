@@ -81,6 +81,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
 /// index change feed (call from within a tokio runtime).
 pub fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
     tokio::spawn(index_feed::follow(state.clone()));
+    tokio::spawn(review::measure_backlog(state.clone()));
     let server = HttpServer::new(move || {
         App::new()
             .wrap(security_headers())

@@ -5,7 +5,9 @@
 //! is every text line of the release.
 //!
 //! Blocking (reads archives from the blob store): run on a blocking thread.
-//! Sizes are cached in the store per (release, base) pair.
+//! Sizes are cached in the store per (release, base) pair, and a background
+//! task ([`measure_backlog`]) measures each release awaiting review soon
+//! after its inspection, so pages rarely have to.
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
@@ -181,4 +183,41 @@ pub fn audit_sizes(
         }
     }
     Ok(out)
+}
+
+/// How often the background task looks for releases to measure.
+const MEASURE_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Measure every release awaiting review that has no cached audit size
+/// yet, for as long as the server runs. Measurements are cached, so after
+/// the first pass each round costs one queue query and cache lookups.
+pub async fn measure_backlog(state: crate::state::AppState) {
+    use airlock_store::queue::{self as review_queue, QueueFilter};
+    // Releases whose archives could not be read: warned about once, not every round.
+    let mut unreadable: HashSet<i64> = HashSet::new();
+    loop {
+        tokio::time::sleep(MEASURE_EVERY).await;
+        let blobs = state.store.blobs.clone();
+        let skip = unreadable.clone();
+        let result = state
+            .db(move |c| {
+                let filter = QueueFilter { statuses: vec![ReleaseStatus::AwaitingReview], ..QueueFilter::default() };
+                let mut failed = Vec::new();
+                for item in review_queue::queue(c, &filter, 5000)? {
+                    if skip.contains(&item.release_id) {
+                        continue;
+                    }
+                    if let Err(e) = audit_size(c, &blobs, item.release_id) {
+                        tracing::warn!(release_id = item.release_id, error = %e, "cannot measure the audit size");
+                        failed.push(item.release_id);
+                    }
+                }
+                Ok(failed)
+            })
+            .await;
+        match result {
+            Ok(failed) => unreadable.extend(failed),
+            Err(e) => tracing::warn!(error = %e, "measuring the review backlog"),
+        }
+    }
 }
