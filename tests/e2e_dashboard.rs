@@ -299,6 +299,14 @@ async fn a_hostile_package_is_inert_on_every_page_and_roles_hold() {
     let audit = alice.get("/audit").await.1;
     assert!(audit.contains("release.revoke") && audit.contains("maintainer account compromised"), "{audit}");
     assert!(audit.contains("approval 1 of 2"), "{audit}");
+
+    // A revoked release can be reviewed again; the four-eyes round starts over.
+    let page = alice.get("/releases/xss-demo/1.0.0").await.1;
+    assert!(page.contains("revoked") && page.contains("id=\"decide\""), "the decision form is offered again");
+    assert_eq!(airlock.decide(&alice_token, "xss-demo", "1.0.0", "approve", "account recovered").await.status().as_u16(), 200);
+    assert!(!alice.get("/simple/xss-demo/").await.1.contains(&wheel), "one approval of the new round does not serve it");
+    assert_eq!(airlock.decide(&bob_token, "xss-demo", "1.0.0", "approve", "agreed").await.status().as_u16(), 200);
+    assert!(alice.get("/simple/xss-demo/").await.1.contains(&wheel), "re-approved by two auditors, it is served again");
 }
 
 #[tokio::test(flavor = "multi_thread")]

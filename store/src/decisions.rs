@@ -125,12 +125,14 @@ pub fn decide(
     crate::db::write_transaction(conn, |conn| {
         let (project, release) = release_by_id(conn, release_id)?;
         let status = release.status()?;
-        let expected = match verdict {
-            Verdict::Approve | Verdict::Reject => ReleaseStatus::AwaitingReview,
-            Verdict::Revoke => ReleaseStatus::Approved,
+        // A revoked release may be reviewed again (revoked by mistake, or
+        // cleared by an investigation): a new round of approvals starts.
+        let decidable = match verdict {
+            Verdict::Approve | Verdict::Reject => matches!(status, ReleaseStatus::AwaitingReview | ReleaseStatus::Revoked),
+            Verdict::Revoke => status == ReleaseStatus::Approved,
         };
-        if status != expected {
-            let what = if verdict == Verdict::Revoke { "approved" } else { "awaiting review" };
+        if !decidable {
+            let what = if verdict == Verdict::Revoke { "approved" } else { "awaiting review or revoked" };
             return Err(StoreError::Conflict(format!("{} {} is {}, not {what}", project.name, release.version, release.status)));
         }
         let decided: Vec<(i64, String, Vec<String>)> = decisions::table
@@ -329,6 +331,16 @@ mod tests {
             assert_eq!(decisions.last().unwrap().sha256s.len(), 2, "a revocation names the hashes it withdraws");
             let log = crate::audit::list(conn, 1, 0).unwrap();
             assert_eq!((log[0].action.as_str(), log[0].actor.as_deref()), ("release.revoke", Some("alice")));
+
+            // Reviewed again: approved anew (the four-eyes round restarts), or rejected.
+            let bob = create_user(conn, "bob", Role::Auditor, "password1").unwrap();
+            let policy = ReviewPolicy { four_eyes_severity: Some("low".into()) };
+            let (r, outcome) = decide(conn, id, &alice, Verdict::Approve, "the account was recovered; files unchanged", &policy, None).unwrap();
+            assert_eq!((r.status.as_str(), outcome), ("revoked", Outcome::ApprovalRecorded { have: 1, needed: 2 }), "the earlier approval does not count");
+            assert_eq!(served(conn, "demo"), 0);
+            let (r, _) = decide(conn, id, &bob, Verdict::Approve, "agreed", &policy, None).unwrap();
+            assert_eq!(r.status, "approved");
+            assert_eq!(served(conn, "demo"), 2);
         });
     }
 

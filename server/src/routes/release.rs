@@ -186,7 +186,8 @@ pub async fn page(auth: Page<Viewer>, state: web::Data<AppState>, path: web::Pat
         .collect();
     let base = release_base(&detail.project.name, &detail.release.version);
     let status = detail.release.status.clone();
-    let awaiting = status == ReleaseStatus::AwaitingReview.as_str();
+    // A revoked release can be reviewed again, like one awaiting review.
+    let awaiting = status == ReleaseStatus::AwaitingReview.as_str() || status == ReleaseStatus::Revoked.as_str();
     let auditor = auth.user.role >= Role::Auditor;
     let approvals_have: Vec<String> = {
         // Approvals of the current round: after the last decision that was not one.
