@@ -179,6 +179,21 @@ impl UpstreamClient {
     }
 }
 
+/// Longest free text Airlock keeps from an upstream page (a yank reason,
+/// a requires-python specifier): the upstream is not trusted to be brief.
+const MAX_UPSTREAM_TEXT: usize = 1000;
+
+fn bounded(mut text: String) -> String {
+    if text.len() > MAX_UPSTREAM_TEXT {
+        let mut cut = MAX_UPSTREAM_TEXT;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+    }
+    text
+}
+
 fn parse_json_page(body: &[u8], page_url: &Url) -> Result<Vec<UpstreamFile>, JobError> {
     let page: JsonProjectPage = serde_json::from_slice(body)
         .map_err(|e| JobError::permanent(format!("the upstream's JSON project page is malformed: {e}")))?;
@@ -189,9 +204,9 @@ fn parse_json_page(body: &[u8], page_url: &Url) -> Result<Vec<UpstreamFile>, Job
             sha256: f.hashes.get("sha256").and_then(|h| Sha256::parse(h).ok()),
             url,
             filename: f.filename,
-            requires_python: f.requires_python,
-            yanked: f.yanked.and_then(Yanked::reason),
-            upload_time: f.upload_time,
+            requires_python: f.requires_python.map(bounded),
+            yanked: f.yanked.and_then(Yanked::reason).map(bounded),
+            upload_time: f.upload_time.map(bounded),
             size: f.size,
         });
     }
@@ -210,7 +225,15 @@ fn parse_html_page(html: &str, page_url: &Url) -> Vec<UpstreamFile> {
             url.set_fragment(None);
             let filename = url.path_segments()?.next_back()?.to_string();
             let filename = percent_decode(&filename);
-            Some(UpstreamFile { filename, url, sha256, requires_python: a.requires_python, yanked: a.yanked, upload_time: None, size: None })
+            Some(UpstreamFile {
+                filename,
+                url,
+                sha256,
+                requires_python: a.requires_python.map(bounded),
+                yanked: a.yanked.map(bounded),
+                upload_time: None,
+                size: None,
+            })
         })
         .collect()
 }
@@ -237,6 +260,10 @@ mod tests {
         assert_eq!(files[0].url.as_str(), "http://up.test/files/demo-1.0.tar.gz");
         assert_eq!(files[0].sha256, None, "a malformed hash is no hash");
         assert_eq!(files[0].yanked.as_deref(), Some(""));
+        let long = format!("{{\"files\":[{{\"filename\":\"demo-1.0.tar.gz\",\"url\":\"x\",\"yanked\":\"{}\"}}]}}", "é".repeat(5000));
+        let files = parse_json_page(long.as_bytes(), &Url::parse("http://up.test/simple/demo/").unwrap()).unwrap();
+        let reason = files[0].yanked.as_deref().unwrap();
+        assert!(reason.len() <= MAX_UPSTREAM_TEXT && reason.len() >= MAX_UPSTREAM_TEXT - 1 && reason.starts_with('é'), "a yank reason is kept short");
         assert_eq!(files[0].size, Some(10));
         assert_eq!(files[1].yanked.as_deref(), Some("bad build"));
         assert!(files[1].sha256.is_some());
