@@ -261,8 +261,8 @@ mod tests {
         assert_eq!(files[0].sha256, None, "a malformed hash is no hash");
         assert_eq!(files[0].yanked.as_deref(), Some(""));
         let long = format!("{{\"files\":[{{\"filename\":\"demo-1.0.tar.gz\",\"url\":\"x\",\"yanked\":\"{}\"}}]}}", "é".repeat(5000));
-        let files = parse_json_page(long.as_bytes(), &Url::parse("http://up.test/simple/demo/").unwrap()).unwrap();
-        let reason = files[0].yanked.as_deref().unwrap();
+        let long_page = parse_json_page(long.as_bytes(), &Url::parse("http://up.test/simple/demo/").unwrap()).unwrap();
+        let reason = long_page[0].yanked.as_deref().unwrap();
         assert!(reason.len() <= MAX_UPSTREAM_TEXT && reason.len() >= MAX_UPSTREAM_TEXT - 1 && reason.starts_with('é'), "a yank reason is kept short");
         assert_eq!(files[0].size, Some(10));
         assert_eq!(files[1].yanked.as_deref(), Some("bad build"));
