@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use airlock_inspect::{inspect_archive, Limits, Severity};
+use airlock_inspect::{inspect_source, Limits, Severity};
 use sha2::Digest;
 
 use crate::cli::ScanFormat;
@@ -97,10 +97,28 @@ impl Progress {
     }
 }
 
+/// Open `path`, hash it by streaming, and rewind it.
+fn open_hashed(path: &Path) -> std::io::Result<(std::fs::File, String)> {
+    use std::io::Seek;
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = sha2::Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = std::io::Read::read(&mut file, &mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    file.rewind()?;
+    Ok((file, hex::encode(hasher.finalize())))
+}
+
 fn scan_one(path: &Path, limits: &Limits, format: ScanFormat) -> String {
     let shown = path.display().to_string();
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
+    // The file is hashed, then streamed to the inspection: never held whole in memory.
+    let (file, sha256) = match open_hashed(path) {
+        Ok(r) => r,
         Err(e) => {
             return match format {
                 ScanFormat::Json => serde_json::json!({"path": shown, "error": e.to_string()}).to_string(),
@@ -110,14 +128,14 @@ fn scan_one(path: &Path, limits: &Limits, format: ScanFormat) -> String {
     };
     let filename = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
     let started = std::time::Instant::now();
-    let report = inspect_archive(filename, &bytes, limits);
+    let report = inspect_source(filename, std::io::BufReader::new(file), limits);
     let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
     let uncompressed: u64 = report.entries.iter().map(|e| e.size).sum();
     let flagged = report.max_severity >= Severity::High;
     match format {
         ScanFormat::Json => serde_json::json!({
             "path": shown,
-            "sha256": hex::encode(sha2::Sha256::digest(&bytes)),
+            "sha256": sha256,
             "name": report.metadata.as_ref().and_then(|m| m.name.clone()),
             "version": report.metadata.as_ref().and_then(|m| m.version.clone()),
             "max_severity": report.max_severity.as_str(),

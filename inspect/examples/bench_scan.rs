@@ -11,7 +11,7 @@
 
 use std::path::{Path, PathBuf};
 
-use airlock_inspect::{inspect_archive, Limits, Severity};
+use airlock_inspect::{inspect_source, Limits, Severity};
 use sha2::Digest;
 
 const DIST_SUFFIXES: [&str; 6] = [".whl", ".tar.gz", ".tgz", ".zip", ".tar.bz2", ".egg"];
@@ -39,18 +39,32 @@ fn collect(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 
 fn scan_one(path: &Path, limits: &Limits) -> String {
     let shown = path.display().to_string();
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
+    let opened = std::fs::File::open(path).and_then(|mut file| {
+        use std::io::Seek;
+        let mut hasher = sha2::Sha256::new();
+        let mut buf = vec![0u8; 1 << 16];
+        loop {
+            let n = std::io::Read::read(&mut file, &mut buf)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+        }
+        file.rewind()?;
+        Ok((file, hex::encode(hasher.finalize())))
+    });
+    let (file, sha256) = match opened {
+        Ok(r) => r,
         Err(e) => return serde_json::json!({"path": shown, "error": e.to_string()}).to_string(),
     };
     let filename = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
     let started = std::time::Instant::now();
-    let report = inspect_archive(filename, &bytes, limits);
+    let report = inspect_source(filename, std::io::BufReader::new(file), limits);
     let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
     let uncompressed: u64 = report.entries.iter().map(|e| e.size).sum();
     serde_json::json!({
         "path": shown,
-        "sha256": hex::encode(sha2::Sha256::digest(&bytes)),
+        "sha256": sha256,
         "name": report.metadata.as_ref().and_then(|m| m.name.clone()),
         "version": report.metadata.as_ref().and_then(|m| m.version.clone()),
         "max_severity": report.max_severity.as_str(),

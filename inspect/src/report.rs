@@ -101,8 +101,15 @@ pub fn read_distribution(filename: &str, bytes: &[u8], limits: &Limits, keep: ar
     }
 }
 
-/// Inspect one distribution file. `filename` decides how it is read.
+/// Inspect one distribution file held in memory. `filename` decides how it is read.
 pub fn inspect_archive(filename: &str, bytes: &[u8], limits: &Limits) -> Report {
+    inspect_source(filename, std::io::Cursor::new(bytes), limits)
+}
+
+/// Inspect one distribution file read from `source` (an open file): the
+/// archive is streamed, so memory holds what the rules read, not the
+/// whole file. `filename` decides how it is read.
+pub fn inspect_source<R: std::io::Read + std::io::Seek>(filename: &str, mut source: R, limits: &Limits) -> Report {
     let (kind, compression) = classify(filename);
     let archive = match (kind, compression) {
         (DistKind::Unknown, _) => {
@@ -117,8 +124,15 @@ pub fn inspect_archive(filename: &str, bytes: &[u8], limits: &Limits) -> Report 
             });
             a
         }
-        (_, Some(c)) => archive::read_tar(bytes, c, limits),
-        (_, None) => archive::read_zip(bytes, limits),
+        (_, Some(c)) => match source.seek(std::io::SeekFrom::End(0)).and_then(|len| source.rewind().map(|_| len)) {
+            Ok(len) => archive::read_tar_from(source, len, c, limits, archive::Keep::RulesText),
+            Err(e) => {
+                let mut a = Archive::default();
+                a.finding("archive/corrupt", Severity::High, None, format!("cannot read the archive: {e}"));
+                a
+            }
+        },
+        (_, None) => archive::read_zip_from(source, limits, archive::Keep::RulesText),
     };
     let (metadata_path, root) = locate_metadata(kind, &archive);
     let metadata_file = metadata_path.as_ref().and_then(|p| archive.member(p)).map(|m| m.content.clone());

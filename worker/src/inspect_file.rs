@@ -3,7 +3,7 @@
 //! metadata as its own blob (for PEP 658), and record the findings. The
 //! last file of a release hands the release to review.
 
-use airlock_inspect::{inspect_archive, Limits, Report};
+use airlock_inspect::{inspect_source, Limits, Report};
 use airlock_store::domain::Sha256;
 use airlock_store::files::{self, FileRow, Inspection, NewFinding};
 use airlock_store::tasks::InspectFile;
@@ -21,8 +21,9 @@ pub async fn run(ctx: &Context, task: InspectFile) -> Result<(), JobError> {
     let blobs = ctx.store.blobs.clone();
     let filename = file.filename.clone();
     let (report, metadata_sha) = tokio::task::spawn_blocking(move || -> Result<(Report, Option<Sha256>), JobError> {
-        let bytes = blobs.read_verified(&sha).map_err(|e| JobError::permanent(format!("{filename}: {e}")))?;
-        let report = inspect_archive(&filename, &bytes, &Limits::default());
+        // Streamed from the blob file: a large wheel is never held in memory whole.
+        let file = blobs.open_verified(&sha).map_err(|e| JobError::permanent(format!("{filename}: {e}")))?;
+        let report = inspect_source(&filename, std::io::BufReader::new(file), &Limits::default());
         let metadata_sha = match &report.metadata_file {
             Some(meta) => Some(blobs.put(meta).map_err(|e| JobError::transient(e.to_string()))?),
             None => None,

@@ -15,8 +15,8 @@ use serde::Serialize;
 
 use crate::finding::{Finding, Severity};
 
-pub use self::tar::{read_tar, read_tar_keeping, Compression};
-pub use self::zip::{read_zip, read_zip_keeping};
+pub use self::tar::{read_tar, read_tar_from, read_tar_keeping, Compression};
+pub use self::zip::{read_zip, read_zip_from, read_zip_keeping};
 
 /// How much of each file's content a reading keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,7 +134,7 @@ impl Archive {
         self.members.iter().find(|m| m.path == path)
     }
 
-    fn finding(&mut self, rule: &str, severity: Severity, file: Option<&str>, message: String) {
+    pub(crate) fn finding(&mut self, rule: &str, severity: Severity, file: Option<&str>, message: String) {
         self.findings.push(Finding {
             rule: rule.to_string(),
             severity,

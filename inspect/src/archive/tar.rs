@@ -44,13 +44,19 @@ pub fn read_tar(bytes: &[u8], compression: Compression, limits: &Limits) -> Arch
 
 /// [`read_tar`], keeping the content `keep` asks for.
 pub fn read_tar_keeping(bytes: &[u8], compression: Compression, limits: &Limits, keep_what: Keep) -> Archive {
-    let decoder: Box<dyn Read + '_> = match compression {
-        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(bytes)),
-        Compression::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(bytes)),
-        Compression::None => Box::new(bytes),
+    read_tar_from(bytes, bytes.len() as u64, compression, limits, keep_what)
+}
+
+/// Read a tar from a stream of `len` compressed bytes (a file): only the
+/// members' kept content is held in memory, never the whole archive.
+pub fn read_tar_from<'a, R: Read + 'a>(source: R, len: u64, compression: Compression, limits: &Limits, keep_what: Keep) -> Archive {
+    let decoder: Box<dyn Read + 'a> = match compression {
+        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(source)),
+        Compression::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(source)),
+        Compression::None => Box::new(source),
     };
     let count = Rc::new(Cell::new(0));
-    let ratio_cap = (bytes.len() as u64).saturating_mul(limits.max_ratio).max(BOMB_MIN_BYTES * 16);
+    let ratio_cap = len.saturating_mul(limits.max_ratio).max(BOMB_MIN_BYTES * 16);
     let cap = ratio_cap.min(limits.max_total_bytes.saturating_add(1024 * 1024));
     let reader = Capped { inner: decoder, count: count.clone(), cap };
     let mut tar = tar::Archive::new(reader);

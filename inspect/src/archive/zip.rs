@@ -2,7 +2,7 @@
 //! parser of the central directory (never by scanning for signatures:
 //! deflate streams can contain signature bytes).
 
-use std::io::{Cursor, Read};
+use std::io::{Cursor, Read, Seek, SeekFrom};
 
 use zip::ZipArchive;
 
@@ -22,15 +22,28 @@ pub fn read_zip(bytes: &[u8], limits: &Limits) -> Archive {
 
 /// [`read_zip`], keeping the content `keep` asks for.
 pub fn read_zip_keeping(bytes: &[u8], limits: &Limits, keep_what: Keep) -> Archive {
+    read_zip_from(Cursor::new(bytes), limits, keep_what)
+}
+
+/// Read a zip from a seekable source (a file): only the members' kept
+/// content is held in memory, never the whole archive.
+pub fn read_zip_from<R: Read + Seek>(mut source: R, limits: &Limits, keep_what: Keep) -> Archive {
     let mut archive = Archive::default();
-    let mut zip = match ZipArchive::new(Cursor::new(bytes)) {
+    let tail = directory_tail(&mut source);
+    if let Err(e) = source.seek(SeekFrom::Start(0)) {
+        archive.finding("archive/corrupt", Severity::High, None, format!("cannot read the archive: {e}"));
+        return archive;
+    }
+    let mut zip = match ZipArchive::new(source) {
         Ok(z) => z,
         Err(e) => {
             archive.finding("archive/corrupt", Severity::High, None, format!("not a readable zip archive: {e}"));
             return archive;
         }
     };
-    report_duplicate_names(bytes, &mut archive);
+    if let Some(tail) = tail {
+        report_duplicate_names(&tail, &mut archive);
+    }
     let mut budget = Budget::new(limits);
     for index in 0..zip.len() {
         if budget.stopped {
@@ -141,6 +154,30 @@ fn report_duplicate_names(bytes: &[u8], archive: &mut Archive) {
             );
         }
     }
+}
+
+/// Largest central directory read for the duplicate-name check.
+const MAX_DIRECTORY_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The end of the archive from the start of its central directory: what
+/// [`central_directory_names`] walks. None when it cannot be found simply.
+fn directory_tail<R: Read + Seek>(source: &mut R) -> Option<Vec<u8>> {
+    let len = source.seek(SeekFrom::End(0)).ok()?;
+    let window = len.min(65_536 + 22);
+    source.seek(SeekFrom::Start(len - window)).ok()?;
+    let mut last = vec![0u8; window as usize];
+    source.read_exact(&mut last).ok()?;
+    let eocd = (0..last.len().saturating_sub(21)).rev().find(|&i| last[i..].starts_with(b"PK\x05\x06"))?;
+    let cd_size = u32_at(&last, eocd + 12)? as u64;
+    let eocd_at = len - window + eocd as u64;
+    if cd_size > MAX_DIRECTORY_BYTES || cd_size > eocd_at {
+        return None;
+    }
+    let start = eocd_at - cd_size;
+    source.seek(SeekFrom::Start(start)).ok()?;
+    let mut tail = Vec::with_capacity((len - start) as usize);
+    source.take(len - start).read_to_end(&mut tail).ok()?;
+    Some(tail)
 }
 
 fn u16_at(b: &[u8], at: usize) -> Option<usize> {
