@@ -18,4 +18,4 @@ pub use archive::{ArchiveEntry, EntryKind, Limits};
 pub use capabilities::Capability;
 pub use finding::{Finding, Severity};
 pub use metadata::CoreMetadata;
-pub use report::{inspect_archive, inspect_source, read_distribution, DistKind, Report};
+pub use report::{inspect_archive, inspect_source, read_distribution, read_distribution_from, DistKind, Report};

@@ -94,10 +94,25 @@ fn classify(filename: &str) -> (DistKind, Option<Compression>) {
 /// running any rule: for viewers and diffs. None when the name is not a
 /// distribution's.
 pub fn read_distribution(filename: &str, bytes: &[u8], limits: &Limits, keep: archive::Keep) -> Option<Archive> {
+    read_distribution_from(filename, std::io::Cursor::new(bytes), limits, keep)
+}
+
+/// [`read_distribution`] from a seekable source (an open file), streamed.
+pub fn read_distribution_from<R: std::io::Read + std::io::Seek>(filename: &str, mut source: R, limits: &Limits, keep: archive::Keep) -> Option<Archive> {
     match classify(filename) {
         (DistKind::Unknown, _) => None,
-        (_, Some(c)) => Some(archive::read_tar_keeping(bytes, c, limits, keep)),
-        (_, None) => Some(archive::read_zip_keeping(bytes, limits, keep)),
+        (_, Some(c)) => {
+            let len = source.seek(std::io::SeekFrom::End(0)).and_then(|len| source.rewind().map(|_| len));
+            Some(match len {
+                Ok(len) => archive::read_tar_from(source, len, c, limits, keep),
+                Err(e) => {
+                    let mut a = Archive::default();
+                    a.finding("archive/corrupt", Severity::High, None, format!("cannot read the archive: {e}"));
+                    a
+                }
+            })
+        }
+        (_, None) => Some(archive::read_zip_from(source, limits, keep)),
     }
 }
 
@@ -109,10 +124,11 @@ pub fn inspect_archive(filename: &str, bytes: &[u8], limits: &Limits) -> Report 
 /// Inspect one distribution file read from `source` (an open file): the
 /// archive is streamed, so memory holds what the rules read, not the
 /// whole file. `filename` decides how it is read.
-pub fn inspect_source<R: std::io::Read + std::io::Seek>(filename: &str, mut source: R, limits: &Limits) -> Report {
-    let (kind, compression) = classify(filename);
-    let archive = match (kind, compression) {
-        (DistKind::Unknown, _) => {
+pub fn inspect_source<R: std::io::Read + std::io::Seek>(filename: &str, source: R, limits: &Limits) -> Report {
+    let (kind, _) = classify(filename);
+    let archive = match read_distribution_from(filename, source, limits, archive::Keep::RulesText) {
+        Some(archive) => archive,
+        None => {
             let mut a = Archive::default();
             a.findings.push(Finding {
                 rule: "archive/unknown-format".into(),
@@ -124,15 +140,6 @@ pub fn inspect_source<R: std::io::Read + std::io::Seek>(filename: &str, mut sour
             });
             a
         }
-        (_, Some(c)) => match source.seek(std::io::SeekFrom::End(0)).and_then(|len| source.rewind().map(|_| len)) {
-            Ok(len) => archive::read_tar_from(source, len, c, limits, archive::Keep::RulesText),
-            Err(e) => {
-                let mut a = Archive::default();
-                a.finding("archive/corrupt", Severity::High, None, format!("cannot read the archive: {e}"));
-                a
-            }
-        },
-        (_, None) => archive::read_zip_from(source, limits, archive::Keep::RulesText),
     };
     let (metadata_path, root) = locate_metadata(kind, &archive);
     let metadata_file = metadata_path.as_ref().and_then(|p| archive.member(p)).map(|m| m.content.clone());

@@ -1,10 +1,10 @@
 //! Reading a stored distribution file for people: the file viewer and the
-//! diff. The archive comes from the blob store (its hash checked) and is read
-//! in memory by the inspect crate's bounded reader; nothing is unpacked to
-//! disk and nothing from the archive is ever run.
+//! diff. The archive comes from the blob store (its hash checked) and is
+//! streamed through the inspect crate's bounded reader; nothing is unpacked
+//! to disk and nothing from the archive is ever run.
 
 use airlock_inspect::archive::{Archive, Keep};
-use airlock_inspect::{read_distribution, DistKind, Limits};
+use airlock_inspect::{read_distribution_from, DistKind, Limits};
 use airlock_store::domain::Sha256;
 use airlock_store::files::FileRow;
 use airlock_store::{BlobStore, StoreError};
@@ -29,8 +29,8 @@ pub fn dist_kind(file: &FileRow) -> DistKind {
 /// Blocking: call it from a blocking thread.
 pub fn read(blobs: &BlobStore, file: &FileRow) -> Result<Archive, StoreError> {
     let sha = Sha256::parse(&file.sha256)?;
-    let bytes = blobs.read_verified(&sha)?;
-    read_distribution(&file.filename, &bytes, &viewer_limits(), Keep::Everything)
+    let blob = blobs.open_verified(&sha)?;
+    read_distribution_from(&file.filename, std::io::BufReader::new(blob), &viewer_limits(), Keep::Everything)
         .ok_or_else(|| StoreError::Invalid(format!("{} is not a distribution archive", file.filename)))
 }
 
