@@ -835,6 +835,53 @@ fn an_encoded_blob_of_data_is_not_read_as_code() {
     assert!(r.findings.iter().all(|f| !f.message.contains("hidden in an encoded string")), "{:#?}", r.findings);
 }
 
+// ---------------------------------------------------------------- hiding/steganography
+
+#[test]
+fn code_read_out_of_image_pixels_or_bytes_is_a_steganography_loader() {
+    let pixels = module(
+        r#"from PIL import Image
+def load():
+    img = Image.open(__file__.replace("mod.py", "logo.png"))
+    bits = "".join(str(p[0] & 1) for p in img.getdata())
+    data = bytes(int(bits[i:i + 8], 2) for i in range(0, len(bits), 8))
+    exec(data.split(b"\0")[0])
+load()
+"#,
+    );
+    assert_eq!(hits(&pixels, "hiding/steganography", MOD), [(6, High)]);
+    let library = module("from stegano import lsb
+exec(lsb.reveal('acme/banner.png'))
+");
+    assert_eq!(hits(&library, "hiding/steganography", MOD), [(2, High)]);
+    let trailer = module("import zlib
+def boot():
+    raw = open('acme/icon.ico', 'rb').read()
+    exec(zlib.decompress(raw[raw.rindex(b'IEND') + 8:]))
+");
+    assert_eq!(hits(&trailer, "hiding/steganography", MOD), [(4, High)]);
+}
+
+#[test]
+fn image_processing_and_unrelated_exec_are_not_steganography() {
+    let r = module(
+        r#"from PIL import Image
+LOGO = "static/logo.png"
+def histogram(path):
+    return sorted(Image.open(path).getdata())
+def render(template, context):
+    code = compile(template, "<template>", "exec")
+    exec(code, context)
+"#,
+    );
+    none(&r, "hiding/steganography");
+    let library = module("from stegano import lsb
+def hide(path, message):
+    return lsb.hide(path, message)
+");
+    assert_eq!(hits(&library, "hiding/steganography", MOD), [(1, Medium)], "a steganography library alone is medium");
+}
+
 // ---------------------------------------------------------------- hiding/*
 
 #[test]

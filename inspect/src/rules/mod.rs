@@ -59,6 +59,7 @@ pub const RULES: &[Rule] = &[
     Rule { id: "hiding/encoded-blob", severity: Severity::Medium, description: "A long high-entropy base64 or hex string in code: a payload or packed code." },
     Rule { id: "hiding/long-line", severity: Severity::Medium, description: "A line of code longer than 20,000 characters: minified or packed." },
     Rule { id: "hiding/packer", severity: Severity::High, description: "Code packed with an obfuscator (PyArmor), which cannot be reviewed." },
+    Rule { id: "hiding/steganography", severity: Severity::High, description: "exec/eval/compile of data read out of an image (pixels, a steganography library's reveal, or an image file's bytes); a steganography library alone is medium." },
     Rule { id: "metadata/missing", severity: Severity::Medium, description: "No core metadata (METADATA or PKG-INFO) where the format requires it." },
     Rule { id: "metadata/record", severity: Severity::High, description: "A wheel file is missing from RECORD or differs from its RECORD hash or size: changed after the build (no RECORD at all: medium)." },
     Rule { id: "metadata/name-mismatch", severity: Severity::High, description: "The core metadata names another project (high) or version (medium) than the file name." },

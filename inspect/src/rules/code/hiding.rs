@@ -1,8 +1,9 @@
 //! Hiding rules: code shaped to be unreadable. Long encoded blobs, huge
-//! single lines, and known packers.
+//! single lines, known packers, and code hidden in images (steganography).
 
 use crate::finding::{Finding, Severity};
-use crate::rules::code::payload::looks_encoded;
+use crate::python::Call;
+use crate::rules::code::payload::{looks_encoded, EXEC};
 use crate::rules::code::PyFile;
 
 /// Shannon entropy in bits per byte.
@@ -51,6 +52,49 @@ pub fn run(file: &PyFile, out: &mut Vec<Finding>) {
     }
     if let Some((line, name)) = packer_marker(file) {
         out.push(file.finding("hiding/packer", file.weigh(Severity::High), line, format!("code packed with {name} cannot be reviewed")));
+    }
+    steganography(file, out);
+}
+
+/// Libraries whose purpose is hiding data in images.
+const STEGO_LIBRARIES: [&str; 6] = ["stegano", "stegpy", "steganography", "cryptosteganography", "stepic", "steganocryptopy"];
+/// Calls that read an image's pixels or raw bytes.
+const PIXEL_READS: [&str; 4] = [".getdata", ".getpixel", ".tobytes", ".reveal"];
+const IMAGE_EXTENSIONS: [&str; 8] = [".png", ".jpg", ".jpeg", ".gif", ".bmp", ".ico", ".webp", ".tiff"];
+
+fn names_image(s: &str) -> bool {
+    let lower = s.to_ascii_lowercase();
+    IMAGE_EXTENSIONS.iter().any(|e| lower.ends_with(e))
+}
+
+/// Code run out of an image: a steganography library's reveal, pixel data,
+/// or an image file's bytes feeding exec/eval/compile in the same function.
+/// A steganography library alone is worth a look (medium).
+fn steganography(file: &PyFile, out: &mut Vec<Finding>) {
+    let stego_library = file.facts.imports.iter().find(|(m, _)| STEGO_LIBRARIES.iter().any(|l| m == l || m.starts_with(&format!("{l}."))));
+    let reads_image = |c: &Call| {
+        let pixels = c.is(&PIXEL_READS) && (file.facts.imports_module("PIL") || stego_library.is_some());
+        let image_bytes = c.is(&["open", "io.open", "pathlib.Path.read_bytes"]) && c.strings.iter().any(|s| names_image(s));
+        pixels || image_bytes || (c.inner_has(&PIXEL_READS) && stego_library.is_some())
+    };
+    let runner = file.calls().filter(|c| c.is(&EXEC)).find(|exec| {
+        (exec.inner_has(&PIXEL_READS) && (file.facts.imports_module("PIL") || stego_library.is_some()))
+            || file.calls().any(|c| c.function == exec.function && reads_image(c))
+    });
+    if let Some(exec) = runner {
+        out.push(file.finding(
+            "hiding/steganography",
+            file.weigh(Severity::High),
+            exec.line,
+            format!("{}() runs code read out of an image (pixels or image bytes): a steganography loader", exec.callee),
+        ));
+    } else if let Some((module, line)) = stego_library {
+        out.push(file.finding(
+            "hiding/steganography",
+            file.weigh(Severity::Medium),
+            *line,
+            format!("imports {module}, a library for hiding data in images"),
+        ));
     }
 }
 

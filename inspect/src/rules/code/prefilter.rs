@@ -34,8 +34,8 @@ const TOKENS: &[&str] = &[
     // persistence
     "currentversion", "programs\\startup", "programs/startup", "schtasks", "crontab", "/etc/cron", "launchagents", "systemd/user",
     "rc.local", "init.d",
-    // packers; bot tokens
-    "pyarmor", "__obfuscator__", ":aa",
+    // packers; bot tokens; steganography libraries
+    "pyarmor", "__obfuscator__", ":aa", "stegano", "stegpy", "stepic",
 ];
 
 /// Modules (and names imported from modules) whose import alone a rule can
