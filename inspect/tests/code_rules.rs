@@ -835,6 +835,22 @@ fn an_encoded_blob_of_data_is_not_read_as_code() {
     assert!(r.findings.iter().all(|f| !f.message.contains("hidden in an encoded string")), "{:#?}", r.findings);
 }
 
+// ---------------------------------------------------------------- roles: example folders
+
+#[test]
+fn a_demo_folder_inside_a_package_is_auxiliary_unless_something_imports_it() {
+    let demo = "import os\nos.system('curl -s https://example.com/x -o /tmp/x')\n";
+    let at = |r: &Report, path: &str| hits(r, "access/process-on-install", path);
+    let alone = wheel(&[("acme/__init__.py", ""), ("acme/shell/__init__.py", ""), ("acme/shell/demos/link.py", demo)]);
+    assert_eq!(at(&alone, "acme/shell/demos/link.py"), [], "a demo nobody imports does not run on import: {:#?}", alone.findings);
+    let tested = wheel(&[("acme/__init__.py", ""), ("acme/tests/test_demos.py", "import acme.shell.demos.link\n"), ("acme/shell/__init__.py", ""), ("acme/shell/demos/link.py", demo)]);
+    assert_eq!(at(&tested, "acme/shell/demos/link.py"), [], "a test importing the demo does not make it run on import");
+    let imported = wheel(&[("acme/__init__.py", "from .shell.demos import link\n"), ("acme/shell/__init__.py", ""), ("acme/shell/demos/link.py", demo)]);
+    assert_eq!(at(&imported, "acme/shell/demos/link.py"), [(2, High)], "an imported demo is code the package runs");
+    let by_name = wheel(&[("acme/__init__.py", "import importlib\nimportlib.import_module('acme.examples.boot')\n"), ("acme/examples/boot.py", demo)]);
+    assert_eq!(at(&by_name, "acme/examples/boot.py"), [(2, High)], "import_module by name counts too");
+}
+
 // ---------------------------------------------------------------- hiding/steganography
 
 #[test]

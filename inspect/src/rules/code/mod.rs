@@ -42,6 +42,58 @@ pub enum Role {
 /// (`botocore/docs/` is part of botocore).
 const DOC_DIRS: [&str; 9] = ["docs", "doc", "examples", "example", "benchmarks", "benchmark", "bench", "demo", "demos"];
 
+/// Folder names of examples and demos. Deeper than the top of the
+/// distribution they are auxiliary too, unless some other module imports
+/// a folder of that name (then it may be code the package runs).
+const EXAMPLE_DIRS: [&str; 4] = ["examples", "example", "demo", "demos"];
+
+/// What the code rules need to know of the distribution's layout.
+pub struct Layout {
+    /// Folders holding an `__init__.py`.
+    pub packages: HashSet<String>,
+    /// Example folder names ([`EXAMPLE_DIRS`]) that code outside such
+    /// folders and outside tests mentions on an import line (`import`,
+    /// `from`, `import_module`).
+    pub imported_example_dirs: HashSet<String>,
+}
+
+impl Layout {
+    pub fn of(dist: &Dist, python: &[&crate::archive::Member]) -> Layout {
+        let packages = dist.archive.members.iter().filter_map(|m| m.path.strip_suffix("/__init__.py").map(String::from)).collect();
+        let mut imported_example_dirs = HashSet::new();
+        // Only worth reading the imports when some example folder holds code.
+        if !python.iter().any(|m| in_example_dir(&m.path)) {
+            return Layout { packages, imported_example_dirs };
+        }
+        // Tests import demos too; only code that ships and runs counts.
+        for member in python.iter().filter(|m| !in_example_dir(&m.path) && !is_test_path(&m.path)) {
+            let text = String::from_utf8_lossy(&member.content);
+            for line in text.lines().filter(|l| l.contains("import")) {
+                for word in line.split(|c: char| !(c.is_alphanumeric() || c == '_')) {
+                    let word = word.to_ascii_lowercase();
+                    if EXAMPLE_DIRS.contains(&word.as_str()) {
+                        imported_example_dirs.insert(word);
+                    }
+                }
+            }
+        }
+        Layout { packages, imported_example_dirs }
+    }
+}
+
+/// A test module, by its folders or its name.
+fn is_test_path(path: &str) -> bool {
+    let mut parts: Vec<&str> = path.split('/').collect();
+    let name = parts.pop().unwrap_or("");
+    parts.iter().any(|d| is_test_dir(d)) || name.starts_with("test_") || name.ends_with("_test.py") || name == "conftest.py"
+}
+
+fn in_example_dir(path: &str) -> bool {
+    let mut folders: Vec<&str> = path.split('/').collect();
+    folders.pop();
+    folders.iter().any(|d| EXAMPLE_DIRS.contains(&d.to_ascii_lowercase().as_str()))
+}
+
 /// A folder of tests, at any depth: `tests`, `testing`, `unit_tests`, `manual tests`.
 fn is_test_dir(dir: &str) -> bool {
     let d = dir.to_ascii_lowercase();
@@ -69,7 +121,8 @@ fn is_doc_dir(dist: &Dist, packages: &HashSet<String>, top: &str) -> bool {
 /// The role of the file at `path`. In an sdist, only files of packages (a
 /// folder with `__init__.py`) and top-level modules are shipped for import;
 /// scripts and tools in other folders are auxiliary.
-pub fn role_of(dist: &Dist, packages: &HashSet<String>, path: &str) -> Role {
+pub fn role_of(dist: &Dist, layout: &Layout, path: &str) -> Role {
+    let packages = &layout.packages;
     let rel = path.strip_prefix(dist.root.as_str()).unwrap_or(path);
     let name = rel.rsplit('/').next().unwrap_or(rel);
     if dist.kind == DistKind::Sdist && rel == "setup.py" {
@@ -80,7 +133,13 @@ pub fn role_of(dist: &Dist, packages: &HashSet<String>, path: &str) -> Role {
     }
     let dirs: Vec<&str> = rel.split('/').collect();
     let folders = &dirs[..dirs.len().saturating_sub(1)];
-    let aux_dir = folders.iter().any(|d| is_test_dir(d)) || folders.first().is_some_and(|top| is_doc_dir(dist, packages, top));
+    let unimported_example = |d: &&str| {
+        let d = d.to_ascii_lowercase();
+        EXAMPLE_DIRS.contains(&d.as_str()) && !layout.imported_example_dirs.contains(&d)
+    };
+    let aux_dir = folders.iter().any(|d| is_test_dir(d))
+        || folders.first().is_some_and(|top| is_doc_dir(dist, packages, top))
+        || folders.iter().skip(1).any(unimported_example);
     let aux_name = name.starts_with("test_") || name.ends_with("_test.py") || name == "conftest.py" || name.starts_with("bench_");
     let folder = path.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
     let shipped = dist.kind != DistKind::Sdist
@@ -163,18 +222,13 @@ const MAX_PY_BYTES: usize = 8 * 1024 * 1024;
 /// Run the code rules on every Python file of the distribution; returns
 /// each file's capabilities.
 pub fn run(dist: &Dist, out: &mut Vec<Finding>) -> BTreeMap<String, BTreeSet<Capability>> {
-    let packages: HashSet<String> = dist
-        .archive
-        .members
-        .iter()
-        .filter_map(|m| m.path.strip_suffix("/__init__.py").map(String::from))
-        .collect();
     let python: Vec<&crate::archive::Member> = dist
         .archive
         .members
         .iter()
         .filter(|m| (m.path.ends_with(".py") || m.path.ends_with(".pyw")) && m.content.len() <= MAX_PY_BYTES)
         .collect();
+    let layout = Layout::of(dist, &python);
     // Files are independent: analyse them on every core, then report in archive order.
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(python.len().max(1));
     let next = std::sync::atomic::AtomicUsize::new(0);
@@ -186,7 +240,7 @@ pub fn run(dist: &Dist, out: &mut Vec<Finding>) -> BTreeMap<String, BTreeSet<Cap
                     loop {
                         let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         let Some(member) = python.get(i) else { break };
-                        done.push((i, analyse_file(dist, &packages, member)));
+                        done.push((i, analyse_file(dist, &layout, member)));
                     }
                     done
                 })
@@ -210,12 +264,12 @@ struct FileResult {
     capabilities: BTreeSet<Capability>,
 }
 
-fn analyse_file(dist: &Dist, packages: &HashSet<String>, member: &crate::archive::Member) -> FileResult {
+fn analyse_file(dist: &Dist, layout: &Layout, member: &crate::archive::Member) -> FileResult {
     let text = String::from_utf8_lossy(&member.content);
     if !prefilter::worth_parsing(&text) {
         return FileResult { findings: Vec::new(), capabilities: capabilities::of_text(&text) };
     }
-    let file = PyFile { path: &member.path, text: &text, role: role_of(dist, packages, &member.path), facts: crate::python::analyze(&member.content) };
+    let file = PyFile { path: &member.path, text: &text, role: role_of(dist, layout, &member.path), facts: crate::python::analyze(&member.content) };
     let mut out = Vec::new();
     payload::run(&file, &mut out);
     access::run(&file, &mut out);
