@@ -610,7 +610,7 @@ fn clients_created_at_import_and_requests_made_in_functions_are_not_network_on_i
 SESSION = requests.Session()
 TIMEOUT = httpx.Timeout(10.0)
 def latest_version():
-    return SESSION.get("https://pypi.org/pypi/acme/json").json()["info"]["version"]
+    return SESSION.get("https://index.example.com/pypi/acme/json").json()["info"]["version"]
 "#,
     );
     none(&r, "access/network-on-install");
