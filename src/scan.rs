@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use airlock_inspect::{inspect_source, Limits, Severity};
-use sha2::Digest;
 
 use crate::cli::ScanFormat;
 
@@ -101,17 +100,9 @@ impl Progress {
 fn open_hashed(path: &Path) -> std::io::Result<(std::fs::File, String)> {
     use std::io::Seek;
     let mut file = std::fs::File::open(path)?;
-    let mut hasher = sha2::Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = std::io::Read::read(&mut file, &mut buf)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
+    let sha256 = airlock_store::domain::Sha256::of_reader(&mut file)?;
     file.rewind()?;
-    Ok((file, hex::encode(hasher.finalize())))
+    Ok((file, sha256.as_str().to_string()))
 }
 
 fn scan_one(path: &Path, limits: &Limits, format: ScanFormat) -> String {

@@ -254,17 +254,8 @@ fn load(state: &AppState, sha: &Sha256) -> Result<Loaded, String> {
     }
     let known = state.files.verified.lock().expect("verified lock").get(sha.as_str()) == Some(&fingerprint);
     if !known {
-        let mut hasher = sha2::Sha256::new();
-        let mut buf = vec![0u8; STREAM_CHUNK];
-        loop {
-            let n = file.read(&mut buf).map_err(|e| e.to_string())?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buf[..n]);
-        }
-        let actual = hex::encode(hasher.finalize());
-        if actual != sha.as_str() {
+        let actual = Sha256::of_reader(&mut file).map_err(|e| e.to_string())?;
+        if &actual != sha {
             return Ok(Loaded::Mismatch(format!("stored bytes hash to {actual}")));
         }
         state.files.verified.lock().expect("verified lock").insert(sha.to_string(), fingerprint);

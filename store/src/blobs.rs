@@ -81,20 +81,10 @@ impl BlobStore {
     /// its content still hashes to its name; the file is rewound to the start.
     /// For large blobs: nothing is held in memory.
     pub fn open_verified(&self, sha: &Sha256) -> Result<File, BlobError> {
-        use sha2::Digest;
         use std::io::Seek;
         let path = self.path_of(sha);
         let mut file = self.open_blob(sha)?;
-        let mut hasher = sha2::Sha256::new();
-        let mut buf = vec![0u8; 1 << 16];
-        loop {
-            let n = file.read(&mut buf).map_err(io_err(&path))?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buf[..n]);
-        }
-        let actual = Sha256::parse(&hex::encode(hasher.finalize())).expect("a sha256 digest is 64 hex digits");
+        let actual = Sha256::of_reader(&mut file).map_err(io_err(&path))?;
         if &actual != sha {
             return Err(BlobError::HashMismatch { expected: sha.clone(), actual });
         }

@@ -136,6 +136,22 @@ impl Sha256 {
         Sha256(hex::encode(sha2::Sha256::digest(bytes)))
     }
 
+    /// The digest of everything `reader` yields, read in 64 KiB chunks (a
+    /// large file is never held in memory).
+    pub fn of_reader(reader: &mut impl std::io::Read) -> std::io::Result<Self> {
+        use sha2::Digest;
+        let mut hasher = sha2::Sha256::new();
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = reader.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+        }
+        Ok(Sha256::from_digest(&hasher.finalize()))
+    }
+
     pub fn from_digest(digest: &[u8]) -> Self {
         Sha256(hex::encode(digest))
     }
