@@ -61,6 +61,33 @@ fn wheel_downloads(log: &str, from: usize) -> Vec<String> {
         .collect()
 }
 
+/// A project's PEP 691 page from `base` (a server's origin), as JSON.
+async fn json_page(base: &str, project: &str) -> Value {
+    let resp = reqwest::Client::new()
+        .get(format!("{base}/simple/{project}/"))
+        .header("Accept", "application/vnd.pypi.simple.v1+json")
+        .send()
+        .await
+        .unwrap();
+    resp.json().await.unwrap()
+}
+
+/// Poll `check` until it holds; panics with `what` after `bound` (a bound
+/// far above the target, which only catches a change that never arrives).
+/// Returns how long it took.
+async fn eventually<F, Fut>(what: &str, bound: Duration, mut check: F) -> Duration
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = Instant::now();
+    while !check().await {
+        assert!(started.elapsed() < bound, "{what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    started.elapsed()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn pip_and_uv_install_resolve_and_pin_through_airlock_only() {
     let (upstream, dists) = app_and_lib_upstream();
@@ -246,16 +273,12 @@ async fn an_approval_on_one_server_process_shows_on_another() {
     // Approved through the first process, the second sees it promptly.
     let resp = airlock.decide(&auditor, "airlock-lib", "1.1", "approve", "ok").await;
     assert_eq!(resp.status(), 200);
-    let approved = Instant::now();
-    loop {
-        if page_on_other().await == serde_json::json!(["1.0", "1.1"]) {
-            break;
-        }
-        // The target is one second; the bound here only catches a feed that never arrives.
-        assert!(approved.elapsed() < Duration::from_secs(10), "the other process still serves the old page");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    eprintln!("the other process served the new page {} ms after the approval", approved.elapsed().as_millis());
+    // The target is one second.
+    let took = eventually("the other process still serves the old page", Duration::from_secs(10), || async {
+        page_on_other().await == serde_json::json!(["1.0", "1.1"])
+    })
+    .await;
+    eprintln!("the other process served the new page {} ms after the approval", took.as_millis());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -277,16 +300,7 @@ async fn revoking_an_approval_removes_the_file_from_the_next_install() {
     let page = reqwest::get(format!("{other}/simple/airlock-lib/")).await.unwrap().text().await.unwrap();
     assert!(page.contains(wheel_name.as_str()), "{page}");
     let wheel_url = {
-        let json: Value = airlock
-            .http
-            .get(airlock.url("/simple/airlock-lib/"))
-            .header("Accept", "application/vnd.pypi.simple.v1+json")
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let json = json_page(&airlock.base, "airlock-lib").await;
         let file = json["files"].as_array().unwrap().iter().find(|f| f["filename"] == wheel_name.as_str()).unwrap().clone();
         file["url"].as_str().unwrap().to_string()
     };
@@ -309,16 +323,12 @@ async fn revoking_an_approval_removes_the_file_from_the_next_install() {
     assert!(!run.success, "uv installed a revoked release: {}", run.output);
     // A direct download of the revoked wheel is refused, on both processes.
     assert_eq!(reqwest::get(absolute(&index)).await.unwrap().status(), 404);
-    let revoked = Instant::now();
-    loop {
+    eventually("the other process still serves the revoked release", Duration::from_secs(10), || async {
         let page = reqwest::get(format!("{other}/simple/airlock-lib/")).await.unwrap().text().await.unwrap();
         let file = reqwest::get(absolute(&format!("{other}/simple/"))).await.unwrap().status();
-        if !page.contains(wheel_name.as_str()) && file == 404 {
-            break;
-        }
-        assert!(revoked.elapsed() < Duration::from_secs(10), "the other process still serves the revoked release");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        !page.contains(wheel_name.as_str()) && file == 404
+    })
+    .await;
     let run = pip_install(&format!("{other}/simple/"), tempfile::tempdir().unwrap().path(), &["airlock-lib==1.1"]);
     assert!(!run.success, "pip installed a revoked release from the other process: {}", run.output);
 }
@@ -343,18 +353,12 @@ async fn a_revoked_index_token_stops_working_on_every_process_at_once() {
     airlock.run_cli(&["token", "revoke", &id], None);
     assert!(airlock.run_cli(&["token", "list"], None).contains(&format!("{id}\tci\tcli\trevoked")));
 
-    let revoked = Instant::now();
-    for base in [airlock.base.clone(), other.clone()] {
-        loop {
-            if status(base.clone()).await == 401 {
-                break;
-            }
-            // Far below the 30 s a verified token is otherwise remembered.
-            assert!(revoked.elapsed() < Duration::from_secs(5), "{base} still accepts the revoked token");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-    eprintln!("the revoked token was refused everywhere {} ms after the revocation", revoked.elapsed().as_millis());
+    // Far below the 30 s a verified token is otherwise remembered.
+    let took = eventually("a process still accepts the revoked token", Duration::from_secs(5), || async {
+        status(airlock.base.clone()).await == 401 && status(other.clone()).await == 401
+    })
+    .await;
+    eprintln!("the revoked token was refused everywhere {} ms after the revocation", took.as_millis());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -373,27 +377,16 @@ async fn a_release_the_upstream_yanks_after_approval_is_yanked_in_airlock_too() 
     for (filename, _) in dists.iter().filter(|(n, _)| n.starts_with("airlock_lib-1.1") || n.starts_with("airlock-lib-1.1")) {
         upstream.yank(filename, "leaks credentials");
     }
-    let yanked_at = Instant::now();
-    loop {
-        let page: Value = airlock
-            .http
-            .get(airlock.url("/simple/airlock-lib/"))
-            .header("Accept", "application/vnd.pypi.simple.v1+json")
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+    let yanked_of = |page: &Value, version: &str| -> Vec<Value> {
         let files = page["files"].as_array().unwrap();
-        let of = |v: &str| files.iter().filter(|f| f["filename"].as_str().unwrap().contains(&format!("-{v}"))).map(|f| f["yanked"].clone()).collect::<Vec<_>>();
-        if of("1.1").iter().all(|y| y == "leaks credentials") {
-            assert!(of("1.0").iter().all(|y| y == false), "{page}");
-            break;
-        }
-        assert!(yanked_at.elapsed() < Duration::from_secs(30), "the upstream yank never reached the index: {page}\n{}", airlock.log());
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+        files.iter().filter(|f| f["filename"].as_str().unwrap().contains(&format!("-{version}"))).map(|f| f["yanked"].clone()).collect()
+    };
+    eventually("the upstream yank never reached the index", Duration::from_secs(30), || async {
+        yanked_of(&json_page(&airlock.base, "airlock-lib").await, "1.1").iter().all(|y| y == "leaks credentials")
+    })
+    .await;
+    let page = json_page(&airlock.base, "airlock-lib").await;
+    assert!(yanked_of(&page, "1.0").iter().all(|y| y == false), "{page}");
 
     // Installers now skip 1.1 unless it is pinned.
     let target = tempfile::tempdir().unwrap();
