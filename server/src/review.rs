@@ -190,7 +190,7 @@ const MEASURE_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Measure every release awaiting review that has no cached audit size
 /// yet, for as long as the server runs. Measurements are cached, so after
-/// the first pass each round costs one queue query and cache lookups.
+/// the first pass each round costs a queue query and one cache query.
 pub async fn measure_backlog(state: crate::state::AppState) {
     use airlock_store::queue::{self as review_queue, QueueFilter};
     // Releases whose archives could not be read: warned about once, not every round.
@@ -202,14 +202,15 @@ pub async fn measure_backlog(state: crate::state::AppState) {
         let result = state
             .db(move |c| {
                 let filter = QueueFilter { statuses: vec![ReleaseStatus::AwaitingReview], ..QueueFilter::default() };
+                let ids: Vec<i64> = review_queue::queue(c, &filter, 5000)?.into_iter().map(|i| i.release_id).collect();
+                // Releases with any cached size were measured already (pages
+                // re-measure against a newer base on demand): one query per round.
+                let measured: HashSet<i64> = audit_size::of_releases(c, &ids)?.into_iter().map(|s| s.release_id).collect();
                 let mut failed = Vec::new();
-                for item in review_queue::queue(c, &filter, 5000)? {
-                    if skip.contains(&item.release_id) {
-                        continue;
-                    }
-                    if let Err(e) = audit_size(c, &blobs, item.release_id) {
-                        tracing::warn!(release_id = item.release_id, error = %e, "cannot measure the audit size");
-                        failed.push(item.release_id);
+                for id in ids.into_iter().filter(|id| !measured.contains(id) && !skip.contains(id)) {
+                    if let Err(e) = audit_size(c, &blobs, id) {
+                        tracing::warn!(release_id = id, error = %e, "cannot measure the audit size");
+                        failed.push(id);
                     }
                 }
                 Ok(failed)
