@@ -5,7 +5,7 @@
 //! Never writes outside its root.
 
 use std::fs::{self, File};
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256 as Sha256Hasher};
@@ -68,7 +68,7 @@ impl BlobStore {
     }
 
     /// Open the blob for streaming. Callers that serve it must check the
-    /// digest themselves or use [`BlobStore::read_verified`].
+    /// digest themselves or use [`BlobStore::open_verified`].
     pub fn open_blob(&self, sha: &Sha256) -> Result<File, BlobError> {
         let path = self.path_of(sha);
         File::open(&path).map_err(|e| match e.kind() {
@@ -90,18 +90,6 @@ impl BlobStore {
         }
         file.rewind().map_err(io_err(&path))?;
         Ok(file)
-    }
-
-    /// Read the whole blob and check that its content still hashes to its name.
-    pub fn read_verified(&self, sha: &Sha256) -> Result<Vec<u8>, BlobError> {
-        let mut bytes = Vec::new();
-        let path = self.path_of(sha);
-        self.open_blob(sha)?.read_to_end(&mut bytes).map_err(io_err(&path))?;
-        let actual = Sha256::of(&bytes);
-        if &actual != sha {
-            return Err(BlobError::HashMismatch { expected: sha.clone(), actual });
-        }
-        Ok(bytes)
     }
 }
 
@@ -165,6 +153,7 @@ impl Write for BlobWriter {
 
 #[cfg(test)]
 mod tests {
+    use std::io::Read;
     use super::*;
 
     #[test]
@@ -175,7 +164,9 @@ mod tests {
         assert_eq!(sha, Sha256::of(b"hello"));
         let path = store.path_of(&sha);
         assert!(path.starts_with(dir.path().join(&sha.as_str()[..2]).join(&sha.as_str()[2..4])));
-        assert_eq!(store.read_verified(&sha).unwrap(), b"hello");
+        let mut read = Vec::new();
+        store.open_verified(&sha).unwrap().read_to_end(&mut read).unwrap();
+        assert_eq!(read, b"hello");
     }
 
     #[test]
@@ -196,7 +187,7 @@ mod tests {
         let store = BlobStore::open(dir.path()).unwrap();
         let sha = store.put(b"original").unwrap();
         fs::write(store.path_of(&sha), b"tampered").unwrap();
-        assert!(matches!(store.read_verified(&sha), Err(BlobError::HashMismatch { .. })));
+        assert!(matches!(store.open_verified(&sha), Err(BlobError::HashMismatch { .. })));
     }
 
     #[test]

@@ -15,8 +15,8 @@ use serde::Serialize;
 
 use crate::finding::{Finding, Severity};
 
-pub use self::tar::{read_tar, read_tar_from, read_tar_keeping, Compression};
-pub use self::zip::{read_zip, read_zip_from, read_zip_keeping};
+pub use self::tar::{read_tar_from, Compression};
+pub use self::zip::read_zip_from;
 
 /// How much of each file's content a reading keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

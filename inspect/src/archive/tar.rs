@@ -38,15 +38,6 @@ impl<R: Read> Read for Capped<R> {
     }
 }
 
-pub fn read_tar(bytes: &[u8], compression: Compression, limits: &Limits) -> Archive {
-    read_tar_keeping(bytes, compression, limits, Keep::RulesText)
-}
-
-/// [`read_tar`], keeping the content `keep` asks for.
-pub fn read_tar_keeping(bytes: &[u8], compression: Compression, limits: &Limits, keep_what: Keep) -> Archive {
-    read_tar_from(bytes, bytes.len() as u64, compression, limits, keep_what)
-}
-
 /// Read a tar from a stream of `len` compressed bytes (a file): only the
 /// members' kept content is held in memory, never the whole archive.
 pub fn read_tar_from<'a, R: Read + 'a>(source: R, len: u64, compression: Compression, limits: &Limits, keep_what: Keep) -> Archive {

@@ -2,7 +2,7 @@
 //! parser of the central directory (never by scanning for signatures:
 //! deflate streams can contain signature bytes).
 
-use std::io::{Cursor, Read, Seek, SeekFrom};
+use std::io::{Read, Seek, SeekFrom};
 
 use zip::ZipArchive;
 
@@ -15,15 +15,6 @@ const S_IFMT: u32 = 0o170000;
 const S_IFLNK: u32 = 0o120000;
 const S_IFREG: u32 = 0o100000;
 const S_IFDIR: u32 = 0o040000;
-
-pub fn read_zip(bytes: &[u8], limits: &Limits) -> Archive {
-    read_zip_keeping(bytes, limits, Keep::RulesText)
-}
-
-/// [`read_zip`], keeping the content `keep` asks for.
-pub fn read_zip_keeping(bytes: &[u8], limits: &Limits, keep_what: Keep) -> Archive {
-    read_zip_from(Cursor::new(bytes), limits, keep_what)
-}
 
 /// Read a zip from a seekable source (a file): only the members' kept
 /// content is held in memory, never the whole archive.
