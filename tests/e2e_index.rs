@@ -63,12 +63,7 @@ fn wheel_downloads(log: &str, from: usize) -> Vec<String> {
 
 /// A project's PEP 691 page from `base` (a server's origin), as JSON.
 async fn json_page(base: &str, project: &str) -> Value {
-    let resp = reqwest::Client::new()
-        .get(format!("{base}/simple/{project}/"))
-        .header("Accept", "application/vnd.pypi.simple.v1+json")
-        .send()
-        .await
-        .unwrap();
+    let resp = reqwest::Client::new().get(format!("{base}/simple/{project}/")).header("Accept", "application/vnd.pypi.simple.v1+json").send().await.unwrap();
     resp.json().await.unwrap()
 }
 
@@ -141,11 +136,7 @@ async fn pip_and_uv_install_resolve_and_pin_through_airlock_only() {
     let reqs = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(
         reqs.path(),
-        format!(
-            "airlock-app==1.0 --hash=sha256:{}\nairlock-lib==1.1 --hash=sha256:{}\n",
-            sha("airlock_app-1.0-py3"),
-            sha("airlock_lib-1.1-py3")
-        ),
+        format!("airlock-app==1.0 --hash=sha256:{}\nairlock-lib==1.1 --hash=sha256:{}\n", sha("airlock_app-1.0-py3"), sha("airlock_lib-1.1-py3")),
     )
     .unwrap();
     let target = tempfile::tempdir().unwrap();
@@ -204,13 +195,7 @@ async fn an_index_miss_is_explained_and_becomes_a_request() {
     assert!(airlock.log().contains("index miss: requested the newest release"), "{}", airlock.log());
 
     // The miss now says why, in JSON for API clients.
-    let resp = airlock
-        .http
-        .get(airlock.url("/simple/airlock-lib/"))
-        .header("Accept", "application/vnd.pypi.simple.v1+json")
-        .send()
-        .await
-        .unwrap();
+    let resp = airlock.http.get(airlock.url("/simple/airlock-lib/")).header("Accept", "application/vnd.pypi.simple.v1+json").send().await.unwrap();
     assert_eq!(resp.status(), 404);
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["state"], "pending", "{body}");

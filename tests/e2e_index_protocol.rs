@@ -97,8 +97,12 @@ async fn the_simple_index_conforms_to_peps_503_691_592_658_700_714() {
     let vary = resp.headers()["vary"].to_str().unwrap().to_string();
     assert!(vary.contains("Accept") && vary.contains("Accept-Encoding"), "{vary}");
     let ix = &ix;
-    let pick = |accept: &'static str| async move { ix.get("/simple/airlock-demo/", &[(ACCEPT, accept)]).await.headers()[CONTENT_TYPE].to_str().unwrap().to_string() };
-    assert_eq!(pick("application/vnd.pypi.simple.v1+json;q=0.2, application/vnd.pypi.simple.v1+html;q=0.9").await, "application/vnd.pypi.simple.v1+html; charset=utf-8");
+    let pick =
+        |accept: &'static str| async move { ix.get("/simple/airlock-demo/", &[(ACCEPT, accept)]).await.headers()[CONTENT_TYPE].to_str().unwrap().to_string() };
+    assert_eq!(
+        pick("application/vnd.pypi.simple.v1+json;q=0.2, application/vnd.pypi.simple.v1+html;q=0.9").await,
+        "application/vnd.pypi.simple.v1+html; charset=utf-8"
+    );
     assert_eq!(pick("text/html;q=0.01, application/vnd.pypi.simple.v1+json").await, JSON_V1);
     assert_eq!(pick("application/vnd.pypi.simple.latest+json").await, JSON_V1);
     let resp = ix.get("/simple/airlock-demo/?format=application/vnd.pypi.simple.v1%2Bjson", &[(ACCEPT, "text/html")]).await;
@@ -107,7 +111,12 @@ async fn the_simple_index_conforms_to_peps_503_691_592_658_700_714() {
     assert_eq!(ix.get("/simple/airlock-demo/", &[(ACCEPT, "application/vnd.pypi.simple.v2+json")]).await.status(), 406);
 
     // Names: non-normalized names and a missing slash redirect to the normal form.
-    for (path, to) in [("/simple/Airlock_Demo/", "/simple/airlock-demo/"), ("/simple/airlock.demo/", "/simple/airlock-demo/"), ("/simple/airlock-demo", "/simple/airlock-demo/"), ("/simple", "/simple/")] {
+    for (path, to) in [
+        ("/simple/Airlock_Demo/", "/simple/airlock-demo/"),
+        ("/simple/airlock.demo/", "/simple/airlock-demo/"),
+        ("/simple/airlock-demo", "/simple/airlock-demo/"),
+        ("/simple", "/simple/"),
+    ] {
         let resp = ix.get(path, &[]).await;
         assert_eq!(resp.status(), 301, "{path}");
         assert_eq!(resp.headers()[LOCATION], to, "{path}");

@@ -41,8 +41,20 @@ const NETWORK_MODULES: [&str; 12] =
     ["requests", "httpx", "urllib.request", "urllib2", "http.client", "socket", "aiohttp", "smtplib", "ftplib", "paramiko", "websocket", "websockets"];
 
 const FS_WRITERS: [&str; 14] = [
-    "shutil.copy", "shutil.copyfile", "shutil.copy2", "shutil.copytree", "shutil.move", "shutil.rmtree", "os.remove", "os.unlink",
-    "os.rename", "os.replace", "os.makedirs", "os.mkdir", "os.rmdir", "os.chmod",
+    "shutil.copy",
+    "shutil.copyfile",
+    "shutil.copy2",
+    "shutil.copytree",
+    "shutil.move",
+    "shutil.rmtree",
+    "os.remove",
+    "os.unlink",
+    "os.rename",
+    "os.replace",
+    "os.makedirs",
+    "os.mkdir",
+    "os.rmdir",
+    "os.chmod",
 ];
 
 fn writes_files(call: &Call) -> bool {
@@ -70,9 +82,10 @@ pub fn of_python(facts: &Facts) -> BTreeSet<Capability> {
     if facts.calls.iter().any(writes_files) {
         caps.insert(Capability::FilesystemWrite);
     }
-    let env = facts.calls.iter().any(|c| {
-        c.callee.starts_with("os.environ") || c.is(&["os.getenv", "os.putenv"]) || c.arg_texts.iter().any(|a| a.contains("os.environ"))
-    });
+    let env = facts
+        .calls
+        .iter()
+        .any(|c| c.callee.starts_with("os.environ") || c.is(&["os.getenv", "os.putenv"]) || c.arg_texts.iter().any(|a| a.contains("os.environ")));
     if env {
         caps.insert(Capability::EnvAccess);
     }
@@ -83,9 +96,7 @@ pub fn of_python(facts: &Facts) -> BTreeSet<Capability> {
 /// skipped (so no parse): writing files is the one that matters there.
 pub fn of_text(text: &str) -> BTreeSet<Capability> {
     let mut caps = BTreeSet::new();
-    let writes = [".write_text(", ".write_bytes(", "shutil.copy", "shutil.move", "shutil.rmtree", "os.makedirs(", "os.mkdir("]
-        .iter()
-        .any(|t| text.contains(t))
+    let writes = [".write_text(", ".write_bytes(", "shutil.copy", "shutil.move", "shutil.rmtree", "os.makedirs(", "os.mkdir("].iter().any(|t| text.contains(t))
         || text.match_indices("open(").any(|(i, _)| {
             // 200 bytes on, cut back to a character boundary (the text is arbitrary UTF-8).
             let mut end = text.len().min(i + 200);
@@ -109,7 +120,8 @@ mod tests {
 
     #[test]
     fn capabilities_follow_the_calls() {
-        let caps = of_python(&analyze(b"import requests, subprocess, os\nrequests.get('u')\nsubprocess.run(['ls'])\nopen('f', 'w')\nos.getenv('HOME')\nexec(code)\n"));
+        let caps =
+            of_python(&analyze(b"import requests, subprocess, os\nrequests.get('u')\nsubprocess.run(['ls'])\nopen('f', 'w')\nos.getenv('HOME')\nexec(code)\n"));
         let names: Vec<&str> = caps.iter().map(|c| c.as_str()).collect();
         assert_eq!(names, ["network", "subprocess", "exec", "filesystem-write", "env-access"]);
         assert!(of_python(&analyze(b"import json\nopen('f').read()\njson.loads('{}')\n")).is_empty());

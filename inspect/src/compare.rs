@@ -28,11 +28,7 @@ fn is_generated(path: &str) -> bool {
 /// Findings for files the wheel has and the sdist lacks. `sdist_paths` are
 /// the sdist's entries (with its top folder), `wheel_paths` the wheel's.
 pub fn compare_wheel_to_sdist(wheel_paths: &[String], sdist_paths: &[String]) -> Vec<Finding> {
-    let in_sdist: HashSet<String> = sdist_paths
-        .iter()
-        .map(|p| p.split_once('/').map(|(_, rest)| rest).unwrap_or(p))
-        .map(source_key)
-        .collect();
+    let in_sdist: HashSet<String> = sdist_paths.iter().map(|p| p.split_once('/').map(|(_, rest)| rest).unwrap_or(p)).map(source_key).collect();
     let mut out = Vec::new();
     for path in wheel_paths {
         let first = path.split('/').next().unwrap_or("");

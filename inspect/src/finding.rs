@@ -28,9 +28,7 @@ impl Severity {
     }
 
     pub fn parse(s: &str) -> Option<Severity> {
-        [Severity::None, Severity::Info, Severity::Low, Severity::Medium, Severity::High, Severity::Critical]
-            .into_iter()
-            .find(|v| v.as_str() == s)
+        [Severity::None, Severity::Info, Severity::Low, Severity::Medium, Severity::High, Severity::Critical].into_iter().find(|v| v.as_str() == s)
     }
 }
 

@@ -188,12 +188,8 @@ pub fn inspect_source<R: std::io::Read + std::io::Seek>(filename: &str, source: 
 fn locate_metadata(kind: DistKind, archive: &Archive) -> (Option<String>, String) {
     match kind {
         DistKind::Wheel => {
-            let candidates: Vec<&str> = archive
-                .members
-                .iter()
-                .map(|m| m.path.as_str())
-                .filter(|p| p.ends_with(".dist-info/METADATA") && p.matches('/').count() == 1)
-                .collect();
+            let candidates: Vec<&str> =
+                archive.members.iter().map(|m| m.path.as_str()).filter(|p| p.ends_with(".dist-info/METADATA") && p.matches('/').count() == 1).collect();
             (if candidates.len() == 1 { Some(candidates[0].to_string()) } else { None }, String::new())
         }
         DistKind::Egg => (archive.member("EGG-INFO/PKG-INFO").map(|m| m.path.clone()), String::new()),

@@ -566,7 +566,9 @@ fn a_subprocess_call_to_git_describe_in_setup_py_is_low_not_high() {
 
 #[test]
 fn an_unknown_command_in_setup_py_is_medium_and_a_suspicious_one_high() {
-    let r = setup_py("import os, subprocess\nfrom setuptools import setup\nos.system('acme-prebuild')\nsubprocess.call('cmd.exe /c whoami', shell=True)\nsetup()\n");
+    let r = setup_py(
+        "import os, subprocess\nfrom setuptools import setup\nos.system('acme-prebuild')\nsubprocess.call('cmd.exe /c whoami', shell=True)\nsetup()\n",
+    );
     assert_eq!(hits(&r, "access/process-on-install", SETUP), [(3, Medium), (4, High)]);
 }
 
@@ -669,9 +671,7 @@ fn a_discord_invite_link_is_not_an_exfil_endpoint() {
 
 #[test]
 fn a_url_or_connection_to_a_public_raw_ip_is_high() {
-    let r = module(
-        "import socket\nURL = 'http://91.92.93.94:8080/upload'\ndef beacon():\n    s = socket.socket()\n    s.connect(('91.92.93.95', 443))\n",
-    );
+    let r = module("import socket\nURL = 'http://91.92.93.94:8080/upload'\ndef beacon():\n    s = socket.socket()\n    s.connect(('91.92.93.95', 443))\n");
     assert_eq!(hits(&r, "access/raw-ip-url", MOD), [(2, High), (5, High)]);
 }
 
@@ -734,7 +734,9 @@ AGENT = os.path.expanduser("~/Library/LaunchAgents/com.acme.updater.plist")
 
 #[test]
 fn reading_the_windows_version_key_is_not_persistence() {
-    let r = module("import winreg, os\nKEY = r'SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion'\nUNINSTALL = r'Software\\Microsoft\\Windows\\CurrentVersion\\Uninstall'\n");
+    let r = module(
+        "import winreg, os\nKEY = r'SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion'\nUNINSTALL = r'Software\\Microsoft\\Windows\\CurrentVersion\\Uninstall'\n",
+    );
     none(&r, "access/persistence");
 }
 
@@ -843,7 +845,12 @@ fn a_demo_folder_inside_a_package_is_auxiliary_unless_something_imports_it() {
     let at = |r: &Report, path: &str| hits(r, "access/process-on-install", path);
     let alone = wheel(&[("acme/__init__.py", ""), ("acme/shell/__init__.py", ""), ("acme/shell/demos/link.py", demo)]);
     assert_eq!(at(&alone, "acme/shell/demos/link.py"), [], "a demo nobody imports does not run on import: {:#?}", alone.findings);
-    let tested = wheel(&[("acme/__init__.py", ""), ("acme/tests/test_demos.py", "import acme.shell.demos.link\n"), ("acme/shell/__init__.py", ""), ("acme/shell/demos/link.py", demo)]);
+    let tested = wheel(&[
+        ("acme/__init__.py", ""),
+        ("acme/tests/test_demos.py", "import acme.shell.demos.link\n"),
+        ("acme/shell/__init__.py", ""),
+        ("acme/shell/demos/link.py", demo),
+    ]);
     assert_eq!(at(&tested, "acme/shell/demos/link.py"), [], "a test importing the demo does not make it run on import");
     let imported = wheel(&[("acme/__init__.py", "from .shell.demos import link\n"), ("acme/shell/__init__.py", ""), ("acme/shell/demos/link.py", demo)]);
     assert_eq!(at(&imported, "acme/shell/demos/link.py"), [(2, High)], "an imported demo is code the package runs");
@@ -866,15 +873,19 @@ load()
 "#,
     );
     assert_eq!(hits(&pixels, "hiding/steganography", MOD), [(6, High)]);
-    let library = module("from stegano import lsb
+    let library = module(
+        "from stegano import lsb
 exec(lsb.reveal('acme/banner.png'))
-");
+",
+    );
     assert_eq!(hits(&library, "hiding/steganography", MOD), [(2, High)]);
-    let trailer = module("import zlib
+    let trailer = module(
+        "import zlib
 def boot():
     raw = open('acme/icon.ico', 'rb').read()
     exec(zlib.decompress(raw[raw.rindex(b'IEND') + 8:]))
-");
+",
+    );
     assert_eq!(hits(&trailer, "hiding/steganography", MOD), [(4, High)]);
 }
 
@@ -891,10 +902,12 @@ def render(template, context):
 "#,
     );
     none(&r, "hiding/steganography");
-    let library = module("from stegano import lsb
+    let library = module(
+        "from stegano import lsb
 def hide(path, message):
     return lsb.hide(path, message)
-");
+",
+    );
     assert_eq!(hits(&library, "hiding/steganography", MOD), [(1, Medium)], "a steganography library alone is medium");
 }
 
@@ -1109,10 +1122,7 @@ fn a_module_whose_name_merely_ends_in_version_is_not_generated() {
 #[test]
 fn every_rule_outside_the_archive_family_is_tested_here_or_in_install_hooks() {
     let tests = [include_str!("code_rules.rs"), include_str!("install_hooks.rs")].concat();
-    let untested: Vec<&str> = airlock_inspect::rules::RULES
-        .iter()
-        .map(|r| r.id)
-        .filter(|id| !id.starts_with("archive/") && !tests.contains(&format!("\"{id}\"")))
-        .collect();
+    let untested: Vec<&str> =
+        airlock_inspect::rules::RULES.iter().map(|r| r.id).filter(|id| !id.starts_with("archive/") && !tests.contains(&format!("\"{id}\""))).collect();
     assert!(untested.is_empty(), "rules without a test: {untested:?}");
 }

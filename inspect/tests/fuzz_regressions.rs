@@ -5,14 +5,7 @@ use std::path::Path;
 
 use airlock_inspect::{inspect_archive, Limits};
 
-const NAMES: [&str; 6] = [
-    "demo-1.0-py3-none-any.whl",
-    "demo-1.0.tar.gz",
-    "demo-1.0.tar.bz2",
-    "demo-1.0.zip",
-    "demo-1.0.tar",
-    "demo-1.0-py3.11.egg",
-];
+const NAMES: [&str; 6] = ["demo-1.0-py3-none-any.whl", "demo-1.0.tar.gz", "demo-1.0.tar.bz2", "demo-1.0.zip", "demo-1.0.tar", "demo-1.0-py3.11.egg"];
 
 #[test]
 fn archive_regressions_give_reports() {

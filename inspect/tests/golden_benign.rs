@@ -81,10 +81,7 @@ fn a_typical_http_client_sdist_is_not_flagged() {
     seen.sort();
     assert_eq!(
         seen,
-        [
-            ("access/process-on-install".to_string(), Severity::Low),
-            ("install-hook/setup-py".to_string(), Severity::Medium),
-        ],
+        [("access/process-on-install".to_string(), Severity::Low), ("install-hook/setup-py".to_string(), Severity::Medium),],
         "{:#?}",
         report.findings
     );

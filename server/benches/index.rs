@@ -80,11 +80,8 @@ fn main() {
 
     write_static_tree(&out.join("static"), conn, &wheel);
     let (sha, filename) = wheel;
-    std::fs::write(
-        out.join("paths.env"),
-        format!("SMALL={SMALL}\nBIG={BIG}\nWHEEL_PATH=/files/{sha}/{filename}\nWHEEL_BYTES={WHEEL_BYTES}\n"),
-    )
-    .expect("paths.env");
+    std::fs::write(out.join("paths.env"), format!("SMALL={SMALL}\nBIG={BIG}\nWHEEL_PATH=/files/{sha}/{filename}\nWHEEL_BYTES={WHEEL_BYTES}\n"))
+        .expect("paths.env");
     println!("wrote {}", out.display());
 }
 
@@ -108,8 +105,7 @@ fn populate(store: &Store, conn: &mut AnyConnection, auditor: &airlock_store::au
         request_release(conn, &req, None, 3).expect("request");
         let (_, release) = find_release(conn, &ProjectName::parse(name).unwrap(), &Version::parse(&version).unwrap()).unwrap().unwrap();
         let module = name.replace('-', "_");
-        let mut filenames: Vec<String> =
-            (0..wheels).map(|w| format!("{module}-{version}-cp3{}-cp3{}-manylinux_2_17_x86_64.whl", 9 + w, 9 + w)).collect();
+        let mut filenames: Vec<String> = (0..wheels).map(|w| format!("{module}-{version}-cp3{}-cp3{}-manylinux_2_17_x86_64.whl", 9 + w, 9 + w)).collect();
         if wheels == 1 {
             filenames = vec![format!("{module}-{version}-py3-none-any.whl")];
         }

@@ -58,9 +58,7 @@ pub struct Api<R: MinRole> {
 }
 
 fn state(req: &HttpRequest) -> Result<AppState, AppError> {
-    req.app_data::<web::Data<AppState>>()
-        .map(|d| d.get_ref().clone())
-        .ok_or_else(|| AppError::Internal("app state missing".into()))
+    req.app_data::<web::Data<AppState>>().map(|d| d.get_ref().clone()).ok_or_else(|| AppError::Internal("app state missing".into()))
 }
 
 async fn session_of(req: &HttpRequest) -> Result<(User, String), AppError> {

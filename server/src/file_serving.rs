@@ -195,9 +195,9 @@ fn plan(req: &HttpRequest, len: u64, etag: &str, filename: &str) -> Result<ByteR
         return Ok(ByteRange::Full);
     }
     match parse_range(h(header::RANGE), len) {
-        ByteRange::Unsatisfiable => Err(base(StatusCode::RANGE_NOT_SATISFIABLE, filename, etag)
-            .insert_header((header::CONTENT_RANGE, format!("bytes */{len}")))
-            .finish()),
+        ByteRange::Unsatisfiable => {
+            Err(base(StatusCode::RANGE_NOT_SATISFIABLE, filename, etag).insert_header((header::CONTENT_RANGE, format!("bytes */{len}"))).finish())
+        }
         range => Ok(range),
     }
 }

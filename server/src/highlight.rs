@@ -12,14 +12,35 @@ pub struct Span {
 }
 
 const KEYWORDS: [&str; 35] = [
-    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue", "def", "del", "elif", "else",
-    "except", "finally", "for", "from", "global", "if", "import", "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise",
-    "return", "try", "while", "with", "yield",
+    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue", "def", "del", "elif", "else", "except", "finally", "for",
+    "from", "global", "if", "import", "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return", "try", "while", "with", "yield",
 ];
 
 const BUILTINS: [&str; 24] = [
-    "__import__", "compile", "eval", "exec", "getattr", "setattr", "open", "print", "len", "range", "str", "bytes", "int", "dict",
-    "list", "set", "tuple", "isinstance", "super", "object", "globals", "locals", "vars", "type",
+    "__import__",
+    "compile",
+    "eval",
+    "exec",
+    "getattr",
+    "setattr",
+    "open",
+    "print",
+    "len",
+    "range",
+    "str",
+    "bytes",
+    "int",
+    "dict",
+    "list",
+    "set",
+    "tuple",
+    "isinstance",
+    "super",
+    "object",
+    "globals",
+    "locals",
+    "vars",
+    "type",
 ];
 
 /// Lines of plain text, one span each.

@@ -132,14 +132,8 @@ fn root_json(projects: &[String]) -> Result<String, AppError> {
 }
 
 /// Characters escaped in a URL path segment (RFC 3986 `pchar` keeps the rest).
-const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~')
-    .remove(b'+')
-    .remove(b'!')
-    .remove(b'@');
+const SEGMENT: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~').remove(b'+').remove(b'!').remove(b'@');
 
 /// Where a file is downloaded from: its approved hash, then its name.
 pub fn file_url(sha256: &str, filename: &str) -> String {

@@ -6,11 +6,11 @@ pub mod archives;
 pub mod auth;
 pub mod error;
 pub mod file_serving;
+pub mod highlight;
 pub mod index_access;
 pub mod index_cache;
 pub mod index_feed;
 pub mod index_render;
-pub mod highlight;
 pub mod negotiate;
 pub mod release_detail;
 pub mod review;
@@ -82,14 +82,9 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
 pub fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
     tokio::spawn(index_feed::follow(state.clone()));
     tokio::spawn(review::measure_backlog(state.clone()));
-    let server = HttpServer::new(move || {
-        App::new()
-            .wrap(security_headers())
-            .wrap(middleware::from_fn(request_span))
-            .configure(configure(state.clone()))
-    })
-    .listen(listener)?
-    .shutdown_timeout(10)
-    .run();
+    let server = HttpServer::new(move || App::new().wrap(security_headers()).wrap(middleware::from_fn(request_span)).configure(configure(state.clone())))
+        .listen(listener)?
+        .shutdown_timeout(10)
+        .run();
     Ok(server)
 }

@@ -45,10 +45,7 @@ pub fn choose(accept: Option<&str>, format_override: Option<&str>) -> Option<Ind
     for (pos, range) in accept.split(',').enumerate() {
         let mut parts = range.split(';');
         let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
-        let q = parts
-            .filter_map(|p| p.trim().strip_prefix("q=").and_then(|v| v.trim().parse::<f32>().ok()))
-            .next()
-            .unwrap_or(1.0);
+        let q = parts.filter_map(|p| p.trim().strip_prefix("q=").and_then(|v| v.trim().parse::<f32>().ok())).next().unwrap_or(1.0);
         if q <= 0.0 {
             continue;
         }
@@ -88,10 +85,7 @@ pub fn choose_encoding(accept_encoding: Option<&str>) -> Encoding {
     for item in header.split(',') {
         let mut parts = item.split(';');
         let coding = parts.next().unwrap_or("").trim().to_ascii_lowercase();
-        let q = parts
-            .filter_map(|p| p.trim().strip_prefix("q=").and_then(|v| v.trim().parse::<f32>().ok()))
-            .next()
-            .unwrap_or(1.0);
+        let q = parts.filter_map(|p| p.trim().strip_prefix("q=").and_then(|v| v.trim().parse::<f32>().ok())).next().unwrap_or(1.0);
         match coding.as_str() {
             "br" => br = Some(q),
             "gzip" | "x-gzip" => gz = Some(q),

@@ -25,8 +25,7 @@ pub async fn load(state: &AppState, name: &str, version: &str) -> Result<Release
     let version = Version::parse(version).map_err(|_| AppError::NotFound("no such release".into()))?;
     state
         .db(move |c| {
-            let (project, release) = releases::find_release(c, &name, &version)?
-                .ok_or_else(|| StoreError::NotFound(format!("release {name} {version}")))?;
+            let (project, release) = releases::find_release(c, &name, &version)?.ok_or_else(|| StoreError::NotFound(format!("release {name} {version}")))?;
             Ok(ReleaseDetail {
                 files: files::files_of_release(c, release.id)?,
                 findings: files::findings_of_release(c, release.id)?,

@@ -29,9 +29,7 @@ impl Nav {
 
 /// Unix milliseconds as `YYYY-MM-DD HH:MM UTC`.
 pub fn format_time(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
-        .unwrap_or_else(|| ms.to_string())
+    chrono::DateTime::from_timestamp_millis(ms).map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_else(|| ms.to_string())
 }
 
 /// How long ago `ms` was, roughly (`3 d`, `5 h`, `12 min`).

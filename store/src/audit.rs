@@ -37,12 +37,7 @@ pub fn record(conn: &mut AnyConnection, actor: Option<&str>, action: &str, targe
 
 /// Newest events first.
 pub fn list(conn: &mut AnyConnection, limit: i64, offset: i64) -> StoreResult<Vec<AuditEvent>> {
-    Ok(audit_events::table
-        .order(audit_events::id.desc())
-        .limit(limit)
-        .offset(offset)
-        .select(AuditEvent::as_select())
-        .load(conn)?)
+    Ok(audit_events::table.order(audit_events::id.desc()).limit(limit).offset(offset).select(AuditEvent::as_select()).load(conn)?)
 }
 
 #[cfg(test)]

@@ -28,11 +28,7 @@ pub struct AuditSize {
 
 /// The cached size of `release_id` against `base` (None: no base).
 pub fn get(conn: &mut AnyConnection, release_id: i64, base: Option<i64>) -> StoreResult<Option<AuditSize>> {
-    Ok(audit_sizes::table
-        .find((release_id, base.unwrap_or(NO_BASE)))
-        .select(AuditSize::as_select())
-        .first(conn)
-        .optional()?)
+    Ok(audit_sizes::table.find((release_id, base.unwrap_or(NO_BASE))).select(AuditSize::as_select()).first(conn).optional()?)
 }
 
 /// Every cached size of these releases.

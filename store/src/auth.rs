@@ -57,16 +57,11 @@ fn token_digest(token: &str) -> String {
 }
 
 fn hash_password(password: &str) -> StoreResult<String> {
-    Argon2::default()
-        .hash_password(password.as_bytes())
-        .map(|h| h.to_string())
-        .map_err(|e| StoreError::Invalid(format!("cannot hash password: {e}")))
+    Argon2::default().hash_password(password.as_bytes()).map(|h| h.to_string()).map_err(|e| StoreError::Invalid(format!("cannot hash password: {e}")))
 }
 
 fn validate_user_name(name: &str) -> StoreResult<()> {
-    let ok = !name.is_empty()
-        && name.len() <= 64
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@'));
+    let ok = !name.is_empty() && name.len() <= 64 && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@'));
     if ok {
         Ok(())
     } else {
@@ -113,9 +108,7 @@ pub fn verify_password(conn: &mut AnyConnection, name: &str, password: &str) -> 
     let decoy = DECOY.get_or_init(|| hash_password(&random_token("")).unwrap_or_default());
     let row: Option<UserRow> = users::table.filter(users::name.eq(name)).select(UserRow::as_select()).first(conn).optional()?;
     let stored = row.as_ref().map(|r| r.password_hash.as_str()).unwrap_or(decoy);
-    let ok = PasswordHash::new(stored)
-        .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
-        .unwrap_or(false);
+    let ok = PasswordHash::new(stored).map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok()).unwrap_or(false);
     match row {
         Some(row) if ok && !row.disabled => Ok(Some(row.try_into()?)),
         _ => Ok(None),
@@ -191,9 +184,7 @@ pub fn token_user(conn: &mut AnyConnection, token: &str) -> StoreResult<Option<U
         .optional()?;
     match row {
         Some((token_id, user)) => {
-            diesel::update(api_tokens::table.filter(api_tokens::id.eq(token_id)))
-                .set(api_tokens::last_used_at.eq(now_ms()))
-                .execute(conn)?;
+            diesel::update(api_tokens::table.filter(api_tokens::id.eq(token_id))).set(api_tokens::last_used_at.eq(now_ms())).execute(conn)?;
             Ok(Some(user.try_into()?))
         }
         None => Ok(None),
@@ -283,9 +274,8 @@ pub fn revoke_api_token(conn: &mut AnyConnection, actor: &str, token_id: i64) ->
             .first(conn)
             .optional()?
             .ok_or_else(|| StoreError::NotFound(format!("API token #{token_id}")))?;
-        let n = diesel::update(api_tokens::table.find(token_id).filter(api_tokens::revoked_at.is_null()))
-            .set(api_tokens::revoked_at.eq(now_ms()))
-            .execute(conn)?;
+        let n =
+            diesel::update(api_tokens::table.find(token_id).filter(api_tokens::revoked_at.is_null())).set(api_tokens::revoked_at.eq(now_ms())).execute(conn)?;
         if n == 1 {
             crate::audit::record(conn, Some(actor), "token.revoke", &user, &format!("token #{token_id} ({label})"))?;
         }

@@ -153,8 +153,8 @@ impl Write for BlobWriter {
 
 #[cfg(test)]
 mod tests {
-    use std::io::Read;
     use super::*;
+    use std::io::Read;
 
     #[test]
     fn blobs_are_stored_under_their_digest() {

@@ -75,8 +75,7 @@ impl Settings {
     }
 
     pub fn from_file(path: &Path) -> StoreResult<Settings> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| StoreError::Config(format!("reading config file {}: {e}", path.display())))?;
+        let text = std::fs::read_to_string(path).map_err(|e| StoreError::Config(format!("reading config file {}: {e}", path.display())))?;
         toml::from_str(&text).map_err(|e| StoreError::Config(format!("config file {}: {e}", path.display())))
     }
 }
@@ -147,9 +146,7 @@ impl Config {
 
     pub fn resolve(s: Settings) -> StoreResult<Config> {
         let data_dir = s.data_dir.unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
-        let database_url = s
-            .database_url
-            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("airlock.db").display()));
+        let database_url = s.database_url.unwrap_or_else(|| format!("sqlite://{}", data_dir.join("airlock.db").display()));
         crate::db::Backend::of_url(&database_url)?;
         let upstream = match s.upstream.map(|u| u.trim().to_string()).filter(|u| !u.is_empty()) {
             Some(u) if !(u.starts_with("http://") || u.starts_with("https://")) => {
@@ -166,18 +163,12 @@ impl Config {
         let index_access = match s.index_access.as_deref() {
             None | Some("anonymous") => IndexAccess::Anonymous,
             Some("token") => IndexAccess::Token,
-            Some(other) => {
-                return Err(StoreError::Config(format!("index_access must be anonymous or token, got {other:?}")))
-            }
+            Some(other) => return Err(StoreError::Config(format!("index_access must be anonymous or token, got {other:?}"))),
         };
         let four_eyes_severity = match s.four_eyes_severity.as_deref().map(str::trim) {
             None | Some("") | Some("off") | Some("none") => None,
             Some(sev @ ("critical" | "high" | "medium" | "low" | "info")) => Some(sev.to_string()),
-            Some(other) => {
-                return Err(StoreError::Config(format!(
-                    "four_eyes_severity must be critical, high, medium, low, info or off, got {other:?}"
-                )))
-            }
+            Some(other) => return Err(StoreError::Config(format!("four_eyes_severity must be critical, high, medium, low, info or off, got {other:?}"))),
         };
         Ok(Config {
             four_eyes_severity,

@@ -39,10 +39,7 @@ impl Backend {
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Ok(Backend::Postgres)
         } else {
-            Err(StoreError::Config(format!(
-                "database URL must start with sqlite:// or postgres:// (got {:?})",
-                redact_url(url)
-            )))
+            Err(StoreError::Config(format!("database URL must start with sqlite:// or postgres:// (got {:?})", redact_url(url))))
         }
     }
 }
@@ -97,8 +94,7 @@ impl ManageConnection for ConnectionManager {
     fn connect(&self) -> Result<AnyConnection, ConnectError> {
         match self.backend {
             Backend::Sqlite => {
-                let mut conn = SqliteConnection::establish(self.sqlite_path())
-                    .map_err(|e| ConnectError(format!("sqlite {}: {e}", self.sqlite_path())))?;
+                let mut conn = SqliteConnection::establish(self.sqlite_path()).map_err(|e| ConnectError(format!("sqlite {}: {e}", self.sqlite_path())))?;
                 conn.batch_execute(
                     "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 15000; \
                      PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
@@ -106,9 +102,9 @@ impl ManageConnection for ConnectionManager {
                 .map_err(|e| ConnectError(format!("sqlite pragmas: {e}")))?;
                 Ok(AnyConnection::Sqlite(conn))
             }
-            Backend::Postgres => PgConnection::establish(&self.url)
-                .map(AnyConnection::Postgresql)
-                .map_err(|e| ConnectError(format!("postgres {}: {e}", redact_url(&self.url)))),
+            Backend::Postgres => {
+                PgConnection::establish(&self.url).map(AnyConnection::Postgresql).map_err(|e| ConnectError(format!("postgres {}: {e}", redact_url(&self.url))))
+            }
         }
     }
 
@@ -128,27 +124,20 @@ pub fn connect(url: &str, max_size: u32) -> StoreResult<Pool> {
     if let Backend::Sqlite = manager.backend {
         if let Some(parent) = std::path::Path::new(manager.sqlite_path()).parent() {
             if !parent.as_os_str().is_empty() {
-                std::fs::create_dir_all(parent)
-                    .map_err(|e| StoreError::Connect(format!("creating {}: {e}", parent.display())))?;
+                std::fs::create_dir_all(parent).map_err(|e| StoreError::Connect(format!("creating {}: {e}", parent.display())))?;
             }
         }
     }
     // Try once by hand so a bad URL reports the real reason, not a pool timeout.
     manager.connect().map_err(|e| StoreError::Connect(e.0))?;
-    r2d2::Pool::builder()
-        .max_size(max_size)
-        .connection_timeout(Duration::from_secs(15))
-        .build(manager)
-        .map_err(|e| StoreError::Connect(e.to_string()))
+    r2d2::Pool::builder().max_size(max_size).connection_timeout(Duration::from_secs(15)).build(manager).map_err(|e| StoreError::Connect(e.to_string()))
 }
 
 /// Run the pending migrations of the connection's backend.
 pub fn run_migrations(conn: &mut AnyConnection) -> StoreResult<Vec<String>> {
     let applied = match conn {
         AnyConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.iter().map(|m| m.to_string()).collect()),
-        AnyConnection::Postgresql(c) => {
-            c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.iter().map(|m| m.to_string()).collect())
-        }
+        AnyConnection::Postgresql(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.iter().map(|m| m.to_string()).collect()),
     };
     applied.map_err(|e| StoreError::Migration(e.to_string()))
 }

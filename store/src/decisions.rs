@@ -69,7 +69,10 @@ pub enum Outcome {
     Rejected,
     Revoked,
     /// An approval was recorded; the release waits for more (four-eyes rule).
-    ApprovalRecorded { have: usize, needed: usize },
+    ApprovalRecorded {
+        have: usize,
+        needed: usize,
+    },
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -156,10 +159,7 @@ pub fn decide(
             let mut seen: Vec<String> = seen.iter().map(|h| h.trim().to_ascii_lowercase()).collect();
             seen.sort();
             if verdict != Verdict::Revoke && seen != hashes {
-                return Err(StoreError::Conflict(format!(
-                    "the files of {} {} are not the ones you reviewed; reload the page",
-                    project.name, release.version
-                )));
+                return Err(StoreError::Conflict(format!("the files of {} {} are not the ones you reviewed; reload the page", project.name, release.version)));
             }
         }
         let round = approvals_this_round(&decided);
@@ -182,9 +182,7 @@ pub fn decide(
             ))
             .execute(conn)?;
         let (outcome, new_status) = match verdict {
-            Verdict::Approve if round.len() + 1 < needed => {
-                (Outcome::ApprovalRecorded { have: round.len() + 1, needed }, None)
-            }
+            Verdict::Approve if round.len() + 1 < needed => (Outcome::ApprovalRecorded { have: round.len() + 1, needed }, None),
             Verdict::Approve => (Outcome::Approved, Some(ReleaseStatus::Approved)),
             Verdict::Reject => (Outcome::Rejected, Some(ReleaseStatus::Rejected)),
             Verdict::Revoke => (Outcome::Revoked, Some(ReleaseStatus::Revoked)),
@@ -255,10 +253,7 @@ mod tests {
             };
             add_file(conn, &new).unwrap();
         }
-        diesel::update(releases::table.find(r.id))
-            .set((releases::status.eq("awaiting_review"), releases::max_severity.eq(severity)))
-            .execute(conn)
-            .unwrap();
+        diesel::update(releases::table.find(r.id)).set((releases::status.eq("awaiting_review"), releases::max_severity.eq(severity))).execute(conn).unwrap();
         r.id
     }
 

@@ -67,8 +67,7 @@ pub struct Version {
 
 impl Version {
     pub fn parse(raw: &str) -> Result<Self, StoreError> {
-        let parsed = pep440_rs::Version::from_str(raw.trim())
-            .map_err(|e| StoreError::Invalid(format!("not a valid PEP 440 version {raw:?}: {e}")))?;
+        let parsed = pep440_rs::Version::from_str(raw.trim()).map_err(|e| StoreError::Invalid(format!("not a valid PEP 440 version {raw:?}: {e}")))?;
         Ok(Version { text: parsed.to_string(), parsed })
     }
 
@@ -103,9 +102,7 @@ pub struct PinnedRequirement {
 impl PinnedRequirement {
     pub fn parse(raw: &str) -> Result<Self, StoreError> {
         let raw = raw.trim();
-        let (name, version) = raw
-            .split_once("==")
-            .ok_or_else(|| StoreError::Invalid(format!("requirement {raw:?} must be pinned as name==version")))?;
+        let (name, version) = raw.split_once("==").ok_or_else(|| StoreError::Invalid(format!("requirement {raw:?} must be pinned as name==version")))?;
         let version = version.trim();
         if version.starts_with('=') || version.contains('*') {
             return Err(StoreError::Invalid(format!("requirement {raw:?} must pin one exact version")));
@@ -255,10 +252,7 @@ impl ReleaseStatus {
 impl FromStr for ReleaseStatus {
     type Err = StoreError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        ReleaseStatus::ALL
-            .into_iter()
-            .find(|st| st.as_str() == s)
-            .ok_or_else(|| StoreError::Invalid(format!("unknown release status {s:?}")))
+        ReleaseStatus::ALL.into_iter().find(|st| st.as_str() == s).ok_or_else(|| StoreError::Invalid(format!("unknown release status {s:?}")))
     }
 }
 
@@ -311,10 +305,7 @@ mod tests {
         assert_eq!(Sha256::parse(&"A".repeat(64)).unwrap().as_str(), "a".repeat(64));
         assert!(Sha256::parse("abc").is_err());
         assert!(Sha256::parse(&"g".repeat(64)).is_err());
-        assert_eq!(
-            Sha256::of(b"").as_str(),
-            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-        );
+        assert_eq!(Sha256::of(b"").as_str(), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
     }
 
     #[test]

@@ -31,12 +31,6 @@ impl StoreError {
     /// True when the error is a unique-constraint violation, which callers
     /// treat as "someone else inserted it first".
     pub fn is_unique_violation(&self) -> bool {
-        matches!(
-            self,
-            StoreError::Database(diesel::result::Error::DatabaseError(
-                diesel::result::DatabaseErrorKind::UniqueViolation,
-                _
-            ))
-        )
+        matches!(self, StoreError::Database(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)))
     }
 }

@@ -160,12 +160,7 @@ pub type CrossCheck<'a> = &'a dyn Fn(&[FileRow]) -> Vec<(i64, NewFinding)>;
 /// release's last uninspected file, run `cross_check` over all its files,
 /// score the release and move it from `inspecting` to `awaiting_review`, in
 /// the same transaction; returns the release's new status then.
-pub fn record_inspection(
-    conn: &mut AnyConnection,
-    file_id: i64,
-    inspection: &Inspection,
-    cross_check: CrossCheck,
-) -> StoreResult<Option<ReleaseStatus>> {
+pub fn record_inspection(conn: &mut AnyConnection, file_id: i64, inspection: &Inspection, cross_check: CrossCheck) -> StoreResult<Option<ReleaseStatus>> {
     crate::db::write_transaction(conn, |conn| {
         // Lock the release row first: concurrent inspections of its files
         // then finish one after the other, so the last one always sees every
@@ -221,11 +216,7 @@ fn finish_release_if_inspected(conn: &mut AnyConnection, release_id: i64, cross_
     for (file_id, new) in by_file {
         insert_and_rescore_file(conn, file_id, &new)?;
     }
-    let severities: Vec<String> = findings::table
-        .inner_join(files::table)
-        .filter(files::release_id.eq(release_id))
-        .select(findings::severity)
-        .load(conn)?;
+    let severities: Vec<String> = findings::table.inner_join(files::table).filter(files::release_id.eq(release_id)).select(findings::severity).load(conn)?;
     let score: i64 = severities.iter().map(|s| severity_weight(s)).sum();
     let max = severities.iter().max_by_key(|s| severity_rank(s)).map(String::as_str).unwrap_or("none");
     let n = diesel::update(releases::table.find(release_id).filter(releases::status.eq(ReleaseStatus::Inspecting.as_str())))
@@ -326,14 +317,7 @@ mod tests {
             metadata_sha256: None,
             capabilities: Some("[\"network\"]".into()),
             entries: None,
-            findings: vec![NewFinding {
-                rule: "test/rule".into(),
-                severity: severity.into(),
-                path: None,
-                line: None,
-                message: "m".into(),
-                snippet: None,
-            }],
+            findings: vec![NewFinding { rule: "test/rule".into(), severity: severity.into(), path: None, line: None, message: "m".into(), snippet: None }],
         }
     }
 

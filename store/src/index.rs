@@ -141,11 +141,7 @@ fn keep_approved(conn: &mut AnyConnection, rows: Vec<IndexRow>) -> StoreResult<V
 
 /// The rows whose hash their release's approving decision covered.
 fn only_covered(rows: Vec<IndexRow>, approved: &HashMap<i64, Vec<String>>) -> Vec<IndexFile> {
-    rows
-        .into_iter()
-        .map(into_index_file)
-        .filter(|f| approved.get(&f.release_id).is_some_and(|h| h.contains(&f.sha256)))
-        .collect()
+    rows.into_iter().map(into_index_file).filter(|f| approved.get(&f.release_id).is_some_and(|h| h.contains(&f.sha256))).collect()
 }
 
 /// A project's servable files, sorted by file name.
@@ -173,21 +169,13 @@ pub fn approved_file(conn: &mut AnyConnection, sha256: &Sha256, filename: &str) 
         .select(index_row_columns())
         .load(conn)?;
     let Some(file) = keep_approved(conn, rows)?.into_iter().next() else { return Ok(None) };
-    let project: String = releases::table
-        .inner_join(projects::table)
-        .filter(releases::id.eq(file.release_id))
-        .select(projects::name)
-        .first(conn)?;
+    let project: String = releases::table.inner_join(projects::table).filter(releases::id.eq(file.release_id)).select(projects::name).first(conn)?;
     Ok(Some((project, file)))
 }
 
 /// Every approved file of every project, for warming a cache or a benchmark.
 pub fn count_approved_files(conn: &mut AnyConnection) -> StoreResult<i64> {
-    Ok(files::table
-        .inner_join(releases::table)
-        .filter(releases::status.eq(ReleaseStatus::Approved.as_str()))
-        .count()
-        .get_result(conn)?)
+    Ok(files::table.inner_join(releases::table).filter(releases::status.eq(ReleaseStatus::Approved.as_str())).count().get_result(conn)?)
 }
 
 // ---- the change feed -------------------------------------------------------

@@ -13,8 +13,8 @@ use serde::Serialize;
 
 use crate::db::AnyConnection;
 use crate::error::StoreResult;
-use crate::schema::jobs;
 use crate::now_ms;
+use crate::schema::jobs;
 
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Serialize)]
 #[diesel(table_name = jobs)]
@@ -46,13 +46,7 @@ struct InsertedId {
 }
 
 /// Add a job. Returns `None` when a queued or running job has the same dedup key.
-pub fn enqueue(
-    conn: &mut AnyConnection,
-    kind: &str,
-    payload: &str,
-    dedup_key: Option<&str>,
-    max_attempts: i64,
-) -> StoreResult<Option<i64>> {
+pub fn enqueue(conn: &mut AnyConnection, kind: &str, payload: &str, dedup_key: Option<&str>, max_attempts: i64) -> StoreResult<Option<i64>> {
     let now = now_ms();
     // `ON CONFLICT DO NOTHING` (no target) is valid on both backends and
     // covers the partial unique index on dedup_key.
@@ -135,7 +129,13 @@ pub fn fail(conn: &mut AnyConnection, job: &Job, error: &str, permanent: bool, b
     let error = truncate(error, 4000);
     if permanent || job.attempts >= job.max_attempts {
         diesel::update(jobs::table.filter(jobs::id.eq(job.id)))
-            .set((jobs::state.eq(FAILED), jobs::last_error.eq(error), jobs::leased_by.eq(None::<String>), jobs::lease_until.eq(None::<i64>), jobs::updated_at.eq(now)))
+            .set((
+                jobs::state.eq(FAILED),
+                jobs::last_error.eq(error),
+                jobs::leased_by.eq(None::<String>),
+                jobs::lease_until.eq(None::<i64>),
+                jobs::updated_at.eq(now),
+            ))
             .execute(conn)?;
         return Ok(FailOutcome::Parked);
     }

@@ -29,10 +29,7 @@ pub use error::{StoreError, StoreResult};
 
 /// Milliseconds since the Unix epoch: the one clock every table uses.
 pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
 /// The database pool and blob store, opened and migrated from a config.

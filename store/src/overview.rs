@@ -28,8 +28,7 @@ pub struct DayCount {
 pub fn decisions_per_day(conn: &mut AnyConnection, days: i64, now: i64) -> StoreResult<Vec<DayCount>> {
     let today = now.div_euclid(DAY_MS) * DAY_MS;
     let first = today - (days - 1) * DAY_MS;
-    let rows: Vec<(i64, String)> =
-        decisions::table.filter(decisions::created_at.ge(first)).select((decisions::created_at, decisions::decision)).load(conn)?;
+    let rows: Vec<(i64, String)> = decisions::table.filter(decisions::created_at.ge(first)).select((decisions::created_at, decisions::decision)).load(conn)?;
     let mut by_day: BTreeMap<i64, DayCount> = (0..days).map(|i| (first + i * DAY_MS, DayCount { day: first + i * DAY_MS, ..DayCount::default() })).collect();
     for (at, decision) in rows {
         if let Some(d) = by_day.get_mut(&(at.div_euclid(DAY_MS) * DAY_MS)) {
@@ -66,10 +65,8 @@ pub fn findings_by_rule(conn: &mut AnyConnection, limit: usize) -> StoreResult<V
         e.1 += 1;
         e.2.insert(release_id);
     }
-    let mut out: Vec<RuleCount> = by_rule
-        .into_iter()
-        .map(|(rule, (severity, n, releases))| RuleCount { rule, severity, findings: n, releases: releases.len() as i64 })
-        .collect();
+    let mut out: Vec<RuleCount> =
+        by_rule.into_iter().map(|(rule, (severity, n, releases))| RuleCount { rule, severity, findings: n, releases: releases.len() as i64 }).collect();
     out.sort_by(|a, b| b.findings.cmp(&a.findings).then(a.rule.cmp(&b.rule)));
     out.truncate(limit);
     Ok(out)

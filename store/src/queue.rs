@@ -51,8 +51,7 @@ pub fn queue(conn: &mut AnyConnection, filter: &QueueFilter, limit: i64) -> Stor
         query = query.filter(releases::status.eq_any(names));
     }
     if let Some(min) = &filter.min_severity {
-        let names: Vec<&'static str> =
-            ["critical", "high", "medium", "low", "info"].into_iter().filter(|s| severity_rank(s) >= severity_rank(min)).collect();
+        let names: Vec<&'static str> = ["critical", "high", "medium", "low", "info"].into_iter().filter(|s| severity_rank(s) >= severity_rank(min)).collect();
         query = query.filter(releases::max_severity.eq_any(names));
     }
     if let Some(text) = filter.search.as_deref().map(crate::domain::normalize).filter(|t| !t.is_empty()) {
@@ -69,8 +68,7 @@ pub fn queue(conn: &mut AnyConnection, filter: &QueueFilter, limit: i64) -> Stor
         e.0 += 1;
         e.1 += i64::from(inspected);
     }
-    let finding_rows: Vec<i64> =
-        findings::table.inner_join(files::table).filter(files::release_id.eq_any(&ids)).select(files::release_id).load(conn)?;
+    let finding_rows: Vec<i64> = findings::table.inner_join(files::table).filter(files::release_id.eq_any(&ids)).select(files::release_id).load(conn)?;
     let mut finding_counts: HashMap<i64, i64> = HashMap::new();
     for release_id in finding_rows {
         *finding_counts.entry(release_id).or_default() += 1;
@@ -97,10 +95,7 @@ pub fn queue(conn: &mut AnyConnection, filter: &QueueFilter, limit: i64) -> Stor
         })
         .collect();
     items.sort_by(|a, b| {
-        severity_rank(&b.max_severity)
-            .cmp(&severity_rank(&a.max_severity))
-            .then(b.risk_score.cmp(&a.risk_score))
-            .then(a.created_at.cmp(&b.created_at))
+        severity_rank(&b.max_severity).cmp(&severity_rank(&a.max_severity)).then(b.risk_score.cmp(&a.risk_score)).then(a.created_at.cmp(&b.created_at))
     });
     Ok(items)
 }

@@ -64,12 +64,7 @@ fn get_or_create_project(conn: &mut AnyConnection, name: &ProjectName) -> StoreR
 
 /// Request a release: record it and queue its mirroring. Requesting a known
 /// release again is a no-op, except that a failed one is retried.
-pub fn request_release(
-    conn: &mut AnyConnection,
-    req: &PinnedRequirement,
-    requested_by: Option<&str>,
-    max_attempts: i64,
-) -> StoreResult<RequestOutcome> {
+pub fn request_release(conn: &mut AnyConnection, req: &PinnedRequirement, requested_by: Option<&str>, max_attempts: i64) -> StoreResult<RequestOutcome> {
     let attempt = |conn: &mut AnyConnection| {
         crate::db::write_transaction(conn, |conn| {
             let project = get_or_create_project(conn, &req.name)?;
@@ -150,9 +145,7 @@ pub fn set_status(conn: &mut AnyConnection, id: i64, status: ReleaseStatus, erro
 
 /// Keep the release's status but show a note (a retry's cause) as its error.
 pub fn set_error_note(conn: &mut AnyConnection, id: i64, note: &str) -> StoreResult<()> {
-    diesel::update(releases::table.find(id))
-        .set((releases::error.eq(note), releases::updated_at.eq(now_ms())))
-        .execute(conn)?;
+    diesel::update(releases::table.find(id)).set((releases::error.eq(note), releases::updated_at.eq(now_ms()))).execute(conn)?;
     Ok(())
 }
 
@@ -267,5 +260,4 @@ mod tests {
             assert_eq!(r.error, None);
         });
     }
-
 }

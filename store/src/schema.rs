@@ -174,6 +174,17 @@ diesel::joinable!(decisions -> releases (release_id));
 diesel::joinable!(decisions -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
-    projects, releases, files, findings, users, sessions, api_tokens, decisions, audit_events, jobs, index_changes,
-    release_yanks, audit_sizes,
+    projects,
+    releases,
+    files,
+    findings,
+    users,
+    sessions,
+    api_tokens,
+    decisions,
+    audit_events,
+    jobs,
+    index_changes,
+    release_yanks,
+    audit_sizes,
 );

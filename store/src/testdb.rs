@@ -37,8 +37,7 @@ impl TestDb {
     pub fn postgres() -> Option<TestDb> {
         let admin_url = std::env::var("AIRLOCK_TEST_POSTGRES").ok().filter(|s| !s.is_empty())?;
         let schema = format!("airlock_test_{}", hex::encode(rand::random::<[u8; 8]>()));
-        let mut admin = PgConnection::establish(&admin_url)
-            .unwrap_or_else(|e| panic!("AIRLOCK_TEST_POSTGRES is set but unreachable: {e}"));
+        let mut admin = PgConnection::establish(&admin_url).unwrap_or_else(|e| panic!("AIRLOCK_TEST_POSTGRES is set but unreachable: {e}"));
         admin.batch_execute(&format!("CREATE SCHEMA {schema}")).expect("create test schema");
         let sep = if admin_url.contains('?') { '&' } else { '?' };
         let url = format!("{admin_url}{sep}options=-c%20search_path%3D{schema}");

@@ -99,7 +99,12 @@ mod tests {
             let before = latest_change_id(conn).unwrap();
             let upstream = [state("demo-1.0-py3-none-any.whl", &wheel, Some("broken")), state("demo-1.0.tar.gz", &Sha256::of(b"other"), Some("x"))];
             let changes = apply_upstream_yanks(conn, &name, &upstream).unwrap();
-            assert_eq!(changes, [YankChange { filename: "demo-1.0-py3-none-any.whl".into(), version: "1.0".into(), yanked: Some("broken".into()) }], "on {}", db.label);
+            assert_eq!(
+                changes,
+                [YankChange { filename: "demo-1.0-py3-none-any.whl".into(), version: "1.0".into(), yanked: Some("broken".into()) }],
+                "on {}",
+                db.label
+            );
             assert!(!changes_after(conn, before, 10).unwrap().is_empty(), "the feed drops the page");
             assert!(apply_upstream_yanks(conn, &name, &upstream).unwrap().is_empty(), "applying twice changes nothing");
             let unyanked = apply_upstream_yanks(conn, &name, &[state("demo-1.0-py3-none-any.whl", &wheel, None)]).unwrap();

@@ -37,8 +37,7 @@ impl Airlock {
     /// Like [`Airlock::new`], on the given test database.
     pub fn on(database: Option<airlock_store::testdb::TestDb>) -> Airlock {
         let data_dir = tempfile::tempdir().expect("temp dir");
-        std::fs::write(data_dir.path().join("airlock.toml"), "retry_base_ms = 100\njob_max_attempts = 3\nupstream_timeout_secs = 10\n")
-            .expect("config");
+        std::fs::write(data_dir.path().join("airlock.toml"), "retry_base_ms = 100\njob_max_attempts = 3\nupstream_timeout_secs = 10\n").expect("config");
         let log_path = data_dir.path().join("serve.log");
         Airlock { base: String::new(), database, data_dir, log_path, child: None, peers: Vec::new(), http: reqwest::Client::new() }
     }
@@ -142,13 +141,7 @@ impl Airlock {
     }
 
     pub async fn request(&self, token: &str, requirement: &str) -> reqwest::Response {
-        self.http
-            .post(self.url("/api/v1/requests"))
-            .bearer_auth(token)
-            .json(&serde_json::json!({ "requirement": requirement }))
-            .send()
-            .await
-            .expect("request")
+        self.http.post(self.url("/api/v1/requests")).bearer_auth(token).json(&serde_json::json!({ "requirement": requirement })).send().await.expect("request")
     }
 
     pub async fn release(&self, token: &str, name: &str, version: &str) -> Value {
@@ -257,10 +250,7 @@ pub fn pip_install(index_url: &str, target: &Path, args: &[&str]) -> PipRun {
         .env_remove("PIP_NO_INDEX")
         .output()
         .expect("run pip");
-    PipRun {
-        success: out.status.success(),
-        output: format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
-    }
+    PipRun { success: out.status.success(), output: format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)) }
 }
 
 /// uv, the second real client: `AIRLOCK_TEST_UV` (set by scripts/test), else
@@ -294,10 +284,7 @@ pub fn uv_pip(index_url: &str, args: &[&str]) -> PipRun {
         .env_remove("UV_FIND_LINKS")
         .output()
         .expect("run uv");
-    PipRun {
-        success: out.status.success(),
-        output: format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
-    }
+    PipRun { success: out.status.success(), output: format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)) }
 }
 
 /// `python -m pip <args>` against `index_url` only (for runs that are not installs into a target).
@@ -313,8 +300,5 @@ pub fn pip(index_url: &str, args: &[&str]) -> PipRun {
         .env_remove("PIP_NO_INDEX")
         .output()
         .expect("run pip");
-    PipRun {
-        success: out.status.success(),
-        output: format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
-    }
+    PipRun { success: out.status.success(), output: format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)) }
 }

@@ -234,10 +234,7 @@ impl Package {
         let info = self.dist_info();
         let mut files: Vec<PyFile> = self.modules.iter().chain(&self.extra_wheel_files).cloned().collect();
         files.push(PyFile::new(format!("{info}/METADATA"), self.metadata()));
-        files.push(PyFile::new(
-            format!("{info}/WHEEL"),
-            "Wheel-Version: 1.0\nGenerator: airlock-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
-        ));
+        files.push(PyFile::new(format!("{info}/WHEEL"), "Wheel-Version: 1.0\nGenerator: airlock-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"));
         let mut record = String::new();
         for f in &files {
             record.push_str(&format!("{},{},{}\n", csv_field(&f.path), record_hash(&f.content), f.content.len()));
@@ -282,9 +279,7 @@ impl Package {
         py_modules.sort();
         py_modules.dedup();
 
-        let mut t = String::from(
-            "[build-system]\nrequires = [\"setuptools>=61\"]\nbuild-backend = \"setuptools.build_meta\"\n\n[project]\n",
-        );
+        let mut t = String::from("[build-system]\nrequires = [\"setuptools>=61\"]\nbuild-backend = \"setuptools.build_meta\"\n\n[project]\n");
         t.push_str(&format!("name = {}\nversion = {}\ndescription = {}\n", toml_str(&self.name), toml_str(&self.version), toml_str(&self.summary)));
         if let Some(rp) = &self.requires_python {
             t.push_str(&format!("requires-python = {}\n", toml_str(rp)));

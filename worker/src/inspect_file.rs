@@ -13,10 +13,7 @@ use crate::error::JobError;
 
 pub async fn run(ctx: &Context, task: InspectFile) -> Result<(), JobError> {
     let file_id = task.file_id;
-    let file = ctx
-        .db(move |c| files::file_by_id(c, file_id))
-        .await?
-        .ok_or_else(|| JobError::permanent(format!("file #{file_id} does not exist")))?;
+    let file = ctx.db(move |c| files::file_by_id(c, file_id)).await?.ok_or_else(|| JobError::permanent(format!("file #{file_id} does not exist")))?;
     let sha = Sha256::parse(&file.sha256).map_err(JobError::from)?;
     let blobs = ctx.store.blobs.clone();
     let filename = file.filename.clone();
@@ -50,7 +47,9 @@ fn compare_wheel_and_sdist(all: &[FileRow]) -> Vec<(i64, NewFinding)> {
     let (Some(wheel), Some(sdist)) = (wheel, sdist) else { return Vec::new() };
     airlock_inspect::compare::compare_wheel_to_sdist(&wheel.entry_paths(), &sdist.entry_paths())
         .into_iter()
-        .map(|f| (wheel.id, NewFinding { rule: f.rule, severity: f.severity.as_str().to_string(), path: f.file, line: None, message: f.message, snippet: None }))
+        .map(|f| {
+            (wheel.id, NewFinding { rule: f.rule, severity: f.severity.as_str().to_string(), path: f.file, line: None, message: f.message, snippet: None })
+        })
         .collect()
 }
 

@@ -27,8 +27,7 @@ use tokio::task::JoinHandle;
 pub fn spawn_workers(ctx: &Context, count: usize, sync: Option<std::time::Duration>, shutdown: &watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "local".into());
     let pid = std::process::id();
-    let mut handles: Vec<JoinHandle<()>> =
-        (0..count).map(|i| tokio::spawn(run_worker(ctx.clone(), format!("{host}:{pid}:{i}"), shutdown.clone()))).collect();
+    let mut handles: Vec<JoinHandle<()>> = (0..count).map(|i| tokio::spawn(run_worker(ctx.clone(), format!("{host}:{pid}:{i}"), shutdown.clone()))).collect();
     if let (Some(interval), Some(_), true) = (sync, &ctx.upstream, count > 0) {
         handles.push(tokio::spawn(sync_upstream::schedule(ctx.clone(), interval, shutdown.clone())));
     }

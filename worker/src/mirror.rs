@@ -24,18 +24,16 @@ pub async fn run(ctx: &Context, task: MirrorRelease) -> Result<(), JobError> {
     }
     ctx.db(move |c| releases::set_status(c, release_id, ReleaseStatus::Mirroring, None)).await?;
 
-    let upstream = ctx.upstream.as_ref().ok_or_else(|| {
-        JobError::permanent("no upstream index is configured: set --upstream, AIRLOCK_UPSTREAM or `upstream` in the config file")
-    })?;
+    let upstream = ctx
+        .upstream
+        .as_ref()
+        .ok_or_else(|| JobError::permanent("no upstream index is configured: set --upstream, AIRLOCK_UPSTREAM or `upstream` in the config file"))?;
     let name = ProjectName::parse(&project.name).map_err(JobError::from)?;
     let version = Version::parse(&release.version).map_err(JobError::from)?;
     let listed = upstream.project_files(&name).await?;
     let wanted = files_of_version(&listed, &name, &version);
     if wanted.is_empty() {
-        return Err(JobError::permanent(format!(
-            "the upstream index lists no wheel or sdist of {name} {version} ({} files for other versions)",
-            listed.len()
-        )));
+        return Err(JobError::permanent(format!("the upstream index lists no wheel or sdist of {name} {version} ({} files for other versions)", listed.len())));
     }
     tracing::info!(project = %name, %version, files = wanted.len(), "mirroring");
 
@@ -71,12 +69,7 @@ pub async fn run(ctx: &Context, task: MirrorRelease) -> Result<(), JobError> {
 
 /// The wheels and sdists of exactly this project and version.
 fn files_of_version<'a>(listed: &'a [UpstreamFile], name: &ProjectName, version: &Version) -> Vec<&'a UpstreamFile> {
-    listed
-        .iter()
-        .filter(|f| {
-            DistFilename::parse(&f.filename).is_some_and(|d| d.name == name.as_str() && version.matches(&d.version))
-        })
-        .collect()
+    listed.iter().filter(|f| DistFilename::parse(&f.filename).is_some_and(|d| d.name == name.as_str() && version.matches(&d.version))).collect()
 }
 
 #[cfg(test)]
@@ -106,10 +99,7 @@ mod tests {
             file("demo-1.0-py3.8.egg"),
         ];
         let name = ProjectName::parse("demo").unwrap();
-        let picked: Vec<&str> = files_of_version(&listed, &name, &Version::parse("1.0").unwrap())
-            .iter()
-            .map(|f| f.filename.as_str())
-            .collect();
+        let picked: Vec<&str> = files_of_version(&listed, &name, &Version::parse("1.0").unwrap()).iter().map(|f| f.filename.as_str()).collect();
         assert_eq!(picked, ["demo-1.0.tar.gz", "demo-1.0.0-py3-none-any.whl"]);
     }
 }

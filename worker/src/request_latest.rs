@@ -15,9 +15,10 @@ use crate::filename::DistFilename;
 use crate::upstream::UpstreamFile;
 
 pub async fn run(ctx: &Context, task: RequestLatest) -> Result<(), JobError> {
-    let upstream = ctx.upstream.as_ref().ok_or_else(|| {
-        JobError::permanent("no upstream index is configured: set --upstream, AIRLOCK_UPSTREAM or `upstream` in the config file")
-    })?;
+    let upstream = ctx
+        .upstream
+        .as_ref()
+        .ok_or_else(|| JobError::permanent("no upstream index is configured: set --upstream, AIRLOCK_UPSTREAM or `upstream` in the config file"))?;
     let name = ProjectName::parse(&task.project).map_err(JobError::from)?;
     let listed = upstream.project_files(&name).await?;
     let Some(version) = newest_final(&listed, &name) else {

@@ -18,12 +18,8 @@ use crate::error::JobError;
 pub async fn run(ctx: &Context, task: SyncUpstream) -> Result<(), JobError> {
     let upstream = ctx.upstream.as_ref().ok_or_else(|| JobError::permanent("no upstream index is configured"))?;
     let name = ProjectName::parse(&task.project).map_err(JobError::from)?;
-    let listed: Vec<UpstreamState> = upstream
-        .project_files(&name)
-        .await?
-        .into_iter()
-        .map(|f| UpstreamState { filename: f.filename, sha256: f.sha256, yanked: f.yanked })
-        .collect();
+    let listed: Vec<UpstreamState> =
+        upstream.project_files(&name).await?.into_iter().map(|f| UpstreamState { filename: f.filename, sha256: f.sha256, yanked: f.yanked }).collect();
     let changes = ctx.db(move |c| upstream_sync::apply_upstream_yanks(c, &name, &listed)).await?;
     for change in &changes {
         tracing::info!(project = %task.project, version = %change.version, file = %change.filename, yanked = ?change.yanked, "upstream yank state synced");

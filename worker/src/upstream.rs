@@ -97,41 +97,25 @@ impl UpstreamClient {
 
     /// The project's page URL: `<base><normalized name>/`.
     pub fn project_url(&self, project: &ProjectName) -> Result<Url, JobError> {
-        self.base
-            .join(&format!("{}/", project.as_str()))
-            .map_err(|e| JobError::permanent(format!("building the project URL: {e}")))
+        self.base.join(&format!("{}/", project.as_str())).map_err(|e| JobError::permanent(format!("building the project URL: {e}")))
     }
 
     /// All files the upstream lists for `project`.
     pub async fn project_files(&self, project: &ProjectName) -> Result<Vec<UpstreamFile>, JobError> {
         let url = self.project_url(project)?;
-        let resp = self
-            .http
-            .get(url.clone())
-            .header(reqwest::header::ACCEPT, ACCEPT)
-            .send()
-            .await
-            .map_err(|e| JobError::transient(format!("fetching {url}: {e}")))?;
+        let resp =
+            self.http.get(url.clone()).header(reqwest::header::ACCEPT, ACCEPT).send().await.map_err(|e| JobError::transient(format!("fetching {url}: {e}")))?;
         let status = resp.status();
         if status == reqwest::StatusCode::NOT_FOUND {
             return Err(JobError::permanent(format!("project {project} does not exist on the upstream index")));
         }
         if !status.is_success() {
             let msg = format!("the upstream index answered {status} for {url}");
-            return Err(if status.is_server_error() || status.as_u16() == 429 {
-                JobError::transient(msg)
-            } else {
-                JobError::permanent(msg)
-            });
+            return Err(if status.is_server_error() || status.as_u16() == 429 { JobError::transient(msg) } else { JobError::permanent(msg) });
         }
         // Pages are redirected sometimes; relative file URLs resolve against the final URL.
         let page_url = resp.url().clone();
-        let content_type = resp
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_ascii_lowercase();
+        let content_type = resp.headers().get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
         let body = resp.bytes().await.map_err(|e| JobError::transient(format!("reading {url}: {e}")))?;
         if content_type.starts_with(JSON_TYPE) {
             parse_json_page(&body, &page_url)
@@ -143,15 +127,11 @@ impl UpstreamClient {
     /// Stream `file` into the blob store. The bytes land only if their
     /// sha256 is the upstream's; a mismatch is a permanent error.
     pub async fn download(&self, file: &UpstreamFile, blobs: &BlobStore) -> Result<(Sha256, u64), JobError> {
-        let expected = file.sha256.as_ref().ok_or_else(|| {
-            JobError::permanent(format!("the upstream gives no sha256 for {}; Airlock only mirrors verifiable files", file.filename))
-        })?;
-        let resp = self
-            .http
-            .get(file.url.clone())
-            .send()
-            .await
-            .map_err(|e| JobError::transient(format!("downloading {}: {e}", file.filename)))?;
+        let expected = file
+            .sha256
+            .as_ref()
+            .ok_or_else(|| JobError::permanent(format!("the upstream gives no sha256 for {}; Airlock only mirrors verifiable files", file.filename)))?;
+        let resp = self.http.get(file.url.clone()).send().await.map_err(|e| JobError::transient(format!("downloading {}: {e}", file.filename)))?;
         let status = resp.status();
         if !status.is_success() {
             let msg = format!("downloading {}: the upstream answered {status}", file.filename);
@@ -195,8 +175,7 @@ fn bounded(mut text: String) -> String {
 }
 
 fn parse_json_page(body: &[u8], page_url: &Url) -> Result<Vec<UpstreamFile>, JobError> {
-    let page: JsonProjectPage = serde_json::from_slice(body)
-        .map_err(|e| JobError::permanent(format!("the upstream's JSON project page is malformed: {e}")))?;
+    let page: JsonProjectPage = serde_json::from_slice(body).map_err(|e| JobError::permanent(format!("the upstream's JSON project page is malformed: {e}")))?;
     let mut files = Vec::with_capacity(page.files.len());
     for f in page.files {
         let Ok(url) = page_url.join(&f.url) else { continue };
@@ -218,10 +197,7 @@ fn parse_html_page(html: &str, page_url: &Url) -> Vec<UpstreamFile> {
         .into_iter()
         .filter_map(|a| {
             let mut url = page_url.join(&a.href).ok()?;
-            let sha256 = url
-                .fragment()
-                .and_then(|frag| frag.strip_prefix("sha256="))
-                .and_then(|h| Sha256::parse(h).ok());
+            let sha256 = url.fragment().and_then(|frag| frag.strip_prefix("sha256=")).and_then(|h| Sha256::parse(h).ok());
             url.set_fragment(None);
             let filename = url.path_segments()?.next_back()?.to_string();
             let filename = percent_decode(&filename);
@@ -239,10 +215,7 @@ fn parse_html_page(html: &str, page_url: &Url) -> Vec<UpstreamFile> {
 }
 
 fn percent_decode(s: &str) -> String {
-    url::form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_else(|| s.to_string())
+    url::form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_else(|| s.to_string())
 }
 
 #[cfg(test)]

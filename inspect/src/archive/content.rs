@@ -6,8 +6,8 @@
 pub const HEAD_BYTES: u64 = 4096;
 
 const TEXT_SUFFIXES: [&str; 20] = [
-    ".py", ".pyw", ".pyi", ".pth", ".pyx", ".pxd", ".txt", ".cfg", ".toml", ".ini", ".json", ".sh", ".bat", ".cmd", ".ps1",
-    ".js", ".yml", ".yaml", ".in", ".spec",
+    ".py", ".pyw", ".pyi", ".pth", ".pyx", ".pxd", ".txt", ".cfg", ".toml", ".ini", ".json", ".sh", ".bat", ".cmd", ".ps1", ".js", ".yml", ".yaml", ".in",
+    ".spec",
 ];
 
 const TEXT_NAMES: [&str; 6] = ["METADATA", "PKG-INFO", "RECORD", "WHEEL", "setup.py", "Makefile"];

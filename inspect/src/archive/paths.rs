@@ -19,12 +19,7 @@ pub fn check(path: &str, limits: &Limits, archive: &mut Archive) {
             "entry has an absolute path: extracting it would write outside the target folder".into(),
         );
     } else if escapes(&unified, 0) {
-        archive.finding(
-            "archive/path-traversal",
-            Severity::High,
-            Some(path),
-            "entry name climbs out of the archive with `..`".into(),
-        );
+        archive.finding("archive/path-traversal", Severity::High, Some(path), "entry name climbs out of the archive with `..`".into());
     }
     if path.chars().count() > limits.max_path_len {
         archive.finding(

@@ -110,12 +110,7 @@ pub fn read_tar_from<'a, R: Read + 'a>(source: R, len: u64, compression: Compres
                 };
                 if escapes {
                     let what = if kind == EntryKind::Symlink { "symlink" } else { "hardlink" };
-                    archive.finding(
-                        "archive/link-escape",
-                        Severity::High,
-                        Some(&path),
-                        format!("{what} points outside the archive, to {target:?}"),
-                    );
+                    archive.finding("archive/link-escape", Severity::High, Some(&path), format!("{what} points outside the archive, to {target:?}"));
                 }
                 continue;
             }

@@ -79,12 +79,7 @@ pub fn read_zip_from<R: Read + Seek>(mut source: R, limits: &Limits, keep_what: 
                 let mut target = String::new();
                 let _ = (&mut file).take(4096).read_to_string(&mut target);
                 if link_escapes(&path, &target) {
-                    archive.finding(
-                        "archive/link-escape",
-                        Severity::High,
-                        Some(&path),
-                        format!("symlink points outside the archive, to {target:?}"),
-                    );
+                    archive.finding("archive/link-escape", Severity::High, Some(&path), format!("symlink points outside the archive, to {target:?}"));
                 }
                 continue;
             }

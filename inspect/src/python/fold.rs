@@ -164,10 +164,8 @@ fn fold_sequence(node: Node, src: &[u8], depth: u32) -> Option<Vec<String>> {
             let clause = node.named_children(&mut cursor).find(|c| c.kind() == "for_in_clause")?;
             let iterable = clause.child_by_field_name("right")?;
             let mut cursor = iterable.walk();
-            let numbers: Option<Vec<String>> = iterable
-                .named_children(&mut cursor)
-                .map(|n| n.utf8_text(src).ok()?.parse::<u32>().ok().and_then(char::from_u32).map(String::from))
-                .collect();
+            let numbers: Option<Vec<String>> =
+                iterable.named_children(&mut cursor).map(|n| n.utf8_text(src).ok()?.parse::<u32>().ok().and_then(char::from_u32).map(String::from)).collect();
             numbers
         }
         _ => fold(node, src, depth + 1).map(|s| s.chars().map(String::from).collect()),

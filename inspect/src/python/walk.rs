@@ -53,7 +53,15 @@ pub fn analyze(src: &[u8]) -> Facts {
     }
     let Some(tree) = parser.parse(src, None) else { return Facts::default() };
     let root = tree.root_node();
-    let mut w = Walker { src, text: std::str::from_utf8(src).ok(), aliases: HashMap::new(), taints: HashMap::new(), current: None, functions: HashMap::new(), facts: Facts::default() };
+    let mut w = Walker {
+        src,
+        text: std::str::from_utf8(src).ok(),
+        aliases: HashMap::new(),
+        taints: HashMap::new(),
+        current: None,
+        functions: HashMap::new(),
+        facts: Facts::default(),
+    };
     w.facts.syntax_errors = root.has_error();
     // One walk in source order, as Python runs a module: imports and
     // assignments are known to the calls after them, and each function's
@@ -103,7 +111,6 @@ struct Context {
     function: Option<Rc<str>>,
     main_guard: bool,
 }
-
 
 /// Nodes of a subtree, at most `budget` of them.
 fn subtree(node: Node, budget: usize) -> impl Iterator<Item = Node> {
@@ -155,10 +162,8 @@ fn line_of(node: Node) -> u32 {
 /// and fetching. (Everything else a helper calls says little about what its
 /// result is, and would drown the data flow in noise.)
 fn carries_through_helpers(callee: &str) -> bool {
-    const PREFIXES: [&str; 12] = [
-        "base64.", "codecs.decode", "zlib.", "marshal.", "binascii.", "lzma.", "bz2.", "gzip.decompress", "requests.", "urllib",
-        "httpx.", "urlopen",
-    ];
+    const PREFIXES: [&str; 12] =
+        ["base64.", "codecs.decode", "zlib.", "marshal.", "binascii.", "lzma.", "bz2.", "gzip.decompress", "requests.", "urllib", "httpx.", "urlopen"];
     PREFIXES.iter().any(|p| callee.starts_with(p))
 }
 
@@ -310,11 +315,7 @@ impl<'a> Walker<'a> {
                 "slice" if self.text(node).replace(' ', "") == "::-1" => t.reversed = true,
                 "identifier" => {
                     let name = self.text(node);
-                    let prior = self
-                        .taints
-                        .get(&self.current)
-                        .and_then(|m| m.get(name))
-                        .or_else(|| self.taints.get(&None).and_then(|m| m.get(name)));
+                    let prior = self.taints.get(&self.current).and_then(|m| m.get(name)).or_else(|| self.taints.get(&None).and_then(|m| m.get(name)));
                     if let Some(prior) = prior {
                         t.calls.extend(prior.calls.iter().cloned());
                         t.reversed |= prior.reversed;
@@ -323,10 +324,9 @@ impl<'a> Walker<'a> {
                         }
                     }
                 }
-                "string" if !whole && node.parent().is_some_and(|p| p.kind() != "concatenated_string")
-                    && t.strings.len() < 64 => {
-                        t.strings.extend(string_literal(node, self.src).or_else(|| literal_parts(node, self.src)));
-                    }
+                "string" if !whole && node.parent().is_some_and(|p| p.kind() != "concatenated_string") && t.strings.len() < 64 => {
+                    t.strings.extend(string_literal(node, self.src).or_else(|| literal_parts(node, self.src)));
+                }
                 _ => {}
             }
         }

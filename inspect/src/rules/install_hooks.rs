@@ -69,8 +69,8 @@ pub fn startup_hooks(dist: &Dist, out: &mut Vec<Finding>) {
 
 /// Console scripts that would shadow common system commands.
 const SHADOWED: [&str; 24] = [
-    "ls", "cd", "cp", "mv", "rm", "cat", "sudo", "su", "ssh", "scp", "git", "curl", "wget", "python", "python3", "pip", "pip3", "bash",
-    "sh", "node", "npm", "docker", "kubectl", "aws",
+    "ls", "cd", "cp", "mv", "rm", "cat", "sudo", "su", "ssh", "scp", "git", "curl", "wget", "python", "python3", "pip", "pip3", "bash", "sh", "node", "npm",
+    "docker", "kubectl", "aws",
 ];
 
 pub fn entry_points(dist: &Dist, out: &mut Vec<Finding>) {
@@ -107,11 +107,23 @@ pub fn entry_points(dist: &Dist, out: &mut Vec<Finding>) {
 
 /// Build backends of the common build tools.
 const KNOWN_BACKENDS: [&str; 16] = [
-    "setuptools.build_meta", "setuptools.build_meta:__legacy__", "flit_core.buildapi", "hatchling.build", "poetry.core.masonry.api",
-    "poetry.masonry.api", "pdm.backend", "pdm.pep517.api", "maturin", "scikit_build_core.build", "mesonpy", "sipbuild.api",
-    "whey", "enscons.api", "jupyter_packaging.build_api", "setuptools_scm.build_meta",
+    "setuptools.build_meta",
+    "setuptools.build_meta:__legacy__",
+    "flit_core.buildapi",
+    "hatchling.build",
+    "poetry.core.masonry.api",
+    "poetry.masonry.api",
+    "pdm.backend",
+    "pdm.pep517.api",
+    "maturin",
+    "scikit_build_core.build",
+    "mesonpy",
+    "sipbuild.api",
+    "whey",
+    "enscons.api",
+    "jupyter_packaging.build_api",
+    "setuptools_scm.build_meta",
 ];
-
 
 /// The `[build-system]` settings that decide what code a build runs.
 #[derive(Debug, Default, PartialEq)]
@@ -206,7 +218,8 @@ pub fn pth_files(dist: &Dist, out: &mut Vec<Finding>) {
                 || crate::rules::code::access::is_network(c)
                 || c.hidden && (c.is(&crate::rules::code::payload::EXEC) || crate::rules::code::payload::is_process(c))
                 || c.inner_has(&crate::rules::code::payload::DECODERS)
-                || c.callee == "exec" && c.strings.iter().any(|s| s.contains("import") && (s.contains("socket") || s.contains("subprocess") || s.contains("urllib")))
+                || c.callee == "exec"
+                    && c.strings.iter().any(|s| s.contains("import") && (s.contains("socket") || s.contains("subprocess") || s.contains("urllib")))
         });
         let (severity, what) = if risky {
             (Severity::High, "this .pth line runs at every interpreter start and starts processes, uses the network or runs hidden code")

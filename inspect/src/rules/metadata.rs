@@ -65,9 +65,7 @@ pub fn typosquat_of(name: &str) -> Option<&'static str> {
         return None;
     }
     let squashed = name.replace('-', "");
-    list.iter().take(TYPOSQUAT_TARGETS).copied().find(|p| {
-        p.len() >= 4 && (distance(&name, p) == 1 || (squashed == p.replace('-', "") && name != *p))
-    })
+    list.iter().take(TYPOSQUAT_TARGETS).copied().find(|p| p.len() >= 4 && (distance(&name, p) == 1 || (squashed == p.replace('-', "") && name != *p)))
 }
 
 pub fn run(dist: &Dist, out: &mut Vec<Finding>) {
@@ -86,7 +84,10 @@ pub fn run(dist: &Dist, out: &mut Vec<Finding>) {
     }
     let empty = |v: &Option<String>| v.as_deref().is_none_or(|s| s.trim().is_empty());
     let no_owner = empty(&meta.author) && empty(&meta.author_email) && empty(&meta.home_page) && meta.project_urls.is_empty();
-    let odd_version = meta.version.as_deref().is_some_and(|v| v == "0.0.0" || v.split('.').next().and_then(|m| m.parse::<u64>().ok()).is_some_and(|m| (99..1900).contains(&m)));
+    let odd_version = meta
+        .version
+        .as_deref()
+        .is_some_and(|v| v == "0.0.0" || v.split('.').next().and_then(|m| m.parse::<u64>().ok()).is_some_and(|m| (99..1900).contains(&m)));
     if (empty(&meta.summary) && no_owner) || odd_version {
         out.push(Finding {
             rule: "metadata/placeholder".into(),

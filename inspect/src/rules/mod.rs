@@ -119,14 +119,7 @@ pub fn run(dist: &Dist) -> RuleOutput {
 
 /// A finding of rule `id` at a file and line.
 pub(crate) fn finding(id: &str, severity: Severity, file: &str, line: Option<(u32, &str)>, message: String) -> Finding {
-    Finding {
-        rule: id.to_string(),
-        severity,
-        file: Some(file.to_string()),
-        line: line.map(|(n, _)| n),
-        message,
-        snippet: line.map(|(_, text)| snippet(text)),
-    }
+    Finding { rule: id.to_string(), severity, file: Some(file.to_string()), line: line.map(|(n, _)| n), message, snippet: line.map(|(_, text)| snippet(text)) }
 }
 
 #[cfg(test)]

@@ -39,12 +39,6 @@ pub fn binaries(dist: &Dist, out: &mut Vec<Finding>) {
         }
         let what = by_magic.unwrap_or("native");
         let severity = if expected { Severity::Low } else { Severity::Medium };
-        out.push(finding(
-            "native/binary",
-            severity,
-            &member.path,
-            None,
-            format!("bundled {what} binary: its behaviour is not visible to source inspection"),
-        ));
+        out.push(finding("native/binary", severity, &member.path, None, format!("bundled {what} binary: its behaviour is not visible to source inspection")));
     }
 }

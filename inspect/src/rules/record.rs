@@ -88,7 +88,13 @@ pub fn run(dist: &Dist, out: &mut Vec<Finding>) {
             continue;
         }
         let Some((line, hash, size)) = listed.get(&member.path) else {
-            out.push(finding("metadata/record", Severity::High, &member.path, None, "this file is not listed in RECORD: it was added after the wheel was built".into()));
+            out.push(finding(
+                "metadata/record",
+                Severity::High,
+                &member.path,
+                None,
+                "this file is not listed in RECORD: it was added after the wheel was built".into(),
+            ));
             continue;
         };
         let Some(actual) = member.sha256 else { continue };

@@ -192,7 +192,13 @@ pub async fn page(
                     cut,
                     size: format_size(member.size),
                     bytes: member.size,
-                    kind: if text { "text" } else if member.truncated { "cut short by a reading limit" } else { archives::binary_type(&member.content) },
+                    kind: if text {
+                        "text"
+                    } else if member.truncated {
+                        "cut short by a reading limit"
+                    } else {
+                        archives::binary_type(&member.content)
+                    },
                     sha256: member.sha256.map(hex::encode).unwrap_or_else(|| "unknown (not read whole)".into()),
                     notes,
                 });

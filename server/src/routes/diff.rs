@@ -83,12 +83,7 @@ fn capabilities(files: &[FileRow]) -> Vec<String> {
     all
 }
 
-pub async fn page(
-    auth: Page<Viewer>,
-    state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
-    q: web::Query<DiffQuery>,
-) -> Result<DiffPage, AppError> {
+pub async fn page(auth: Page<Viewer>, state: web::Data<AppState>, path: web::Path<(String, String)>, q: web::Query<DiffQuery>) -> Result<DiffPage, AppError> {
     let (name, version) = path.into_inner();
     let detail = release_detail::load(&state, &name, &version).await?;
     let wanted_base = q.base.clone().filter(|b| !b.is_empty());
@@ -177,10 +172,8 @@ pub async fn page(
             let kind = archives::dist_kind(file);
             (f.rule.clone(), f.path.as_deref().map(|p| delta::version_free_path(kind, p)), f.snippet.clone().unwrap_or_else(|| f.message.clone()))
         };
-        let base_keys: HashSet<_> = base_findings
-            .iter()
-            .filter_map(|(f, filename)| base_files.iter().find(|b| &b.filename == filename).map(|file| key(f, file)))
-            .collect();
+        let base_keys: HashSet<_> =
+            base_findings.iter().filter_map(|(f, filename)| base_files.iter().find(|b| &b.filename == filename).map(|file| key(f, file))).collect();
         let fresh: Vec<NewFinding> = new_findings
             .iter()
             .filter_map(|(f, filename)| {

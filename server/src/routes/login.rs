@@ -33,18 +33,12 @@ fn cookie(req: &HttpRequest, name: &str, value: String) -> Cookie<'static> {
 
 fn render_login(req: &HttpRequest, csrf: String, error: Option<String>, status: actix_web::http::StatusCode) -> Result<HttpResponse, AppError> {
     let body = LoginPage { nav: None, csrf: csrf.clone(), error }.render().map_err(|e| AppError::Internal(e.to_string()))?;
-    Ok(HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .cookie(cookie(req, LOGIN_CSRF_COOKIE, csrf))
-        .body(body))
+    Ok(HttpResponse::build(status).content_type("text/html; charset=utf-8").cookie(cookie(req, LOGIN_CSRF_COOKIE, csrf)).body(body))
 }
 
 pub async fn form(req: HttpRequest) -> Result<HttpResponse, AppError> {
-    let csrf = req
-        .cookie(LOGIN_CSRF_COOKIE)
-        .map(|c| c.value().to_string())
-        .filter(|v| v.len() == 64)
-        .unwrap_or_else(|| hex::encode(rand::random::<[u8; 32]>()));
+    let csrf =
+        req.cookie(LOGIN_CSRF_COOKIE).map(|c| c.value().to_string()).filter(|v| v.len() == 64).unwrap_or_else(|| hex::encode(rand::random::<[u8; 32]>()));
     render_login(&req, csrf, None, actix_web::http::StatusCode::OK)
 }
 
@@ -74,10 +68,7 @@ pub async fn submit(req: HttpRequest, state: web::Data<AppState>, form: web::For
         })
         .await?;
     match session {
-        Some(session) => Ok(HttpResponse::SeeOther()
-            .insert_header((header::LOCATION, "/queue"))
-            .cookie(cookie(&req, SESSION_COOKIE, session.token))
-            .finish()),
+        Some(session) => Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/queue")).cookie(cookie(&req, SESSION_COOKIE, session.token)).finish()),
         None => render_login(&req, expected, Some("Wrong user name or password.".into()), actix_web::http::StatusCode::UNAUTHORIZED),
     }
 }

@@ -75,12 +75,7 @@ pub async fn page(auth: Page<Viewer>, state: web::Data<AppState>) -> Result<Over
     let now = airlock_store::now_ms();
     let (counts, days, rules, waiting) = state
         .db(move |c| {
-            Ok((
-                releases::status_counts(c)?,
-                overview::decisions_per_day(c, DAYS, now)?,
-                overview::findings_by_rule(c, 15)?,
-                overview::oldest_waiting(c, 10)?,
-            ))
+            Ok((releases::status_counts(c)?, overview::decisions_per_day(c, DAYS, now)?, overview::findings_by_rule(c, 15)?, overview::oldest_waiting(c, 10)?))
         })
         .await?;
     let states = hbars(
@@ -106,12 +101,7 @@ pub async fn page(auth: Page<Viewer>, state: web::Data<AppState>) -> Result<Over
                 }
             }
             let day = chrono::DateTime::from_timestamp_millis(d.day).map(|t| t.format("%m-%d").to_string()).unwrap_or_default();
-            Column {
-                x: i as i64 * 14,
-                title: format!("{day}: {} approved, {} rejected, {} revoked", d.approve, d.reject, d.revoke),
-                label: day,
-                segments,
-            }
+            Column { x: i as i64 * 14, title: format!("{day}: {} approved, {} rejected, {} revoked", d.approve, d.reject, d.revoke), label: day, segments }
         })
         .collect();
     Ok(OverviewPage {

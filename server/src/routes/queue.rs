@@ -170,7 +170,13 @@ pub async fn page(auth: Page<Viewer>, state: web::Data<AppState>, q: web::Query<
         nav: Nav::new(&auth.user, &auth.csrf),
         heading,
         counts,
-        items: items.into_iter().map(|i| { let s = sizes.get(&i.release_id); QueueRow::new(i, s, now) }).collect(),
+        items: items
+            .into_iter()
+            .map(|i| {
+                let s = sizes.get(&i.release_id);
+                QueueRow::new(i, s, now)
+            })
+            .collect(),
         message: q.requested.as_ref().map(|r| format!("Requested {r}.")),
         backlog_releases: backlog.len() as i64,
         backlog_lines,

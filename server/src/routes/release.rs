@@ -192,7 +192,11 @@ pub async fn page(auth: Page<Viewer>, state: web::Data<AppState>, path: web::Pat
     let approvals_have: Vec<String> = {
         // Approvals of the current round: after the last decision that was not one.
         let start = detail.decisions.iter().rposition(|d| d.decision != "approve").map_or(0, |i| i + 1);
-        if awaiting { detail.decisions[start..].iter().map(|d| d.user.clone()).collect() } else { Vec::new() }
+        if awaiting {
+            detail.decisions[start..].iter().map(|d| d.user.clone()).collect()
+        } else {
+            Vec::new()
+        }
     };
     let already_approved = approvals_have.contains(&auth.user.name);
     let mut hashes: Vec<String> = detail.files.iter().map(|f| f.sha256.clone()).collect();
@@ -257,20 +261,14 @@ pub struct DecisionForm {
     sha256s: Option<String>,
 }
 
-pub async fn decide(
-    post: FormPost<Auditor, DecisionForm>,
-    state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
-) -> Result<HttpResponse, AppError> {
+pub async fn decide(post: FormPost<Auditor, DecisionForm>, state: web::Data<AppState>, path: web::Path<(String, String)>) -> Result<HttpResponse, AppError> {
     let (name, version) = path.into_inner();
     let verdict = Verdict::parse(&post.form.decision)?;
     let detail = release_detail::load(&state, &name, &version).await?;
     let (release_id, user, comment) = (detail.release.id, post.user.clone(), post.form.comment.clone());
-    let reviewed: Option<Vec<String>> =
-        post.form.sha256s.as_ref().map(|s| s.split(',').map(str::trim).filter(|h| !h.is_empty()).map(String::from).collect());
+    let reviewed: Option<Vec<String>> = post.form.sha256s.as_ref().map(|s| s.split(',').map(str::trim).filter(|h| !h.is_empty()).map(String::from).collect());
     let policy = state.review_policy();
-    let (release, outcome) =
-        state.db(move |c| decisions::decide(c, release_id, &user, verdict, &comment, &policy, reviewed.as_deref())).await?;
+    let (release, outcome) = state.db(move |c| decisions::decide(c, release_id, &user, verdict, &comment, &policy, reviewed.as_deref())).await?;
     // This process shows the change at once; the others within a feed poll.
     state.index.evict_project(&detail.project.name);
     tracing::info!(project = %detail.project.name, version = %release.version, ?outcome, "decision recorded");

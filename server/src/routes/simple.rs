@@ -109,12 +109,7 @@ fn redirect_to_normal(req: &HttpRequest, raw: &str) -> HttpResponse {
 }
 
 /// `GET /simple/<project>/`.
-pub async fn project(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-    q: web::Query<FormatQuery>,
-) -> Result<HttpResponse, AppError> {
+pub async fn project(req: HttpRequest, state: web::Data<AppState>, path: web::Path<String>, q: web::Query<FormatQuery>) -> Result<HttpResponse, AppError> {
     if let Err(denied) = index_access::check(&req, &state).await {
         return Ok(denied);
     }
@@ -168,9 +163,8 @@ async fn missing(state: &AppState, name: ProjectName, format: IndexFormat) -> Re
 
 /// One sentence a developer can act on.
 pub fn explain(a: &Availability, request_on_miss: bool) -> String {
-    let versions = |statuses: &[&str]| {
-        a.releases.iter().filter(|r| statuses.contains(&r.status.as_str())).map(|r| r.version.as_str()).collect::<Vec<_>>().join(", ")
-    };
+    let versions =
+        |statuses: &[&str]| a.releases.iter().filter(|r| statuses.contains(&r.status.as_str())).map(|r| r.version.as_str()).collect::<Vec<_>>().join(", ");
     match a.state.as_str() {
         "pending" => format!(
             "{} is not approved yet: {} awaiting mirroring or review in Airlock",

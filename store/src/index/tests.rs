@@ -26,14 +26,7 @@ fn reviewed_release(conn: &mut AnyConnection, name: &str, version: &str, n: u8) 
         })
         .collect();
     start_inspection(conn, r.id, &ids, 3).unwrap();
-    let clean = Inspection {
-        dist_kind: "wheel".into(),
-        core_metadata: None,
-        metadata_sha256: None,
-        capabilities: None,
-        entries: None,
-        findings: vec![],
-    };
+    let clean = Inspection { dist_kind: "wheel".into(), core_metadata: None, metadata_sha256: None, capabilities: None, entries: None, findings: vec![] };
     for id in ids {
         record_inspection(conn, id, &clean, &|_| Vec::new()).unwrap();
     }

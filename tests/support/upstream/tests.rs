@@ -1,7 +1,7 @@
 //! Checks of the local upstream over real HTTP, in both formats and when it lies.
 
-use crate::support::fixtures::Package;
 use super::*;
+use crate::support::fixtures::Package;
 
 fn demo() -> (LocalUpstream, (String, Vec<u8>)) {
     let wheel = Package::new("airlock-demo", "1.0.0").wheel();
@@ -48,7 +48,8 @@ async fn serves_pep_503_html_otherwise_and_the_files_themselves() {
     let (status, content_type, body) = get(&upstream.project_url("airlock-demo"), "text/html").await;
     assert_eq!(status, 200);
     assert!(content_type.starts_with("text/html"), "{content_type}");
-    let link = format!("<a href=\"{}#sha256={}\" data-requires-python=\"&gt;=3.8,&lt;4\">{wheel_name}</a>", upstream.file_url(&wheel_name), sha256_hex(&wheel_bytes));
+    let link =
+        format!("<a href=\"{}#sha256={}\" data-requires-python=\"&gt;=3.8,&lt;4\">{wheel_name}</a>", upstream.file_url(&wheel_name), sha256_hex(&wheel_bytes));
     assert!(body.contains(&link), "{link} not in\n{body}");
     assert!(body.contains("data-yanked=\"broken\""), "{body}");
 

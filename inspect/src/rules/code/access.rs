@@ -9,17 +9,41 @@ use crate::rules::code::payload::is_process;
 use crate::rules::code::{shell, PyFile, Role};
 
 /// Commands that builds legitimately run from setup.py.
-const BUILD_TOOLS: [&str; 16] = [
-    "git", "make", "cmake", "gcc", "g++", "cc", "clang", "pkg-config", "cython", "nvcc", "swig", "sphinx", "npm", "yarn", "cargo", "pip",
-];
+const BUILD_TOOLS: [&str; 16] =
+    ["git", "make", "cmake", "gcc", "g++", "cc", "clang", "pkg-config", "cython", "nvcc", "swig", "sphinx", "npm", "yarn", "cargo", "pip"];
 
 /// Calls that do network I/O (constructors of timeouts, limits and the like do not).
 const NETWORK_IO: [&str; 30] = [
-    "requests.get", "requests.post", "requests.put", "requests.patch", "requests.delete", "requests.head", "requests.request",
-    "requests.Session().get", "requests.Session().post", "httpx.get", "httpx.post", "httpx.put", "httpx.request", "httpx.stream",
-    "urllib.request.urlopen", "urllib.request.urlretrieve", "urllib.urlopen", "urllib.urlretrieve", "urllib2.urlopen", "urlopen",
-    "urlretrieve", "socket.create_connection", "socket.socket().connect", "socket.socket().connect_ex", "smtplib.SMTP", "smtplib.SMTP_SSL",
-    "ftplib.FTP", "http.client.HTTPConnection().request", "http.client.HTTPSConnection().request", "telnetlib.Telnet",
+    "requests.get",
+    "requests.post",
+    "requests.put",
+    "requests.patch",
+    "requests.delete",
+    "requests.head",
+    "requests.request",
+    "requests.Session().get",
+    "requests.Session().post",
+    "httpx.get",
+    "httpx.post",
+    "httpx.put",
+    "httpx.request",
+    "httpx.stream",
+    "urllib.request.urlopen",
+    "urllib.request.urlretrieve",
+    "urllib.urlopen",
+    "urllib.urlretrieve",
+    "urllib2.urlopen",
+    "urlopen",
+    "urlretrieve",
+    "socket.create_connection",
+    "socket.socket().connect",
+    "socket.socket().connect_ex",
+    "smtplib.SMTP",
+    "smtplib.SMTP_SSL",
+    "ftplib.FTP",
+    "http.client.HTTPConnection().request",
+    "http.client.HTTPSConnection().request",
+    "telnetlib.Telnet",
 ];
 
 pub fn is_network(call: &Call) -> bool {
@@ -29,13 +53,28 @@ pub fn is_network(call: &Call) -> bool {
 /// Programs that no build needs, matched as programs of the command line
 /// (so `nc` is netcat, not the end of `sync`).
 const SUSPICIOUS_PROGRAMS: [&str; 18] = [
-    "curl", "wget", "nc", "ncat", "netcat", "socat", "powershell", "pwsh", "cmd", "start", "rundll32", "regsvr32", "wscript", "cscript",
-    "schtasks", "mshta", "certutil", "bitsadmin",
+    "curl",
+    "wget",
+    "nc",
+    "ncat",
+    "netcat",
+    "socat",
+    "powershell",
+    "pwsh",
+    "cmd",
+    "start",
+    "rundll32",
+    "regsvr32",
+    "wscript",
+    "cscript",
+    "schtasks",
+    "mshta",
+    "certutil",
+    "bitsadmin",
 ];
 
 /// Text in a command that no build needs: URLs, executables, reverse-shell and persistence idioms.
-const SUSPICIOUS_TEXT: [&str; 11] =
-    ["http://", "https://", ".exe", "bash -i", "/dev/tcp", "base64", "chmod +x", "reg add", ".vbs", "%temp%", "appdata"];
+const SUSPICIOUS_TEXT: [&str; 11] = ["http://", "https://", ".exe", "bash -i", "/dev/tcp", "base64", "chmod +x", "reg add", ".vbs", "%temp%", "appdata"];
 
 fn is_suspicious_command(command: &str) -> bool {
     SUSPICIOUS_TEXT.iter().any(|t| command.contains(t)) || shell::programs(command).iter().any(|p| SUSPICIOUS_PROGRAMS.contains(&p.as_str()))
@@ -143,8 +182,21 @@ fn names_endpoint(lower: &str, endpoint: &str) -> bool {
 /// Substrings naming stores that only a stealer reads: browsers' saved
 /// logins, Discord tokens, wallets, messenger sessions (high).
 const STOLEN_STORES: [&str; 16] = [
-    "login data", "\\local state", "/local state", "local storage\\leveldb", "local storage/leveldb", "discord\\local", "discordcanary",
-    "discordptb", "wallet.dat", "\\exodus", "electrum\\wallets", "cookies.sqlite", "key4.db", "logins.json", "telegram desktop\\tdata",
+    "login data",
+    "\\local state",
+    "/local state",
+    "local storage\\leveldb",
+    "local storage/leveldb",
+    "discord\\local",
+    "discordcanary",
+    "discordptb",
+    "wallet.dat",
+    "\\exodus",
+    "electrum\\wallets",
+    "cookies.sqlite",
+    "key4.db",
+    "logins.json",
+    "telegram desktop\\tdata",
     "metamask",
 ];
 
@@ -171,8 +223,17 @@ fn ssh_private_key(lower: &str) -> Option<&str> {
 
 /// Substrings of autostart and persistence locations.
 const PERSISTENCE: [&str; 11] = [
-    "currentversion\\run", "currentversion/run", "start menu\\programs\\startup", "start menu/programs/startup", "schtasks",
-    "/etc/cron", "crontab -", "launchagents", "systemd/user", "/etc/rc.local", "/etc/init.d",
+    "currentversion\\run",
+    "currentversion/run",
+    "start menu\\programs\\startup",
+    "start menu/programs/startup",
+    "schtasks",
+    "/etc/cron",
+    "crontab -",
+    "launchagents",
+    "systemd/user",
+    "/etc/rc.local",
+    "/etc/init.d",
 ];
 
 fn literal_rules(file: &PyFile, out: &mut Vec<Finding>) {
@@ -181,7 +242,12 @@ fn literal_rules(file: &PyFile, out: &mut Vec<Finding>) {
         if let Some((endpoint, severity)) = EXFIL.iter().find(|(e, _)| names_endpoint(&lower, e)) {
             out.push(file.finding("access/exfil-endpoint", file.weigh(*severity), lit.line, format!("names {endpoint}, a common exfiltration endpoint")));
         } else if let Some(ip_url) = raw_ip_url(&lower) {
-            out.push(file.finding("access/raw-ip-url", file.weigh(Severity::High), lit.line, format!("contacts a raw IP address ({ip_url}) instead of a host name")));
+            out.push(file.finding(
+                "access/raw-ip-url",
+                file.weigh(Severity::High),
+                lit.line,
+                format!("contacts a raw IP address ({ip_url}) instead of a host name"),
+            ));
         }
         if let Some(store) = STOLEN_STORES.iter().find(|c| lower.contains(*c)) {
             out.push(file.finding("access/credentials", file.weigh(Severity::High), lit.line, format!("refers to a credential store stealers read ({store})")));

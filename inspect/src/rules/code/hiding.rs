@@ -13,10 +13,14 @@ pub fn entropy(s: &str) -> f64 {
         counts[b as usize] += 1;
     }
     let n = s.len() as f64;
-    counts.iter().filter(|c| **c > 0).map(|c| {
-        let p = *c as f64 / n;
-        -p * p.log2()
-    }).sum()
+    counts
+        .iter()
+        .filter(|c| **c > 0)
+        .map(|c| {
+            let p = *c as f64 / n;
+            -p * p.log2()
+        })
+        .sum()
 }
 
 /// Share of its alphabet's capacity that a blob's entropy must reach: random
@@ -89,12 +93,7 @@ fn steganography(file: &PyFile, out: &mut Vec<Finding>) {
             format!("{}() runs code read out of an image (pixels or image bytes): a steganography loader", exec.callee),
         ));
     } else if let Some((module, line)) = stego_library {
-        out.push(file.finding(
-            "hiding/steganography",
-            file.weigh(Severity::Medium),
-            *line,
-            format!("imports {module}, a library for hiding data in images"),
-        ));
+        out.push(file.finding("hiding/steganography", file.weigh(Severity::Medium), *line, format!("imports {module}, a library for hiding data in images")));
     }
 }
 

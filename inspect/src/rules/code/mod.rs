@@ -142,10 +142,7 @@ pub fn role_of(dist: &Dist, layout: &Layout, path: &str) -> Role {
         || folders.iter().skip(1).any(unimported_example);
     let aux_name = name.starts_with("test_") || name.ends_with("_test.py") || name == "conftest.py" || name.starts_with("bench_");
     let folder = path.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
-    let shipped = dist.kind != DistKind::Sdist
-        || packages.contains(folder)
-        || !rel.contains('/')
-        || rel.strip_prefix("src/").is_some_and(|r| !r.contains('/'));
+    let shipped = dist.kind != DistKind::Sdist || packages.contains(folder) || !rel.contains('/') || rel.strip_prefix("src/").is_some_and(|r| !r.contains('/'));
     if aux_dir || aux_name {
         Role::Auxiliary
     } else if !shipped {
@@ -222,12 +219,8 @@ const MAX_PY_BYTES: usize = 8 * 1024 * 1024;
 /// Run the code rules on every Python file of the distribution; returns
 /// each file's capabilities.
 pub fn run(dist: &Dist, out: &mut Vec<Finding>) -> BTreeMap<String, BTreeSet<Capability>> {
-    let python: Vec<&crate::archive::Member> = dist
-        .archive
-        .members
-        .iter()
-        .filter(|m| (m.path.ends_with(".py") || m.path.ends_with(".pyw")) && m.content.len() <= MAX_PY_BYTES)
-        .collect();
+    let python: Vec<&crate::archive::Member> =
+        dist.archive.members.iter().filter(|m| (m.path.ends_with(".py") || m.path.ends_with(".pyw")) && m.content.len() <= MAX_PY_BYTES).collect();
     let layout = Layout::of(dist, &python);
     // Files are independent: analyse them on every core, then report in archive order.
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(python.len().max(1));
@@ -286,8 +279,18 @@ fn analyse_file(dist: &Dist, layout: &Layout, member: &crate::archive::Member) -
 /// So is source hidden in a base64 or hex blob: decoded here, as the
 /// package would decode it, and read (never run).
 fn embedded_code(file: &PyFile, out: &mut Vec<Finding>) {
-    let plain = file.facts.literals.iter().filter(|l| l.value.len() >= 80 && l.value.contains('\n')).map(|l| (l.line, std::borrow::Cow::Borrowed(l.value.as_str()), false));
-    let decoded = file.facts.literals.iter().filter(|l| l.value.len() >= 200 && payload::looks_encoded(&l.value)).filter_map(|l| Some((l.line, decode_blob(&l.value)?, true)));
+    let plain = file
+        .facts
+        .literals
+        .iter()
+        .filter(|l| l.value.len() >= 80 && l.value.contains('\n'))
+        .map(|l| (l.line, std::borrow::Cow::Borrowed(l.value.as_str()), false));
+    let decoded = file
+        .facts
+        .literals
+        .iter()
+        .filter(|l| l.value.len() >= 200 && payload::looks_encoded(&l.value))
+        .filter_map(|l| Some((l.line, decode_blob(&l.value)?, true)));
     for (line, code, hidden) in plain.take(16).chain(decoded.take(16)) {
         let looks_like_code = code.len() <= MAX_PY_BYTES && (code.contains("import ") || code.contains("def ")) && prefilter::worth_parsing(&code);
         if !looks_like_code {

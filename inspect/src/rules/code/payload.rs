@@ -11,28 +11,69 @@ pub const EXEC: [&str; 6] = ["exec", "eval", "compile", "builtins.exec", "builti
 
 /// Callees that turn an opaque blob into code or text.
 pub const DECODERS: [&str; 22] = [
-    "base64.b64decode", "base64.b32decode", "base64.b16decode", "base64.b85decode", "base64.a85decode", "base64.decodebytes",
-    "base64.urlsafe_b64decode", "base64.standard_b64decode", "codecs.decode", "zlib.decompress", "gzip.decompress", "bz2.decompress",
-    "lzma.decompress", "marshal.loads", "pickle.loads", "binascii.unhexlify", "binascii.a2b_base64", "binascii.a2b_hex", "bytes.fromhex",
-    "bytearray.fromhex", "cryptography.fernet.Fernet", "Fernet",
+    "base64.b64decode",
+    "base64.b32decode",
+    "base64.b16decode",
+    "base64.b85decode",
+    "base64.a85decode",
+    "base64.decodebytes",
+    "base64.urlsafe_b64decode",
+    "base64.standard_b64decode",
+    "codecs.decode",
+    "zlib.decompress",
+    "gzip.decompress",
+    "bz2.decompress",
+    "lzma.decompress",
+    "marshal.loads",
+    "pickle.loads",
+    "binascii.unhexlify",
+    "binascii.a2b_base64",
+    "binascii.a2b_hex",
+    "bytes.fromhex",
+    "bytearray.fromhex",
+    "cryptography.fernet.Fernet",
+    "Fernet",
 ];
 
 /// Callees that fetch from the network.
 pub const FETCHERS: [&str; 14] = [
-    "requests.get", "requests.post", "requests.request", "requests.Session", "urllib.request.urlopen", "urllib.urlopen", "urllib2.urlopen",
-    "urlopen", "httpx.get", "http.client.HTTPSConnection", "http.client.HTTPConnection", "urllib.request.urlretrieve", "urlretrieve",
+    "requests.get",
+    "requests.post",
+    "requests.request",
+    "requests.Session",
+    "urllib.request.urlopen",
+    "urllib.urlopen",
+    "urllib2.urlopen",
+    "urlopen",
+    "httpx.get",
+    "http.client.HTTPSConnection",
+    "http.client.HTTPConnection",
+    "urllib.request.urlretrieve",
+    "urlretrieve",
     "socket.socket",
 ];
 
 /// Commands that download and run in one step: PowerShell download cradles,
 /// encoded PowerShell, and Windows tools that fetch (certutil, bitsadmin, mshta).
 const DOWNLOAD_CRADLES: [&str; 11] = [
-    "downloadstring", "downloadfile", "start-bitstransfer", "certutil -urlcache", "certutil.exe -urlcache", "bitsadmin", "mshta ",
-    "-encodedcommand", "powershell -e ", "powershell.exe -e", "frombase64string",
+    "downloadstring",
+    "downloadfile",
+    "start-bitstransfer",
+    "certutil -urlcache",
+    "certutil.exe -urlcache",
+    "bitsadmin",
+    "mshta ",
+    "-encodedcommand",
+    "powershell -e ",
+    "powershell.exe -e",
+    "frombase64string",
 ];
 
 fn decodes(call: &Call) -> bool {
-    call.inner_has(&DECODERS) || call.inner_has(&["chr"]) || call.inner_has(&[".decode", ".decompress", ".b64decode", ".loads", ".unhexlify", ".fromhex"]) && call.inner_has(&["base64.*", "zlib.*", "marshal.*", "codecs.*", "binascii.*", "lzma.*", "bz2.*"])
+    call.inner_has(&DECODERS)
+        || call.inner_has(&["chr"])
+        || call.inner_has(&[".decode", ".decompress", ".b64decode", ".loads", ".unhexlify", ".fromhex"])
+            && call.inner_has(&["base64.*", "zlib.*", "marshal.*", "codecs.*", "binascii.*", "lzma.*", "bz2.*"])
 }
 
 fn fetches(call: &Call) -> bool {
@@ -40,10 +81,8 @@ fn fetches(call: &Call) -> bool {
 }
 
 /// Callees that start a process.
-pub const PROCESS: [&str; 11] = [
-    "os.system", "os.popen", "subprocess.*", "os.execv", "os.execl", "os.execvp", "os.execve", "os.spawnv", "os.startfile", "pty.spawn",
-    "commands.getoutput",
-];
+pub const PROCESS: [&str; 11] =
+    ["os.system", "os.popen", "subprocess.*", "os.execv", "os.execl", "os.execvp", "os.execve", "os.spawnv", "os.startfile", "pty.spawn", "commands.getoutput"];
 
 pub fn is_process(call: &Call) -> bool {
     let module_function = |prefix: &str| call.callee.starts_with(prefix) && !call.callee.contains("()");
@@ -85,7 +124,10 @@ pub fn run(file: &PyFile, out: &mut Vec<Finding>) {
             }
             shell_download(file, call, out);
         }
-        if call.is(&["getattr"]) && call.arg_texts.first().is_some_and(|a| BUILTINS.contains(&a.as_str())) && call.arg_texts.get(1).is_some_and(|n| computed_name(n, call)) {
+        if call.is(&["getattr"])
+            && call.arg_texts.first().is_some_and(|a| BUILTINS.contains(&a.as_str()))
+            && call.arg_texts.get(1).is_some_and(|n| computed_name(n, call))
+        {
             out.push(file.finding(
                 "payload/exec-hidden",
                 file.weigh(Severity::Critical),
@@ -132,9 +174,9 @@ fn download_and_run(file: &PyFile, out: &mut Vec<Finding>) {
     let near = |a: u32, b: u32| a.abs_diff(b) <= WINDOW;
     let start = file.calls().filter(|c| is_process(c) || c.is(&["os.startfile"])).find(|start| {
         let fetch = file.calls().any(|c| crate::rules::code::access::is_network(c) && near(c.line, start.line));
-        let write = file.calls().any(|c| {
-            near(c.line, start.line) && c.is(&["open", "io.open"]) && c.strings.iter().any(|m| m.contains('w') && m.contains('b') && m.len() <= 3)
-        });
+        let write = file
+            .calls()
+            .any(|c| near(c.line, start.line) && c.is(&["open", "io.open"]) && c.strings.iter().any(|m| m.contains('w') && m.contains('b') && m.len() <= 3));
         fetch && write
     });
     if let Some(start) = start {
@@ -152,7 +194,8 @@ fn download_and_run(file: &PyFile, out: &mut Vec<Finding>) {
 /// `open(path, "wb").write(requests.get(url).content)` then
 /// `subprocess.run([path])`. Returns the process start.
 fn runs_the_file_it_wrote<'a>(file: &'a PyFile<'a>) -> Option<&'a Call> {
-    let is_identifier = |t: &str| !t.is_empty() && t.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '.') && !t.starts_with(|c: char| c.is_ascii_digit());
+    let is_identifier =
+        |t: &str| !t.is_empty() && t.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '.') && !t.starts_with(|c: char| c.is_ascii_digit());
     let written: Vec<(&Option<String>, &str)> = file
         .calls()
         .filter(|c| c.is(&["open", "io.open"]) && c.strings.iter().any(|m| m.contains('w') && m.contains('b') && m.len() <= 3))
@@ -208,19 +251,9 @@ fn duplicates_a_socket(file: &PyFile, dup2: &Call) -> bool {
 fn exec_rules(file: &PyFile, call: &Call, out: &mut Vec<Finding>) {
     let what = call.callee.as_str();
     if fetches(call) {
-        out.push(file.finding(
-            "payload/download-exec",
-            file.weigh(Severity::Critical),
-            call.line,
-            format!("{what}() runs code downloaded from the network"),
-        ));
+        out.push(file.finding("payload/download-exec", file.weigh(Severity::Critical), call.line, format!("{what}() runs code downloaded from the network")));
     } else if runs_downloaded_file(file, call) {
-        out.push(file.finding(
-            "payload/download-exec",
-            file.weigh(Severity::Critical),
-            call.line,
-            format!("{what}() runs a file that this code downloaded"),
-        ));
+        out.push(file.finding("payload/download-exec", file.weigh(Severity::Critical), call.line, format!("{what}() runs a file that this code downloaded")));
     } else if decodes(call) || call.reversed || call.strings.iter().any(|s| looks_encoded(s)) {
         out.push(file.finding(
             "payload/exec-decoded",
@@ -246,8 +279,7 @@ fn exec_rules(file: &PyFile, call: &Call, out: &mut Vec<Finding>) {
 const FILE_READS: [&str; 6] = ["open", "io.open", "codecs.open", "open().read", "io.open().read", "codecs.open().read"];
 
 /// Calls that point outside the project: temporary folders, the home folder, the environment.
-const OUTSIDE_PROJECT: [&str; 7] =
-    ["tempfile.*", "os.path.expanduser", "os.getenv", "os.environ.get", "pathlib.Path.home", "Path.home", "os.path.expandvars"];
+const OUTSIDE_PROJECT: [&str; 7] = ["tempfile.*", "os.path.expanduser", "os.getenv", "os.environ.get", "pathlib.Path.home", "Path.home", "os.path.expandvars"];
 
 /// `exec(open("pkg/version.py").read())`, the classic version read in
 /// setup.py: a file read by a relative path inside the project. A file in
@@ -276,9 +308,8 @@ fn runs_downloaded_file(file: &PyFile, call: &Call) -> bool {
     let fetching_functions: Vec<&Option<String>> = file.calls().filter(|c| access::is_network(c)).map(|c| &c.function).collect();
     file.calls().any(|c| {
         let downloads = access::is_network(c) || c.is(&FETCHERS);
-        let saves_download = c.is(&["open", "io.open"])
-            && c.strings.iter().any(|m| crate::capabilities::is_write_mode(m))
-            && fetching_functions.contains(&&c.function);
+        let saves_download =
+            c.is(&["open", "io.open"]) && c.strings.iter().any(|m| crate::capabilities::is_write_mode(m)) && fetching_functions.contains(&&c.function);
         (downloads || saves_download) && c.strings.iter().any(|s| paths.contains(&s))
     })
 }

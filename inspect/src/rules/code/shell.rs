@@ -11,10 +11,8 @@
 //! grammar would be a dependency for nothing.
 
 /// Programs that run the text or file they are given: shells and interpreters.
-pub const INTERPRETERS: [&str; 16] = [
-    "sh", "bash", "zsh", "dash", "ksh", "fish", "python", "python2", "python3", "perl", "ruby", "node", "iex", "invoke-expression",
-    "powershell", "pwsh",
-];
+pub const INTERPRETERS: [&str; 16] =
+    ["sh", "bash", "zsh", "dash", "ksh", "fish", "python", "python2", "python3", "perl", "ruby", "node", "iex", "invoke-expression", "powershell", "pwsh"];
 
 /// Programs that only download.
 pub const DOWNLOADERS: [&str; 5] = ["curl", "wget", "invoke-webrequest", "iwr", "invoke-restmethod"];
@@ -134,8 +132,21 @@ pub fn substitutes_download(line: &str) -> bool {
 /// http://h/p && ./p`), or a file named like an executable (`%TEMP%\\y.exe`).
 pub fn runs_after_download(line: &str) -> bool {
     const STARTERS: [&str; 15] = [
-        "chmod", "start", "cmd", "open", "xdg-open", "msiexec", "rundll32", "wscript", "cscript", "regsvr32", "mshta", "start-process", "saps",
-        "invoke-item", "ii",
+        "chmod",
+        "start",
+        "cmd",
+        "open",
+        "xdg-open",
+        "msiexec",
+        "rundll32",
+        "wscript",
+        "cscript",
+        "regsvr32",
+        "mshta",
+        "start-process",
+        "saps",
+        "invoke-item",
+        "ii",
     ];
     const EXECUTABLE: [&str; 7] = [".exe", ".sh", ".bat", ".cmd", ".ps1", ".vbs", ".scr"];
     let cmds = commands(line);
