@@ -192,7 +192,7 @@ async fn an_index_miss_is_explained_and_becomes_a_request() {
     // The newest release was requested for review, mirrored and inspected.
     let r = airlock.wait_for(&auditor, "airlock-lib", "1.1", &["awaiting_review", "failed"]).await;
     assert_eq!(r["status"], "awaiting_review", "{r}");
-    assert!(airlock.log().contains("index miss: requested the newest release"), "{}", airlock.log());
+    assert!(airlock.log().contains("index miss: looking up the newest release"), "{}", airlock.log());
 
     // The miss now says why, in JSON for API clients.
     let resp = airlock.http.get(airlock.url("/simple/airlock-lib/")).header("Accept", "application/vnd.pypi.simple.v1+json").send().await.unwrap();

@@ -12,6 +12,9 @@ use crate::file_serving::FileCache;
 use crate::index_access::TokenCache;
 use crate::index_cache::IndexCache;
 
+/// Password checks (argon2, ~19 MiB and tens of ms each) run at once.
+const PASSWORD_CHECKS: usize = 4;
+
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
@@ -22,12 +25,16 @@ pub struct AppState {
     pub files: Arc<FileCache>,
     /// Recently verified index tokens.
     pub tokens: Arc<TokenCache>,
+    /// Turns at the argon2 password check: a few at a time, so a login
+    /// flood queues here instead of occupying every blocking thread.
+    pub password_checks: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
     pub fn new(store: Store, config: Config) -> AppState {
         let files = Arc::new(FileCache::new(config.file_cache_bytes));
-        AppState { store, config, index: Arc::new(IndexCache::new()), files, tokens: Arc::default() }
+        let password_checks = Arc::new(tokio::sync::Semaphore::new(PASSWORD_CHECKS));
+        AppState { store, config, index: Arc::new(IndexCache::new()), files, tokens: Arc::default(), password_checks }
     }
 
     /// The four-eyes rule in force, from the configuration.

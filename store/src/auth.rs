@@ -101,17 +101,38 @@ pub fn list_users(conn: &mut AnyConnection) -> StoreResult<Vec<User>> {
 }
 
 /// Check a name and password. Unknown users cost the same hash check as
-/// known ones, and both failures look the same to the caller.
+/// known ones, and both failures look the same to the caller. Holds the
+/// connection through the hash check: servers use [`login_candidate`] and
+/// [`LoginCandidate::accept`] instead, so the pool is not held during argon2.
 pub fn verify_password(conn: &mut AnyConnection, name: &str, password: &str) -> StoreResult<Option<User>> {
-    // A real argon2 hash of a random password, so unknown names take as long.
-    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let decoy = DECOY.get_or_init(|| hash_password(&random_token("")).unwrap_or_default());
+    Ok(login_candidate(conn, name)?.accept(password))
+}
+
+/// The account a sign-in names, with what its password check needs; the
+/// check itself ([`LoginCandidate::accept`]) needs no connection.
+pub struct LoginCandidate {
+    row: Option<UserRow>,
+}
+
+/// Look up the account a sign-in names (a short query, no hashing).
+pub fn login_candidate(conn: &mut AnyConnection, name: &str) -> StoreResult<LoginCandidate> {
     let row: Option<UserRow> = users::table.filter(users::name.eq(name)).select(UserRow::as_select()).first(conn).optional()?;
-    let stored = row.as_ref().map(|r| r.password_hash.as_str()).unwrap_or(decoy);
-    let ok = PasswordHash::new(stored).map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok()).unwrap_or(false);
-    match row {
-        Some(row) if ok && !row.disabled => Ok(Some(row.try_into()?)),
-        _ => Ok(None),
+    Ok(LoginCandidate { row })
+}
+
+impl LoginCandidate {
+    /// The user, if `password` is theirs and they are not disabled. CPU-heavy
+    /// (argon2): run on a blocking thread. An unknown name is checked against
+    /// a decoy hash, so it takes as long as a known one.
+    pub fn accept(self, password: &str) -> Option<User> {
+        static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let decoy = DECOY.get_or_init(|| hash_password(&random_token("")).unwrap_or_default());
+        let stored = self.row.as_ref().map(|r| r.password_hash.as_str()).unwrap_or(decoy);
+        let ok = PasswordHash::new(stored).map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok()).unwrap_or(false);
+        match self.row {
+            Some(row) if ok && !row.disabled => row.try_into().ok(),
+            _ => None,
+        }
     }
 }
 
@@ -155,9 +176,16 @@ pub fn delete_session(conn: &mut AnyConnection, token: &str) -> StoreResult<()> 
     Ok(())
 }
 
+/// Longest API token label.
+pub const MAX_TOKEN_LABEL: usize = 100;
+
 /// Create an API token for `user_name`; the token is returned once and only
 /// its digest is kept.
 pub fn create_api_token(conn: &mut AnyConnection, user_name: &str, label: &str) -> StoreResult<String> {
+    let label = label.trim();
+    if label.chars().count() > MAX_TOKEN_LABEL {
+        return Err(StoreError::Invalid(format!("a token label is at most {MAX_TOKEN_LABEL} characters")));
+    }
     let user = find_user(conn, user_name)?.ok_or_else(|| StoreError::NotFound(format!("user {user_name:?}")))?;
     let token = random_token("airlock_");
     diesel::insert_into(api_tokens::table)
@@ -320,6 +348,8 @@ mod tests {
             delete_session(conn, &session.token).unwrap();
             assert!(session_user(conn, &session.token).unwrap().is_none());
 
+            let err = create_api_token(conn, "dave", &"l".repeat(20_000)).unwrap_err();
+            assert!(err.to_string().contains("at most 100"), "{err}");
             let token = create_api_token(conn, "dave", "ci").unwrap();
             assert_eq!(token_user(conn, &token).unwrap().unwrap().role, Role::Admin);
             assert!(token_user(conn, "airlock_forged").unwrap().is_none());

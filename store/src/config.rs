@@ -10,6 +10,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::error::{StoreError, StoreResult};
+use crate::throttle::{LoginPolicy, MissPolicy};
 
 /// One layer of settings; every field optional. The config file has this shape.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -50,6 +51,24 @@ pub struct Settings {
     /// How often to re-read approved projects' upstream pages for yanks, in
     /// seconds (0: never).
     pub upstream_sync_secs: Option<u64>,
+    /// Wall-clock limit of one job, in seconds: past it the job fails with
+    /// that reason and the worker goes on.
+    pub job_timeout_secs: Option<u64>,
+    /// Failed sign-ins one account may have per `login_window_secs`.
+    pub login_max_failures: Option<i64>,
+    /// Failed sign-ins one client address may have per `login_window_secs`.
+    pub login_max_failures_per_address: Option<i64>,
+    /// The sliding window of sign-in failures, in seconds.
+    pub login_window_secs: Option<u64>,
+    /// One upstream lookup per missing project within this many seconds.
+    pub miss_dedup_secs: Option<u64>,
+    /// How long the upstream's "no such project" is believed, in seconds.
+    pub miss_absent_ttl_secs: Option<u64>,
+    /// Upstream lookups one client may set off by index misses per minute.
+    pub miss_per_client_per_minute: Option<i64>,
+    /// Most bytes a release requested by an index miss (not by a person)
+    /// may mirror, in MiB; a larger one waits for an explicit request.
+    pub miss_max_release_mb: Option<u64>,
 }
 
 impl Settings {
@@ -71,6 +90,14 @@ impl Settings {
             file_cache_mb: self.file_cache_mb.or(lower.file_cache_mb),
             four_eyes_severity: self.four_eyes_severity.or(lower.four_eyes_severity),
             upstream_sync_secs: self.upstream_sync_secs.or(lower.upstream_sync_secs),
+            job_timeout_secs: self.job_timeout_secs.or(lower.job_timeout_secs),
+            login_max_failures: self.login_max_failures.or(lower.login_max_failures),
+            login_max_failures_per_address: self.login_max_failures_per_address.or(lower.login_max_failures_per_address),
+            login_window_secs: self.login_window_secs.or(lower.login_window_secs),
+            miss_dedup_secs: self.miss_dedup_secs.or(lower.miss_dedup_secs),
+            miss_absent_ttl_secs: self.miss_absent_ttl_secs.or(lower.miss_absent_ttl_secs),
+            miss_per_client_per_minute: self.miss_per_client_per_minute.or(lower.miss_per_client_per_minute),
+            miss_max_release_mb: self.miss_max_release_mb.or(lower.miss_max_release_mb),
         }
     }
 
@@ -115,6 +142,14 @@ pub struct Config {
     pub four_eyes_severity: Option<String>,
     /// How often upstream yanks are re-read for approved projects (None: never).
     pub upstream_sync: Option<Duration>,
+    /// Wall-clock limit of one job.
+    pub job_timeout: Duration,
+    /// Limits on failed sign-ins.
+    pub login: LoginPolicy,
+    /// What an index miss may set off (`request_on_miss` is its `request`).
+    pub misses: MissPolicy,
+    /// Most bytes a release requested by an index miss may mirror.
+    pub miss_max_release_bytes: u64,
 }
 
 impl fmt::Debug for Config {
@@ -189,6 +224,19 @@ impl Config {
                 0 => None,
                 secs => Some(Duration::from_secs(secs)),
             },
+            job_timeout: Duration::from_secs(s.job_timeout_secs.unwrap_or(600).max(1)),
+            login: LoginPolicy {
+                per_account: s.login_max_failures.unwrap_or(LoginPolicy::default().per_account).max(1),
+                per_address: s.login_max_failures_per_address.unwrap_or(LoginPolicy::default().per_address).max(1),
+                window: s.login_window_secs.map(Duration::from_secs).unwrap_or(LoginPolicy::default().window),
+            },
+            misses: MissPolicy {
+                request: s.request_on_miss.unwrap_or(true),
+                dedup_window: s.miss_dedup_secs.map(Duration::from_secs).unwrap_or(MissPolicy::default().dedup_window),
+                absent_ttl: s.miss_absent_ttl_secs.map(Duration::from_secs).unwrap_or(MissPolicy::default().absent_ttl),
+                per_client_per_minute: s.miss_per_client_per_minute.unwrap_or(MissPolicy::default().per_client_per_minute).max(0),
+            },
+            miss_max_release_bytes: s.miss_max_release_mb.unwrap_or(200) * 1024 * 1024,
         })
     }
 

@@ -9,6 +9,20 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::StoreError;
 
+/// Longest version string accepted (PEP 440 sets none; real ones are short).
+pub const MAX_VERSION_LEN: usize = 128;
+/// Longest `name==version` requirement accepted.
+pub const MAX_REQUIREMENT_LEN: usize = 400;
+
+/// Client text quoted in an error, cut to a readable length.
+fn shown(raw: &str) -> String {
+    let mut out: String = raw.chars().take(80).collect();
+    if out.len() < raw.len() {
+        out.push('…');
+    }
+    out
+}
+
 /// A project name normalized per PEP 503: lowercase, runs of `-`, `_` and `.`
 /// collapsed to one `-`. Only names valid under PEP 508 are accepted.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -24,7 +38,7 @@ impl ProjectName {
             && raw.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
             && raw.chars().last().is_some_and(|c| c.is_ascii_alphanumeric());
         if !valid {
-            return Err(StoreError::Invalid(format!("not a valid project name: {raw:?}")));
+            return Err(StoreError::Invalid(format!("not a valid project name: {:?}", shown(raw))));
         }
         Ok(ProjectName(normalize(raw)))
     }
@@ -67,7 +81,11 @@ pub struct Version {
 
 impl Version {
     pub fn parse(raw: &str) -> Result<Self, StoreError> {
-        let parsed = pep440_rs::Version::from_str(raw.trim()).map_err(|e| StoreError::Invalid(format!("not a valid PEP 440 version {raw:?}: {e}")))?;
+        let raw = raw.trim();
+        if raw.len() > MAX_VERSION_LEN {
+            return Err(StoreError::Invalid(format!("a version is at most {MAX_VERSION_LEN} bytes, this one has {}", raw.len())));
+        }
+        let parsed = pep440_rs::Version::from_str(raw).map_err(|e| StoreError::Invalid(format!("not a valid PEP 440 version {:?}: {e}", shown(raw))))?;
         Ok(Version { text: parsed.to_string(), parsed })
     }
 
@@ -102,10 +120,14 @@ pub struct PinnedRequirement {
 impl PinnedRequirement {
     pub fn parse(raw: &str) -> Result<Self, StoreError> {
         let raw = raw.trim();
-        let (name, version) = raw.split_once("==").ok_or_else(|| StoreError::Invalid(format!("requirement {raw:?} must be pinned as name==version")))?;
+        if raw.len() > MAX_REQUIREMENT_LEN {
+            return Err(StoreError::Invalid(format!("a requirement is at most {MAX_REQUIREMENT_LEN} bytes, this one has {}", raw.len())));
+        }
+        let (name, version) =
+            raw.split_once("==").ok_or_else(|| StoreError::Invalid(format!("requirement {:?} must be pinned as name==version", shown(raw))))?;
         let version = version.trim();
         if version.starts_with('=') || version.contains('*') {
-            return Err(StoreError::Invalid(format!("requirement {raw:?} must pin one exact version")));
+            return Err(StoreError::Invalid(format!("requirement {:?} must pin one exact version", shown(raw))));
         }
         // Extras (`name[extra]==1.0`) name the same release.
         let name = name.split('[').next().unwrap_or(name);
@@ -265,6 +287,18 @@ impl fmt::Display for ReleaseStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn oversized_client_text_is_refused_with_a_short_message() {
+        let long = format!("1.{}", "0".repeat(10_000));
+        let err = Version::parse(&long).unwrap_err().to_string();
+        assert!(err.contains("at most 128 bytes") && err.len() < 200, "{err}");
+        let err = PinnedRequirement::parse(&format!("demo=={long}")).unwrap_err().to_string();
+        assert!(err.contains("at most 400 bytes") && err.len() < 200, "{err}");
+        let err = ProjectName::parse(&"x-".repeat(5_000)).unwrap_err().to_string();
+        assert!(err.len() < 200, "the error echoes the whole input: {} bytes", err.len());
+        assert!(Version::parse(&format!("1.{}", "0".repeat(100))).is_ok(), "a long but sane version still parses");
+    }
 
     #[test]
     fn project_names_normalize_per_pep_503() {

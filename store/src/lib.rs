@@ -20,6 +20,7 @@ pub mod releases;
 pub mod schema;
 pub mod tasks;
 pub mod testdb;
+pub mod throttle;
 pub mod upstream_sync;
 
 pub use blobs::BlobStore;

@@ -78,7 +78,13 @@ pub fn request_release(conn: &mut AnyConnection, req: &PinnedRequirement, reques
             let (release, queued) = match existing {
                 Some(r) if r.status == ReleaseStatus::Failed.as_str() => {
                     let r = diesel::update(releases::table.find(r.id))
-                        .set((releases::status.eq(ReleaseStatus::Requested.as_str()), releases::error.eq(None::<String>), releases::updated_at.eq(now)))
+                        .set((
+                            releases::status.eq(ReleaseStatus::Requested.as_str()),
+                            releases::error.eq(None::<String>),
+                            // A person's request after a miss's failed one is theirs now.
+                            releases::requested_by.eq(requested_by.or(r.requested_by.as_deref())),
+                            releases::updated_at.eq(now),
+                        ))
                         .returning(releases::all_columns)
                         .get_result(conn)?;
                     (r, true)

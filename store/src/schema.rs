@@ -164,6 +164,31 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    login_failures (id) {
+        id -> BigInt,
+        key -> Text,
+        at -> BigInt,
+    }
+}
+
+diesel::table! {
+    index_misses (id) {
+        id -> BigInt,
+        project -> Text,
+        client -> Text,
+        outcome -> Text,
+        at -> BigInt,
+    }
+}
+
+diesel::table! {
+    upstream_absent (project) {
+        project -> Text,
+        checked_at -> BigInt,
+    }
+}
+
 diesel::joinable!(releases -> projects (project_id));
 diesel::joinable!(release_yanks -> releases (release_id));
 diesel::joinable!(files -> releases (release_id));
@@ -187,4 +212,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     index_changes,
     release_yanks,
     audit_sizes,
+    login_failures,
+    index_misses,
+    upstream_absent,
 );

@@ -1,6 +1,7 @@
 //! Test support shared by the integration tests: fixture packages built in
 //! memory ([`fixtures`]), a local upstream index serving them ([`upstream`]),
-//! and the real `airlock` binary under test ([`airlock`]).
+//! the real `airlock` binary under test ([`airlock`]), and a form-posting
+//! client with cookies ([`browser`]).
 //!
 //! Each test file includes this with `mod support;` and uses only part of
 //! it, hence the blanket `dead_code` allowance. Nothing here touches the
@@ -8,6 +9,7 @@
 #![allow(dead_code)]
 
 pub mod airlock;
+pub mod browser;
 pub mod fixtures;
 pub mod upstream;
 

@@ -15,6 +15,10 @@ pub struct Context {
     pub upstream: Option<UpstreamClient>,
     pub max_attempts: i64,
     pub retry_base: Duration,
+    /// Wall-clock limit of one job.
+    pub job_timeout: Duration,
+    /// Most bytes a release set off by an index miss may mirror.
+    pub miss_max_release_bytes: u64,
 }
 
 impl Context {
@@ -23,7 +27,14 @@ impl Context {
             Some(url) => Some(UpstreamClient::new(url, config.upstream_timeout)?),
             None => None,
         };
-        Ok(Context { store, upstream, max_attempts: config.job_max_attempts, retry_base: config.retry_base })
+        Ok(Context {
+            store,
+            upstream,
+            max_attempts: config.job_max_attempts,
+            retry_base: config.retry_base,
+            job_timeout: config.job_timeout,
+            miss_max_release_bytes: config.miss_max_release_bytes,
+        })
     }
 
     /// Run `f` with a pooled connection on the blocking pool.

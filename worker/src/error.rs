@@ -5,15 +5,22 @@ pub struct JobError {
     pub message: String,
     /// True when a retry cannot succeed (a wrong hash, a missing project).
     pub permanent: bool,
+    /// The upstream index answered that the project does not exist.
+    pub upstream_absent: bool,
 }
 
 impl JobError {
     pub fn permanent(message: impl Into<String>) -> Self {
-        JobError { message: message.into(), permanent: true }
+        JobError { message: message.into(), permanent: true, upstream_absent: false }
+    }
+
+    /// The upstream has no such project: permanent, and worth remembering.
+    pub fn absent(message: impl Into<String>) -> Self {
+        JobError { message: message.into(), permanent: true, upstream_absent: true }
     }
 
     pub fn transient(message: impl Into<String>) -> Self {
-        JobError { message: message.into(), permanent: false }
+        JobError { message: message.into(), permanent: false, upstream_absent: false }
     }
 }
 

@@ -28,7 +28,11 @@ pub async fn run(ctx: &Context, task: InspectFile) -> Result<(), JobError> {
         Ok((report, metadata_sha))
     })
     .await
-    .map_err(|e| JobError::transient(format!("inspection task panicked: {e}")))??;
+    .map_err(|e| match e.try_into_panic() {
+        // The same bytes would crash it again: park the job, a person reads the file.
+        Ok(payload) => JobError::permanent(format!("the inspection crashed on this file ({}); read it by hand", crate::guard::panic_message(payload.as_ref()))),
+        Err(e) => JobError::transient(format!("inspection task failed: {e}")),
+    })??;
 
     tracing::info!(file = %file.filename, findings = report.findings.len(), max_severity = report.max_severity.as_str(), "inspected");
     let inspection = to_inspection(&report, metadata_sha);

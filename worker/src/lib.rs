@@ -6,6 +6,7 @@
 pub mod context;
 pub mod error;
 pub mod filename;
+pub mod guard;
 pub mod inspect_file;
 pub mod mirror;
 pub mod request_latest;

@@ -8,6 +8,7 @@ use airlock_store::domain::{ProjectName, ReleaseStatus, Sha256, Version};
 use airlock_store::files::{self, NewFile};
 use airlock_store::releases;
 use airlock_store::tasks::MirrorRelease;
+use airlock_store::throttle::MISS_REQUESTER;
 
 use crate::context::Context;
 use crate::error::JobError;
@@ -36,6 +37,13 @@ pub async fn run(ctx: &Context, task: MirrorRelease) -> Result<(), JobError> {
         return Err(JobError::permanent(format!("the upstream index lists no wheel or sdist of {name} {version} ({} files for other versions)", listed.len())));
     }
     tracing::info!(project = %name, %version, files = wanted.len(), "mirroring");
+    // A release nobody asked for by name (an anonymous index miss) may only
+    // cost so much: a larger one waits for a person's request.
+    let cap = (release.requested_by.as_deref() == Some(MISS_REQUESTER)).then_some(ctx.miss_max_release_bytes);
+    if let Some(cap) = cap {
+        check_miss_cap(wanted.iter().filter_map(|f| f.size).sum(), cap, &name, &version)?;
+    }
+    let mut mirrored: u64 = 0;
 
     let known = ctx.db(move |c| files::files_of_release(c, release_id)).await?;
     let mut file_ids = Vec::with_capacity(wanted.len());
@@ -48,6 +56,10 @@ pub async fn run(ctx: &Context, task: MirrorRelease) -> Result<(), JobError> {
             }
         }
         let (sha256, size) = upstream.download(file, &ctx.store.blobs).await?;
+        mirrored += size;
+        if let Some(cap) = cap {
+            check_miss_cap(mirrored, cap, &name, &version)?;
+        }
         tracing::info!(file = %file.filename, %sha256, size, "stored");
         let new = NewFile {
             release_id,
@@ -65,6 +77,19 @@ pub async fn run(ctx: &Context, task: MirrorRelease) -> Result<(), JobError> {
 
     let max_attempts = ctx.max_attempts;
     ctx.db(move |c| files::start_inspection(c, release_id, &file_ids, max_attempts)).await
+}
+
+/// A release set off by an index miss stops at `cap` bytes.
+fn check_miss_cap(bytes: u64, cap: u64, name: &ProjectName, version: &Version) -> Result<(), JobError> {
+    if bytes <= cap {
+        return Ok(());
+    }
+    Err(JobError::permanent(format!(
+        "{name} {version} has {} MiB of files, more than the {} MiB an index miss may mirror (miss_max_release_mb); \
+         it waits for an explicit request (dashboard, API or `airlock request {name}=={version}`)",
+        bytes.div_ceil(1024 * 1024),
+        cap / (1024 * 1024)
+    )))
 }
 
 /// The wheels and sdists of exactly this project and version.

@@ -6,8 +6,8 @@
 use std::str::FromStr;
 
 use airlock_store::domain::{PinnedRequirement, ProjectName, Version};
-use airlock_store::releases;
 use airlock_store::tasks::RequestLatest;
+use airlock_store::{releases, throttle};
 
 use crate::context::Context;
 use crate::error::JobError;
@@ -20,7 +20,18 @@ pub async fn run(ctx: &Context, task: RequestLatest) -> Result<(), JobError> {
         .as_ref()
         .ok_or_else(|| JobError::permanent("no upstream index is configured: set --upstream, AIRLOCK_UPSTREAM or `upstream` in the config file"))?;
     let name = ProjectName::parse(&task.project).map_err(JobError::from)?;
-    let listed = upstream.project_files(&name).await?;
+    let listed = match upstream.project_files(&name).await {
+        Ok(listed) => listed,
+        // An answer, not a failure: remembered, so misses for the name stop
+        // setting off lookups for a while.
+        Err(e) if e.upstream_absent => {
+            let project = name.to_string();
+            ctx.db(move |c| throttle::record_upstream_absent(c, &project, airlock_store::now_ms())).await?;
+            tracing::info!(project = %name, "index miss: the upstream index has no such project");
+            return Ok(());
+        }
+        Err(e) => return Err(e),
+    };
     let Some(version) = newest_final(&listed, &name) else {
         return Err(JobError::permanent(format!("the upstream index has no installable final release of {name}")));
     };

@@ -1,7 +1,10 @@
 //! The job loop. Each worker claims one job at a time with a lease, keeps
 //! the lease alive while the job runs, and records success or failure. A
 //! job that fails for good marks its release `failed` with the error, so
-//! the dashboard shows it. Stops cleanly when the shutdown signal fires.
+//! the dashboard shows it. Each job runs inside [`guarded`]: a panic or a
+//! run past `job_timeout_secs` is recorded as a failure like any other, so
+//! the lease is released and the worker goes on. Stops cleanly when the
+//! shutdown signal fires.
 
 use std::time::Duration;
 
@@ -14,6 +17,7 @@ use tracing::Instrument;
 
 use crate::context::Context;
 use crate::error::JobError;
+use crate::guard::guarded;
 use crate::{inspect_file, mirror, request_latest, sync_upstream};
 
 /// How long a claim lasts without a heartbeat.
@@ -64,7 +68,9 @@ async fn run_claimed(ctx: &Context, worker_id: &str, job: Job) {
             }
         })
     };
-    let result = dispatch(ctx, &job).await;
+    // An inspection of the same bytes would hang again; a slow download might not.
+    let deterministic = job.kind == InspectFile::KIND;
+    let result = guarded(dispatch(ctx, &job), ctx.job_timeout).await.unwrap_or_else(|stopped| Err(stopped.into_error(deterministic)));
     heartbeat.abort();
     let id = job.id;
     match result {

@@ -107,7 +107,7 @@ impl UpstreamClient {
             self.http.get(url.clone()).header(reqwest::header::ACCEPT, ACCEPT).send().await.map_err(|e| JobError::transient(format!("fetching {url}: {e}")))?;
         let status = resp.status();
         if status == reqwest::StatusCode::NOT_FOUND {
-            return Err(JobError::permanent(format!("project {project} does not exist on the upstream index")));
+            return Err(JobError::absent(format!("project {project} does not exist on the upstream index")));
         }
         if !status.is_success() {
             let msg = format!("the upstream index answered {status} for {url}");

@@ -169,7 +169,7 @@ pub struct NewToken {
 
 /// Create a token and show it once, in this response (never in a URL).
 pub async fn create_token(auth: Page<Admin>, post: FormPost<Admin, NewToken>, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
-    let label = post.form.label.trim().chars().take(100).collect::<String>();
+    let label = post.form.label.trim().to_string();
     if label.is_empty() {
         return Err(AppError::BadRequest("a token needs a label".into()));
     }

@@ -12,7 +12,7 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use airlock_store::domain::{ProjectName, Sha256};
 use airlock_store::index::{self, Availability};
-use airlock_store::tasks::{self, RequestLatest};
+use airlock_store::throttle::{self, MissOutcome};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -128,53 +128,81 @@ pub async fn project(req: HttpRequest, state: web::Data<AppState>, path: web::Pa
     let lookup = name.clone();
     let files = state.db(move |c| index::approved_files(c, &lookup)).await?;
     if files.is_empty() {
-        return missing(&state, name, format).await;
+        return missing(&state, &req, name, format).await;
     }
     let page = Arc::new(CachedPage::new(PageSource::Project(name.clone(), files)));
     state.index.store_project(ticket, name.as_str(), page.clone());
     send(&req, &page, format)
 }
 
-/// Why a project has no page, and (when configured) a request for it.
-async fn missing(state: &AppState, name: ProjectName, format: IndexFormat) -> Result<HttpResponse, AppError> {
+/// Why a project has no page, and what this miss set off. A miss for a
+/// project never requested goes through the miss throttle (one upstream
+/// lookup per project per window, none while the upstream's "no such
+/// project" is fresh, a few per client per minute) and the answer says
+/// truthfully which of those happened.
+async fn missing(state: &AppState, req: &HttpRequest, name: ProjectName, format: IndexFormat) -> Result<HttpResponse, AppError> {
     let lookup = name.clone();
     let availability = state.db(move |c| index::availability(c, &lookup)).await?;
-    let mut requested = false;
-    if availability.state == "never_requested" && state.config.request_on_miss {
-        let task = RequestLatest { project: name.to_string(), requested_by: "index miss".into() };
-        let attempts = state.config.job_max_attempts;
-        requested = state.db(move |c| tasks::enqueue(c, &task, attempts)).await?.is_some();
-        if requested {
-            tracing::info!(project = %name, "index miss: requested the newest release for review");
+    let mut outcome = None;
+    if availability.state == "never_requested" {
+        let (project, client) = (name.to_string(), client_address(req));
+        let (policy, attempts) = (state.config.misses, state.config.job_max_attempts);
+        let done = state.db(move |c| throttle::index_miss(c, &project, &client, &policy, attempts, airlock_store::now_ms())).await?;
+        if done == MissOutcome::Requested {
+            tracing::info!(project = %name, "index miss: looking up the newest release on the upstream for review");
         }
+        outcome = Some(done);
     }
-    let explanation = explain(&availability, state.config.request_on_miss);
+    let explanation = explain(&availability, outcome);
     Ok(match format {
         IndexFormat::Json => HttpResponse::NotFound().json(json!({
             "error": explanation,
             "project": availability.project,
             "state": availability.state,
             "releases": availability.releases,
-            "requested": requested,
+            "requested": outcome == Some(MissOutcome::Requested),
+            "miss": outcome.map(|o| o.as_str()),
         })),
         IndexFormat::Html(_) => HttpResponse::NotFound().content_type("text/plain; charset=utf-8").body(format!("{explanation}\n")),
     })
 }
 
-/// One sentence a developer can act on.
-pub fn explain(a: &Availability, request_on_miss: bool) -> String {
+/// The client a miss is counted against: its address as the connection
+/// shows it (a forwarded-for header is the client's own claim, not evidence).
+fn client_address(req: &HttpRequest) -> String {
+    req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_else(|| "unknown".into())
+}
+
+/// One sentence a developer can act on: the project's state, and what this
+/// miss did about it (None when the project is known to Airlock).
+pub fn explain(a: &Availability, miss: Option<MissOutcome>) -> String {
     let versions =
         |statuses: &[&str]| a.releases.iter().filter(|r| statuses.contains(&r.status.as_str())).map(|r| r.version.as_str()).collect::<Vec<_>>().join(", ");
+    let p = &a.project;
     match a.state.as_str() {
         "pending" => format!(
-            "{} is not approved yet: {} awaiting mirroring or review in Airlock",
-            a.project,
+            "{p} is not approved yet: {} awaiting mirroring or review in Airlock",
             versions(&["requested", "mirroring", "inspecting", "awaiting_review"])
         ),
-        "rejected" => format!("{} was rejected by an auditor ({})", a.project, versions(&["rejected", "revoked"])),
-        "failed" => format!("{} could not be mirrored ({}); an auditor can retry it", a.project, versions(&["failed"])),
-        _ if request_on_miss => format!("{} was never requested; its newest release is now requested for review", a.project),
-        _ => format!("{} was never requested; ask for it with `airlock request {}==VERSION`", a.project, a.project),
+        "rejected" => format!("{p} was rejected by an auditor ({})", versions(&["rejected", "revoked"])),
+        "failed" => format!("{p} could not be mirrored ({}); an auditor can retry it", versions(&["failed"])),
+        _ => match miss {
+            Some(MissOutcome::Requested) => {
+                format!("{p} was never requested; Airlock is looking up its newest release on the upstream index, to be reviewed by an auditor")
+            }
+            Some(MissOutcome::AlreadyRequested) => {
+                format!("{p} was never requested; a lookup of its newest release on the upstream index is already under way")
+            }
+            Some(MissOutcome::NotOnUpstream { checked_ms_ago }) => {
+                format!("{p} does not exist on the upstream index (checked {} min ago)", checked_ms_ago / 60_000)
+            }
+            Some(MissOutcome::RateLimited) => {
+                format!("{p} was never requested; this client asked for too many missing projects in the last minute, so nothing was requested; ask an auditor, or run `airlock request {p}==VERSION`")
+            }
+            Some(MissOutcome::Off) | None => {
+                format!("{p} was never requested; ask for it with `airlock request {p}==VERSION`")
+            }
+        },
     }
 }
 
@@ -185,7 +213,7 @@ pub async fn availability(req: HttpRequest, state: web::Data<AppState>, path: we
     }
     let name = ProjectName::parse(&path).map_err(AppError::from)?;
     let a = state.db(move |c| index::availability(c, &name)).await?;
-    let explanation = if a.state == "approved" { format!("{} has approved releases", a.project) } else { explain(&a, false) };
+    let explanation = if a.state == "approved" { format!("{} has approved releases", a.project) } else { explain(&a, None) };
     Ok(HttpResponse::Ok().json(json!({
         "project": a.project, "state": a.state, "releases": a.releases, "explanation": explanation,
     })))

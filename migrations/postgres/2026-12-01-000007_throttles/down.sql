@@ -1,0 +1,3 @@
+DROP TABLE upstream_absent;
+DROP TABLE index_misses;
+DROP TABLE login_failures;
