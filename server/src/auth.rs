@@ -117,12 +117,37 @@ impl<R: MinRole + 'static> FromRequest for Api<R> {
     }
 }
 
+/// An API call with a JSON body: a bearer token of a user with at least
+/// role `R`, checked before the body is parsed (a refused caller gets 401
+/// or 403, never a body error).
+pub struct ApiPost<R: MinRole, T> {
+    pub user: User,
+    pub body: T,
+    _role: PhantomData<R>,
+}
+
+impl<R: MinRole + 'static, T: DeserializeOwned + 'static> FromRequest for ApiPost<R, T> {
+    type Error = ApiError;
+    type Future = LocalFuture<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let body = web::Bytes::from_request(req, payload);
+        let req = req.clone();
+        Box::pin(async move {
+            let user = bearer_user(&req).await?;
+            check_role::<R>(&user)?;
+            let bytes = body.await.map_err(|e| AppError::BadRequest(format!("unreadable body: {e}")))?;
+            let body = serde_json::from_slice(&bytes).map_err(|e| AppError::BadRequest(format!("malformed JSON body: {e}")))?;
+            Ok(ApiPost { user, body, _role: PhantomData })
+        })
+    }
+}
+
+/// The CSRF field of a form, read before the rest of it.
 #[derive(Deserialize)]
-struct WithCsrf<T> {
+struct CsrfField {
     #[serde(default)]
     csrf: String,
-    #[serde(flatten)]
-    form: T,
 }
 
 /// A dashboard form post: a signed-in user with at least role `R`, and the
@@ -137,17 +162,21 @@ impl<R: MinRole + 'static, T: DeserializeOwned + 'static> FromRequest for FormPo
     type Error = AppError;
     type Future = LocalFuture<Result<Self, AppError>>;
 
+    /// In this order: a session, the CSRF token, the role, and only then the
+    /// form itself, so a refused client learns nothing from form errors.
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let form = web::Form::<WithCsrf<T>>::from_request(req, payload);
+        let body = web::Bytes::from_request(req, payload);
         let req = req.clone();
         Box::pin(async move {
             let (user, expected) = session_of(&req).await?;
-            let form = form.await.map_err(|e| AppError::BadRequest(format!("malformed form: {e}")))?.into_inner();
-            if !constant_time_eq(expected.as_bytes(), form.csrf.as_bytes()) {
+            let body = body.await.map_err(|e| AppError::BadRequest(format!("unreadable form: {e}")))?;
+            let given = serde_urlencoded::from_bytes::<CsrfField>(&body).map(|f| f.csrf).unwrap_or_default();
+            if !constant_time_eq(expected.as_bytes(), given.as_bytes()) {
                 return Err(AppError::Csrf);
             }
             check_role::<R>(&user)?;
-            Ok(FormPost { user, form: form.form, _role: PhantomData })
+            let form = serde_urlencoded::from_bytes::<T>(&body).map_err(|e| AppError::BadRequest(format!("malformed form: {e}")))?;
+            Ok(FormPost { user, form, _role: PhantomData })
         })
     }
 }

@@ -9,7 +9,7 @@ use airlock_store::releases;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::auth::{Api, Auditor, Viewer};
+use crate::auth::{Api, ApiPost, Auditor, Viewer};
 use crate::error::{ApiError, AppError};
 use crate::release_detail;
 use crate::state::AppState;
@@ -20,9 +20,9 @@ pub struct RequestBody {
 }
 
 /// `POST /api/v1/requests` `{"requirement": "name==version"}`.
-pub async fn request(auth: Api<Viewer>, state: web::Data<AppState>, body: web::Json<RequestBody>) -> Result<HttpResponse, ApiError> {
-    let req = PinnedRequirement::parse(&body.requirement).map_err(AppError::from)?;
-    let user = auth.user.name.clone();
+pub async fn request(post: ApiPost<Viewer, RequestBody>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let req = PinnedRequirement::parse(&post.body.requirement).map_err(AppError::from)?;
+    let user = post.user.name.clone();
     let attempts = state.config.job_max_attempts;
     let out = state.db(move |c| releases::request_release(c, &req, Some(&user), attempts)).await?;
     Ok(HttpResponse::Accepted().json(out))
@@ -82,16 +82,11 @@ pub struct DecisionBody {
 }
 
 /// `POST /api/v1/releases/<name>/<version>/decision` (auditors).
-pub async fn decide(
-    auth: Api<Auditor>,
-    state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
-    body: web::Json<DecisionBody>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn decide(post: ApiPost<Auditor, DecisionBody>, state: web::Data<AppState>, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
     let (name, version) = path.into_inner();
-    let verdict = Verdict::parse(&body.decision).map_err(AppError::from)?;
+    let verdict = Verdict::parse(&post.body.decision).map_err(AppError::from)?;
     let d = release_detail::load(&state, &name, &version).await?;
-    let (release_id, user, comment) = (d.release.id, auth.user.clone(), body.comment.clone());
+    let (release_id, user, comment) = (d.release.id, post.user, post.body.comment);
     let policy = state.review_policy();
     let (release, outcome) = state.db(move |c| decisions::decide(c, release_id, &user, verdict, &comment, &policy, None)).await?;
     // This process shows the change at once; the others within a feed poll.
@@ -107,15 +102,10 @@ pub struct YankBody {
 
 /// `POST /api/v1/releases/<name>/<version>/yank` `{"reason": "…"}` (auditors):
 /// PEP 592, installers skip the release unless it is pinned.
-pub async fn yank(
-    auth: Api<Auditor>,
-    state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
-    body: web::Json<YankBody>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn yank(post: ApiPost<Auditor, YankBody>, state: web::Data<AppState>, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
     let (name, version) = path.into_inner();
     let name = ProjectName::parse(&name).map_err(AppError::from)?;
-    let (user, reason, project) = (auth.user.clone(), body.reason.clone(), name.clone());
+    let (user, reason, project) = (post.user, post.body.reason, name.clone());
     state.db(move |c| index::yank(c, &user, &project, &version, &reason)).await?;
     state.index.evict_project(name.as_str());
     Ok(HttpResponse::Ok().json(json!({ "project": name, "yanked": true })))

@@ -15,47 +15,82 @@ pub mod simple;
 
 use actix_web::{web, HttpResponse};
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(health::healthz))
-        .route("/static/airlock.css", web::get().to(stylesheet))
-        .route("/static/airlock.js", web::get().to(script))
-        .route("/", web::get().to(queue::home))
-        .route("/login", web::get().to(login::form))
-        .route("/login", web::post().to(login::submit))
-        .route("/logout", web::post().to(login::logout))
-        .route("/queue", web::get().to(queue::page))
-        .route("/requests", web::post().to(queue::request))
-        .route("/queue/progress", web::get().to(queue::progress))
-        .route("/overview", web::get().to(overview::page))
-        .route("/releases/{name}/{version}/retry", web::post().to(queue::retry))
-        .route("/releases/{name}/{version}/diff", web::get().to(diff::page))
-        .route("/releases/{name}/{version}/files/{filename}", web::get().to(browse::page))
-        .route("/admin", web::get().to(admin_home))
-        .route("/admin/users", web::get().to(admin::users))
-        .route("/admin/users", web::post().to(admin::create_user))
-        .route("/admin/users/{id}/role", web::post().to(admin::set_role))
-        .route("/admin/users/{id}/disabled", web::post().to(admin::set_disabled))
-        .route("/admin/roles", web::get().to(admin::roles))
-        .route("/admin/tokens", web::get().to(admin::tokens))
-        .route("/admin/tokens", web::post().to(admin::create_token))
-        .route("/admin/tokens/{id}/revoke", web::post().to(admin::revoke_token))
-        .route("/releases/{name}/{version}", web::get().to(release::page))
-        .route("/releases/{name}/{version}/decision", web::post().to(release::decide))
-        .route("/audit", web::get().to(audit::page))
-        .route("/api/v1/requests", web::post().to(api::request))
-        .route("/api/v1/releases/{name}/{version}", web::get().to(api::release))
-        .route("/api/v1/releases/{name}/{version}/decision", web::post().to(api::decide))
-        .route("/api/v1/releases/{name}/{version}/yank", web::post().to(api::yank))
-        .route("/api/v1/releases/{name}/{version}/yank", web::delete().to(api::unyank))
-        .route("/api/v1/projects/{name}", web::get().to(simple::availability))
-        .route("/simple", web::get().to(simple::root_redirect))
-        .route("/simple/", web::get().to(simple::root))
-        .route("/simple/", web::head().to(simple::root))
-        .route("/simple/{project}", web::get().to(simple::project_redirect))
-        .route("/simple/{project}/", web::get().to(simple::project))
-        .route("/simple/{project}/", web::head().to(simple::project))
-        .route("/files/{sha256}/{filename}", web::get().to(simple::file))
-        .route("/files/{sha256}/{filename}", web::head().to(simple::file));
+/// Who may use a route: the least role, or anyone. The handler enforces it
+/// (through its extractor: `Page<R>`, `FormPost<R, _>`, `Api<R>`); the table
+/// states it, so that tests/e2e_routes.rs can walk every route as every
+/// role and check the two agree. A new route cannot be added without
+/// saying who may use it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Access {
+    /// Anyone (the index follows `index_access`; the login form has its own CSRF cookie).
+    Public,
+    Viewer,
+    Auditor,
+    Admin,
+}
+
+/// One registered route.
+#[derive(Debug, Clone, Copy)]
+pub struct Route {
+    /// `get`, `head`, `post` or `delete`.
+    pub method: &'static str,
+    pub path: &'static str,
+    pub access: Access,
+}
+
+/// The route table: registers every route and lists it in [`ROUTES`].
+macro_rules! route_table {
+    ($($method:ident $path:literal => $handler:path, $access:ident;)*) => {
+        pub fn configure(cfg: &mut web::ServiceConfig) {
+            $(cfg.route($path, web::$method().to($handler));)*
+        }
+
+        /// Every route with who may use it.
+        pub const ROUTES: &[Route] = &[$(Route { method: stringify!($method), path: $path, access: Access::$access }),*];
+    };
+}
+
+route_table! {
+    get "/healthz" => health::healthz, Public;
+    get "/static/airlock.css" => stylesheet, Public;
+    get "/static/airlock.js" => script, Public;
+    get "/" => queue::home, Public;
+    get "/login" => login::form, Public;
+    post "/login" => login::submit, Public;
+    post "/logout" => login::logout, Viewer;
+    get "/queue" => queue::page, Viewer;
+    post "/requests" => queue::request, Viewer;
+    get "/queue/progress" => queue::progress, Viewer;
+    get "/overview" => overview::page, Viewer;
+    post "/releases/{name}/{version}/retry" => queue::retry, Viewer;
+    get "/releases/{name}/{version}/diff" => diff::page, Viewer;
+    get "/releases/{name}/{version}/files/{filename}" => browse::page, Viewer;
+    get "/admin" => admin_home, Public;
+    get "/admin/users" => admin::users, Admin;
+    post "/admin/users" => admin::create_user, Admin;
+    post "/admin/users/{id}/role" => admin::set_role, Admin;
+    post "/admin/users/{id}/disabled" => admin::set_disabled, Admin;
+    get "/admin/roles" => admin::roles, Admin;
+    get "/admin/tokens" => admin::tokens, Admin;
+    post "/admin/tokens" => admin::create_token, Admin;
+    post "/admin/tokens/{id}/revoke" => admin::revoke_token, Admin;
+    get "/releases/{name}/{version}" => release::page, Viewer;
+    post "/releases/{name}/{version}/decision" => release::decide, Auditor;
+    get "/audit" => audit::page, Viewer;
+    post "/api/v1/requests" => api::request, Viewer;
+    get "/api/v1/releases/{name}/{version}" => api::release, Viewer;
+    post "/api/v1/releases/{name}/{version}/decision" => api::decide, Auditor;
+    post "/api/v1/releases/{name}/{version}/yank" => api::yank, Auditor;
+    delete "/api/v1/releases/{name}/{version}/yank" => api::unyank, Auditor;
+    get "/api/v1/projects/{name}" => simple::availability, Public;
+    get "/simple" => simple::root_redirect, Public;
+    get "/simple/" => simple::root, Public;
+    head "/simple/" => simple::root, Public;
+    get "/simple/{project}" => simple::project_redirect, Public;
+    get "/simple/{project}/" => simple::project, Public;
+    head "/simple/{project}/" => simple::project, Public;
+    get "/files/{sha256}/{filename}" => simple::file, Public;
+    head "/files/{sha256}/{filename}" => simple::file, Public;
 }
 
 async fn admin_home() -> HttpResponse {
