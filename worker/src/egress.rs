@@ -163,10 +163,10 @@ pub enum Refusal {
     #[error("{url} is not an http(s) URL")]
     Scheme { url: String },
     #[error(
-        "{origin} is neither the upstream ({upstream}) nor a configured file host; add it to upstream_file_hosts \
+        "{origin} is neither the upstream's origin nor a configured file host; add it to upstream_file_hosts \
          (AIRLOCK_UPSTREAM_FILE_HOSTS) if it is the upstream's file host"
     )]
-    Host { origin: String, upstream: String },
+    Host { origin: String },
     #[error("{host} is a {class} address; set upstream_allow_private to allow it")]
     AddressLiteral { host: String, class: AddressClass },
     #[error("{host} resolves to a {class} address; set upstream_allow_private to allow it")]
@@ -207,10 +207,7 @@ impl EgressPolicy {
                 }
         });
         if !on_file_host {
-            return Err(Refusal::Host {
-                origin: url.origin().ascii_serialization(),
-                upstream: self.upstream.origin().ascii_serialization(),
-            });
+            return Err(Refusal::Host { origin: url.origin().ascii_serialization() });
         }
         let literal = match host {
             Host::Ipv4(v4) => Some(IpAddr::V4(v4)),
