@@ -35,6 +35,12 @@ pub struct GlobalArgs {
     /// Seconds between re-reads of approved projects' upstream yanks; 0 for never [default: 3600].
     #[arg(long, env = "AIRLOCK_UPSTREAM_SYNC_SECS", global = true)]
     pub upstream_sync_secs: Option<u64>,
+    /// Hosts (host or host:port, comma-separated) files may be downloaded from besides the upstream's own origin.
+    #[arg(long, env = "AIRLOCK_UPSTREAM_FILE_HOSTS", global = true, value_delimiter = ',')]
+    pub upstream_file_hosts: Option<Vec<String>>,
+    /// Allow downloads from loopback, private and other non-public addresses besides the upstream's own host [default: false].
+    #[arg(long, env = "AIRLOCK_UPSTREAM_ALLOW_PRIVATE", global = true)]
+    pub upstream_allow_private: Option<bool>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -130,6 +136,8 @@ impl GlobalArgs {
             upstream: self.upstream.clone(),
             log_format: self.log_format.clone(),
             upstream_sync_secs: self.upstream_sync_secs,
+            upstream_file_hosts: self.upstream_file_hosts.clone(),
+            upstream_allow_private: self.upstream_allow_private,
             ..Settings::default()
         }
     }

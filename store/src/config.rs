@@ -69,6 +69,12 @@ pub struct Settings {
     /// Most bytes a release requested by an index miss (not by a person)
     /// may mirror, in MiB; a larger one waits for an explicit request.
     pub miss_max_release_mb: Option<u64>,
+    /// Hosts besides the upstream's own origin that files may be downloaded
+    /// from, as `host` (default port) or `host:port`.
+    pub upstream_file_hosts: Option<Vec<String>>,
+    /// Let the worker connect to loopback, private, link-local and other
+    /// non-public addresses other than the upstream's own host.
+    pub upstream_allow_private: Option<bool>,
 }
 
 impl Settings {
@@ -98,6 +104,8 @@ impl Settings {
             miss_absent_ttl_secs: self.miss_absent_ttl_secs.or(lower.miss_absent_ttl_secs),
             miss_per_client_per_minute: self.miss_per_client_per_minute.or(lower.miss_per_client_per_minute),
             miss_max_release_mb: self.miss_max_release_mb.or(lower.miss_max_release_mb),
+            upstream_file_hosts: self.upstream_file_hosts.or(lower.upstream_file_hosts),
+            upstream_allow_private: self.upstream_allow_private.or(lower.upstream_allow_private),
         }
     }
 
@@ -113,6 +121,55 @@ pub enum IndexAccess {
     Anonymous,
     /// HTTP basic (any user name, an API token as password) or bearer.
     Token,
+}
+
+/// A host files may be downloaded from besides the upstream's origin
+/// (`upstream_file_hosts`). Without a port it matches the scheme's default
+/// port only (80 for http, 443 for https); with one, exactly that port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileHost {
+    pub host: url::Host<String>,
+    pub port: Option<u16>,
+}
+
+impl FileHost {
+    /// `host`, `host:port`, `[v6]` or `[v6]:port`; no scheme, path or user.
+    pub fn parse(entry: &str) -> StoreResult<FileHost> {
+        let bad = |why: &str| StoreError::Config(format!("upstream_file_hosts entry {entry:?} {why}; write host or host:port"));
+        let trimmed = entry.trim();
+        if trimmed.is_empty() || trimmed.contains(['/', '@', '?', '#', ' ']) {
+            return Err(bad("is not a host name"));
+        }
+        let (host, port) = match trimmed.strip_prefix('[') {
+            Some(rest) => {
+                let (v6, after) = rest.split_once(']').ok_or_else(|| bad("has an unclosed ["))?;
+                let port = match after {
+                    "" => None,
+                    p => Some(p.strip_prefix(':').ok_or_else(|| bad("has text after ]"))?),
+                };
+                (format!("[{v6}]"), port)
+            }
+            None => match trimmed.split_once(':') {
+                Some((host, port)) => (host.to_string(), Some(port)),
+                None => (trimmed.to_string(), None),
+            },
+        };
+        let port = match port {
+            None => None,
+            Some(p) => Some(p.parse::<u16>().ok().filter(|p| *p != 0).ok_or_else(|| bad("has an invalid port"))?),
+        };
+        let host = url::Host::parse(&host).map_err(|e| bad(&format!("is not a valid host ({e})")))?;
+        Ok(FileHost { host, port })
+    }
+}
+
+impl fmt::Display for FileHost {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.port {
+            Some(port) => write!(f, "{}:{port}", self.host),
+            None => write!(f, "{}", self.host),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,6 +207,11 @@ pub struct Config {
     pub misses: MissPolicy,
     /// Most bytes a release requested by an index miss may mirror.
     pub miss_max_release_bytes: u64,
+    /// Hosts besides the upstream's origin that files may come from.
+    pub upstream_file_hosts: Vec<FileHost>,
+    /// Allow connections to non-public addresses (the upstream's own host
+    /// is always allowed).
+    pub upstream_allow_private: bool,
 }
 
 impl fmt::Debug for Config {
@@ -161,6 +223,8 @@ impl fmt::Debug for Config {
             .field("upstream", &self.upstream)
             .field("workers", &self.workers)
             .field("blob_dir", &self.blob_dir)
+            .field("upstream_file_hosts", &self.upstream_file_hosts)
+            .field("upstream_allow_private", &self.upstream_allow_private)
             .finish_non_exhaustive()
     }
 }
@@ -205,8 +269,12 @@ impl Config {
             Some(sev @ ("critical" | "high" | "medium" | "low" | "info")) => Some(sev.to_string()),
             Some(other) => return Err(StoreError::Config(format!("four_eyes_severity must be critical, high, medium, low, info or off, got {other:?}"))),
         };
+        let upstream_file_hosts =
+            s.upstream_file_hosts.unwrap_or_default().iter().filter(|h| !h.trim().is_empty()).map(|h| FileHost::parse(h)).collect::<StoreResult<Vec<_>>>()?;
         Ok(Config {
             four_eyes_severity,
+            upstream_file_hosts,
+            upstream_allow_private: s.upstream_allow_private.unwrap_or(false),
             listen: s.listen.unwrap_or_else(|| DEFAULT_LISTEN.to_string()),
             blob_dir: s.blob_dir.unwrap_or_else(|| data_dir.join("blobs")),
             data_dir,
@@ -291,6 +359,25 @@ mod tests {
         assert!(Config::resolve(bad_rule).unwrap_err().to_string().contains("four_eyes_severity"));
         let rule = Settings { four_eyes_severity: Some("high".into()), ..Settings::default() };
         assert_eq!(Config::resolve(rule).unwrap().four_eyes_severity.as_deref(), Some("high"));
+    }
+
+    #[test]
+    fn file_hosts_parse_as_host_and_optional_port() {
+        let parsed = |e: &str| FileHost::parse(e).map(|h| h.to_string());
+        assert_eq!(parsed("Files.Example").unwrap(), "files.example");
+        assert_eq!(parsed(" files.example:8443 ").unwrap(), "files.example:8443");
+        assert_eq!(parsed("10.0.0.5:80").unwrap(), "10.0.0.5:80");
+        assert_eq!(parsed("[::1]:9000").unwrap(), "[::1]:9000");
+        assert_eq!(parsed("[fd00::1]").unwrap(), "[fd00::1]");
+        for bad in ["", "https://files.example/", "files.example/path", "u@files.example", "files.example:0", "files.example:x", "[::1", "[::1]x", "::1"] {
+            assert!(FileHost::parse(bad).is_err(), "{bad:?} was accepted");
+        }
+        let hosts = Settings { upstream_file_hosts: Some(vec!["a.example".into(), "b.example:81".into()]), ..Settings::default() };
+        let c = Config::resolve(hosts).unwrap();
+        assert_eq!(c.upstream_file_hosts.len(), 2);
+        assert!(!c.upstream_allow_private, "private addresses are refused by default");
+        let bad = Settings { upstream_file_hosts: Some(vec!["http://x/".into()]), ..Settings::default() };
+        assert!(Config::resolve(bad).unwrap_err().to_string().contains("upstream_file_hosts"));
     }
 
     #[test]

@@ -47,6 +47,7 @@ impl Airlock {
         let mut cmd = Command::new(binary());
         cmd.arg("--data-dir").arg(self.data_dir.path()).arg("--config").arg(self.config_path());
         cmd.env_remove("AIRLOCK_UPSTREAM").env_remove("DATABASE_URL").env_remove("AIRLOCK_CONFIG");
+        cmd.env_remove("AIRLOCK_UPSTREAM_FILE_HOSTS").env_remove("AIRLOCK_UPSTREAM_ALLOW_PRIVATE");
         if let Some(db) = &self.database {
             cmd.arg("--database-url").arg(&db.url);
         }

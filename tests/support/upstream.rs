@@ -1,11 +1,14 @@
 //! A local upstream simple index for tests: an actix-web server on
-//! 127.0.0.1, on its own thread with its own actix System, serving real
-//! distribution files through PEP 691 JSON and PEP 503 HTML.
+//! 127.0.0.1 (or another loopback address), on its own thread with its own
+//! actix System, serving real distribution files through PEP 691 JSON and
+//! PEP 503 HTML.
 //!
 //! It can lie about a file's hash and can speak only one of the two formats,
 //! so tests can prove that Airlock refuses tampered files and falls back to
-//! HTML. It keeps a log of what it served. It must never reach beyond
-//! loopback: tests run offline.
+//! HTML. It can list a file at another URL or redirect its download, so
+//! tests can prove Airlock fetches nothing the egress rule forbids. It keeps
+//! a log of what it served. It must never reach beyond loopback: tests run
+//! offline.
 
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -31,13 +34,26 @@ pub struct UpstreamFile {
     pub requires_python: Option<String>,
     /// A PEP 592 yank reason; `None` is not yanked.
     pub yanked: Option<String>,
+    /// The URL the pages list instead of the upstream's own `/files/…`.
+    pub listed_at: Option<String>,
+    /// Answer the download with a `302` to this URL instead of the bytes.
+    pub redirect_to: Option<String>,
 }
 
 impl UpstreamFile {
     /// `project`'s file, from a `(filename, bytes)` pair such as
     /// [`Package::wheel`](super::fixtures::Package::wheel) returns.
     pub fn new(project: &str, (filename, bytes): (String, Vec<u8>)) -> UpstreamFile {
-        UpstreamFile { project: project.to_string(), filename, bytes, advertised_sha256: None, requires_python: None, yanked: None }
+        UpstreamFile {
+            project: project.to_string(),
+            filename,
+            bytes,
+            advertised_sha256: None,
+            requires_python: None,
+            yanked: None,
+            listed_at: None,
+            redirect_to: None,
+        }
     }
 
     /// Advertise `sha256` instead of the true hash.
@@ -54,6 +70,23 @@ impl UpstreamFile {
     pub fn yanked(mut self, reason: &str) -> UpstreamFile {
         self.yanked = Some(reason.to_string());
         self
+    }
+
+    /// List the file at `url` (another server's, say) on the project pages.
+    pub fn listed_at(mut self, url: &str) -> UpstreamFile {
+        self.listed_at = Some(url.to_string());
+        self
+    }
+
+    /// Answer this file's download with a redirect to `url`.
+    pub fn redirected_to(mut self, url: &str) -> UpstreamFile {
+        self.redirect_to = Some(url.to_string());
+        self
+    }
+
+    /// Where the pages say the file is: its own URL on `origin`, unless listed elsewhere.
+    fn url_on(&self, origin: &str) -> String {
+        self.listed_at.clone().unwrap_or_else(|| format!("{origin}/files/{}", self.filename))
     }
 
     /// The hash the index pages show for this file.
@@ -136,9 +169,15 @@ impl LocalUpstream {
     /// is listening; works from plain `#[test]`s and from inside a tokio
     /// runtime alike, since the server has a runtime of its own.
     pub fn start_with(files: Vec<UpstreamFile>, options: UpstreamOptions) -> LocalUpstream {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the local upstream to a free port");
+        LocalUpstream::start_on("127.0.0.1", files, options)
+    }
+
+    /// Like [`LocalUpstream::start_with`], on another loopback address
+    /// (`127.0.0.2`, say), to stand in for a host other than the upstream.
+    pub fn start_on(ip: &str, files: Vec<UpstreamFile>, options: UpstreamOptions) -> LocalUpstream {
+        let listener = std::net::TcpListener::bind((ip, 0)).expect("bind the local upstream to a free port");
         let port = listener.local_addr().expect("the local upstream's address").port();
-        let origin = format!("http://127.0.0.1:{port}");
+        let origin = format!("http://{ip}:{port}");
         let shared = Arc::new(Shared { files, late_yanks: Mutex::default(), options, origin: origin.clone(), log: Mutex::new(Vec::new()) });
         let (tx, rx) = std::sync::mpsc::channel();
         let state = web::Data::from(shared.clone());
@@ -302,7 +341,7 @@ fn project_json(s: &Shared, name: &str, files: &[&UpstreamFile]) -> Value {
         .map(|f| {
             let mut file = json!({
                 "filename": f.filename,
-                "url": format!("{}/files/{}", s.origin, f.filename),
+                "url": f.url_on(&s.origin),
                 "hashes": { "sha256": f.advertised() },
                 "yanked": yank_of(s, f).map_or(Value::Bool(false), Value::String),
                 "size": f.bytes.len(),
@@ -325,7 +364,7 @@ fn project_links(s: &Shared, files: &[&UpstreamFile]) -> String {
     files
         .iter()
         .map(|f| {
-            let href = escape(&format!("{}/files/{}#sha256={}", s.origin, f.filename, f.advertised()));
+            let href = escape(&format!("{}#sha256={}", f.url_on(&s.origin), f.advertised()));
             let rp = f.requires_python.as_ref().map(|r| format!(" data-requires-python=\"{}\"", escape(r))).unwrap_or_default();
             let yanked = yank_of(s, f).map(|r| format!(" data-yanked=\"{}\"", escape(&r))).unwrap_or_default();
             format!("<a href=\"{href}\"{rp}{yanked}>{}</a><br/>\n", escape(&f.filename))
@@ -336,6 +375,7 @@ fn project_links(s: &Shared, files: &[&UpstreamFile]) -> String {
 /// `GET /files/{filename}`: the bytes.
 async fn file(req: HttpRequest, s: web::Data<Shared>, path: web::Path<String>) -> HttpResponse {
     let resp = match s.files.iter().find(|f| f.filename == *path) {
+        Some(UpstreamFile { redirect_to: Some(to), .. }) => HttpResponse::Found().insert_header(("location", to.as_str())).finish(),
         Some(f) => HttpResponse::Ok().content_type("application/octet-stream").body(f.bytes.clone()),
         None => HttpResponse::NotFound().finish(),
     };

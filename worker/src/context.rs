@@ -7,7 +7,7 @@ use std::time::Duration;
 use airlock_store::{AnyConnection, Config, Store, StoreResult};
 
 use crate::error::JobError;
-use crate::upstream::UpstreamClient;
+use crate::upstream::{Egress, UpstreamClient};
 
 #[derive(Clone)]
 pub struct Context {
@@ -24,7 +24,10 @@ pub struct Context {
 impl Context {
     pub fn new(store: Store, config: &Config) -> Result<Context, JobError> {
         let upstream = match &config.upstream {
-            Some(url) => Some(UpstreamClient::new(url, config.upstream_timeout)?),
+            Some(url) => {
+                let egress = Egress { file_hosts: config.upstream_file_hosts.clone(), allow_private: config.upstream_allow_private };
+                Some(UpstreamClient::new(url, config.upstream_timeout, egress)?)
+            }
             None => None,
         };
         Ok(Context {

@@ -4,6 +4,7 @@
 //! `request_latest` and `sync_upstream` (with its scheduler).
 
 pub mod context;
+pub mod egress;
 pub mod error;
 pub mod filename;
 pub mod guard;

@@ -2,18 +2,24 @@
 //! index (PEP 691 JSON, falling back to PEP 503 HTML), and downloads a file
 //! into the blob store while hashing it, refusing it unless its sha256 is
 //! the one the upstream advertised. The upstream's base URL is configuration.
+//! Every request, redirect hop and DNS answer passes the [`EgressPolicy`]:
+//! the upstream's pages choose URLs, not where the worker may connect.
+//! Errors never carry what a refused or mismatched response contained.
 
 use std::collections::HashMap;
 use std::io::Write;
+use std::sync::Arc;
 use std::time::Duration;
 
 use airlock_store::blobs::BlobError;
+use airlock_store::config::FileHost;
 use airlock_store::domain::{ProjectName, Sha256};
 use airlock_store::BlobStore;
 use futures_util::StreamExt;
 use serde::Deserialize;
 use url::Url;
 
+use crate::egress::{self, EgressPolicy};
 use crate::error::JobError;
 use crate::simple_html;
 
@@ -77,22 +83,42 @@ impl Yanked {
     }
 }
 
+/// Where the client may connect besides the upstream's own origin.
+#[derive(Debug, Clone, Default)]
+pub struct Egress {
+    /// `upstream_file_hosts`.
+    pub file_hosts: Vec<FileHost>,
+    /// `upstream_allow_private`.
+    pub allow_private: bool,
+}
+
 #[derive(Clone)]
 pub struct UpstreamClient {
     http: reqwest::Client,
     base: Url,
+    policy: Arc<EgressPolicy>,
 }
 
 impl UpstreamClient {
-    pub fn new(base: &str, timeout: Duration) -> Result<Self, JobError> {
+    pub fn new(base: &str, timeout: Duration, egress: Egress) -> Result<Self, JobError> {
         let base = Url::parse(base).map_err(|e| JobError::permanent(format!("upstream URL {base:?} is invalid: {e}")))?;
+        let policy = Arc::new(EgressPolicy::new(base.clone(), egress.file_hosts, egress.allow_private));
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .read_timeout(timeout)
             .user_agent(concat!("airlock/", env!("CARGO_PKG_VERSION")))
+            .redirect(policy.redirect_policy())
+            .dns_resolver(policy.resolver())
             .build()
             .map_err(|e| JobError::permanent(format!("building the HTTP client: {e}")))?;
-        Ok(UpstreamClient { http, base })
+        Ok(UpstreamClient { http, base, policy })
+    }
+
+    /// A GET of `url`, once the egress rule allows it. A refusal, here, on
+    /// a redirect hop or in DNS, is permanent: a retry reaches the same host.
+    fn get(&self, url: &Url, what: &str) -> Result<reqwest::RequestBuilder, JobError> {
+        self.policy.check_url(url).map_err(|r| refused(what, &r))?;
+        Ok(self.http.get(url.clone()))
     }
 
     /// The project's page URL: `<base><normalized name>/`.
@@ -103,8 +129,8 @@ impl UpstreamClient {
     /// All files the upstream lists for `project`.
     pub async fn project_files(&self, project: &ProjectName) -> Result<Vec<UpstreamFile>, JobError> {
         let url = self.project_url(project)?;
-        let resp =
-            self.http.get(url.clone()).header(reqwest::header::ACCEPT, ACCEPT).send().await.map_err(|e| JobError::transient(format!("fetching {url}: {e}")))?;
+        let what = format!("fetching {url}");
+        let resp = self.get(&url, &what)?.header(reqwest::header::ACCEPT, ACCEPT).send().await.map_err(|e| request_error(&what, &e))?;
         let status = resp.status();
         if status == reqwest::StatusCode::NOT_FOUND {
             return Err(JobError::absent(format!("project {project} does not exist on the upstream index")));
@@ -131,7 +157,8 @@ impl UpstreamClient {
             .sha256
             .as_ref()
             .ok_or_else(|| JobError::permanent(format!("the upstream gives no sha256 for {}; Airlock only mirrors verifiable files", file.filename)))?;
-        let resp = self.http.get(file.url.clone()).send().await.map_err(|e| JobError::transient(format!("downloading {}: {e}", file.filename)))?;
+        let what = format!("downloading {}", file.filename);
+        let resp = self.get(&file.url, &what)?.send().await.map_err(|e| request_error(&what, &e))?;
         let status = resp.status();
         if !status.is_success() {
             let msg = format!("downloading {}: the upstream answered {status}", file.filename);
@@ -150,12 +177,31 @@ impl UpstreamClient {
             }
         }
         writer.commit(Some(expected)).map_err(|e| match e {
-            BlobError::HashMismatch { expected, actual } => JobError::permanent(format!(
-                "sha256 mismatch for {}: the upstream index says {expected}, the downloaded file is {actual}; the file was discarded",
-                file.filename
-            )),
+            BlobError::HashMismatch { expected, actual } => {
+                // The digest of what came back goes to the log only: the
+                // job's error is shown to anyone who may read the index.
+                tracing::warn!(file = %file.filename, url = %file.url, %expected, %actual, "sha256 mismatch; the file was discarded");
+                JobError::permanent(format!(
+                    "sha256 mismatch for {}: the downloaded file does not match the upstream's published sha256; the file was discarded",
+                    file.filename
+                ))
+            }
             other => JobError::transient(other.to_string()),
         })
+    }
+}
+
+fn refused(what: &str, refusal: &egress::Refusal) -> JobError {
+    tracing::warn!(%refusal, "{what}: refused by the egress rule");
+    JobError::permanent(format!("{what}: refused: {refusal}"))
+}
+
+/// A failed request: permanent when the egress rule refused it (on a
+/// redirect hop or in a DNS answer), transient otherwise.
+fn request_error(what: &str, e: &reqwest::Error) -> JobError {
+    match egress::refusal_of(e) {
+        Some(refusal) => refused(what, refusal),
+        None => JobError::transient(format!("{what}: {e}")),
     }
 }
 
