@@ -82,6 +82,17 @@ pub enum Command {
     Request { requirement: String },
     /// Print the inspection rules as Markdown (the source of docs/rules.md).
     Rules,
+    /// Check that the database and the blob store agree: every file's blob
+    /// present (and, with --verify, still hashing to its name), no blob or
+    /// half-written file unaccounted for. Exits 1 on drift.
+    Fsck {
+        /// Hash every blob a file row names (reads the whole store).
+        #[arg(long)]
+        verify: bool,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Inspect distribution files (or folders of them) and report findings.
     Scan {
         #[arg(required = true)]

@@ -55,6 +55,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print!("{}", airlock_inspect::rules::rules_markdown());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Fsck { verify, json } => fsck(config, verify, json),
     }
 }
 
@@ -67,6 +68,35 @@ fn init_logging(format: LogFormat) {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),
     }
+}
+
+fn fsck(config: Config, verify: bool, json: bool) -> anyhow::Result<ExitCode> {
+    let store = Store::open(&config, 1)?;
+    let report = airlock_store::fsck::fsck(&mut *store.conn()?, &store.blobs, verify)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!(
+            "{} file rows, {} blobs in the store, {} hashed: {}",
+            report.file_rows,
+            report.blobs_in_store,
+            report.blobs_hashed,
+            if report.clean() { "the database and the blob store agree" } else { "DRIFT" }
+        );
+        for b in &report.bad {
+            println!("{} {}\t{} {} {} ({}, release {})", b.project, b.version, b.filename, b.kind, b.problem, b.sha256, b.release_status);
+        }
+        for s in &report.strays {
+            println!("stray file (not a blob at its place): {}", s.display());
+        }
+        if !report.interrupted_writes.is_empty() {
+            println!("{} interrupted write(s) in tmp/ (never blobs; safe to delete while Airlock is stopped)", report.interrupted_writes.len());
+        }
+        if !report.unreferenced.is_empty() {
+            println!("{} blob(s) no file row names (never served; space only)", report.unreferenced.len());
+        }
+    }
+    Ok(if report.clean() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 fn token(config: Config, command: TokenCommand) -> anyhow::Result<ExitCode> {

@@ -98,6 +98,21 @@ pub fn extend_lease(conn: &mut AnyConnection, id: i64, worker: &str, lease: Dura
     Ok(n == 1)
 }
 
+/// Who holds the leases of running jobs (distinct worker ids).
+pub fn lease_holders(conn: &mut AnyConnection) -> StoreResult<Vec<String>> {
+    Ok(jobs::table.filter(jobs::state.eq(RUNNING)).filter(jobs::leased_by.is_not_null()).select(jobs::leased_by.assume_not_null()).distinct().load(conn)?)
+}
+
+/// Put the running jobs that `worker` claimed before `claimed_before` (ms)
+/// back in the queue at once (the worker is known dead: its process is
+/// gone), instead of waiting for their leases to run out. Returns how many.
+pub fn requeue_leases_of(conn: &mut AnyConnection, worker: &str, claimed_before: i64) -> StoreResult<usize> {
+    let now = now_ms();
+    Ok(diesel::update(jobs::table.filter(jobs::state.eq(RUNNING)).filter(jobs::leased_by.eq(worker)).filter(jobs::updated_at.lt(claimed_before)))
+        .set((jobs::state.eq(QUEUED), jobs::run_after.eq(now), jobs::leased_by.eq(None::<String>), jobs::lease_until.eq(None::<i64>), jobs::updated_at.eq(now)))
+        .execute(conn)?)
+}
+
 /// Mark a claimed job done.
 pub fn complete(conn: &mut AnyConnection, id: i64) -> StoreResult<()> {
     let now = now_ms();
@@ -250,6 +265,22 @@ mod tests {
             assert!(claim_next(conn, "w", Duration::from_secs(60)).unwrap().is_none());
             assert!(retry_parked(conn, id).unwrap());
             assert!(claim_next(conn, "w", Duration::from_secs(60)).unwrap().is_some());
+        });
+    }
+
+    #[test]
+    fn a_dead_workers_leases_are_requeued_at_once() {
+        each_backend(|conn| {
+            let a = enqueue(conn, "test", "{}", None, 3).unwrap().unwrap();
+            let b = enqueue(conn, "test", "{}", None, 3).unwrap().unwrap();
+            claim_next(conn, "host:41:0", Duration::from_secs(600)).unwrap().unwrap();
+            claim_next(conn, "host:42:0", Duration::from_secs(600)).unwrap().unwrap();
+            assert_eq!(lease_holders(conn).unwrap().len(), 2);
+            assert_eq!(requeue_leases_of(conn, "host:41:0", 0).unwrap(), 0, "claimed after the cut-off: a new process's own claim");
+            assert_eq!(requeue_leases_of(conn, "host:41:0", now_ms() + 1).unwrap(), 1);
+            let again = claim_next(conn, "host:43:0", Duration::from_secs(600)).unwrap().expect("requeued job is claimable");
+            assert_eq!(again.id, a);
+            assert_eq!(find(conn, b).unwrap().unwrap().leased_by.as_deref(), Some("host:42:0"), "a live worker's lease is kept");
         });
     }
 

@@ -12,6 +12,7 @@ pub mod decisions;
 pub mod domain;
 pub mod error;
 pub mod files;
+pub mod fsck;
 pub mod index;
 pub mod jobs;
 pub mod overview;

@@ -187,6 +187,16 @@ impl Airlock {
     }
 }
 
+impl Airlock {
+    /// `kill -9` the serving process, as a crash or the OOM killer would.
+    pub fn kill_hard(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 impl Drop for Airlock {
     fn drop(&mut self) {
         for mut child in self.child.take().into_iter().chain(self.peers.drain(..)) {
