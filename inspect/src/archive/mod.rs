@@ -43,7 +43,23 @@ pub struct Limits {
     pub max_depth: usize,
     /// Bytes kept from one file.
     pub max_file_bytes: u64,
+    /// Work the Python analysis may spend on one file, in units of syntax
+    /// nodes visited. A file that needs more gets an
+    /// `analysis/budget-exceeded` finding, and the other files are still analysed.
+    pub analysis_budget_per_file: u64,
+    /// Work the Python analysis may spend on the whole archive, in the same
+    /// units. Files after the one where it runs out are not analysed; one
+    /// `analysis/budget-exceeded` finding says which and how many.
+    pub analysis_budget_per_archive: u64,
 }
+
+/// Analysis work allowed per Python file by default: about ten times what
+/// the largest real modules need (an 8 MiB file, the largest analysed, is
+/// a few million units), and a few seconds of one core.
+pub const DEFAULT_ANALYSIS_BUDGET_PER_FILE: u64 = 50_000_000;
+/// Analysis work allowed per archive by default: the largest real wheels
+/// spend well under a tenth of it.
+pub const DEFAULT_ANALYSIS_BUDGET_PER_ARCHIVE: u64 = 1_000_000_000;
 
 impl Default for Limits {
     fn default() -> Self {
@@ -54,6 +70,8 @@ impl Default for Limits {
             max_path_len: 1024,
             max_depth: 64,
             max_file_bytes: 512 * 1024 * 1024,
+            analysis_budget_per_file: DEFAULT_ANALYSIS_BUDGET_PER_FILE,
+            analysis_budget_per_archive: DEFAULT_ANALYSIS_BUDGET_PER_ARCHIVE,
         }
     }
 }
