@@ -50,6 +50,10 @@ pub struct Settings {
     /// How often to re-read approved projects' upstream pages for yanks, in
     /// seconds (0: never).
     pub upstream_sync_secs: Option<u64>,
+    /// Work the Python analysis may spend on one file, in syntax nodes visited.
+    pub analysis_budget_file: Option<u64>,
+    /// Work the Python analysis may spend on one archive, in the same units.
+    pub analysis_budget_archive: Option<u64>,
 }
 
 impl Settings {
@@ -71,6 +75,8 @@ impl Settings {
             file_cache_mb: self.file_cache_mb.or(lower.file_cache_mb),
             four_eyes_severity: self.four_eyes_severity.or(lower.four_eyes_severity),
             upstream_sync_secs: self.upstream_sync_secs.or(lower.upstream_sync_secs),
+            analysis_budget_file: self.analysis_budget_file.or(lower.analysis_budget_file),
+            analysis_budget_archive: self.analysis_budget_archive.or(lower.analysis_budget_archive),
         }
     }
 
@@ -116,6 +122,10 @@ pub struct Config {
     pub four_eyes_severity: Option<String>,
     /// How often upstream yanks are re-read for approved projects (None: never).
     pub upstream_sync: Option<Duration>,
+    /// The Python analysis's work budgets per file and per archive (None:
+    /// the inspection engine's defaults).
+    pub analysis_budget_file: Option<u64>,
+    pub analysis_budget_archive: Option<u64>,
 }
 
 impl fmt::Debug for Config {
@@ -179,8 +189,15 @@ impl Config {
                 )))
             }
         };
+        for (key, value) in [("analysis_budget_file", s.analysis_budget_file), ("analysis_budget_archive", s.analysis_budget_archive)] {
+            if value == Some(0) {
+                return Err(StoreError::Config(format!("{key} must be at least 1 (units of analysis work)")));
+            }
+        }
         Ok(Config {
             four_eyes_severity,
+            analysis_budget_file: s.analysis_budget_file,
+            analysis_budget_archive: s.analysis_budget_archive,
             listen: s.listen.unwrap_or_else(|| DEFAULT_LISTEN.to_string()),
             blob_dir: s.blob_dir.unwrap_or_else(|| data_dir.join("blobs")),
             data_dir,
@@ -252,6 +269,18 @@ mod tests {
         assert!(Config::resolve(bad_rule).unwrap_err().to_string().contains("four_eyes_severity"));
         let rule = Settings { four_eyes_severity: Some("high".into()), ..Settings::default() };
         assert_eq!(Config::resolve(rule).unwrap().four_eyes_severity.as_deref(), Some("high"));
+        let no_budget = Settings { analysis_budget_file: Some(0), ..Settings::default() };
+        assert!(Config::resolve(no_budget).unwrap_err().to_string().contains("analysis_budget_file"));
+    }
+
+    #[test]
+    fn analysis_budgets_are_read_from_the_config_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("airlock.toml");
+        std::fs::write(&file, "analysis_budget_file = 1000\nanalysis_budget_archive = 50000\n").unwrap();
+        let c = Config::load(Some(&file), Settings::default()).unwrap();
+        assert_eq!((c.analysis_budget_file, c.analysis_budget_archive), (Some(1000), Some(50_000)));
+        assert_eq!(Config::resolve(Settings::default()).unwrap().analysis_budget_file, None);
     }
 
     #[test]

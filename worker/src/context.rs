@@ -15,6 +15,8 @@ pub struct Context {
     pub upstream: Option<UpstreamClient>,
     pub max_attempts: i64,
     pub retry_base: Duration,
+    /// Limits for inspecting files, analysis budgets included.
+    pub limits: airlock_inspect::Limits,
 }
 
 impl Context {
@@ -23,7 +25,13 @@ impl Context {
             Some(url) => Some(UpstreamClient::new(url, config.upstream_timeout)?),
             None => None,
         };
-        Ok(Context { store, upstream, max_attempts: config.job_max_attempts, retry_base: config.retry_base })
+        Ok(Context {
+            store,
+            upstream,
+            max_attempts: config.job_max_attempts,
+            retry_base: config.retry_base,
+            limits: crate::inspect_file::limits(config),
+        })
     }
 
     /// Run `f` with a pooled connection on the blocking pool.
