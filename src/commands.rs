@@ -50,7 +50,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{}", serde_json::to_string(&out)?);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Scan { paths, format } => crate::scan::run(&paths, format),
+        Command::Scan { paths, format } => crate::scan::run(&paths, format, &airlock_worker::inspect_file::limits(&config)),
         Command::Rules => {
             print!("{}", airlock_inspect::rules::rules_markdown());
             Ok(ExitCode::SUCCESS)

@@ -33,12 +33,11 @@ fn collect(path: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn run(paths: &[PathBuf], format: ScanFormat) -> anyhow::Result<ExitCode> {
+pub fn run(paths: &[PathBuf], format: ScanFormat, limits: &Limits) -> anyhow::Result<ExitCode> {
     let mut files = Vec::new();
     for p in paths {
         collect(p, &mut files)?;
     }
-    let limits = Limits::default();
     let progress = Progress::new(files.len());
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let next = std::sync::atomic::AtomicUsize::new(0);
@@ -48,7 +47,7 @@ pub fn run(paths: &[PathBuf], format: ScanFormat) -> anyhow::Result<ExitCode> {
             s.spawn(|| loop {
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let Some(path) = files.get(i) else { break };
-                let line = scan_one(path, &limits, format);
+                let line = scan_one(path, limits, format);
                 progress.tick(path);
                 if let Ok(mut r) = results.lock() {
                     r.push((i, line));

@@ -11,6 +11,7 @@ use crate::archive::{self, Archive, ArchiveEntry, Compression, Limits};
 use crate::finding::{Finding, Severity};
 use crate::metadata::CoreMetadata;
 use crate::rules;
+use crate::rules::budget::AnalysisBudget;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -69,6 +70,8 @@ pub struct Dist<'a> {
     pub metadata: Option<&'a CoreMetadata>,
     /// The path prefix of the sdist's top folder (`name-1.0/`), or "" for wheels.
     pub root: String,
+    /// The work the Python analysis may still spend.
+    pub analysis: AnalysisBudget,
 }
 
 fn classify(filename: &str) -> (DistKind, Option<Compression>) {
@@ -145,7 +148,7 @@ pub fn inspect_source<R: std::io::Read + std::io::Seek>(filename: &str, source: 
     let metadata_file = metadata_path.as_ref().and_then(|p| archive.member(p)).map(|m| m.content.clone());
     let metadata = metadata_file.as_deref().map(CoreMetadata::parse);
     let mut findings = archive.findings.clone();
-    let dist = Dist { filename, kind, archive: &archive, metadata: metadata.as_ref(), root };
+    let dist = Dist { filename, kind, archive: &archive, metadata: metadata.as_ref(), root, analysis: AnalysisBudget::new(limits) };
     let output = rules::run(&dist);
     findings.extend(output.findings);
     let file_capabilities = output.file_capabilities;

@@ -25,6 +25,8 @@ fn archive_regressions_give_reports() {
             max_path_len: 1024,
             max_depth: 64,
             max_file_bytes: 16 * 1024 * 1024,
+            analysis_budget_per_file: 2_000_000,
+            analysis_budget_per_archive: 10_000_000,
         };
         let report = inspect_archive(name, archive, &limits);
         let json = serde_json::to_string(&report).unwrap();

@@ -75,6 +75,10 @@ pub struct Settings {
     /// Let the worker connect to loopback, private, link-local and other
     /// non-public addresses other than the upstream's own host.
     pub upstream_allow_private: Option<bool>,
+    /// Work the Python analysis may spend on one file, in syntax nodes visited.
+    pub analysis_budget_file: Option<u64>,
+    /// Work the Python analysis may spend on one archive, in the same units.
+    pub analysis_budget_archive: Option<u64>,
 }
 
 impl Settings {
@@ -106,6 +110,8 @@ impl Settings {
             miss_max_release_mb: self.miss_max_release_mb.or(lower.miss_max_release_mb),
             upstream_file_hosts: self.upstream_file_hosts.or(lower.upstream_file_hosts),
             upstream_allow_private: self.upstream_allow_private.or(lower.upstream_allow_private),
+            analysis_budget_file: self.analysis_budget_file.or(lower.analysis_budget_file),
+            analysis_budget_archive: self.analysis_budget_archive.or(lower.analysis_budget_archive),
         }
     }
 
@@ -212,6 +218,10 @@ pub struct Config {
     /// Allow connections to non-public addresses (the upstream's own host
     /// is always allowed).
     pub upstream_allow_private: bool,
+    /// The Python analysis's work budgets per file and per archive (None:
+    /// the inspection engine's defaults).
+    pub analysis_budget_file: Option<u64>,
+    pub analysis_budget_archive: Option<u64>,
 }
 
 impl fmt::Debug for Config {
@@ -271,10 +281,17 @@ impl Config {
         };
         let upstream_file_hosts =
             s.upstream_file_hosts.unwrap_or_default().iter().filter(|h| !h.trim().is_empty()).map(|h| FileHost::parse(h)).collect::<StoreResult<Vec<_>>>()?;
+        for (key, value) in [("analysis_budget_file", s.analysis_budget_file), ("analysis_budget_archive", s.analysis_budget_archive)] {
+            if value == Some(0) {
+                return Err(StoreError::Config(format!("{key} must be at least 1 (units of analysis work)")));
+            }
+        }
         Ok(Config {
             four_eyes_severity,
             upstream_file_hosts,
             upstream_allow_private: s.upstream_allow_private.unwrap_or(false),
+            analysis_budget_file: s.analysis_budget_file,
+            analysis_budget_archive: s.analysis_budget_archive,
             listen: s.listen.unwrap_or_else(|| DEFAULT_LISTEN.to_string()),
             blob_dir: s.blob_dir.unwrap_or_else(|| data_dir.join("blobs")),
             data_dir,
@@ -359,6 +376,18 @@ mod tests {
         assert!(Config::resolve(bad_rule).unwrap_err().to_string().contains("four_eyes_severity"));
         let rule = Settings { four_eyes_severity: Some("high".into()), ..Settings::default() };
         assert_eq!(Config::resolve(rule).unwrap().four_eyes_severity.as_deref(), Some("high"));
+        let no_budget = Settings { analysis_budget_file: Some(0), ..Settings::default() };
+        assert!(Config::resolve(no_budget).unwrap_err().to_string().contains("analysis_budget_file"));
+    }
+
+    #[test]
+    fn analysis_budgets_are_read_from_the_config_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("airlock.toml");
+        std::fs::write(&file, "analysis_budget_file = 1000\nanalysis_budget_archive = 50000\n").unwrap();
+        let c = Config::load(Some(&file), Settings::default()).unwrap();
+        assert_eq!((c.analysis_budget_file, c.analysis_budget_archive), (Some(1000), Some(50_000)));
+        assert_eq!(Config::resolve(Settings::default()).unwrap().analysis_budget_file, None);
     }
 
     #[test]

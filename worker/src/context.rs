@@ -19,6 +19,8 @@ pub struct Context {
     pub job_timeout: Duration,
     /// Most bytes a release set off by an index miss may mirror.
     pub miss_max_release_bytes: u64,
+    /// Limits for inspecting files, analysis budgets included.
+    pub limits: airlock_inspect::Limits,
 }
 
 impl Context {
@@ -37,6 +39,7 @@ impl Context {
             retry_base: config.retry_base,
             job_timeout: config.job_timeout,
             miss_max_release_bytes: config.miss_max_release_bytes,
+            limits: crate::inspect_file::limits(config),
         })
     }
 

@@ -7,6 +7,7 @@ use airlock_inspect::{inspect_source, Limits, Report};
 use airlock_store::domain::Sha256;
 use airlock_store::files::{self, FileRow, Inspection, NewFinding};
 use airlock_store::tasks::InspectFile;
+use airlock_store::Config;
 
 use crate::context::Context;
 use crate::error::JobError;
@@ -17,10 +18,11 @@ pub async fn run(ctx: &Context, task: InspectFile) -> Result<(), JobError> {
     let sha = Sha256::parse(&file.sha256).map_err(JobError::from)?;
     let blobs = ctx.store.blobs.clone();
     let filename = file.filename.clone();
+    let limits = ctx.limits.clone();
     let (report, metadata_sha) = tokio::task::spawn_blocking(move || -> Result<(Report, Option<Sha256>), JobError> {
         // Streamed from the blob file: a large wheel is never held in memory whole.
         let file = blobs.open_verified(&sha).map_err(|e| JobError::permanent(format!("{filename}: {e}")))?;
-        let report = inspect_source(&filename, std::io::BufReader::new(file), &Limits::default());
+        let report = inspect_source(&filename, std::io::BufReader::new(file), &limits);
         let metadata_sha = match &report.metadata_file {
             Some(meta) => Some(blobs.put(meta).map_err(|e| JobError::transient(e.to_string()))?),
             None => None,
@@ -41,6 +43,17 @@ pub async fn run(ctx: &Context, task: InspectFile) -> Result<(), JobError> {
         tracing::info!(release_id = file.release_id, %status, "release inspected");
     }
     Ok(())
+}
+
+/// The inspection limits the configuration asks for: the engine's
+/// defaults, with the configured analysis budgets.
+pub fn limits(config: &Config) -> Limits {
+    let defaults = Limits::default();
+    Limits {
+        analysis_budget_per_file: config.analysis_budget_file.unwrap_or(defaults.analysis_budget_per_file),
+        analysis_budget_per_archive: config.analysis_budget_archive.unwrap_or(defaults.analysis_budget_per_archive),
+        ..defaults
+    }
 }
 
 /// Once every file is inspected: code the wheel has and the sdist lacks,

@@ -6,12 +6,14 @@
 //! function). Rules read facts, never raw text, so a comment or a docstring
 //! that mentions `exec` is not a call to it.
 
+mod flow;
 pub(crate) mod fold;
+mod resolve;
 mod walk;
 
 use std::collections::BTreeSet;
 
-pub use walk::analyze;
+pub use walk::{analyze, analyze_within};
 
 /// Where a call executes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,6 +93,12 @@ pub struct Facts {
     pub command_classes: Vec<(String, u32)>,
     /// True when tree-sitter found syntax errors (still analysed, best effort).
     pub syntax_errors: bool,
+    /// Work the analysis spent, in units of syntax nodes visited (by the
+    /// walk, by name resolution and by the scans of call arguments).
+    pub work: u64,
+    /// True when the analysis stopped at its work budget: the facts hold
+    /// what came before that point, and the rest of the file was not read.
+    pub out_of_budget: bool,
 }
 
 impl Facts {

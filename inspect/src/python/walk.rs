@@ -1,65 +1,109 @@
 //! The walk from a tree-sitter tree to [`Facts`]. Iterative (an explicit
 //! stack, not recursion), so a hostile file of deeply nested expressions
-//! cannot overflow the stack; inner scans are bounded by a node budget.
+//! cannot overflow the stack.
+//!
+//! The analysis is linear in the size of the tree: each node is visited
+//! once by the walk, names are resolved once per node ([`super::resolve`])
+//! and what flows out of a nested call is scanned once ([`super::flow`]).
+//! Every step is counted as work, and the walk stops at a work budget, so
+//! no input, however it was built, holds a worker longer than the budget
+//! allows; [`Facts::out_of_budget`] then says the file was not read to its end.
 
+use std::cell::{Cell, RefCell};
 use std::collections::{BTreeSet, HashMap};
 use std::rc::Rc;
 
 use tree_sitter::{Node, Parser};
 
+use super::flow::{Flow, Taint};
 use super::fold::{fold, string_literal};
+use super::resolve::bounded;
 use super::{Call, Facts, Literal, Scope};
 
-/// Most nodes one argument scan visits.
-const ARG_SCAN_BUDGET: usize = 20_000;
 /// Most literals kept per file.
 const MAX_LITERALS: usize = 50_000;
 
 /// Setuptools and distutils commands whose subclasses run at install time.
 const COMMAND_BASES: [&str; 8] = ["install", "develop", "egg_info", "build_py", "build", "sdist", "bdist_egg", "easy_install"];
 
-/// What a local variable was assigned from.
-#[derive(Debug, Clone, Default)]
-struct Taint {
-    calls: BTreeSet<String>,
-    strings: Vec<String>,
-    reversed: bool,
+/// Work spent on one file, in units of syntax nodes visited, against a limit.
+pub(super) struct Work {
+    spent: Cell<u64>,
+    limit: u64,
 }
 
-struct Walker<'a> {
-    src: &'a [u8],
+impl Work {
+    /// Count `units` of work; false once the limit is passed.
+    pub(super) fn charge(&self, units: u64) -> bool {
+        let spent = self.spent.get().saturating_add(units);
+        self.spent.set(spent);
+        spent <= self.limit
+    }
+
+    pub(super) fn exhausted(&self) -> bool {
+        self.spent.get() > self.limit
+    }
+}
+
+pub(super) struct Walker<'a> {
+    pub(super) src: &'a [u8],
     /// The source as text when it is valid UTF-8 (nearly always), so node
     /// text is a slice instead of a validation per node.
     text: Option<&'a str>,
-    aliases: HashMap<String, String>,
+    pub(super) aliases: HashMap<String, String>,
+    /// How many aliases hold each value, so that "does this name start with
+    /// an alias's value" is a lookup per prefix, not a scan of every alias.
+    alias_values: HashMap<String, usize>,
     /// Variables by (enclosing function, name): a name in one function says
     /// nothing about the same name in another.
     taints: HashMap<Option<Rc<str>>, HashMap<String, Taint>>,
     /// The function the walk is in.
-    current: Option<Rc<str>>,
+    pub(super) current: Option<Rc<str>>,
     /// Local functions and the callees in their bodies, so that a call to a
     /// helper like `def b64d(x): return base64.b64decode(x)` counts as a
     /// call to what the helper calls.
-    functions: HashMap<String, BTreeSet<String>>,
+    pub(super) functions: HashMap<String, BTreeSet<String>>,
+    /// Names resolved in the statement being walked, by node id.
+    pub(super) resolved: RefCell<HashMap<usize, Option<(String, bool)>>>,
+    /// How deep resolutions through call arguments are nested now.
+    pub(super) resolve_depth: Cell<u32>,
+    /// What flows out of each call scanned in the statement being walked, by node id.
+    pub(super) flows: RefCell<HashMap<usize, Rc<Flow>>>,
+    pub(super) work: Work,
     facts: Facts,
 }
 
 /// Parse and analyse one Python file. Never fails: unparsable parts are
 /// marked as syntax errors and the rest is analysed.
 pub fn analyze(src: &[u8]) -> Facts {
+    analyze_within(src, u64::MAX)
+}
+
+/// [`analyze`], stopping once `budget` units of work (syntax nodes visited)
+/// are spent; [`Facts::out_of_budget`] then says so, and the facts hold what
+/// the walk saw before it stopped. Deterministic: the same source and
+/// budget give the same facts on any machine.
+pub fn analyze_within(src: &[u8], budget: u64) -> Facts {
     let mut parser = Parser::new();
     if parser.set_language(&tree_sitter_python::LANGUAGE.into()).is_err() {
         return Facts::default();
     }
-    let Some(tree) = parser.parse(src, None) else { return Facts::default() };
+    let Some(tree) = parser.parse(src, None) else {
+        return Facts::default();
+    };
     let root = tree.root_node();
     let mut w = Walker {
         src,
         text: std::str::from_utf8(src).ok(),
         aliases: HashMap::new(),
+        alias_values: HashMap::new(),
         taints: HashMap::new(),
         current: None,
         functions: HashMap::new(),
+        resolved: RefCell::new(HashMap::new()),
+        resolve_depth: Cell::new(0),
+        flows: RefCell::new(HashMap::new()),
+        work: Work { spent: Cell::new(0), limit: budget },
         facts: Facts::default(),
     };
     w.facts.syntax_errors = root.has_error();
@@ -72,12 +116,19 @@ pub fn analyze(src: &[u8]) -> Facts {
     let mut stack: Vec<(Node, Context)> = Vec::new();
     let top = Context::default();
     loop {
+        if !w.work.charge(1) {
+            w.facts.out_of_budget = true;
+            break;
+        }
         let node = cursor.node();
         let (parent, ctx) = match stack.last() {
             Some((p, c)) => (Some(*p), c),
             None => (None, &top),
         };
         w.current = ctx.function.clone();
+        if starts_statement(node.kind()) {
+            w.forget_statement();
+        }
         match node.kind() {
             "import_statement" | "import_from_statement" => w.import(node),
             "assignment" | "named_expression" | "augmented_assignment" => w.assignment(node),
@@ -92,16 +143,31 @@ pub fn analyze(src: &[u8]) -> Facts {
             stack.push((node, inner));
             continue;
         }
+        let mut done = false;
         loop {
             if cursor.goto_next_sibling() {
                 break;
             }
             if !cursor.goto_parent() {
-                return w.facts;
+                done = true;
+                break;
             }
             stack.pop();
         }
+        if done {
+            break;
+        }
     }
+    // Work done inside a step (a resolution, a scan) may pass the limit after the walk's last check.
+    w.facts.out_of_budget |= w.work.exhausted();
+    w.facts.work = w.work.spent.get();
+    w.facts
+}
+
+/// True for nodes that begin a statement: what is remembered of one
+/// statement's names and flows is never needed by another.
+fn starts_statement(kind: &str) -> bool {
+    kind.ends_with("_statement") || matches!(kind, "function_definition" | "class_definition" | "decorated_definition")
 }
 
 /// Where the walk is: inside which function, and whether under `if __name__ == "__main__":`.
@@ -112,38 +178,8 @@ struct Context {
     main_guard: bool,
 }
 
-/// Nodes of a subtree, at most `budget` of them.
-fn subtree(node: Node, budget: usize) -> impl Iterator<Item = Node> {
-    let mut cursor = node.walk();
-    let mut done = false;
-    let mut count = 0;
-    std::iter::from_fn(move || {
-        if done || count >= budget {
-            return None;
-        }
-        count += 1;
-        let current = cursor.node();
-        if !cursor.goto_first_child() {
-            loop {
-                if cursor.node() == node {
-                    done = true;
-                    break;
-                }
-                if cursor.goto_next_sibling() {
-                    break;
-                }
-                if !cursor.goto_parent() {
-                    done = true;
-                    break;
-                }
-            }
-        }
-        Some(current)
-    })
-}
-
 /// The literal pieces of an f-string (its text outside the interpolations).
-fn literal_parts(node: Node, src: &[u8]) -> Option<String> {
+pub(super) fn literal_parts(node: Node, src: &[u8]) -> Option<String> {
     let mut out = String::new();
     let mut cursor = node.walk();
     for child in node.children(&mut cursor) {
@@ -161,24 +197,58 @@ fn line_of(node: Node) -> u32 {
 /// Callees whose effect a local helper passes on to its callers: decoding
 /// and fetching. (Everything else a helper calls says little about what its
 /// result is, and would drown the data flow in noise.)
-fn carries_through_helpers(callee: &str) -> bool {
+pub(super) fn carries_through_helpers(callee: &str) -> bool {
     const PREFIXES: [&str; 12] =
         ["base64.", "codecs.decode", "zlib.", "marshal.", "binascii.", "lzma.", "bz2.", "gzip.decompress", "requests.", "urllib", "httpx.", "urlopen"];
     PREFIXES.iter().any(|p| callee.starts_with(p))
 }
 
 /// Builtins that run code given as data.
-const CODE_RUNNERS: [&str; 5] = ["exec", "eval", "compile", "__import__", "execfile"];
+pub(super) const CODE_RUNNERS: [&str; 5] = ["exec", "eval", "compile", "__import__", "execfile"];
 
-fn is_builtins_name(s: &str) -> bool {
+pub(super) fn is_builtins_name(s: &str) -> bool {
     matches!(s, "__builtins__" | "builtins" | "__builtin__")
 }
 
 impl<'a> Walker<'a> {
-    fn text(&self, node: Node) -> &'a str {
+    pub(super) fn text(&self, node: Node) -> &'a str {
         match self.text {
             Some(t) => t.get(node.byte_range()).unwrap_or(""),
             None => node.utf8_text(self.src).unwrap_or(""),
+        }
+    }
+
+    /// What the variable `name` holds, in the current function or at module level.
+    pub(super) fn variable(&self, name: &str) -> Option<&Taint> {
+        self.taints.get(&self.current).and_then(|m| m.get(name)).or_else(|| self.taints.get(&None).and_then(|m| m.get(name)))
+    }
+
+    /// Make `name` stand for `value` in the code that follows.
+    fn set_alias(&mut self, name: String, value: String) {
+        *self.alias_values.entry(value.clone()).or_default() += 1;
+        if let Some(old) = self.aliases.insert(name, value) {
+            if let Some(n) = self.alias_values.get_mut(&old) {
+                *n -= 1;
+                if *n == 0 {
+                    self.alias_values.remove(&old);
+                }
+            }
+        }
+    }
+
+    /// True when `name` starts with what some alias stands for.
+    fn starts_with_alias_value(&self, name: &str) -> bool {
+        self.work.charge(name.len() as u64 / 16);
+        name.char_indices().map(|(i, c)| i + c.len_utf8()).any(|end| self.alias_values.contains_key(&name[..end]))
+    }
+
+    /// Drop what was remembered of the statement before: a new one begins.
+    fn forget_statement(&mut self) {
+        if !self.resolved.get_mut().is_empty() {
+            *self.resolved.get_mut() = HashMap::new();
+        }
+        if !self.flows.get_mut().is_empty() {
+            *self.flows.get_mut() = HashMap::new();
         }
     }
 
@@ -191,13 +261,15 @@ impl<'a> Walker<'a> {
                     "dotted_name" => {
                         let full = self.text(child).to_string();
                         let top = full.split('.').next().unwrap_or(&full).to_string();
-                        self.aliases.insert(top.clone(), top);
+                        self.set_alias(top.clone(), top);
                         self.facts.imports.push((full, line));
                     }
                     "aliased_import" => {
-                        let (Some(name), Some(alias)) = (child.child_by_field_name("name"), child.child_by_field_name("alias")) else { continue };
+                        let (Some(name), Some(alias)) = (child.child_by_field_name("name"), child.child_by_field_name("alias")) else {
+                            continue;
+                        };
                         let full = self.text(name).to_string();
-                        self.aliases.insert(self.text(alias).to_string(), full.clone());
+                        self.set_alias(self.text(alias).to_string(), full.clone());
                         self.facts.imports.push((full, line));
                     }
                     _ => {}
@@ -219,14 +291,16 @@ impl<'a> Walker<'a> {
             };
             let full = if module.is_empty() || module.ends_with('.') { format!("{module}{name}") } else { format!("{module}.{name}") };
             self.facts.imports.push((full.clone(), line));
-            self.aliases.insert(alias, full);
+            self.set_alias(alias, full);
         }
     }
 
     fn assignment(&mut self, node: Node) {
         let left = node.child_by_field_name("left").or_else(|| node.child_by_field_name("name"));
         let right = node.child_by_field_name("right").or_else(|| node.child_by_field_name("value"));
-        let (Some(left), Some(right)) = (left, right) else { return };
+        let (Some(left), Some(right)) = (left, right) else {
+            return;
+        };
         if left.kind() != "identifier" {
             return;
         }
@@ -237,20 +311,20 @@ impl<'a> Walker<'a> {
         // `x = __import__("os")` or `x = importlib.import_module("os")` makes x an alias.
         if right.kind() == "call" {
             if let Some(module) = self.imported_module(right) {
-                self.aliases.insert(name.clone(), module);
+                self.set_alias(name.clone(), module);
                 return;
             }
             // `s = socket.socket()` lets `s.connect(...)` resolve to `socket.socket().connect`.
             if let Some((callee, _)) = right.child_by_field_name("function").and_then(|f| self.resolve(f)) {
                 if callee.contains('.') {
-                    self.aliases.insert(name.clone(), format!("{callee}()"));
+                    self.set_alias(name.clone(), bounded(format!("{callee}()")));
                 }
             }
         }
         if right.kind() == "identifier" || right.kind() == "attribute" {
             if let Some((resolved, _)) = self.resolve(right) {
-                if resolved.starts_with("__builtins__") || self.aliases.values().any(|v| resolved.starts_with(v.as_str())) {
-                    self.aliases.insert(name.clone(), resolved);
+                if resolved.starts_with("__builtins__") || self.starts_with_alias_value(&resolved) {
+                    self.set_alias(name.clone(), resolved);
                 }
             }
         }
@@ -272,149 +346,19 @@ impl<'a> Walker<'a> {
 
     /// `with open(p) as f:` makes `f.read()` resolve to `open().read`.
     fn with_alias(&mut self, node: Node) {
-        let Some(value) = node.named_child(0).filter(|v| v.kind() == "call") else { return };
-        let Some(target) = node.child_by_field_name("alias").or_else(|| node.named_child(1)) else { return };
+        let Some(value) = node.named_child(0).filter(|v| v.kind() == "call") else {
+            return;
+        };
+        let Some(target) = node.child_by_field_name("alias").or_else(|| node.named_child(1)) else {
+            return;
+        };
         let name = self.text(target).trim().to_string();
         if name.is_empty() || !name.chars().all(|c| c.is_alphanumeric() || c == '_') {
             return;
         }
         if let Some((callee, _)) = value.child_by_field_name("function").and_then(|f| self.resolve(f)) {
-            self.aliases.insert(name, format!("{callee}()"));
+            self.set_alias(name, bounded(format!("{callee}()")));
         }
-    }
-
-    /// The module a call like `__import__("os")` or `importlib.import_module("os")` loads.
-    fn imported_module(&self, call: Node) -> Option<String> {
-        let function = call.child_by_field_name("function")?;
-        let name = self.resolve(function).map(|(n, _)| n)?;
-        if name == "__import__" || name == "importlib.import_module" {
-            let arg = call.child_by_field_name("arguments")?.named_child(0)?;
-            return fold(arg, self.src, 0);
-        }
-        None
-    }
-
-    /// What flows out of an expression: calls inside it, strings it folds to.
-    fn taint_of(&self, expr: Node) -> Taint {
-        let mut t = Taint::default();
-        let folded = fold(expr, self.src, 0);
-        let whole = folded.is_some();
-        t.strings.extend(folded);
-        for node in subtree(expr, ARG_SCAN_BUDGET) {
-            match node.kind() {
-                "call" => {
-                    if let Some(f) = node.child_by_field_name("function") {
-                        if let Some((callee, _)) = self.resolve(f) {
-                            if let Some(inner) = self.functions.get(&callee) {
-                                t.calls.extend(inner.iter().filter(|c| carries_through_helpers(c)).cloned());
-                            }
-                            t.calls.insert(callee);
-                        }
-                    }
-                }
-                "slice" if self.text(node).replace(' ', "") == "::-1" => t.reversed = true,
-                "identifier" => {
-                    let name = self.text(node);
-                    let prior = self.taints.get(&self.current).and_then(|m| m.get(name)).or_else(|| self.taints.get(&None).and_then(|m| m.get(name)));
-                    if let Some(prior) = prior {
-                        t.calls.extend(prior.calls.iter().cloned());
-                        t.reversed |= prior.reversed;
-                        if t.strings.len() < 64 {
-                            t.strings.extend(prior.strings.iter().take(16).cloned());
-                        }
-                    }
-                }
-                "string" if !whole && node.parent().is_some_and(|p| p.kind() != "concatenated_string") && t.strings.len() < 64 => {
-                    t.strings.extend(string_literal(node, self.src).or_else(|| literal_parts(node, self.src)));
-                }
-                _ => {}
-            }
-        }
-        t
-    }
-
-    /// Resolve a callee expression to a dotted name; the flag says it was hidden.
-    fn resolve(&self, node: Node) -> Option<(String, bool)> {
-        match node.kind() {
-            "identifier" => {
-                let name = self.text(node);
-                Some((self.aliases.get(name).cloned().unwrap_or_else(|| name.to_string()), false))
-            }
-            "attribute" => {
-                let object = node.child_by_field_name("object")?;
-                let attr = self.text(node.child_by_field_name("attribute")?);
-                let (base, hidden) = match object.kind() {
-                    "call" => match self.imported_module(object) {
-                        Some(module) => (module, true),
-                        None => {
-                            let (inner, hidden) = self.resolve(object.child_by_field_name("function")?)?;
-                            (format!("{inner}()"), hidden)
-                        }
-                    },
-                    _ => self.resolve(object)?,
-                };
-                if is_builtins_name(&base) {
-                    // `builtins.eval(...)` names its callee plainly; only computed names hide.
-                    return Some((attr.to_string(), hidden));
-                }
-                Some((format!("{base}.{attr}"), hidden))
-            }
-            "call" => {
-                // getattr(obj, "name")(...) and __import__("os")(...)-style callees.
-                let function = node.child_by_field_name("function")?;
-                let (fname, _) = self.resolve(function)?;
-                let args = node.child_by_field_name("arguments")?;
-                if fname == "getattr" {
-                    let object = args.named_child(0)?;
-                    let name_arg = args.named_child(1)?;
-                    let name = match fold(name_arg, self.src, 0) {
-                        Some(name) => name,
-                        None if is_builtins_name(self.text(object)) => match self.variable_holding_code_runner(name_arg) {
-                            // `n = "ex" + "ec"` earlier: the variable holds the name.
-                            Some(name) => name,
-                            // A lookup by a plain variable (`getattr(builtins, type_name)`) is ordinary dispatch.
-                            None if matches!(name_arg.kind(), "identifier" | "attribute") => return None,
-                            // Computed in a way that does not fold: unknown, and hidden.
-                            None => "__builtins__.?".to_string(),
-                        },
-                        None => return None,
-                    };
-                    let base = match object.kind() {
-                        "call" => self.imported_module(object).or_else(|| self.resolve(object).map(|r| r.0)),
-                        _ => self.resolve(object).map(|r| r.0),
-                    }?;
-                    if is_builtins_name(&base) || base == "__import__()" {
-                        return Some((name, true));
-                    }
-                    return Some((format!("{base}.{name}"), true));
-                }
-                Some((format!("{fname}()"), false))
-            }
-            "subscript" => {
-                // __builtins__["exec"], globals()["exec"], vars(builtins)["exec"]
-                let value = node.child_by_field_name("value")?;
-                let key = fold(node.child_by_field_name("subscript")?, self.src, 0)?;
-                let base = self.text(value).replace(' ', "");
-                let is_namespace = is_builtins_name(&base)
-                    || matches!(base.as_str(), "globals()" | "locals()" | "vars()" | "vars(__builtins__)" | "vars(builtins)")
-                    || base.ends_with("__dict__")
-                    || base.contains("__builtins__");
-                is_namespace.then_some((key, true))
-            }
-            "parenthesized_expression" => self.resolve(node.named_child(0)?),
-            _ => None,
-        }
-    }
-
-    /// The builtin that runs code (`exec`, `eval`, …) whose name a variable
-    /// was assigned, as in `n = "ex" + "ec"; getattr(builtins, n)(code)`.
-    fn variable_holding_code_runner(&self, node: Node) -> Option<String> {
-        if node.kind() != "identifier" {
-            return None;
-        }
-        let name = self.text(node);
-        let taint = self.taints.get(&self.current).and_then(|m| m.get(name)).or_else(|| self.taints.get(&None).and_then(|m| m.get(name)))?;
-        taint.strings.iter().find(|s| CODE_RUNNERS.contains(&s.as_str())).cloned()
     }
 
     /// The context for the children of `node`.
@@ -432,8 +376,12 @@ impl<'a> Walker<'a> {
     }
 
     fn call(&mut self, node: Node, ctx: &Context) {
-        let Some(function) = node.child_by_field_name("function") else { return };
-        let Some((callee, hidden)) = self.resolve(function) else { return };
+        let Some(function) = node.child_by_field_name("function") else {
+            return;
+        };
+        let Some((callee, hidden)) = self.resolve(function) else {
+            return;
+        };
         let mut call = Call {
             callee,
             hidden,
@@ -478,12 +426,16 @@ impl<'a> Walker<'a> {
     }
 
     fn decode_through_helper(&self, call: Node, strings: &mut Vec<String>) {
-        let Some((callee, _)) = call.child_by_field_name("function").and_then(|f| self.resolve(f)) else { return };
+        let Some((callee, _)) = call.child_by_field_name("function").and_then(|f| self.resolve(f)) else {
+            return;
+        };
         let decodes = self.functions.get(&callee).is_some_and(|inner| inner.iter().any(|c| c.ends_with("b64decode")));
         if !decodes {
             return;
         }
-        let Some(arg) = call.child_by_field_name("arguments").and_then(|a| a.named_child(0)) else { return };
+        let Some(arg) = call.child_by_field_name("arguments").and_then(|a| a.named_child(0)) else {
+            return;
+        };
         if let Some(bytes) = fold(arg, self.src, 0).and_then(|s| super::fold::base64_decode(&s, false)) {
             strings.push(String::from_utf8_lossy(&bytes).into_owned());
         }
@@ -514,10 +466,14 @@ impl<'a> Walker<'a> {
     }
 
     fn class(&mut self, node: Node) {
-        let Some(supers) = node.child_by_field_name("superclasses") else { return };
+        let Some(supers) = node.child_by_field_name("superclasses") else {
+            return;
+        };
         let mut cursor = supers.walk();
         for base in supers.named_children(&mut cursor) {
-            let Some((resolved, _)) = self.resolve(base) else { continue };
+            let Some((resolved, _)) = self.resolve(base) else {
+                continue;
+            };
             let last = resolved.rsplit('.').next().unwrap_or(&resolved);
             if COMMAND_BASES.contains(&last) && (resolved.contains("setuptools") || resolved.contains("distutils") || resolved == last) {
                 let name = node.child_by_field_name("name").map(|n| self.text(n).to_string()).unwrap_or_default();

@@ -32,7 +32,8 @@ pub fn command_overrides(dist: &Dist, out: &mut Vec<Finding>) {
     }
     let path = format!("{}setup.py", dist.root);
     let Some(member) = dist.archive.member(&path) else { return };
-    let facts = crate::python::analyze(&member.content);
+    // Out of budget, the code rules report it for setup.py.
+    let facts = dist.analysis.analyze(&member.content, u64::MAX);
     let text = String::from_utf8_lossy(&member.content);
     for (class, line) in facts.command_classes {
         let base = class.rsplit('(').next().unwrap_or("").trim_end_matches(')');
@@ -212,15 +213,17 @@ pub fn pth_files(dist: &Dist, out: &mut Vec<Finding>) {
         };
         // The import lines are Python run at every start: judge what they do.
         let code: String = text.lines().filter(|l| l.trim_start().starts_with("import")).collect::<Vec<_>>().join("\n");
-        let facts = crate::python::analyze(code.as_bytes());
-        let risky = facts.calls.iter().any(|c| {
-            crate::rules::code::payload::is_process(c)
-                || crate::rules::code::access::is_network(c)
-                || c.hidden && (c.is(&crate::rules::code::payload::EXEC) || crate::rules::code::payload::is_process(c))
-                || c.inner_has(&crate::rules::code::payload::DECODERS)
-                || c.callee == "exec"
-                    && c.strings.iter().any(|s| s.contains("import") && (s.contains("socket") || s.contains("subprocess") || s.contains("urllib")))
-        });
+        let facts = dist.analysis.analyze(code.as_bytes(), u64::MAX);
+        // Lines too costly to analyse are no better than lines that do something risky.
+        let risky = facts.out_of_budget
+            || facts.calls.iter().any(|c| {
+                crate::rules::code::payload::is_process(c)
+                    || crate::rules::code::access::is_network(c)
+                    || c.hidden && (c.is(&crate::rules::code::payload::EXEC) || crate::rules::code::payload::is_process(c))
+                    || c.inner_has(&crate::rules::code::payload::DECODERS)
+                    || c.callee == "exec"
+                        && c.strings.iter().any(|s| s.contains("import") && (s.contains("socket") || s.contains("subprocess") || s.contains("urllib")))
+            });
         let (severity, what) = if risky {
             (Severity::High, "this .pth line runs at every interpreter start and starts processes, uses the network or runs hidden code")
         } else {

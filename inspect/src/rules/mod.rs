@@ -2,6 +2,7 @@
 //! severity and a one-line description; the description doubles as the
 //! rule's documentation. Rules read a [`Dist`] and return findings.
 
+pub mod budget;
 pub mod code;
 mod install_hooks;
 mod metadata;
@@ -34,6 +35,7 @@ pub const RULES: &[Rule] = &[
     Rule { id: "archive/too-many-entries", severity: Severity::High, description: "The archive has more entries than the limit; the rest was not read." },
     Rule { id: "archive/too-large", severity: Severity::High, description: "The archive unpacks to more than the size limit; the rest was not read." },
     Rule { id: "archive/decompression-bomb", severity: Severity::High, description: "An entry or the whole stream expands far beyond any real package (a zip or gzip bomb)." },
+    Rule { id: "analysis/budget-exceeded", severity: Severity::High, description: "The Python code could not be analysed within the work budget (per file, or for the whole archive): what was not analysed must be read by a person." },
     Rule { id: "install-hook/setup-py", severity: Severity::Medium, description: "The sdist has a setup.py, which runs with the installing user's rights when it is built." },
     Rule { id: "install-hook/command-override", severity: Severity::Medium, description: "setup.py replaces a setuptools command (install, develop, egg_info: medium; build steps: low), so its code runs during installation." },
     Rule { id: "install-hook/sitecustomize", severity: Severity::High, description: "A wheel installs sitecustomize.py or usercustomize.py, which run at every interpreter start." },

@@ -17,7 +17,7 @@ use crate::capabilities::{self, Capability};
 use crate::finding::{Finding, Severity};
 use crate::python::{Call, Facts, Scope};
 use crate::report::{Dist, DistKind};
-use crate::rules::finding;
+use crate::rules::{budget, finding};
 
 /// What a Python file is, for severity purposes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -222,7 +222,12 @@ pub fn run(dist: &Dist, out: &mut Vec<Finding>) -> BTreeMap<String, BTreeSet<Cap
     let python: Vec<&crate::archive::Member> =
         dist.archive.members.iter().filter(|m| (m.path.ends_with(".py") || m.path.ends_with(".pyw")) && m.content.len() <= MAX_PY_BYTES).collect();
     let layout = Layout::of(dist, &python);
-    // Files are independent: analyse them on every core, then report in archive order.
+    // Files are independent: analyse them on every core, then report in
+    // archive order. Files are claimed in order, and no more once the
+    // archive's budget is spent; which files count as analysed is then
+    // decided in archive order from each file's own (deterministic) work,
+    // so the result does not depend on the threads' timing.
+    let spent_before = dist.analysis.spent();
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(python.len().max(1));
     let next = std::sync::atomic::AtomicUsize::new(0);
     let mut per_file: Vec<(usize, FileResult)> = std::thread::scope(|s| {
@@ -230,7 +235,7 @@ pub fn run(dist: &Dist, out: &mut Vec<Finding>) -> BTreeMap<String, BTreeSet<Cap
             .map(|_| {
                 s.spawn(|| {
                     let mut done = Vec::new();
-                    loop {
+                    while !dist.analysis.archive_exhausted() {
                         let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         let Some(member) = python.get(i) else { break };
                         done.push((i, analyse_file(dist, &layout, member)));
@@ -243,7 +248,13 @@ pub fn run(dist: &Dist, out: &mut Vec<Finding>) -> BTreeMap<String, BTreeSet<Cap
     });
     per_file.sort_by_key(|(i, _)| *i);
     let mut capabilities = BTreeMap::new();
+    let mut spent = spent_before;
     for (i, result) in per_file {
+        spent = spent.saturating_add(result.work);
+        if spent > dist.analysis.per_archive {
+            out.push(budget::archive_exceeded(&python[i].path, dist.analysis.per_archive, python.len() - i - 1));
+            break;
+        }
         out.extend(result.findings);
         if !result.capabilities.is_empty() {
             capabilities.insert(python[i].path.clone(), result.capabilities);
@@ -255,30 +266,44 @@ pub fn run(dist: &Dist, out: &mut Vec<Finding>) -> BTreeMap<String, BTreeSet<Cap
 struct FileResult {
     findings: Vec<Finding>,
     capabilities: BTreeSet<Capability>,
+    /// Analysis work spent on the file.
+    work: u64,
 }
 
 fn analyse_file(dist: &Dist, layout: &Layout, member: &crate::archive::Member) -> FileResult {
     let text = String::from_utf8_lossy(&member.content);
     if !prefilter::worth_parsing(&text) {
-        return FileResult { findings: Vec::new(), capabilities: capabilities::of_text(&text) };
+        return FileResult { findings: Vec::new(), capabilities: capabilities::of_text(&text), work: 0 };
     }
-    let file = PyFile { path: &member.path, text: &text, role: role_of(dist, layout, &member.path), facts: crate::python::analyze(&member.content) };
+    let facts = dist.analysis.analyze(&member.content, dist.analysis.per_file);
+    let mut work = facts.work;
+    let file = PyFile { path: &member.path, text: &text, role: role_of(dist, layout, &member.path), facts };
     let mut out = Vec::new();
     payload::run(&file, &mut out);
     access::run(&file, &mut out);
     hiding::run(&file, &mut out);
-    embedded_code(&file, &mut out);
-    dedupe_lines(&mut out, 0);
+    let mut out_of_budget = file.facts.out_of_budget;
+    if !out_of_budget {
+        let embedded = embedded_code(dist, &file, dist.analysis.per_file.saturating_sub(work), &mut out);
+        work += embedded.0;
+        out_of_budget = embedded.1;
+    }
+    if out_of_budget {
+        out.push(budget::file_exceeded(&member.path, dist.analysis.per_file, file.weigh(Severity::High)));
+    }
+    dedupe_lines(&mut out);
     let mut caps = capabilities::of_python(&file.facts);
     caps.extend(capabilities::of_text(&text));
-    FileResult { findings: out, capabilities: caps }
+    FileResult { findings: out, capabilities: caps, work }
 }
 
 /// Python source kept in a string (to be `exec`ed or written out and run
 /// later) is analysed as code too; its findings point at the string's line.
 /// So is source hidden in a base64 or hex blob: decoded here, as the
 /// package would decode it, and read (never run).
-fn embedded_code(file: &PyFile, out: &mut Vec<Finding>) {
+/// Returns the work spent, and whether it ran out of `allowed`.
+fn embedded_code(dist: &Dist, file: &PyFile, allowed: u64, out: &mut Vec<Finding>) -> (u64, bool) {
+    let mut work = 0;
     let plain = file
         .facts
         .literals
@@ -296,7 +321,12 @@ fn embedded_code(file: &PyFile, out: &mut Vec<Finding>) {
         if !looks_like_code {
             continue;
         }
-        let inner = PyFile { path: file.path, text: &code, role: file.role, facts: crate::python::analyze(code.as_bytes()) };
+        let facts = dist.analysis.analyze(code.as_bytes(), allowed.saturating_sub(work));
+        work += facts.work;
+        if facts.out_of_budget {
+            return (work, true);
+        }
+        let inner = PyFile { path: file.path, text: &code, role: file.role, facts };
         let mut found = Vec::new();
         payload::run(&inner, &mut found);
         access::run(&inner, &mut found);
@@ -312,6 +342,7 @@ fn embedded_code(file: &PyFile, out: &mut Vec<Finding>) {
             out.push(f);
         }
     }
+    (work, false)
 }
 
 /// The text a base64 (standard or URL-safe) or hex blob decodes to, when
@@ -328,15 +359,8 @@ fn decode_blob(blob: &str) -> Option<std::borrow::Cow<'static, str>> {
 
 /// Keep one finding per rule and line of a file (several calls on a line
 /// would otherwise repeat it).
-fn dedupe_lines(out: &mut Vec<Finding>, from: usize) {
+fn dedupe_lines(out: &mut Vec<Finding>) {
+    // One pass: a file with thousands of calls on one line must not cost their square.
     let mut seen = std::collections::HashSet::new();
-    let mut i = from;
-    while i < out.len() {
-        let key = (out[i].rule.clone(), out[i].line);
-        if seen.insert(key) {
-            i += 1;
-        } else {
-            out.remove(i);
-        }
-    }
+    out.retain(|f| seen.insert((f.rule.clone(), f.line)));
 }
