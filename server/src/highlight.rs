@@ -88,6 +88,8 @@ pub fn python(source: &str) -> Vec<Vec<Span>> {
             }
         }
         let bytes = text.as_bytes();
+        // Where the line's code starts: a decorator's `@` must be there.
+        let indent = text.len() - text.trim_start().len();
         // `i` only ever moves past whole characters or ASCII bytes, so it
         // stays on a character boundary and every slice below is safe.
         while i < text.len() {
@@ -145,7 +147,7 @@ pub fn python(source: &str) -> Vec<Vec<Span>> {
                 i += len;
                 continue;
             }
-            if c == b'@' && text[..i].trim().is_empty() {
+            if c == b'@' && i == indent {
                 let len = 1 + rest[1..].bytes().take_while(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'.').count();
                 line.push("dec", &rest[..len]);
                 i += len;
@@ -243,6 +245,14 @@ mod tests {
             let want: Vec<String> = source.lines().map(str::to_string).collect();
             assert_eq!(joined(&lines), want, "{source:?}");
         }
+    }
+
+    #[test]
+    fn decorators_start_their_line() {
+        let lines = python("@app.route\n    @ｘ.y @z\nm = a @b\n");
+        assert_eq!(classes(&lines[0]), [("dec", "@app.route")]);
+        assert_eq!(classes(&lines[1]), [("", "    "), ("dec", "@"), ("", "ｘ.y @z")]);
+        assert_eq!(classes(&lines[2]), [("", "m = a @b")]);
     }
 
     #[test]
