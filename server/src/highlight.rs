@@ -71,25 +71,23 @@ impl Line {
 }
 
 /// The end (exclusive) of a string body starting at `from`, closed by
-/// `quote`; None when the line ends first.
+/// `quote`; None when the line ends first. A backslash escapes the next
+/// character, whatever its width in bytes.
 fn string_end(line: &str, from: usize, quote: &str) -> Option<usize> {
-    let bytes = line.as_bytes();
-    let mut i = from;
-    while i < bytes.len() {
-        if bytes[i] == b'\\' {
-            i += 2;
-            continue;
-        }
-        if line[i..].starts_with(quote) {
+    let mut chars = line[from..].char_indices().map(|(i, c)| (from + i, c));
+    while let Some((i, c)) = chars.next() {
+        if c == '\\' {
+            chars.next();
+        } else if line[i..].starts_with(quote) {
             return Some(i + quote.len());
         }
-        i += 1;
     }
     None
 }
 
 /// Lines of Python source split into highlighted spans. Triple-quoted
-/// strings carry over from line to line.
+/// strings carry over from line to line. The spans of a line, joined, are
+/// the line: nothing is dropped or added.
 pub fn python(source: &str) -> Vec<Vec<Span>> {
     let mut open: Option<&'static str> = None;
     let mut out = Vec::new();
@@ -111,6 +109,10 @@ pub fn python(source: &str) -> Vec<Vec<Span>> {
             }
         }
         let bytes = text.as_bytes();
+        // Where the line's code starts: a decorator's `@` must be there.
+        let indent = text.len() - text.trim_start().len();
+        // `i` only ever moves past whole characters or ASCII bytes, so it
+        // stays on a character boundary and every slice below is safe.
         while i < text.len() {
             let c = bytes[i];
             let rest = &text[i..];
@@ -166,7 +168,7 @@ pub fn python(source: &str) -> Vec<Vec<Span>> {
                 i += len;
                 continue;
             }
-            if c == b'@' && text[..i].trim().is_empty() {
+            if c == b'@' && i == indent {
                 let len = 1 + rest[1..].bytes().take_while(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'.').count();
                 line.push("dec", &rest[..len]);
                 i += len;
@@ -207,6 +209,66 @@ mod tests {
         let lines = python("x = \"\"\"one\ntwo \"quoted\"\nthree\"\"\" + 1\n");
         assert_eq!(classes(&lines[1]), [("str", "two \"quoted\"")]);
         assert_eq!(classes(&lines[2]), [("str", "three\"\"\""), ("", " + "), ("num", "1")]);
+    }
+
+    /// Each line's spans, joined: must be the line itself.
+    fn joined(lines: &[Vec<Span>]) -> Vec<String> {
+        lines.iter().map(|l| l.iter().map(|s| s.text.as_str()).collect()).collect()
+    }
+
+    #[test]
+    fn non_ascii_text_in_strings_is_highlighted() {
+        // One accented letter inside a string literal used to panic the file
+        // viewer, so a package could hide a file from the auditor with it.
+        let lines =
+            python(concat!("GREETING = \"café\"\n", "x = '日本語' + \"🐍\"\n", "y = f\"{naïve!r} — {変数}\"\n", "z = \"\\é\" + 'ok'\n", "open = \"résumé\n",));
+        assert_eq!(classes(&lines[0]), [("", "GREETING = "), ("str", "\"café\"")]);
+        assert_eq!(classes(&lines[1]), [("", "x = "), ("str", "'日本語'"), ("", " + "), ("str", "\"🐍\"")]);
+        assert_eq!(classes(&lines[2]), [("", "y = "), ("str", "f\"{naïve!r} — {変数}\"")]);
+        assert_eq!(classes(&lines[3]), [("", "z = "), ("str", "\"\\é\""), ("", " + "), ("str", "'ok'")]);
+        assert_eq!(classes(&lines[4]), [("bi", "open"), ("", " = "), ("str", "\"résumé")]);
+    }
+
+    #[test]
+    fn non_ascii_triple_quoted_strings_span_lines() {
+        let lines = python("doc = \"\"\"résumé\nnaïve 東京 🐍\"\"\"  # fin\n'''é\\\n🐍'''\n");
+        assert_eq!(classes(&lines[0]), [("", "doc = "), ("str", "\"\"\"résumé")]);
+        assert_eq!(classes(&lines[1]), [("str", "naïve 東京 🐍\"\"\""), ("", "  "), ("com", "# fin")]);
+        assert_eq!(classes(&lines[2]), [("str", "'''é\\")]);
+        assert_eq!(classes(&lines[3]), [("str", "🐍'''")]);
+    }
+
+    #[test]
+    fn non_ascii_comments_identifiers_and_line_ends_are_kept() {
+        let lines = python("# 日本語 🎉\ndef größe(naïve, 変数):  # café\n    return naïve + 🐍\nx = 1é\n");
+        assert_eq!(classes(&lines[0]), [("com", "# 日本語 🎉")]);
+        assert_eq!(classes(&lines[1]), [("kw", "def"), ("", " größe(naïve, 変数):  "), ("com", "# café")]);
+        assert_eq!(classes(&lines[2]), [("", "    "), ("kw", "return"), ("", " naïve + 🐍")]);
+        assert_eq!(classes(&lines[3]), [("", "x = "), ("num", "1"), ("", "é")]);
+    }
+
+    #[test]
+    fn spans_join_back_to_each_line() {
+        let sources = [
+            "s = 'café' # é\nt = \"東京\\",
+            "u = r'\\🐍' + b\"\\\\\" + '''a\n\\é\n'''é",
+            "@décor.ation\nclass Ü: pass\r\n\"\"\"\n🐍\"\"\"",
+            "x = '\\",
+            "é'\"'\"\"'",
+        ];
+        for source in sources {
+            let lines = python(source);
+            let want: Vec<String> = source.lines().map(str::to_string).collect();
+            assert_eq!(joined(&lines), want, "{source:?}");
+        }
+    }
+
+    #[test]
+    fn decorators_start_their_line() {
+        let lines = python("@app.route\n    @ｘ.y @z\nm = a @b\n");
+        assert_eq!(classes(&lines[0]), [("dec", "@app.route")]);
+        assert_eq!(classes(&lines[1]), [("", "    "), ("dec", "@"), ("", "ｘ.y @z")]);
+        assert_eq!(classes(&lines[2]), [("", "m = a @b")]);
     }
 
     #[test]

@@ -101,6 +101,9 @@ fn parse_attributes(s: &str) -> Vec<(String, String)> {
     attrs
 }
 
+/// The longest character reference decoded, `&` and `;` included.
+const MAX_REFERENCE_BYTES: usize = 12;
+
 /// Decode the character references that appear in index pages.
 pub fn decode_entities(s: &str) -> String {
     if !s.contains('&') {
@@ -111,7 +114,11 @@ pub fn decode_entities(s: &str) -> String {
     while let Some(amp) = rest.find('&') {
         out.push_str(&rest[..amp]);
         rest = &rest[amp..];
-        let Some(semi) = rest[..rest.len().min(12)].find(';') else {
+        // A reference is short: its `;` must come within a few bytes. The
+        // search runs over bytes, since that window can end inside a
+        // character; a `;` found there is ASCII, so a boundary.
+        let window = &rest.as_bytes()[..rest.len().min(MAX_REFERENCE_BYTES)];
+        let Some(semi) = window.iter().position(|&b| b == b';') else {
             out.push('&');
             rest = &rest[1..];
             continue;
@@ -165,6 +172,18 @@ mod tests {
     #[test]
     fn entities_decode_and_stray_ampersands_survive() {
         assert_eq!(decode_entities("a&amp;b &lt;3 &#65;&#x42; & tail &bogus;"), "a&b <3 AB & tail &bogus;");
+    }
+
+    #[test]
+    fn multibyte_text_after_an_ampersand_decodes() {
+        // A CJK yank reason after `&amp;` put byte 12 inside a character: the
+        // parser panicked and took the mirror job down with it.
+        assert_eq!(decode_entities("a &amp;撤回理由です"), "a &撤回理由です");
+        assert_eq!(decode_entities("&日本語の理由"), "&日本語の理由");
+        assert_eq!(decode_entities("&#x1F40D;🐍&amp🐍;"), "🐍🐍&amp🐍;");
+        let a = anchors("<a href=\"/f/demo-1.0.tar.gz\" data-yanked=\"壊れた &amp;危険な版です\">demo &amp;東京です</a>");
+        assert_eq!(a[0].yanked.as_deref(), Some("壊れた &危険な版です"));
+        assert_eq!(a[0].text, "demo &東京です");
     }
 
     #[test]

@@ -207,7 +207,7 @@ fn request_error(what: &str, e: &reqwest::Error) -> JobError {
 
 /// Longest free text Airlock keeps from an upstream page (a yank reason,
 /// a requires-python specifier): the upstream is not trusted to be brief.
-const MAX_UPSTREAM_TEXT: usize = 1000;
+pub const MAX_UPSTREAM_TEXT: usize = 1000;
 
 fn bounded(mut text: String) -> String {
     if text.len() > MAX_UPSTREAM_TEXT {
@@ -220,7 +220,9 @@ fn bounded(mut text: String) -> String {
     text
 }
 
-fn parse_json_page(body: &[u8], page_url: &Url) -> Result<Vec<UpstreamFile>, JobError> {
+/// The files of a PEP 691 JSON project page; relative URLs resolve against
+/// `page_url`. Public for the fuzz targets.
+pub fn parse_json_page(body: &[u8], page_url: &Url) -> Result<Vec<UpstreamFile>, JobError> {
     let page: JsonProjectPage = serde_json::from_slice(body).map_err(|e| JobError::permanent(format!("the upstream's JSON project page is malformed: {e}")))?;
     let mut files = Vec::with_capacity(page.files.len());
     for f in page.files {
@@ -238,7 +240,9 @@ fn parse_json_page(body: &[u8], page_url: &Url) -> Result<Vec<UpstreamFile>, Job
     Ok(files)
 }
 
-fn parse_html_page(html: &str, page_url: &Url) -> Vec<UpstreamFile> {
+/// The files of a PEP 503 HTML project page; relative URLs resolve against
+/// `page_url`. Public for the fuzz targets.
+pub fn parse_html_page(html: &str, page_url: &Url) -> Vec<UpstreamFile> {
     simple_html::anchors(html)
         .into_iter()
         .filter_map(|a| {
@@ -260,8 +264,10 @@ fn parse_html_page(html: &str, page_url: &Url) -> Vec<UpstreamFile> {
         .collect()
 }
 
+/// A URL path segment with its `%XX` escapes decoded. Only those: `+` and
+/// `&` are ordinary characters in a path, not form syntax.
 fn percent_decode(s: &str) -> String {
-    url::form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_else(|| s.to_string())
+    percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
 }
 
 #[cfg(test)]
@@ -299,6 +305,15 @@ mod tests {
         assert_eq!(files[0].url.as_str(), "http://up.test/files/demo-1.0.tar.gz");
         assert_eq!(files[0].sha256.as_ref().map(|s| s.as_str()), Some(sha.as_str()));
         assert_eq!(files[0].requires_python.as_deref(), Some(">=3.9"));
+    }
+
+    #[test]
+    fn html_file_names_are_the_whole_last_path_segment() {
+        // The name was decoded as a form, so `&` cut it short.
+        let html = r#"<a href="/files/a&amp;b-1.0.tar.gz">x</a><a href="/files/c%2Bd%20e-1.0.tar.gz">y</a><a href="/files/f+g-1.0.zip">z</a>"#;
+        let page = Url::parse("http://up.test/simple/demo/").unwrap();
+        let names: Vec<String> = parse_html_page(html, &page).into_iter().map(|f| f.filename).collect();
+        assert_eq!(names, ["a&b-1.0.tar.gz", "c+d e-1.0.tar.gz", "f+g-1.0.zip"]);
     }
 
     #[test]
