@@ -8,7 +8,9 @@
 #![allow(dead_code)]
 
 pub mod airlock;
+pub mod browser;
 pub mod fixtures;
+pub mod memory;
 pub mod upstream;
 
 #[allow(unused_imports)]
