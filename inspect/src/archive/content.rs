@@ -45,9 +45,10 @@ impl TextProbe {
             self.nul_in_head |= head.contains(&0);
         }
         self.seen += chunk.len() as u64;
-        self.newlines += chunk.iter().filter(|&&b| b == b'\n').count() as u64;
-        self.last = chunk.last().copied().or(self.last);
-        if !self.invalid_utf8 {
+        // Lines matter for text only: a binary file streams by unexamined.
+        if self.may_be_text() {
+            self.newlines += chunk.iter().filter(|&&b| b == b'\n').count() as u64;
+            self.last = chunk.last().copied().or(self.last);
             self.check_utf8(chunk);
         }
     }
@@ -89,7 +90,8 @@ impl TextProbe {
         self.may_be_text() && self.carried == 0
     }
 
-    /// Lines fed (a last line without a newline counts).
+    /// Lines fed (a last line without a newline counts), as far as the
+    /// file was still text.
     pub fn lines(&self) -> u64 {
         self.newlines + u64::from(self.last.is_some_and(|b| b != b'\n'))
     }

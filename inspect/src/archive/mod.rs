@@ -124,7 +124,8 @@ pub struct Member {
     /// The whole file is text: UTF-8, without NUL bytes near its start.
     /// False when a limit stopped the reading.
     pub text: bool,
-    /// Lines in the file (a last line without a newline counts).
+    /// Lines in the file (a last line without a newline counts); counted
+    /// only while the file reads as text, so meaningful only when `text`.
     pub lines: u64,
 }
 
