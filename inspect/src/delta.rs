@@ -86,6 +86,9 @@ pub struct FileDelta {
     pub added_lines: usize,
     /// Lines only in the old version.
     pub removed_lines: usize,
+    /// A changed text whose contents were not held, so not diffed: the
+    /// counts are every line of both versions, the most it can take to read.
+    pub estimated: bool,
 }
 
 impl FileDelta {
@@ -110,8 +113,9 @@ fn members_by_path<'a>(side: &Side<'a>) -> BTreeMap<String, &'a Member> {
     side.archive.members.iter().map(|m| (version_free_path(side.kind, &m.path), m)).collect()
 }
 
-fn readable(m: &Member) -> bool {
-    !m.truncated && is_text(&m.content)
+/// True when both versions of a changed text are held whole, to be diffed.
+fn held(a: &Member, b: &Member) -> bool {
+    !a.truncated && !b.truncated
 }
 
 /// Lines added and removed between two texts.
@@ -129,7 +133,10 @@ fn diffstat(old: &str, new: &str) -> (usize, usize) {
 }
 
 /// Compare a distribution with its base (None: no base, every file is new).
-/// Files come out sorted by path.
+/// Files come out sorted by path. Sizes, hashes and line counts come from
+/// the reading; contents are needed only to diff a changed text, and one
+/// not held is counted as every line of both versions (see
+/// [`FileDelta::estimated`]).
 pub fn compare(base: Option<Side>, new: Side) -> Vec<FileDelta> {
     let old = base.as_ref().map(members_by_path).unwrap_or_default();
     let cur = members_by_path(&new);
@@ -137,16 +144,22 @@ pub fn compare(base: Option<Side>, new: Side) -> Vec<FileDelta> {
     let mut out = Vec::with_capacity(paths.len());
     for path in paths {
         let (o, n) = (old.get(path).copied(), cur.get(path).copied());
-        let binary = o.is_some_and(|m| !readable(m)) || n.is_some_and(|m| !readable(m));
+        let binary = o.is_some_and(|m| !m.text) || n.is_some_and(|m| !m.text);
         let text = |m: &Member| String::from_utf8_lossy(&m.content).into_owned();
+        let lines = |m: &Member| if binary { 0 } else { m.lines as usize };
+        let mut estimated = false;
         let (change, added, removed) = match (o, n) {
-            (None, Some(m)) => (Change::Added, if binary { 0 } else { line_count(&m.content) }, 0),
-            (Some(m), None) => (Change::Removed, 0, if binary { 0 } else { line_count(&m.content) }),
+            (None, Some(m)) => (Change::Added, lines(m), 0),
+            (Some(m), None) => (Change::Removed, 0, lines(m)),
             (Some(a), Some(b)) if a.sha256.is_some() && a.sha256 == b.sha256 => (Change::Unchanged, 0, 0),
             (Some(_), Some(_)) if binary => (Change::Changed, 0, 0),
-            (Some(a), Some(b)) => {
+            (Some(a), Some(b)) if held(a, b) => {
                 let (added, removed) = diffstat(&text(a), &text(b));
                 (Change::Changed, added, removed)
+            }
+            (Some(a), Some(b)) => {
+                estimated = true;
+                (Change::Changed, lines(b), lines(a))
             }
             (None, None) => continue,
         };
@@ -162,6 +175,7 @@ pub fn compare(base: Option<Side>, new: Side) -> Vec<FileDelta> {
             new_sha256: n.and_then(|m| m.sha256),
             added_lines: added,
             removed_lines: removed,
+            estimated,
         });
     }
     out
@@ -192,12 +206,18 @@ pub struct DiffLine {
     pub text: String,
 }
 
-/// A unified diff of two texts with `context` lines around each change.
-pub fn unified(old: &str, new: &str, context: usize) -> Vec<DiffLine> {
+/// A unified diff of two texts with `context` lines around each change,
+/// at most `max_lines` lines of it (hunk headers included).
+pub fn unified(old: &str, new: &str, context: usize, max_lines: usize) -> Vec<DiffLine> {
     let diff = TextDiff::configure().timeout(DIFF_TIMEOUT).diff_lines(old, new);
     let mut out = Vec::new();
     for group in diff.grouped_ops(context) {
-        let (Some(first), Some(last)) = (group.first(), group.last()) else { continue };
+        if out.len() >= max_lines {
+            break;
+        }
+        let (Some(first), Some(last)) = (group.first(), group.last()) else {
+            continue;
+        };
         let (o, n) = (first.old_range().start, first.new_range().start);
         let (oe, ne) = (last.old_range().end, last.new_range().end);
         out.push(DiffLine { tag: '@', old_line: None, new_line: None, text: format!("@@ -{},{} +{},{} @@", o + 1, oe - o, n + 1, ne - n) });
@@ -208,6 +228,9 @@ pub fn unified(old: &str, new: &str, context: usize) -> Vec<DiffLine> {
                     ChangeTag::Insert => '+',
                     ChangeTag::Delete => '-',
                 };
+                if out.len() >= max_lines {
+                    return out;
+                }
                 let text = change.value().trim_end_matches(['\n', '\r']).to_string();
                 out.push(DiffLine { tag, old_line: change.old_index().map(|i| i + 1), new_line: change.new_index().map(|i| i + 1), text });
             }
@@ -228,6 +251,8 @@ mod tests {
             truncated: false,
             size: content.len() as u64,
             sha256: Some(sha2::Sha256::digest(content.as_bytes()).into()),
+            text: true,
+            lines: line_count(content.as_bytes()) as u64,
         }
     }
 
@@ -265,6 +290,7 @@ mod tests {
     fn binaries_are_never_diffed_as_text() {
         let mut bin = member("demo/lib.so", "");
         bin.content = vec![0x7f, b'E', b'L', b'F', 0, 0, 1];
+        bin.text = false;
         let d = compare(None, Side { archive: &archive(vec![bin]), kind: DistKind::Wheel });
         assert!(d[0].binary);
         assert_eq!(d[0].review_lines(), 0);
@@ -272,7 +298,7 @@ mod tests {
 
     #[test]
     fn unified_diffs_number_their_lines() {
-        let lines = unified("a\nb\nc\n", "a\nB\nc\n", 1);
+        let lines = unified("a\nb\nc\n", "a\nB\nc\n", 1, usize::MAX);
         let shown: Vec<(char, Option<usize>, Option<usize>, &str)> = lines.iter().map(|l| (l.tag, l.old_line, l.new_line, l.text.as_str())).collect();
         assert_eq!(
             shown,

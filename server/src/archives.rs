@@ -1,7 +1,12 @@
 //! Reading a stored distribution file for people: the file viewer and the
 //! diff. The archive comes from the blob store (its hash checked) and is
 //! streamed through the inspect crate's bounded reader; nothing is unpacked
-//! to disk and nothing from the archive is ever run.
+//! to disk and nothing from the archive is ever run. Content is kept only
+//! for the files asked for, each at most [`MAX_SHOWN_BYTES`]: everything
+//! else is measured as it streams by (size, hash, text or binary, lines)
+//! and dropped, so a release of zeros costs no memory to look at.
+
+use std::collections::HashSet;
 
 use airlock_inspect::archive::{Archive, Keep};
 use airlock_inspect::{read_distribution_from, DistKind, Limits};
@@ -9,10 +14,46 @@ use airlock_store::domain::Sha256;
 use airlock_store::files::FileRow;
 use airlock_store::{BlobStore, StoreError};
 
+use crate::memory::ReviewMemory;
+
+/// Largest file shown or diffed whole: larger ones are "too large to show"
+/// and never read whole (their lines are still counted).
+pub const MAX_SHOWN_BYTES: u64 = 1024 * 1024;
+
 /// Bounds for reading an archive to show it: smaller than the inspection's,
-/// since a person reads it, and every file is kept whole.
+/// since a person reads it. They bound what is read, not what is kept.
 pub fn viewer_limits() -> Limits {
     Limits { max_total_bytes: 256 * 1024 * 1024, max_file_bytes: 32 * 1024 * 1024, ..Limits::default() }
+}
+
+/// What reading archives for people needs: the blobs, and the memory
+/// budget that whatever keeps their content takes its bytes from.
+#[derive(Clone)]
+pub struct Reader {
+    pub blobs: BlobStore,
+    pub memory: ReviewMemory,
+}
+
+impl Reader {
+    /// Every file of `file`'s archive measured (size, hash, text or binary,
+    /// lines) and none kept. Blocking: call it from a blocking thread.
+    pub fn scan(&self, file: &FileRow) -> Result<Archive, StoreError> {
+        self.read(file, Keep::Nothing)
+    }
+
+    /// The listing of `file`'s archive and the content of `paths` in it,
+    /// each up to [`MAX_SHOWN_BYTES`] and only the head of a binary; other
+    /// files are not read. Hold their memory first. Blocking.
+    pub fn load(&self, file: &FileRow, paths: &HashSet<String>) -> Result<Archive, StoreError> {
+        self.read(file, Keep::Only { paths, max_bytes: MAX_SHOWN_BYTES })
+    }
+
+    fn read(&self, file: &FileRow, keep: Keep<'_>) -> Result<Archive, StoreError> {
+        let sha = Sha256::parse(&file.sha256)?;
+        let blob = self.blobs.open_verified(&sha)?;
+        read_distribution_from(&file.filename, std::io::BufReader::new(blob), &viewer_limits(), keep)
+            .ok_or_else(|| StoreError::Invalid(format!("{} is not a distribution archive", file.filename)))
+    }
 }
 
 /// The file's kind as the inspection recorded it.
@@ -23,15 +64,6 @@ pub fn dist_kind(file: &FileRow) -> DistKind {
         "egg" => DistKind::Egg,
         _ => DistKind::Unknown,
     }
-}
-
-/// Read `file`'s archive from the blob store, keeping every member whole.
-/// Blocking: call it from a blocking thread.
-pub fn read(blobs: &BlobStore, file: &FileRow) -> Result<Archive, StoreError> {
-    let sha = Sha256::parse(&file.sha256)?;
-    let blob = blobs.open_verified(&sha)?;
-    read_distribution_from(&file.filename, std::io::BufReader::new(blob), &viewer_limits(), Keep::Everything)
-        .ok_or_else(|| StoreError::Invalid(format!("{} is not a distribution archive", file.filename)))
 }
 
 /// A short description of what a binary file is, from its first bytes.

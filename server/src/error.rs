@@ -21,6 +21,9 @@ pub enum AppError {
     BadRequest(String),
     #[error("{0}")]
     Conflict(String),
+    /// The review memory budget is spent for now: 503 with `Retry-After`.
+    #[error("{0}")]
+    Busy(String),
     #[error("internal error")]
     Internal(String),
 }
@@ -32,6 +35,25 @@ impl From<StoreError> for AppError {
             StoreError::Invalid(msg) => AppError::BadRequest(msg),
             StoreError::Conflict(msg) => AppError::Conflict(msg),
             other => AppError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<crate::review::ReviewError> for AppError {
+    fn from(e: crate::review::ReviewError) -> Self {
+        match e {
+            crate::review::ReviewError::Store(e) => e.into(),
+            crate::review::ReviewError::Memory(e) => e.into(),
+        }
+    }
+}
+
+impl From<crate::memory::MemoryError> for AppError {
+    fn from(e: crate::memory::MemoryError) -> Self {
+        match e {
+            crate::memory::MemoryError::Busy => AppError::Busy(e.to_string()),
+            // Pages show an oversize item as "too large to show" themselves.
+            crate::memory::MemoryError::TooLarge { .. } => AppError::Internal(e.to_string()),
         }
     }
 }
@@ -50,6 +72,7 @@ impl AppError {
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -80,7 +103,11 @@ impl ResponseError for AppError {
         }
         let message = self.to_string();
         let body = ErrorPage { status: self.status().as_u16(), message: &message }.render().unwrap_or(message.clone());
-        HttpResponse::build(self.status()).content_type("text/html; charset=utf-8").body(body)
+        let mut resp = HttpResponse::build(self.status());
+        if let AppError::Busy(_) = self {
+            resp.insert_header((header::RETRY_AFTER, crate::memory::RETRY_AFTER_SECS.to_string()));
+        }
+        resp.content_type("text/html; charset=utf-8").body(body)
     }
 }
 

@@ -11,6 +11,7 @@ pub mod index_access;
 pub mod index_cache;
 pub mod index_feed;
 pub mod index_render;
+pub mod memory;
 pub mod negotiate;
 pub mod release_detail;
 pub mod review;

@@ -18,10 +18,11 @@ use airlock_store::audit_size::{self, AuditSize};
 use airlock_store::domain::ReleaseStatus;
 use airlock_store::files::{files_of_release, FileRow};
 use airlock_store::releases::{nearest_approved, release_by_id, Release};
-use airlock_store::{AnyConnection, BlobStore, StoreResult};
+use airlock_store::{AnyConnection, StoreError, StoreResult};
 use serde::Serialize;
 
-use crate::archives;
+use crate::archives::{self, Reader};
+use crate::memory::{self, Held, MemoryError};
 
 /// The size of a review, and the base it is measured from.
 #[derive(Debug, Clone, Serialize)]
@@ -36,13 +37,25 @@ pub struct AuditSummary {
     pub files_changed: i64,
 }
 
+/// Why a review could not be read: the store failed, or the memory budget
+/// is momentarily spent (try again shortly).
+#[derive(Debug, thiserror::Error)]
+pub enum ReviewError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Memory(#[from] MemoryError),
+}
+
 /// A distribution file of the release, its counterpart in the base (same
-/// kind and tags), and both archives read.
+/// kind and tags), and both archives as read: every file measured, and the
+/// content kept of those worth reading, whose memory `held` pays for.
 pub struct FilePair {
     pub new_file: FileRow,
     pub base_file: Option<FileRow>,
     pub new_archive: Archive,
     pub base_archive: Option<Archive>,
+    pub held: Held,
 }
 
 impl FilePair {
@@ -78,23 +91,75 @@ pub fn pair_files(new: &[FileRow], base: &[FileRow]) -> Vec<(FileRow, Option<Fil
         .collect()
 }
 
-/// Read the archives of paired files.
-pub fn read_pairs(blobs: &BlobStore, pairs: Vec<(FileRow, Option<FileRow>)>) -> StoreResult<Vec<FilePair>> {
-    pairs
-        .into_iter()
-        .map(|(new_file, base_file)| {
-            let new_archive = archives::read(blobs, &new_file)?;
-            let base_archive = base_file.as_ref().map(|b| archives::read(blobs, b)).transpose()?;
-            Ok(FilePair { new_file, base_file, new_archive, base_archive })
-        })
-        .collect()
+/// What the content of a file's two versions costs to hold while diffed.
+pub fn diff_cost(d: &FileDelta) -> u64 {
+    let bytes = d.old_size.unwrap_or(0) + d.new_size.unwrap_or(0);
+    memory::text_cost(bytes, (d.added_lines + d.removed_lines) as u64, DIFF_COST_PER_BYTE)
 }
 
-fn measure(pairs: &[FilePair]) -> (i64, i64, i64, i64) {
-    let deltas: Vec<FileDelta> = pairs.iter().flat_map(FilePair::deltas).collect();
+/// Bytes held per byte of text being diffed: both versions as bytes and as
+/// text, and the diff's lines.
+const DIFF_COST_PER_BYTE: u64 = 4;
+
+/// True when a file's versions are text small enough to be held and diffed.
+pub fn showable(d: &FileDelta) -> bool {
+    !d.binary && d.change != Change::Unchanged && d.old_size.max(d.new_size).unwrap_or(0) <= archives::MAX_SHOWN_BYTES
+}
+
+/// Read a pair of files. Both archives are first measured without keeping
+/// anything; then the content of the files `pick` chooses (from those
+/// [`showable`], in path order) is loaded, as far as their [`diff_cost`]
+/// fits in `room` bytes, after taking that cost from the budget. Busy when
+/// the budget cannot give it now.
+pub fn read_pair(
+    reader: &Reader,
+    new_file: FileRow,
+    base_file: Option<FileRow>,
+    room: u64,
+    mut pick: impl FnMut(&FileDelta) -> bool,
+) -> Result<FilePair, ReviewError> {
+    let mut pair = FilePair {
+        new_archive: reader.scan(&new_file)?,
+        base_archive: base_file.as_ref().map(|b| reader.scan(b)).transpose()?,
+        new_file,
+        base_file,
+        held: Held::default(),
+    };
+    let (mut cost, mut old_paths, mut new_paths) = (0, HashSet::new(), HashSet::new());
+    for d in pair.deltas().iter().filter(|d| showable(d)) {
+        let c = diff_cost(d);
+        if cost + c > room || !pick(d) {
+            continue;
+        }
+        cost += c;
+        old_paths.extend(d.old_path.clone());
+        new_paths.extend(d.new_path.clone());
+    }
+    if cost == 0 {
+        return Ok(pair);
+    }
+    pair.held = reader.memory.hold(cost)?;
+    fill(&mut pair.new_archive, reader.load(&pair.new_file, &new_paths)?);
+    if let (Some(base), Some(file)) = (&mut pair.base_archive, &pair.base_file) {
+        fill(base, reader.load(file, &old_paths)?);
+    }
+    Ok(pair)
+}
+
+/// Put the content `loaded` kept into the members `scanned` measured.
+fn fill(scanned: &mut Archive, loaded: Archive) {
+    for got in loaded.members {
+        if let Some(m) = scanned.members.iter_mut().find(|m| m.path == got.path && m.sha256 == got.sha256) {
+            m.truncated = got.truncated;
+            m.content = got.content;
+        }
+    }
+}
+
+fn measure(deltas: &[FileDelta]) -> (i64, i64, i64, i64) {
     let mut seen: HashSet<(&str, Change)> = HashSet::new();
     let (mut added, mut removed, mut changed) = (0, 0, 0);
-    for d in &deltas {
+    for d in deltas {
         if !seen.insert((d.path.as_str(), d.change)) {
             continue;
         }
@@ -105,7 +170,7 @@ fn measure(pairs: &[FilePair]) -> (i64, i64, i64, i64) {
             Change::Unchanged => {}
         }
     }
-    (delta::review_lines(&deltas) as i64, added, removed, changed)
+    (delta::review_lines(deltas) as i64, added, removed, changed)
 }
 
 /// True once every file of a release is inspected and it can be measured.
@@ -113,10 +178,23 @@ fn measurable(release: &Release) -> bool {
     !matches!(release.status.parse(), Ok(ReleaseStatus::Requested | ReleaseStatus::Mirroring | ReleaseStatus::Inspecting | ReleaseStatus::Failed))
 }
 
+/// The deltas of a release against a base's files, pair by pair, holding
+/// one pair's changed texts at a time (added and removed files are counted
+/// as they stream by, never held; a changed file too large to hold counts
+/// as every line of both versions).
+fn release_deltas(reader: &Reader, new_files: &[FileRow], base_files: &[FileRow]) -> Result<Vec<FileDelta>, ReviewError> {
+    let mut deltas = Vec::new();
+    for (new_file, base_file) in pair_files(new_files, base_files) {
+        let pair = read_pair(reader, new_file, base_file, reader.memory.budget(), |d| d.change == Change::Changed)?;
+        deltas.extend(pair.deltas());
+    }
+    Ok(deltas)
+}
+
 /// The audit size of a release: against the nearest approved version with
 /// the smallest delta, or every line when the project has none. None while
 /// the release is still being mirrored or inspected.
-pub fn audit_size(conn: &mut AnyConnection, blobs: &BlobStore, release_id: i64) -> StoreResult<Option<AuditSummary>> {
+pub fn audit_size(conn: &mut AnyConnection, reader: &Reader, release_id: i64) -> Result<Option<AuditSummary>, ReviewError> {
     let (project, release) = release_by_id(conn, release_id)?;
     if !measurable(&release) {
         return Ok(None);
@@ -138,8 +216,7 @@ pub fn audit_size(conn: &mut AnyConnection, blobs: &BlobStore, release_id: i64) 
                     Some(id) => files_of_release(conn, id)?,
                     None => Vec::new(),
                 };
-                let pairs = read_pairs(blobs, pair_files(&new_files, &base_files))?;
-                let (lines, added, removed, changed) = measure(&pairs);
+                let (lines, added, removed, changed) = measure(&release_deltas(reader, &new_files, &base_files)?);
                 audit_size::put(conn, release_id, base_id, lines, added, removed, changed)?
             }
         };
@@ -163,7 +240,7 @@ pub fn audit_size(conn: &mut AnyConnection, blobs: &BlobStore, release_id: i64) 
 /// since every finished measurement is cached).
 pub fn audit_sizes(
     conn: &mut AnyConnection,
-    blobs: &BlobStore,
+    reader: &Reader,
     release_ids: &[i64],
     budget: Duration,
 ) -> StoreResult<std::collections::HashMap<i64, AuditSummary>> {
@@ -173,11 +250,13 @@ pub fn audit_sizes(
         if started.elapsed() > budget {
             break;
         }
-        match audit_size(conn, blobs, *id) {
+        match audit_size(conn, reader, *id) {
             Ok(Some(size)) => {
                 out.insert(*id, size);
             }
             Ok(None) => {}
+            // Measured later, by the background task or another page.
+            Err(ReviewError::Memory(_)) => break,
             // One unreadable archive must not hide the whole queue.
             Err(e) => tracing::warn!(release_id = id, error = %e, "cannot measure the audit size"),
         }
@@ -197,7 +276,7 @@ pub async fn measure_backlog(state: crate::state::AppState) {
     let mut unreadable: HashSet<i64> = HashSet::new();
     loop {
         tokio::time::sleep(MEASURE_EVERY).await;
-        let blobs = state.store.blobs.clone();
+        let reader = state.reader();
         let skip = unreadable.clone();
         let result = state
             .db(move |c| {
@@ -208,9 +287,14 @@ pub async fn measure_backlog(state: crate::state::AppState) {
                 let measured: HashSet<i64> = audit_size::of_releases(c, &ids)?.into_iter().map(|s| s.release_id).collect();
                 let mut failed = Vec::new();
                 for id in ids.into_iter().filter(|id| !measured.contains(id) && !skip.contains(id)) {
-                    if let Err(e) = audit_size(c, &blobs, id) {
-                        tracing::warn!(release_id = id, error = %e, "cannot measure the audit size");
-                        failed.push(id);
+                    match audit_size(c, &reader, id) {
+                        Ok(_) => {}
+                        // Pages hold the budget for now: the next round measures it.
+                        Err(ReviewError::Memory(_)) => break,
+                        Err(ReviewError::Store(e)) => {
+                            tracing::warn!(release_id = id, error = %e, "cannot measure the audit size");
+                            failed.push(id);
+                        }
                     }
                 }
                 Ok(failed)

@@ -1,16 +1,18 @@
 //! Shared application state: the store and the configuration, the
-//! process's caches (index pages, verified files, index tokens), plus the
-//! one way handlers reach the database (a blocking diesel call moved off the
-//! async executor).
+//! process's caches (index pages, verified files, index tokens) and its
+//! review memory budget, plus the one way handlers reach the database (a
+//! blocking diesel call moved off the async executor).
 
 use std::sync::Arc;
 
 use airlock_store::{AnyConnection, Config, Store, StoreError};
 
+use crate::archives::Reader;
 use crate::error::AppError;
 use crate::file_serving::FileCache;
 use crate::index_access::TokenCache;
 use crate::index_cache::IndexCache;
+use crate::memory::ReviewMemory;
 
 /// Password checks (argon2, ~19 MiB and tens of ms each) run at once.
 const PASSWORD_CHECKS: usize = 4;
@@ -28,13 +30,21 @@ pub struct AppState {
     /// Turns at the argon2 password check: a few at a time, so a login
     /// flood queues here instead of occupying every blocking thread.
     pub password_checks: Arc<tokio::sync::Semaphore>,
+    /// What the diff, the viewer and audit sizing may hold of archives.
+    pub review_memory: ReviewMemory,
 }
 
 impl AppState {
     pub fn new(store: Store, config: Config) -> AppState {
         let files = Arc::new(FileCache::new(config.file_cache_bytes));
         let password_checks = Arc::new(tokio::sync::Semaphore::new(PASSWORD_CHECKS));
-        AppState { store, config, index: Arc::new(IndexCache::new()), files, tokens: Arc::default(), password_checks }
+        let review_memory = ReviewMemory::new(config.review_memory_bytes);
+        AppState { store, config, index: Arc::new(IndexCache::new()), files, tokens: Arc::default(), password_checks, review_memory }
+    }
+
+    /// The archive reader for people, on this state's blobs and budget.
+    pub fn reader(&self) -> Reader {
+        Reader { blobs: self.store.blobs.clone(), memory: self.review_memory.clone() }
     }
 
     /// The four-eyes rule in force, from the configuration.

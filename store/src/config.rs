@@ -44,6 +44,9 @@ pub struct Settings {
     pub request_on_miss: Option<bool>,
     /// Memory for verified small files served from RAM, in MiB.
     pub file_cache_mb: Option<u64>,
+    /// Memory that the diff, the file viewer and audit sizing may hold of
+    /// archive contents at once, over all requests, in MiB.
+    pub review_memory_mb: Option<u64>,
     /// Releases whose worst finding is at least this severe need approvals
     /// from two different auditors (`critical`, `high`, `medium`, `low`,
     /// `info`, or `off`).
@@ -98,6 +101,7 @@ impl Settings {
             index_access: self.index_access.or(lower.index_access),
             request_on_miss: self.request_on_miss.or(lower.request_on_miss),
             file_cache_mb: self.file_cache_mb.or(lower.file_cache_mb),
+            review_memory_mb: self.review_memory_mb.or(lower.review_memory_mb),
             four_eyes_severity: self.four_eyes_severity.or(lower.four_eyes_severity),
             upstream_sync_secs: self.upstream_sync_secs.or(lower.upstream_sync_secs),
             job_timeout_secs: self.job_timeout_secs.or(lower.job_timeout_secs),
@@ -200,6 +204,9 @@ pub struct Config {
     pub index_access: IndexAccess,
     pub request_on_miss: bool,
     pub file_cache_bytes: u64,
+    /// Archive contents the dashboard may hold at once, over all requests;
+    /// past it, pages say busy (503) or "too large to show" (at least 1 MiB).
+    pub review_memory_bytes: u64,
     /// The four-eyes rule: releases at or above this severity need two
     /// distinct auditors' approvals. None: one approval always suffices.
     pub four_eyes_severity: Option<String>,
@@ -305,6 +312,7 @@ impl Config {
             index_access,
             request_on_miss: s.request_on_miss.unwrap_or(true),
             file_cache_bytes: s.file_cache_mb.unwrap_or(256) * 1024 * 1024,
+            review_memory_bytes: s.review_memory_mb.unwrap_or(128).max(1) * 1024 * 1024,
             upstream_sync: match s.upstream_sync_secs.unwrap_or(3600) {
                 0 => None,
                 secs => Some(Duration::from_secs(secs)),
@@ -345,6 +353,7 @@ mod tests {
         assert_eq!(c.workers, 2);
         assert_eq!(c.index_access, IndexAccess::Anonymous);
         assert!(c.request_on_miss);
+        assert_eq!(c.review_memory_bytes, 128 * 1024 * 1024);
     }
 
     #[test]

@@ -185,6 +185,11 @@ impl Airlock {
     pub fn data_path(&self) -> &Path {
         self.data_dir.path()
     }
+
+    /// The process id of the `airlock serve` started by [`Airlock::serve`].
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("airlock serve is running").id()
+    }
 }
 
 impl Airlock {
@@ -212,7 +217,9 @@ fn health_ok(url: &str) -> bool {
     use std::io::Read;
     let rest = url.strip_prefix("http://").unwrap_or(url);
     let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((rest, "/".into()));
-    let Ok(mut s) = std::net::TcpStream::connect(host) else { return false };
+    let Ok(mut s) = std::net::TcpStream::connect(host) else {
+        return false;
+    };
     let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
     if write!(s, "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").is_err() {
         return false;

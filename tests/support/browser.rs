@@ -2,7 +2,9 @@
 //! posts forms with their CSRF token, as a browser does (without running
 //! any script; tests/e2e_browser.rs drives a real browser).
 
-/// A cookie-carrying client that does not follow redirects.
+/// A cookie-carrying client that does not follow redirects. A clone is
+/// the same session, for requests made at once.
+#[derive(Clone)]
 pub struct Browser {
     pub http: reqwest::Client,
     pub base: String,

@@ -260,6 +260,45 @@ impl Package {
         (self.wheel_filename(), bytes)
     }
 
+    /// `(filename, bytes)` of a wheel tagged `tag` (`cp312-cp312-linux_x86_64`)
+    /// that also carries `pads` zero-filled data files of `pad_bytes` each
+    /// (`<import name>/pad_NN.bin`): a few KB to download, huge unpacked.
+    /// The zeros are deflated once and the compressed entry copied, so the
+    /// build costs one compression whatever `pads` is.
+    pub fn padded_wheel(&self, tag: &str, pads: usize, pad_bytes: usize) -> (String, Vec<u8>) {
+        let zeros = vec![0u8; pad_bytes];
+        let pad_paths: Vec<String> = (0..pads).map(|i| format!("{}/pad_{i:02}.bin", self.import_name())).collect();
+        let mut members = self.wheel_members();
+        let mut record = String::from_utf8(members.pop().expect("RECORD is the last member").content).expect("RECORD is text");
+        let own_line = format!("{},,\n", csv_field(&format!("{}/RECORD", self.dist_info())));
+        record.truncate(record.len() - own_line.len());
+        for p in &pad_paths {
+            record.push_str(&format!("{},{},{pad_bytes}\n", csv_field(p), record_hash(&zeros)));
+        }
+        record.push_str(&own_line);
+
+        let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+            .last_modified_time(zip_time())
+            .unix_permissions(0o644);
+        for f in members {
+            zip.start_file(f.path.as_str(), options).unwrap_or_else(|e| panic!("zip entry {}: {e}", f.path));
+            zip.write_all(&f.content).expect("write to an in-memory zip");
+        }
+        if let Some((first, rest)) = pad_paths.split_first() {
+            zip.start_file(first.as_str(), options).expect("zip entry for the first pad");
+            zip.write_all(&zeros).expect("write to an in-memory zip");
+            for p in rest {
+                zip.deep_copy_file(first, p).unwrap_or_else(|e| panic!("copy the pad to {p}: {e}"));
+            }
+        }
+        zip.start_file(format!("{}/RECORD", self.dist_info()), options).expect("zip entry for RECORD");
+        zip.write_all(record.as_bytes()).expect("write to an in-memory zip");
+        let bytes = zip.finish().expect("finish an in-memory zip").into_inner();
+        (format!("{}-{tag}.whl", self.dist_stem()), bytes)
+    }
+
     /// pyproject.toml for setuptools, declaring the same metadata as PKG-INFO
     /// and listing the packages explicitly, so building it needs no discovery.
     pub fn pyproject_toml(&self) -> String {

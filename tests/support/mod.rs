@@ -11,6 +11,7 @@
 pub mod airlock;
 pub mod browser;
 pub mod fixtures;
+pub mod memory;
 pub mod upstream;
 
 #[allow(unused_imports)]

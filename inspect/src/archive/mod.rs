@@ -9,22 +9,50 @@ mod paths;
 mod tar;
 mod zip;
 
+use std::collections::HashSet;
 use std::io::Read;
 
 use serde::Serialize;
 
+use self::content::{keep_whole, TextProbe, HEAD_BYTES};
 use crate::finding::{Finding, Severity};
 
 pub use self::tar::{read_tar_from, Compression};
 pub use self::zip::read_zip_from;
 
-/// How much of each file's content a reading keeps.
+/// How much of each file's content a reading keeps. Whatever is kept,
+/// every file that is read is hashed, sized, and told text or binary with
+/// its lines counted as it streams by (see [`Member`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Keep {
+pub enum Keep<'a> {
     /// Whole text files the rules read, the head of everything else.
     RulesText,
-    /// Every file whole, within the limits: for showing files to people.
-    Everything,
+    /// No content at all: for measuring a review without holding it.
+    Nothing,
+    /// These files only, for showing them to people: each is kept whole
+    /// when it declares at most `max_bytes` (never more than it declares),
+    /// and only its head when it is larger or turns out binary. Other files
+    /// are listed as entries but not read.
+    Only { paths: &'a HashSet<String>, max_bytes: u64 },
+}
+
+impl Keep<'_> {
+    /// Bytes to keep of the file at `path` that declares `size` bytes, when
+    /// up to `allowance` may be read; None: skip the file unread.
+    fn bytes(&self, path: &str, size: u64, allowance: u64) -> Option<u64> {
+        match self {
+            Keep::RulesText if keep_whole(path) => Some(allowance),
+            Keep::RulesText => Some(HEAD_BYTES),
+            Keep::Nothing => Some(0),
+            Keep::Only { paths, max_bytes } if paths.contains(path) => Some(if size <= *max_bytes { size } else { HEAD_BYTES }),
+            Keep::Only { .. } => None,
+        }
+    }
+
+    /// True when a file that turns out binary keeps only its head.
+    fn text_only(&self) -> bool {
+        matches!(self, Keep::Only { .. })
+    }
 }
 
 /// Resource bounds for reading one archive.
@@ -103,7 +131,7 @@ pub struct ArchiveEntry {
 #[derive(Debug, Clone)]
 pub struct Member {
     pub path: String,
-    /// The whole file for text the rules read; the head for everything else.
+    /// What the reading kept (see [`Keep`]): the whole file, its head, or nothing.
     pub content: Vec<u8>,
     /// True when `content` is not the whole file.
     pub truncated: bool,
@@ -111,13 +139,30 @@ pub struct Member {
     pub size: u64,
     /// sha256 of the whole file; None when a limit stopped the reading.
     pub sha256: Option<[u8; 32]>,
+    /// The whole file is text: UTF-8, without NUL bytes near its start.
+    /// False when a limit stopped the reading.
+    pub text: bool,
+    /// Lines in the file (a last line without a newline counts); counted
+    /// only while the file reads as text, so meaningful only when `text`.
+    pub lines: u64,
 }
 
-/// Read one file's bytes (at most `allowance`), hashing all of them and
-/// keeping the first `keep`.
-fn read_member(reader: &mut impl Read, keep: u64, allowance: u64) -> std::io::Result<(Vec<u8>, u64, Option<[u8; 32]>)> {
+/// One file as [`read_member`] read it.
+struct ReadMember {
+    kept: Vec<u8>,
+    size: u64,
+    sha256: Option<[u8; 32]>,
+    text: bool,
+    lines: u64,
+}
+
+/// Read one file's bytes (at most `allowance`), hashing and probing all of
+/// them and keeping the first `keep` (only the head when `text_only` and
+/// the file turns out binary).
+fn read_member(reader: &mut impl Read, keep: u64, allowance: u64, text_only: bool) -> std::io::Result<ReadMember> {
     use sha2::Digest;
     let mut hasher = sha2::Sha256::new();
+    let mut probe = TextProbe::default();
     let mut kept = Vec::new();
     let mut total = 0u64;
     let mut buf = [0u8; 64 * 1024];
@@ -129,14 +174,32 @@ fn read_member(reader: &mut impl Read, keep: u64, allowance: u64) -> std::io::Re
         }
         let chunk = &buf[..n];
         hasher.update(chunk);
+        probe.feed(chunk);
+        let keep = if text_only && !probe.may_be_text() { keep.min(HEAD_BYTES) } else { keep };
         if (kept.len() as u64) < keep {
             let room = (keep - kept.len() as u64).min(n as u64) as usize;
             kept.extend_from_slice(&chunk[..room]);
+        } else if (kept.len() as u64) > keep {
+            kept.truncate(keep as usize);
+            kept.shrink_to_fit();
         }
         total += n as u64;
     }
     let complete = total <= allowance;
-    Ok((kept, total.min(allowance), complete.then(|| hasher.finalize().into())))
+    Ok(ReadMember {
+        kept,
+        size: total.min(allowance),
+        sha256: complete.then(|| hasher.finalize().into()),
+        text: complete && probe.is_text(),
+        lines: probe.lines(),
+    })
+}
+
+impl Member {
+    fn from_read(path: String, r: ReadMember) -> Member {
+        let truncated = (r.kept.len() as u64) < r.size || r.sha256.is_none();
+        Member { path, content: r.kept, truncated, size: r.size, sha256: r.sha256, text: r.text, lines: r.lines }
+    }
 }
 
 /// What reading an archive produced.

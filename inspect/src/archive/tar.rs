@@ -8,7 +8,6 @@ use std::rc::Rc;
 
 use tar::EntryType;
 
-use super::content::{keep_whole, HEAD_BYTES};
 use super::paths::link_escapes;
 use super::{Archive, ArchiveEntry, Budget, EntryKind, Keep, Limits, Member, BOMB_MIN_BYTES};
 use crate::finding::Severity;
@@ -40,7 +39,7 @@ impl<R: Read> Read for Capped<R> {
 
 /// Read a tar from a stream of `len` compressed bytes (a file): only the
 /// members' kept content is held in memory, never the whole archive.
-pub fn read_tar_from<'a, R: Read + 'a>(source: R, len: u64, compression: Compression, limits: &Limits, keep_what: Keep) -> Archive {
+pub fn read_tar_from<'a, R: Read + 'a>(source: R, len: u64, compression: Compression, limits: &Limits, keep_what: Keep<'_>) -> Archive {
     let decoder: Box<dyn Read + 'a> = match compression {
         Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(source)),
         Compression::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(source)),
@@ -116,17 +115,18 @@ pub fn read_tar_from<'a, R: Read + 'a>(source: R, len: u64, compression: Compres
             }
             EntryKind::File => {}
         }
-        let keep = if keep_what == Keep::Everything || keep_whole(&path) { budget.allowance() } else { HEAD_BYTES };
-        let (content, read, sha256) = match super::read_member(&mut entry, keep, budget.allowance()) {
+        let Some(keep) = keep_what.bytes(&path, size, budget.allowance()) else {
+            continue;
+        };
+        let member = match super::read_member(&mut entry, keep, budget.allowance(), keep_what.text_only()) {
             Ok(r) => r,
             Err(e) => {
                 report_stream_error(&mut archive, &e, count.get() >= cap, ratio_cap <= cap, limits);
                 break;
             }
         };
-        let truncated = (content.len() as u64) < read || sha256.is_none();
-        let within = budget.spend(&mut archive, read.max(size.min(budget.allowance())));
-        archive.members.push(Member { path, content, truncated, size: read, sha256 });
+        let within = budget.spend(&mut archive, member.size.max(size.min(budget.allowance())));
+        archive.members.push(Member::from_read(path, member));
         if !within {
             break;
         }

@@ -6,7 +6,6 @@ use std::io::{Read, Seek, SeekFrom};
 
 use zip::ZipArchive;
 
-use super::content::{keep_whole, HEAD_BYTES};
 use super::paths::link_escapes;
 use super::{Archive, ArchiveEntry, Budget, EntryKind, Keep, Limits, Member, BOMB_MIN_BYTES};
 use crate::finding::Severity;
@@ -18,7 +17,7 @@ const S_IFDIR: u32 = 0o040000;
 
 /// Read a zip from a seekable source (a file): only the members' kept
 /// content is held in memory, never the whole archive.
-pub fn read_zip_from<R: Read + Seek>(mut source: R, limits: &Limits, keep_what: Keep) -> Archive {
+pub fn read_zip_from<R: Read + Seek>(mut source: R, limits: &Limits, keep_what: Keep<'_>) -> Archive {
     let mut archive = Archive::default();
     let tail = directory_tail(&mut source);
     if let Err(e) = source.seek(SeekFrom::Start(0)) {
@@ -95,8 +94,10 @@ pub fn read_zip_from<R: Read + Seek>(mut source: R, limits: &Limits, keep_what: 
             );
             continue;
         }
-        let keep = if keep_what == Keep::Everything || keep_whole(&path) { budget.allowance() } else { HEAD_BYTES };
-        let (content, read, sha256) = match super::read_member(&mut file, keep, budget.allowance()) {
+        let Some(keep) = keep_what.bytes(&path, size, budget.allowance()) else {
+            continue;
+        };
+        let member = match super::read_member(&mut file, keep, budget.allowance(), keep_what.text_only()) {
             Ok(r) => r,
             Err(e) => {
                 archive.finding("archive/corrupt", Severity::High, Some(&path), format!("entry cannot be decompressed: {e}"));
@@ -104,17 +105,16 @@ pub fn read_zip_from<R: Read + Seek>(mut source: R, limits: &Limits, keep_what: 
             }
         };
         // Declared sizes can lie: judge the ratio on what was really inflated too.
-        if read > size && read >= BOMB_MIN_BYTES && read / compressed.max(1) > limits.max_ratio {
+        if member.size > size && member.size >= BOMB_MIN_BYTES && member.size / compressed.max(1) > limits.max_ratio {
             archive.finding(
                 "archive/decompression-bomb",
                 Severity::High,
                 Some(&path),
-                format!("entry declared {size} bytes but inflated to {read} from {compressed}"),
+                format!("entry declared {size} bytes but inflated to {} from {compressed}", member.size),
             );
         }
-        let truncated = (content.len() as u64) < read || sha256.is_none();
-        let within = budget.spend(&mut archive, read);
-        archive.members.push(Member { path, content, truncated, size: read, sha256 });
+        let within = budget.spend(&mut archive, member.size);
+        archive.members.push(Member::from_read(path, member));
         if !within {
             break;
         }
@@ -126,7 +126,9 @@ pub fn read_zip_from<R: Read + Seek>(mut source: R, limits: &Limits, keep_what: 
 /// name (which other extractors may prefer) is invisible through it. Walk
 /// the central directory records by hand to find such names.
 fn report_duplicate_names(bytes: &[u8], archive: &mut Archive) {
-    let Some(names) = central_directory_names(bytes) else { return };
+    let Some(names) = central_directory_names(bytes) else {
+        return;
+    };
     let mut seen = std::collections::HashSet::new();
     let mut reported = std::collections::HashSet::new();
     for name in names {

@@ -35,11 +35,11 @@ pub async fn request(post: ApiPost<Viewer, RequestBody>, state: web::Data<AppSta
 pub async fn release(_auth: Api<Viewer>, state: web::Data<AppState>, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
     let (name, version) = path.into_inner();
     let d = release_detail::load(&state, &name, &version).await?;
-    let (release_id, blobs) = (d.release.id, state.store.blobs.clone());
+    let (release_id, reader) = (d.release.id, state.reader());
     // The release's data must come back even when an archive cannot be read.
     let audit = state
         .db(move |c| {
-            Ok(crate::review::audit_size(c, &blobs, release_id).unwrap_or_else(|e| {
+            Ok(crate::review::audit_size(c, &reader, release_id).unwrap_or_else(|e| {
                 tracing::warn!(error = %e, "cannot measure the audit size");
                 None
             }))

@@ -5,12 +5,15 @@
 //! their bytes. Everything shown comes from the package and is escaped by
 //! the template; invisible bidirectional-control characters are shown as
 //! visible markers, since they can make code read differently than it runs.
+//!
+//! Only the file asked for is read whole, when it is at most the size shown,
+//! and its memory comes from the review budget first: a larger file is
+//! "too large to show", and a busy budget answers 503 with `Retry-After`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use actix_web::web;
 use airlock_inspect::archive::EntryKind;
-use airlock_inspect::delta::is_text;
 use askama::Template;
 use askama_web::WebTemplate;
 use serde::Deserialize;
@@ -19,6 +22,7 @@ use crate::archives;
 use crate::auth::{Page, Viewer};
 use crate::error::AppError;
 use crate::highlight::{self, Span};
+use crate::memory::{self, Held, MemoryError};
 use crate::release_detail;
 use crate::routes::release::{release_base, viewer_href};
 use crate::state::AppState;
@@ -26,6 +30,11 @@ use crate::views::{format_size, Nav};
 
 /// Lines shown of one file; past this the viewer says the rest was cut.
 const MAX_LINES: usize = 50_000;
+
+/// Bytes held per byte of a file shown: the bytes, the text, and the
+/// highlighter's spans and the page's markup, which outweigh the text
+/// several times (a span per token, a tag around each).
+const VIEW_COST_PER_BYTE: u64 = 16;
 
 pub struct EntryRow {
     path: String,
@@ -67,6 +76,8 @@ pub struct BrowsePage {
     entries: Vec<EntryRow>,
     viewed: Option<Viewed>,
     missing: Option<String>,
+    /// The review memory the file takes, given back once the page is rendered.
+    _held: Held,
 }
 
 #[derive(Deserialize)]
@@ -125,9 +136,32 @@ pub async fn page(
     let detail = release_detail::load(&state, &name, &version).await?;
     let file = detail.files.iter().find(|f| f.filename == filename).cloned().ok_or_else(|| AppError::NotFound("no such file in this release".into()))?;
     let findings: Vec<_> = detail.findings.iter().filter(|(_, fname)| *fname == file.filename).map(|(f, _)| f.clone()).collect();
-    let blobs = state.store.blobs.clone();
-    let read_file = file.clone();
-    let archive = web::block(move || archives::read(&blobs, &read_file)).await??;
+    let (reader, read_file, wanted) = (state.reader(), file.clone(), q.path.clone());
+    let (archive, held) = web::block(move || -> Result<_, AppError> {
+        // Only the file asked for is kept, at most the size shown: that is
+        // taken from the budget before reading, the rest once it is known.
+        let paths: HashSet<String> = wanted.into_iter().collect();
+        let mut held = if paths.is_empty() { Held::default() } else { reader.memory.hold(archives::MAX_SHOWN_BYTES)? };
+        let mut archive = reader.load(&read_file, &paths)?;
+        match archive.members.first_mut().filter(|m| m.text && !m.truncated) {
+            Some(m) => {
+                let cost = memory::text_cost(m.size, m.lines.min(MAX_LINES as u64), VIEW_COST_PER_BYTE);
+                let more = cost.saturating_sub(held.bytes());
+                match reader.memory.grow(&mut held, more) {
+                    Ok(()) => held.shrink_to(cost),
+                    // Showing it would take more than the whole budget.
+                    Err(MemoryError::TooLarge { .. }) => {
+                        (m.content, m.truncated) = (Vec::new(), true);
+                        held.shrink_to(0);
+                    }
+                    Err(busy) => return Err(busy.into()),
+                }
+            }
+            None => held.shrink_to(archive.members.first().map_or(0, |m| m.content.len() as u64)),
+        }
+        Ok((archive, held))
+    })
+    .await??;
     let base = release_base(&detail.project.name, &detail.release.version);
     let mut per_path: HashMap<&str, usize> = HashMap::new();
     for f in &findings {
@@ -157,7 +191,7 @@ pub async fn page(
                 });
             }
             Some(member) => {
-                let text = !member.truncated && is_text(&member.content);
+                let text = member.text && !member.truncated;
                 let mut by_line: BTreeMap<i64, Vec<String>> = BTreeMap::new();
                 let mut notes = Vec::new();
                 for f in findings.iter().filter(|f| f.path.as_deref() == Some(wanted)) {
@@ -170,9 +204,11 @@ pub async fn page(
                 let mut lines = Vec::new();
                 let mut cut = false;
                 if text {
-                    let source = String::from_utf8_lossy(&member.content);
+                    // The lines past those shown are never highlighted.
+                    let shown = member.content.split_inclusive(|&b| b == b'\n').take(MAX_LINES).map(<[u8]>::len).sum();
+                    let source = String::from_utf8_lossy(&member.content[..shown]);
                     let spans = if highlight::is_python(wanted) { highlight::python(&source) } else { highlight::plain(&source) };
-                    cut = spans.len() > MAX_LINES;
+                    cut = member.lines > MAX_LINES as u64;
                     lines = spans
                         .into_iter()
                         .take(MAX_LINES)
@@ -194,7 +230,9 @@ pub async fn page(
                     bytes: member.size,
                     kind: if text {
                         "text"
-                    } else if member.truncated {
+                    } else if member.text {
+                        "text, too large to show"
+                    } else if member.sha256.is_none() {
                         "cut short by a reading limit"
                     } else {
                         archives::binary_type(&member.content)
@@ -215,5 +253,6 @@ pub async fn page(
         entries,
         viewed,
         missing,
+        _held: held,
     })
 }

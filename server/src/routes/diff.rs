@@ -3,10 +3,15 @@
 //! version named by `base`): files added, removed and changed with unified
 //! diffs of text, capabilities gained and lost, and findings that are new.
 //! For a release with a trusted predecessor, this is most of the review.
+//!
+//! Only text that the page renders is held, and its memory comes from the
+//! review budget first: a file over the size shown is "too large to show",
+//! and a page that finds the budget spent answers 503 with `Retry-After`.
 
 use std::collections::HashSet;
 
 use actix_web::web;
+use airlock_inspect::archive::Archive;
 use airlock_inspect::delta::{self, Change, DiffLine};
 use airlock_store::domain::{ProjectName, Version};
 use airlock_store::files::{files_of_release, findings_of_release, FileRow};
@@ -19,8 +24,9 @@ use serde::Deserialize;
 use crate::archives;
 use crate::auth::{Page, Viewer};
 use crate::error::AppError;
+use crate::memory::Held;
 use crate::release_detail;
-use crate::review::{self, pair_files, read_pairs};
+use crate::review::{self, pair_files, FilePair};
 use crate::routes::release::{release_base, viewer_href};
 use crate::state::AppState;
 use crate::views::Nav;
@@ -32,6 +38,10 @@ pub struct FileDiff {
     path: String,
     change: &'static str,
     binary: bool,
+    /// Over the size shown: counted, never read whole.
+    too_large: bool,
+    /// The counts are every line of both versions, not a diff's.
+    estimated: bool,
     added: usize,
     removed: usize,
     href: Option<String>,
@@ -69,6 +79,69 @@ pub struct DiffPage {
     gained: Vec<String>,
     lost: Vec<String>,
     new_findings: Vec<NewFinding>,
+    /// The review memory the diffs take, given back once the page is rendered.
+    _held: Held,
+}
+
+/// A page keeps at most this share of the review memory budget, so that
+/// one large diff leaves room for other pages.
+const PAGE_SHARE: u64 = 2;
+
+/// The text of one side of a file, when the reading held it whole; an
+/// absent side is empty.
+fn held_text(archive: Option<&Archive>, path: &Option<String>) -> Option<String> {
+    let Some(path) = path else {
+        return Some(String::new());
+    };
+    let member = archive?.member(path)?;
+    (!member.truncated).then(|| String::from_utf8_lossy(&member.content).into_owned())
+}
+
+/// The diffs of one pair of files, within the page's line `budget`.
+fn pair_view(pair: &FilePair, budget: &mut usize, link_base: &str) -> PairView {
+    let deltas = pair.deltas();
+    let unchanged = deltas.iter().filter(|d| d.change == Change::Unchanged).count();
+    let files = deltas
+        .into_iter()
+        .filter(|d| d.change != Change::Unchanged)
+        .map(|d| {
+            let too_large = !d.binary && !review::showable(&d);
+            let mut lines = Vec::new();
+            let mut elided = false;
+            if !d.binary && !too_large {
+                match (held_text(pair.base_archive.as_ref(), &d.old_path), held_text(Some(&pair.new_archive), &d.new_path)) {
+                    (Some(old), Some(new)) if *budget > 0 => {
+                        lines = delta::unified(&old, &new, 3, *budget + 1);
+                        if lines.len() > *budget {
+                            lines.truncate(*budget);
+                            elided = true;
+                        }
+                        *budget -= lines.len();
+                    }
+                    // Not loaded: past the page's lines or its share of memory.
+                    _ => elided = true,
+                }
+            }
+            FileDiff {
+                href: d.new_path.as_ref().map(|p| viewer_href(link_base, &pair.new_file.filename, p, None)),
+                path: d.path,
+                change: match d.change {
+                    Change::Added => "added",
+                    Change::Removed => "removed",
+                    Change::Changed => "changed",
+                    Change::Unchanged => "unchanged",
+                },
+                binary: d.binary,
+                too_large,
+                estimated: d.estimated,
+                added: d.added_lines,
+                removed: d.removed_lines,
+                lines,
+                elided,
+            }
+        })
+        .collect();
+    PairView { new_file: pair.new_file.filename.clone(), base_file: pair.base_file.as_ref().map(|f| f.filename.clone()), files, unchanged }
 }
 
 #[derive(Deserialize)]
@@ -90,11 +163,11 @@ pub async fn page(auth: Page<Viewer>, state: web::Data<AppState>, path: web::Pat
     let (project, release_id, store) = (detail.project.clone(), detail.release.id, state.store.clone());
     let base_href = release_base(&detail.project.name, &detail.release.version);
     let link_base = base_href.clone();
-    let out = web::block(move || -> Result<_, StoreError> {
-        let blobs = store.blobs.clone();
+    let reader = state.reader();
+    let out = web::block(move || -> Result<_, AppError> {
         let mut conn = store.conn()?;
         let c = &mut *conn;
-        let audit = review::audit_size(c, &blobs, release_id)?;
+        let audit = review::audit_size(c, &reader, release_id)?;
         let base = match &wanted_base {
             Some(v) => {
                 let name = ProjectName::parse(&project.name)?;
@@ -116,56 +189,25 @@ pub async fn page(auth: Page<Viewer>, state: web::Data<AppState>, path: web::Pat
             Some(b) => findings_of_release(c, b.id)?,
             None => Vec::new(),
         };
-        let pairs = read_pairs(&blobs, pair_files(&new_files, &base_files))?;
-        let mut budget = MAX_RENDERED_LINES;
-        let views: Vec<PairView> = pairs
-            .iter()
-            .map(|pair| {
-                let deltas = pair.deltas();
-                let unchanged = deltas.iter().filter(|d| d.change == Change::Unchanged).count();
-                let files = deltas
-                    .into_iter()
-                    .filter(|d| d.change != Change::Unchanged)
-                    .map(|d| {
-                        let member = |archive: Option<&airlock_inspect::archive::Archive>, p: &Option<String>| {
-                            p.as_ref().and_then(|p| archive?.member(p)).map(|m| String::from_utf8_lossy(&m.content).into_owned())
-                        };
-                        let mut lines = Vec::new();
-                        let mut elided = false;
-                        if !d.binary {
-                            if budget == 0 {
-                                elided = true;
-                            } else {
-                                let old = member(pair.base_archive.as_ref(), &d.old_path).unwrap_or_default();
-                                let new = member(Some(&pair.new_archive), &d.new_path).unwrap_or_default();
-                                lines = delta::unified(&old, &new, 3);
-                                if lines.len() > budget {
-                                    lines.truncate(budget);
-                                    elided = true;
-                                }
-                                budget -= lines.len();
-                            }
-                        }
-                        FileDiff {
-                            href: d.new_path.as_ref().map(|p| viewer_href(&link_base, &pair.new_file.filename, p, None)),
-                            path: d.path,
-                            change: match d.change {
-                                Change::Added => "added",
-                                Change::Removed => "removed",
-                                Change::Changed => "changed",
-                                Change::Unchanged => "unchanged",
-                            },
-                            binary: d.binary,
-                            added: d.added_lines,
-                            removed: d.removed_lines,
-                            lines,
-                            elided,
-                        }
-                    })
-                    .collect();
-                PairView { new_file: pair.new_file.filename.clone(), base_file: pair.base_file.as_ref().map(|f| f.filename.clone()), files, unchanged }
-            })
-            .collect();
+        drop(conn);
+        // One pair at a time: its archives are dropped once its diffs are
+        // made; what the page keeps (the diff lines) stays paid for in `held`.
+        let (mut held, mut budget) = (Held::default(), MAX_RENDERED_LINES);
+        let mut views = Vec::new();
+        for (new_file, base_file) in pair_files(&new_files, &base_files) {
+            let room = (reader.memory.budget() / PAGE_SHARE).saturating_sub(held.bytes());
+            let mut lines_left = budget;
+            // Load what the page can render: files in order while their
+            // lines (for a changed file, the fewest its diff can have) fit.
+            let pair = review::read_pair(&reader, new_file, base_file, room, |d| {
+                let lines = if d.estimated { d.added_lines.abs_diff(d.removed_lines).max(1) } else { d.added_lines + d.removed_lines };
+                let fits = lines_left > 0;
+                lines_left = lines_left.saturating_sub(lines);
+                fits
+            })?;
+            views.push(pair_view(&pair, &mut budget, &link_base));
+            held.absorb(pair.held);
+        }
         // A finding is new when the base has none with the same rule, at the
         // same version-free path, over the same code.
         let key = |f: &airlock_store::files::FindingRow, file: &FileRow| {
@@ -190,10 +232,10 @@ pub async fn page(auth: Page<Viewer>, state: web::Data<AppState>, path: web::Pat
         let (now_caps, base_caps) = (capabilities(&new_files), capabilities(&base_files));
         let gained = now_caps.iter().filter(|c| !base_caps.contains(c)).cloned().collect();
         let lost = if base.is_some() { base_caps.iter().filter(|c| !now_caps.contains(c)).cloned().collect() } else { Vec::new() };
-        Ok((audit, base, views, gained, lost, fresh))
+        Ok((audit, base, views, gained, lost, fresh, held))
     })
     .await??;
-    let (audit, base, pairs, gained, lost, new_findings) = out;
+    let (audit, base, pairs, gained, lost, new_findings, held) = out;
     Ok(DiffPage {
         nav: Nav::new(&auth.user, &auth.csrf),
         base_release_href: base.as_ref().map(|b| release_base(&detail.project.name, &b.version)),
@@ -206,5 +248,6 @@ pub async fn page(auth: Page<Viewer>, state: web::Data<AppState>, path: web::Pat
         gained,
         lost,
         new_findings,
+        _held: held,
     })
 }

@@ -147,7 +147,7 @@ pub async fn page(auth: Page<Viewer>, state: web::Data<AppState>, q: web::Query<
     }
     let search = q.q.clone().map(|s| s.trim().chars().take(100).collect::<String>()).filter(|s| !s.is_empty());
     let filter = QueueFilter { statuses, min_severity: min_severity.clone(), search: search.clone() };
-    let blobs = state.store.blobs.clone();
+    let reader = state.reader();
     let (counts, items, backlog, sizes) = state
         .db(move |c| {
             let items = review_queue::queue(c, &filter, 500)?;
@@ -155,7 +155,7 @@ pub async fn page(auth: Page<Viewer>, state: web::Data<AppState>, q: web::Query<
             // Shown rows first, then the rest of the backlog for the header's total.
             let mut ids: Vec<i64> = items.iter().map(|i| i.release_id).collect();
             ids.extend(backlog.iter().map(|i| i.release_id).filter(|id| !ids.contains(id)).collect::<Vec<_>>());
-            let sizes = review::audit_sizes(c, &blobs, &ids, MEASURE_BUDGET)?;
+            let sizes = review::audit_sizes(c, &reader, &ids, MEASURE_BUDGET)?;
             Ok((releases::status_counts(c)?, items, backlog, sizes))
         })
         .await?;

@@ -101,7 +101,9 @@ const METADATA_FIELDS: [(&str, &str); 8] = [
 ];
 
 fn metadata_rows(detail: &ReleaseDetail) -> (Vec<(String, String)>, Vec<String>) {
-    let Some(meta) = detail.core_metadata() else { return (Vec::new(), Vec::new()) };
+    let Some(meta) = detail.core_metadata() else {
+        return (Vec::new(), Vec::new());
+    };
     let rows = METADATA_FIELDS
         .iter()
         .filter_map(|(key, label)| {
@@ -160,12 +162,12 @@ pub async fn page(auth: Page<Viewer>, state: web::Data<AppState>, path: web::Pat
     let detail = release_detail::load(&state, &name, &version).await?;
     let (metadata, requires_dist) = metadata_rows(&detail);
     let dep_names: Vec<String> = requires_dist.iter().filter_map(|r| requirement_name(r)).collect();
-    let (release_id, blobs) = (detail.release.id, state.store.blobs.clone());
+    let (release_id, reader) = (detail.release.id, state.reader());
     let (known, audit) = state
         .db(move |c| {
             let known = releases::statuses_by_project(c, &dep_names)?;
             // A page must render even when an archive cannot be read.
-            let audit = review::audit_size(c, &blobs, release_id).unwrap_or_else(|e| {
+            let audit = review::audit_size(c, &reader, release_id).unwrap_or_else(|e| {
                 tracing::warn!(error = %e, "cannot measure the audit size");
                 None
             });
