@@ -17,4 +17,4 @@ pub mod upstream;
 #[allow(unused_imports)]
 pub use fixtures::{project_name, sha256_hex, wheel_name, Package, PyFile};
 #[allow(unused_imports)]
-pub use upstream::{LocalUpstream, Served, UpstreamFile, UpstreamOptions};
+pub use upstream::{Fault, LocalUpstream, Served, UpstreamFile, UpstreamOptions};

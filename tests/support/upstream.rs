@@ -7,11 +7,15 @@
 //! so tests can prove that Airlock refuses tampered files and falls back to
 //! HTML. It can list a file at another URL or redirect its download, so
 //! tests can prove Airlock fetches nothing the egress rule forbids. It keeps
-//! a log of what it served. It must never reach beyond loopback: tests run
-//! offline.
+//! a log of what it served. Faults can be injected per path (server errors,
+//! 429 with Retry-After, a stall, a body cut short, a redirect loop), each
+//! answering one request, so tests can prove retries and clear failures.
+//! It must never reach beyond loopback: tests run offline.
 
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use actix_web::http::StatusCode;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
@@ -139,8 +143,25 @@ pub struct Served {
     pub status: u16,
 }
 
+/// One misbehaviour, for one request to a path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// Answer with this status and an empty body.
+    Status(u16),
+    /// 429 Too Many Requests with `Retry-After: N`.
+    TooMany(u32),
+    /// Wait this long before answering normally (past the client's timeout).
+    Stall(Duration),
+    /// Declare the whole length, send half the body, then drop the connection.
+    CutShort,
+    /// Redirect to the same path, for ever.
+    RedirectLoop,
+}
+
 struct Shared {
     files: Vec<UpstreamFile>,
+    /// Faults still to serve, per request path, in order.
+    faults: Mutex<HashMap<String, VecDeque<Fault>>>,
     /// Yanks made while running (filename -> reason), over the files' own.
     late_yanks: Mutex<std::collections::HashMap<String, String>>,
     options: UpstreamOptions,
@@ -178,7 +199,8 @@ impl LocalUpstream {
         let listener = std::net::TcpListener::bind((ip, 0)).expect("bind the local upstream to a free port");
         let port = listener.local_addr().expect("the local upstream's address").port();
         let origin = format!("http://{ip}:{port}");
-        let shared = Arc::new(Shared { files, late_yanks: Mutex::default(), options, origin: origin.clone(), log: Mutex::new(Vec::new()) });
+        let shared =
+            Arc::new(Shared { files, faults: Mutex::default(), late_yanks: Mutex::default(), options, origin: origin.clone(), log: Mutex::new(Vec::new()) });
         let (tx, rx) = std::sync::mpsc::channel();
         let state = web::Data::from(shared.clone());
         let thread = std::thread::Builder::new()
@@ -220,6 +242,12 @@ impl LocalUpstream {
     /// the fact (PEP 592).
     pub fn yank(&self, filename: &str, reason: &str) {
         self.shared.late_yanks.lock().unwrap_or_else(|p| p.into_inner()).insert(filename.to_string(), reason.to_string());
+    }
+
+    /// Answer the next requests to `path` (e.g. `/files/NAME` or
+    /// `/simple/PROJECT/`) with `faults`, one each, then normally.
+    pub fn inject(&self, path: &str, faults: &[Fault]) {
+        self.shared.faults.lock().unwrap_or_else(|p| p.into_inner()).entry(path.to_string()).or_default().extend(faults.iter().copied());
     }
 
     /// Where the upstream serves `filename`.
@@ -314,6 +342,9 @@ async fn root_page(req: HttpRequest, s: web::Data<Shared>) -> HttpResponse {
 /// `GET /simple/{project}/`: the project's files, in the format the Accept
 /// header and the options choose.
 async fn project_page(req: HttpRequest, s: web::Data<Shared>, path: web::Path<String>) -> HttpResponse {
+    if let Some(resp) = injected_fault(&req, &s, b"").await {
+        return logged(&s, &req, resp);
+    }
     let name = project_name(&path);
     let files: Vec<&UpstreamFile> = s.files.iter().filter(|f| project_name(&f.project) == name).collect();
     let resp = if files.is_empty() {
@@ -374,12 +405,37 @@ fn project_links(s: &Shared, files: &[&UpstreamFile]) -> String {
 
 /// `GET /files/{filename}`: the bytes.
 async fn file(req: HttpRequest, s: web::Data<Shared>, path: web::Path<String>) -> HttpResponse {
+    let bytes = s.files.iter().find(|f| f.filename == *path).map(|f| f.bytes.clone()).unwrap_or_default();
+    if let Some(resp) = injected_fault(&req, &s, &bytes).await {
+        return logged(&s, &req, resp);
+    }
     let resp = match s.files.iter().find(|f| f.filename == *path) {
         Some(UpstreamFile { redirect_to: Some(to), .. }) => HttpResponse::Found().insert_header(("location", to.as_str())).finish(),
         Some(f) => HttpResponse::Ok().content_type("application/octet-stream").body(f.bytes.clone()),
         None => HttpResponse::NotFound().finish(),
     };
     logged(&s, &req, resp)
+}
+
+/// The next injected fault for this request's path, as a response (a
+/// stall waits, then lets the request be answered normally).
+async fn injected_fault(req: &HttpRequest, s: &Shared, body: &[u8]) -> Option<HttpResponse> {
+    let fault = s.faults.lock().unwrap_or_else(|p| p.into_inner()).get_mut(req.path()).and_then(|q| q.pop_front())?;
+    Some(match fault {
+        Fault::Status(code) => HttpResponse::new(StatusCode::from_u16(code).expect("a status code")),
+        Fault::TooMany(secs) => HttpResponse::TooManyRequests().insert_header(("retry-after", secs.to_string())).finish(),
+        Fault::Stall(wait) => {
+            actix_web::rt::time::sleep(wait).await;
+            return None;
+        }
+        Fault::CutShort => {
+            let half = bytes::Bytes::copy_from_slice(&body[..body.len() / 2]);
+            let chunks: Vec<Result<bytes::Bytes, std::io::Error>> =
+                vec![Ok(half), Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "cut short on purpose"))];
+            HttpResponse::Ok().content_type("application/octet-stream").no_chunking(body.len() as u64).streaming(futures_util::stream::iter(chunks))
+        }
+        Fault::RedirectLoop => HttpResponse::Found().insert_header(("location", req.path().to_string())).finish(),
+    })
 }
 
 async fn not_found(req: HttpRequest, s: web::Data<Shared>) -> HttpResponse {

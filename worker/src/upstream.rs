@@ -142,7 +142,7 @@ impl UpstreamClient {
         // Pages are redirected sometimes; relative file URLs resolve against the final URL.
         let page_url = resp.url().clone();
         let content_type = resp.headers().get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
-        let body = resp.bytes().await.map_err(|e| JobError::transient(format!("reading {url}: {e}")))?;
+        let body = resp.bytes().await.map_err(|e| JobError::transient(format!("reading {url}: {}", with_cause(&e))))?;
         if content_type.starts_with(JSON_TYPE) {
             parse_json_page(&body, &page_url)
         } else {
@@ -170,7 +170,7 @@ impl UpstreamClient {
         let mut writer = blobs.writer().map_err(|e| JobError::transient(e.to_string()))?;
         let mut stream = resp.bytes_stream();
         while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| JobError::transient(format!("downloading {}: {e}", file.filename)))?;
+            let chunk = chunk.map_err(|e| JobError::transient(format!("downloading {}: {}", file.filename, with_cause(&e))))?;
             writer.write_all(&chunk).map_err(|e| JobError::transient(format!("writing {}: {e}", file.filename)))?;
             if writer.len() > MAX_FILE_BYTES {
                 return Err(JobError::permanent(format!("{} is larger than {MAX_FILE_BYTES} bytes", file.filename)));
@@ -201,7 +201,22 @@ fn refused(what: &str, refusal: &egress::Refusal) -> JobError {
 fn request_error(what: &str, e: &reqwest::Error) -> JobError {
     match egress::refusal_of(e) {
         Some(refusal) => refused(what, refusal),
-        None => JobError::transient(format!("{what}: {e}")),
+        None => JobError::transient(format!("{what}: {}", with_cause(e))),
+    }
+}
+
+/// An error with its innermost cause ("operation timed out", "connection
+/// reset"): reqwest's own text says only that sending or reading failed.
+fn with_cause(e: &reqwest::Error) -> String {
+    let mut cause: &dyn std::error::Error = e;
+    while let Some(inner) = cause.source() {
+        cause = inner;
+    }
+    let (outer, inner) = (e.to_string(), cause.to_string());
+    if outer.contains(&inner) {
+        outer
+    } else {
+        format!("{outer}: {inner}")
     }
 }
 
