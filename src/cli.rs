@@ -82,6 +82,12 @@ pub enum Command {
     Request { requirement: String },
     /// Print the inspection rules as Markdown (the source of docs/rules.md).
     Rules,
+    /// Back up the whole instance (SQLite database snapshot and every blob,
+    /// each checked) into the new folder DEST; safe while Airlock runs.
+    Backup { dest: std::path::PathBuf },
+    /// Restore a backup folder into this (new, empty) instance's database
+    /// and blob folder, then check that they agree.
+    Restore { src: std::path::PathBuf },
     /// Check that the database and the blob store agree: every file's blob
     /// present (and, with --verify, still hashing to its name), no blob or
     /// half-written file unaccounted for. Exits 1 on drift.

@@ -56,6 +56,21 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Fsck { verify, json } => fsck(config, verify, json),
+        Command::Backup { dest } => {
+            let store = Store::open(&config, 1)?;
+            let copied = airlock_store::backup::backup(&mut *store.conn()?, &store.blobs, &dest)?;
+            println!("backed up to {}: database {} bytes, {} blobs ({} bytes)", dest.display(), copied.database_bytes, copied.blobs, copied.blob_bytes);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Restore { src } => {
+            let url = config.database_url();
+            let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) else {
+                anyhow::bail!("airlock restore fills an embedded SQLite instance; on PostgreSQL restore the database with pg_restore and copy the blob folder");
+            };
+            let copied = airlock_store::backup::restore(&src, std::path::Path::new(path), &config.blob_dir)?;
+            println!("restored from {}: database {} bytes, {} blobs ({} bytes)", src.display(), copied.database_bytes, copied.blobs, copied.blob_bytes);
+            fsck(config, true, false)
+        }
     }
 }
 

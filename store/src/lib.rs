@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod audit_size;
 pub mod auth;
+pub mod backup;
 pub mod blobs;
 pub mod config;
 pub mod db;
