@@ -24,7 +24,10 @@ impl Rng {
     }
 }
 
-const RELEASES: usize = 16;
+/// Releases per run: 16 in the suite; `AIRLOCK_CRASH_RELEASES=100` for the full drill.
+fn releases() -> usize {
+    std::env::var("AIRLOCK_CRASH_RELEASES").ok().and_then(|s| s.parse().ok()).unwrap_or(16)
+}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn releases_reach_their_final_state_and_approved_files_survive_kill_9() {
@@ -34,8 +37,9 @@ async fn releases_reach_their_final_state_and_approved_files_survive_kill_9() {
         .unwrap_or_else(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1);
     eprintln!("crash test seed: {seed}");
     let mut rng = Rng(seed);
+    let count = releases();
     let mut files = Vec::new();
-    for i in 0..RELEASES {
+    for i in 0..count {
         // Some weight, so kills land inside downloads and inspections too.
         let pkg = Package::new(&format!("crash-pkg-{i}"), "1.0").with_module("crash_pkg/blob.py", format!("DATA = {:?}\n", "x".repeat(200_000 + i)));
         for dist in [pkg.wheel(), pkg.sdist()] {
@@ -48,7 +52,7 @@ async fn releases_reach_their_final_state_and_approved_files_survive_kill_9() {
     let auditor = airlock.user_with_token("alice", "auditor");
     airlock.serve(Some(&upstream.base_url));
 
-    for i in 0..RELEASES {
+    for i in 0..count {
         let resp = airlock.request(&auditor, &format!("crash-pkg-{i}==1.0")).await;
         assert_eq!(resp.status(), 202);
     }
@@ -58,14 +62,14 @@ async fn releases_reach_their_final_state_and_approved_files_survive_kill_9() {
         airlock.kill_hard();
         airlock.serve(Some(&upstream.base_url));
     }
-    for i in 0..RELEASES {
+    for i in 0..count {
         let r = airlock.wait_for(&auditor, &format!("crash-pkg-{i}"), "1.0", &["awaiting_review", "failed"]).await;
         assert_eq!(r["status"], "awaiting_review", "crash-pkg-{i} after kills (seed {seed}): {r}");
         assert_eq!(r["files"].as_array().unwrap().len(), 2, "{r}");
     }
 
     // Approve half, with kills between the approvals.
-    for i in (0..RELEASES).step_by(2) {
+    for i in (0..count).step_by(2) {
         let resp = airlock.decide(&auditor, &format!("crash-pkg-{i}"), "1.0", "approve", "ok").await;
         assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
         if rng.below(3) == 0 {
@@ -77,7 +81,7 @@ async fn releases_reach_their_final_state_and_approved_files_survive_kill_9() {
     airlock.serve(Some(&upstream.base_url));
 
     // Every approved file is served with the upstream's bytes; the others are not.
-    for i in 0..RELEASES {
+    for i in 0..count {
         let name = format!("crash-pkg-{i}");
         let page = airlock.http.get(airlock.url(&format!("/simple/{name}/"))).send().await.unwrap();
         if i % 2 == 1 {
@@ -99,5 +103,5 @@ async fn releases_reach_their_final_state_and_approved_files_survive_kill_9() {
     let report: serde_json::Value = serde_json::from_str(&report).unwrap();
     assert_eq!(report["bad"], serde_json::json!([]), "seed {seed}: {report}");
     assert_eq!(report["strays"], serde_json::json!([]), "seed {seed}: {report}");
-    assert_eq!(report["file_rows"], RELEASES * 2, "{report}");
+    assert_eq!(report["file_rows"], count * 2, "{report}");
 }

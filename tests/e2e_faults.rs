@@ -2,7 +2,9 @@
 //! a stall past the client's timeout and a body cut short mid-download are
 //! retried with backoff until the file arrives whole; a body cut short every
 //! time and a redirect loop fail the release with a reason an auditor can
-//! read. Never is a file stored whose bytes are not the upstream's hash.
+//! read, as does a page whose body is not what its content type says. A
+//! 429's Retry-After is honoured. Never is a file stored whose bytes are not
+//! the upstream's hash.
 
 mod support;
 
@@ -25,11 +27,13 @@ async fn transient_upstream_faults_are_retried_and_bad_ones_fail_with_their_reas
     let steady = Package::new("steady", "1.0").with_module("steady/data.py", format!("X = {:?}\n", "s".repeat(50_000)));
     let broken = Package::new("broken", "1.0");
     let looping = Package::new("looping", "1.0");
+    let garbled = Package::new("garbled", "1.0");
     let (steady_wheel, broken_sdist, looping_wheel) = (steady.wheel(), broken.sdist(), looping.wheel());
     let files = vec![
         UpstreamFile::new("steady", steady_wheel.clone()),
         UpstreamFile::new("broken", broken_sdist.clone()),
         UpstreamFile::new("looping", looping_wheel.clone()),
+        UpstreamFile::new("garbled", garbled.wheel()),
     ];
     let upstream = LocalUpstream::start(files);
     upstream.inject("/simple/steady/", &[Fault::Status(503)]);
@@ -37,12 +41,13 @@ async fn transient_upstream_faults_are_retried_and_bad_ones_fail_with_their_reas
     upstream.inject(&wheel_path, &[Fault::Status(500), Fault::TooMany(1), Fault::CutShort, Fault::Stall(Duration::from_secs(4))]);
     upstream.inject(&format!("/files/{}", broken_sdist.0), &[Fault::CutShort; 10]);
     upstream.inject(&format!("/files/{}", looping_wheel.0), &[Fault::RedirectLoop; 100]);
+    upstream.inject("/simple/garbled/", &[Fault::WrongBody]);
 
     let mut airlock = Airlock::new();
     set_config(&airlock, &[("job_max_attempts", "8"), ("upstream_timeout_secs", "2")]);
     let auditor = airlock.user_with_token("alice", "auditor");
     airlock.serve(Some(&upstream.base_url));
-    for req in ["steady==1.0", "broken==1.0", "looping==1.0"] {
+    for req in ["steady==1.0", "broken==1.0", "looping==1.0", "garbled==1.0"] {
         assert_eq!(airlock.request(&auditor, req).await.status(), 202);
     }
 
@@ -56,6 +61,8 @@ async fn transient_upstream_faults_are_retried_and_bad_ones_fail_with_their_reas
     assert!(statuses.len() >= 4, "every fault was met by a retry: {statuses:?}");
     let log = airlock.log();
     assert!(log.contains("timed out"), "the stall was not cut by the read timeout, or the reason does not say so: {log}");
+    // The 429 asked for 1 s; the backoff alone would have retried sooner.
+    assert!(log.lines().any(|l| l.contains("Retry-After: 1 s") && l.contains("retry_in_ms=1000")), "Retry-After was not honoured: {log}");
 
     // Cut short on every attempt: failed, saying why.
     let r = airlock.wait_for(&auditor, "broken", "1.0", &["awaiting_review", "failed"]).await;
@@ -70,6 +77,11 @@ async fn transient_upstream_faults_are_retried_and_bad_ones_fail_with_their_reas
     assert!(r["error"].as_str().unwrap().to_lowercase().contains("redirect"), "{r}");
     let hops = upstream.requests().iter().filter(|p| p.contains(&looping_wheel.0)).count();
     assert!(hops <= 8 * 6, "the loop was followed {hops} times");
+
+    // A page that says it is JSON and is not: failed, saying so.
+    let r = airlock.wait_for(&auditor, "garbled", "1.0", &["awaiting_review", "failed"]).await;
+    assert_eq!(r["status"], "failed", "{r}");
+    assert!(r["error"].as_str().unwrap().contains("malformed"), "{r}");
 
     // Nothing half-written or wrong in the store.
     airlock.kill_hard();

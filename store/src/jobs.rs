@@ -140,6 +140,19 @@ pub fn backoff(base: Duration, attempt: i64) -> Duration {
 /// Record a failure: retry with backoff while attempts remain (and the error
 /// is not `permanent`), else park as failed.
 pub fn fail(conn: &mut AnyConnection, job: &Job, error: &str, permanent: bool, base: Duration) -> StoreResult<FailOutcome> {
+    fail_not_before(conn, job, error, permanent, base, None)
+}
+
+/// [`fail`], retrying no sooner than `not_before` when it is given (an
+/// upstream's `Retry-After`), however short the backoff.
+pub fn fail_not_before(
+    conn: &mut AnyConnection,
+    job: &Job,
+    error: &str,
+    permanent: bool,
+    base: Duration,
+    not_before: Option<Duration>,
+) -> StoreResult<FailOutcome> {
     let now = now_ms();
     let error = truncate(error, 4000);
     if permanent || job.attempts >= job.max_attempts {
@@ -154,7 +167,7 @@ pub fn fail(conn: &mut AnyConnection, job: &Job, error: &str, permanent: bool, b
             .execute(conn)?;
         return Ok(FailOutcome::Parked);
     }
-    let after_ms = backoff(base, job.attempts).as_millis() as i64;
+    let after_ms = backoff(base, job.attempts).max(not_before.unwrap_or_default()).as_millis() as i64;
     diesel::update(jobs::table.filter(jobs::id.eq(job.id)))
         .set((
             jobs::state.eq(QUEUED),
@@ -281,6 +294,17 @@ mod tests {
             let again = claim_next(conn, "host:43:0", Duration::from_secs(600)).unwrap().expect("requeued job is claimable");
             assert_eq!(again.id, a);
             assert_eq!(find(conn, b).unwrap().unwrap().leased_by.as_deref(), Some("host:42:0"), "a live worker's lease is kept");
+        });
+    }
+
+    #[test]
+    fn a_retry_after_delays_the_retry_beyond_the_backoff() {
+        each_backend(|conn| {
+            enqueue(conn, "test", "{}", None, 5).unwrap().unwrap();
+            let job = claim_next(conn, "w", Duration::from_secs(60)).unwrap().unwrap();
+            let out = fail_not_before(conn, &job, "429", false, Duration::from_millis(100), Some(Duration::from_secs(7))).unwrap();
+            assert_eq!(out, FailOutcome::Retry { after_ms: 7_000 });
+            assert!(claim_next(conn, "w", Duration::from_secs(60)).unwrap().is_none(), "retried before Retry-After");
         });
     }
 

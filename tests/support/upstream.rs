@@ -156,6 +156,8 @@ pub enum Fault {
     CutShort,
     /// Redirect to the same path, for ever.
     RedirectLoop,
+    /// 200 with PEP 691's JSON content type and a body that is not JSON.
+    WrongBody,
 }
 
 struct Shared {
@@ -435,6 +437,7 @@ async fn injected_fault(req: &HttpRequest, s: &Shared, body: &[u8]) -> Option<Ht
             HttpResponse::Ok().content_type("application/octet-stream").no_chunking(body.len() as u64).streaming(futures_util::stream::iter(chunks))
         }
         Fault::RedirectLoop => HttpResponse::Found().insert_header(("location", req.path().to_string())).finish(),
+        Fault::WrongBody => HttpResponse::Ok().content_type(JSON_TYPE).body("<html>this is not JSON</html>"),
     })
 }
 

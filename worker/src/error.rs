@@ -7,20 +7,28 @@ pub struct JobError {
     pub permanent: bool,
     /// The upstream index answered that the project does not exist.
     pub upstream_absent: bool,
+    /// Retry no sooner than this (an upstream's `Retry-After`).
+    pub retry_after: Option<std::time::Duration>,
 }
 
 impl JobError {
     pub fn permanent(message: impl Into<String>) -> Self {
-        JobError { message: message.into(), permanent: true, upstream_absent: false }
+        JobError { message: message.into(), permanent: true, upstream_absent: false, retry_after: None }
     }
 
     /// The upstream has no such project: permanent, and worth remembering.
     pub fn absent(message: impl Into<String>) -> Self {
-        JobError { message: message.into(), permanent: true, upstream_absent: true }
+        JobError { message: message.into(), permanent: true, upstream_absent: true, retry_after: None }
+    }
+
+    /// The same error, to be retried no sooner than `wait`.
+    pub fn not_before(mut self, wait: std::time::Duration) -> Self {
+        self.retry_after = Some(wait);
+        self
     }
 
     pub fn transient(message: impl Into<String>) -> Self {
-        JobError { message: message.into(), permanent: false, upstream_absent: false }
+        JobError { message: message.into(), permanent: false, upstream_absent: false, retry_after: None }
     }
 }
 

@@ -80,8 +80,8 @@ async fn run_claimed(ctx: &Context, worker_id: &str, job: Job) {
             }
         }
         Err(err) => {
-            let (job2, msg, permanent, base) = (job.clone(), err.message.clone(), err.permanent, ctx.retry_base);
-            match ctx.db(move |c| jobs::fail(c, &job2, &msg, permanent, base)).await {
+            let (job2, msg, permanent, base, not_before) = (job.clone(), err.message.clone(), err.permanent, ctx.retry_base, err.retry_after);
+            match ctx.db(move |c| jobs::fail_not_before(c, &job2, &msg, permanent, base, not_before)).await {
                 Ok(FailOutcome::Retry { after_ms }) => {
                     tracing::warn!(error = %err, retry_in_ms = after_ms, "job failed; will retry");
                     note_retry(ctx, &job, &err).await;

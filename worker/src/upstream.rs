@@ -136,8 +136,7 @@ impl UpstreamClient {
             return Err(JobError::absent(format!("project {project} does not exist on the upstream index")));
         }
         if !status.is_success() {
-            let msg = format!("the upstream index answered {status} for {url}");
-            return Err(if status.is_server_error() || status.as_u16() == 429 { JobError::transient(msg) } else { JobError::permanent(msg) });
+            return Err(status_error(format!("the upstream index answered {status} for {url}"), &resp));
         }
         // Pages are redirected sometimes; relative file URLs resolve against the final URL.
         let page_url = resp.url().clone();
@@ -161,8 +160,7 @@ impl UpstreamClient {
         let resp = self.get(&file.url, &what)?.send().await.map_err(|e| request_error(&what, &e))?;
         let status = resp.status();
         if !status.is_success() {
-            let msg = format!("downloading {}: the upstream answered {status}", file.filename);
-            return Err(if status.is_server_error() || status.as_u16() == 429 { JobError::transient(msg) } else { JobError::permanent(msg) });
+            return Err(status_error(format!("downloading {}: the upstream answered {status}", file.filename), &resp));
         }
         if resp.content_length().is_some_and(|n| n > MAX_FILE_BYTES) {
             return Err(JobError::permanent(format!("{} is larger than {MAX_FILE_BYTES} bytes", file.filename)));
@@ -202,6 +200,26 @@ fn request_error(what: &str, e: &reqwest::Error) -> JobError {
     match egress::refusal_of(e) {
         Some(refusal) => refused(what, refusal),
         None => JobError::transient(format!("{what}: {}", with_cause(e))),
+    }
+}
+
+/// Longest wait an upstream's `Retry-After` may ask for.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
+
+/// A failed status: server errors and 429 are worth retrying, no sooner than
+/// the upstream's `Retry-After` (in seconds) asks; other statuses are final.
+fn status_error(msg: String, resp: &reqwest::Response) -> JobError {
+    let status = resp.status();
+    if !(status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS) {
+        return JobError::permanent(msg);
+    }
+    let wait = resp.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
+    match wait {
+        Some(secs) => {
+            let wait = Duration::from_secs(secs).min(MAX_RETRY_AFTER);
+            JobError::transient(format!("{msg} (Retry-After: {} s)", wait.as_secs())).not_before(wait)
+        }
+        None => JobError::transient(msg),
     }
 }
 
