@@ -150,18 +150,12 @@ fn assert_inert(page: &str, what: &str) {
     }
 }
 
-fn append_config(airlock: &Airlock, line: &str) {
-    use std::io::Write;
-    let mut f = std::fs::OpenOptions::new().append(true).open(airlock.config_path()).unwrap();
-    writeln!(f, "{line}").unwrap();
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_hostile_package_is_inert_on_every_page_and_roles_hold() {
     let pkg = hostile_package();
     let upstream = LocalUpstream::start(vec![UpstreamFile::new("xss-demo", pkg.wheel()), UpstreamFile::new("xss-demo", pkg.sdist())]);
     let mut airlock = Airlock::new();
-    append_config(&airlock, "four_eyes_severity = \"high\"");
+    airlock.set_config(&[("four_eyes_severity", "\"high\"")]);
     let alice_token = airlock.user_with_token("alice", "auditor");
     let bob_token = airlock.user_with_token("bob", "auditor");
     airlock.add_user("victor", "viewer", "correct horse battery");

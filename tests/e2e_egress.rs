@@ -32,13 +32,6 @@ fn error_of(release: &Value) -> String {
     release["error"].as_str().unwrap_or("").to_string()
 }
 
-fn add_config(airlock: &Airlock, toml: &str) {
-    let path = airlock.config_path();
-    let mut config = std::fs::read_to_string(&path).expect("read config");
-    config.push_str(toml);
-    std::fs::write(&path, config).expect("write config");
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_file_listed_on_another_port_is_refused_and_never_requested() {
     let ((filename, bytes), internal) = wheel_and_internal_service("elsewhere");
@@ -82,7 +75,7 @@ async fn a_file_host_on_loopback_is_refused_unless_private_addresses_are_allowed
 
     // Configured as a file host, but on a loopback address.
     let mut strict = Airlock::new();
-    add_config(&strict, &format!("upstream_file_hosts = [\"{file_host}\"]\n"));
+    strict.set_config(&[("upstream_file_hosts", &format!("[\"{file_host}\"]"))]);
     let token = strict.user_with_token("alice", "auditor");
     strict.serve(Some(&upstream.base_url));
     let release = mirror(&strict, &token, "loopback-files").await;
@@ -107,7 +100,7 @@ async fn a_file_host_name_resolving_to_loopback_is_refused() {
     let by_name = format!("http://localhost:{port}/files/{filename}");
     let upstream = LocalUpstream::start(vec![UpstreamFile::new("named-loopback", (filename, bytes)).listed_at(&by_name)]);
     let mut airlock = Airlock::new();
-    add_config(&airlock, &format!("upstream_file_hosts = [\"localhost:{port}\"]\n"));
+    airlock.set_config(&[("upstream_file_hosts", &format!("[\"localhost:{port}\"]"))]);
     let token = airlock.user_with_token("alice", "auditor");
     airlock.serve(Some(&upstream.base_url));
 

@@ -13,15 +13,6 @@ use std::time::Duration;
 use support::airlock::Airlock;
 use support::{sha256_hex, Fault, LocalUpstream, Package, UpstreamFile};
 
-/// Replace settings of the test's config file.
-fn set_config(airlock: &Airlock, settings: &[(&str, &str)]) {
-    let path = airlock.config_path();
-    let config = std::fs::read_to_string(&path).unwrap();
-    let mut lines: Vec<String> = config.lines().filter(|l| !settings.iter().any(|(k, _)| l.starts_with(&format!("{k} ")))).map(String::from).collect();
-    lines.extend(settings.iter().map(|(k, v)| format!("{k} = {v}")));
-    std::fs::write(path, lines.join("\n") + "\n").unwrap();
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn transient_upstream_faults_are_retried_and_bad_ones_fail_with_their_reason() {
     let steady = Package::new("steady", "1.0").with_module("steady/data.py", format!("X = {:?}\n", "s".repeat(50_000)));
@@ -44,7 +35,7 @@ async fn transient_upstream_faults_are_retried_and_bad_ones_fail_with_their_reas
     upstream.inject("/simple/garbled/", &[Fault::WrongBody]);
 
     let mut airlock = Airlock::new();
-    set_config(&airlock, &[("job_max_attempts", "8"), ("upstream_timeout_secs", "2")]);
+    airlock.set_config(&[("job_max_attempts", "8"), ("upstream_timeout_secs", "2")]);
     let auditor = airlock.user_with_token("alice", "auditor");
     airlock.serve(Some(&upstream.base_url));
     for req in ["steady==1.0", "broken==1.0", "looping==1.0", "garbled==1.0"] {

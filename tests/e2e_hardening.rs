@@ -11,13 +11,6 @@ use support::airlock::Airlock;
 use support::browser::{hidden_csrf, Browser};
 use support::{LocalUpstream, Package, UpstreamFile};
 
-fn with_config(airlock: &Airlock, lines: &str) {
-    let path = airlock.config_path();
-    let mut config = std::fs::read_to_string(&path).unwrap();
-    config.push_str(lines);
-    std::fs::write(path, config).unwrap();
-}
-
 fn lib_upstream() -> LocalUpstream {
     let lib = Package::new("airlock-lib", "1.0");
     LocalUpstream::start(vec![UpstreamFile::new("airlock-lib", lib.wheel()), UpstreamFile::new("airlock-lib", lib.sdist())])
@@ -32,7 +25,7 @@ async fn miss(airlock: &Airlock, project: &str) -> Value {
 #[tokio::test(flavor = "multi_thread")]
 async fn sign_in_is_locked_after_repeated_failures_even_for_the_right_password() {
     let mut airlock = Airlock::new();
-    with_config(&airlock, "login_max_failures = 3\nlogin_window_secs = 600\n");
+    airlock.set_config(&[("login_max_failures", "3"), ("login_window_secs", "600")]);
     airlock.add_user("alice", "auditor", "correct horse battery");
     airlock.add_user("root", "admin", "correct horse battery");
     airlock.serve(None);
@@ -60,7 +53,7 @@ async fn sign_in_is_locked_after_repeated_failures_even_for_the_right_password()
 async fn misses_set_off_one_lookup_per_project_and_remember_what_the_upstream_lacks() {
     let upstream = lib_upstream();
     let mut airlock = Airlock::new();
-    with_config(&airlock, "miss_per_client_per_minute = 3\n");
+    airlock.set_config(&[("miss_per_client_per_minute", "3")]);
     let auditor = airlock.user_with_token("alice", "auditor");
     airlock.serve(Some(&upstream.base_url));
 
@@ -104,7 +97,7 @@ async fn misses_set_off_one_lookup_per_project_and_remember_what_the_upstream_la
 async fn a_miss_mirrors_no_more_than_its_cap_and_a_person_can_then_request_it() {
     let upstream = lib_upstream();
     let mut airlock = Airlock::new();
-    with_config(&airlock, "miss_max_release_mb = 0\n");
+    airlock.set_config(&[("miss_max_release_mb", "0")]);
     let auditor = airlock.user_with_token("alice", "auditor");
     airlock.serve(Some(&upstream.base_url));
     assert_eq!(miss(&airlock, "airlock-lib").await["miss"], "requested");

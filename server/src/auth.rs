@@ -181,6 +181,13 @@ impl<R: MinRole + 'static, T: DeserializeOwned + 'static> FromRequest for FormPo
     }
 }
 
+/// The client a throttle counts against (sign-in failures, index misses):
+/// its address as the connection shows it. A forwarded-for header is the
+/// client's own claim, not evidence.
+pub fn client_address(req: &HttpRequest) -> String {
+    req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_else(|| "unknown".into())
+}
+
 /// Compare secrets without an early exit.
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0

@@ -202,7 +202,6 @@ pub struct Config {
     pub job_max_attempts: i64,
     pub retry_base: Duration,
     pub index_access: IndexAccess,
-    pub request_on_miss: bool,
     pub file_cache_bytes: u64,
     /// Archive contents the dashboard may hold at once, over all requests;
     /// past it, pages say busy (503) or "too large to show" (at least 1 MiB).
@@ -216,7 +215,7 @@ pub struct Config {
     pub job_timeout: Duration,
     /// Limits on failed sign-ins.
     pub login: LoginPolicy,
-    /// What an index miss may set off (`request_on_miss` is its `request`).
+    /// What an index miss may set off (the `request_on_miss` setting is its `request`).
     pub misses: MissPolicy,
     /// Most bytes a release requested by an index miss may mirror.
     pub miss_max_release_bytes: u64,
@@ -310,7 +309,6 @@ impl Config {
             job_max_attempts: s.job_max_attempts.unwrap_or(5).max(1),
             retry_base: Duration::from_millis(s.retry_base_ms.unwrap_or(2_000)),
             index_access,
-            request_on_miss: s.request_on_miss.unwrap_or(true),
             file_cache_bytes: s.file_cache_mb.unwrap_or(256) * 1024 * 1024,
             review_memory_bytes: s.review_memory_mb.unwrap_or(128).max(1) * 1024 * 1024,
             upstream_sync: match s.upstream_sync_secs.unwrap_or(3600) {
@@ -352,7 +350,7 @@ mod tests {
         assert_eq!(c.upstream, None);
         assert_eq!(c.workers, 2);
         assert_eq!(c.index_access, IndexAccess::Anonymous);
-        assert!(c.request_on_miss);
+        assert!(c.misses.request);
         assert_eq!(c.review_memory_bytes, 128 * 1024 * 1024);
     }
 

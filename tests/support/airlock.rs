@@ -58,6 +58,15 @@ impl Airlock {
         self.data_dir.path().join("airlock.toml")
     }
 
+    /// Set keys of the config file (replacing any the harness wrote), before `serve`.
+    pub fn set_config(&self, settings: &[(&str, &str)]) {
+        let path = self.config_path();
+        let config = std::fs::read_to_string(&path).expect("config");
+        let mut lines: Vec<String> = config.lines().filter(|l| !settings.iter().any(|(k, _)| l.starts_with(&format!("{k} ")))).map(String::from).collect();
+        lines.extend(settings.iter().map(|(k, v)| format!("{k} = {v}")));
+        std::fs::write(path, lines.join("\n") + "\n").expect("config");
+    }
+
     /// Run the CLI and return stdout; panics with stderr on failure.
     pub fn run_cli(&self, args: &[&str], stdin: Option<&str>) -> String {
         let mut cmd = self.cli();

@@ -69,7 +69,7 @@ pub async fn submit(req: HttpRequest, state: web::Data<AppState>, form: web::For
         return Err(AppError::BadRequest("the user name or password is too long".into()));
     }
     let name = form.name.trim().to_string();
-    let address = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_else(|| "unknown".into());
+    let address = crate::auth::client_address(&req);
     let policy = state.config.login;
 
     let (n, a) = (name.clone(), address.clone());

@@ -145,7 +145,7 @@ async fn missing(state: &AppState, req: &HttpRequest, name: ProjectName, format:
     let availability = state.db(move |c| index::availability(c, &lookup)).await?;
     let mut outcome = None;
     if availability.state == "never_requested" {
-        let (project, client) = (name.to_string(), client_address(req));
+        let (project, client) = (name.to_string(), crate::auth::client_address(req));
         let (policy, attempts) = (state.config.misses, state.config.job_max_attempts);
         let done = state.db(move |c| throttle::index_miss(c, &project, &client, &policy, attempts, airlock_store::now_ms())).await?;
         if done == MissOutcome::Requested {
@@ -165,12 +165,6 @@ async fn missing(state: &AppState, req: &HttpRequest, name: ProjectName, format:
         })),
         IndexFormat::Html(_) => HttpResponse::NotFound().content_type("text/plain; charset=utf-8").body(format!("{explanation}\n")),
     })
-}
-
-/// The client a miss is counted against: its address as the connection
-/// shows it (a forwarded-for header is the client's own claim, not evidence).
-fn client_address(req: &HttpRequest) -> String {
-    req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_else(|| "unknown".into())
 }
 
 /// One sentence a developer can act on: the project's state, and what this
