@@ -41,6 +41,12 @@ pub struct GlobalArgs {
     /// Allow downloads from loopback, private and other non-public addresses besides the upstream's own host [default: false].
     #[arg(long, env = "AIRLOCK_UPSTREAM_ALLOW_PRIVATE", global = true)]
     pub upstream_allow_private: Option<bool>,
+    /// CPython versions installs run on, comma-separated [default: 3.10,3.11,3.12,3.13].
+    #[arg(long, env = "AIRLOCK_TARGET_PYTHONS", global = true, value_delimiter = ',')]
+    pub target_pythons: Option<Vec<String>>,
+    /// Platforms installs run on, comma-separated [default: linux_x86_64,macos_arm64,windows_amd64].
+    #[arg(long, env = "AIRLOCK_TARGET_PLATFORMS", global = true, value_delimiter = ',')]
+    pub target_platforms: Option<Vec<String>>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -155,6 +161,8 @@ impl GlobalArgs {
             upstream_sync_secs: self.upstream_sync_secs,
             upstream_file_hosts: self.upstream_file_hosts.clone(),
             upstream_allow_private: self.upstream_allow_private,
+            target_pythons: self.target_pythons.clone(),
+            target_platforms: self.target_platforms.clone(),
             ..Settings::default()
         }
     }

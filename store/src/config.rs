@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use airlock_resolve::Targets;
+
 use crate::error::{StoreError, StoreResult};
 use crate::throttle::{LoginPolicy, MissPolicy};
 
@@ -82,6 +84,17 @@ pub struct Settings {
     pub analysis_budget_file: Option<u64>,
     /// Work the Python analysis may spend on one archive, in the same units.
     pub analysis_budget_archive: Option<u64>,
+    /// Dependency sets: the CPython versions installs run on (`3.12`).
+    pub target_pythons: Option<Vec<String>>,
+    /// Dependency sets: the platforms installs run on (`linux_x86_64`,
+    /// `linux_aarch64`, `macos_arm64`, `macos_x86_64`, `windows_amd64`).
+    pub target_platforms: Option<Vec<String>>,
+    /// Mirror a release's sdist `always`, or only when `needed` (some
+    /// target has no fitting wheel).
+    pub mirror_sdists: Option<String>,
+    /// "Approve the set" approves the members whose worst finding is below
+    /// this severity (`critical`, `high`, `medium`, `low`, `info`).
+    pub bulk_approve_below: Option<String>,
 }
 
 impl Settings {
@@ -116,6 +129,10 @@ impl Settings {
             upstream_allow_private: self.upstream_allow_private.or(lower.upstream_allow_private),
             analysis_budget_file: self.analysis_budget_file.or(lower.analysis_budget_file),
             analysis_budget_archive: self.analysis_budget_archive.or(lower.analysis_budget_archive),
+            target_pythons: self.target_pythons.or(lower.target_pythons),
+            target_platforms: self.target_platforms.or(lower.target_platforms),
+            mirror_sdists: self.mirror_sdists.or(lower.mirror_sdists),
+            bulk_approve_below: self.bulk_approve_below.or(lower.bulk_approve_below),
         }
     }
 
@@ -228,6 +245,13 @@ pub struct Config {
     /// the inspection engine's defaults).
     pub analysis_budget_file: Option<u64>,
     pub analysis_budget_archive: Option<u64>,
+    /// The environments installs run on: they pick markers, wheels and
+    /// whether a release's sdist is needed.
+    pub targets: Targets,
+    /// Mirror every release's sdist, even where wheels cover every target.
+    pub mirror_sdists_always: bool,
+    /// "Approve the set" takes the members whose worst finding is below this.
+    pub bulk_approve_below: String,
 }
 
 impl fmt::Debug for Config {
@@ -292,7 +316,24 @@ impl Config {
                 return Err(StoreError::Config(format!("{key} must be at least 1 (units of analysis work)")));
             }
         }
+        let default_targets = Targets::default();
+        let pythons = s.target_pythons.unwrap_or_else(|| default_targets.pythons());
+        let platforms = s.target_platforms.unwrap_or_else(|| default_targets.platforms().iter().map(|p| p.as_str().to_string()).collect());
+        let targets = Targets::parse(&pythons, &platforms).map_err(|e| StoreError::Config(format!("target_pythons / target_platforms: {e}")))?;
+        let mirror_sdists_always = match s.mirror_sdists.as_deref().map(str::trim) {
+            None | Some("needed") => false,
+            Some("always") => true,
+            Some(other) => return Err(StoreError::Config(format!("mirror_sdists must be needed or always, got {other:?}"))),
+        };
+        let bulk_approve_below = match s.bulk_approve_below.as_deref().map(str::trim) {
+            None => "medium".to_string(),
+            Some(sev @ ("critical" | "high" | "medium" | "low" | "info")) => sev.to_string(),
+            Some(other) => return Err(StoreError::Config(format!("bulk_approve_below must be critical, high, medium, low or info, got {other:?}"))),
+        };
         Ok(Config {
+            targets,
+            mirror_sdists_always,
+            bulk_approve_below,
             four_eyes_severity,
             upstream_file_hosts,
             upstream_allow_private: s.upstream_allow_private.unwrap_or(false),
@@ -414,6 +455,24 @@ mod tests {
         assert!(!c.upstream_allow_private, "private addresses are refused by default");
         let bad = Settings { upstream_file_hosts: Some(vec!["http://x/".into()]), ..Settings::default() };
         assert!(Config::resolve(bad).unwrap_err().to_string().contains("upstream_file_hosts"));
+    }
+
+    #[test]
+    fn targets_default_to_four_pythons_on_three_platforms_and_are_configurable() {
+        let c = Config::resolve(Settings::default()).unwrap();
+        assert_eq!(c.targets.len(), 12);
+        assert!(!c.mirror_sdists_always);
+        assert_eq!(c.bulk_approve_below, "medium");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("airlock.toml");
+        std::fs::write(&file, "target_pythons = [\"3.12\"]\ntarget_platforms = [\"linux_x86_64\"]\nmirror_sdists = \"always\"\n").unwrap();
+        let c = Config::load(Some(&file), Settings::default()).unwrap();
+        assert_eq!(c.targets.len(), 1);
+        assert!(c.mirror_sdists_always);
+        let bad = Settings { target_platforms: Some(vec!["beos".into()]), ..Settings::default() };
+        assert!(Config::resolve(bad).unwrap_err().to_string().contains("beos"));
+        let bad = Settings { mirror_sdists: Some("never".into()), ..Settings::default() };
+        assert!(Config::resolve(bad).unwrap_err().to_string().contains("mirror_sdists"));
     }
 
     #[test]
