@@ -22,6 +22,9 @@ diesel::table! {
         max_severity -> Text,
         created_at -> BigInt,
         updated_at -> BigInt,
+        with_dependencies -> Bool,
+        extras -> Text,
+        dependencies_at -> Nullable<BigInt>,
     }
 }
 
@@ -189,6 +192,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    dependency_edges (id) {
+        id -> BigInt,
+        release_id -> BigInt,
+        kind -> Text,
+        requirement -> Text,
+        project -> Text,
+        targets -> Text,
+        chosen_release_id -> Nullable<BigInt>,
+        problem -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(releases -> projects (project_id));
 diesel::joinable!(release_yanks -> releases (release_id));
 diesel::joinable!(files -> releases (release_id));
@@ -215,4 +231,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_failures,
     index_misses,
     upstream_absent,
+    dependency_edges,
 );
