@@ -41,6 +41,8 @@ pub struct Package {
     pub extra_wheel_files: Vec<PyFile>,
     /// The sdist's `setup.py`; `None` is a plain `setup()`.
     pub setup_py: Option<String>,
+    /// The sdist's `[build-system]` (requires, backend); `None` is setuptools.
+    pub build_system: Option<(Vec<String>, String)>,
 }
 
 /// Lowercase hex SHA-256 of `bytes`, as the simple API advertises it.
@@ -158,7 +160,14 @@ impl Package {
             modules: vec![PyFile::new(format!("{import}/__init__.py"), init)],
             extra_wheel_files: Vec::new(),
             setup_py: None,
+            build_system: None,
         }
+    }
+
+    /// Builds the sdist with `backend`, installed from `requires`.
+    pub fn with_build_system(mut self, requires: &[&str], backend: &str) -> Package {
+        self.build_system = Some((requires.iter().map(|r| r.to_string()).collect(), backend.to_string()));
+        self
     }
 
     pub fn with_summary(mut self, summary: &str) -> Package {
@@ -222,6 +231,12 @@ impl Package {
         let mut m = format!("Metadata-Version: 2.1\nName: {}\nVersion: {}\nSummary: {}\n", self.name, self.version, self.summary);
         if let Some(rp) = &self.requires_python {
             m.push_str(&format!("Requires-Python: {rp}\n"));
+        }
+        // Installers only honour extras a release provides (core metadata 2.1).
+        let mut extras: Vec<&str> = self.requires_dist.iter().filter_map(|r| r.split("extra == \"").nth(1)?.split('"').next()).collect();
+        extras.dedup();
+        for e in extras {
+            m.push_str(&format!("Provides-Extra: {e}\n"));
         }
         for r in &self.requires_dist {
             m.push_str(&format!("Requires-Dist: {r}\n"));
@@ -318,7 +333,10 @@ impl Package {
         py_modules.sort();
         py_modules.dedup();
 
-        let mut t = String::from("[build-system]\nrequires = [\"setuptools>=61\"]\nbuild-backend = \"setuptools.build_meta\"\n\n[project]\n");
+        let mut t = match &self.build_system {
+            Some((requires, backend)) => format!("[build-system]\nrequires = {}\nbuild-backend = {}\n\n[project]\n", toml_list(requires), toml_str(backend)),
+            None => String::from("[build-system]\nrequires = [\"setuptools>=61\"]\nbuild-backend = \"setuptools.build_meta\"\n\n[project]\n"),
+        };
         t.push_str(&format!("name = {}\nversion = {}\ndescription = {}\n", toml_str(&self.name), toml_str(&self.version), toml_str(&self.summary)));
         if let Some(rp) = &self.requires_python {
             t.push_str(&format!("requires-python = {}\n", toml_str(rp)));
