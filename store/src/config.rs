@@ -10,6 +10,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::error::{StoreError, StoreResult};
+use crate::names::ReservedNames;
 use crate::throttle::{LoginPolicy, MissPolicy};
 
 /// One layer of settings; every field optional. The config file has this shape.
@@ -82,6 +83,10 @@ pub struct Settings {
     pub analysis_budget_file: Option<u64>,
     /// Work the Python analysis may spend on one archive, in the same units.
     pub analysis_budget_archive: Option<u64>,
+    // ---- name protection (issue #11) ----
+    /// Names never fetched from the upstream index: project names and
+    /// `prefix-*` patterns, compared in PEP 503 normal form.
+    pub reserved_names: Option<Vec<String>>,
 }
 
 impl Settings {
@@ -116,6 +121,7 @@ impl Settings {
             upstream_allow_private: self.upstream_allow_private.or(lower.upstream_allow_private),
             analysis_budget_file: self.analysis_budget_file.or(lower.analysis_budget_file),
             analysis_budget_archive: self.analysis_budget_archive.or(lower.analysis_budget_archive),
+            reserved_names: self.reserved_names.or(lower.reserved_names),
         }
     }
 
@@ -228,6 +234,9 @@ pub struct Config {
     /// the inspection engine's defaults).
     pub analysis_budget_file: Option<u64>,
     pub analysis_budget_archive: Option<u64>,
+    // ---- name protection (issue #11) ----
+    /// Names never fetched from the upstream index.
+    pub reserved_names: ReservedNames,
 }
 
 impl fmt::Debug for Config {
@@ -241,6 +250,7 @@ impl fmt::Debug for Config {
             .field("blob_dir", &self.blob_dir)
             .field("upstream_file_hosts", &self.upstream_file_hosts)
             .field("upstream_allow_private", &self.upstream_allow_private)
+            .field("reserved_names", &self.reserved_names.entries())
             .finish_non_exhaustive()
     }
 }
@@ -328,6 +338,7 @@ impl Config {
                 per_client_per_minute: s.miss_per_client_per_minute.unwrap_or(MissPolicy::default().per_client_per_minute).max(0),
             },
             miss_max_release_bytes: s.miss_max_release_mb.unwrap_or(200) * 1024 * 1024,
+            reserved_names: ReservedNames::parse(&s.reserved_names.unwrap_or_default())?,
         })
     }
 
@@ -414,6 +425,24 @@ mod tests {
         assert!(!c.upstream_allow_private, "private addresses are refused by default");
         let bad = Settings { upstream_file_hosts: Some(vec!["http://x/".into()]), ..Settings::default() };
         assert!(Config::resolve(bad).unwrap_err().to_string().contains("upstream_file_hosts"));
+    }
+
+    #[test]
+    fn reserved_names_come_from_the_file_list_and_the_environment_layer_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("airlock.toml");
+        std::fs::write(&file, "reserved_names = [\"Acme_Internal\", \"corp-*\"]\n").unwrap();
+        let c = Config::load(Some(&file), Settings::default()).unwrap();
+        assert_eq!(c.reserved_names.entries(), ["acme-internal", "corp-*"]);
+        assert_eq!(c.reserved_names.matching("corp-billing").as_deref(), Some("corp-*"));
+        // The CLI splits AIRLOCK_RESERVED_NAMES on commas into this layer.
+        let env = Settings { reserved_names: Some(vec!["team-*".into(), " other ".into()]), ..Settings::default() };
+        let c = Config::load(Some(&file), env).unwrap();
+        assert_eq!(c.reserved_names.entries(), ["team-*", "other"]);
+        assert!(c.reserved_names.matching("acme-internal").is_none(), "the higher layer replaces the list");
+        assert!(Config::resolve(Settings::default()).unwrap().reserved_names.is_empty());
+        std::fs::write(&file, "reserved_names = [\"*\"]\n").unwrap();
+        assert!(Config::load(Some(&file), Settings::default()).unwrap_err().to_string().contains("reserved_names"));
     }
 
     #[test]

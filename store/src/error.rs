@@ -23,6 +23,9 @@ pub enum StoreError {
     Conflict(String),
     #[error("configuration: {0}")]
     Config(String),
+    /// A reserved name (`reserved_names`) was asked for: never fetched.
+    #[error("{}", crate::names::reserved_advice(name, pattern))]
+    Reserved { name: String, pattern: String },
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

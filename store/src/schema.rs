@@ -22,6 +22,7 @@ diesel::table! {
         max_severity -> Text,
         created_at -> BigInt,
         updated_at -> BigInt,
+        possible_typosquat_of -> Nullable<Text>,
     }
 }
 
@@ -179,6 +180,7 @@ diesel::table! {
         client -> Text,
         outcome -> Text,
         at -> BigInt,
+        requester -> Nullable<Text>,
     }
 }
 

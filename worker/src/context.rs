@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use airlock_store::names::NamePolicy;
 use airlock_store::{AnyConnection, Config, Store, StoreResult};
 
 use crate::error::JobError;
@@ -21,6 +22,8 @@ pub struct Context {
     pub miss_max_release_bytes: u64,
     /// Limits for inspecting files, analysis budgets included.
     pub limits: airlock_inspect::Limits,
+    /// Reserved names (refused again before any fetch) and the typosquat test.
+    pub names: NamePolicy,
 }
 
 impl Context {
@@ -40,6 +43,7 @@ impl Context {
             job_timeout: config.job_timeout,
             miss_max_release_bytes: config.miss_max_release_bytes,
             limits: crate::inspect_file::limits(config),
+            names: NamePolicy::new(config.reserved_names.clone(), airlock_inspect::rules::resembles),
         })
     }
 

@@ -87,6 +87,8 @@ pub struct ReleasePage {
     approvals_have: Vec<String>,
     already_approved: bool,
     reviewed_hashes: String,
+    /// The project the name resembles, marked when it was requested.
+    possible_typosquat_of: Option<String>,
 }
 
 const METADATA_FIELDS: [(&str, &str); 8] = [
@@ -251,6 +253,7 @@ pub async fn page(auth: Page<Viewer>, state: web::Data<AppState>, path: web::Pat
         error: detail.release.error,
         max_severity: detail.release.max_severity,
         risk_score: detail.release.risk_score,
+        possible_typosquat_of: detail.release.possible_typosquat_of,
     })
 }
 
