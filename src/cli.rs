@@ -47,6 +47,9 @@ pub struct GlobalArgs {
     /// Platforms installs run on, comma-separated [default: linux_x86_64,macos_arm64,windows_amd64].
     #[arg(long, env = "AIRLOCK_TARGET_PLATFORMS", global = true, value_delimiter = ',')]
     pub target_platforms: Option<Vec<String>>,
+    /// Names never fetched from the upstream index (comma-separated project names and prefix-* patterns).
+    #[arg(long, env = "AIRLOCK_RESERVED_NAMES", global = true, value_delimiter = ',')]
+    pub reserved_names: Option<Vec<String>>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -91,6 +94,15 @@ pub enum Command {
         /// Resolve and request its dependencies too, recursively, for the configured targets.
         #[arg(long)]
         with_deps: bool,
+    },
+    /// Explain why installing NAME (or NAME==VERSION) through Airlock fails
+    /// or works, and what to do next.
+    Why {
+        /// `name` or `name==version`.
+        requirement: String,
+        /// Print the explanation as JSON (the shape of GET /api/v1/why/<name>).
+        #[arg(long)]
+        json: bool,
     },
     /// Print the inspection rules as Markdown (the source of docs/rules.md).
     Rules,
@@ -169,7 +181,28 @@ impl GlobalArgs {
             upstream_allow_private: self.upstream_allow_private,
             target_pythons: self.target_pythons.clone(),
             target_platforms: self.target_platforms.clone(),
+            reserved_names: self.reserved_names.clone(),
             ..Settings::default()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reserved_names_are_a_comma_separated_flag_or_environment_variable() {
+        let cli = Cli::try_parse_from(["airlock", "--reserved-names", "acme-*,Corp_Tools", "migrate"]).unwrap();
+        assert_eq!(cli.global.settings().reserved_names, Some(vec!["acme-*".to_string(), "Corp_Tools".to_string()]));
+        // The only test in this binary that touches the environment.
+        std::env::set_var("AIRLOCK_RESERVED_NAMES", "team-*,internal-lib");
+        let cli = Cli::try_parse_from(["airlock", "migrate"]);
+        std::env::remove_var("AIRLOCK_RESERVED_NAMES");
+        let settings = cli.unwrap().global.settings();
+        assert_eq!(settings.reserved_names, Some(vec!["team-*".to_string(), "internal-lib".to_string()]));
+        let config = airlock_store::Config::resolve(settings).unwrap();
+        assert_eq!(config.reserved_names.matching("Team_Auth").as_deref(), Some("team-*"));
+        assert!(Cli::try_parse_from(["airlock", "migrate"]).unwrap().global.settings().reserved_names.is_none());
     }
 }

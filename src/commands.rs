@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use airlock_store::config::{LogFormat, Settings};
-use airlock_store::domain::{PinnedRequirement, Role};
+use airlock_store::domain::{PinnedRequirement, ProjectName, Role, Version};
+use airlock_store::names::NamePolicy;
 use airlock_store::{auth, db, releases, Config, Store};
 use anyhow::{bail, Context as _};
 
@@ -48,10 +49,18 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let extras = PinnedRequirement::extras_of(&requirement)?;
             let store = Store::open(&config, 1)?;
             let opts = releases::RequestOptions { requested_by: None, with_dependencies: with_deps, extras: &extras };
-            let out = releases::request_release_with(&mut *store.conn()?, &req, &opts, config.job_max_attempts)?;
+            let names = NamePolicy::new(config.reserved_names.clone(), airlock_inspect::rules::resembles);
+            let out = releases::request_release_with(&mut *store.conn()?, &req, &opts, config.job_max_attempts, &names)?;
+            if let Some(like) = &out.possible_typosquat_of {
+                eprintln!(
+                    "airlock: warning: {} is a possible typosquat of {like}: check that you meant this name (the auditor sees the mark too)",
+                    out.project
+                );
+            }
             println!("{}", serde_json::to_string(&out)?);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Why { requirement, json } => why(config, &requirement, json),
         Command::Scan { paths, format } => crate::scan::run(&paths, format, &airlock_worker::inspect_file::limits(&config)),
         Command::Rules => {
             print!("{}", airlock_inspect::rules::rules_markdown());
@@ -114,6 +123,22 @@ fn fsck(config: Config, verify: bool, json: bool) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(if report.clean() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// `airlock why NAME[==VERSION]`: the same explanation as `GET /api/v1/why/<name>`.
+fn why(config: Config, requirement: &str, json: bool) -> anyhow::Result<ExitCode> {
+    let (name, version) = match requirement.split_once("==") {
+        Some((name, version)) => (ProjectName::parse(name)?, Some(Version::parse(version)?)),
+        None => (ProjectName::parse(requirement)?, None),
+    };
+    let store = Store::open(&config, 1)?;
+    let why = airlock_store::why::why(&mut *store.conn()?, &name, version.as_ref(), &config.reserved_names)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&why)?);
+    } else {
+        print!("{}", why.to_text());
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn token(config: Config, command: TokenCommand) -> anyhow::Result<ExitCode> {

@@ -102,7 +102,7 @@ fn populate(store: &Store, conn: &mut AnyConnection, auditor: &airlock_store::au
     for v in 0..versions {
         let version = format!("1.{v}.0");
         let req = PinnedRequirement::parse(&format!("{name}=={version}")).unwrap();
-        request_release(conn, &req, None, 3).expect("request");
+        request_release(conn, &req, None, 3, &Default::default()).expect("request");
         let (_, release) = find_release(conn, &ProjectName::parse(name).unwrap(), &Version::parse(&version).unwrap()).unwrap().unwrap();
         let module = name.replace('-', "_");
         let mut filenames: Vec<String> = (0..wheels).map(|w| format!("{module}-{version}-cp3{}-cp3{}-manylinux_2_17_x86_64.whl", 9 + w, 9 + w)).collect();

@@ -34,6 +34,7 @@ impl From<StoreError> for AppError {
             StoreError::NotFound(what) => AppError::NotFound(format!("{what} not found")),
             StoreError::Invalid(msg) => AppError::BadRequest(msg),
             StoreError::Conflict(msg) => AppError::Conflict(msg),
+            refused @ StoreError::Reserved { .. } => AppError::Conflict(refused.to_string()),
             other => AppError::Internal(other.to_string()),
         }
     }

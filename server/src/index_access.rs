@@ -24,16 +24,19 @@ use crate::state::AppState;
 pub const TOKEN_TTL: Duration = Duration::from_secs(30);
 const MAX_REMEMBERED: usize = 10_000;
 
+/// A verified token's user (None: not a valid token), and when it was checked.
+type Verified = (Option<String>, Instant);
+
 /// Recently verified tokens, by digest (never the token itself).
 #[derive(Default)]
 pub struct TokenCache {
-    verified: Mutex<HashMap<[u8; 32], (bool, Instant)>>,
+    verified: Mutex<HashMap<[u8; 32], Verified>>,
 }
 
 impl TokenCache {
-    fn get(&self, digest: &[u8; 32]) -> Option<bool> {
+    fn get(&self, digest: &[u8; 32]) -> Option<Option<String>> {
         let map = self.verified.lock().expect("token cache lock");
-        map.get(digest).filter(|(_, at)| at.elapsed() < TOKEN_TTL).map(|(ok, _)| *ok)
+        map.get(digest).filter(|(_, at)| at.elapsed() < TOKEN_TTL).map(|(user, _)| user.clone())
     }
 
     /// Forget every verified token (a token was revoked or a user changed).
@@ -41,7 +44,7 @@ impl TokenCache {
         self.verified.lock().expect("token cache lock").clear();
     }
 
-    fn put(&self, digest: [u8; 32], ok: bool) {
+    fn put(&self, digest: [u8; 32], user: Option<String>) {
         let mut map = self.verified.lock().expect("token cache lock");
         if map.len() >= MAX_REMEMBERED {
             map.retain(|_, (_, at)| at.elapsed() < TOKEN_TTL);
@@ -49,7 +52,7 @@ impl TokenCache {
                 map.clear();
             }
         }
-        map.insert(digest, (ok, Instant::now()));
+        map.insert(digest, (user, Instant::now()));
     }
 }
 
@@ -77,31 +80,31 @@ fn challenge() -> HttpResponse {
         .body("this index needs an API token: use it as the password of HTTP basic auth, or send Authorization: Bearer\n")
 }
 
-/// `Ok(())` when the request may read the index, else the 401 to send.
-pub async fn check(req: &HttpRequest, state: &AppState) -> Result<(), HttpResponse> {
+/// `Ok` when the request may read the index, with the token's user when
+/// the index needs tokens (None when anyone may read it); else the 401 to send.
+pub async fn check(req: &HttpRequest, state: &AppState) -> Result<Option<String>, HttpResponse> {
     if state.config.index_access == IndexAccess::Anonymous {
-        return Ok(());
+        return Ok(None);
     }
     let Some(token) = presented_token(req) else { return Err(challenge()) };
     let digest: [u8; 32] = sha2::Sha256::digest(token.as_bytes()).into();
-    let ok = match state.tokens.get(&digest) {
-        Some(ok) => ok,
+    let user = match state.tokens.get(&digest) {
+        Some(user) => user,
         None => {
-            let ok = match state.db(move |c| auth::token_user(c, &token)).await {
-                Ok(user) => user.is_some(),
+            let user = match state.db(move |c| auth::token_user(c, &token)).await {
+                Ok(user) => user.map(|u| u.name),
                 Err(e) => {
                     tracing::warn!(error = %e, "checking an index token");
                     return Err(HttpResponse::ServiceUnavailable().finish());
                 }
             };
-            state.tokens.put(digest, ok);
-            ok
+            state.tokens.put(digest, user.clone());
+            user
         }
     };
-    if ok {
-        Ok(())
-    } else {
-        Err(challenge())
+    match user {
+        Some(name) => Ok(Some(name)),
+        None => Err(challenge()),
     }
 }
 
@@ -128,10 +131,10 @@ mod tests {
     #[test]
     fn the_cache_forgets_after_its_ttl() {
         let cache = TokenCache::default();
-        cache.put([1; 32], true);
-        assert_eq!(cache.get(&[1; 32]), Some(true));
+        cache.put([1; 32], Some("alice".into()));
+        assert_eq!(cache.get(&[1; 32]), Some(Some("alice".into())));
         assert_eq!(cache.get(&[2; 32]), None);
-        cache.verified.lock().unwrap().insert([3; 32], (true, Instant::now() - TOKEN_TTL));
+        cache.verified.lock().unwrap().insert([3; 32], (Some("bob".into()), Instant::now() - TOKEN_TTL));
         assert_eq!(cache.get(&[3; 32]), None);
     }
 }

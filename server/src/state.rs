@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use airlock_store::names::NamePolicy;
 use airlock_store::{AnyConnection, Config, Store, StoreError};
 
 use crate::archives::Reader;
@@ -32,6 +33,8 @@ pub struct AppState {
     pub password_checks: Arc<tokio::sync::Semaphore>,
     /// What the diff, the viewer and audit sizing may hold of archives.
     pub review_memory: ReviewMemory,
+    /// Reserved names and the typosquat test, for every request this process takes.
+    pub names: NamePolicy,
 }
 
 impl AppState {
@@ -39,7 +42,8 @@ impl AppState {
         let files = Arc::new(FileCache::new(config.file_cache_bytes));
         let password_checks = Arc::new(tokio::sync::Semaphore::new(PASSWORD_CHECKS));
         let review_memory = ReviewMemory::new(config.review_memory_bytes);
-        AppState { store, config, index: Arc::new(IndexCache::new()), files, tokens: Arc::default(), password_checks, review_memory }
+        let names = NamePolicy::new(config.reserved_names.clone(), airlock_inspect::rules::resembles);
+        AppState { store, config, index: Arc::new(IndexCache::new()), files, tokens: Arc::default(), password_checks, review_memory, names }
     }
 
     /// The archive reader for people, on this state's blobs and budget.

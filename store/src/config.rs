@@ -12,6 +12,7 @@ use serde::Deserialize;
 use airlock_resolve::Targets;
 
 use crate::error::{StoreError, StoreResult};
+use crate::names::ReservedNames;
 use crate::throttle::{LoginPolicy, MissPolicy};
 
 /// One layer of settings; every field optional. The config file has this shape.
@@ -95,6 +96,10 @@ pub struct Settings {
     /// "Approve the set" approves the members whose worst finding is below
     /// this severity (`critical`, `high`, `medium`, `low`, `info`).
     pub bulk_approve_below: Option<String>,
+    // ---- name protection (issue #11) ----
+    /// Names never fetched from the upstream index: project names and
+    /// `prefix-*` patterns, compared in PEP 503 normal form.
+    pub reserved_names: Option<Vec<String>>,
 }
 
 impl Settings {
@@ -133,6 +138,7 @@ impl Settings {
             target_platforms: self.target_platforms.or(lower.target_platforms),
             mirror_sdists: self.mirror_sdists.or(lower.mirror_sdists),
             bulk_approve_below: self.bulk_approve_below.or(lower.bulk_approve_below),
+            reserved_names: self.reserved_names.or(lower.reserved_names),
         }
     }
 
@@ -252,6 +258,9 @@ pub struct Config {
     pub mirror_sdists_always: bool,
     /// "Approve the set" takes the members whose worst finding is below this.
     pub bulk_approve_below: String,
+    // ---- name protection (issue #11) ----
+    /// Names never fetched from the upstream index.
+    pub reserved_names: ReservedNames,
 }
 
 impl fmt::Debug for Config {
@@ -265,6 +274,7 @@ impl fmt::Debug for Config {
             .field("blob_dir", &self.blob_dir)
             .field("upstream_file_hosts", &self.upstream_file_hosts)
             .field("upstream_allow_private", &self.upstream_allow_private)
+            .field("reserved_names", &self.reserved_names.entries())
             .finish_non_exhaustive()
     }
 }
@@ -369,6 +379,7 @@ impl Config {
                 per_client_per_minute: s.miss_per_client_per_minute.unwrap_or(MissPolicy::default().per_client_per_minute).max(0),
             },
             miss_max_release_bytes: s.miss_max_release_mb.unwrap_or(200) * 1024 * 1024,
+            reserved_names: ReservedNames::parse(&s.reserved_names.unwrap_or_default())?,
         })
     }
 
@@ -473,6 +484,24 @@ mod tests {
         assert!(Config::resolve(bad).unwrap_err().to_string().contains("beos"));
         let bad = Settings { mirror_sdists: Some("never".into()), ..Settings::default() };
         assert!(Config::resolve(bad).unwrap_err().to_string().contains("mirror_sdists"));
+    }
+
+    #[test]
+    fn reserved_names_come_from_the_file_list_and_the_environment_layer_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("airlock.toml");
+        std::fs::write(&file, "reserved_names = [\"Acme_Internal\", \"corp-*\"]\n").unwrap();
+        let c = Config::load(Some(&file), Settings::default()).unwrap();
+        assert_eq!(c.reserved_names.entries(), ["acme-internal", "corp-*"]);
+        assert_eq!(c.reserved_names.matching("corp-billing").as_deref(), Some("corp-*"));
+        // The CLI splits AIRLOCK_RESERVED_NAMES on commas into this layer.
+        let env = Settings { reserved_names: Some(vec!["team-*".into(), " other ".into()]), ..Settings::default() };
+        let c = Config::load(Some(&file), env).unwrap();
+        assert_eq!(c.reserved_names.entries(), ["team-*", "other"]);
+        assert!(c.reserved_names.matching("acme-internal").is_none(), "the higher layer replaces the list");
+        assert!(Config::resolve(Settings::default()).unwrap().reserved_names.is_empty());
+        std::fs::write(&file, "reserved_names = [\"*\"]\n").unwrap();
+        assert!(Config::load(Some(&file), Settings::default()).unwrap_err().to_string().contains("reserved_names"));
     }
 
     #[test]

@@ -238,7 +238,7 @@ mod tests {
 
     /// A release of `name` awaiting review with two files and this max severity.
     fn awaiting(conn: &mut AnyConnection, name: &str, version: &str, severity: &str) -> i64 {
-        request_release(conn, &PinnedRequirement::parse(&format!("{name}=={version}")).unwrap(), None, 3).unwrap();
+        request_release(conn, &PinnedRequirement::parse(&format!("{name}=={version}")).unwrap(), None, 3, &Default::default()).unwrap();
         let (_, r) = find_release(conn, &ProjectName::parse(name).unwrap(), &Version::parse(version).unwrap()).unwrap().unwrap();
         for (i, ext) in ["whl", "tar.gz"].iter().enumerate() {
             let new = NewFile {

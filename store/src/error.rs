@@ -23,6 +23,9 @@ pub enum StoreError {
     Conflict(String),
     #[error("configuration: {0}")]
     Config(String),
+    /// A reserved name (`reserved_names`) was asked for: never fetched.
+    #[error("{}", crate::names::reserved_advice(name, pattern))]
+    Reserved { name: String, pattern: String },
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -37,6 +40,6 @@ impl StoreError {
     /// True when the store refused the input (a decision about it, not a
     /// failure to retry): callers record the reason and go on.
     pub fn is_refusal(&self) -> bool {
-        matches!(self, StoreError::Invalid(_) | StoreError::Conflict(_))
+        matches!(self, StoreError::Invalid(_) | StoreError::Conflict(_) | StoreError::Reserved { .. })
     }
 }

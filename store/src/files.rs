@@ -290,7 +290,7 @@ mod tests {
     use crate::testdb::TestDb;
 
     fn release_with_files(conn: &mut AnyConnection, n: usize) -> (i64, Vec<i64>) {
-        request_release(conn, &PinnedRequirement::parse("demo==1.0").unwrap(), None, 3).unwrap();
+        request_release(conn, &PinnedRequirement::parse("demo==1.0").unwrap(), None, 3, &Default::default()).unwrap();
         let (_, r) = find_release(conn, &ProjectName::parse("demo").unwrap(), &Version::parse("1.0").unwrap()).unwrap().unwrap();
         let ids: Vec<i64> = (0..n)
             .map(|i| {
@@ -354,7 +354,7 @@ mod tests {
                         diesel::sql_query("DELETE FROM jobs").execute(conn).unwrap();
                     }
                     let req = PinnedRequirement::parse(&format!("demo{round}==1.0")).unwrap();
-                    request_release(conn, &req, None, 3).unwrap();
+                    request_release(conn, &req, None, 3, &Default::default()).unwrap();
                     let name = ProjectName::parse(&format!("demo{round}")).unwrap();
                     let (_, r) = find_release(conn, &name, &Version::parse("1.0").unwrap()).unwrap().unwrap();
                     let ids: Vec<i64> = (0..4)

@@ -298,16 +298,11 @@ pub struct ReleaseState {
     pub error: Option<String>,
 }
 
-/// Why `project` is (or is not) in the index.
-pub fn availability(conn: &mut AnyConnection, project: &ProjectName) -> StoreResult<Availability> {
-    let rows: Vec<(String, String, Option<String>)> = releases::table
-        .inner_join(projects::table)
-        .filter(projects::name.eq(project.as_str()))
-        .order(releases::id.desc())
-        .select((releases::version, releases::status, releases::error))
-        .load(conn)?;
-    let has = |s: &[&str]| rows.iter().any(|(_, status, _)| s.contains(&status.as_str()));
-    let state = if has(&["approved"]) {
+/// A project's state from its releases' statuses: the most hopeful one,
+/// `approved`, `pending`, `rejected`, `failed` or (none) `never_requested`.
+pub fn project_state<'a>(statuses: impl Iterator<Item = &'a str> + Clone) -> &'static str {
+    let has = |s: &[&str]| statuses.clone().any(|status| s.contains(&status));
+    if has(&["approved"]) {
         "approved"
     } else if has(&["requested", "mirroring", "inspecting", "awaiting_review"]) {
         "pending"
@@ -317,7 +312,18 @@ pub fn availability(conn: &mut AnyConnection, project: &ProjectName) -> StoreRes
         "failed"
     } else {
         "never_requested"
-    };
+    }
+}
+
+/// Why `project` is (or is not) in the index.
+pub fn availability(conn: &mut AnyConnection, project: &ProjectName) -> StoreResult<Availability> {
+    let rows: Vec<(String, String, Option<String>)> = releases::table
+        .inner_join(projects::table)
+        .filter(projects::name.eq(project.as_str()))
+        .order(releases::id.desc())
+        .select((releases::version, releases::status, releases::error))
+        .load(conn)?;
+    let state = project_state(rows.iter().map(|(_, status, _)| status.as_str()));
     Ok(Availability {
         project: project.to_string(),
         state: state.to_string(),

@@ -17,6 +17,7 @@ pub mod files;
 pub mod fsck;
 pub mod index;
 pub mod jobs;
+pub mod names;
 pub mod overview;
 pub mod queue;
 pub mod releases;
@@ -25,6 +26,7 @@ pub mod tasks;
 pub mod testdb;
 pub mod throttle;
 pub mod upstream_sync;
+pub mod why;
 
 pub use blobs::BlobStore;
 pub use config::Config;

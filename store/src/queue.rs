@@ -40,6 +40,8 @@ pub struct QueueItem {
     pub findings: i64,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The project the name resembles (see [`crate::names`]).
+    pub possible_typosquat_of: Option<String>,
 }
 
 /// Releases matching `filter`, riskiest first: max severity, then score,
@@ -91,6 +93,7 @@ pub fn queue(conn: &mut AnyConnection, filter: &QueueFilter, limit: i64) -> Stor
                 findings: finding_counts.get(&release.id).copied().unwrap_or_default(),
                 created_at: release.created_at,
                 updated_at: release.updated_at,
+                possible_typosquat_of: release.possible_typosquat_of,
             }
         })
         .collect();
@@ -111,7 +114,7 @@ mod tests {
     use crate::testdb::each_backend;
 
     fn release(conn: &mut AnyConnection, name: &str, status: &str, sev: &str, score: i64) {
-        request_release(conn, &PinnedRequirement::parse(&format!("{name}==1.0")).unwrap(), None, 3).unwrap();
+        request_release(conn, &PinnedRequirement::parse(&format!("{name}==1.0")).unwrap(), None, 3, &Default::default()).unwrap();
         let (_, r) = find_release(conn, &ProjectName::parse(name).unwrap(), &Version::parse("1.0").unwrap()).unwrap().unwrap();
         diesel::update(releases::table.find(r.id))
             .set((releases::status.eq(status), releases::max_severity.eq(sev), releases::risk_score.eq(score)))

@@ -8,6 +8,7 @@ use crate::audit;
 use crate::db::AnyConnection;
 use crate::domain::{PinnedRequirement, ProjectName, ReleaseStatus, Version};
 use crate::error::{StoreError, StoreResult};
+use crate::names::NamePolicy;
 use crate::now_ms;
 use crate::schema::{projects, releases};
 use crate::tasks::{self, MirrorRelease, ResolveDependencies};
@@ -39,6 +40,9 @@ pub struct Release {
     pub extras: String,
     /// When its dependency edges were last written (None: not yet).
     pub dependencies_at: Option<i64>,
+    /// The popular or approved project this name is a small edit away from,
+    /// marked when the release was requested (see [`crate::names`]).
+    pub possible_typosquat_of: Option<String>,
 }
 
 impl Release {
@@ -83,6 +87,8 @@ pub struct RequestOutcome {
     pub status: String,
     /// False when the release was already known (and not failed).
     pub queued: bool,
+    /// The project the name resembles, when it may be a typosquat.
+    pub possible_typosquat_of: Option<String>,
 }
 
 fn get_or_create_project(conn: &mut AnyConnection, name: &ProjectName) -> StoreResult<Project> {
@@ -98,15 +104,37 @@ fn get_or_create_project(conn: &mut AnyConnection, name: &ProjectName) -> StoreR
 
 /// Request a release: record it and queue its mirroring. Requesting a known
 /// release again is a no-op, except that a failed one is retried.
-pub fn request_release(conn: &mut AnyConnection, req: &PinnedRequirement, requested_by: Option<&str>, max_attempts: i64) -> StoreResult<RequestOutcome> {
-    request_release_with(conn, req, &RequestOptions { requested_by, ..RequestOptions::default() }, max_attempts)
+pub fn request_release(
+    conn: &mut AnyConnection,
+    req: &PinnedRequirement,
+    requested_by: Option<&str>,
+    max_attempts: i64,
+    names: &NamePolicy,
+) -> StoreResult<RequestOutcome> {
+    request_release_with(conn, req, &RequestOptions { requested_by, ..RequestOptions::default() }, max_attempts, names)
 }
 
 /// [`request_release`] with its dependencies and extras: a known release
 /// asked for with dependencies (or with extras it was not asked for
 /// before) has them resolved again.
-pub fn request_release_with(conn: &mut AnyConnection, req: &PinnedRequirement, opts: &RequestOptions, max_attempts: i64) -> StoreResult<RequestOutcome> {
+///
+/// Every way of asking for a release comes through here, so this is where
+/// `names` is enforced: a reserved name is refused with
+/// [`StoreError::Reserved`] (and an audit event) before anything is
+/// recorded or queued, and a new release whose name resembles a popular or
+/// approved project is marked as a possible typosquat.
+pub fn request_release_with(
+    conn: &mut AnyConnection,
+    req: &PinnedRequirement,
+    opts: &RequestOptions,
+    max_attempts: i64,
+    names: &NamePolicy,
+) -> StoreResult<RequestOutcome> {
     let requested_by = opts.requested_by;
+    if let Some(pattern) = names.reserved.matching(req.name.as_str()) {
+        crate::names::record_refusal(conn, requested_by, &format!("{} {}", req.name, req.version), &pattern, "request")?;
+        return Err(StoreError::Reserved { name: req.name.to_string(), pattern });
+    }
     let attempt = |conn: &mut AnyConnection| {
         crate::db::write_transaction(conn, |conn| {
             let project = get_or_create_project(conn, &req.name)?;
@@ -147,6 +175,10 @@ pub fn request_release_with(conn: &mut AnyConnection, req: &PinnedRequirement, o
                     (r, false)
                 }
                 None => {
+                    let resembles = match names.resembles {
+                        Some(resembles) => resembles(project.name.as_str(), &crate::index::approved_projects(conn)?),
+                        None => None,
+                    };
                     let r = diesel::insert_into(releases::table)
                         .values((
                             releases::project_id.eq(project.id),
@@ -157,6 +189,7 @@ pub fn request_release_with(conn: &mut AnyConnection, req: &PinnedRequirement, o
                             releases::updated_at.eq(now),
                             releases::with_dependencies.eq(opts.with_dependencies),
                             releases::extras.eq(join_extras(&[], opts.extras)),
+                            releases::possible_typosquat_of.eq(resembles),
                         ))
                         .returning(releases::all_columns)
                         .get_result(conn)?;
@@ -166,9 +199,19 @@ pub fn request_release_with(conn: &mut AnyConnection, req: &PinnedRequirement, o
             if queued {
                 tasks::enqueue(conn, &MirrorRelease { release_id: release.id }, max_attempts)?;
                 let target = format!("{} {}", project.name, release.version);
-                audit::record(conn, requested_by, "release.request", &target, "requested for mirroring")?;
+                let detail = match &release.possible_typosquat_of {
+                    Some(like) => format!("requested for mirroring; possible typosquat of {like}"),
+                    None => "requested for mirroring".to_string(),
+                };
+                audit::record(conn, requested_by, "release.request", &target, &detail)?;
             }
-            Ok::<_, StoreError>(RequestOutcome { project: project.name, version: release.version, status: release.status, queued })
+            Ok::<_, StoreError>(RequestOutcome {
+                project: project.name,
+                version: release.version,
+                status: release.status,
+                queued,
+                possible_typosquat_of: release.possible_typosquat_of,
+            })
         })
     };
     // Two requests racing to create the same project or release: the loser
@@ -304,9 +347,9 @@ mod tests {
     #[test]
     fn requesting_a_release_queues_one_mirror_job() {
         each_backend(|conn| {
-            let out = request_release(conn, &req("Demo_Pkg==1.0"), Some("alice"), 3).unwrap();
+            let out = request_release(conn, &req("Demo_Pkg==1.0"), Some("alice"), 3, &NamePolicy::default()).unwrap();
             assert_eq!((out.project.as_str(), out.version.as_str(), out.status.as_str(), out.queued), ("demo-pkg", "1.0", "requested", true));
-            let again = request_release(conn, &req("demo-pkg==1.0"), Some("bob"), 3).unwrap();
+            let again = request_release(conn, &req("demo-pkg==1.0"), Some("bob"), 3, &NamePolicy::default()).unwrap();
             assert!(!again.queued, "a second request must not queue again");
             let jobs = jobs::list_in_state(conn, jobs::QUEUED, 10).unwrap();
             assert_eq!(jobs.len(), 1);
@@ -315,14 +358,58 @@ mod tests {
     }
 
     #[test]
+    fn a_reserved_name_is_refused_with_an_audit_event_and_nothing_recorded() {
+        each_backend(|conn| {
+            let names = NamePolicy { reserved: crate::names::ReservedNames::parse(&["acme-*"]).unwrap(), resembles: None };
+            let err = request_release(conn, &req("Acme_Billing==1.0"), Some("alice"), 3, &names).unwrap_err();
+            assert!(matches!(&err, StoreError::Reserved { name, pattern } if name == "acme-billing" && pattern == "acme-*"), "{err:?}");
+            assert!(project_releases(conn, &ProjectName::parse("acme-billing").unwrap()).unwrap().is_empty());
+            assert!(jobs::list_in_state(conn, jobs::QUEUED, 10).unwrap().is_empty(), "nothing may be queued");
+            let events = audit::list(conn, 10, 0).unwrap();
+            assert_eq!(events.len(), 1);
+            assert_eq!(
+                (events[0].action.as_str(), events[0].target.as_str(), events[0].actor.as_deref()),
+                (crate::names::REFUSED_ACTION, "acme-billing 1.0", Some("alice"))
+            );
+            assert!(events[0].detail.contains("acme-*"), "{}", events[0].detail);
+            // Other names pass.
+            assert!(request_release(conn, &req("acmebilling==1.0"), Some("alice"), 3, &names).unwrap().queued);
+        });
+    }
+
+    /// A stand-in for the inspection engine's test: one extra trailing letter.
+    fn one_letter_longer(name: &str, approved: &[String]) -> Option<String> {
+        approved.iter().find(|a| name.len() == a.len() + 1 && name.starts_with(a.as_str())).cloned()
+    }
+
+    #[test]
+    fn a_new_name_resembling_an_approved_project_is_marked_when_requested() {
+        each_backend(|conn| {
+            let names = NamePolicy { reserved: Default::default(), resembles: Some(one_letter_longer) };
+            let first = request_release(conn, &req("demo==1.0"), None, 3, &names).unwrap();
+            assert_eq!(first.possible_typosquat_of, None);
+            let (_, r) = find_release(conn, &ProjectName::parse("demo").unwrap(), &Version::parse("1.0").unwrap()).unwrap().unwrap();
+            set_status(conn, r.id, ReleaseStatus::Approved, None).unwrap();
+            let near = request_release(conn, &req("demos==1.0"), Some("bob"), 3, &names).unwrap();
+            assert_eq!(near.possible_typosquat_of.as_deref(), Some("demo"));
+            let (_, stored) = find_release(conn, &ProjectName::parse("demos").unwrap(), &Version::parse("1.0").unwrap()).unwrap().unwrap();
+            assert_eq!(stored.possible_typosquat_of.as_deref(), Some("demo"));
+            // Asking again reports the mark that is on the release.
+            assert_eq!(request_release(conn, &req("demos==1.0"), None, 3, &names).unwrap().possible_typosquat_of.as_deref(), Some("demo"));
+            let event = audit::list(conn, 1, 0).unwrap().remove(0);
+            assert!(event.detail.contains("possible typosquat of demo"), "{}", event.detail);
+        });
+    }
+
+    #[test]
     fn a_failed_release_is_retried_when_requested_again() {
         each_backend(|conn| {
-            request_release(conn, &req("demo==2.0"), None, 3).unwrap();
+            request_release(conn, &req("demo==2.0"), None, 3, &NamePolicy::default()).unwrap();
             let (_, r) = find_release(conn, &ProjectName::parse("demo").unwrap(), &Version::parse("2.0").unwrap()).unwrap().unwrap();
             let job = jobs::claim_next(conn, "w", std::time::Duration::from_secs(9)).unwrap().unwrap();
             jobs::fail(conn, &job, "upstream down", true, std::time::Duration::from_secs(1)).unwrap();
             set_status(conn, r.id, ReleaseStatus::Failed, Some("upstream down")).unwrap();
-            let out = request_release(conn, &req("demo==2.0"), None, 3).unwrap();
+            let out = request_release(conn, &req("demo==2.0"), None, 3, &NamePolicy::default()).unwrap();
             assert!(out.queued);
             assert_eq!(out.status, "requested");
             let (_, r) = release_by_id(conn, r.id).unwrap();

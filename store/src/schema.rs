@@ -25,6 +25,7 @@ diesel::table! {
         with_dependencies -> Bool,
         extras -> Text,
         dependencies_at -> Nullable<BigInt>,
+        possible_typosquat_of -> Nullable<Text>,
     }
 }
 
@@ -182,6 +183,7 @@ diesel::table! {
         client -> Text,
         outcome -> Text,
         at -> BigInt,
+        requester -> Nullable<Text>,
     }
 }
 

@@ -8,6 +8,7 @@
 //! - Index misses: a miss for a project Airlock lacks becomes at most one
 //!   upstream lookup per project per window, none while the upstream's "no
 //!   such project" answer is fresh, and at most a few per client per minute.
+//!   A reserved name (`reserved_names`) is refused and never looked up.
 //!   Every miss is recorded with what Airlock did about it.
 
 use std::time::Duration;
@@ -17,6 +18,7 @@ use diesel::prelude::*;
 use crate::audit;
 use crate::db::AnyConnection;
 use crate::error::StoreResult;
+use crate::names::{self, ReservedNames};
 use crate::schema::{index_misses, login_failures, upstream_absent};
 use crate::tasks::{self, RequestLatest};
 
@@ -132,6 +134,8 @@ pub enum MissOutcome {
     RateLimited,
     /// Misses do not request anything here (`request_on_miss = false`).
     Off,
+    /// The name is reserved (`reserved_names`): never looked up upstream.
+    Reserved,
 }
 
 impl MissOutcome {
@@ -142,27 +146,81 @@ impl MissOutcome {
             MissOutcome::NotOnUpstream { .. } => "not_on_upstream",
             MissOutcome::RateLimited => "rate_limited",
             MissOutcome::Off => "off",
+            MissOutcome::Reserved => "reserved",
         }
     }
 }
 
+/// Who set off a miss: the client's address (what the per-client limit
+/// counts) and, when the index needs API tokens, the token's user.
+#[derive(Debug, Clone, Copy)]
+pub struct MissClient<'a> {
+    pub address: &'a str,
+    pub requester: Option<&'a str>,
+}
+
 /// Decide and record what a miss for `project` (a normalized name Airlock
-/// has never had a release of) from `client` sets off, queueing the
-/// upstream lookup when it should. One write transaction, so concurrent
-/// misses for one project queue one lookup.
-pub fn index_miss(conn: &mut AnyConnection, project: &str, client: &str, policy: &MissPolicy, max_attempts: i64, now: i64) -> StoreResult<MissOutcome> {
-    let client = client.chars().take(64).collect::<String>();
+/// has never had a release of, or a reserved one) from `client` sets off,
+/// queueing the upstream lookup when it should. A reserved name is refused
+/// before anything else, and the refusal is an audit event at most once
+/// per project per `dedup_window` (installers retry; the log stays readable).
+/// One write transaction, so concurrent misses for one project queue one
+/// lookup.
+pub fn index_miss(
+    conn: &mut AnyConnection,
+    project: &str,
+    client: MissClient,
+    policy: &MissPolicy,
+    reserved: &ReservedNames,
+    max_attempts: i64,
+    now: i64,
+) -> StoreResult<MissOutcome> {
+    let address = bounded(client.address);
+    let requester = client.requester.map(bounded);
     crate::db::write_transaction(conn, |conn| {
-        let outcome = decide_miss(conn, project, &client, policy, now)?;
+        let outcome = match reserved.matching(project) {
+            Some(pattern) => {
+                if first_reserved_miss_in_window(conn, project, policy.dedup_window, now)? {
+                    let who = requester.as_deref().map_or(address.clone(), |r| format!("{r} at {address}"));
+                    names::record_refusal(conn, None, project, &pattern, &format!("index miss from {who}"))?;
+                }
+                MissOutcome::Reserved
+            }
+            None => decide_miss(conn, project, &address, policy, now)?,
+        };
         if outcome == MissOutcome::Requested {
             let task = RequestLatest { project: project.to_string(), requested_by: MISS_REQUESTER.into() };
             tasks::enqueue(conn, &task, max_attempts)?;
         }
         diesel::insert_into(index_misses::table)
-            .values((index_misses::project.eq(project), index_misses::client.eq(&client), index_misses::outcome.eq(outcome.as_str()), index_misses::at.eq(now)))
+            .values((
+                index_misses::project.eq(project),
+                index_misses::client.eq(&address),
+                index_misses::outcome.eq(outcome.as_str()),
+                index_misses::at.eq(now),
+                index_misses::requester.eq(&requester),
+            ))
             .execute(conn)?;
         Ok(outcome)
     })
+}
+
+/// Client text stored with a miss, cut to a bounded length.
+fn bounded(text: &str) -> String {
+    text.chars().take(64).collect()
+}
+
+/// Whether this reserved miss is the first for `project` in its window of
+/// time (windows of `window` counted from the epoch), so that refusals are
+/// audited once per window however steadily installers retry.
+fn first_reserved_miss_in_window(conn: &mut AnyConnection, project: &str, window: Duration, now: i64) -> StoreResult<bool> {
+    let previous: Option<i64> = index_misses::table
+        .filter(index_misses::project.eq(project))
+        .filter(index_misses::outcome.eq(MissOutcome::Reserved.as_str()))
+        .select(diesel::dsl::max(index_misses::at))
+        .first(conn)?;
+    let window = (window.as_millis() as i64).max(1);
+    Ok(previous.is_none_or(|at| at.div_euclid(window) != now.div_euclid(window)))
 }
 
 fn decide_miss(conn: &mut AnyConnection, project: &str, client: &str, policy: &MissPolicy, now: i64) -> StoreResult<MissOutcome> {
@@ -209,18 +267,27 @@ pub fn record_upstream_absent(conn: &mut AnyConnection, project: &str, now: i64)
 pub struct Miss {
     pub id: i64,
     pub project: String,
+    /// The client's address.
     pub client: String,
+    /// What Airlock did: a [`MissOutcome`] name.
     pub outcome: String,
     pub at: i64,
+    /// The API token's user, when the index needs tokens.
+    pub requester: Option<String>,
 }
+
+type MissColumns = (index_misses::id, index_misses::project, index_misses::client, index_misses::outcome, index_misses::at, index_misses::requester);
+const MISS_COLUMNS: MissColumns =
+    (index_misses::id, index_misses::project, index_misses::client, index_misses::outcome, index_misses::at, index_misses::requester);
 
 /// The newest misses, newest first.
 pub fn recent_misses(conn: &mut AnyConnection, limit: i64) -> StoreResult<Vec<Miss>> {
-    Ok(index_misses::table
-        .order(index_misses::id.desc())
-        .limit(limit)
-        .select((index_misses::id, index_misses::project, index_misses::client, index_misses::outcome, index_misses::at))
-        .load(conn)?)
+    Ok(index_misses::table.order(index_misses::id.desc()).limit(limit).select(MISS_COLUMNS).load(conn)?)
+}
+
+/// The newest misses for one project (normalized name), newest first.
+pub fn misses_of(conn: &mut AnyConnection, project: &str, limit: i64) -> StoreResult<Vec<Miss>> {
+    Ok(index_misses::table.filter(index_misses::project.eq(project)).order(index_misses::id.desc()).limit(limit).select(MISS_COLUMNS).load(conn)?)
 }
 
 #[cfg(test)]
@@ -264,31 +331,66 @@ mod tests {
         });
     }
 
+    fn client(address: &str) -> MissClient<'_> {
+        MissClient { address, requester: None }
+    }
+
+    #[test]
+    fn a_reserved_name_is_never_looked_up_and_its_refusal_is_audited_once_per_window() {
+        each_backend(|conn| {
+            let policy = MissPolicy::default();
+            let reserved = ReservedNames::parse(&["acme-*"]).unwrap();
+            let now = 20_000_000;
+            let from = MissClient { address: "10.1.2.3", requester: Some("ci-bot") };
+            for i in 0..3 {
+                assert_eq!(index_miss(conn, "acme-auth", from, &policy, &reserved, 3, now + i).unwrap(), MissOutcome::Reserved);
+            }
+            assert!(crate::jobs::counts(conn).unwrap().is_empty(), "a reserved name queues no lookup");
+            let events: Vec<_> = audit::list(conn, 10, 0).unwrap().into_iter().filter(|e| e.action == names::REFUSED_ACTION).collect();
+            assert_eq!(events.len(), 1, "{events:?}");
+            assert_eq!(events[0].target, "acme-auth");
+            assert!(events[0].detail.contains("ci-bot at 10.1.2.3") && events[0].detail.contains("acme-*"), "{}", events[0].detail);
+            // In the next window, the next refusal is audited again.
+            let later = now + policy.dedup_window.as_millis() as i64;
+            index_miss(conn, "acme-auth", from, &policy, &reserved, 3, later).unwrap();
+            assert_eq!(audit::list(conn, 10, 0).unwrap().iter().filter(|e| e.action == names::REFUSED_ACTION).count(), 2);
+            // Even with misses requesting nothing, the answer is the reservation.
+            let off = MissPolicy { request: false, ..policy };
+            assert_eq!(index_miss(conn, "acme-x", from, &off, &reserved, 3, now).unwrap(), MissOutcome::Reserved);
+            let recorded = misses_of(conn, "acme-auth", 10).unwrap();
+            assert_eq!(recorded.len(), 4);
+            assert_eq!((recorded[0].outcome.as_str(), recorded[0].client.as_str(), recorded[0].requester.as_deref()), ("reserved", "10.1.2.3", Some("ci-bot")));
+        });
+    }
+
     #[test]
     fn misses_queue_one_lookup_per_project_and_respect_absence_and_client_limits() {
         each_backend(|conn| {
             let policy = MissPolicy { per_client_per_minute: 2, ..MissPolicy::default() };
             let now = 10_000_000;
-            assert_eq!(index_miss(conn, "demo", "c1", &policy, 3, now).unwrap(), MissOutcome::Requested);
+            assert_eq!(index_miss(conn, "demo", client("c1"), &policy, &ReservedNames::default(), 3, now).unwrap(), MissOutcome::Requested);
             for i in 1..10 {
-                assert_eq!(index_miss(conn, "demo", "c2", &policy, 3, now + i).unwrap(), MissOutcome::AlreadyRequested);
+                assert_eq!(index_miss(conn, "demo", client("c2"), &policy, &ReservedNames::default(), 3, now + i).unwrap(), MissOutcome::AlreadyRequested);
             }
             let lookups = crate::jobs::counts(conn).unwrap();
             assert_eq!(lookups, vec![("queued".to_string(), 1)], "ten misses, one lookup");
 
             record_upstream_absent(conn, "nosuch", now).unwrap();
-            assert_eq!(index_miss(conn, "nosuch", "c1", &policy, 3, now + 5).unwrap(), MissOutcome::NotOnUpstream { checked_ms_ago: 5 });
+            assert_eq!(
+                index_miss(conn, "nosuch", client("c1"), &policy, &ReservedNames::default(), 3, now + 5).unwrap(),
+                MissOutcome::NotOnUpstream { checked_ms_ago: 5 }
+            );
             // The answer goes stale after its time to live.
             let later = now + policy.absent_ttl.as_millis() as i64 + 1;
-            assert_eq!(index_miss(conn, "nosuch", "c3", &policy, 3, later).unwrap(), MissOutcome::Requested);
+            assert_eq!(index_miss(conn, "nosuch", client("c3"), &policy, &ReservedNames::default(), 3, later).unwrap(), MissOutcome::Requested);
 
-            assert_eq!(index_miss(conn, "p1", "greedy", &policy, 3, now).unwrap(), MissOutcome::Requested);
-            assert_eq!(index_miss(conn, "p2", "greedy", &policy, 3, now + 1).unwrap(), MissOutcome::Requested);
-            assert_eq!(index_miss(conn, "p3", "greedy", &policy, 3, now + 2).unwrap(), MissOutcome::RateLimited);
-            assert_eq!(index_miss(conn, "p3", "greedy", &policy, 3, now + 61_000).unwrap(), MissOutcome::Requested);
+            assert_eq!(index_miss(conn, "p1", client("greedy"), &policy, &ReservedNames::default(), 3, now).unwrap(), MissOutcome::Requested);
+            assert_eq!(index_miss(conn, "p2", client("greedy"), &policy, &ReservedNames::default(), 3, now + 1).unwrap(), MissOutcome::Requested);
+            assert_eq!(index_miss(conn, "p3", client("greedy"), &policy, &ReservedNames::default(), 3, now + 2).unwrap(), MissOutcome::RateLimited);
+            assert_eq!(index_miss(conn, "p3", client("greedy"), &policy, &ReservedNames::default(), 3, now + 61_000).unwrap(), MissOutcome::Requested);
 
             let off = MissPolicy { request: false, ..policy };
-            assert_eq!(index_miss(conn, "p9", "c1", &off, 3, now).unwrap(), MissOutcome::Off);
+            assert_eq!(index_miss(conn, "p9", client("c1"), &off, &ReservedNames::default(), 3, now).unwrap(), MissOutcome::Off);
             let recorded = recent_misses(conn, 100).unwrap();
             assert_eq!(recorded.len(), 17);
             assert_eq!(recorded[0].outcome, "off");

@@ -79,7 +79,7 @@ mod tests {
         for db in TestDb::all() {
             let pool = db.pool();
             let conn = &mut pool.get().unwrap();
-            request_release(conn, &PinnedRequirement::parse("demo==1.0").unwrap(), None, 3).unwrap();
+            request_release(conn, &PinnedRequirement::parse("demo==1.0").unwrap(), None, 3, &Default::default()).unwrap();
             let name = ProjectName::parse("demo").unwrap();
             let (_, r) = find_release(conn, &name, &Version::parse("1.0").unwrap()).unwrap().unwrap();
             let (wheel, sdist) = (Sha256::of(b"wheel"), Sha256::of(b"sdist"));

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use airlock_store::names::NamePolicy;
 use airlock_store::{AnyConnection, Config, Store, StoreResult};
 
 use crate::error::JobError;
@@ -23,6 +24,8 @@ pub struct Context {
     pub limits: airlock_inspect::Limits,
     /// The environments installs run on.
     pub targets: airlock_resolve::Targets,
+    /// Reserved names (refused again before any fetch) and the typosquat test.
+    pub names: NamePolicy,
 }
 
 impl Context {
@@ -43,6 +46,7 @@ impl Context {
             miss_max_release_bytes: config.miss_max_release_bytes,
             limits: crate::inspect_file::limits(config),
             targets: config.targets.clone(),
+            names: NamePolicy::new(config.reserved_names.clone(), airlock_inspect::rules::resembles),
         })
     }
 

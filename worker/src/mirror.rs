@@ -6,6 +6,7 @@
 
 use airlock_store::domain::{ProjectName, ReleaseStatus, Sha256, Version};
 use airlock_store::files::{self, NewFile};
+use airlock_store::names;
 use airlock_store::releases;
 use airlock_store::tasks::MirrorRelease;
 use airlock_store::throttle::MISS_REQUESTER;
@@ -23,6 +24,7 @@ pub async fn run(ctx: &Context, task: MirrorRelease) -> Result<(), JobError> {
         tracing::info!(%status, "release is past mirroring; nothing to do");
         return Ok(());
     }
+    refuse_reserved(ctx, &project.name, Some(&release.version)).await?;
     ctx.db(move |c| releases::set_status(c, release_id, ReleaseStatus::Mirroring, None)).await?;
 
     let upstream = ctx
@@ -77,6 +79,20 @@ pub async fn run(ctx: &Context, task: MirrorRelease) -> Result<(), JobError> {
 
     let max_attempts = ctx.max_attempts;
     ctx.db(move |c| files::start_inspection(c, release_id, &file_ids, max_attempts)).await
+}
+
+/// Defence in depth: a request for a reserved name is refused when it is
+/// made, but the configuration may have changed since (or a job may come
+/// from elsewhere). Nothing reserved is fetched from the upstream index.
+pub async fn refuse_reserved(ctx: &Context, project: &str, version: Option<&str>) -> Result<(), JobError> {
+    let Some(pattern) = ctx.names.reserved.matching(project) else { return Ok(()) };
+    let target = match version {
+        Some(v) => format!("{project} {v}"),
+        None => project.to_string(),
+    };
+    let (audited, how) = (target.clone(), pattern.clone());
+    ctx.db(move |c| names::record_refusal(c, None, &audited, &how, "the worker's upstream fetch")).await?;
+    Err(JobError::permanent(names::reserved_advice(project, &pattern)))
 }
 
 /// A release set off by an index miss stops at `cap` bytes.

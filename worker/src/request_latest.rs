@@ -20,6 +20,7 @@ pub async fn run(ctx: &Context, task: RequestLatest) -> Result<(), JobError> {
         .as_ref()
         .ok_or_else(|| JobError::permanent("no upstream index is configured: set --upstream, AIRLOCK_UPSTREAM or `upstream` in the config file"))?;
     let name = ProjectName::parse(&task.project).map_err(JobError::from)?;
+    crate::mirror::refuse_reserved(ctx, name.as_str(), None).await?;
     let listed = match upstream.project_files(&name).await {
         Ok(listed) => listed,
         // An answer, not a failure: remembered, so misses for the name stop
@@ -38,7 +39,8 @@ pub async fn run(ctx: &Context, task: RequestLatest) -> Result<(), JobError> {
     let req = PinnedRequirement { name, version };
     let max_attempts = ctx.max_attempts;
     let by = task.requested_by.clone();
-    let outcome = ctx.db(move |c| releases::request_release(c, &req, Some(&by), max_attempts)).await?;
+    let names = ctx.names.clone();
+    let outcome = ctx.db(move |c| releases::request_release(c, &req, Some(&by), max_attempts, &names)).await?;
     tracing::info!(project = %outcome.project, version = %outcome.version, queued = outcome.queued, "index miss requested for review");
     Ok(())
 }

@@ -188,11 +188,11 @@ async fn resolve_one(
             return Ok(edge);
         }
     };
-    let (by, extras, attempts) = (requested_by.map(str::to_string), dep.extras.clone(), ctx.max_attempts);
+    let (by, extras, attempts, names) = (requested_by.map(str::to_string), dep.extras.clone(), ctx.max_attempts, ctx.names.clone());
     let outcome = ctx
         .db(move |c| {
             let opts = RequestOptions { requested_by: by.as_deref(), with_dependencies: true, extras: &extras };
-            match releases::request_release_with(c, &req, &opts, attempts) {
+            match releases::request_release_with(c, &req, &opts, attempts, &names) {
                 Ok(_) => Ok(Ok(releases::find_release(c, &req.name, &req.version)?.map(|(_, r)| r.id))),
                 Err(e) if e.is_refusal() => Ok(Err(e.to_string())),
                 Err(e) => Err(e),

@@ -57,6 +57,12 @@ fn distance(a: &str, b: &str) -> usize {
     d[a.len()][b.len()].min(2)
 }
 
+/// Whether the normalized `name` imitates the normalized `target`: one
+/// edit away, or the same once the dashes are dropped.
+fn imitates(name: &str, target: &str) -> bool {
+    target.len() >= 4 && name != target && (distance(name, target) == 1 || name.replace('-', "") == target.replace('-', ""))
+}
+
 /// The popular project `name` imitates, if any.
 pub fn typosquat_of(name: &str) -> Option<&'static str> {
     let name = normalize(name);
@@ -64,8 +70,22 @@ pub fn typosquat_of(name: &str) -> Option<&'static str> {
     if name.len() < 4 || set.contains(name.as_str()) {
         return None;
     }
-    let squashed = name.replace('-', "");
-    list.iter().take(TYPOSQUAT_TARGETS).copied().find(|p| p.len() >= 4 && (distance(&name, p) == 1 || (squashed == p.replace('-', "") && name != *p)))
+    list.iter().take(TYPOSQUAT_TARGETS).copied().find(|p| imitates(&name, p))
+}
+
+/// The project a newly requested `name` may be a typosquat of: a popular
+/// one (as [`typosquat_of`]), else one of `known` (names an organization
+/// has approved). None for a popular name, a known name itself, or a name
+/// shorter than 4 characters.
+pub fn resembles(name: &str, known: &[String]) -> Option<String> {
+    let name = normalize(name);
+    if name.len() < 4 || popular().1.contains(name.as_str()) || known.iter().any(|k| normalize(k) == name) {
+        return None;
+    }
+    if let Some(popular) = typosquat_of(&name) {
+        return Some(popular.to_string());
+    }
+    known.iter().map(|k| normalize(k)).find(|k| imitates(&name, k))
 }
 
 pub fn run(dist: &Dist, out: &mut Vec<Finding>) {
@@ -115,6 +135,19 @@ mod tests {
         assert_eq!(typosquat_of("python_dateutil"), None, "the popular name itself, spelled differently");
         assert_eq!(typosquat_of("requests"), None);
         assert_eq!(typosquat_of("my-unrelated-package-name"), None);
+    }
+
+    #[test]
+    fn a_name_near_a_popular_or_known_project_resembles_it() {
+        let known = vec!["acme-billing".to_string(), "zz-internal-tool".to_string()];
+        assert_eq!(resembles("reqeusts", &known).as_deref(), Some("requests"));
+        assert_eq!(resembles("acme-biling", &known).as_deref(), Some("acme-billing"));
+        assert_eq!(resembles("Acme_Billing", &known), None, "the known project itself");
+        assert_eq!(resembles("acmebilling", &known).as_deref(), Some("acme-billing"), "the same without dashes");
+        assert_eq!(resembles("zz-internal-tools", &known).as_deref(), Some("zz-internal-tool"));
+        assert_eq!(resembles("requests", &known), None, "a popular name is never a typosquat");
+        assert_eq!(resembles("acme-payroll", &known), None);
+        assert_eq!(resembles("abc", &["abd".to_string()]), None, "too short to tell");
     }
 
     #[test]

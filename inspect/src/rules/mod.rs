@@ -6,6 +6,8 @@ pub mod budget;
 pub mod code;
 mod install_hooks;
 mod metadata;
+
+pub use metadata::{resembles, typosquat_of};
 mod native;
 mod record;
 

@@ -3,7 +3,7 @@
 
 use actix_web::{web, HttpResponse};
 use airlock_store::decisions::{self, Verdict};
-use airlock_store::domain::{PinnedRequirement, ProjectName};
+use airlock_store::domain::{PinnedRequirement, ProjectName, Version};
 use airlock_store::index;
 use airlock_store::releases;
 use serde::Deserialize;
@@ -23,20 +23,42 @@ pub struct RequestBody {
 }
 
 /// `POST /api/v1/requests` `{"requirement": "name[extras]==version",
-/// "with_dependencies": bool}`.
+/// "with_dependencies": bool}`: `202` with the outcome
+/// (`possible_typosquat_of` names the project the name resembles, or is
+/// null), `409` for a reserved name.
 pub async fn request(post: ApiPost<Viewer, RequestBody>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let req = PinnedRequirement::parse(&post.body.requirement).map_err(AppError::from)?;
     let extras = PinnedRequirement::extras_of(&post.body.requirement).map_err(AppError::from)?;
     let user = post.user.name.clone();
-    let attempts = state.config.job_max_attempts;
+    let (attempts, names) = (state.config.job_max_attempts, state.names.clone());
     let with_dependencies = post.body.with_dependencies;
     let out = state
         .db(move |c| {
             let opts = releases::RequestOptions { requested_by: Some(&user), with_dependencies, extras: &extras };
-            releases::request_release_with(c, &req, &opts, attempts)
+            releases::request_release_with(c, &req, &opts, attempts, &names)
         })
         .await?;
     Ok(HttpResponse::Accepted().json(out))
+}
+
+#[derive(Deserialize)]
+pub struct WhyQuery {
+    version: Option<String>,
+}
+
+/// `GET /api/v1/why/<name>[?version=V]` (also `<name>==<version>`): why an
+/// install of the name fails or succeeds, and the next step.
+pub async fn why(_auth: Api<Viewer>, state: web::Data<AppState>, path: web::Path<String>, q: web::Query<WhyQuery>) -> Result<HttpResponse, ApiError> {
+    let raw = path.into_inner();
+    let (name, version) = match raw.split_once("==") {
+        Some((name, version)) => (name.to_string(), Some(version.to_string())),
+        None => (raw, q.into_inner().version.filter(|v| !v.trim().is_empty())),
+    };
+    let name = ProjectName::parse(&name).map_err(AppError::from)?;
+    let version = version.map(|v| Version::parse(&v)).transpose().map_err(AppError::from)?;
+    let reserved = state.names.reserved.clone();
+    let why = state.db(move |c| airlock_store::why::why(c, &name, version.as_ref(), &reserved)).await?;
+    Ok(HttpResponse::Ok().json(why))
 }
 
 /// `GET /api/v1/releases/<name>/<version>`: status, files, findings,
@@ -77,6 +99,7 @@ pub async fn release(_auth: Api<Viewer>, state: web::Data<AppState>, path: web::
         "audit_lines": audit.as_ref().map(|a| a.lines),
         "audit_base": audit.as_ref().and_then(|a| a.base.clone()),
         "requested_by": d.release.requested_by,
+        "possible_typosquat_of": d.release.possible_typosquat_of,
         "metadata": d.core_metadata(),
         "capabilities": d.capabilities(),
         "file_capabilities": d.files.iter().map(|f| (f.filename.clone(), f.capability_names())).collect::<std::collections::BTreeMap<_, _>>(),

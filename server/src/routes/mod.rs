@@ -8,6 +8,7 @@ pub mod browse;
 pub mod diff;
 pub mod health;
 pub mod login;
+pub mod misses;
 pub mod overview;
 pub mod queue;
 pub mod release;
@@ -63,6 +64,7 @@ route_table! {
     post "/requests" => queue::request, Viewer;
     get "/queue/progress" => queue::progress, Viewer;
     get "/overview" => overview::page, Viewer;
+    get "/misses" => misses::page, Viewer;
     post "/releases/{name}/{version}/retry" => queue::retry, Viewer;
     get "/releases/{name}/{version}/diff" => diff::page, Viewer;
     get "/releases/{name}/{version}/files/{filename}" => browse::page, Viewer;
@@ -87,6 +89,7 @@ route_table! {
     post "/api/v1/releases/{name}/{version}/yank" => api::yank, Auditor;
     delete "/api/v1/releases/{name}/{version}/yank" => api::unyank, Auditor;
     get "/api/v1/projects/{name}" => simple::availability, Public;
+    get "/api/v1/why/{name}" => api::why, Viewer;
     get "/simple" => simple::root_redirect, Public;
     get "/simple/" => simple::root, Public;
     head "/simple/" => simple::root, Public;

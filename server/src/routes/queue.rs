@@ -45,6 +45,7 @@ pub struct QueueRow {
     /// Lines to read, or None while not yet measured.
     audit_lines: Option<i64>,
     audit_base: Option<String>,
+    possible_typosquat_of: Option<String>,
 }
 
 impl QueueRow {
@@ -55,6 +56,7 @@ impl QueueRow {
             requested: format_time(i.created_at),
             audit_lines: size.map(|s| s.lines),
             audit_base: size.and_then(|s| s.base.clone()),
+            possible_typosquat_of: i.possible_typosquat_of,
             project: i.project,
             version: i.version,
             status: i.status,
@@ -107,6 +109,8 @@ pub struct QueueQuery {
     severity: Option<String>,
     q: Option<String>,
     requested: Option<String>,
+    /// Set with `requested` when the name resembles another project.
+    typosquat_of: Option<String>,
 }
 
 const SEVERITIES: [&str; 5] = ["critical", "high", "medium", "low", "info"];
@@ -177,7 +181,10 @@ pub async fn page(auth: Page<Viewer>, state: web::Data<AppState>, q: web::Query<
                 QueueRow::new(i, s, now)
             })
             .collect(),
-        message: q.requested.as_ref().map(|r| format!("Requested {r}.")),
+        message: q.requested.as_ref().map(|r| match &q.typosquat_of {
+            Some(like) => format!("Requested {r}. Possible typosquat of {like}: check that you meant this name; the auditor sees the mark too."),
+            None => format!("Requested {r}."),
+        }),
         backlog_releases: backlog.len() as i64,
         backlog_lines,
         backlog_unmeasured,
@@ -207,15 +214,18 @@ pub async fn request(post: FormPost<Viewer, RequestForm>, state: web::Data<AppSt
     let extras = PinnedRequirement::extras_of(&post.form.requirement)?;
     let with_dependencies = post.form.with_dependencies.is_some();
     let user = post.user.name.clone();
-    let attempts = state.config.job_max_attempts;
+    let (attempts, names) = (state.config.job_max_attempts, state.names.clone());
     let out = state
         .db(move |c| {
             let opts = releases::RequestOptions { requested_by: Some(&user), with_dependencies, extras: &extras };
-            releases::request_release_with(c, &req, &opts, attempts)
+            releases::request_release_with(c, &req, &opts, attempts, &names)
         })
         .await?;
     let shown = format!("{}=={}", out.project, out.version);
-    let location = format!("/queue?requested={}", url_part(&shown));
+    let mut location = format!("/queue?requested={}", url_part(&shown));
+    if let Some(like) = &out.possible_typosquat_of {
+        location.push_str(&format!("&typosquat_of={}", url_part(like)));
+    }
     Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish())
 }
 
@@ -227,8 +237,8 @@ pub async fn retry(post: FormPost<Viewer, Empty>, state: web::Data<AppState>, pa
     let (name, version) = path.into_inner();
     let req = PinnedRequirement::parse(&format!("{name}=={version}"))?;
     let user = post.user.name.clone();
-    let attempts = state.config.job_max_attempts;
-    let out = state.db(move |c| releases::request_release(c, &req, Some(&user), attempts)).await?;
+    let (attempts, names) = (state.config.job_max_attempts, state.names.clone());
+    let out = state.db(move |c| releases::request_release(c, &req, Some(&user), attempts, &names)).await?;
     if !out.queued {
         return Err(AppError::Conflict(format!("{} {} is {}, not failed", out.project, out.version, out.status)));
     }

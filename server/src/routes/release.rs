@@ -89,6 +89,8 @@ pub struct ReleasePage {
     already_approved: bool,
     reviewed_hashes: String,
     closure: ClosureSummary,
+    /// The project the name resembles, marked when it was requested.
+    possible_typosquat_of: Option<String>,
 }
 
 /// The dependency closure as the release page shows it.
@@ -288,6 +290,7 @@ pub async fn page(auth: Page<Viewer>, state: web::Data<AppState>, path: web::Pat
         error: detail.release.error,
         max_severity: detail.release.max_severity,
         risk_score: detail.release.risk_score,
+        possible_typosquat_of: detail.release.possible_typosquat_of,
     })
 }
 

@@ -12,7 +12,8 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use airlock_store::domain::{ProjectName, Sha256};
 use airlock_store::index::{self, Availability};
-use airlock_store::throttle::{self, MissOutcome};
+use airlock_store::names;
+use airlock_store::throttle::{self, MissClient, MissOutcome};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -110,9 +111,10 @@ fn redirect_to_normal(req: &HttpRequest, raw: &str) -> HttpResponse {
 
 /// `GET /simple/<project>/`.
 pub async fn project(req: HttpRequest, state: web::Data<AppState>, path: web::Path<String>, q: web::Query<FormatQuery>) -> Result<HttpResponse, AppError> {
-    if let Err(denied) = index_access::check(&req, &state).await {
-        return Ok(denied);
-    }
+    let reader = match index_access::check(&req, &state).await {
+        Ok(reader) => reader,
+        Err(denied) => return Ok(denied),
+    };
     let raw = path.into_inner();
     let Ok(name) = ProjectName::parse(&raw) else {
         return Ok(HttpResponse::NotFound().content_type("text/plain; charset=utf-8").body("not a valid project name\n"));
@@ -128,7 +130,7 @@ pub async fn project(req: HttpRequest, state: web::Data<AppState>, path: web::Pa
     let lookup = name.clone();
     let files = state.db(move |c| index::approved_files(c, &lookup)).await?;
     if files.is_empty() {
-        return missing(&state, &req, name, format).await;
+        return missing(&state, &req, name, reader, format).await;
     }
     let page = Arc::new(CachedPage::new(PageSource::Project(name.clone(), files)));
     state.index.store_project(ticket, name.as_str(), page.clone());
@@ -139,21 +141,31 @@ pub async fn project(req: HttpRequest, state: web::Data<AppState>, path: web::Pa
 /// project never requested goes through the miss throttle (one upstream
 /// lookup per project per window, none while the upstream's "no such
 /// project" is fresh, a few per client per minute) and the answer says
-/// truthfully which of those happened.
-async fn missing(state: &AppState, req: &HttpRequest, name: ProjectName, format: IndexFormat) -> Result<HttpResponse, AppError> {
+/// truthfully which of those happened. A reserved name is refused there
+/// (never looked up, audited), whatever Airlock knows of it.
+async fn missing(state: &AppState, req: &HttpRequest, name: ProjectName, reader: Option<String>, format: IndexFormat) -> Result<HttpResponse, AppError> {
     let lookup = name.clone();
     let availability = state.db(move |c| index::availability(c, &lookup)).await?;
+    let reserved = state.names.reserved.matching(name.as_str());
     let mut outcome = None;
-    if availability.state == "never_requested" {
-        let (project, client) = (name.to_string(), crate::auth::client_address(req));
-        let (policy, attempts) = (state.config.misses, state.config.job_max_attempts);
-        let done = state.db(move |c| throttle::index_miss(c, &project, &client, &policy, attempts, airlock_store::now_ms())).await?;
+    if availability.state == "never_requested" || reserved.is_some() {
+        let (project, address) = (name.to_string(), crate::auth::client_address(req));
+        let (policy, attempts, reserved_names) = (state.config.misses, state.config.job_max_attempts, state.names.reserved.clone());
+        let done = state
+            .db(move |c| {
+                let client = MissClient { address: &address, requester: reader.as_deref() };
+                throttle::index_miss(c, &project, client, &policy, &reserved_names, attempts, airlock_store::now_ms())
+            })
+            .await?;
         if done == MissOutcome::Requested {
             tracing::info!(project = %name, "index miss: looking up the newest release on the upstream for review");
         }
         outcome = Some(done);
     }
-    let explanation = explain(&availability, outcome);
+    let explanation = match &reserved {
+        Some(pattern) => names::reserved_advice(name.as_str(), pattern),
+        None => explain(&availability, outcome),
+    };
     Ok(match format {
         IndexFormat::Json => HttpResponse::NotFound().json(json!({
             "error": explanation,
@@ -162,6 +174,7 @@ async fn missing(state: &AppState, req: &HttpRequest, name: ProjectName, format:
             "releases": availability.releases,
             "requested": outcome == Some(MissOutcome::Requested),
             "miss": outcome.map(|o| o.as_str()),
+            "reserved": reserved,
         })),
         IndexFormat::Html(_) => HttpResponse::NotFound().content_type("text/plain; charset=utf-8").body(format!("{explanation}\n")),
     })
@@ -193,7 +206,7 @@ pub fn explain(a: &Availability, miss: Option<MissOutcome>) -> String {
             Some(MissOutcome::RateLimited) => {
                 format!("{p} was never requested; this client asked for too many missing projects in the last minute, so nothing was requested; ask an auditor, or run `airlock request {p}==VERSION`")
             }
-            Some(MissOutcome::Off) | None => {
+            Some(MissOutcome::Off) | Some(MissOutcome::Reserved) | None => {
                 format!("{p} was never requested; ask for it with `airlock request {p}==VERSION`")
             }
         },

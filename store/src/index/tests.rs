@@ -8,7 +8,7 @@ use crate::testdb::TestDb;
 
 /// `name==version` mirrored with `n` files and inspected: awaiting review.
 fn reviewed_release(conn: &mut AnyConnection, name: &str, version: &str, n: u8) -> i64 {
-    request_release(conn, &PinnedRequirement::parse(&format!("{name}=={version}")).unwrap(), None, 3).unwrap();
+    request_release(conn, &PinnedRequirement::parse(&format!("{name}=={version}")).unwrap(), None, 3, &Default::default()).unwrap();
     let (_, r) = find_release(conn, &ProjectName::parse(name).unwrap(), &Version::parse(version).unwrap()).unwrap().unwrap();
     let ids: Vec<i64> = (0..n)
         .map(|i| {
