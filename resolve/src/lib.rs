@@ -8,6 +8,9 @@
 //! It never touches a database or the network: the worker feeds it the
 //! metadata and the candidates, and the store records its answers as rows.
 
+pub mod lockfile;
+pub mod pylock;
+pub mod requirements_txt;
 pub mod targets;
 pub mod wheel_tags;
 
