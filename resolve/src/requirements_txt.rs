@@ -29,8 +29,12 @@ pub const MAX_INCLUDE_DEPTH: usize = 8;
 /// Most physical lines read over a file and everything it includes.
 pub const MAX_LINES: usize = 50_000;
 
+/// What reading an included file gives: its name and content, or why it
+/// cannot be read.
+pub type Included = Result<(String, String), String>;
+
 /// An include reader that refuses every include with `reason`.
-pub fn no_includes(reason: &str) -> impl FnMut(&str, &str) -> Result<(String, String), String> + '_ {
+pub fn no_includes(reason: &str) -> impl FnMut(&str, &str) -> Included + '_ {
     move |_: &str, _: &str| Err(reason.to_string())
 }
 
@@ -38,7 +42,7 @@ pub fn no_includes(reason: &str) -> impl FnMut(&str, &str) -> Result<(String, St
 /// `-r` lines: given the including file's name and the path as written, it
 /// returns the included file's name (what cycles are detected by, and what
 /// its lines are reported under) and content, or why it cannot be read.
-pub fn parse(source: &str, content: &str, include: &mut dyn FnMut(&str, &str) -> Result<(String, String), String>) -> Parsed {
+pub fn parse(source: &str, content: &str, include: &mut dyn FnMut(&str, &str) -> Included) -> Parsed {
     let mut reader = Reader { parsed: Parsed::default(), require_hashes: false, lines_read: 0, stack: vec![source.to_string()], include };
     reader.file(source, content);
     if reader.require_hashes {
@@ -63,7 +67,7 @@ struct Reader<'a> {
     lines_read: usize,
     /// The files being read, outermost first (cycle detection).
     stack: Vec<String>,
-    include: &'a mut dyn FnMut(&str, &str) -> Result<(String, String), String>,
+    include: &'a mut dyn FnMut(&str, &str) -> Included,
 }
 
 impl Reader<'_> {
