@@ -63,12 +63,43 @@ impl fmt::Display for LineError {
     }
 }
 
-/// A whole lockfile, read: its requirements and its unreadable lines, each
-/// in file order.
+/// A whole lockfile, read: each requirement or unreadable line, in file
+/// order (included files where their `-r` line stands).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Parsed {
-    pub entries: Vec<Entry>,
-    pub errors: Vec<LineError>,
+    pub lines: Vec<Result<Entry, LineError>>,
+}
+
+impl Parsed {
+    /// The requirements that were read.
+    pub fn entries(&self) -> Vec<&Entry> {
+        self.lines.iter().filter_map(|l| l.as_ref().ok()).collect()
+    }
+
+    /// The lines that could not be read.
+    pub fn errors(&self) -> Vec<&LineError> {
+        self.lines.iter().filter_map(|l| l.as_ref().err()).collect()
+    }
+
+    fn error(source: &str, line: usize, message: String) -> Parsed {
+        Parsed { lines: vec![Err(LineError { source: source.to_string(), line, text: String::new(), message })] }
+    }
+
+    /// A file that cannot be read at all: one error, on `line`.
+    pub fn unreadable(source: &str, line: usize, message: impl Into<String>) -> Parsed {
+        Parsed::error(source, line, message.into())
+    }
+}
+
+/// True when `marker` holds on at least one of `targets` (a marker that
+/// does not parse holds, so that the import reports the line rather than
+/// skip it).
+pub fn marker_fits(marker: &str, targets: &crate::Targets) -> bool {
+    use std::str::FromStr;
+    match pep508_rs::MarkerTree::from_str(marker) {
+        Ok(tree) => targets.iter().any(|t| tree.evaluate(&t.marker_environment(), &[])),
+        Err(_) => true,
+    }
 }
 
 /// Longest text kept of a line (requirement lines with many hashes are long;

@@ -20,10 +20,7 @@ pub const LOCK_VERSION: &str = "1.0";
 /// Read a `pylock.toml` named `source`.
 pub fn parse(source: &str, content: &str) -> Parsed {
     let mut parsed = Parsed::default();
-    let whole_file_error = |line: usize, message: String| Parsed {
-        entries: Vec::new(),
-        errors: vec![LineError { source: source.to_string(), line, text: String::new(), message }],
-    };
+    let whole_file_error = |line: usize, message: String| Parsed::unreadable(source, line, message);
     let doc: Table = match toml::from_str(content) {
         Ok(doc) => doc,
         Err(e) => {
@@ -46,11 +43,11 @@ pub fn parse(source: &str, content: &str) -> Parsed {
             Ok(mut entry) => {
                 entry.source = source.to_string();
                 entry.line = line;
-                parsed.entries.push(entry);
+                parsed.lines.push(Ok(entry));
             }
             Err((text, message)) => {
                 let message = if line == 0 { format!("package #{}: {message}", i + 1) } else { message };
-                parsed.errors.push(LineError { source: source.to_string(), line, text: shorten(&text), message });
+                parsed.lines.push(Err(LineError { source: source.to_string(), line, text: shorten(&text), message }));
             }
         }
     }
@@ -204,7 +201,8 @@ version = "3.0"
 "#
         );
         let p = parse("pylock.toml", &content);
-        let [demo, plain] = p.entries.as_slice() else { panic!("{p:?}") };
+        let entries = p.entries();
+        let [demo, plain] = entries.as_slice() else { panic!("{p:?}") };
         assert_eq!(
             (demo.name.as_str(), demo.pin.clone(), demo.line),
             ("demo-pkg", Pin::Exact("1.0".parse().unwrap()), 5),
@@ -215,7 +213,7 @@ version = "3.0"
         assert_eq!(demo.text, "Demo_Pkg==1.0");
         let at = |needle: &str| content.lines().position(|l| l.contains(needle)).unwrap();
         assert_eq!((plain.name.as_str(), plain.hashes.len(), plain.line), ("plain", 0, at("\"plain\"")));
-        let errors: Vec<(usize, &str)> = p.errors.iter().map(|e| (e.line, e.message.as_str())).collect();
+        let errors: Vec<(usize, &str)> = p.errors().iter().map(|e| (e.line, e.message.as_str())).collect();
         assert_eq!(errors.len(), 2, "{errors:?}");
         assert_eq!(errors[0].0, at("\"from-git\""));
         assert!(errors[0].1.contains("vcs source"), "{}", errors[0].1);
@@ -226,19 +224,19 @@ version = "3.0"
     #[test]
     fn files_that_are_not_pep_751_are_refused_whole() {
         let p = parse("x.toml", "lock-version = \"2.0\"\n");
-        assert!(p.errors[0].message.contains("not supported"), "{:?}", p.errors);
+        assert!(p.errors()[0].message.contains("not supported"), "{:?}", p.errors());
         let p = parse("x.toml", "[tool]\n");
-        assert!(p.errors[0].message.contains("no lock-version"), "{:?}", p.errors);
+        assert!(p.errors()[0].message.contains("no lock-version"), "{:?}", p.errors());
         let p = parse("x.toml", "lock-version = \"1.0\"\n\n[[packages]\n");
-        assert_eq!(p.errors[0].line, 3, "{:?}", p.errors);
-        assert!(p.errors[0].message.starts_with("not a TOML file"), "{:?}", p.errors);
+        assert_eq!(p.errors()[0].line, 3, "{:?}", p.errors());
+        assert!(p.errors()[0].message.starts_with("not a TOML file"), "{:?}", p.errors());
     }
 
     #[test]
     fn inline_package_arrays_are_numbered_instead_of_lined() {
         let p = parse("x.toml", "lock-version = \"1.0\"\npackages = [ { name = \"a\", version = \"1\" }, { name = \"b\" } ]\n");
-        assert_eq!(p.entries.len(), 1);
-        assert_eq!((p.errors[0].line, p.errors[0].message.as_str()), (0, "package #2: b has no version"));
+        assert_eq!(p.entries().len(), 1);
+        assert_eq!((p.errors()[0].line, p.errors()[0].message.as_str()), (0, "package #2: b has no version"));
     }
 
     #[test]
@@ -270,9 +268,9 @@ version = "3.0"
         let text = write("Exported by Airlock", "airlock", &packages);
         assert!(text.starts_with("# Exported by Airlock\nlock-version = \"1.0\"\ncreated-by = \"airlock\"\n"), "{text}");
         let p = parse("pylock.toml", &text);
-        assert!(p.errors.is_empty(), "{:?}\n{text}", p.errors);
+        assert!(p.errors().is_empty(), "{:?}\n{text}", p.errors());
         let back: Vec<(String, String, Option<String>, Vec<String>)> =
-            p.entries.iter().map(|e| (e.name.clone(), e.text.clone(), e.marker.clone(), e.hashes.clone())).collect();
+            p.entries().iter().map(|e| (e.name.clone(), e.text.clone(), e.marker.clone(), e.hashes.clone())).collect();
         assert_eq!(
             back,
             [

@@ -47,15 +47,13 @@ pub fn parse(source: &str, content: &str, include: &mut dyn FnMut(&str, &str) ->
     reader.file(source, content);
     if reader.require_hashes {
         // pip applies --require-hashes to the whole set, wherever it appears.
-        let (hashed, bare): (Vec<Entry>, Vec<Entry>) = std::mem::take(&mut reader.parsed.entries).into_iter().partition(|e| !e.hashes.is_empty());
-        reader.parsed.entries = hashed;
-        for e in bare {
-            reader.parsed.errors.push(LineError {
-                source: e.source,
-                line: e.line,
-                text: e.text,
-                message: "--require-hashes is set and this requirement has no --hash".into(),
-            });
+        for line in &mut reader.parsed.lines {
+            if let Ok(e) = line {
+                if e.hashes.is_empty() {
+                    let message = "--require-hashes is set and this requirement has no --hash".to_string();
+                    *line = Err(LineError { source: e.source.clone(), line: e.line, text: e.text.clone(), message });
+                }
+            }
         }
     }
     reader.parsed
@@ -72,7 +70,7 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     fn error(&mut self, source: &str, line: usize, text: &str, message: impl Into<String>) {
-        self.parsed.errors.push(LineError { source: source.to_string(), line, text: shorten(text), message: message.into() });
+        self.parsed.lines.push(Err(LineError { source: source.to_string(), line, text: shorten(text), message: message.into() }));
     }
 
     fn file(&mut self, source: &str, content: &str) {
@@ -118,7 +116,7 @@ impl Reader<'_> {
         }
         match requirement_entry(&requirement) {
             Ok((name, extras, pin, marker)) => {
-                self.parsed.entries.push(Entry { source: source.to_string(), line, text: shorten(text), name, extras, pin, marker, hashes })
+                self.parsed.lines.push(Ok(Entry { source: source.to_string(), line, text: shorten(text), name, extras, pin, marker, hashes }))
             }
             Err(message) => self.error(source, line, text, message),
         }
@@ -305,9 +303,10 @@ mod tests {
              third==3.0.post1#not-a-comment-without-space\n"
         );
         let p = read(&content);
-        assert_eq!(p.errors.len(), 1, "{:?}", p.errors);
-        assert_eq!(p.errors[0].line, 8, "the # glued to the version is not a comment, so the line is an error");
-        let [demo, other] = p.entries.as_slice() else { panic!("{:?}", p.entries) };
+        assert_eq!(p.errors().len(), 1, "{:?}", p.errors());
+        assert_eq!(p.errors()[0].line, 8, "the # glued to the version is not a comment, so the line is an error");
+        let entries = p.entries();
+        let [demo, other] = entries.as_slice() else { panic!("{entries:?}") };
         assert_eq!((demo.line, demo.name.as_str(), demo.pin.clone()), (3, "demo-pkg", exact("1.0")));
         assert_eq!(demo.extras, ["socks", "tests"]);
         assert_eq!(demo.hashes, [A.to_string(), B.to_lowercase()]);
@@ -320,8 +319,8 @@ mod tests {
     #[test]
     fn unpinned_lines_are_reported_with_their_specifiers() {
         let p = read("a>=1.0\nb\nc==1.*\nd~=2.1\ne==1.0,<2\nf===1.0\ng==1.0+local\n");
-        assert!(p.errors.is_empty(), "{:?}", p.errors);
-        let pins: Vec<(String, Pin)> = p.entries.iter().map(|e| (e.name.clone(), e.pin.clone())).collect();
+        assert!(p.errors().is_empty(), "{:?}", p.errors());
+        let pins: Vec<(String, Pin)> = p.entries().iter().map(|e| (e.name.clone(), e.pin.clone())).collect();
         assert_eq!(pins[0].1, Pin::Unpinned(">=1.0".into()));
         assert_eq!(pins[1].1, Pin::Unpinned(String::new()));
         assert!(matches!(&pins[2].1, Pin::Unpinned(s) if s == "==1.*"));
@@ -340,10 +339,10 @@ mod tests {
                        --pre\nok==1.0 --no-binary :all:\n--hash=sha256:aa\nbad==1.0 --hash=md5:abc\nbad2==1.0 --hash=sha256:xyz\n\
                        not a requirement ===\n";
         let p = read(content);
-        let lines: Vec<usize> = p.errors.iter().map(|e| e.line).collect();
-        assert_eq!(lines, (1..=12).collect::<Vec<_>>(), "{:#?}", p.errors);
-        assert!(p.entries.is_empty());
-        let msg = |n: usize| p.errors[n - 1].message.clone();
+        let lines: Vec<usize> = p.errors().iter().map(|e| e.line).collect();
+        assert_eq!(lines, (1..=12).collect::<Vec<_>>(), "{:#?}", p.errors());
+        assert!(p.entries().is_empty());
+        let msg = |n: usize| p.errors()[n - 1].message.clone();
         assert!(msg(1).contains("editable"), "{}", msg(1));
         assert!(msg(2).contains("--index-url"), "{}", msg(2));
         assert!(msg(3).contains("constraints"), "{}", msg(3));
@@ -354,7 +353,7 @@ mod tests {
         assert!(msg(10).contains("sha256 digests only"), "{}", msg(10));
         assert!(msg(11).contains("not a sha256 digest"), "{}", msg(11));
         assert!(msg(12).contains("PEP 508"), "{}", msg(12));
-        assert_eq!(p.errors[0].to_string(), format!("requirements.txt line 1: {}", msg(1)));
+        assert_eq!(p.errors()[0].to_string(), format!("requirements.txt line 1: {}", msg(1)));
     }
 
     #[test]
@@ -366,10 +365,10 @@ mod tests {
         };
         let mut include = |_from: &str, path: &str| files(path).map(|c| (path.to_string(), c.to_string())).ok_or_else(|| "no such file".to_string());
         let p = parse("main.txt", "top==0.1\n-r base.txt\n--requirement=missing.txt\n-rnested.txt\n", &mut include);
-        let got: Vec<(&str, usize, &str)> = p.entries.iter().map(|e| (e.source.as_str(), e.line, e.name.as_str())).collect();
+        let got: Vec<(&str, usize, &str)> = p.entries().iter().map(|e| (e.source.as_str(), e.line, e.name.as_str())).collect();
         assert_eq!(got, [("main.txt", 1, "top"), ("base.txt", 2, "base-pkg"), ("nested.txt", 2, "nested"), ("nested.txt", 2, "nested")]);
-        assert_eq!(p.errors.len(), 1);
-        assert_eq!((p.errors[0].line, p.errors[0].message.as_str()), (3, "-r missing.txt: no such file"));
+        assert_eq!(p.errors().len(), 1);
+        assert_eq!((p.errors()[0].line, p.errors()[0].message.as_str()), (3, "-r missing.txt: no such file"));
     }
 
     #[test]
@@ -380,10 +379,10 @@ mod tests {
             _ => Err("no such file".to_string()),
         };
         let p = parse("a.txt", "a==1.0\n-r b.txt\n", &mut include);
-        assert_eq!(p.entries.len(), 2, "each file is read once: {:?}", p.entries);
-        assert_eq!(p.errors.len(), 1);
-        assert_eq!((p.errors[0].source.as_str(), p.errors[0].line), ("b.txt", 2));
-        assert!(p.errors[0].message.contains("a.txt -> b.txt -> a.txt"), "{}", p.errors[0].message);
+        assert_eq!(p.entries().len(), 2, "each file is read once: {:?}", p.entries());
+        assert_eq!(p.errors().len(), 1);
+        assert_eq!((p.errors()[0].source.as_str(), p.errors()[0].line), ("b.txt", 2));
+        assert!(p.errors()[0].message.contains("a.txt -> b.txt -> a.txt"), "{}", p.errors()[0].message);
 
         // An endless chain of distinct files stops at the depth bound.
         let mut endless = |_from: &str, path: &str| {
@@ -391,15 +390,15 @@ mod tests {
             Ok((path.to_string(), format!("p{n}==1.0\n-r {}.txt\n", n + 1)))
         };
         let p = parse("0.txt", "-r 1.txt\n", &mut endless);
-        assert_eq!(p.entries.len(), MAX_INCLUDE_DEPTH);
-        assert!(p.errors.len() == 1 && p.errors[0].message.contains("deeper than"), "{:?}", p.errors);
+        assert_eq!(p.entries().len(), MAX_INCLUDE_DEPTH);
+        assert!(p.errors().len() == 1 && p.errors()[0].message.contains("deeper than"), "{:?}", p.errors());
     }
 
     #[test]
     fn require_hashes_refuses_the_lines_without_one() {
         let p = read(&format!("a==1.0 --hash=sha256:{A}\nb==1.0\n--require-hashes\n"));
-        assert_eq!(p.entries.len(), 1);
-        assert_eq!((p.errors[0].line, p.errors[0].message.as_str()), (2, "--require-hashes is set and this requirement has no --hash"));
+        assert_eq!(p.entries().len(), 1);
+        assert_eq!((p.errors()[0].line, p.errors()[0].message.as_str()), (2, "--require-hashes is set and this requirement has no --hash"));
     }
 
     #[test]
@@ -411,10 +410,11 @@ mod tests {
         let text = write("Exported by Airlock\nfor two targets", &pins);
         assert!(text.starts_with("# Exported by Airlock\n# for two targets\ndemo==1.0 \\\n    --hash=sha256:"), "{text}");
         let p = read(&text);
-        assert!(p.errors.is_empty(), "{:?}", p.errors);
+        assert!(p.errors().is_empty(), "{:?}", p.errors());
         let back: Vec<Pinned> = p
-            .entries
+            .entries()
             .into_iter()
+            .cloned()
             .map(|e| {
                 let Pin::Exact(v) = e.pin else { panic!("unpinned") };
                 Pinned { name: e.name, version: v.to_string(), marker: e.marker, hashes: e.hashes }

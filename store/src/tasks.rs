@@ -74,6 +74,20 @@ impl Task for SyncUpstream {
     }
 }
 
+/// Check one line of a lockfile import against the upstream (its hashes,
+/// or the newest version for an unpinned line), then request its release.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CheckImportLine {
+    pub line_id: i64,
+}
+
+impl Task for CheckImportLine {
+    const KIND: &'static str = "check_import_line";
+    fn dedup_key(&self) -> Option<String> {
+        Some(format!("check_import_line:{}", self.line_id))
+    }
+}
+
 /// Enqueue `task`; returns the job id, or None when an identical job is live.
 pub fn enqueue<T: Task>(conn: &mut AnyConnection, task: &T, max_attempts: i64) -> StoreResult<Option<i64>> {
     let payload = serde_json::to_string(task).map_err(|e| StoreError::Invalid(e.to_string()))?;
