@@ -85,7 +85,13 @@ pub enum Command {
         command: TokenCommand,
     },
     /// Request a release (`name==version`) for mirroring and review.
-    Request { requirement: String },
+    Request {
+        /// `name[extras]==version`.
+        requirement: String,
+        /// Resolve and request its dependencies too, recursively, for the configured targets.
+        #[arg(long)]
+        with_deps: bool,
+    },
     /// Print the inspection rules as Markdown (the source of docs/rules.md).
     Rules,
     /// Back up the whole instance (SQLite database snapshot and every blob,

@@ -43,10 +43,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::User { command } => user(config, command),
         Command::Token { command } => token(config, command),
-        Command::Request { requirement } => {
+        Command::Request { requirement, with_deps } => {
             let req = PinnedRequirement::parse(&requirement)?;
+            let extras = PinnedRequirement::extras_of(&requirement)?;
             let store = Store::open(&config, 1)?;
-            let out = releases::request_release(&mut *store.conn()?, &req, None, config.job_max_attempts)?;
+            let opts = releases::RequestOptions { requested_by: None, with_dependencies: with_deps, extras: &extras };
+            let out = releases::request_release_with(&mut *store.conn()?, &req, &opts, config.job_max_attempts)?;
             println!("{}", serde_json::to_string(&out)?);
             Ok(ExitCode::SUCCESS)
         }

@@ -7,6 +7,7 @@
 pub mod archive;
 pub mod capabilities;
 pub mod compare;
+pub mod declared;
 pub mod delta;
 pub mod finding;
 pub mod metadata;

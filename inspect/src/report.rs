@@ -74,7 +74,7 @@ pub struct Dist<'a> {
     pub analysis: AnalysisBudget,
 }
 
-fn classify(filename: &str) -> (DistKind, Option<Compression>) {
+pub(crate) fn classify(filename: &str) -> (DistKind, Option<Compression>) {
     let lower = filename.to_ascii_lowercase();
     if lower.ends_with(".whl") {
         (DistKind::Wheel, None)

@@ -8,11 +8,17 @@
 //! It never touches a database or the network: the worker feeds it the
 //! metadata and the candidates, and the store records its answers as rows.
 
+pub mod choose;
+pub mod closure;
 pub mod lockfile;
 pub mod pylock;
+pub mod requirement;
 pub mod requirements_txt;
 pub mod targets;
 pub mod wheel_tags;
 
+pub use choose::{choose, Candidate, CandidateFile, Choice, Known, Standing};
+pub use closure::{analyze, Closure, Edge, EdgeKind, Node, TreeLine};
+pub use requirement::{dependencies, Dependency, Unfollowable};
 pub use targets::{Platform, Target, TargetError, Targets};
 pub use wheel_tags::WheelTags;

@@ -4,6 +4,7 @@
 
 pub mod archives;
 pub mod auth;
+pub mod closure_view;
 pub mod error;
 pub mod file_serving;
 pub mod highlight;

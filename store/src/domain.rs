@@ -133,6 +133,19 @@ impl PinnedRequirement {
         let name = name.split('[').next().unwrap_or(name);
         Ok(PinnedRequirement { name: ProjectName::parse(name)?, version: Version::parse(version)? })
     }
+
+    /// The extras written in `raw` (`name[a,b]==1.0`), normalized; at most
+    /// 32, each a valid extra name.
+    pub fn extras_of(raw: &str) -> Result<Vec<String>, StoreError> {
+        let name = raw.split("==").next().unwrap_or("");
+        let Some((_, rest)) = name.split_once('[') else { return Ok(Vec::new()) };
+        let inner = rest.split_once(']').map(|(i, _)| i).ok_or_else(|| StoreError::Invalid(format!("requirement {:?} has an unclosed [", shown(raw))))?;
+        let extras: Vec<String> = inner.split(',').map(str::trim).filter(|e| !e.is_empty()).map(normalize).collect();
+        if extras.len() > 32 || extras.iter().any(|e| !e.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')) {
+            return Err(StoreError::Invalid(format!("requirement {:?} has invalid extras", shown(raw))));
+        }
+        Ok(extras)
+    }
 }
 
 /// A sha256 digest as 64 lowercase hex characters.
@@ -312,6 +325,14 @@ mod tests {
         for bad in ["", "-foo", "foo-", "foo bar", "foo/../bar", "<script>", "ä"] {
             assert!(ProjectName::parse(bad).is_err(), "{bad:?} should be refused");
         }
+    }
+
+    #[test]
+    fn extras_are_read_from_a_pinned_requirement() {
+        assert_eq!(PinnedRequirement::extras_of("celery[Redis, msgpack]==5.4.0").unwrap(), ["redis", "msgpack"]);
+        assert!(PinnedRequirement::extras_of("celery==5.4.0").unwrap().is_empty());
+        assert!(PinnedRequirement::extras_of("celery[redis==5.4.0").is_err());
+        assert!(PinnedRequirement::extras_of("celery[re dis;x]==5.4.0").is_err());
     }
 
     #[test]

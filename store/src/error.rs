@@ -33,4 +33,10 @@ impl StoreError {
     pub fn is_unique_violation(&self) -> bool {
         matches!(self, StoreError::Database(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)))
     }
+
+    /// True when the store refused the input (a decision about it, not a
+    /// failure to retry): callers record the reason and go on.
+    pub fn is_refusal(&self) -> bool {
+        matches!(self, StoreError::Invalid(_) | StoreError::Conflict(_))
+    }
 }

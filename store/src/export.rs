@@ -90,8 +90,9 @@ pub fn approved_set(conn: &mut AnyConnection, targets: &Targets) -> StoreResult<
     Ok(sorted(chosen))
 }
 
-/// Exactly the releases `roots` name, each of which must be approved with a
-/// usable file.
+/// The releases `roots` name and their dependency closure (as recorded by
+/// dependency resolution), each of which must be approved with a usable
+/// file.
 pub fn of_roots(conn: &mut AnyConnection, roots: &[PinnedRequirement], targets: &Targets) -> StoreResult<Vec<ExportRelease>> {
     let mut ids = Vec::with_capacity(roots.len());
     for root in roots {
@@ -103,8 +104,8 @@ pub fn of_roots(conn: &mut AnyConnection, roots: &[PinnedRequirement], targets: 
         }
         ids.push(release.id);
     }
-    // The roots alone for now; with dependency edges recorded, their closure:
-    // let ids = crate::dependencies::closure_release_ids(conn, &ids)?;
+    // The roots and every release their recorded dependency edges reach.
+    let ids = crate::dependencies::closure_release_ids(conn, &ids)?;
     let mut found = releases_with_files(conn, &ids, targets)?;
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
@@ -112,6 +113,12 @@ pub fn of_roots(conn: &mut AnyConnection, roots: &[PinnedRequirement], targets: 
             Some(release) => out.push(release),
             None => {
                 let (project, release) = releases::release_by_id(conn, id)?;
+                if release.status != ReleaseStatus::Approved.as_str() {
+                    return Err(StoreError::Conflict(format!(
+                        "{} {} (a dependency of the roots) is {}, not approved: the set is not installable yet",
+                        project.name, release.version, release.status
+                    )));
+                }
                 return Err(StoreError::Conflict(format!(
                     "{} {} has no approved, unyanked file that installs on the targets ({targets})",
                     project.name, release.version

@@ -273,6 +273,11 @@ pub fn start_inspection(conn: &mut AnyConnection, release_id: i64, file_ids: &[i
         for file_id in file_ids {
             crate::tasks::enqueue(conn, &crate::tasks::InspectFile { file_id: *file_id }, max_attempts)?;
         }
+        // Its files are here: its dependencies can be read from them, while
+        // they are inspected.
+        if crate::releases::wants_dependencies(conn, release_id)? {
+            crate::tasks::enqueue(conn, &crate::tasks::ResolveDependencies { release_id }, max_attempts)?;
+        }
         Ok(())
     })
 }

@@ -9,7 +9,8 @@
 //! decided at once, with the reason. The worker checks a line's hashes
 //! against the upstream's (or picks the newest version for an unpinned
 //! line) and then requests the release here, through
-//! [`releases::request_release`], so every rule that guards a request
+//! [`releases::request_release_with`] (with the line's extras, and its
+//! dependencies when the import asks), so every rule that guards a request
 //! applies to imported lines too. A refused line is recorded on the line
 //! and in the audit log, and its release is never requested.
 
@@ -394,7 +395,7 @@ pub fn request_line(conn: &mut AnyConnection, line_id: i64, version: &Version, m
     let name = ProjectName::parse(line.project.as_deref().unwrap_or_default())?;
     let req = PinnedRequirement { name, version: version.clone() };
     let target = format!("{} {}", req.name, req.version);
-    let outcome = match request(conn, &import, &req, max_attempts) {
+    let outcome = match request(conn, &import, &line, &req, max_attempts) {
         Ok(outcome) => outcome,
         Err(StoreError::Invalid(reason) | StoreError::Conflict(reason)) => {
             refuse_line(conn, line_id, LineState::Refused, "import.refused", &target, &reason)?;
@@ -414,9 +415,12 @@ pub fn request_line(conn: &mut AnyConnection, line_id: i64, version: &Version, m
     Ok(state)
 }
 
-/// The one place an import line becomes a request.
-fn request(conn: &mut AnyConnection, import: &ImportRow, req: &PinnedRequirement, max_attempts: i64) -> StoreResult<releases::RequestOutcome> {
-    releases::request_release(conn, req, import.requested_by.as_deref(), max_attempts)
+/// The one place an import line becomes a request: with the line's extras
+/// and, when the import asks for them, the release's dependencies.
+fn request(conn: &mut AnyConnection, import: &ImportRow, line: &LineRow, req: &PinnedRequirement, max_attempts: i64) -> StoreResult<releases::RequestOutcome> {
+    let extras = line.extra_list();
+    let options = releases::RequestOptions { requested_by: import.requested_by.as_deref(), with_dependencies: import.with_dependencies, extras: &extras };
+    releases::request_release_with(conn, req, &options, max_attempts)
 }
 
 /// How an import's lines stand: what the import did with them, and where

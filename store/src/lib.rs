@@ -10,6 +10,7 @@ pub mod blobs;
 pub mod config;
 pub mod db;
 pub mod decisions;
+pub mod dependencies;
 pub mod domain;
 pub mod error;
 pub mod export;

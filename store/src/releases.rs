@@ -10,7 +10,7 @@ use crate::domain::{PinnedRequirement, ProjectName, ReleaseStatus, Version};
 use crate::error::{StoreError, StoreResult};
 use crate::now_ms;
 use crate::schema::{projects, releases};
-use crate::tasks::{self, MirrorRelease};
+use crate::tasks::{self, MirrorRelease, ResolveDependencies};
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]
 #[diesel(table_name = projects)]
@@ -33,12 +33,46 @@ pub struct Release {
     pub max_severity: String,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Its dependencies are resolved and requested too.
+    pub with_dependencies: bool,
+    /// The extras asked of it, normalized, comma-separated.
+    pub extras: String,
+    /// When its dependency edges were last written (None: not yet).
+    pub dependencies_at: Option<i64>,
 }
 
 impl Release {
     pub fn status(&self) -> StoreResult<ReleaseStatus> {
         self.status.parse()
     }
+
+    /// The extras asked of it.
+    pub fn extras(&self) -> Vec<String> {
+        split_extras(&self.extras)
+    }
+}
+
+fn split_extras(joined: &str) -> Vec<String> {
+    joined.split(',').filter(|e| !e.is_empty()).map(str::to_string).collect()
+}
+
+/// `extras` and `more`, normalized (PEP 685), sorted, without repeats.
+fn join_extras(extras: &[String], more: &[String]) -> String {
+    let mut all: Vec<String> = extras.iter().chain(more).map(|e| crate::domain::normalize(e)).filter(|e| !e.is_empty()).collect();
+    all.sort();
+    all.dedup();
+    all.join(",")
+}
+
+/// How a release is asked for.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RequestOptions<'a> {
+    /// The user or token name, or a system requester.
+    pub requested_by: Option<&'a str>,
+    /// Resolve and request its dependencies too, recursively.
+    pub with_dependencies: bool,
+    /// Extras whose requirements count.
+    pub extras: &'a [String],
 }
 
 /// What a request did.
@@ -65,6 +99,14 @@ fn get_or_create_project(conn: &mut AnyConnection, name: &ProjectName) -> StoreR
 /// Request a release: record it and queue its mirroring. Requesting a known
 /// release again is a no-op, except that a failed one is retried.
 pub fn request_release(conn: &mut AnyConnection, req: &PinnedRequirement, requested_by: Option<&str>, max_attempts: i64) -> StoreResult<RequestOutcome> {
+    request_release_with(conn, req, &RequestOptions { requested_by, ..RequestOptions::default() }, max_attempts)
+}
+
+/// [`request_release`] with its dependencies and extras: a known release
+/// asked for with dependencies (or with extras it was not asked for
+/// before) has them resolved again.
+pub fn request_release_with(conn: &mut AnyConnection, req: &PinnedRequirement, opts: &RequestOptions, max_attempts: i64) -> StoreResult<RequestOutcome> {
+    let requested_by = opts.requested_by;
     let attempt = |conn: &mut AnyConnection| {
         crate::db::write_transaction(conn, |conn| {
             let project = get_or_create_project(conn, &req.name)?;
@@ -84,12 +126,26 @@ pub fn request_release(conn: &mut AnyConnection, req: &PinnedRequirement, reques
                             // A person's request after a miss's failed one is theirs now.
                             releases::requested_by.eq(requested_by.or(r.requested_by.as_deref())),
                             releases::updated_at.eq(now),
+                            releases::with_dependencies.eq(r.with_dependencies || opts.with_dependencies),
+                            releases::extras.eq(join_extras(&r.extras(), opts.extras)),
                         ))
                         .returning(releases::all_columns)
                         .get_result(conn)?;
                     (r, true)
                 }
-                Some(r) => (r, false),
+                Some(r) => {
+                    let extras = join_extras(&r.extras(), opts.extras);
+                    let more = opts.with_dependencies && (!r.with_dependencies || extras != r.extras);
+                    if more {
+                        diesel::update(releases::table.find(r.id))
+                            .set((releases::with_dependencies.eq(true), releases::extras.eq(&extras), releases::updated_at.eq(now)))
+                            .execute(conn)?;
+                        // Resolves now if its files are here; otherwise its
+                        // mirroring queues the resolution when it ends.
+                        tasks::enqueue(conn, &ResolveDependencies { release_id: r.id }, max_attempts)?;
+                    }
+                    (r, false)
+                }
                 None => {
                     let r = diesel::insert_into(releases::table)
                         .values((
@@ -99,6 +155,8 @@ pub fn request_release(conn: &mut AnyConnection, req: &PinnedRequirement, reques
                             releases::requested_by.eq(requested_by),
                             releases::created_at.eq(now),
                             releases::updated_at.eq(now),
+                            releases::with_dependencies.eq(opts.with_dependencies),
+                            releases::extras.eq(join_extras(&[], opts.extras)),
                         ))
                         .returning(releases::all_columns)
                         .get_result(conn)?;
@@ -139,6 +197,11 @@ pub fn release_by_id(conn: &mut AnyConnection, id: i64) -> StoreResult<(Project,
         .first(conn)
         .optional()?
         .ok_or_else(|| StoreError::NotFound(format!("release #{id}")))
+}
+
+/// True when the release was asked for with its dependencies.
+pub fn wants_dependencies(conn: &mut AnyConnection, id: i64) -> StoreResult<bool> {
+    Ok(releases::table.find(id).select(releases::with_dependencies).first(conn).optional()?.unwrap_or(false))
 }
 
 /// Move a release to `status`, with an error message for `failed`.

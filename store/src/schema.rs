@@ -22,6 +22,9 @@ diesel::table! {
         max_severity -> Text,
         created_at -> BigInt,
         updated_at -> BigInt,
+        with_dependencies -> Bool,
+        extras -> Text,
+        dependencies_at -> Nullable<BigInt>,
     }
 }
 
@@ -222,6 +225,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    dependency_edges (id) {
+        id -> BigInt,
+        release_id -> BigInt,
+        kind -> Text,
+        requirement -> Text,
+        project -> Text,
+        targets -> Text,
+        chosen_release_id -> Nullable<BigInt>,
+        problem -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(releases -> projects (project_id));
 diesel::joinable!(import_lines -> imports (import_id));
 diesel::joinable!(import_lines -> releases (release_id));
@@ -252,4 +268,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     upstream_absent,
     imports,
     import_lines,
+    dependency_edges,
 );

@@ -88,6 +88,21 @@ impl Task for CheckImportLine {
     }
 }
 
+/// Read a release's requirements from its mirrored metadata, choose a
+/// release for each (reusing approved ones) and request those, recursively:
+/// the release's dependency closure.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ResolveDependencies {
+    pub release_id: i64,
+}
+
+impl Task for ResolveDependencies {
+    const KIND: &'static str = "resolve_dependencies";
+    fn dedup_key(&self) -> Option<String> {
+        Some(format!("resolve_dependencies:{}", self.release_id))
+    }
+}
+
 /// Enqueue `task`; returns the job id, or None when an identical job is live.
 pub fn enqueue<T: Task>(conn: &mut AnyConnection, task: &T, max_attempts: i64) -> StoreResult<Option<i64>> {
     let payload = serde_json::to_string(task).map_err(|e| StoreError::Invalid(e.to_string()))?;

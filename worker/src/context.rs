@@ -21,6 +21,8 @@ pub struct Context {
     pub miss_max_release_bytes: u64,
     /// Limits for inspecting files, analysis budgets included.
     pub limits: airlock_inspect::Limits,
+    /// The environments installs run on.
+    pub targets: airlock_resolve::Targets,
 }
 
 impl Context {
@@ -40,6 +42,7 @@ impl Context {
             job_timeout: config.job_timeout,
             miss_max_release_bytes: config.miss_max_release_bytes,
             limits: crate::inspect_file::limits(config),
+            targets: config.targets.clone(),
         })
     }
 

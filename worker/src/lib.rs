@@ -13,6 +13,7 @@ pub mod guard;
 pub mod inspect_file;
 pub mod mirror;
 pub mod request_latest;
+pub mod resolve_dependencies;
 pub mod runner;
 pub mod simple_html;
 pub mod sync_upstream;

@@ -11,7 +11,7 @@ use std::time::Duration;
 use airlock_store::domain::ReleaseStatus;
 use airlock_store::imports::{self, LineState};
 use airlock_store::jobs::{self, FailOutcome, Job};
-use airlock_store::tasks::{self, CheckImportLine, InspectFile, MirrorRelease, RequestLatest, SyncUpstream, Task};
+use airlock_store::tasks::{self, CheckImportLine, InspectFile, MirrorRelease, RequestLatest, ResolveDependencies, SyncUpstream, Task};
 use airlock_store::{files, releases};
 use tokio::sync::watch;
 use tracing::Instrument;
@@ -19,7 +19,7 @@ use tracing::Instrument;
 use crate::context::Context;
 use crate::error::JobError;
 use crate::guard::guarded;
-use crate::{check_import, inspect_file, mirror, request_latest, sync_upstream};
+use crate::{check_import, inspect_file, mirror, request_latest, resolve_dependencies, sync_upstream};
 
 /// How long a claim lasts without a heartbeat.
 const LEASE: Duration = Duration::from_secs(120);
@@ -103,6 +103,7 @@ async fn dispatch(ctx: &Context, job: &Job) -> Result<(), JobError> {
         InspectFile::KIND => inspect_file::run(ctx, tasks::decode(job)?).await,
         RequestLatest::KIND => request_latest::run(ctx, tasks::decode(job)?).await,
         SyncUpstream::KIND => sync_upstream::run(ctx, tasks::decode(job)?).await,
+        ResolveDependencies::KIND => resolve_dependencies::run(ctx, tasks::decode(job)?).await,
         CheckImportLine::KIND => check_import::run(ctx, tasks::decode(job)?).await,
         other => Err(JobError::permanent(format!("unknown job kind {other:?}"))),
     }
@@ -129,8 +130,23 @@ async fn note_retry(ctx: &Context, job: &Job, err: &JobError) {
 }
 
 /// A job failed for good: its release fails with the error, and so does
-/// an import line it was checking.
+/// an import line it was checking. A release whose requirements cannot be
+/// resolved stays reviewable; its closure shows the gap.
 async fn give_up(ctx: &Context, job: &Job, err: &JobError) {
+    if job.kind == ResolveDependencies::KIND {
+        let Ok(task) = tasks::decode::<ResolveDependencies>(job) else { return };
+        let all = airlock_resolve::requirement::all_targets(&ctx.targets);
+        let gap = airlock_store::dependencies::NewEdge {
+            kind: "runtime".into(),
+            requirement: "(its requirements)".into(),
+            project: String::new(),
+            targets: airlock_resolve::requirement::target_labels(all, &ctx.targets),
+            chosen_release_id: None,
+            problem: Some(format!("its requirements could not be resolved: {}", err.message)),
+        };
+        let _ = ctx.db(move |c| airlock_store::dependencies::replace_edges(c, task.release_id, &[gap])).await;
+        return;
+    }
     if let Some(release_id) = release_of(ctx, job).await {
         let msg = err.message.clone();
         let _ = ctx.db(move |c| releases::set_status(c, release_id, ReleaseStatus::Failed, Some(&msg))).await;

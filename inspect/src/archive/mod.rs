@@ -23,7 +23,7 @@ pub use self::zip::read_zip_from;
 /// How much of each file's content a reading keeps. Whatever is kept,
 /// every file that is read is hashed, sized, and told text or binary with
 /// its lines counted as it streams by (see [`Member`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub enum Keep<'a> {
     /// Whole text files the rules read, the head of everything else.
     RulesText,
@@ -34,6 +34,9 @@ pub enum Keep<'a> {
     /// and only its head when it is larger or turns out binary. Other files
     /// are listed as entries but not read.
     Only { paths: &'a HashSet<String>, max_bytes: u64 },
+    /// Like `Only`, for the files whose path `wanted` accepts: for reading
+    /// a few files whose exact names are not known beforehand (metadata).
+    Matching { wanted: fn(&str) -> bool, max_bytes: u64 },
 }
 
 impl Keep<'_> {
@@ -46,12 +49,14 @@ impl Keep<'_> {
             Keep::Nothing => Some(0),
             Keep::Only { paths, max_bytes } if paths.contains(path) => Some(if size <= *max_bytes { size } else { HEAD_BYTES }),
             Keep::Only { .. } => None,
+            Keep::Matching { wanted, max_bytes } if wanted(path) => Some(if size <= *max_bytes { size } else { HEAD_BYTES }),
+            Keep::Matching { .. } => None,
         }
     }
 
     /// True when a file that turns out binary keeps only its head.
     fn text_only(&self) -> bool {
-        matches!(self, Keep::Only { .. })
+        matches!(self, Keep::Only { .. } | Keep::Matching { .. })
     }
 }
 

@@ -17,14 +17,25 @@ use crate::state::AppState;
 #[derive(Deserialize)]
 pub struct RequestBody {
     requirement: String,
+    /// Resolve and request its dependencies too, recursively.
+    #[serde(default)]
+    with_dependencies: bool,
 }
 
-/// `POST /api/v1/requests` `{"requirement": "name==version"}`.
+/// `POST /api/v1/requests` `{"requirement": "name[extras]==version",
+/// "with_dependencies": bool}`.
 pub async fn request(post: ApiPost<Viewer, RequestBody>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let req = PinnedRequirement::parse(&post.body.requirement).map_err(AppError::from)?;
+    let extras = PinnedRequirement::extras_of(&post.body.requirement).map_err(AppError::from)?;
     let user = post.user.name.clone();
     let attempts = state.config.job_max_attempts;
-    let out = state.db(move |c| releases::request_release(c, &req, Some(&user), attempts)).await?;
+    let with_dependencies = post.body.with_dependencies;
+    let out = state
+        .db(move |c| {
+            let opts = releases::RequestOptions { requested_by: Some(&user), with_dependencies, extras: &extras };
+            releases::request_release_with(c, &req, &opts, attempts)
+        })
+        .await?;
     Ok(HttpResponse::Accepted().json(out))
 }
 
@@ -35,14 +46,15 @@ pub async fn request(post: ApiPost<Viewer, RequestBody>, state: web::Data<AppSta
 pub async fn release(_auth: Api<Viewer>, state: web::Data<AppState>, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
     let (name, version) = path.into_inner();
     let d = release_detail::load(&state, &name, &version).await?;
-    let (release_id, reader) = (d.release.id, state.reader());
+    let (release_id, reader, targets) = (d.release.id, state.reader(), state.config.targets.clone());
     // The release's data must come back even when an archive cannot be read.
-    let audit = state
+    let (audit, closure) = state
         .db(move |c| {
-            Ok(crate::review::audit_size(c, &reader, release_id).unwrap_or_else(|e| {
+            let audit = crate::review::audit_size(c, &reader, release_id).unwrap_or_else(|e| {
                 tracing::warn!(error = %e, "cannot measure the audit size");
                 None
-            }))
+            });
+            Ok((audit, crate::closure_view::load(c, release_id, &targets)?))
         })
         .await?;
     let findings: Vec<_> = d
@@ -71,7 +83,40 @@ pub async fn release(_auth: Api<Viewer>, state: web::Data<AppState>, path: web::
         "files": d.files,
         "findings": findings,
         "decisions": d.decisions,
+        "closure": closure_json(&closure, &state.config.targets),
     })))
+}
+
+/// The dependency closure: whether it is installable, its members with
+/// where each is needed, the tree, and what blocks an install.
+fn closure_json(view: &crate::closure_view::ClosureView, targets: &airlock_resolve::Targets) -> serde_json::Value {
+    let a = &view.analysis;
+    let members: Vec<_> = a
+        .members
+        .iter()
+        .filter_map(|id| view.nodes.get(id))
+        .map(|n| {
+            let needed = a.needed_on.get(&n.id).copied().unwrap_or(0);
+            json!({
+                "project": n.project, "version": n.version, "status": n.status, "max_severity": n.max_severity,
+                "dependencies_resolved": n.dependencies_at.is_some(),
+                "needed_on": airlock_resolve::requirement::target_labels(needed, targets).split(',').filter(|l| !l.is_empty()).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    json!({
+        "requested": view.requested,
+        "installable": a.installable,
+        "complete": a.complete,
+        "unresolved": a.unresolved,
+        "unapproved": a.unapproved,
+        "members": members,
+        "conflicts": a.conflicts,
+        "cycles": a.cycles,
+        "gaps": a.gaps,
+        "blockers": view.blockers(),
+        "tree": view.rows(),
+    })
 }
 
 #[derive(Deserialize)]

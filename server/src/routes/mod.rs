@@ -11,6 +11,7 @@ pub mod login;
 pub mod overview;
 pub mod queue;
 pub mod release;
+pub mod set;
 pub mod simple;
 
 use actix_web::{web, HttpResponse};
@@ -76,10 +77,13 @@ route_table! {
     post "/admin/tokens/{id}/revoke" => admin::revoke_token, Admin;
     get "/releases/{name}/{version}" => release::page, Viewer;
     post "/releases/{name}/{version}/decision" => release::decide, Auditor;
+    get "/releases/{name}/{version}/set" => set::page, Viewer;
+    post "/releases/{name}/{version}/set/approve" => set::approve_form, Auditor;
     get "/audit" => audit::page, Viewer;
     post "/api/v1/requests" => api::request, Viewer;
     get "/api/v1/releases/{name}/{version}" => api::release, Viewer;
     post "/api/v1/releases/{name}/{version}/decision" => api::decide, Auditor;
+    post "/api/v1/releases/{name}/{version}/set/approve" => set::approve_api, Auditor;
     post "/api/v1/releases/{name}/{version}/yank" => api::yank, Auditor;
     delete "/api/v1/releases/{name}/{version}/yank" => api::unyank, Auditor;
     get "/api/v1/projects/{name}" => simple::availability, Public;

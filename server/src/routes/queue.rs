@@ -197,13 +197,23 @@ pub async fn progress(auth: Page<Viewer>, state: web::Data<AppState>) -> Result<
 #[derive(Deserialize)]
 pub struct RequestForm {
     requirement: String,
+    /// A checkbox: present ("on") when ticked.
+    #[serde(default)]
+    with_dependencies: Option<String>,
 }
 
 pub async fn request(post: FormPost<Viewer, RequestForm>, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     let req = PinnedRequirement::parse(&post.form.requirement)?;
+    let extras = PinnedRequirement::extras_of(&post.form.requirement)?;
+    let with_dependencies = post.form.with_dependencies.is_some();
     let user = post.user.name.clone();
     let attempts = state.config.job_max_attempts;
-    let out = state.db(move |c| releases::request_release(c, &req, Some(&user), attempts)).await?;
+    let out = state
+        .db(move |c| {
+            let opts = releases::RequestOptions { requested_by: Some(&user), with_dependencies, extras: &extras };
+            releases::request_release_with(c, &req, &opts, attempts)
+        })
+        .await?;
     let shown = format!("{}=={}", out.project, out.version);
     let location = format!("/queue?requested={}", url_part(&shown));
     Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish())

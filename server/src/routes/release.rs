@@ -13,6 +13,7 @@ use askama_web::WebTemplate;
 use serde::Deserialize;
 
 use crate::auth::{Auditor, FormPost, Page, Viewer};
+use crate::closure_view::{self, TreeRow};
 use crate::error::AppError;
 use crate::release_detail::{self, ReleaseDetail};
 use crate::review::{self, AuditSummary};
@@ -87,6 +88,24 @@ pub struct ReleasePage {
     approvals_have: Vec<String>,
     already_approved: bool,
     reviewed_hashes: String,
+    closure: ClosureSummary,
+}
+
+/// The dependency closure as the release page shows it.
+pub struct ClosureSummary {
+    /// The release was asked for with its dependencies, or has edges.
+    shown: bool,
+    installable: bool,
+    complete: bool,
+    members: usize,
+    unapproved: usize,
+    rows: Vec<TreeRow>,
+    conflicts: Vec<String>,
+    cycles: Vec<String>,
+    /// What stands between the set and an install (the approve dialog's warning).
+    blockers: Vec<String>,
+    /// `name[extras]==version`, for the "resolve its dependencies" form.
+    requirement: String,
 }
 
 const METADATA_FIELDS: [(&str, &str); 8] = [
@@ -162,8 +181,8 @@ pub async fn page(auth: Page<Viewer>, state: web::Data<AppState>, path: web::Pat
     let detail = release_detail::load(&state, &name, &version).await?;
     let (metadata, requires_dist) = metadata_rows(&detail);
     let dep_names: Vec<String> = requires_dist.iter().filter_map(|r| requirement_name(r)).collect();
-    let (release_id, reader) = (detail.release.id, state.reader());
-    let (known, audit) = state
+    let (release_id, reader, targets) = (detail.release.id, state.reader(), state.config.targets.clone());
+    let (known, audit, closure) = state
         .db(move |c| {
             let known = releases::statuses_by_project(c, &dep_names)?;
             // A page must render even when an archive cannot be read.
@@ -171,9 +190,26 @@ pub async fn page(auth: Page<Viewer>, state: web::Data<AppState>, path: web::Pat
                 tracing::warn!(error = %e, "cannot measure the audit size");
                 None
             });
-            Ok((known, audit))
+            Ok((known, audit, closure_view::load(c, release_id, &targets)?))
         })
         .await?;
+    let extras = detail.release.extras();
+    let closure = ClosureSummary {
+        shown: closure.requested || !closure.analysis.tree.is_empty(),
+        installable: closure.analysis.installable,
+        complete: closure.analysis.complete,
+        members: closure.analysis.members.len(),
+        unapproved: closure.analysis.unapproved,
+        rows: closure.rows(),
+        conflicts: closure.analysis.conflicts.clone(),
+        cycles: closure.analysis.cycles.clone(),
+        blockers: closure.blockers(),
+        requirement: if extras.is_empty() {
+            format!("{}=={}", detail.project.name, detail.release.version)
+        } else {
+            format!("{}[{}]=={}", detail.project.name, extras.join(","), detail.release.version)
+        },
+    };
     let dependencies = requires_dist
         .into_iter()
         .map(|requirement| {
@@ -217,6 +253,7 @@ pub async fn page(auth: Page<Viewer>, state: web::Data<AppState>, path: web::Pat
         already_approved,
         reviewed_hashes: hashes.join(","),
         audit,
+        closure,
         files: detail
             .files
             .iter()

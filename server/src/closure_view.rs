@@ -1,0 +1,201 @@
+//! A release's dependency closure as pages and the API show it: the rows
+//! the worker wrote (store::dependencies), analysed by the resolve crate
+//! (tree, conflicts, cycles, gaps, installable), joined with each member's
+//! status. Also the set's bulk approval: the members whose worst finding
+//! is below the configured severity, one ordinary decision each.
+
+use std::collections::HashMap;
+
+use airlock_resolve::closure::{analyze, Closure, Edge, EdgeKind, Node};
+use airlock_resolve::requirement::target_mask;
+use airlock_resolve::Targets;
+use airlock_store::auth::User;
+use airlock_store::decisions::{self, Outcome, ReviewPolicy, Verdict};
+use airlock_store::dependencies::{self, NodeRow};
+use airlock_store::domain::ReleaseStatus;
+use airlock_store::releases::severity_rank;
+use airlock_store::{AnyConnection, StoreResult};
+use serde::Serialize;
+
+use crate::routes::release::release_base;
+
+/// The closure of one release, ready to show.
+pub struct ClosureView {
+    pub analysis: Closure,
+    pub nodes: HashMap<i64, NodeRow>,
+    /// The root was asked for with its dependencies.
+    pub requested: bool,
+}
+
+/// One tree line, as the page draws it.
+#[derive(Debug, Clone, Serialize)]
+pub struct TreeRow {
+    pub depth: usize,
+    /// The depth the page indents by (deep trees stop indenting at 12).
+    pub indent: usize,
+    pub requirement: String,
+    pub kind: &'static str,
+    pub targets: String,
+    pub project: Option<String>,
+    pub version: Option<String>,
+    pub status: Option<String>,
+    pub href: Option<String>,
+    pub problem: Option<String>,
+    pub repeat: bool,
+    pub cycle: bool,
+}
+
+/// The closure of `release_id`, from its edges.
+pub fn load(conn: &mut AnyConnection, release_id: i64, targets: &Targets) -> StoreResult<ClosureView> {
+    let (rows, edge_rows) = dependencies::closure(conn, &[release_id])?;
+    let requested = rows.first().is_some_and(|r| r.with_dependencies);
+    let nodes: Vec<Node> = rows
+        .iter()
+        .map(|r| Node {
+            id: r.id,
+            project: r.project.clone(),
+            version: r.version.clone(),
+            status: r.status.clone(),
+            resolved: r.dependencies_at.is_some(),
+            error: r.error.clone(),
+        })
+        .collect();
+    let edges: Vec<Edge> = edge_rows
+        .iter()
+        .map(|e| Edge {
+            from: e.release_id,
+            kind: EdgeKind::parse(&e.kind),
+            requirement: e.requirement.clone(),
+            project: e.project.clone(),
+            targets: target_mask(&e.targets, targets),
+            to: e.chosen_release_id,
+            problem: e.problem.clone(),
+        })
+        .collect();
+    let analysis = analyze(release_id, &nodes, &edges, targets);
+    Ok(ClosureView { analysis, nodes: rows.into_iter().map(|r| (r.id, r)).collect(), requested })
+}
+
+impl ClosureView {
+    /// The tree with each line's member.
+    pub fn rows(&self) -> Vec<TreeRow> {
+        self.analysis
+            .tree
+            .iter()
+            .map(|l| {
+                let node = l.node.and_then(|id| self.nodes.get(&id));
+                TreeRow {
+                    depth: l.depth,
+                    indent: l.depth.min(12),
+                    requirement: l.requirement.clone(),
+                    kind: l.kind.as_str(),
+                    targets: l.targets.clone(),
+                    project: node.map(|n| n.project.clone()),
+                    version: node.map(|n| n.version.clone()),
+                    status: node.map(|n| n.status.clone()),
+                    href: node.map(|n| release_base(&n.project, &n.version)),
+                    problem: l.problem.clone(),
+                    repeat: l.repeat,
+                    cycle: l.cycle,
+                }
+            })
+            .collect()
+    }
+
+    /// The members other than the root, riskiest first.
+    pub fn members_by_risk(&self) -> Vec<&NodeRow> {
+        let root = self.analysis.members.first().copied();
+        let mut v: Vec<&NodeRow> = self.analysis.members.iter().filter(|id| Some(**id) != root).filter_map(|id| self.nodes.get(id)).collect();
+        v.sort_by(|a, b| {
+            b.risk_score.cmp(&a.risk_score).then(severity_rank(&b.max_severity).cmp(&severity_rank(&a.max_severity))).then(a.project.cmp(&b.project))
+        });
+        v
+    }
+
+    /// What stands between the set and an install, one line each: what
+    /// the approve dialog warns about. Empty when approving this release
+    /// leaves nothing else to do.
+    pub fn blockers(&self) -> Vec<String> {
+        let a = &self.analysis;
+        let mut out = Vec::new();
+        if !self.requested && a.members.len() == 1 && a.tree.is_empty() {
+            out.push("its dependencies were never resolved: request it with its dependencies to see whether it is installable".into());
+            return out;
+        }
+        let root = a.members.first().copied();
+        let others_unapproved: Vec<String> = a
+            .members
+            .iter()
+            .filter(|id| Some(**id) != root)
+            .filter_map(|id| self.nodes.get(id))
+            .filter(|n| n.status != ReleaseStatus::Approved.as_str())
+            .map(|n| format!("{} {} ({})", n.project, n.version, n.status))
+            .collect();
+        if !others_unapproved.is_empty() {
+            let shown: Vec<&str> = others_unapproved.iter().take(10).map(String::as_str).collect();
+            let more = others_unapproved.len().saturating_sub(10);
+            out.push(format!(
+                "{} of its dependencies are not approved yet: {}{}",
+                others_unapproved.len(),
+                shown.join(", "),
+                if more > 0 { format!(" and {more} more") } else { String::new() }
+            ));
+        }
+        if a.unresolved > 0 {
+            out.push(format!("the requirements of {} member(s) are still being read", a.unresolved));
+        }
+        out.extend(a.gaps.iter().cloned());
+        out.extend(a.conflicts.iter().cloned());
+        out
+    }
+}
+
+/// What the set's bulk approval did.
+#[derive(Debug, Default, Serialize)]
+pub struct BulkOutcome {
+    /// `name version` of each release approved (or given its first of two approvals).
+    pub approved: Vec<String>,
+    /// Members left for individual review, with why.
+    pub left: Vec<(String, String)>,
+    /// The projects whose index pages changed.
+    #[serde(skip)]
+    pub projects: Vec<String>,
+}
+
+/// Approve every member of the closure (the root included) that awaits
+/// review and whose worst finding is below `below`; one ordinary decision
+/// each, under the review policy. The others are left, with the reason.
+pub fn approve_low_risk(
+    conn: &mut AnyConnection,
+    view: &ClosureView,
+    user: &User,
+    below: &str,
+    comment: &str,
+    policy: &ReviewPolicy,
+) -> StoreResult<BulkOutcome> {
+    let mut out = BulkOutcome::default();
+    for id in &view.analysis.members {
+        let Some(n) = view.nodes.get(id) else { continue };
+        let name = format!("{} {}", n.project, n.version);
+        let awaiting = n.status == ReleaseStatus::AwaitingReview.as_str() || n.status == ReleaseStatus::Revoked.as_str();
+        if !awaiting {
+            if n.status != ReleaseStatus::Approved.as_str() {
+                out.left.push((name, format!("it is {}", n.status)));
+            }
+            continue;
+        }
+        if severity_rank(&n.max_severity) >= severity_rank(below) {
+            out.left.push((name, format!("its worst finding is {}", n.max_severity)));
+            continue;
+        }
+        match decisions::decide(conn, n.id, user, Verdict::Approve, comment, policy, None) {
+            Ok((_, Outcome::ApprovalRecorded { have, needed })) => out.approved.push(format!("{name} (approval {have} of {needed})")),
+            Ok(_) => {
+                out.approved.push(name);
+                out.projects.push(n.project.clone());
+            }
+            Err(e) => out.left.push((name, e.to_string())),
+        }
+    }
+    Ok(out)
+}

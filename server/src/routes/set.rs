@@ -1,0 +1,172 @@
+//! "Review the set" (`GET /releases/<name>/<version>/set`): the release's
+//! dependency closure as one piece of work. Its members riskiest first,
+//! with their audit sizes and the total; and one action
+//! (`POST …/set/approve`, and the same under `/api/v1/`) that approves the
+//! members whose worst finding is below `bulk_approve_below`, each by an
+//! ordinary decision, leaving the others for individual review.
+
+use std::time::Duration;
+
+use actix_web::http::header;
+use actix_web::{web, HttpResponse};
+use airlock_store::releases::severity_rank;
+use askama::Template;
+use askama_web::WebTemplate;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::auth::{ApiPost, Auditor, FormPost, Page, Viewer};
+use crate::closure_view::{self, BulkOutcome, ClosureView};
+use crate::error::{ApiError, AppError};
+use crate::release_detail;
+use crate::review;
+use crate::routes::release::release_base;
+use crate::state::AppState;
+use crate::views::Nav;
+
+/// Time the page may spend measuring audit sizes not measured yet; the
+/// rest show as "measuring" and are filled in by the background task.
+const MEASURE_BUDGET: Duration = Duration::from_secs(2);
+
+pub struct MemberRow {
+    project: String,
+    version: String,
+    href: String,
+    status: String,
+    max_severity: String,
+    risk_score: i64,
+    lines: Option<i64>,
+    base: Option<String>,
+    /// The bulk approval would take it.
+    bulk: bool,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "set.html")]
+pub struct SetPage {
+    nav: Option<Nav>,
+    base_href: String,
+    project: String,
+    version: String,
+    root_status: String,
+    root_severity: String,
+    root_lines: Option<i64>,
+    members: Vec<MemberRow>,
+    total_lines: i64,
+    unmeasured: usize,
+    installable: bool,
+    blockers: Vec<String>,
+    below: String,
+    bulk_count: usize,
+    can_decide: bool,
+    result: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct SetQuery {
+    #[serde(default)]
+    result: Option<String>,
+}
+
+async fn load(state: &AppState, name: &str, version: &str) -> Result<(release_detail::ReleaseDetail, ClosureView), AppError> {
+    let detail = release_detail::load(state, name, version).await?;
+    let (release_id, targets) = (detail.release.id, state.config.targets.clone());
+    let view = state.db(move |c| closure_view::load(c, release_id, &targets)).await?;
+    Ok((detail, view))
+}
+
+fn in_bulk(status: &str, severity: &str, below: &str) -> bool {
+    (status == "awaiting_review" || status == "revoked") && severity_rank(severity) < severity_rank(below)
+}
+
+pub async fn page(auth: Page<Viewer>, state: web::Data<AppState>, path: web::Path<(String, String)>, query: web::Query<SetQuery>) -> Result<SetPage, AppError> {
+    let (name, version) = path.into_inner();
+    let (detail, view) = load(&state, &name, &version).await?;
+    let below = state.config.bulk_approve_below.clone();
+    let ids = view.analysis.members.clone();
+    let reader = state.reader();
+    let sizes = state.db(move |c| review::audit_sizes(c, &reader, &ids, MEASURE_BUDGET)).await?;
+    let root_id = detail.release.id;
+    let members: Vec<MemberRow> = view
+        .members_by_risk()
+        .into_iter()
+        .map(|n| MemberRow {
+            href: release_base(&n.project, &n.version),
+            project: n.project.clone(),
+            version: n.version.clone(),
+            status: n.status.clone(),
+            max_severity: n.max_severity.clone(),
+            risk_score: n.risk_score,
+            lines: sizes.get(&n.id).map(|s| s.lines),
+            base: sizes.get(&n.id).and_then(|s| s.base.clone()),
+            bulk: in_bulk(&n.status, &n.max_severity, &below),
+        })
+        .collect();
+    let root_lines = sizes.get(&root_id).map(|s| s.lines);
+    let unapproved_lines = |status: &str| status != "approved";
+    let total_lines = root_lines.filter(|_| unapproved_lines(&detail.release.status)).unwrap_or(0)
+        + members.iter().filter(|m| unapproved_lines(&m.status)).filter_map(|m| m.lines).sum::<i64>();
+    let unmeasured = members.iter().filter(|m| unapproved_lines(&m.status) && m.lines.is_none()).count()
+        + usize::from(unapproved_lines(&detail.release.status) && root_lines.is_none());
+    let bulk_count = members.iter().filter(|m| m.bulk).count() + usize::from(in_bulk(&detail.release.status, &detail.release.max_severity, &below));
+    Ok(SetPage {
+        nav: Nav::new(&auth.user, &auth.csrf),
+        base_href: release_base(&detail.project.name, &detail.release.version),
+        project: detail.project.name,
+        version: detail.release.version,
+        root_status: detail.release.status,
+        root_severity: detail.release.max_severity,
+        root_lines,
+        members,
+        total_lines,
+        unmeasured,
+        installable: view.analysis.installable,
+        blockers: view.blockers(),
+        below,
+        bulk_count,
+        can_decide: auth.user.role >= airlock_store::domain::Role::Auditor,
+        result: query.into_inner().result.map(|r| r.chars().take(2000).collect()),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct BulkForm {
+    comment: String,
+}
+
+async fn approve(state: &AppState, user: airlock_store::auth::User, name: &str, version: &str, comment: String) -> Result<(String, BulkOutcome), AppError> {
+    let (detail, view) = load(state, name, version).await?;
+    let (below, policy) = (state.config.bulk_approve_below.clone(), state.review_policy());
+    let root = format!("{} {}", detail.project.name, detail.release.version);
+    let comment = format!("{} [set of {root}, members below {below}]", comment.trim());
+    let outcome = state
+        .db(move |c| {
+            let out = closure_view::approve_low_risk(c, &view, &user, &below, &comment, &policy)?;
+            let detail = format!("approved {} member(s), left {}", out.approved.len(), out.left.len());
+            airlock_store::audit::record(c, Some(&user.name), "set.approve", &root, &detail)?;
+            Ok(out)
+        })
+        .await?;
+    // This process shows the changes at once; the others within a feed poll.
+    for project in &outcome.projects {
+        state.index.evict_project(project);
+    }
+    Ok((detail.project.name, outcome))
+}
+
+/// `POST /releases/<name>/<version>/set/approve` (auditors).
+pub async fn approve_form(post: FormPost<Auditor, BulkForm>, state: web::Data<AppState>, path: web::Path<(String, String)>) -> Result<HttpResponse, AppError> {
+    let (name, version) = path.into_inner();
+    let (project, out) = approve(&state, post.user, &name, &version, post.form.comment).await?;
+    let summary = format!("approved {}; left for individual review {}", out.approved.len(), out.left.len());
+    let location = format!("{}/set?result={}", release_base(&project, &version), crate::views::url_part(&summary));
+    Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish())
+}
+
+/// `POST /api/v1/releases/<name>/<version>/set/approve` `{"comment": …}` (auditors).
+pub async fn approve_api(post: ApiPost<Auditor, BulkForm>, state: web::Data<AppState>, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
+    let (name, version) = path.into_inner();
+    let (_, out) = approve(&state, post.user, &name, &version, post.body.comment).await?;
+    Ok(HttpResponse::Ok()
+        .json(json!({ "approved": out.approved, "left": out.left.iter().map(|(r, why)| json!({"release": r, "reason": why})).collect::<Vec<_>>() })))
+}

@@ -1,0 +1,159 @@
+//! Dependency edges: for each release asked for with its dependencies, one
+//! row per requirement, naming the release chosen for it or why none could
+//! be. The worker writes a release's edges in one go; pages and exports
+//! read a closure back from these rows instead of resolving again.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::db::AnyConnection;
+use crate::error::StoreResult;
+use crate::now_ms;
+use crate::schema::{dependency_edges, projects, releases};
+
+/// Most releases one closure walk visits: far beyond any real lockfile,
+/// small enough that a hostile graph cannot make a page walk forever.
+pub const MAX_CLOSURE: usize = 5_000;
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, PartialEq, Eq)]
+#[diesel(table_name = dependency_edges)]
+pub struct EdgeRow {
+    pub id: i64,
+    pub release_id: i64,
+    pub kind: String,
+    pub requirement: String,
+    pub project: String,
+    pub targets: String,
+    pub chosen_release_id: Option<i64>,
+    pub problem: Option<String>,
+}
+
+/// An edge the worker decided on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEdge {
+    /// `runtime` or `build`.
+    pub kind: String,
+    pub requirement: String,
+    /// Normalized project name.
+    pub project: String,
+    /// Target labels it applies on, comma-separated.
+    pub targets: String,
+    pub chosen_release_id: Option<i64>,
+    pub problem: Option<String>,
+}
+
+/// A release of a closure, with what the tree and the set view show.
+#[derive(Debug, Clone, Queryable, Serialize, PartialEq, Eq)]
+pub struct NodeRow {
+    pub id: i64,
+    pub project: String,
+    pub version: String,
+    pub status: String,
+    pub error: Option<String>,
+    pub max_severity: String,
+    pub risk_score: i64,
+    pub with_dependencies: bool,
+    pub dependencies_at: Option<i64>,
+}
+
+/// Replace the release's edges with `edges` and mark its dependencies
+/// resolved, in one transaction.
+pub fn replace_edges(conn: &mut AnyConnection, release_id: i64, edges: &[NewEdge]) -> StoreResult<()> {
+    crate::db::write_transaction(conn, |conn| {
+        diesel::delete(dependency_edges::table.filter(dependency_edges::release_id.eq(release_id))).execute(conn)?;
+        for e in edges {
+            diesel::insert_into(dependency_edges::table)
+                .values((
+                    dependency_edges::release_id.eq(release_id),
+                    dependency_edges::kind.eq(&e.kind),
+                    dependency_edges::requirement.eq(&e.requirement),
+                    dependency_edges::project.eq(&e.project),
+                    dependency_edges::targets.eq(&e.targets),
+                    dependency_edges::chosen_release_id.eq(e.chosen_release_id),
+                    dependency_edges::problem.eq(&e.problem),
+                ))
+                .execute(conn)?;
+        }
+        diesel::update(releases::table.find(release_id)).set(releases::dependencies_at.eq(Some(now_ms()))).execute(conn)?;
+        Ok(())
+    })
+}
+
+/// The edges leaving `release_ids`.
+pub fn edges_of(conn: &mut AnyConnection, release_ids: &[i64]) -> StoreResult<Vec<EdgeRow>> {
+    Ok(dependency_edges::table.filter(dependency_edges::release_id.eq_any(release_ids)).order(dependency_edges::id).select(EdgeRow::as_select()).load(conn)?)
+}
+
+/// The releases `ids`, as closure nodes.
+pub fn nodes(conn: &mut AnyConnection, ids: &[i64]) -> StoreResult<Vec<NodeRow>> {
+    Ok(releases::table
+        .inner_join(projects::table)
+        .filter(releases::id.eq_any(ids))
+        .select((
+            releases::id,
+            projects::name,
+            releases::version,
+            releases::status,
+            releases::error,
+            releases::max_severity,
+            releases::risk_score,
+            releases::with_dependencies,
+            releases::dependencies_at,
+        ))
+        .load(conn)?)
+}
+
+/// Everything reachable from `roots` through chosen edges: the nodes (roots
+/// first, then breadth-first) and every edge leaving them. Stops at
+/// [`MAX_CLOSURE`] releases.
+pub fn closure(conn: &mut AnyConnection, roots: &[i64]) -> StoreResult<(Vec<NodeRow>, Vec<EdgeRow>)> {
+    let mut seen: HashSet<i64> = HashSet::new();
+    let mut order: Vec<i64> = Vec::new();
+    let mut frontier: VecDeque<i64> = roots.iter().copied().filter(|r| seen.insert(*r)).collect();
+    order.extend(frontier.iter().copied());
+    let mut edges = Vec::new();
+    while !frontier.is_empty() && order.len() < MAX_CLOSURE {
+        let level: Vec<i64> = frontier.drain(..).collect();
+        // Chunks keep the IN list within every backend's parameter limit.
+        for chunk in level.chunks(500) {
+            for e in edges_of(conn, chunk)? {
+                if let Some(to) = e.chosen_release_id {
+                    if order.len() < MAX_CLOSURE && seen.insert(to) {
+                        order.push(to);
+                        frontier.push_back(to);
+                    }
+                }
+                edges.push(e);
+            }
+        }
+    }
+    let mut by_id: HashMap<i64, NodeRow> = HashMap::new();
+    for chunk in order.chunks(500) {
+        by_id.extend(nodes(conn, chunk)?.into_iter().map(|n| (n.id, n)));
+    }
+    Ok((order.iter().filter_map(|id| by_id.remove(id)).collect(), edges))
+}
+
+/// The ids of `roots` and every release their edges reach.
+pub fn closure_release_ids(conn: &mut AnyConnection, roots: &[i64]) -> StoreResult<Vec<i64>> {
+    Ok(closure(conn, roots)?.0.into_iter().map(|n| n.id).collect())
+}
+
+/// The releases that list `release_id` as a dependency (one level up).
+pub fn dependents(conn: &mut AnyConnection, release_id: i64) -> StoreResult<Vec<(String, String)>> {
+    Ok(dependency_edges::table
+        .inner_join(releases::table.on(releases::id.eq(dependency_edges::release_id)))
+        .inner_join(projects::table.on(projects::id.eq(releases::project_id)))
+        .filter(dependency_edges::chosen_release_id.eq(release_id))
+        .select((projects::name, releases::version))
+        .distinct()
+        .load(conn)?)
+}
+
+/// A project's releases in Airlock, as `(id, version, status)`: the
+/// candidates a requirement may reuse before asking the upstream.
+pub fn releases_of_project(conn: &mut AnyConnection, project: &str) -> StoreResult<Vec<(i64, String, String)>> {
+    Ok(releases::table.inner_join(projects::table).filter(projects::name.eq(project)).select((releases::id, releases::version, releases::status)).load(conn)?)
+}
