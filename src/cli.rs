@@ -104,6 +104,37 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Import a requirements.txt or pylock.toml: request every pinned
+    /// release, after checking the file's hashes against the upstream's.
+    /// Prints the import's report (its id, and each line's state) as JSON.
+    Import {
+        file: PathBuf,
+        /// requirements or pylock [default: from the file name].
+        #[arg(long)]
+        format: Option<String>,
+        /// Request the newest version that satisfies an unpinned line, instead of refusing it.
+        #[arg(long)]
+        resolve_unpinned: bool,
+        /// Request each release's dependencies too.
+        #[arg(long)]
+        with_deps: bool,
+    },
+    /// Print the approved set (or the closure of --roots), hash-pinned for
+    /// the targets, as a requirements file or a pylock.toml.
+    Export {
+        /// requirements or pylock.
+        #[arg(long, default_value = "requirements")]
+        format: String,
+        /// Airlock's URL as installers reach it (pylock.toml needs absolute file URLs).
+        #[arg(long)]
+        base_url: Option<String>,
+        /// Export these releases and their dependency closure (`name==version`, comma-separated).
+        #[arg(long)]
+        roots: Option<String>,
+        /// Write to this file instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
     /// Print the inspection rules as Markdown (the source of docs/rules.md).
     Rules,
     /// Back up the whole instance (SQLite database snapshot and every blob,

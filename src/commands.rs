@@ -61,6 +61,13 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Why { requirement, json } => why(config, &requirement, json),
+        Command::Import { file, format, resolve_unpinned, with_deps } => {
+            let options = airlock_store::imports::ImportOptions { resolve_unpinned, with_dependencies: with_deps };
+            crate::lockfiles::import(&config, &file, format.as_deref(), options)
+        }
+        Command::Export { format, base_url, roots, output } => {
+            crate::lockfiles::export(&config, &format, base_url.as_deref(), roots.as_deref(), output.as_deref())
+        }
         Command::Scan { paths, format } => crate::scan::run(&paths, format, &airlock_worker::inspect_file::limits(&config)),
         Command::Rules => {
             print!("{}", airlock_inspect::rules::rules_markdown());

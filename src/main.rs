@@ -4,6 +4,7 @@
 
 mod cli;
 mod commands;
+mod lockfiles;
 mod scan;
 
 use clap::Parser;

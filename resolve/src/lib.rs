@@ -10,7 +10,10 @@
 
 pub mod choose;
 pub mod closure;
+pub mod lockfile;
+pub mod pylock;
 pub mod requirement;
+pub mod requirements_txt;
 pub mod targets;
 pub mod wheel_tags;
 

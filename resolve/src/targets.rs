@@ -264,6 +264,21 @@ impl Targets {
     pub fn accept_wheel(&self, tags: &WheelTags) -> bool {
         self.0.iter().any(|t| t.accepts_wheel(tags))
     }
+
+    /// True when some target could install this distribution file: a wheel
+    /// whose tags fit a target whose Python its `Requires-Python` admits,
+    /// or an sdist (it builds anywhere) whose `Requires-Python` admits some
+    /// target. Anything else (eggs, installers) fits none.
+    pub fn accept_file(&self, filename: &str, requires_python: Option<&str>) -> bool {
+        match WheelTags::from_filename(filename) {
+            Some(tags) => self.0.iter().any(|t| t.accepts_wheel(&tags) && t.admits_requires_python(requires_python)),
+            None => {
+                let lower = filename.to_ascii_lowercase();
+                let sdist = [".tar.gz", ".zip", ".tar.bz2", ".tgz", ".tar"].iter().any(|ext| lower.ends_with(ext));
+                sdist && self.0.iter().any(|t| t.admits_requires_python(requires_python))
+            }
+        }
+    }
 }
 
 impl fmt::Display for Targets {
@@ -343,6 +358,18 @@ mod tests {
         let win = target(12, Platform::WindowsAmd64);
         assert!(win.accepts_wheel(&wheel("cp312-cp312-win_amd64")));
         assert!(!win.accepts_wheel(&wheel("cp312-cp312-win32")));
+    }
+
+    #[test]
+    fn files_fit_when_some_target_can_install_them() {
+        let t = Targets::parse(&["3.11", "3.12"], &["linux_x86_64"]).unwrap();
+        assert!(t.accept_file("demo-1.0-py3-none-any.whl", None));
+        assert!(t.accept_file("demo-1.0-cp312-cp312-manylinux_2_17_x86_64.whl", Some(">=3.8")));
+        assert!(!t.accept_file("demo-1.0-cp312-cp312-win_amd64.whl", None), "another platform");
+        assert!(!t.accept_file("demo-1.0-cp311-cp311-manylinux_2_17_x86_64.whl", Some(">=3.12")), "the only Python it fits is excluded");
+        assert!(t.accept_file("demo-1.0.tar.gz", Some(">=3.12")));
+        assert!(!t.accept_file("demo-1.0.tar.gz", Some(">=3.13")));
+        assert!(!t.accept_file("demo-1.0-py3.12.egg", None));
     }
 
     #[test]

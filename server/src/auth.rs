@@ -117,26 +117,39 @@ impl<R: MinRole + 'static> FromRequest for Api<R> {
     }
 }
 
-/// An API call with a JSON body: a bearer token of a user with at least
-/// role `R`, checked before the body is parsed (a refused caller gets 401
-/// or 403, never a body error).
-pub struct ApiPost<R: MinRole, T> {
+/// The most bytes a request body may have, unless its extractor says more.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// The whole body, refused with 413 past `max` bytes.
+async fn read_body(payload: Result<web::Payload, actix_web::Error>, max: usize) -> Result<web::Bytes, AppError> {
+    let payload = payload.map_err(|e| AppError::BadRequest(format!("unreadable body: {e}")))?;
+    match payload.to_bytes_limited(max).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(_)) => Err(AppError::TooLarge(format!("the body is larger than {} KiB", max / 1024))),
+        Err(e) => Err(AppError::BadRequest(format!("unreadable body: {e}"))),
+    }
+}
+
+/// An API call with a JSON body of at most `MAX` bytes: a bearer token of a
+/// user with at least role `R`, checked before the body is parsed (a
+/// refused caller gets 401 or 403, never a body error).
+pub struct ApiPost<R: MinRole, T, const MAX: usize = BODY_LIMIT> {
     pub user: User,
     pub body: T,
     _role: PhantomData<R>,
 }
 
-impl<R: MinRole + 'static, T: DeserializeOwned + 'static> FromRequest for ApiPost<R, T> {
+impl<R: MinRole + 'static, T: DeserializeOwned + 'static, const MAX: usize> FromRequest for ApiPost<R, T, MAX> {
     type Error = ApiError;
     type Future = LocalFuture<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let body = web::Bytes::from_request(req, payload);
+        let body = web::Payload::from_request(req, payload).into_inner();
         let req = req.clone();
         Box::pin(async move {
             let user = bearer_user(&req).await?;
             check_role::<R>(&user)?;
-            let bytes = body.await.map_err(|e| AppError::BadRequest(format!("unreadable body: {e}")))?;
+            let bytes = read_body(body, MAX).await?;
             let body = serde_json::from_slice(&bytes).map_err(|e| AppError::BadRequest(format!("malformed JSON body: {e}")))?;
             Ok(ApiPost { user, body, _role: PhantomData })
         })
@@ -150,26 +163,27 @@ struct CsrfField {
     csrf: String,
 }
 
-/// A dashboard form post: a signed-in user with at least role `R`, and the
-/// form `T`, whose `csrf` field matched the session's token.
-pub struct FormPost<R: MinRole, T> {
+/// A dashboard form post of at most `MAX` bytes: a signed-in user with at
+/// least role `R`, and the form `T`, whose `csrf` field matched the
+/// session's token.
+pub struct FormPost<R: MinRole, T, const MAX: usize = BODY_LIMIT> {
     pub user: User,
     pub form: T,
     _role: PhantomData<R>,
 }
 
-impl<R: MinRole + 'static, T: DeserializeOwned + 'static> FromRequest for FormPost<R, T> {
+impl<R: MinRole + 'static, T: DeserializeOwned + 'static, const MAX: usize> FromRequest for FormPost<R, T, MAX> {
     type Error = AppError;
     type Future = LocalFuture<Result<Self, AppError>>;
 
     /// In this order: a session, the CSRF token, the role, and only then the
     /// form itself, so a refused client learns nothing from form errors.
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let body = web::Bytes::from_request(req, payload);
+        let body = web::Payload::from_request(req, payload).into_inner();
         let req = req.clone();
         Box::pin(async move {
             let (user, expected) = session_of(&req).await?;
-            let body = body.await.map_err(|e| AppError::BadRequest(format!("unreadable form: {e}")))?;
+            let body = read_body(body, MAX).await?;
             let given = serde_urlencoded::from_bytes::<CsrfField>(&body).map(|f| f.csrf).unwrap_or_default();
             if !constant_time_eq(expected.as_bytes(), given.as_bytes()) {
                 return Err(AppError::Csrf);

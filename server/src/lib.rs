@@ -74,7 +74,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
         cfg.app_data(web::Data::new(state))
             .app_data(web::FormConfig::default().limit(64 * 1024))
-            .app_data(web::PayloadConfig::new(64 * 1024))
+            .app_data(web::PayloadConfig::new(auth::BODY_LIMIT))
             .app_data(web::JsonConfig::default().limit(64 * 1024))
             .configure(routes::configure);
     }

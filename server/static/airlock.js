@@ -71,4 +71,19 @@
     var line = document.getElementById(location.hash.slice(1));
     if (line) line.scrollIntoView({ block: "center" });
   }
+  // Imports: a picked file fills the form's text area and file name.
+  var picker = document.getElementById("import-file");
+  if (picker && window.FileReader) {
+    picker.addEventListener("change", function () {
+      var file = picker.files && picker.files[0];
+      if (!file) return;
+      var reader = new FileReader();
+      reader.onload = function () {
+        document.getElementById("import-content").value = reader.result;
+        var name = document.getElementById("import-source");
+        if (name && !name.value) name.value = file.name;
+      };
+      reader.readAsText(file);
+    });
+  }
 })();

@@ -173,6 +173,35 @@ pub fn approved_file(conn: &mut AnyConnection, sha256: &Sha256, filename: &str) 
     Ok(Some((project, file)))
 }
 
+/// The servable files of these releases (approved ones; others have
+/// none), each with its project's name, in no particular order. Decided
+/// exactly as for the index pages, so an export pins what the index serves.
+pub fn approved_files_of_releases(conn: &mut AnyConnection, release_ids: &[i64]) -> StoreResult<Vec<(String, IndexFile)>> {
+    let mut out = Vec::new();
+    // A parameter per release: chunked under every backend's limit.
+    for chunk in release_ids.chunks(500) {
+        let rows: Vec<(String, IndexRow)> = files::table
+            .inner_join(releases::table.inner_join(projects::table).left_join(release_yanks::table))
+            .filter(releases::id.eq_any(chunk))
+            .filter(releases::status.eq(ReleaseStatus::Approved.as_str()))
+            .select((projects::name, index_row_columns()))
+            .load(conn)?;
+        let project_of: HashMap<i64, String> = rows.iter().map(|(name, row)| (row.0, name.clone())).collect();
+        let files = keep_approved(conn, rows.into_iter().map(|(_, row)| row).collect())?;
+        out.extend(files.into_iter().filter_map(|f| project_of.get(&f.release_id).map(|name| (name.clone(), f))));
+    }
+    Ok(out)
+}
+
+/// Every approved release as `(release id, project, version)`.
+pub fn approved_releases(conn: &mut AnyConnection) -> StoreResult<Vec<(i64, String, String)>> {
+    Ok(releases::table
+        .inner_join(projects::table)
+        .filter(releases::status.eq(ReleaseStatus::Approved.as_str()))
+        .select((releases::id, projects::name, releases::version))
+        .load(conn)?)
+}
+
 /// Every approved file of every project, for warming a cache or a benchmark.
 pub fn count_approved_files(conn: &mut AnyConnection) -> StoreResult<i64> {
     Ok(files::table.inner_join(releases::table).filter(releases::status.eq(ReleaseStatus::Approved.as_str())).count().get_result(conn)?)

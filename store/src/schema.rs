@@ -195,6 +195,39 @@ diesel::table! {
 }
 
 diesel::table! {
+    imports (id) {
+        id -> BigInt,
+        format -> Text,
+        source -> Text,
+        requested_by -> Nullable<Text>,
+        resolve_unpinned -> Bool,
+        with_dependencies -> Bool,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    import_lines (id) {
+        id -> BigInt,
+        import_id -> BigInt,
+        position -> BigInt,
+        source -> Text,
+        line -> BigInt,
+        text -> Text,
+        project -> Nullable<Text>,
+        version -> Nullable<Text>,
+        specifier -> Nullable<Text>,
+        extras -> Text,
+        marker -> Nullable<Text>,
+        hashes -> Text,
+        state -> Text,
+        reason -> Nullable<Text>,
+        release_id -> Nullable<BigInt>,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
     dependency_edges (id) {
         id -> BigInt,
         release_id -> BigInt,
@@ -208,6 +241,8 @@ diesel::table! {
 }
 
 diesel::joinable!(releases -> projects (project_id));
+diesel::joinable!(import_lines -> imports (import_id));
+diesel::joinable!(import_lines -> releases (release_id));
 diesel::joinable!(release_yanks -> releases (release_id));
 diesel::joinable!(files -> releases (release_id));
 diesel::joinable!(findings -> files (file_id));
@@ -233,5 +268,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_failures,
     index_misses,
     upstream_absent,
+    imports,
+    import_lines,
     dependency_edges,
 );

@@ -74,6 +74,20 @@ impl Task for SyncUpstream {
     }
 }
 
+/// Check one line of a lockfile import against the upstream (its hashes,
+/// or the newest version for an unpinned line), then request its release.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CheckImportLine {
+    pub line_id: i64,
+}
+
+impl Task for CheckImportLine {
+    const KIND: &'static str = "check_import_line";
+    fn dedup_key(&self) -> Option<String> {
+        Some(format!("check_import_line:{}", self.line_id))
+    }
+}
+
 /// Read a release's requirements from its mirrored metadata, choose a
 /// release for each (reusing approved ones) and request those, recursively:
 /// the release's dependency closure.

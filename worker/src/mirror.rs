@@ -109,7 +109,7 @@ fn check_miss_cap(bytes: u64, cap: u64, name: &ProjectName, version: &Version) -
 }
 
 /// The wheels and sdists of exactly this project and version.
-fn files_of_version<'a>(listed: &'a [UpstreamFile], name: &ProjectName, version: &Version) -> Vec<&'a UpstreamFile> {
+pub(crate) fn files_of_version<'a>(listed: &'a [UpstreamFile], name: &ProjectName, version: &Version) -> Vec<&'a UpstreamFile> {
     listed.iter().filter(|f| DistFilename::parse(&f.filename).is_some_and(|d| d.name == name.as_str() && version.matches(&d.version))).collect()
 }
 

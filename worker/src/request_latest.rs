@@ -47,6 +47,11 @@ pub async fn run(ctx: &Context, task: RequestLatest) -> Result<(), JobError> {
 
 /// The newest version that is final and has a file that is not yanked.
 pub fn newest_final(files: &[UpstreamFile], name: &ProjectName) -> Option<Version> {
+    newest_final_within(files, name, None)
+}
+
+/// [`newest_final`] among the versions `within` allows (all when None).
+pub fn newest_final_within(files: &[UpstreamFile], name: &ProjectName, within: Option<&pep440_rs::VersionSpecifiers>) -> Option<Version> {
     files
         .iter()
         .filter(|f| f.yanked.is_none())
@@ -54,6 +59,7 @@ pub fn newest_final(files: &[UpstreamFile], name: &ProjectName) -> Option<Versio
         .filter(|d| d.name == name.as_str())
         .filter_map(|d| pep440_rs::Version::from_str(&d.version).ok())
         .filter(|v| !v.any_prerelease() && v.local().is_empty())
+        .filter(|v| within.is_none_or(|spec| spec.contains(v)))
         .max()
         .and_then(|v| Version::parse(&v.to_string()).ok())
 }
@@ -86,5 +92,7 @@ mod tests {
         ];
         assert_eq!(newest_final(&files, &name).unwrap().as_str(), "1.10");
         assert!(newest_final(&[f("demo-1.0a1.tar.gz", false)], &name).is_none());
+        let below_1_10 = pep440_rs::VersionSpecifiers::from_str("<1.10").unwrap();
+        assert_eq!(newest_final_within(&files, &name, Some(&below_1_10)).unwrap().as_str(), "1.9");
     }
 }

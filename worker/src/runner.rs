@@ -9,8 +9,9 @@
 use std::time::Duration;
 
 use airlock_store::domain::ReleaseStatus;
+use airlock_store::imports::{self, LineState};
 use airlock_store::jobs::{self, FailOutcome, Job};
-use airlock_store::tasks::{self, InspectFile, MirrorRelease, RequestLatest, ResolveDependencies, SyncUpstream, Task};
+use airlock_store::tasks::{self, CheckImportLine, InspectFile, MirrorRelease, RequestLatest, ResolveDependencies, SyncUpstream, Task};
 use airlock_store::{files, releases};
 use tokio::sync::watch;
 use tracing::Instrument;
@@ -18,7 +19,7 @@ use tracing::Instrument;
 use crate::context::Context;
 use crate::error::JobError;
 use crate::guard::guarded;
-use crate::{inspect_file, mirror, request_latest, resolve_dependencies, sync_upstream};
+use crate::{check_import, inspect_file, mirror, request_latest, resolve_dependencies, sync_upstream};
 
 /// How long a claim lasts without a heartbeat.
 const LEASE: Duration = Duration::from_secs(120);
@@ -103,6 +104,7 @@ async fn dispatch(ctx: &Context, job: &Job) -> Result<(), JobError> {
         RequestLatest::KIND => request_latest::run(ctx, tasks::decode(job)?).await,
         SyncUpstream::KIND => sync_upstream::run(ctx, tasks::decode(job)?).await,
         ResolveDependencies::KIND => resolve_dependencies::run(ctx, tasks::decode(job)?).await,
+        CheckImportLine::KIND => check_import::run(ctx, tasks::decode(job)?).await,
         other => Err(JobError::permanent(format!("unknown job kind {other:?}"))),
     }
 }
@@ -127,9 +129,9 @@ async fn note_retry(ctx: &Context, job: &Job, err: &JobError) {
     }
 }
 
-/// A job failed for good: its release fails with the error. A release
-/// whose requirements cannot be resolved stays reviewable; its closure
-/// shows the gap.
+/// A job failed for good: its release fails with the error, and so does
+/// an import line it was checking. A release whose requirements cannot be
+/// resolved stays reviewable; its closure shows the gap.
 async fn give_up(ctx: &Context, job: &Job, err: &JobError) {
     if job.kind == ResolveDependencies::KIND {
         let Ok(task) = tasks::decode::<ResolveDependencies>(job) else { return };
@@ -148,5 +150,11 @@ async fn give_up(ctx: &Context, job: &Job, err: &JobError) {
     if let Some(release_id) = release_of(ctx, job).await {
         let msg = err.message.clone();
         let _ = ctx.db(move |c| releases::set_status(c, release_id, ReleaseStatus::Failed, Some(&msg))).await;
+    }
+    let import_line = (job.kind == CheckImportLine::KIND).then(|| tasks::decode::<CheckImportLine>(job).ok()).flatten();
+    if let Some(CheckImportLine { line_id }) = import_line {
+        let msg = format!("checking against the upstream failed: {}", err.message);
+        let target = format!("import line #{line_id}");
+        let _ = ctx.db(move |c| imports::refuse_line(c, line_id, LineState::Failed, "import.failed", &target, &msg)).await;
     }
 }

@@ -1,0 +1,2 @@
+DROP TABLE import_lines;
+DROP TABLE imports;
