@@ -273,6 +273,29 @@ async fn a_release_with_its_dependencies_brings_exactly_its_closure_and_installs
     let run = uv_pip(&airlock.simple_url(), &["install", "app==1.0", "--target", target.path().to_str().unwrap()]);
     assert!(run.success, "uv: {}", run.output);
     assert!(target.path().join("built_thing").join("__init__.py").exists(), "{}", run.output);
+
+    // The closure's export pins every member with its hashes, and marks the
+    // members needed on some targets only; pip installs it hash-checked.
+    let export = reqwest::Client::new()
+        .get(airlock.url("/api/v1/export?format=requirements&roots=app==1.0"))
+        .bearer_auth(&auditor)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let line_of = |name: &str| export.lines().find(|l| l.starts_with(&format!("{name}=="))).unwrap_or_else(|| panic!("{name} missing: {export}")).to_string();
+    assert!(line_of("win-console").contains("sys_platform == \"win32\""), "{export}");
+    assert!(line_of("old-compat").contains("python_version == \"3.10\""), "{export}");
+    assert!(!line_of("web-core").contains(';'), "needed everywhere, no marker: {export}");
+    assert_eq!(export.lines().filter(|l| l.contains("==") && !l.starts_with('#')).count(), 18, "{export}");
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), &export).unwrap();
+    let target = tempfile::tempdir().unwrap();
+    let run = pip_install(&airlock.simple_url(), target.path(), &["--require-hashes", "-r", file.path().to_str().unwrap()]);
+    assert!(run.success, "pip --require-hashes: {}\n{export}", run.output);
+    assert!(target.path().join("templating").join("__init__.py").exists());
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -91,6 +91,11 @@ pub struct Closure {
     /// On which targets each member is needed.
     #[serde(skip)]
     pub needed_on: HashMap<i64, u64>,
+    /// On which targets each member is the version an installer picks
+    /// (needed there, and not superseded by another version of its project
+    /// that satisfies every requirement there). Zero: superseded everywhere.
+    #[serde(skip)]
+    pub picked_on: HashMap<i64, u64>,
     pub tree: Vec<TreeLine>,
     pub conflicts: Vec<String>,
     pub cycles: Vec<String>,
@@ -142,7 +147,7 @@ pub fn analyze(root: i64, nodes: &[Node], edges: &[Edge], targets: &Targets) -> 
 
     let mut cycles = Vec::new();
     let tree = draw_tree(root, &out_edges, targets, &label, &mut cycles);
-    let conflicts = conflicts(&members, &needed_on, &out_edges, &by_id, targets, &label);
+    let (conflicts, picked_on) = conflicts(&members, &needed_on, &out_edges, &by_id, targets, &label);
 
     let mut gaps = Vec::new();
     let mut unresolved = 0;
@@ -155,7 +160,8 @@ pub fn analyze(root: i64, nodes: &[Node], edges: &[Edge], targets: &Targets) -> 
         if !n.resolved {
             unresolved += 1;
         }
-        if n.status != "approved" {
+        // A member another version supersedes everywhere is never installed.
+        if n.status != "approved" && picked_on.get(id).is_some_and(|m| *m != 0) {
             unapproved += 1;
         }
         match n.status.as_str() {
@@ -174,6 +180,7 @@ pub fn analyze(root: i64, nodes: &[Node], edges: &[Edge], targets: &Targets) -> 
         installable: complete && conflicts.is_empty() && unapproved == 0,
         members,
         needed_on,
+        picked_on,
         tree,
         conflicts,
         cycles,
@@ -233,7 +240,10 @@ fn draw_tree(root: i64, out_edges: &HashMap<i64, Vec<&Edge>>, targets: &Targets,
 }
 
 /// Two members of one project needed on a common target are a conflict
-/// when no one of them satisfies every requirement on that project there.
+/// when no one of them satisfies every requirement on that project there;
+/// when one does (the newest such), it is the one an installer picks there,
+/// and the others are superseded on that target. Returns the conflicts and
+/// where each member is the project's pick.
 fn conflicts(
     members: &[i64],
     needed_on: &HashMap<i64, u64>,
@@ -241,7 +251,8 @@ fn conflicts(
     by_id: &HashMap<i64, &Node>,
     targets: &Targets,
     label: &dyn Fn(i64) -> String,
-) -> Vec<String> {
+) -> (Vec<String>, HashMap<i64, u64>) {
+    let mut picked_on: HashMap<i64, u64> = needed_on.clone();
     let mut by_project: HashMap<&str, Vec<i64>> = HashMap::new();
     for id in members {
         if let Some(n) = by_id.get(id) {
@@ -266,12 +277,20 @@ fn conflicts(
             if here.len() < 2 {
                 continue;
             }
-            let one_fits_all = here.iter().any(|id| {
-                let Some(version) = by_id.get(id).and_then(|n| Version::from_str(&n.version).ok()) else { return false };
-                wants.iter().filter(|(_, _, m)| m & bit != 0).all(|(_, e, _)| satisfies(&e.requirement, &version))
-            });
-            if !one_fits_all {
-                bad_targets |= bit;
+            let fits_all = here
+                .iter()
+                .filter_map(|id| Some((*id, by_id.get(id).and_then(|n| Version::from_str(&n.version).ok())?)))
+                .filter(|(_, version)| wants.iter().filter(|(_, _, m)| m & bit != 0).all(|(_, e, _)| satisfies(&e.requirement, version)))
+                .max_by(|a, b| a.1.cmp(&b.1));
+            match fits_all {
+                Some((pick, _)) => {
+                    for id in here.iter().filter(|id| **id != pick) {
+                        if let Some(m) = picked_on.get_mut(id) {
+                            *m &= !bit;
+                        }
+                    }
+                }
+                None => bad_targets |= bit,
             }
         }
         if bad_targets == 0 {
@@ -285,7 +304,7 @@ fn conflicts(
             asks.join("; ")
         ));
     }
-    out
+    (out, picked_on)
 }
 
 /// True when `version` satisfies the requirement's range (a requirement
@@ -371,9 +390,15 @@ mod tests {
         assert_eq!(c.conflicts.len(), 1, "{:?}", c.conflicts);
         assert!(c.conflicts[0].starts_with("lib: no one version satisfies every requirement on cp312-linux_x86_64 ("), "{}", c.conflicts[0]);
         assert!(!c.installable);
-        // b accepts lib 3.0 too: the older release is superseded, not a conflict.
+        // b accepts lib 3.0 too: the older release is superseded, not a
+        // conflict, and does not hold the set back while unapproved.
         let edges = [edge(1, "a", Some(2), 0b11), edge(1, "b", Some(3), 0b11), edge(2, "lib>=3", Some(4), 0b11), edge(3, "lib>=2", Some(5), 0b11)];
-        assert!(analyze(1, &nodes, &edges, &targets()).conflicts.is_empty());
+        let mut nodes = nodes.to_vec();
+        nodes[4].status = "awaiting_review".into();
+        let c = analyze(1, &nodes, &edges, &targets());
+        assert!(c.conflicts.is_empty());
+        assert_eq!((c.picked_on[&4], c.picked_on[&5]), (0b11, 0));
+        assert!(c.installable, "the superseded lib 2.0 is never installed");
     }
 
     #[test]

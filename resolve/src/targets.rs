@@ -260,6 +260,38 @@ impl Targets {
         self.0.iter().enumerate().find(|(_, t)| t.label() == label)
     }
 
+    /// A PEP 508 marker that holds on exactly the targets in `mask` (among
+    /// these targets); None when `mask` is every target, and `"False"`-like
+    /// never-true marker text is avoided by returning None for an empty
+    /// mask too (callers leave such entries out). Platforms are told apart
+    /// by `sys_platform`, and by `platform_machine` only where two targets
+    /// share an OS.
+    pub fn marker_for(&self, mask: u64) -> Option<String> {
+        let all: u64 = if self.0.len() >= 64 { u64::MAX } else { (1u64 << self.0.len()) - 1 };
+        if mask & all == all || mask & all == 0 {
+            return None;
+        }
+        let mut clauses = Vec::new();
+        for platform in self.platforms() {
+            let on: Vec<u8> = self.0.iter().enumerate().filter(|(i, t)| t.platform == platform && mask & (1 << i) != 0).map(|(_, t)| t.python_minor).collect();
+            if on.is_empty() {
+                continue;
+            }
+            let shares_os = self.platforms().iter().any(|p| *p != platform && p.sys_platform() == platform.sys_platform());
+            let mut parts = vec![format!("sys_platform == \"{}\"", platform.sys_platform())];
+            if shares_os {
+                parts.push(format!("platform_machine == \"{}\"", platform.platform_machine()));
+            }
+            let every_python = self.0.iter().filter(|t| t.platform == platform).count() == on.len();
+            if !every_python {
+                let versions: Vec<String> = on.iter().map(|m| format!("python_version == \"3.{m}\"")).collect();
+                parts.push(if versions.len() == 1 { versions[0].clone() } else { format!("({})", versions.join(" or ")) });
+            }
+            clauses.push(parts.join(" and "));
+        }
+        Some(if clauses.len() == 1 { clauses.remove(0) } else { clauses.iter().map(|c| format!("({c})")).collect::<Vec<_>>().join(" or ") })
+    }
+
     /// True when the wheel installs on at least one target.
     pub fn accept_wheel(&self, tags: &WheelTags) -> bool {
         self.0.iter().any(|t| t.accepts_wheel(tags))
@@ -370,6 +402,24 @@ mod tests {
         assert!(t.accept_file("demo-1.0.tar.gz", Some(">=3.12")));
         assert!(!t.accept_file("demo-1.0.tar.gz", Some(">=3.13")));
         assert!(!t.accept_file("demo-1.0-py3.12.egg", None));
+    }
+
+    #[test]
+    fn a_marker_holds_on_exactly_the_targets_of_its_mask() {
+        let t = Targets::default();
+        let mask_of = |pred: &dyn Fn(&Target) -> bool| t.iter().enumerate().filter(|(_, x)| pred(x)).fold(0u64, |m, (i, _)| m | 1 << i);
+        assert_eq!(t.marker_for(mask_of(&|_| true)), None);
+        let windows = mask_of(&|x| x.platform == Platform::WindowsAmd64);
+        assert_eq!(t.marker_for(windows).as_deref(), Some("sys_platform == \"win32\""));
+        let old = mask_of(&|x| x.python_minor == 10);
+        let marker = t.marker_for(old).unwrap();
+        // Evaluated back against every target, it holds exactly where asked.
+        let req = pep508_rs::Requirement::<pep508_rs::VerbatimUrl>::from_str(&format!("x; {marker}")).unwrap();
+        for (i, target) in t.iter().enumerate() {
+            assert_eq!(req.evaluate_markers(&target.marker_environment(), &[]), old & (1 << i) != 0, "{marker} on {}", target.label());
+        }
+        let two_linux = Targets::parse(&["3.12"], &["linux_x86_64", "linux_aarch64"]).unwrap();
+        assert_eq!(two_linux.marker_for(0b10).as_deref(), Some("sys_platform == \"linux\" and platform_machine == \"aarch64\""));
     }
 
     #[test]

@@ -6,8 +6,7 @@
 
 use std::collections::HashMap;
 
-use airlock_resolve::closure::{analyze, Closure, Edge, EdgeKind, Node};
-use airlock_resolve::requirement::target_mask;
+use airlock_resolve::closure::Closure;
 use airlock_resolve::Targets;
 use airlock_store::auth::User;
 use airlock_store::decisions::{self, Outcome, ReviewPolicy, Verdict};
@@ -47,32 +46,8 @@ pub struct TreeRow {
 
 /// The closure of `release_id`, from its edges.
 pub fn load(conn: &mut AnyConnection, release_id: i64, targets: &Targets) -> StoreResult<ClosureView> {
-    let (rows, edge_rows) = dependencies::closure(conn, &[release_id])?;
+    let (analysis, rows) = dependencies::analyze(conn, release_id, targets)?;
     let requested = rows.first().is_some_and(|r| r.with_dependencies);
-    let nodes: Vec<Node> = rows
-        .iter()
-        .map(|r| Node {
-            id: r.id,
-            project: r.project.clone(),
-            version: r.version.clone(),
-            status: r.status.clone(),
-            resolved: r.dependencies_at.is_some(),
-            error: r.error.clone(),
-        })
-        .collect();
-    let edges: Vec<Edge> = edge_rows
-        .iter()
-        .map(|e| Edge {
-            from: e.release_id,
-            kind: EdgeKind::parse(&e.kind),
-            requirement: e.requirement.clone(),
-            project: e.project.clone(),
-            targets: target_mask(&e.targets, targets),
-            to: e.chosen_release_id,
-            problem: e.problem.clone(),
-        })
-        .collect();
-    let analysis = analyze(release_id, &nodes, &edges, targets);
     Ok(ClosureView { analysis, nodes: rows.into_iter().map(|r| (r.id, r)).collect(), requested })
 }
 
@@ -129,6 +104,8 @@ impl ClosureView {
             .filter(|id| Some(**id) != root)
             .filter_map(|id| self.nodes.get(id))
             .filter(|n| n.status != ReleaseStatus::Approved.as_str())
+            // A version superseded on every target is never installed.
+            .filter(|n| a.picked_on.get(&n.id).is_some_and(|m| *m != 0))
             .map(|n| format!("{} {} ({})", n.project, n.version, n.status))
             .collect();
         if !others_unapproved.is_empty() {

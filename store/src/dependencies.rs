@@ -5,6 +5,9 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
+use airlock_resolve::closure::{Closure, Edge, EdgeKind, Node};
+use airlock_resolve::requirement::target_mask;
+use airlock_resolve::Targets;
 use diesel::prelude::*;
 use serde::Serialize;
 
@@ -134,6 +137,36 @@ pub fn closure(conn: &mut AnyConnection, roots: &[i64]) -> StoreResult<(Vec<Node
         by_id.extend(nodes(conn, chunk)?.into_iter().map(|n| (n.id, n)));
     }
     Ok((order.iter().filter_map(|id| by_id.remove(id)).collect(), edges))
+}
+
+/// The closure of `root` analysed (tree, where each member is needed and
+/// picked, conflicts, cycles, gaps), with its members' rows.
+pub fn analyze(conn: &mut AnyConnection, root: i64, targets: &Targets) -> StoreResult<(Closure, Vec<NodeRow>)> {
+    let (rows, edge_rows) = closure(conn, &[root])?;
+    let nodes: Vec<Node> = rows
+        .iter()
+        .map(|r| Node {
+            id: r.id,
+            project: r.project.clone(),
+            version: r.version.clone(),
+            status: r.status.clone(),
+            resolved: r.dependencies_at.is_some(),
+            error: r.error.clone(),
+        })
+        .collect();
+    let edges: Vec<Edge> = edge_rows
+        .iter()
+        .map(|e| Edge {
+            from: e.release_id,
+            kind: EdgeKind::parse(&e.kind),
+            requirement: e.requirement.clone(),
+            project: e.project.clone(),
+            targets: target_mask(&e.targets, targets),
+            to: e.chosen_release_id,
+            problem: e.problem.clone(),
+        })
+        .collect();
+    Ok((airlock_resolve::closure::analyze(root, &nodes, &edges, targets), rows))
 }
 
 /// The ids of `roots` and every release their edges reach.

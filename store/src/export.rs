@@ -28,6 +28,8 @@ pub struct ExportRelease {
     pub version: String,
     /// Sorted by file name.
     pub files: Vec<IndexFile>,
+    /// Where it is needed, when that is not every target (closure exports).
+    pub marker: Option<String>,
 }
 
 /// True when an installer on some target may pick the file.
@@ -42,7 +44,8 @@ fn releases_with_files(conn: &mut AnyConnection, release_ids: &[i64], targets: &
         if !usable(&file, targets) {
             continue;
         }
-        let entry = by_release.entry(file.release_id).or_insert_with(|| ExportRelease { project, version: file.version.clone(), files: Vec::new() });
+        let entry =
+            by_release.entry(file.release_id).or_insert_with(|| ExportRelease { project, version: file.version.clone(), files: Vec::new(), marker: None });
         entry.files.push(file);
     }
     for r in by_release.values_mut() {
@@ -104,13 +107,34 @@ pub fn of_roots(conn: &mut AnyConnection, roots: &[PinnedRequirement], targets: 
         }
         ids.push(release.id);
     }
-    // The roots and every release their recorded dependency edges reach.
-    let ids = crate::dependencies::closure_release_ids(conn, &ids)?;
+    // The roots and every release their recorded dependency edges reach,
+    // each with the targets where an installer picks it: a version another
+    // one supersedes everywhere is left out, one needed on some targets
+    // only carries a marker saying where.
+    let mut picked: HashMap<i64, u64> = HashMap::new();
+    let mut order: Vec<i64> = Vec::new();
+    for root in &ids {
+        let (closure, _) = crate::dependencies::analyze(conn, *root, targets)?;
+        for id in &closure.members {
+            let mask = closure.picked_on.get(id).copied().unwrap_or(0);
+            if mask == 0 {
+                continue;
+            }
+            if !picked.contains_key(id) {
+                order.push(*id);
+            }
+            *picked.entry(*id).or_insert(0) |= mask;
+        }
+    }
+    let ids = order;
     let mut found = releases_with_files(conn, &ids, targets)?;
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
         match found.remove(&id) {
-            Some(release) => out.push(release),
+            Some(mut release) => {
+                release.marker = picked.get(&id).and_then(|m| targets.marker_for(*m));
+                out.push(release)
+            }
             None => {
                 let (project, release) = releases::release_by_id(conn, id)?;
                 if release.status != ReleaseStatus::Approved.as_str() {
@@ -158,7 +182,7 @@ pub fn render(format: Format, releases: &[ExportRelease], targets: &Targets, ind
                 .map(|r| Pinned {
                     name: r.project.clone(),
                     version: r.version.clone(),
-                    marker: None,
+                    marker: r.marker.clone(),
                     hashes: r.files.iter().map(|f| f.sha256.clone()).collect(),
                 })
                 .collect();
@@ -178,7 +202,7 @@ pub fn render(format: Format, releases: &[ExportRelease], targets: &Targets, ind
                     LockedPackage {
                         name: r.project.clone(),
                         version: r.version.clone(),
-                        marker: None,
+                        marker: r.marker.clone(),
                         index: Some(index_url.to_string()),
                         // PEP 751 allows one sdist; a release has at most one in practice.
                         sdist: sdists.first().map(|f| locked(f)),
