@@ -137,6 +137,25 @@ async fn an_imported_lockfile_is_requested_and_its_export_installs_with_pip_and_
         let r = airlock.wait_for(&auditor, name, version, &["awaiting_review", "failed"]).await;
         assert_eq!(r["status"], "awaiting_review", "{r}");
         assert_eq!(r["requested_by"], Value::Null, "the CLI requests as the system");
+    }
+    // The import's bulk approval takes only releases below the threshold
+    // (medium by default): these sdists run a setup.py, a medium finding,
+    // so each is left for individual review, with why.
+    let resp = airlock
+        .http
+        .post(airlock.url(&format!("/api/v1/imports/{id}/approve")))
+        .bearer_auth(&auditor)
+        .json(&serde_json::json!({"comment": "reviewed"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let bulk: Value = resp.json().await.unwrap();
+    assert_eq!(bulk["approved"].as_array().map(Vec::len), Some(0), "{bulk}");
+    let left = bulk["left"].as_array().unwrap();
+    assert_eq!(left.len(), 3, "{bulk}");
+    assert!(left.iter().all(|l| l["reason"] == "its worst finding is medium"), "{bulk}");
+    for (name, version) in [("shop-app", "1.0"), ("shop-lib", "1.0"), ("shop-tool", "2.0")] {
         let resp = airlock.decide(&auditor, name, version, "approve", "reviewed").await;
         assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
     }

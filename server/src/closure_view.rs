@@ -52,6 +52,11 @@ pub fn load(conn: &mut AnyConnection, release_id: i64, targets: &Targets) -> Sto
 }
 
 impl ClosureView {
+    /// Every member, the root first.
+    pub fn members(&self) -> Vec<&NodeRow> {
+        self.analysis.members.iter().filter_map(|id| self.nodes.get(id)).collect()
+    }
+
     /// The tree with each line's member.
     pub fn rows(&self) -> Vec<TreeRow> {
         self.analysis
@@ -139,20 +144,19 @@ pub struct BulkOutcome {
     pub projects: Vec<String>,
 }
 
-/// Approve every member of the closure (the root included) that awaits
-/// review and whose worst finding is below `below`; one ordinary decision
-/// each, under the review policy. The others are left, with the reason.
+/// Approve every one of `members` that awaits review and whose worst
+/// finding is below `below`; one ordinary decision each, under the review
+/// policy. The others are left, with the reason.
 pub fn approve_low_risk(
     conn: &mut AnyConnection,
-    view: &ClosureView,
+    members: &[&NodeRow],
     user: &User,
     below: &str,
     comment: &str,
     policy: &ReviewPolicy,
 ) -> StoreResult<BulkOutcome> {
     let mut out = BulkOutcome::default();
-    for id in &view.analysis.members {
-        let Some(n) = view.nodes.get(id) else { continue };
+    for n in members {
         let name = format!("{} {}", n.project, n.version);
         let awaiting = n.status == ReleaseStatus::AwaitingReview.as_str() || n.status == ReleaseStatus::Revoked.as_str();
         if !awaiting {

@@ -507,6 +507,14 @@ pub struct ImportReport {
     pub lines: Vec<LineReport>,
 }
 
+/// The releases import `id` requested (or found approved), in file order.
+pub fn release_ids(conn: &mut AnyConnection, id: i64) -> StoreResult<Vec<i64>> {
+    import_by_id(conn, id)?;
+    let ids: Vec<Option<i64>> =
+        import_lines::table.filter(import_lines::import_id.eq(id)).order(import_lines::position).select(import_lines::release_id).load(conn)?;
+    Ok(ids.into_iter().flatten().collect())
+}
+
 /// The report of import `id`, with each requested release's current status.
 pub fn report(conn: &mut AnyConnection, id: i64) -> StoreResult<ImportReport> {
     let import = import_by_id(conn, id)?;

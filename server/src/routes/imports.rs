@@ -131,11 +131,78 @@ pub struct ImportPage {
     nav: Option<Nav>,
     report: ImportReport,
     created: String,
+    /// The signed-in user may approve (an auditor or admin).
+    can_decide: bool,
+    below: String,
+    csrf: String,
+    result: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct ShowQuery {
+    #[serde(default)]
+    result: Option<String>,
 }
 
 /// `GET /imports/<id>`: counts and every line's state; reloads itself while lines are pending.
-pub async fn show_page(auth: Page<Viewer>, state: web::Data<AppState>, path: web::Path<i64>) -> Result<ImportPage, AppError> {
+pub async fn show_page(auth: Page<Viewer>, state: web::Data<AppState>, path: web::Path<i64>, query: web::Query<ShowQuery>) -> Result<ImportPage, AppError> {
     let id = path.into_inner();
     let report = state.db(move |c| imports::report(c, id)).await?;
-    Ok(ImportPage { nav: Nav::new(&auth.user, &auth.csrf), created: format_time(report.created_at), report })
+    Ok(ImportPage {
+        nav: Nav::new(&auth.user, &auth.csrf),
+        created: format_time(report.created_at),
+        report,
+        can_decide: auth.user.role >= airlock_store::domain::Role::Auditor,
+        below: state.config.bulk_approve_below.clone(),
+        csrf: auth.csrf,
+        result: query.into_inner().result.map(|r| r.chars().take(500).collect()),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct ApproveBody {
+    comment: String,
+}
+
+/// Approve the import's releases (and their recorded dependencies) whose
+/// worst finding is below `bulk_approve_below`, one ordinary decision each.
+async fn approve_low_risk(state: &AppState, user: airlock_store::auth::User, id: i64, comment: String) -> Result<crate::closure_view::BulkOutcome, AppError> {
+    let (below, policy) = (state.config.bulk_approve_below.clone(), state.review_policy());
+    let comment = format!("{} [import #{id}, members below {below}]", comment.trim());
+    let outcome = state
+        .db(move |c| {
+            let roots = imports::release_ids(c, id)?;
+            let (rows, _) = airlock_store::dependencies::closure(c, &roots)?;
+            let members: Vec<&airlock_store::dependencies::NodeRow> = rows.iter().collect();
+            let out = crate::closure_view::approve_low_risk(c, &members, &user, &below, &comment, &policy)?;
+            let detail = format!("approved {} release(s), left {}", out.approved.len(), out.left.len());
+            airlock_store::audit::record(c, Some(&user.name), "import.approve", &format!("import #{id}"), &detail)?;
+            Ok(out)
+        })
+        .await?;
+    for project in &outcome.projects {
+        state.index.evict_project(project);
+    }
+    Ok(outcome)
+}
+
+/// `POST /api/v1/imports/<id>/approve` `{"comment": …}` (auditors).
+pub async fn approve_api(post: ApiPost<crate::auth::Auditor, ApproveBody>, state: web::Data<AppState>, path: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+    let out = approve_low_risk(&state, post.user, path.into_inner(), post.body.comment).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "approved": out.approved,
+        "left": out.left.iter().map(|(r, why)| serde_json::json!({"release": r, "reason": why})).collect::<Vec<_>>(),
+    })))
+}
+
+/// `POST /imports/<id>/approve` (auditors): the import page's bulk approval.
+pub async fn approve_form(
+    post: FormPost<crate::auth::Auditor, ApproveBody>,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let out = approve_low_risk(&state, post.user, id, post.form.comment).await?;
+    let summary = format!("approved {}; left for individual review {}", out.approved.len(), out.left.len());
+    Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, format!("/imports/{id}?result={}", crate::views::url_part(&summary)))).finish())
 }

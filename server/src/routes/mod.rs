@@ -67,6 +67,7 @@ route_table! {
     get "/imports" => imports::page, Viewer;
     post "/imports" => imports::submit, Viewer;
     get "/imports/{id}" => imports::show_page, Viewer;
+    post "/imports/{id}/approve" => imports::approve_form, Auditor;
     get "/queue/progress" => queue::progress, Viewer;
     get "/overview" => overview::page, Viewer;
     get "/misses" => misses::page, Viewer;
@@ -90,6 +91,7 @@ route_table! {
     post "/api/v1/requests" => api::request, Viewer;
     post "/api/v1/imports" => imports::create, Viewer;
     get "/api/v1/imports/{id}" => imports::show, Viewer;
+    post "/api/v1/imports/{id}/approve" => imports::approve_api, Auditor;
     get "/api/v1/export" => export::export, Viewer;
     get "/api/v1/releases/{name}/{version}" => api::release, Viewer;
     post "/api/v1/releases/{name}/{version}/decision" => api::decide, Auditor;

@@ -141,7 +141,7 @@ async fn approve(state: &AppState, user: airlock_store::auth::User, name: &str, 
     let comment = format!("{} [set of {root}, members below {below}]", comment.trim());
     let outcome = state
         .db(move |c| {
-            let out = closure_view::approve_low_risk(c, &view, &user, &below, &comment, &policy)?;
+            let out = closure_view::approve_low_risk(c, &view.members(), &user, &below, &comment, &policy)?;
             let detail = format!("approved {} member(s), left {}", out.approved.len(), out.left.len());
             airlock_store::audit::record(c, Some(&user.name), "set.approve", &root, &detail)?;
             Ok(out)
