@@ -8,8 +8,10 @@
 //! It never touches a database or the network: the worker feeds it the
 //! metadata and the candidates, and the store records its answers as rows.
 
+pub mod file_selection;
 pub mod targets;
 pub mod wheel_tags;
 
+pub use file_selection::{select_files, Choice, Listed, Selection};
 pub use targets::{Platform, Target, TargetError, Targets};
 pub use wheel_tags::WheelTags;
