@@ -103,6 +103,7 @@ diesel::table! {
         comment -> Text,
         sha256s -> Text,
         created_at -> BigInt,
+        in_force -> Bool,
     }
 }
 
@@ -189,7 +190,25 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    unmirrored_files (id) {
+        id -> BigInt,
+        release_id -> BigInt,
+        filename -> Text,
+        size -> Nullable<BigInt>,
+        sha256 -> Nullable<Text>,
+        upstream_url -> Text,
+        requires_python -> Nullable<Text>,
+        reason -> Text,
+        requested_by -> Nullable<Text>,
+        requested_at -> Nullable<BigInt>,
+        error -> Nullable<Text>,
+        created_at -> BigInt,
+    }
+}
+
 diesel::joinable!(releases -> projects (project_id));
+diesel::joinable!(unmirrored_files -> releases (release_id));
 diesel::joinable!(release_yanks -> releases (release_id));
 diesel::joinable!(files -> releases (release_id));
 diesel::joinable!(findings -> files (file_id));
@@ -215,4 +234,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_failures,
     index_misses,
     upstream_absent,
+    unmirrored_files,
 );
