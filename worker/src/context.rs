@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use airlock_resolve::Targets;
 use airlock_store::{AnyConnection, Config, Store, StoreResult};
 
 use crate::error::JobError;
@@ -21,6 +22,10 @@ pub struct Context {
     pub miss_max_release_bytes: u64,
     /// Limits for inspecting files, analysis budgets included.
     pub limits: airlock_inspect::Limits,
+    /// The environments installs run on: which files are worth mirroring.
+    pub targets: Targets,
+    /// `mirror_sdists = "always"`.
+    pub sdists_always: bool,
 }
 
 impl Context {
@@ -40,6 +45,8 @@ impl Context {
             job_timeout: config.job_timeout,
             miss_max_release_bytes: config.miss_max_release_bytes,
             limits: crate::inspect_file::limits(config),
+            targets: config.targets.clone(),
+            sdists_always: config.mirror_sdists_always,
         })
     }
 

@@ -1,8 +1,9 @@
 //! airlock-worker: the background half of Airlock. A job loop over the
 //! database queue, the upstream client (PEP 691 JSON with PEP 503 HTML
-//! fallback), and the jobs: `mirror_release`, `inspect_file`,
+//! fallback), and the jobs: `mirror_release`, `add_file`, `inspect_file`,
 //! `request_latest` and `sync_upstream` (with its scheduler).
 
+pub mod add_file;
 pub mod context;
 pub mod egress;
 pub mod error;
