@@ -5,6 +5,7 @@
 mod cli;
 mod commands;
 mod scan;
+mod select;
 
 use clap::Parser;
 

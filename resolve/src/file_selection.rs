@@ -123,12 +123,18 @@ pub fn select_files(files: &[Listed<'_>], targets: &Targets, sdists_always: bool
     // One sdist is enough: the first .tar.gz (PEP 625's format), else the first listed.
     let sdists: Vec<usize> = (0..files.len()).filter(|&i| !is_wheel(i)).collect();
     let preferred = sdists.iter().copied().find(|&i| files[i].filename.to_ascii_lowercase().ends_with(".tar.gz")).or(sdists.first().copied());
+    let covered = if excluded.is_empty() {
+        format!(" ({targets})")
+    } else {
+        let labels: Vec<String> = excluded.iter().map(Target::label).collect();
+        format!(" its Requires-Python admits ({targets}; excluded: {})", labels.join(", "))
+    };
     let needed = sdists_always || !uncovered.is_empty() || kept_wheels.is_empty();
     for &i in &sdists {
         choices[i] = match preferred {
             Some(p) if p == i && needed => Choice::Keep,
             Some(p) if p != i => Choice::Skip(format!("another sdist of this release is mirrored: {}", files[p].filename)),
-            _ => Choice::Skip(format!("not needed: a wheel fits every target ({targets}); set mirror_sdists = \"always\" to keep sdists")),
+            _ => Choice::Skip(format!("not needed: a wheel fits every target{covered}; set mirror_sdists = \"always\" to keep sdists")),
         };
     }
     let sdist_kept = preferred.is_some_and(|p| choices[p] == Choice::Keep);

@@ -249,6 +249,12 @@ pub fn decide(
     })
 }
 
+/// The hashes the approval in force covers, from a release's decisions
+/// (oldest first); None when the decision in force is not an approval.
+pub fn hashes_in_force(decisions: &[DecisionView]) -> Option<&[String]> {
+    decisions.iter().rev().find(|d| d.in_force).filter(|d| d.decision == "approve").map(|d| d.sha256s.as_slice())
+}
+
 /// A release's decisions, oldest first.
 pub fn decisions_of(conn: &mut AnyConnection, release_id: i64) -> StoreResult<Vec<DecisionView>> {
     let rows: Vec<(String, String, String, String, i64, bool)> = decisions::table

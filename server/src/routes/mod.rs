@@ -76,10 +76,12 @@ route_table! {
     post "/admin/tokens/{id}/revoke" => admin::revoke_token, Admin;
     get "/releases/{name}/{version}" => release::page, Viewer;
     post "/releases/{name}/{version}/decision" => release::decide, Auditor;
+    post "/releases/{name}/{version}/files" => release::add_file, Viewer;
     get "/audit" => audit::page, Viewer;
     post "/api/v1/requests" => api::request, Viewer;
     get "/api/v1/releases/{name}/{version}" => api::release, Viewer;
     post "/api/v1/releases/{name}/{version}/decision" => api::decide, Auditor;
+    post "/api/v1/releases/{name}/{version}/files" => api::add_file, Viewer;
     post "/api/v1/releases/{name}/{version}/yank" => api::yank, Auditor;
     delete "/api/v1/releases/{name}/{version}/yank" => api::unyank, Auditor;
     get "/api/v1/projects/{name}" => simple::availability, Public;
