@@ -63,10 +63,13 @@ impl ReleaseDetail {
 
     /// Whether a left-out file may be asked for now (the store decides; this only hides the button).
     pub fn can_add_files(&self) -> bool {
-        let status = self.release.status.as_str();
-        !self.not_mirrored.is_empty()
-            && ![ReleaseStatus::Requested, ReleaseStatus::Mirroring, ReleaseStatus::Rejected].iter().any(|s| s.as_str() == status)
-            && !(status == ReleaseStatus::Failed.as_str() && !self.files.is_empty())
+        let open = match self.release.status() {
+            Ok(ReleaseStatus::Requested | ReleaseStatus::Mirroring | ReleaseStatus::Rejected) | Err(_) => false,
+            // Failed because nothing fit (no file mirrored): a file added is what it needs.
+            Ok(ReleaseStatus::Failed) => self.files.is_empty(),
+            Ok(_) => true,
+        };
+        open && !self.not_mirrored.is_empty()
     }
 
     /// Targets that no file of the release (mirrored or not) serves and that
