@@ -8,14 +8,14 @@
 //! approved release goes on serving what was approved.
 
 use airlock_store::domain::{ProjectName, Version};
-use airlock_store::files::{self, NewFile};
+use airlock_store::files;
 use airlock_store::releases;
 use airlock_store::tasks::AddFile;
 use airlock_store::unmirrored;
 
 use crate::context::Context;
 use crate::error::JobError;
-use crate::mirror::files_of_version;
+use crate::mirror::{files_of_version, stored_file};
 
 pub async fn run(ctx: &Context, task: AddFile) -> Result<(), JobError> {
     let AddFile { release_id, filename } = task;
@@ -52,16 +52,7 @@ pub async fn run(ctx: &Context, task: AddFile) -> Result<(), JobError> {
     }
     let (sha256, size) = upstream.download(file, &ctx.store.blobs).await?;
     tracing::info!(file = %file.filename, %sha256, size, "added on request");
-    let new = NewFile {
-        release_id,
-        filename: file.filename.clone(),
-        sha256,
-        size: size as i64,
-        upstream_url: file.url.to_string(),
-        requires_python: file.requires_python.clone(),
-        yanked: file.yanked.clone(),
-        upload_time: file.upload_time.clone(),
-    };
+    let new = stored_file(release_id, file, sha256, size);
     let max_attempts = ctx.max_attempts;
     ctx.db(move |c| unmirrored::add_mirrored(c, &new, max_attempts)).await?;
     Ok(())

@@ -78,22 +78,27 @@ pub async fn run(ctx: &Context, task: MirrorRelease) -> Result<(), JobError> {
             check_miss_cap(mirrored, cap, &name, &version)?;
         }
         tracing::info!(file = %file.filename, %sha256, size, "stored");
-        let new = NewFile {
-            release_id,
-            filename: file.filename.clone(),
-            sha256,
-            size: size as i64,
-            upstream_url: file.url.to_string(),
-            requires_python: file.requires_python.clone(),
-            yanked: file.yanked.clone(),
-            upload_time: file.upload_time.clone(),
-        };
+        let new = stored_file(release_id, file, sha256, size);
         let row = ctx.db(move |c| files::add_file(c, &new)).await?;
         file_ids.push(row.id);
     }
 
     let max_attempts = ctx.max_attempts;
     ctx.db(move |c| unmirrored::finish_mirroring(c, release_id, &file_ids, &left_out, max_attempts)).await
+}
+
+/// The row of a file downloaded and verified for `release_id`.
+pub(crate) fn stored_file(release_id: i64, file: &UpstreamFile, sha256: Sha256, size: u64) -> NewFile {
+    NewFile {
+        release_id,
+        filename: file.filename.clone(),
+        sha256,
+        size: size as i64,
+        upstream_url: file.url.to_string(),
+        requires_python: file.requires_python.clone(),
+        yanked: file.yanked.clone(),
+        upload_time: file.upload_time.clone(),
+    }
 }
 
 /// A release's files split by [`select_files`]: those to mirror, and the
