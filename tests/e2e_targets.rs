@@ -135,6 +135,8 @@ async fn only_fitting_files_are_mirrored_and_an_added_file_waits_for_its_own_app
     assert_eq!(direct.status(), 404, "the added file is not downloadable before its approval");
     let (_, page) = browser.get("/releases/tgt-demo/1.0").await;
     assert!(page.contains("Added after the approval and not served until an auditor approves them"), "{page}");
+    let (_, queue) = browser.get("/queue").await;
+    assert!(queue.contains("/releases/tgt-demo/1.0") && queue.contains("files added, awaiting approval"), "back in the review queue: {queue}");
     let (_, audit) = browser.get("/audit").await;
     assert!(audit.contains("<code>file.add_request</code>") && audit.contains("<code>file.add</code>"), "{audit}");
 

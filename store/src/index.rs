@@ -123,7 +123,7 @@ fn approved_hashes_of_project(conn: &mut AnyConnection, project: &ProjectName) -
 }
 
 /// From decisions in id order, the hashes of each release whose latest decision approves.
-fn latest_approvals(rows: Vec<(i64, String, String)>) -> HashMap<i64, Vec<String>> {
+pub(crate) fn latest_approvals(rows: Vec<(i64, String, String)>) -> HashMap<i64, Vec<String>> {
     let mut latest: HashMap<i64, (String, String)> = HashMap::new();
     for (release_id, decision, sha256s) in rows {
         latest.insert(release_id, (decision, sha256s));

@@ -262,6 +262,7 @@ mod tests {
             let (_, r) = release_by_id(conn, id).unwrap();
             assert_eq!(r.status, "approved", "the release stays approved while the added file waits");
             assert_eq!(served(conn), ["demo-1.0-cp312-cp312-manylinux_2_17_x86_64.whl"], "the added file is not served");
+            assert_eq!(crate::queue::with_added_files(conn).unwrap(), [id], "the release is back in the review queue");
             let early = decide(conn, id, &alice, Verdict::Approve, "ok", &ReviewPolicy::default(), None);
             assert!(matches!(early, Err(StoreError::Conflict(ref m)) if m.contains("still being inspected")), "{early:?}");
             record_inspection(conn, file.id, &inspected("low"), &|_| Vec::new()).unwrap();
@@ -270,6 +271,7 @@ mod tests {
             let (_, outcome) = decide(conn, id, &alice, Verdict::Approve, "musl wheel read", &ReviewPolicy::default(), None).unwrap();
             assert_eq!(outcome, Outcome::Approved);
             assert_eq!(served(conn).len(), 2);
+            assert!(crate::queue::with_added_files(conn).unwrap().is_empty());
             let again = decide(conn, id, &alice, Verdict::Approve, "again", &ReviewPolicy::default(), None);
             assert!(matches!(again, Err(StoreError::Conflict(_))), "nothing left to approve");
             let log = crate::audit::list(conn, 20, 0).unwrap();
