@@ -154,6 +154,16 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Show which files of a release (`name==version`) the mirror job keeps
+    /// for the configured targets, from a PEP 691 JSON project page (PAGE,
+    /// or standard input). Exits 1 when no file fits.
+    SelectFiles {
+        requirement: String,
+        page: Option<PathBuf>,
+        /// Print the choice as JSON (files and bytes kept vs listed, each file left out and why).
+        #[arg(long)]
+        json: bool,
+    },
     /// Inspect distribution files (or folders of them) and report findings.
     Scan {
         #[arg(required = true)]

@@ -69,6 +69,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             crate::lockfiles::export(&config, &format, base_url.as_deref(), roots.as_deref(), output.as_deref())
         }
         Command::Scan { paths, format } => crate::scan::run(&paths, format, &airlock_worker::inspect_file::limits(&config)),
+        Command::SelectFiles { requirement, page, json } => crate::select::run(&config, &requirement, page.as_deref(), json),
         Command::Rules => {
             print!("{}", airlock_inspect::rules::rules_markdown());
             Ok(ExitCode::SUCCESS)

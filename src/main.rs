@@ -6,6 +6,7 @@ mod cli;
 mod commands;
 mod lockfiles;
 mod scan;
+mod select;
 
 use clap::Parser;
 

@@ -49,6 +49,8 @@ async fn releases_reach_their_final_state_and_approved_files_survive_kill_9() {
     let digests: Vec<(String, String)> = files.iter().map(|f| (f.filename.clone(), sha256_hex(&f.bytes))).collect();
     let upstream = LocalUpstream::start(files);
     let mut airlock = Airlock::new();
+    // Two files per release (wheel and sdist) to mirror and inspect across the kills.
+    airlock.set_config(&[("mirror_sdists", "\"always\"")]);
     let auditor = airlock.user_with_token("alice", "auditor");
     airlock.serve(Some(&upstream.base_url));
 

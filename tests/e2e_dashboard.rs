@@ -27,6 +27,8 @@ async fn an_auditor_signs_in_reviews_and_approves_in_the_dashboard() {
     pkg.summary = XSS.to_string();
     let upstream = LocalUpstream::start(vec![UpstreamFile::new("airlock-demo", pkg.wheel()), UpstreamFile::new("airlock-demo", pkg.sdist())]);
     let mut airlock = Airlock::new();
+    // The sdist's setup.py is what this review is about: keep sdists even where the wheel fits.
+    airlock.set_config(&[("mirror_sdists", "\"always\"")]);
     airlock.add_user("alice", "auditor", "correct horse battery");
     airlock.add_user("victor", "viewer", "correct horse battery");
     airlock.serve(Some(&upstream.base_url));

@@ -34,6 +34,8 @@ async fn the_whole_story_also_runs_on_postgres() {
 async fn request_review_approve_install(db: TestDb) {
     let (upstream, dists) = demo_upstream();
     let mut airlock = Airlock::on(Some(db));
+    // The story reviews the sdist's setup.py too: keep sdists even where the wheel fits.
+    airlock.set_config(&[("mirror_sdists", "\"always\"")]);
     let auditor = airlock.user_with_token("alice", "auditor");
     airlock.serve(Some(&upstream.base_url));
 
@@ -176,7 +178,8 @@ async fn the_api_refuses_missing_tokens_viewers_deciding_and_bad_input() {
     let release = airlock.release(&viewer, "airlock-demo", "1.0.0").await;
     assert_eq!(release["status"], "rejected");
     assert_eq!(release["decisions"][0]["user"], "alice");
-    assert_eq!(release["decisions"][0]["sha256s"].as_array().unwrap().len(), 2);
+    // The wheel fits every target, so the sdist was not mirrored: one file decided.
+    assert_eq!(release["decisions"][0]["sha256s"].as_array().unwrap().len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -205,6 +208,8 @@ async fn code_only_in_the_wheel_is_reported_against_the_sdist() {
     let pkg = Package::new("two-faced", "1.0").with_wheel_file("two_faced/_telemetry.py", "import os\n");
     let upstream = LocalUpstream::start(vec![UpstreamFile::new("two-faced", pkg.wheel()), UpstreamFile::new("two-faced", pkg.sdist())]);
     let mut airlock = Airlock::new();
+    // The comparison needs both: an organization that wants it keeps sdists always.
+    airlock.set_config(&[("mirror_sdists", "\"always\"")]);
     let token = airlock.user_with_token("alice", "auditor");
     airlock.serve(Some(&upstream.base_url));
     airlock.request(&token, "two-faced==1.0").await;

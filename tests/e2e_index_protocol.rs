@@ -61,6 +61,8 @@ async fn demo_index() -> Index {
     ];
     let upstream = LocalUpstream::start(files);
     let mut airlock = Airlock::new();
+    // The index serves an approved sdist beside its wheel here: keep sdists.
+    airlock.set_config(&[("mirror_sdists", "\"always\"")]);
     let auditor = airlock.user_with_token("alice", "auditor");
     airlock.serve(Some(&upstream.base_url));
     for v in ["1.0", "2.0"] {

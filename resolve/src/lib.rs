@@ -10,6 +10,7 @@
 
 pub mod choose;
 pub mod closure;
+pub mod file_selection;
 pub mod lockfile;
 pub mod pylock;
 pub mod requirement;
@@ -19,6 +20,7 @@ pub mod wheel_tags;
 
 pub use choose::{choose, Candidate, CandidateFile, Choice, Known, Standing};
 pub use closure::{analyze, Closure, Edge, EdgeKind, Node, TreeLine};
+pub use file_selection::{select_files, Listed, Selection};
 pub use requirement::{dependencies, Dependency, Unfollowable};
 pub use targets::{Platform, Target, TargetError, Targets};
 pub use wheel_tags::WheelTags;

@@ -1,10 +1,12 @@
 //! Everything known about one release, loaded in one database call: shared
 //! by the release page and `GET /api/v1/releases/<name>/<version>`.
 
+use airlock_resolve::{select_files, Listed, Targets};
 use airlock_store::decisions::{self, DecisionView};
-use airlock_store::domain::{ProjectName, Version};
+use airlock_store::domain::{ProjectName, ReleaseStatus, Version};
 use airlock_store::files::{self, FileRow, FindingRow};
 use airlock_store::releases::{self, Project, Release};
+use airlock_store::unmirrored::{self, UnmirroredRow};
 use airlock_store::StoreError;
 
 use crate::error::AppError;
@@ -17,6 +19,8 @@ pub struct ReleaseDetail {
     /// Each finding with the name of the distribution file it is in.
     pub findings: Vec<(FindingRow, String)>,
     pub decisions: Vec<DecisionView>,
+    /// Files the upstream lists that the targets left out.
+    pub not_mirrored: Vec<UnmirroredRow>,
 }
 
 /// Parse the path's name and version, and load the release.
@@ -30,6 +34,7 @@ pub async fn load(state: &AppState, name: &str, version: &str) -> Result<Release
                 files: files::files_of_release(c, release.id)?,
                 findings: files::findings_of_release(c, release.id)?,
                 decisions: decisions::decisions_of(c, release.id)?,
+                not_mirrored: unmirrored::of_release(c, release.id)?,
                 project,
                 release,
             })
@@ -44,6 +49,42 @@ impl ReleaseDetail {
         all.sort();
         all.dedup();
         all
+    }
+
+    /// Files of an approved release that its approval in force does not
+    /// cover: added on request since, not served until an approval covers them.
+    pub fn awaiting_approval(&self) -> Vec<&FileRow> {
+        if self.release.status != ReleaseStatus::Approved.as_str() {
+            return Vec::new();
+        }
+        let covered = decisions::hashes_in_force(&self.decisions).unwrap_or_default();
+        self.files.iter().filter(|f| !covered.contains(&f.sha256)).collect()
+    }
+
+    /// Whether a left-out file may be asked for now (the store decides; this only hides the button).
+    pub fn can_add_files(&self) -> bool {
+        let open = match self.release.status() {
+            Ok(ReleaseStatus::Requested | ReleaseStatus::Mirroring | ReleaseStatus::Rejected) | Err(_) => false,
+            // Failed because nothing fit (no file mirrored): a file added is what it needs.
+            Ok(ReleaseStatus::Failed) => self.files.is_empty(),
+            Ok(_) => true,
+        };
+        open && !self.not_mirrored.is_empty()
+    }
+
+    /// Targets that no file of the release (mirrored or not) serves and that
+    /// have no sdist to build from, as a sentence; None when all are served.
+    pub fn target_gap(&self, targets: &Targets) -> Option<String> {
+        let listed: Vec<Listed<'_>> = self
+            .files
+            .iter()
+            .map(|f| Listed { filename: &f.filename, requires_python: f.requires_python.as_deref() })
+            .chain(self.not_mirrored.iter().map(|f| Listed { filename: &f.filename, requires_python: f.requires_python.as_deref() }))
+            .collect();
+        if listed.is_empty() {
+            return None;
+        }
+        select_files(&listed, targets, false).gap()
     }
 
     /// The core metadata of the release, read from its first inspected

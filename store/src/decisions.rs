@@ -82,6 +82,8 @@ pub struct DecisionView {
     pub comment: String,
     pub sha256s: Vec<String>,
     pub created_at: i64,
+    /// False for an approval waiting for another auditor: it serves nothing yet.
+    pub in_force: bool,
 }
 
 fn check_comment(comment: &str) -> StoreResult<&str> {
@@ -95,11 +97,26 @@ fn check_comment(comment: &str) -> StoreResult<&str> {
     Ok(comment)
 }
 
-/// The approvals of the current review round: those after the release's
-/// last decision that was not an approval.
-fn approvals_this_round(decided: &[(i64, String, Vec<String>)]) -> Vec<(i64, Vec<String>)> {
-    let start = decided.iter().rposition(|(_, d, _)| d != "approve").map_or(0, |i| i + 1);
-    decided[start..].iter().map(|(user, _, hashes)| (*user, hashes.clone())).collect()
+/// One recorded decision, as `decide` weighs it.
+struct Decided {
+    user_id: i64,
+    decision: String,
+    hashes: Vec<String>,
+    in_force: bool,
+}
+
+/// The users whose approvals count toward approving `hashes` now: those
+/// after the release's last decision that was not an approval, and of
+/// exactly these files (an approval of fewer files, before some were
+/// added, does not count for the added ones).
+fn approvals_this_round(decided: &[Decided], hashes: &[String]) -> Vec<i64> {
+    let start = decided.iter().rposition(|d| d.decision != "approve").map_or(0, |i| i + 1);
+    decided[start..].iter().filter(|d| d.hashes == hashes).map(|d| d.user_id).collect()
+}
+
+/// The hashes the approval in force covers, if the decision in force is one.
+fn in_force_approval(decided: &[Decided]) -> Option<&[String]> {
+    decided.iter().rev().find(|d| d.in_force).filter(|d| d.decision == "approve").map(|d| d.hashes.as_slice())
 }
 
 /// Decide on a release, as `user` (an auditor) with a required comment:
@@ -109,6 +126,10 @@ fn approvals_this_round(decided: &[(i64, String, Vec<String>)]) -> Vec<(i64, Vec
 ///   release's files differ. Under the four-eyes rule, a release at or above
 ///   the policy's severity stays awaiting review until a second, different
 ///   auditor approves.
+/// - approve an approved release to which files were added since (on
+///   request): the new approval covers every file. Until it is in force the
+///   index keeps serving exactly what the earlier approval covered; an
+///   approval that waits for a second auditor is recorded as not in force.
 /// - revoke an approved release: it becomes `revoked` and leaves the index.
 ///
 /// Every decision records the exact file hashes it covered and an audit event.
@@ -128,30 +149,50 @@ pub fn decide(
     crate::db::write_transaction(conn, |conn| {
         let (project, release) = release_by_id(conn, release_id)?;
         let status = release.status()?;
+        let decided: Vec<Decided> = decisions::table
+            .filter(decisions::release_id.eq(release_id))
+            .order(decisions::id)
+            .select((decisions::user_id, decisions::decision, decisions::sha256s, decisions::in_force))
+            .load::<(i64, String, String, bool)>(conn)?
+            .into_iter()
+            .map(|(user_id, decision, h, in_force)| {
+                let mut hashes: Vec<String> = serde_json::from_str(&h).unwrap_or_default();
+                hashes.sort();
+                Decided { user_id, decision, hashes, in_force }
+            })
+            .collect();
+        let files = files_of_release(conn, release_id)?;
+        let mut current: Vec<String> = files.iter().map(|f| f.sha256.clone()).collect();
+        current.sort();
+        // Files added to an approved release since its approval wait for one.
+        let added_since_approval = status == ReleaseStatus::Approved && in_force_approval(&decided) != Some(current.as_slice());
         // A revoked release may be reviewed again (revoked by mistake, or
         // cleared by an investigation): a new round of approvals starts.
         let decidable = match verdict {
-            Verdict::Approve | Verdict::Reject => matches!(status, ReleaseStatus::AwaitingReview | ReleaseStatus::Revoked),
+            Verdict::Approve => matches!(status, ReleaseStatus::AwaitingReview | ReleaseStatus::Revoked) || added_since_approval,
+            Verdict::Reject => matches!(status, ReleaseStatus::AwaitingReview | ReleaseStatus::Revoked),
             Verdict::Revoke => status == ReleaseStatus::Approved,
         };
         if !decidable {
-            let what = if verdict == Verdict::Revoke { "approved" } else { "awaiting review or revoked" };
+            let what = match verdict {
+                Verdict::Revoke => "approved",
+                Verdict::Reject if status == ReleaseStatus::Approved => "approved: revoke it instead (a file added to it is never served unless approved)",
+                _ => "awaiting review or revoked",
+            };
             return Err(StoreError::Conflict(format!("{} {} is {}, not {what}", project.name, release.version, release.status)));
         }
-        let decided: Vec<(i64, String, Vec<String>)> = decisions::table
-            .filter(decisions::release_id.eq(release_id))
-            .order(decisions::id)
-            .select((decisions::user_id, decisions::decision, decisions::sha256s))
-            .load::<(i64, String, String)>(conn)?
-            .into_iter()
-            .map(|(u, d, h)| (u, d, serde_json::from_str(&h).unwrap_or_default()))
-            .collect();
-        let mut hashes: Vec<String> = match verdict {
+        // Awaiting review means every file is inspected; an approved or
+        // revoked release keeps its status while a file added to it is.
+        if verdict == Verdict::Approve && matches!(status, ReleaseStatus::Approved | ReleaseStatus::Revoked) {
+            if let Some(f) = files.iter().find(|f| !f.inspected) {
+                return Err(StoreError::Conflict(format!("{} is still being inspected; approve once it is", f.filename)));
+            }
+        }
+        let hashes: Vec<String> = match verdict {
             // A revocation covers exactly what the approval in force covered.
-            Verdict::Revoke => decided.iter().rev().find(|(_, d, _)| d == "approve").map(|(_, _, h)| h.clone()).unwrap_or_default(),
-            _ => files_of_release(conn, release_id)?.into_iter().map(|f| f.sha256).collect(),
+            Verdict::Revoke => in_force_approval(&decided).map(<[String]>::to_vec).unwrap_or_default(),
+            _ => current,
         };
-        hashes.sort();
         if hashes.is_empty() {
             return Err(StoreError::Conflict("a release without files cannot be decided".into()));
         }
@@ -162,14 +203,20 @@ pub fn decide(
                 return Err(StoreError::Conflict(format!("the files of {} {} are not the ones you reviewed; reload the page", project.name, release.version)));
             }
         }
-        let round = approvals_this_round(&decided);
+        let round = approvals_this_round(&decided, &hashes);
         let needed = policy.approvals_needed(&release.max_severity);
-        if verdict == Verdict::Approve && round.iter().any(|(u, _)| *u == user.id) {
+        if verdict == Verdict::Approve && round.contains(&user.id) {
             return Err(StoreError::Conflict(format!(
                 "you already approved {} {}; the four-eyes rule needs a different auditor",
                 project.name, release.version
             )));
         }
+        let (outcome, new_status) = match verdict {
+            Verdict::Approve if round.len() + 1 < needed => (Outcome::ApprovalRecorded { have: round.len() + 1, needed }, None),
+            Verdict::Approve => (Outcome::Approved, Some(ReleaseStatus::Approved)),
+            Verdict::Reject => (Outcome::Rejected, Some(ReleaseStatus::Rejected)),
+            Verdict::Revoke => (Outcome::Revoked, Some(ReleaseStatus::Revoked)),
+        };
         let now = now_ms();
         diesel::insert_into(decisions::table)
             .values((
@@ -179,14 +226,9 @@ pub fn decide(
                 decisions::comment.eq(comment),
                 decisions::sha256s.eq(serde_json::to_string(&hashes).unwrap_or_default()),
                 decisions::created_at.eq(now),
+                decisions::in_force.eq(!matches!(outcome, Outcome::ApprovalRecorded { .. })),
             ))
             .execute(conn)?;
-        let (outcome, new_status) = match verdict {
-            Verdict::Approve if round.len() + 1 < needed => (Outcome::ApprovalRecorded { have: round.len() + 1, needed }, None),
-            Verdict::Approve => (Outcome::Approved, Some(ReleaseStatus::Approved)),
-            Verdict::Reject => (Outcome::Rejected, Some(ReleaseStatus::Rejected)),
-            Verdict::Revoke => (Outcome::Revoked, Some(ReleaseStatus::Revoked)),
-        };
         let release: Release = match new_status {
             Some(status) => diesel::update(releases::table.find(release_id))
                 .set((releases::status.eq(status.as_str()), releases::updated_at.eq(now)))
@@ -200,28 +242,36 @@ pub fn decide(
             _ if needed > 1 && verdict == Verdict::Approve => format!(" (approval {needed} of {needed})"),
             _ => String::new(),
         };
-        let detail = format!("{comment}{step} [files: {}]", hashes.join(", "));
+        let added = if added_since_approval && verdict == Verdict::Approve { " (covers files added after the earlier approval)" } else { "" };
+        let detail = format!("{comment}{step}{added} [files: {}]", hashes.join(", "));
         audit::record(conn, Some(&user.name), &format!("release.{}", verdict.as_str()), &target, &detail)?;
         Ok((release, outcome))
     })
 }
 
+/// The hashes the approval in force covers, from a release's decisions
+/// (oldest first); None when the decision in force is not an approval.
+pub fn hashes_in_force(decisions: &[DecisionView]) -> Option<&[String]> {
+    decisions.iter().rev().find(|d| d.in_force).filter(|d| d.decision == "approve").map(|d| d.sha256s.as_slice())
+}
+
 /// A release's decisions, oldest first.
 pub fn decisions_of(conn: &mut AnyConnection, release_id: i64) -> StoreResult<Vec<DecisionView>> {
-    let rows: Vec<(String, String, String, String, i64)> = decisions::table
+    let rows: Vec<(String, String, String, String, i64, bool)> = decisions::table
         .inner_join(users::table)
         .filter(decisions::release_id.eq(release_id))
         .order(decisions::id)
-        .select((users::name, decisions::decision, decisions::comment, decisions::sha256s, decisions::created_at))
+        .select((users::name, decisions::decision, decisions::comment, decisions::sha256s, decisions::created_at, decisions::in_force))
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(user, decision, comment, sha256s, created_at)| DecisionView {
+        .map(|(user, decision, comment, sha256s, created_at, in_force)| DecisionView {
             user,
             decision,
             comment,
             sha256s: serde_json::from_str(&sha256s).unwrap_or_default(),
             created_at,
+            in_force,
         })
         .collect())
 }
@@ -253,6 +303,10 @@ mod tests {
             };
             add_file(conn, &new).unwrap();
         }
+        diesel::update(crate::schema::files::table.filter(crate::schema::files::release_id.eq(r.id)))
+            .set(crate::schema::files::inspected.eq(true))
+            .execute(conn)
+            .unwrap();
         diesel::update(releases::table.find(r.id)).set((releases::status.eq("awaiting_review"), releases::max_severity.eq(severity))).execute(conn).unwrap();
         r.id
     }

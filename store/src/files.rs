@@ -67,7 +67,12 @@ pub struct NewFile {
 
 /// Record a stored file; recording the same file again returns the existing row.
 pub fn add_file(conn: &mut AnyConnection, f: &NewFile) -> StoreResult<FileRow> {
-    crate::db::write_transaction(conn, |conn| {
+    crate::db::write_transaction(conn, |conn| insert_file(conn, f))
+}
+
+/// [`add_file`] inside the caller's transaction.
+pub(crate) fn insert_file(conn: &mut AnyConnection, f: &NewFile) -> StoreResult<FileRow> {
+    {
         let existing = files::table
             .filter(files::release_id.eq(f.release_id))
             .filter(files::filename.eq(&f.filename))
@@ -91,7 +96,7 @@ pub fn add_file(conn: &mut AnyConnection, f: &NewFile) -> StoreResult<FileRow> {
             ))
             .returning(files::all_columns)
             .get_result(conn)?)
-    })
+    }
 }
 
 pub fn file_by_id(conn: &mut AnyConnection, id: i64) -> StoreResult<Option<FileRow>> {
@@ -219,20 +224,26 @@ fn finish_release_if_inspected(conn: &mut AnyConnection, release_id: i64, cross_
     let severities: Vec<String> = findings::table.inner_join(files::table).filter(files::release_id.eq(release_id)).select(findings::severity).load(conn)?;
     let score: i64 = severities.iter().map(|s| severity_weight(s)).sum();
     let max = severities.iter().max_by_key(|s| severity_rank(s)).map(String::as_str).unwrap_or("none");
+    // Scored in every state: a file added to an approved release raises the
+    // bar (four-eyes rule) for the approval that would serve it.
+    diesel::update(releases::table.find(release_id)).set((releases::risk_score.eq(score), releases::max_severity.eq(max))).execute(conn)?;
     let n = diesel::update(releases::table.find(release_id).filter(releases::status.eq(ReleaseStatus::Inspecting.as_str())))
-        .set((
-            releases::status.eq(ReleaseStatus::AwaitingReview.as_str()),
-            releases::risk_score.eq(score),
-            releases::max_severity.eq(max),
-            releases::updated_at.eq(now_ms()),
-        ))
+        .set((releases::status.eq(ReleaseStatus::AwaitingReview.as_str()), releases::updated_at.eq(now_ms())))
         .execute(conn)?;
     Ok((n == 1).then_some(ReleaseStatus::AwaitingReview))
 }
 
 /// Add findings to a file (inside the caller's transaction) and rescore it.
+/// A finding the file already has is not added again: the cross-file check
+/// runs each time the release's files are all inspected (a file added later,
+/// a retried job).
 fn insert_and_rescore_file(conn: &mut AnyConnection, file_id: i64, new: &[NewFinding]) -> StoreResult<()> {
+    let existing: Vec<(String, Option<String>, String)> =
+        findings::table.filter(findings::file_id.eq(file_id)).select((findings::rule, findings::path, findings::message)).load(conn)?;
     for f in new {
+        if existing.iter().any(|(rule, path, message)| *rule == f.rule && *path == f.path && *message == f.message) {
+            continue;
+        }
         diesel::insert_into(findings::table)
             .values((
                 findings::file_id.eq(file_id),
@@ -268,18 +279,21 @@ pub fn findings_of_release(conn: &mut AnyConnection, release_id: i64) -> StoreRe
 /// Mirroring is done: move the release to `inspecting` and queue one
 /// `inspect_file` job per file, atomically.
 pub fn start_inspection(conn: &mut AnyConnection, release_id: i64, file_ids: &[i64], max_attempts: i64) -> StoreResult<()> {
-    crate::db::write_transaction(conn, |conn| {
-        crate::releases::set_status(conn, release_id, ReleaseStatus::Inspecting, None)?;
-        for file_id in file_ids {
-            crate::tasks::enqueue(conn, &crate::tasks::InspectFile { file_id: *file_id }, max_attempts)?;
-        }
-        // Its files are here: its dependencies can be read from them, while
-        // they are inspected.
-        if crate::releases::wants_dependencies(conn, release_id)? {
-            crate::tasks::enqueue(conn, &crate::tasks::ResolveDependencies { release_id }, max_attempts)?;
-        }
-        Ok(())
-    })
+    crate::db::write_transaction(conn, |conn| queue_inspection(conn, release_id, file_ids, max_attempts))
+}
+
+/// [`start_inspection`] inside the caller's transaction.
+pub(crate) fn queue_inspection(conn: &mut AnyConnection, release_id: i64, file_ids: &[i64], max_attempts: i64) -> StoreResult<()> {
+    crate::releases::set_status(conn, release_id, ReleaseStatus::Inspecting, None)?;
+    for file_id in file_ids {
+        crate::tasks::enqueue(conn, &crate::tasks::InspectFile { file_id: *file_id }, max_attempts)?;
+    }
+    // Its files are here: its dependencies can be read from them, while
+    // they are inspected.
+    if crate::releases::wants_dependencies(conn, release_id)? {
+        crate::tasks::enqueue(conn, &crate::tasks::ResolveDependencies { release_id }, max_attempts)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! What the simple index may serve: approved files only, exactly as
 //! approved. A file is servable when its release is `approved` and the
-//! release's latest decision is an approval that lists the file's sha256.
+//! release's latest decision in force is an approval that lists the file's
+//! sha256. (An approval waiting for a second auditor is not in force: a
+//! file added to an approved release stays out until its round completes.)
 //!
 //! Also the index's change feed (`index_changes`, written by triggers) that
 //! server processes poll to drop cached pages, auditors' yanks (PEP 592),
@@ -91,11 +93,12 @@ pub fn approved_projects(conn: &mut AnyConnection) -> StoreResult<Vec<String>> {
         .load(conn)?)
 }
 
-/// The hashes each release's latest decision approved (absent when the
-/// latest decision is not an approval).
+/// The hashes each release's latest decision in force approved (absent
+/// when that decision is not an approval).
 fn approved_hashes(conn: &mut AnyConnection, release_ids: &[i64]) -> StoreResult<HashMap<i64, Vec<String>>> {
     let rows: Vec<(i64, String, String)> = decisions::table
         .filter(decisions::release_id.eq_any(release_ids))
+        .filter(decisions::in_force.eq(true))
         .order(decisions::id)
         .select((decisions::release_id, decisions::decision, decisions::sha256s))
         .load(conn)?;
@@ -112,6 +115,7 @@ fn approved_hashes_of_project(conn: &mut AnyConnection, project: &ProjectName) -
         .select(releases::id);
     let rows: Vec<(i64, String, String)> = decisions::table
         .filter(decisions::release_id.eq_any(approved_releases))
+        .filter(decisions::in_force.eq(true))
         .order(decisions::id)
         .select((decisions::release_id, decisions::decision, decisions::sha256s))
         .load(conn)?;
@@ -119,7 +123,7 @@ fn approved_hashes_of_project(conn: &mut AnyConnection, project: &ProjectName) -
 }
 
 /// From decisions in id order, the hashes of each release whose latest decision approves.
-fn latest_approvals(rows: Vec<(i64, String, String)>) -> HashMap<i64, Vec<String>> {
+pub(crate) fn latest_approvals(rows: Vec<(i64, String, String)>) -> HashMap<i64, Vec<String>> {
     let mut latest: HashMap<i64, (String, String)> = HashMap::new();
     for (release_id, decision, sha256s) in rows {
         latest.insert(release_id, (decision, sha256s));

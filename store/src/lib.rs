@@ -27,6 +27,7 @@ pub mod schema;
 pub mod tasks;
 pub mod testdb;
 pub mod throttle;
+pub mod unmirrored;
 pub mod upstream_sync;
 pub mod why;
 

@@ -11,7 +11,7 @@ use crate::db::AnyConnection;
 use crate::domain::ReleaseStatus;
 use crate::error::StoreResult;
 use crate::releases::{severity_rank, Project, Release};
-use crate::schema::{files, findings, projects, releases};
+use crate::schema::{decisions, files, findings, projects, releases};
 
 /// Which releases the queue shows.
 #[derive(Debug, Clone, Default)]
@@ -22,6 +22,9 @@ pub struct QueueFilter {
     pub min_severity: Option<String>,
     /// Only projects whose normalized name contains this text.
     pub search: Option<String>,
+    /// Also approved releases with files added since their approval that no
+    /// approval covers yet: they wait for review too.
+    pub with_added_files: bool,
 }
 
 /// One row of the review queue.
@@ -37,6 +40,8 @@ pub struct QueueItem {
     pub risk_score: i64,
     pub files: i64,
     pub files_inspected: i64,
+    /// Files no approval in force covers, in an approved release (added on request).
+    pub files_awaiting_approval: bool,
     pub findings: i64,
     pub created_at: i64,
     pub updated_at: i64,
@@ -47,10 +52,11 @@ pub struct QueueItem {
 /// Releases matching `filter`, riskiest first: max severity, then score,
 /// then the longest waiting.
 pub fn queue(conn: &mut AnyConnection, filter: &QueueFilter, limit: i64) -> StoreResult<Vec<QueueItem>> {
+    let added = if filter.with_added_files { with_added_files(conn)? } else { Vec::new() };
     let mut query = releases::table.inner_join(projects::table).select((Project::as_select(), Release::as_select())).into_boxed();
     if !filter.statuses.is_empty() {
         let names: Vec<&'static str> = filter.statuses.iter().map(|s| s.as_str()).collect();
-        query = query.filter(releases::status.eq_any(names));
+        query = query.filter(releases::status.eq_any(names).or(releases::id.eq_any(added.clone())));
     }
     if let Some(min) = &filter.min_severity {
         let names: Vec<&'static str> = ["critical", "high", "medium", "low", "info"].into_iter().filter(|s| severity_rank(s) >= severity_rank(min)).collect();
@@ -90,6 +96,7 @@ pub fn queue(conn: &mut AnyConnection, filter: &QueueFilter, limit: i64) -> Stor
                 risk_score: release.risk_score,
                 files,
                 files_inspected,
+                files_awaiting_approval: added.contains(&release.id),
                 findings: finding_counts.get(&release.id).copied().unwrap_or_default(),
                 created_at: release.created_at,
                 updated_at: release.updated_at,
@@ -101,6 +108,25 @@ pub fn queue(conn: &mut AnyConnection, filter: &QueueFilter, limit: i64) -> Stor
         severity_rank(&b.max_severity).cmp(&severity_rank(&a.max_severity)).then(b.risk_score.cmp(&a.risk_score)).then(a.created_at.cmp(&b.created_at))
     });
     Ok(items)
+}
+
+/// Approved releases with a file whose hash the approval in force does not
+/// cover (a file added on request since): they need a new approval.
+pub fn with_added_files(conn: &mut AnyConnection) -> StoreResult<Vec<i64>> {
+    let decided: Vec<(i64, String, String)> = decisions::table
+        .inner_join(releases::table)
+        .filter(releases::status.eq(ReleaseStatus::Approved.as_str()))
+        .filter(decisions::in_force.eq(true))
+        .order(decisions::id)
+        .select((decisions::release_id, decisions::decision, decisions::sha256s))
+        .load(conn)?;
+    let approved = crate::index::latest_approvals(decided);
+    let ids: Vec<i64> = approved.keys().copied().collect();
+    let hashes: Vec<(i64, String)> = files::table.filter(files::release_id.eq_any(&ids)).select((files::release_id, files::sha256)).load(conn)?;
+    let mut out: Vec<i64> = hashes.into_iter().filter(|(id, sha)| approved.get(id).is_some_and(|h| !h.contains(sha))).map(|(id, _)| id).collect();
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
 }
 
 /// The states a release passes through before review, in order.

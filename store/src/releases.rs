@@ -255,6 +255,20 @@ pub fn set_status(conn: &mut AnyConnection, id: i64, status: ReleaseStatus, erro
     Ok(())
 }
 
+/// A job about the release failed for good. A release on its way to review
+/// fails with `error`; an approved or revoked one (inspecting a file added
+/// to it) keeps its status, so what its approval covered stays served, and
+/// shows the error.
+pub fn fail(conn: &mut AnyConnection, id: i64, error: &str) -> StoreResult<()> {
+    crate::db::write_transaction(conn, |conn| {
+        let (_, release) = release_by_id(conn, id)?;
+        match release.status()? {
+            ReleaseStatus::Approved | ReleaseStatus::Revoked => set_error_note(conn, id, error),
+            _ => set_status(conn, id, ReleaseStatus::Failed, Some(error)),
+        }
+    })
+}
+
 /// Keep the release's status but show a note (a retry's cause) as its error.
 pub fn set_error_note(conn: &mut AnyConnection, id: i64, note: &str) -> StoreResult<()> {
     diesel::update(releases::table.find(id)).set((releases::error.eq(note), releases::updated_at.eq(now_ms()))).execute(conn)?;

@@ -107,6 +107,7 @@ diesel::table! {
         comment -> Text,
         sha256s -> Text,
         created_at -> BigInt,
+        in_force -> Bool,
     }
 }
 
@@ -240,7 +241,25 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    unmirrored_files (id) {
+        id -> BigInt,
+        release_id -> BigInt,
+        filename -> Text,
+        size -> Nullable<BigInt>,
+        sha256 -> Nullable<Text>,
+        upstream_url -> Text,
+        requires_python -> Nullable<Text>,
+        reason -> Text,
+        requested_by -> Nullable<Text>,
+        requested_at -> Nullable<BigInt>,
+        error -> Nullable<Text>,
+        created_at -> BigInt,
+    }
+}
+
 diesel::joinable!(releases -> projects (project_id));
+diesel::joinable!(unmirrored_files -> releases (release_id));
 diesel::joinable!(import_lines -> imports (import_id));
 diesel::joinable!(import_lines -> releases (release_id));
 diesel::joinable!(release_yanks -> releases (release_id));
@@ -271,4 +290,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     imports,
     import_lines,
     dependency_edges,
+    unmirrored_files,
 );

@@ -42,6 +42,21 @@ impl Task for InspectFile {
     }
 }
 
+/// Mirror one file of a release that the targets left out, on request,
+/// then queue its inspection (see `unmirrored`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AddFile {
+    pub release_id: i64,
+    pub filename: String,
+}
+
+impl Task for AddFile {
+    const KIND: &'static str = "add_file";
+    fn dedup_key(&self) -> Option<String> {
+        Some(format!("add_file:{}:{}", self.release_id, self.filename))
+    }
+}
+
 /// A client asked the index for a project Airlock does not have: find its
 /// newest release on the upstream and request it for review.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

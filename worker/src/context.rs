@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use airlock_resolve::Targets;
 use airlock_store::names::NamePolicy;
 use airlock_store::{AnyConnection, Config, Store, StoreResult};
 
@@ -22,8 +23,11 @@ pub struct Context {
     pub miss_max_release_bytes: u64,
     /// Limits for inspecting files, analysis budgets included.
     pub limits: airlock_inspect::Limits,
-    /// The environments installs run on.
-    pub targets: airlock_resolve::Targets,
+    /// The environments installs run on: which files are worth mirroring,
+    /// which requirements apply.
+    pub targets: Targets,
+    /// `mirror_sdists = "always"`.
+    pub sdists_always: bool,
     /// Reserved names (refused again before any fetch) and the typosquat test.
     pub names: NamePolicy,
 }
@@ -47,6 +51,7 @@ impl Context {
             limits: crate::inspect_file::limits(config),
             targets: config.targets.clone(),
             names: NamePolicy::new(config.reserved_names.clone(), airlock_inspect::rules::resembles),
+            sdists_always: config.mirror_sdists_always,
         })
     }
 

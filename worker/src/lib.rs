@@ -1,9 +1,10 @@
 //! airlock-worker: the background half of Airlock. A job loop over the
 //! database queue, the upstream client (PEP 691 JSON with PEP 503 HTML
-//! fallback), and the jobs: `mirror_release`, `inspect_file`,
-//! `request_latest`, `sync_upstream` (with its scheduler) and
-//! `check_import_line`.
+//! fallback), and the jobs: `mirror_release`, `add_file`, `inspect_file`,
+//! `resolve_dependencies`, `request_latest`, `sync_upstream` (with its
+//! scheduler) and `check_import_line`.
 
+pub mod add_file;
 pub mod check_import;
 pub mod context;
 pub mod egress;

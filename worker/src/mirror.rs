@@ -1,15 +1,18 @@
 //! The `mirror_release` job: find the release's files on the upstream,
+//! keep those the targets can install (`airlock_resolve::file_selection`),
 //! download each into the blob store (verified against the upstream's
-//! sha256), record them, then queue one `inspect_file` job per file.
-//! Safe to run twice: stored files are skipped, and a release past
-//! mirroring is left alone.
+//! sha256), record them and the files left out, then queue one
+//! `inspect_file` job per file. Safe to run twice: stored files are
+//! skipped, and a release past mirroring is left alone.
 
+use airlock_resolve::{select_files, Listed, Selection, Targets};
 use airlock_store::domain::{ProjectName, ReleaseStatus, Sha256, Version};
 use airlock_store::files::{self, NewFile};
 use airlock_store::names;
 use airlock_store::releases;
 use airlock_store::tasks::MirrorRelease;
 use airlock_store::throttle::MISS_REQUESTER;
+use airlock_store::unmirrored::{self, LeftOut};
 
 use crate::context::Context;
 use crate::error::JobError;
@@ -34,11 +37,25 @@ pub async fn run(ctx: &Context, task: MirrorRelease) -> Result<(), JobError> {
     let name = ProjectName::parse(&project.name).map_err(JobError::from)?;
     let version = Version::parse(&release.version).map_err(JobError::from)?;
     let listed = upstream.project_files(&name).await?;
-    let wanted = files_of_version(&listed, &name, &version);
-    if wanted.is_empty() {
+    let of_version = files_of_version(&listed, &name, &version);
+    if of_version.is_empty() {
         return Err(JobError::permanent(format!("the upstream index lists no wheel or sdist of {name} {version} ({} files for other versions)", listed.len())));
     }
-    tracing::info!(project = %name, %version, files = wanted.len(), "mirroring");
+    let chosen = choose_files(&of_version, &ctx.targets, ctx.sdists_always);
+    let left_out = chosen.left_out.clone();
+    if chosen.keep.is_empty() {
+        let wheels = of_version.iter().filter(|f| f.filename.ends_with(".whl")).count();
+        let reason = chosen.selection.empty_reason(&ctx.targets, wheels);
+        ctx.db(move |c| unmirrored::record(c, release_id, &left_out)).await?;
+        return Err(JobError::permanent(format!(
+            "no file of {name} {version} can be installed on the targets: {reason}; its files are listed as not mirrored and can be added on request"
+        )));
+    }
+    if let Some(gap) = chosen.selection.gap() {
+        tracing::warn!(project = %name, %version, "{gap}");
+    }
+    let wanted = chosen.keep;
+    tracing::info!(project = %name, %version, files = wanted.len(), left_out = left_out.len(), "mirroring");
     // A release nobody asked for by name (an anonymous index miss) may only
     // cost so much: a larger one waits for a person's request.
     let cap = (release.requested_by.as_deref() == Some(MISS_REQUESTER)).then_some(ctx.miss_max_release_bytes);
@@ -63,22 +80,57 @@ pub async fn run(ctx: &Context, task: MirrorRelease) -> Result<(), JobError> {
             check_miss_cap(mirrored, cap, &name, &version)?;
         }
         tracing::info!(file = %file.filename, %sha256, size, "stored");
-        let new = NewFile {
-            release_id,
-            filename: file.filename.clone(),
-            sha256,
-            size: size as i64,
-            upstream_url: file.url.to_string(),
-            requires_python: file.requires_python.clone(),
-            yanked: file.yanked.clone(),
-            upload_time: file.upload_time.clone(),
-        };
+        let new = stored_file(release_id, file, sha256, size);
         let row = ctx.db(move |c| files::add_file(c, &new)).await?;
         file_ids.push(row.id);
     }
 
     let max_attempts = ctx.max_attempts;
-    ctx.db(move |c| files::start_inspection(c, release_id, &file_ids, max_attempts)).await
+    ctx.db(move |c| unmirrored::finish_mirroring(c, release_id, &file_ids, &left_out, max_attempts)).await
+}
+
+/// The row of a file downloaded and verified for `release_id`.
+pub(crate) fn stored_file(release_id: i64, file: &UpstreamFile, sha256: Sha256, size: u64) -> NewFile {
+    NewFile {
+        release_id,
+        filename: file.filename.clone(),
+        sha256,
+        size: size as i64,
+        upstream_url: file.url.to_string(),
+        requires_python: file.requires_python.clone(),
+        yanked: file.yanked.clone(),
+        upload_time: file.upload_time.clone(),
+    }
+}
+
+/// A release's files split by [`select_files`]: those to mirror, and the
+/// rest with the reason each was left out.
+pub struct Chosen<'a> {
+    pub keep: Vec<&'a UpstreamFile>,
+    pub left_out: Vec<LeftOut>,
+    pub selection: Selection,
+}
+
+/// Choose which of one release's files to mirror for `targets`.
+pub fn choose_files<'a>(of_version: &[&'a UpstreamFile], targets: &Targets, sdists_always: bool) -> Chosen<'a> {
+    let listed: Vec<Listed<'_>> = of_version.iter().map(|f| Listed { filename: &f.filename, requires_python: f.requires_python.as_deref() }).collect();
+    let selection = select_files(&listed, targets, sdists_always);
+    let keep = selection.kept().map(|i| of_version[i]).collect();
+    let left_out = selection
+        .skipped()
+        .map(|(i, reason)| {
+            let f = of_version[i];
+            LeftOut {
+                filename: f.filename.clone(),
+                size: f.size.map(|s| s as i64),
+                sha256: f.sha256.as_ref().map(|h| h.as_str().to_string()),
+                upstream_url: f.url.to_string(),
+                requires_python: f.requires_python.clone(),
+                reason: reason.to_string(),
+            }
+        })
+        .collect();
+    Chosen { keep, left_out, selection }
 }
 
 /// Defence in depth: a request for a reserved name is refused when it is
@@ -109,7 +161,7 @@ fn check_miss_cap(bytes: u64, cap: u64, name: &ProjectName, version: &Version) -
 }
 
 /// The wheels and sdists of exactly this project and version.
-pub(crate) fn files_of_version<'a>(listed: &'a [UpstreamFile], name: &ProjectName, version: &Version) -> Vec<&'a UpstreamFile> {
+pub fn files_of_version<'a>(listed: &'a [UpstreamFile], name: &ProjectName, version: &Version) -> Vec<&'a UpstreamFile> {
     listed.iter().filter(|f| DistFilename::parse(&f.filename).is_some_and(|d| d.name == name.as_str() && version.matches(&d.version))).collect()
 }
 
@@ -142,5 +194,29 @@ mod tests {
         let name = ProjectName::parse("demo").unwrap();
         let picked: Vec<&str> = files_of_version(&listed, &name, &Version::parse("1.0").unwrap()).iter().map(|f| f.filename.as_str()).collect();
         assert_eq!(picked, ["demo-1.0.tar.gz", "demo-1.0.0-py3-none-any.whl"]);
+    }
+
+    #[test]
+    fn left_out_files_keep_what_the_upstream_said_of_them() {
+        let mut musl = file("demo-1.0-cp312-cp312-musllinux_1_2_x86_64.whl");
+        musl.size = Some(1234);
+        musl.sha256 = Some(Sha256::of(b"musl"));
+        let listed = [file("demo-1.0-cp312-cp312-manylinux_2_28_x86_64.whl"), musl, file("demo-1.0.tar.gz")];
+        let of_version: Vec<&UpstreamFile> = listed.iter().collect();
+        let targets = Targets::parse(&["3.12"], &["linux_x86_64"]).unwrap();
+        let chosen = choose_files(&of_version, &targets, false);
+        assert_eq!(chosen.keep.iter().map(|f| f.filename.as_str()).collect::<Vec<_>>(), ["demo-1.0-cp312-cp312-manylinux_2_28_x86_64.whl"]);
+        assert_eq!(chosen.left_out.len(), 2);
+        let m = &chosen.left_out[0];
+        assert_eq!(
+            (m.filename.as_str(), m.size, m.sha256.as_deref()),
+            ("demo-1.0-cp312-cp312-musllinux_1_2_x86_64.whl", Some(1234), Some(Sha256::of(b"musl").as_str()))
+        );
+        assert!(m.reason.starts_with("fits none of the targets"), "{}", m.reason);
+        assert_eq!(chosen_names(&choose_files(&of_version, &targets, true)), ["demo-1.0-cp312-cp312-manylinux_2_28_x86_64.whl", "demo-1.0.tar.gz"]);
+    }
+
+    fn chosen_names(c: &Chosen<'_>) -> Vec<String> {
+        c.keep.iter().map(|f| f.filename.clone()).collect()
     }
 }

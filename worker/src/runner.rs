@@ -8,18 +8,17 @@
 
 use std::time::Duration;
 
-use airlock_store::domain::ReleaseStatus;
 use airlock_store::imports::{self, LineState};
 use airlock_store::jobs::{self, FailOutcome, Job};
-use airlock_store::tasks::{self, CheckImportLine, InspectFile, MirrorRelease, RequestLatest, ResolveDependencies, SyncUpstream, Task};
-use airlock_store::{files, releases};
+use airlock_store::tasks::{self, AddFile, CheckImportLine, InspectFile, MirrorRelease, RequestLatest, ResolveDependencies, SyncUpstream, Task};
+use airlock_store::{files, releases, unmirrored};
 use tokio::sync::watch;
 use tracing::Instrument;
 
 use crate::context::Context;
 use crate::error::JobError;
 use crate::guard::guarded;
-use crate::{check_import, inspect_file, mirror, request_latest, resolve_dependencies, sync_upstream};
+use crate::{add_file, check_import, inspect_file, mirror, request_latest, resolve_dependencies, sync_upstream};
 
 /// How long a claim lasts without a heartbeat.
 const LEASE: Duration = Duration::from_secs(120);
@@ -100,6 +99,7 @@ async fn run_claimed(ctx: &Context, worker_id: &str, job: Job) {
 async fn dispatch(ctx: &Context, job: &Job) -> Result<(), JobError> {
     match job.kind.as_str() {
         MirrorRelease::KIND => mirror::run(ctx, tasks::decode(job)?).await,
+        AddFile::KIND => add_file::run(ctx, tasks::decode(job)?).await,
         InspectFile::KIND => inspect_file::run(ctx, tasks::decode(job)?).await,
         RequestLatest::KIND => request_latest::run(ctx, tasks::decode(job)?).await,
         SyncUpstream::KIND => sync_upstream::run(ctx, tasks::decode(job)?).await,
@@ -121,8 +121,21 @@ async fn release_of(ctx: &Context, job: &Job) -> Option<i64> {
     }
 }
 
+/// A failure of adding a file shows on the left-out file, not its release.
+async fn note_on_added_file(ctx: &Context, job: &Job, msg: String) -> bool {
+    let Ok(AddFile { release_id, filename }) = tasks::decode::<AddFile>(job) else { return false };
+    if let Err(e) = ctx.db(move |c| unmirrored::add_failed(c, release_id, &filename, &msg)).await {
+        tracing::warn!(error = %e, "could not record why adding a file failed");
+    }
+    true
+}
+
 /// Show a transient failure on the release while it waits for its retry.
 async fn note_retry(ctx: &Context, job: &Job, err: &JobError) {
+    if job.kind == AddFile::KIND {
+        note_on_added_file(ctx, job, format!("attempt {} of {} failed, retrying: {}", job.attempts, job.max_attempts, err.message)).await;
+        return;
+    }
     if let Some(release_id) = release_of(ctx, job).await {
         let msg = format!("attempt {} of {} failed, retrying: {}", job.attempts, job.max_attempts, err.message);
         let _ = ctx.db(move |c| releases::set_error_note(c, release_id, &msg)).await;
@@ -147,9 +160,13 @@ async fn give_up(ctx: &Context, job: &Job, err: &JobError) {
         let _ = ctx.db(move |c| airlock_store::dependencies::replace_edges(c, task.release_id, &[gap])).await;
         return;
     }
+    if job.kind == AddFile::KIND {
+        note_on_added_file(ctx, job, err.message.clone()).await;
+        return;
+    }
     if let Some(release_id) = release_of(ctx, job).await {
         let msg = err.message.clone();
-        let _ = ctx.db(move |c| releases::set_status(c, release_id, ReleaseStatus::Failed, Some(&msg))).await;
+        let _ = ctx.db(move |c| releases::fail(c, release_id, &msg)).await;
     }
     let import_line = (job.kind == CheckImportLine::KIND).then(|| tasks::decode::<CheckImportLine>(job).ok()).flatten();
     if let Some(CheckImportLine { line_id }) = import_line {

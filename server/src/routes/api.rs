@@ -6,6 +6,7 @@ use airlock_store::decisions::{self, Verdict};
 use airlock_store::domain::{PinnedRequirement, ProjectName, Version};
 use airlock_store::index;
 use airlock_store::releases;
+use airlock_store::unmirrored;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -61,8 +62,9 @@ pub async fn why(_auth: Api<Viewer>, state: web::Data<AppState>, path: web::Path
     Ok(HttpResponse::Ok().json(why))
 }
 
-/// `GET /api/v1/releases/<name>/<version>`: status, files, findings,
-/// decisions, and the review's size: `audit_lines` (lines to read, null while
+/// `GET /api/v1/releases/<name>/<version>`: status, files, files left out
+/// (`not_mirrored`, with the reason) and those added but not yet approved
+/// (`awaiting_approval`), findings, decisions, and the review's size: `audit_lines` (lines to read, null while
 /// not inspected) and `audit_base` (the approved version the delta is taken
 /// from, or null when every line must be read).
 pub async fn release(_auth: Api<Viewer>, state: web::Data<AppState>, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
@@ -104,6 +106,9 @@ pub async fn release(_auth: Api<Viewer>, state: web::Data<AppState>, path: web::
         "capabilities": d.capabilities(),
         "file_capabilities": d.files.iter().map(|f| (f.filename.clone(), f.capability_names())).collect::<std::collections::BTreeMap<_, _>>(),
         "files": d.files,
+        "not_mirrored": d.not_mirrored,
+        "awaiting_approval": d.awaiting_approval().iter().map(|f| f.filename.as_str()).collect::<Vec<_>>(),
+        "target_gap": d.target_gap(&state.config.targets),
         "findings": findings,
         "decisions": d.decisions,
         "closure": closure_json(&closure, &state.config.targets),
@@ -140,6 +145,23 @@ fn closure_json(view: &crate::closure_view::ClosureView, targets: &airlock_resol
         "blockers": view.blockers(),
         "tree": view.rows(),
     })
+}
+
+#[derive(Deserialize)]
+pub struct AddFileBody {
+    filename: String,
+}
+
+/// `POST /api/v1/releases/<name>/<version>/files` `{"filename": "…"}`: mirror
+/// a file the targets left out. It is inspected, and served only once an
+/// auditor approves it.
+pub async fn add_file(post: ApiPost<Viewer, AddFileBody>, state: web::Data<AppState>, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
+    let (name, version) = path.into_inner();
+    let d = release_detail::load(&state, &name, &version).await?;
+    let (release_id, user, filename) = (d.release.id, post.user.name.clone(), post.body.filename);
+    let attempts = state.config.job_max_attempts;
+    let out = state.db(move |c| unmirrored::request_add(c, release_id, &filename, &user, attempts)).await?;
+    Ok(HttpResponse::Accepted().json(out))
 }
 
 #[derive(Deserialize)]

@@ -87,6 +87,7 @@ route_table! {
     post "/releases/{name}/{version}/decision" => release::decide, Auditor;
     get "/releases/{name}/{version}/set" => set::page, Viewer;
     post "/releases/{name}/{version}/set/approve" => set::approve_form, Auditor;
+    post "/releases/{name}/{version}/files" => release::add_file, Viewer;
     get "/audit" => audit::page, Viewer;
     post "/api/v1/requests" => api::request, Viewer;
     post "/api/v1/imports" => imports::create, Viewer;
@@ -96,6 +97,7 @@ route_table! {
     get "/api/v1/releases/{name}/{version}" => api::release, Viewer;
     post "/api/v1/releases/{name}/{version}/decision" => api::decide, Auditor;
     post "/api/v1/releases/{name}/{version}/set/approve" => set::approve_api, Auditor;
+    post "/api/v1/releases/{name}/{version}/files" => api::add_file, Viewer;
     post "/api/v1/releases/{name}/{version}/yank" => api::yank, Auditor;
     delete "/api/v1/releases/{name}/{version}/yank" => api::unyank, Auditor;
     get "/api/v1/projects/{name}" => simple::availability, Public;

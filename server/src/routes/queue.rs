@@ -39,6 +39,7 @@ pub struct QueueRow {
     risk_score: i64,
     files: i64,
     files_inspected: i64,
+    files_awaiting_approval: bool,
     findings: i64,
     waiting: String,
     requested: String,
@@ -65,6 +66,7 @@ impl QueueRow {
             risk_score: i.risk_score,
             files: i.files,
             files_inspected: i.files_inspected,
+            files_awaiting_approval: i.files_awaiting_approval,
             findings: i.findings,
         }
     }
@@ -150,7 +152,8 @@ pub async fn page(auth: Page<Viewer>, state: web::Data<AppState>, q: web::Query<
         }
     }
     let search = q.q.clone().map(|s| s.trim().chars().take(100).collect::<String>()).filter(|s| !s.is_empty());
-    let filter = QueueFilter { statuses, min_severity: min_severity.clone(), search: search.clone() };
+    // The default view also holds approved releases with files added since their approval.
+    let filter = QueueFilter { statuses, min_severity: min_severity.clone(), search: search.clone(), with_added_files: filter_status.is_empty() };
     let reader = state.reader();
     let (counts, items, backlog, sizes) = state
         .db(move |c| {

@@ -2,12 +2,15 @@
 //! capabilities, findings grouped by severity (each linking to its line in
 //! the file viewer), dependencies with their review status, the audit size;
 //! and the auditor's decisions (`POST …/decision`): approve, reject, revoke.
+//! Files the targets left out are listed as not mirrored, and anyone signed
+//! in may ask for one (`POST …/files`); it is served only once approved.
 
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use airlock_store::decisions::{self, Verdict};
 use airlock_store::domain::{normalize, ReleaseStatus, Role};
 use airlock_store::releases;
+use airlock_store::unmirrored;
 use askama::Template;
 use askama_web::WebTemplate;
 use serde::Deserialize;
@@ -47,6 +50,17 @@ pub struct FindingView {
 pub struct SeverityGroup {
     severity: String,
     findings: Vec<FindingView>,
+}
+
+/// A file the upstream lists that the targets left out.
+pub struct NotMirroredView {
+    filename: String,
+    /// The upstream's size, when it gives one.
+    size: Option<String>,
+    bytes: Option<i64>,
+    reason: String,
+    requested_by: Option<String>,
+    error: Option<String>,
 }
 
 pub struct DecisionRow {
@@ -91,6 +105,14 @@ pub struct ReleasePage {
     closure: ClosureSummary,
     /// The project the name resembles, marked when it was requested.
     possible_typosquat_of: Option<String>,
+    /// The configured targets, as a sentence.
+    targets: String,
+    target_gap: Option<String>,
+    not_mirrored: Vec<NotMirroredView>,
+    not_mirrored_total: String,
+    can_add_files: bool,
+    /// Files added to this approved release that no approval in force covers yet.
+    awaiting_approval: Vec<String>,
 }
 
 /// The dependency closure as the release page shows it.
@@ -226,22 +248,48 @@ pub async fn page(auth: Page<Viewer>, state: web::Data<AppState>, path: web::Pat
         .collect();
     let base = release_base(&detail.project.name, &detail.release.version);
     let status = detail.release.status.clone();
-    // A revoked release can be reviewed again, like one awaiting review.
-    let awaiting = status == ReleaseStatus::AwaitingReview.as_str() || status == ReleaseStatus::Revoked.as_str();
+    let awaiting_approval: Vec<String> = detail.awaiting_approval().iter().map(|f| f.filename.clone()).collect();
+    // A revoked release can be reviewed again, like one awaiting review; an
+    // approved one when files were added to it.
+    let awaiting = status == ReleaseStatus::AwaitingReview.as_str() || status == ReleaseStatus::Revoked.as_str() || !awaiting_approval.is_empty();
     let auditor = auth.user.role >= Role::Auditor;
+    let mut hashes: Vec<String> = detail.files.iter().map(|f| f.sha256.clone()).collect();
+    hashes.sort();
     let approvals_have: Vec<String> = {
-        // Approvals of the current round: after the last decision that was not one.
+        // Approvals of the current round: after the last decision that was
+        // not one, of exactly the files there are now.
         let start = detail.decisions.iter().rposition(|d| d.decision != "approve").map_or(0, |i| i + 1);
+        let same_files = |d: &&airlock_store::decisions::DecisionView| {
+            let mut h = d.sha256s.clone();
+            h.sort();
+            h == hashes
+        };
         if awaiting {
-            detail.decisions[start..].iter().map(|d| d.user.clone()).collect()
+            detail.decisions[start..].iter().filter(same_files).map(|d| d.user.clone()).collect()
         } else {
             Vec::new()
         }
     };
     let already_approved = approvals_have.contains(&auth.user.name);
-    let mut hashes: Vec<String> = detail.files.iter().map(|f| f.sha256.clone()).collect();
-    hashes.sort();
+    let not_mirrored_bytes: i64 = detail.not_mirrored.iter().filter_map(|f| f.size).sum();
     Ok(ReleasePage {
+        targets: state.config.targets.to_string(),
+        target_gap: detail.target_gap(&state.config.targets),
+        can_add_files: detail.can_add_files(),
+        not_mirrored_total: format_size(not_mirrored_bytes.max(0) as u64),
+        not_mirrored: detail
+            .not_mirrored
+            .iter()
+            .map(|f| NotMirroredView {
+                filename: f.filename.clone(),
+                size: f.size.map(|s| format_size(s.max(0) as u64)),
+                bytes: f.size,
+                reason: f.reason.clone(),
+                requested_by: f.requested_by.clone(),
+                error: f.error.clone(),
+            })
+            .collect(),
+        awaiting_approval,
         nav: Nav::new(&auth.user, &auth.csrf),
         groups: group_findings(&detail, &base),
         finding_count: detail.findings.len(),
@@ -292,6 +340,25 @@ pub async fn page(auth: Page<Viewer>, state: web::Data<AppState>, path: web::Pat
         risk_score: detail.release.risk_score,
         possible_typosquat_of: detail.release.possible_typosquat_of,
     })
+}
+
+#[derive(Deserialize)]
+pub struct AddFileForm {
+    filename: String,
+}
+
+/// `POST /releases/<name>/<version>/files`: ask for a file the targets left
+/// out. Any signed-in user may, as with a request; the file is mirrored,
+/// inspected, and served only once an auditor approves it.
+pub async fn add_file(post: FormPost<Viewer, AddFileForm>, state: web::Data<AppState>, path: web::Path<(String, String)>) -> Result<HttpResponse, AppError> {
+    let (name, version) = path.into_inner();
+    let detail = release_detail::load(&state, &name, &version).await?;
+    let (release_id, user, filename) = (detail.release.id, post.user.name.clone(), post.form.filename.clone());
+    let attempts = state.config.job_max_attempts;
+    let out = state.db(move |c| unmirrored::request_add(c, release_id, &filename, &user, attempts)).await?;
+    tracing::info!(project = %out.project, version = %out.version, file = %out.filename, "file requested");
+    let location = format!("{}#not-mirrored", release_base(&detail.project.name, &detail.release.version));
+    Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish())
 }
 
 #[derive(Deserialize)]
