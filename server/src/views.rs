@@ -43,6 +43,22 @@ pub fn format_age(ms: i64, now: i64) -> String {
 }
 
 /// A byte count for people (`1.2 MiB`).
+/// A count with thousands separators: `62,481`.
+pub fn format_count(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if n < 0 {
+        out.push('-');
+    }
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 pub fn format_size(bytes: u64) -> String {
     const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
     let mut value = bytes as f64;
@@ -76,6 +92,14 @@ pub fn url_path_query(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_get_thousands_separators() {
+        assert_eq!(format_count(0), "0");
+        assert_eq!(format_count(999), "999");
+        assert_eq!(format_count(62481), "62,481");
+        assert_eq!(format_count(-1234567), "-1,234,567");
+    }
 
     #[test]
     fn url_parts_cannot_break_out() {

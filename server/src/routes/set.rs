@@ -22,7 +22,7 @@ use crate::release_detail;
 use crate::review;
 use crate::routes::release::release_base;
 use crate::state::AppState;
-use crate::views::Nav;
+use crate::views::{format_count, Nav};
 
 /// Time the page may spend measuring audit sizes not measured yet; the
 /// rest show as "measuring" and are filled in by the background task.
@@ -35,7 +35,7 @@ pub struct MemberRow {
     status: String,
     max_severity: String,
     risk_score: i64,
-    lines: Option<i64>,
+    lines: Option<String>,
     base: Option<String>,
     /// The bulk approval would take it.
     bulk: bool,
@@ -50,9 +50,9 @@ pub struct SetPage {
     version: String,
     root_status: String,
     root_severity: String,
-    root_lines: Option<i64>,
+    root_lines: Option<String>,
     members: Vec<MemberRow>,
-    total_lines: i64,
+    total_lines: String,
     unmeasured: usize,
     installable: bool,
     blockers: Vec<String>,
@@ -97,15 +97,16 @@ pub async fn page(auth: Page<Viewer>, state: web::Data<AppState>, path: web::Pat
             status: n.status.clone(),
             max_severity: n.max_severity.clone(),
             risk_score: n.risk_score,
-            lines: sizes.get(&n.id).map(|s| s.lines),
+            lines: sizes.get(&n.id).map(|s| format_count(s.lines)),
             base: sizes.get(&n.id).and_then(|s| s.base.clone()),
             bulk: in_bulk(&n.status, &n.max_severity, &below),
         })
         .collect();
-    let root_lines = sizes.get(&root_id).map(|s| s.lines);
+    let lines_of = |id: i64| sizes.get(&id).map(|s| s.lines);
+    let root_lines = lines_of(root_id);
     let unapproved_lines = |status: &str| status != "approved";
-    let total_lines = root_lines.filter(|_| unapproved_lines(&detail.release.status)).unwrap_or(0)
-        + members.iter().filter(|m| unapproved_lines(&m.status)).filter_map(|m| m.lines).sum::<i64>();
+    let member_lines: i64 = view.members_by_risk().iter().filter(|n| unapproved_lines(&n.status)).filter_map(|n| lines_of(n.id)).sum();
+    let total_lines = root_lines.filter(|_| unapproved_lines(&detail.release.status)).unwrap_or(0) + member_lines;
     let unmeasured = members.iter().filter(|m| unapproved_lines(&m.status) && m.lines.is_none()).count()
         + usize::from(unapproved_lines(&detail.release.status) && root_lines.is_none());
     let bulk_count = members.iter().filter(|m| m.bulk).count() + usize::from(in_bulk(&detail.release.status, &detail.release.max_severity, &below));
@@ -116,9 +117,9 @@ pub async fn page(auth: Page<Viewer>, state: web::Data<AppState>, path: web::Pat
         version: detail.release.version,
         root_status: detail.release.status,
         root_severity: detail.release.max_severity,
-        root_lines,
+        root_lines: root_lines.map(format_count),
         members,
-        total_lines,
+        total_lines: format_count(total_lines),
         unmeasured,
         installable: view.analysis.installable,
         blockers: view.blockers(),
