@@ -44,7 +44,7 @@ def http(method, url, token=None, body=None, accept="application/json"):
         req.add_header("Authorization", f"Bearer {token}")
     with urllib.request.urlopen(req, timeout=120) as resp:
         data = resp.read()
-        return json.loads(data) if accept == "application/json" else data.decode()
+        return json.loads(data) if "json" in accept else data.decode()
 
 
 def wait(what, check, timeout, every=0.5):
@@ -118,12 +118,14 @@ def main():
         report = http("POST", f"{base}/api/v1/imports", token, {"format": "requirements", "source": "requirements.txt", "content": lock, "with_dependencies": True})
         import_id = report["id"]
 
+        # Every line checked against the upstream and requested (or refused).
+        import_done = lambda: http("GET", f"{base}/api/v1/imports/{import_id}", token)["counts"]["checking"] == 0
         def resolved():
             pending, total = q("select sum(dependencies_at is null), count(*) from releases where with_dependencies")
-            return total and pending == 0 and total
+            return total and pending == 0 and import_done() and total
         def reviewed():
             busy, total = q("select sum(status in ('requested','mirroring','inspecting')), count(*) from releases")
-            return total and busy == 0 and total
+            return total and busy == 0 and import_done() and total
         t_resolved, releases_n = wait("the closure", resolved, 1800)
         t_review, _ = wait("every release awaiting review", reviewed, 1800)
         print(f"closure resolved: {releases_n} releases in {t_resolved:.1f} s after the import")
@@ -156,8 +158,9 @@ def main():
 
         t = time.monotonic()
         bulk = http("POST", f"{base}/api/v1/imports/{import_id}/approve", token, {"comment": "bench: low-risk members"})
-        print(f"bulk approval: {len(bulk['approved'])} approved, {len(bulk['left'])} left for individual review ({time.monotonic() - t:.2f} s)")
+        print(f"bulk approval: {len(bulk['approved'])} approved, {len(bulk['left'])} left for individual review ({(time.monotonic() - t) * 1000:.0f} ms)")
         for left in bulk["left"]:
+            print(f"  left: {left['release']}: {left['reason']}")
             if "worst finding" not in left["reason"]:
                 continue
             name, version = left["release"].split(" ", 1)
