@@ -258,26 +258,28 @@ fn hosts(lower: &str) -> impl Iterator<Item = (&str, &str)> {
 /// with a dot (`.oast.fun`), a host with it as one label when it has no
 /// dot (`requestbin` in `x.requestbin.net`), and with the path it names
 /// when it has one (`discord.com/api/webhooks`).
-fn names_endpoint(lower: &str, endpoint: &str) -> bool {
+fn names_endpoint(host: &str, rest: &str, endpoint: &str) -> bool {
     let (host_part, path) = match endpoint.split_once('/') {
         Some((h, p)) => (h, Some(p)),
         None => (endpoint, None),
     };
-    hosts(lower).any(|(host, rest)| {
-        let host_ok = if !host_part.contains('.') {
-            host.split('.').any(|label| label == host_part)
-        } else if host_part.starts_with('.') {
-            host.ends_with(host_part)
-        } else {
-            host == host_part || host.strip_suffix(host_part).is_some_and(|sub| sub.ends_with('.'))
-        };
-        host_ok && path.is_none_or(|p| rest.strip_prefix('/').is_some_and(|r| r.starts_with(p)))
-    })
+    let host_ok = if !host_part.contains('.') {
+        host.split('.').any(|label| label == host_part)
+    } else if host_part.starts_with('.') {
+        host.ends_with(host_part)
+    } else {
+        host == host_part || host.strip_suffix(host_part).is_some_and(|sub| sub.ends_with('.'))
+    };
+    host_ok && path.is_none_or(|p| rest.strip_prefix('/').is_some_and(|r| r.starts_with(p)))
 }
 
-/// The exfiltration endpoint a lower-cased string names, with the severity of its mention.
+/// The exfiltration endpoint a lower-cased string names (the first host
+/// that is one), with the severity of its mention.
 pub(crate) fn exfil_endpoint(lower: &str) -> Option<(&'static str, Severity)> {
-    EXFIL.iter().find(|(e, _)| names_endpoint(lower, e)).copied()
+    if !lower.contains('.') {
+        return None;
+    }
+    hosts(lower).find_map(|(host, rest)| EXFIL.iter().find(|(e, _)| names_endpoint(host, rest, e)).copied())
 }
 
 /// Substrings naming stores that only a stealer reads: browsers' saved
