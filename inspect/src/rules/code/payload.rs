@@ -144,6 +144,39 @@ pub fn run(file: &PyFile, out: &mut Vec<Finding>) {
     }
     reverse_shell(file, out);
     download_and_run(file, out);
+    interpreter_fed_on_stdin(file, out);
+}
+
+/// An interpreter started to read its program from stdin (`[sys.executable,
+/// "-"]`) and fed, in the same function, data that was downloaded or
+/// decoded: exec by another name.
+fn interpreter_fed_on_stdin(file: &PyFile, out: &mut Vec<Finding>) {
+    let reads_stdin = |c: &Call| {
+        let interpreter = c.arg_texts.first().is_some_and(|a| a.contains("sys.executable") || a.contains("python"));
+        is_process(c) && interpreter && c.strings.iter().any(|s| s == "-")
+    };
+    for start in file.calls().filter(|c| reads_stdin(c)) {
+        let feeds = file.calls().filter(|c| {
+            c.function == start.function && c.is(&[".write", ".communicate"]) && c.callee.contains("stdin")
+                || c.function == start.function && c.is(&[".communicate"])
+        });
+        for feed in feeds {
+            let (rule, what) = if fetches(feed) {
+                ("payload/download-exec", "code downloaded from the network")
+            } else if decodes(feed) {
+                ("payload/exec-decoded", "decoded data")
+            } else {
+                continue;
+            };
+            out.push(file.finding(
+                rule,
+                file.weigh(Severity::Critical),
+                feed.line,
+                format!("feeds {what} to a Python interpreter reading its program from stdin (line {})", start.line),
+            ));
+            return;
+        }
+    }
 }
 
 /// Fetch, write to disk, start: a dropper, even when the three steps sit in
