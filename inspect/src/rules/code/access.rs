@@ -81,10 +81,18 @@ fn is_suspicious_command(command: &str) -> bool {
 }
 
 /// `pip.main([...])` installing from a URL, a VCS, a file or another
-/// index (high); installing named packages from the index is medium.
+/// index, or packages whose names are computed (high); installing
+/// packages named by plain literals from the index is medium.
 fn pip_installs_from_elsewhere(call: &Call) -> bool {
     const ELSEWHERE: [&str; 6] = ["://", "git+", "--index-url", "--extra-index-url", ".whl", ".tar.gz"];
-    call.callee.starts_with("pip.") && call.strings.iter().any(|s| s == "-i" || ELSEWHERE.iter().any(|e| s.contains(e)))
+    let literal_list = |t: &String| {
+        let inner = t.trim().strip_prefix(['[', '(']).and_then(|r| r.strip_suffix([']', ')']));
+        inner.is_some_and(|i| {
+            i.split(',').map(str::trim).filter(|e| !e.is_empty()).all(|e| e.len() >= 2 && e.starts_with(['"', '\'']) && e.ends_with(['"', '\'']))
+        })
+    };
+    call.callee.starts_with("pip.")
+        && (call.strings.iter().any(|s| s == "-i" || ELSEWHERE.iter().any(|e| s.contains(e))) || !call.arg_texts.iter().all(literal_list))
 }
 
 /// The command a process call runs looks like a build step.
@@ -498,17 +506,39 @@ fn secret_in(call: &Call) -> Option<String> {
 /// at build time and a send in the same file (a DNS query to the author's
 /// name server, a post): what a dependency-confusion probe does on install.
 fn install_time_host_facts(file: &PyFile, out: &mut Vec<Finding>) {
-    if !matches!(file.role, Role::SetupScript | Role::InstallHelper) {
+    const WHO: [&str; 6] = ["getpass.getuser", "os.getlogin", "socket.gethostname", "platform.node", "socket.getfqdn", "os.uname"];
+    /// Programs that send what they are given out as DNS or HTTP queries.
+    const QUERIERS: [&str; 6] = ["dig", "nslookup", "host", "curl", "wget", "ping"];
+    let whoami = |c: &Call| is_process(c) && c.strings.iter().any(|s| matches!(s.trim(), "whoami" | "hostname"));
+    let facts: Vec<&Call> = file.calls().filter(|c| c.is(&WHO) || whoami(c)).collect();
+    if facts.is_empty() {
         return;
     }
-    const WHO: [&str; 6] = ["getpass.getuser", "os.getlogin", "socket.gethostname", "platform.node", "socket.getfqdn", "os.uname"];
-    let Some(fact) = file.calls().find(|c| c.is(&WHO)) else { return };
-    let Some(send) = file.calls().find(|c| sends(c) || c.is(&[".sendto", ".sendall", ".send"])) else { return };
+    let build_time = matches!(file.role, Role::SetupScript | Role::InstallHelper);
+    // A function called at the file's top level runs on import too.
+    let runs_now = |c: &Call| {
+        file.runs_on_install_or_import(c.scope)
+            || build_time
+            || file.role == Role::Module && c.function.as_ref().is_some_and(|f| file.calls().any(|m| m.scope == crate::python::Scope::Module && m.callee == *f))
+    };
+    let queries = |c: &Call| {
+        is_process(c) && c.strings.first().is_some_and(|p| QUERIERS.contains(&shell::program_name(p.split_whitespace().next().unwrap_or("")).as_str()))
+    };
+    let send = file.calls().find(|c| {
+        (sends(c) || c.is(&[".sendto", ".sendall", ".send"]) || queries(c)) && runs_now(c) && facts.iter().any(|f| build_time || f.function == c.function)
+    });
+    let Some(send) = send else { return };
+    let fact = facts[0];
+    let when = if build_time { "when the sdist is built" } else { "when the package is imported" };
     out.push(file.finding(
         "access/exfil-flow",
-        Severity::High,
+        file.weigh(Severity::High),
         send.line,
-        format!("{}() sends data from a file that collects {}() when the sdist is built", send.callee, fact.callee),
+        format!(
+            "{}() sends data out {when}, from code that collects {}",
+            send.callee,
+            if whoami(fact) { "the output of whoami".to_string() } else { format!("{}()", fact.callee) }
+        ),
     ));
 }
 
@@ -517,9 +547,10 @@ fn install_time_host_facts(file: &PyFile, out: &mut Vec<Finding>) {
 /// function that posts its `private_key` parameter to a collector steals at
 /// run time, with nothing to see at install.
 fn exfil_flows(file: &PyFile, out: &mut Vec<Finding>) {
-    install_time_host_facts(file, out);
     for call in file.calls().filter(|c| sends(c)) {
-        let Some((endpoint, _)) = call.strings.iter().find_map(|s| exfil_endpoint(&s.to_ascii_lowercase())) else { continue };
+        // Where it goes: a collector host, or an address the code hides by encoding it.
+        let hidden = crate::rules::code::payload::decodes(call).then_some("an address it decodes first");
+        let Some(endpoint) = call.strings.iter().find_map(|s| exfil_endpoint(&s.to_ascii_lowercase()).map(|(e, _)| e)).or(hidden) else { continue };
         // The data may be gathered in the same function before the send, or
         // be what the function was given (`def perm(private_key): …`).
         let source = secret_in(call).or_else(|| {
@@ -538,6 +569,8 @@ fn exfil_flows(file: &PyFile, out: &mut Vec<Finding>) {
             format!("{}() sends {source} to {endpoint}, a host that collects data for someone else", call.callee),
         ));
     }
+    // After the flows to known collectors, which say more (one finding per line is kept).
+    install_time_host_facts(file, out);
 }
 
 /// A Telegram (`123456789:AA…`) or Discord (`M….….…`) bot token.

@@ -371,7 +371,8 @@ fn embedded_code(dist: &Dist, file: &PyFile, allowed: u64, out: &mut Vec<Finding
         .literals
         .iter()
         // Documentation (help texts, doctest examples) shows code; it does not keep it to run.
-        .filter(|l| l.value.len() >= 80 && l.value.contains('\n') && !l.doc && !l.value.contains(">>> "))
+        // One-line programs (`import x;exec(…)`) count as much as multi-line ones.
+        .filter(|l| l.value.len() >= 40 && (l.value.contains('\n') || l.value.contains(';')) && !l.doc && !l.value.contains(">>> "))
         .map(|l| (l.line, std::borrow::Cow::Borrowed(l.value.as_str()), false));
     let decoded = file
         .facts

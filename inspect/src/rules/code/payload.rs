@@ -69,7 +69,7 @@ const DOWNLOAD_CRADLES: [&str; 11] = [
     "frombase64string",
 ];
 
-fn decodes(call: &Call) -> bool {
+pub(crate) fn decodes(call: &Call) -> bool {
     call.inner_has(&DECODERS)
         || call.inner_has(&["chr"])
         || call.inner_has(&[".decode", ".decompress", ".b64decode", ".loads", ".unhexlify", ".fromhex"])
@@ -145,6 +145,35 @@ pub fn run(file: &PyFile, out: &mut Vec<Finding>) {
     reverse_shell(file, out);
     download_and_run(file, out);
     interpreter_fed_on_stdin(file, out);
+    runs_the_decoded_file_it_wrote(file, out);
+}
+
+/// A file written with decoded data (`open(f, "w").write(b64decode(…))`)
+/// and started by a process in the same function (`powershell -F f`): a
+/// payload dropped from the code itself.
+fn runs_the_decoded_file_it_wrote(file: &PyFile, out: &mut Vec<Finding>) {
+    let words = |t: &str| t.split(|c: char| !(c.is_alphanumeric() || c == '_')).map(str::to_string).collect::<Vec<String>>();
+    for open in file.calls().filter(|c| c.is(&["open", "io.open"]) && c.strings.iter().any(|m| crate::capabilities::is_write_mode(m))) {
+        let Some(path) = open.arg_texts.first().map(|t| t.trim()).filter(|t| !t.is_empty() && t.chars().all(|c| c.is_alphanumeric() || c == '_')) else {
+            continue;
+        };
+        let decoded =
+            file.calls().any(|w| w.function == open.function && w.is(&[".write"]) && (w.line == open.line || w.callee.starts_with(path)) && decodes(w));
+        if !decoded {
+            continue;
+        }
+        let start =
+            file.calls().find(|c| c.function == open.function && is_process(c) && c.arg_texts.first().is_some_and(|a| words(a).iter().any(|w| w == path)));
+        if let Some(start) = start {
+            out.push(file.finding(
+                "payload/exec-decoded",
+                file.weigh(Severity::Critical),
+                start.line,
+                format!("{}() starts the file `{path}` that line {} wrote with decoded data: a dropped payload", start.callee, open.line),
+            ));
+            return;
+        }
+    }
 }
 
 /// An interpreter started to read its program from stdin (`[sys.executable,
