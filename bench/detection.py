@@ -126,6 +126,19 @@ def scan_benign(airlock, folder, with_held_out):
     return results, wall
 
 
+def print_table(sets, parts, group, headers):
+    """One row per set and part: the share of results flagged, and of groups (campaigns, projects) with one flagged."""
+    print(f"{'set':28} {'part':9} {headers[0]:>22} {headers[1]:>22}")
+    for name, results, _ in sets:
+        for part in parts:
+            rs = [r for r in results if part == "all" or r["split"] == part]
+            groups = collections.defaultdict(list)
+            for r in rs:
+                groups[r[group]].append(r)
+            flagged_groups = sum(1 for g in groups.values() if any(r["flagged"] for r in g))
+            print(f"{name:28} {part:9} {pct(sum(r['flagged'] for r in rs), len(rs)):>22} {pct(flagged_groups, len(groups)):>22}")
+
+
 def pct(n, d):
     return f"{n} / {d}: {100 * n / max(1, d):.1f}%"
 
@@ -148,24 +161,10 @@ def main():
     ben_sets = [(os.path.basename(os.path.normpath(d)), *scan_benign(args.airlock, d, args.held_out)) for d in benign]
 
     print("## Detection (validation split: sha256 of the normalized name starts with 0-3)")
-    print(f"{'set':28} {'part':9} {'per archive':>22} {'per campaign':>22}")
-    for name, results, _ in mal_sets:
-        for part in parts + (["all"] if args.held_out else []):
-            rs = [r for r in results if part == "all" or r["split"] == part]
-            camps = collections.defaultdict(list)
-            for r in rs:
-                camps[r["campaign"]].append(r)
-            flagged_camps = sum(1 for c in camps.values() if any(r["flagged"] for r in c))
-            print(f"{name:28} {part:9} {pct(sum(r['flagged'] for r in rs), len(rs)):>22} {pct(flagged_camps, len(camps)):>22}")
-    print(f"\n{'set':28} {'part':9} {'projects flagged':>22} {'files flagged':>22}")
-    for name, results, _ in ben_sets:
-        for part in parts + (["all"] if args.held_out else []):
-            rs = [r for r in results if part == "all" or r["split"] == part]
-            projects = collections.defaultdict(list)
-            for r in rs:
-                projects[r["project"]].append(r)
-            flagged = sum(1 for p in projects.values() if any(r["flagged"] for r in p))
-            print(f"{name:28} {part:9} {pct(flagged, len(projects)):>22} {pct(sum(r['flagged'] for r in rs), len(rs)):>22}")
+    shown_parts = parts + (["all"] if args.held_out else [])
+    print_table(mal_sets, shown_parts, "campaign", ("per archive", "per campaign"))
+    print()
+    print_table(ben_sets, shown_parts, "project", ("files flagged", "projects flagged"))
 
     mal = [r for _, rs, _ in mal_sets for r in rs]
     ben = [r for _, rs, _ in ben_sets for r in rs]
