@@ -548,9 +548,7 @@ fn install_time_host_facts(file: &PyFile, out: &mut Vec<Finding>) {
 /// run time, with nothing to see at install.
 fn exfil_flows(file: &PyFile, out: &mut Vec<Finding>) {
     for call in file.calls().filter(|c| sends(c)) {
-        // Where it goes: a collector host, or an address the code hides by encoding it.
-        let hidden = crate::rules::code::payload::decodes(call).then_some("an address it decodes first");
-        let Some(endpoint) = call.strings.iter().find_map(|s| exfil_endpoint(&s.to_ascii_lowercase()).map(|(e, _)| e)).or(hidden) else { continue };
+        let Some((endpoint, _)) = call.strings.iter().find_map(|s| exfil_endpoint(&s.to_ascii_lowercase())) else { continue };
         // The data may be gathered in the same function before the send, or
         // be what the function was given (`def perm(private_key): …`).
         let source = secret_in(call).or_else(|| {

@@ -69,7 +69,7 @@ const DOWNLOAD_CRADLES: [&str; 11] = [
     "frombase64string",
 ];
 
-pub(crate) fn decodes(call: &Call) -> bool {
+fn decodes(call: &Call) -> bool {
     call.inner_has(&DECODERS)
         || call.inner_has(&["chr"])
         || call.inner_has(&[".decode", ".decompress", ".b64decode", ".loads", ".unhexlify", ".fromhex"])
