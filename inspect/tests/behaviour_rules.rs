@@ -342,20 +342,6 @@ fn a_top_folder_named_as_the_project_ships_even_with_a_hyphen() {
     none(&other, "access/process-on-install");
 }
 
-// ---------------------------------------------------------------- pip at build time
-
-#[test]
-fn pip_installing_a_computed_name_at_build_time_is_high() {
-    let r = setup_py("import pip\nfrom setuptools import setup\npip.main(['install', ''.join(map(chr, [97, 99]))])\nsetup()\n");
-    assert_eq!(hits(&r, "access/process-on-install", SETUP), [(3, High)]);
-}
-
-#[test]
-fn pip_installing_a_named_dependency_at_build_time_is_medium() {
-    let r = setup_py("import pip\nfrom setuptools import setup\npip.main(['install', 'python-dotenv'])\nsetup()\n");
-    assert_eq!(hits(&r, "access/process-on-install", SETUP), [(3, Medium)]);
-}
-
 // ---------------------------------------------------------------- decoded files written then started
 
 #[test]

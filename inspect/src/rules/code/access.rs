@@ -80,21 +80,6 @@ fn is_suspicious_command(command: &str) -> bool {
     SUSPICIOUS_TEXT.iter().any(|t| command.contains(t)) || shell::programs(command).iter().any(|p| SUSPICIOUS_PROGRAMS.contains(&p.as_str()))
 }
 
-/// `pip.main([...])` installing from a URL, a VCS, a file or another
-/// index, or packages whose names are computed (high); installing
-/// packages named by plain literals from the index is medium.
-fn pip_installs_from_elsewhere(call: &Call) -> bool {
-    const ELSEWHERE: [&str; 6] = ["://", "git+", "--index-url", "--extra-index-url", ".whl", ".tar.gz"];
-    let literal_list = |t: &String| {
-        let inner = t.trim().strip_prefix(['[', '(']).and_then(|r| r.strip_suffix([']', ')']));
-        inner.is_some_and(|i| {
-            i.split(',').map(str::trim).filter(|e| !e.is_empty()).all(|e| e.len() >= 2 && e.starts_with(['"', '\'']) && e.ends_with(['"', '\'']))
-        })
-    };
-    call.callee.starts_with("pip.")
-        && (call.strings.iter().any(|s| s == "-i" || ELSEWHERE.iter().any(|e| s.contains(e))) || !call.arg_texts.iter().all(literal_list))
-}
-
 /// The command a process call runs looks like a build step.
 fn is_build_step(call: &Call) -> bool {
     let first = call.strings.first().map(|s| s.trim().to_ascii_lowercase()).unwrap_or_default();
@@ -151,7 +136,7 @@ pub fn run(file: &PyFile, out: &mut Vec<Finding>) {
                 || file.role == Role::SetupScript
                     && file.facts.command_classes.iter().any(|(c, _)| ["(install)", "(develop)", "(egg_info)"].iter().any(|b| c.ends_with(b)));
             let own_script = own_script(file, call);
-            let severity = if is_suspicious_command(&command) || pip_installs_from_elsewhere(call) || own_script == Some(true) {
+            let severity = if is_suspicious_command(&command) || call.callee.starts_with("pip.") || own_script == Some(true) {
                 Severity::High
             } else if own_script == Some(false) {
                 // The project's own script, which does nothing high itself: a build step to read.
