@@ -131,6 +131,7 @@ fn scan_one(path: &Path, limits: &Limits, format: ScanFormat) -> String {
             "max_severity": report.max_severity.as_str(),
             "flagged": flagged,
             "risk_score": report.risk_score,
+            "why": report.why,
             "capabilities": report.capabilities,
             "file_capabilities": report.file_capabilities,
             "findings": report.findings,

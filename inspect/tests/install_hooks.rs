@@ -54,8 +54,9 @@ fn sdist(entries: &[(&str, &[u8])]) -> Vec<u8> {
 
 const METADATA: &[u8] = b"Metadata-Version: 2.1\nName: demo\nVersion: 1.0\nSummary: A demo\nAuthor: Ann\nRequires-Dist: six\n";
 
-fn findings_of<'a>(report: &'a Report, rule: &str) -> Vec<&'a airlock_inspect::Finding> {
-    report.findings.iter().filter(|f| f.rule == rule).collect()
+/// The findings of `rule`, one per place (grouped findings are split).
+fn findings_of(report: &Report, rule: &str) -> Vec<airlock_inspect::Finding> {
+    report.findings.iter().filter(|f| f.rule == rule).flat_map(|f| f.each_place()).collect()
 }
 
 #[test]

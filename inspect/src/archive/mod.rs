@@ -221,7 +221,7 @@ impl Archive {
     }
 
     pub(crate) fn finding(&mut self, rule: &str, severity: Severity, file: Option<&str>, message: String) {
-        self.findings.push(Finding { rule: rule.to_string(), severity, file: file.map(str::to_string), line: None, message, snippet: None });
+        self.findings.push(Finding { rule: rule.to_string(), severity, file: file.map(str::to_string), line: None, message, snippet: None, also: Vec::new() });
     }
 }
 

@@ -23,7 +23,8 @@ pub fn string_literal(node: Node, src: &[u8]) -> Option<String> {
                     // f-strings fold only when they have no interpolation.
                 }
             }
-            "string_content" => out.push_str(child.utf8_text(src).ok()?),
+            // The grammar puts escape sequences inside the content: decode them in place.
+            "string_content" => content(child, src, raw, &mut out)?,
             "escape_sequence" => {
                 let text = child.utf8_text(src).ok()?;
                 if raw {
@@ -37,6 +38,21 @@ pub fn string_literal(node: Node, src: &[u8]) -> Option<String> {
         }
     }
     Some(out)
+}
+
+/// Append a string's content to `out`, its escape sequences (`\x65`,
+/// `\145`, `\u0065`) decoded unless the string is raw.
+fn content(node: Node, src: &[u8], raw: bool, out: &mut String) -> Option<()> {
+    let mut at = node.start_byte();
+    let mut cursor = node.walk();
+    for escape in node.named_children(&mut cursor).filter(|c| c.kind() == "escape_sequence") {
+        out.push_str(std::str::from_utf8(src.get(at..escape.start_byte())?).ok()?);
+        let text = escape.utf8_text(src).ok()?;
+        out.push_str(&if raw { text.to_string() } else { unescape(text) });
+        at = escape.end_byte();
+    }
+    out.push_str(std::str::from_utf8(src.get(at..node.end_byte())?).ok()?);
+    Some(())
 }
 
 fn unescape(seq: &str) -> String {

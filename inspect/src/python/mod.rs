@@ -47,6 +47,11 @@ pub struct Call {
     pub dynamic: bool,
     /// The source text of each argument, cut to 200 characters.
     pub arg_texts: Vec<String>,
+    /// When the call reaches its callee through a local helper function
+    /// (`run(cmd)` where `def run(c): subprocess.Popen(c)`): the helper's
+    /// name. The call is then reported as the helper's process call, with
+    /// this call's arguments, scope and line.
+    pub via_helper: Option<String>,
 }
 
 impl Call {
@@ -73,11 +78,28 @@ pub fn matches_name(name: &str, pattern: &str) -> bool {
     }
 }
 
+/// Callees that start a process.
+pub const PROCESS: [&str; 11] =
+    ["os.system", "os.popen", "subprocess.*", "os.execv", "os.execl", "os.execvp", "os.execve", "os.spawnv", "os.startfile", "pty.spawn", "commands.getoutput"];
+
+/// True when calling `callee` starts a process: a function of `subprocess`,
+/// `os.system`, `os.popen`, the `os.exec*` and `os.spawn*` families.
+pub fn is_process_callee(callee: &str) -> bool {
+    let module_function = |prefix: &str| callee.starts_with(prefix) && !callee.contains("()");
+    PROCESS.iter().any(|n| matches_name(callee, n)) || module_function("subprocess.") || module_function("os.exec") || module_function("os.spawn")
+}
+
 /// A string constant in the code.
 #[derive(Debug, Clone)]
 pub struct Literal {
     pub value: String,
     pub line: u32,
+    /// True when the string is documentation: the value of a `help=`,
+    /// `help_text=`, `description=`, `example=`-style keyword, or of a
+    /// constant named like documentation (`EXAMPLES`, `DOCUMENTATION`,
+    /// `RETURN`, `USAGE`, `*_HELP`), as Ansible-style plugins and CLIs
+    /// write them. (Docstrings are not literals at all.)
+    pub doc: bool,
 }
 
 /// Everything the rules need to know about one Python file.
@@ -89,6 +111,8 @@ pub struct Facts {
     pub literals: Vec<Literal>,
     /// Names like `__version__` or `__obfuscator__` assigned in the file, with the line.
     pub dunder_assignments: Vec<(String, u32)>,
+    /// Parameter names of each function defined in the file (not `self`/`cls`).
+    pub parameters: std::collections::HashMap<String, Vec<String>>,
     /// Classes that subclass setuptools/distutils commands, with the line.
     pub command_classes: Vec<(String, u32)>,
     /// True when tree-sitter found syntax errors (still analysed, best effort).

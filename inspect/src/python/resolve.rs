@@ -85,7 +85,7 @@ impl<'a> Walker<'a> {
         match node.kind() {
             "identifier" => {
                 let name = self.text(node);
-                Some((bounded(self.aliases.get(name).cloned().unwrap_or_else(|| name.to_string())), false))
+                Some((bounded(self.aliases.get(name).cloned().unwrap_or_else(|| name.to_string())), self.hidden_aliases.contains(name)))
             }
             "attribute" => {
                 let object = node.child_by_field_name("object")?;

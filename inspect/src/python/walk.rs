@@ -10,7 +10,7 @@
 //! allows; [`Facts::out_of_budget`] then says the file was not read to its end.
 
 use std::cell::{Cell, RefCell};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::rc::Rc;
 
 use tree_sitter::{Node, Parser};
@@ -63,6 +63,14 @@ pub(super) struct Walker<'a> {
     /// helper like `def b64d(x): return base64.b64decode(x)` counts as a
     /// call to what the helper calls.
     pub(super) functions: HashMap<String, BTreeSet<String>>,
+    /// Parameter names of each local function.
+    params: HashMap<String, Vec<String>>,
+    /// Local functions that start a process with one of their parameters
+    /// (`def run(cmd): subprocess.Popen(cmd)`), and the process call.
+    process_helpers: HashMap<String, String>,
+    /// Names that alias a code runner reached through a computed name
+    /// (`e = eval("\145\166\x61\154")`): calls through them are hidden.
+    pub(super) hidden_aliases: HashSet<String>,
     /// Names resolved in the statement being walked, by node id.
     pub(super) resolved: RefCell<HashMap<usize, Option<(String, bool)>>>,
     /// How deep resolutions through call arguments are nested now.
@@ -100,6 +108,9 @@ pub fn analyze_within(src: &[u8], budget: u64) -> Facts {
         taints: HashMap::new(),
         current: None,
         functions: HashMap::new(),
+        params: HashMap::new(),
+        process_helpers: HashMap::new(),
+        hidden_aliases: HashSet::new(),
         resolved: RefCell::new(HashMap::new()),
         resolve_depth: Cell::new(0),
         flows: RefCell::new(HashMap::new()),
@@ -134,7 +145,7 @@ pub fn analyze_within(src: &[u8], budget: u64) -> Facts {
             "assignment" | "named_expression" | "augmented_assignment" => w.assignment(node),
             "as_pattern" => w.with_alias(node),
             "call" => w.call(node, ctx),
-            "string" => w.literal(node, parent),
+            "string" | "concatenated_string" => w.literal(node, parent),
             "class_definition" => w.class(node),
             _ => {}
         }
@@ -161,6 +172,7 @@ pub fn analyze_within(src: &[u8], budget: u64) -> Facts {
     // Work done inside a step (a resolution, a scan) may pass the limit after the walk's last check.
     w.facts.out_of_budget |= w.work.exhausted();
     w.facts.work = w.work.spent.get();
+    w.facts.parameters = std::mem::take(&mut w.params);
     w.facts
 }
 
@@ -308,6 +320,13 @@ impl<'a> Walker<'a> {
         if name.len() > 4 && name.starts_with("__") && name.ends_with("__") && self.facts.dunder_assignments.len() < 256 {
             self.facts.dunder_assignments.push((name.clone(), line_of(node)));
         }
+        // `e = eval("\145\166\x61\154")`: e is eval, reached through a computed name.
+        if let Some(runner) = self.code_runner_named_by_eval(right) {
+            self.set_alias(name.clone(), runner);
+            self.hidden_aliases.insert(name);
+            return;
+        }
+        self.hidden_aliases.remove(&name);
         // `x = __import__("os")` or `x = importlib.import_module("os")` makes x an alias.
         if right.kind() == "call" {
             if let Some(module) = self.imported_module(right) {
@@ -344,6 +363,22 @@ impl<'a> Walker<'a> {
         }
     }
 
+    /// The builtin that `eval(<constant>)` returns when the constant folds to
+    /// the name of a code runner or of `getattr` (`eval("\x65val")`).
+    fn code_runner_named_by_eval(&self, right: Node) -> Option<String> {
+        if right.kind() != "call" {
+            return None;
+        }
+        let (callee, _) = self.resolve(right.child_by_field_name("function")?)?;
+        if callee != "eval" {
+            return None;
+        }
+        let arg = right.child_by_field_name("arguments")?.named_child(0)?;
+        let name = fold(arg, self.src, 0)?;
+        let name = name.trim();
+        (CODE_RUNNERS.contains(&name) || name == "getattr").then(|| name.to_string())
+    }
+
     /// `with open(p) as f:` makes `f.read()` resolve to `open().read`.
     fn with_alias(&mut self, node: Node) {
         let Some(value) = node.named_child(0).filter(|v| v.kind() == "call") else {
@@ -362,11 +397,22 @@ impl<'a> Walker<'a> {
     }
 
     /// The context for the children of `node`.
-    fn context_inside(&self, node: Node, mut ctx: Context) -> Context {
+    fn context_inside(&mut self, node: Node, mut ctx: Context) -> Context {
         match node.kind() {
             "function_definition" => {
                 let name = node.child_by_field_name("name").map(|n| self.text(n)).unwrap_or_default();
                 ctx.function = Some(Rc::from(name));
+                if let Some(parameters) = node.child_by_field_name("parameters") {
+                    let mut cursor = parameters.walk();
+                    let names: Vec<String> = parameters
+                        .named_children(&mut cursor)
+                        .filter_map(|p| if p.kind() == "identifier" { Some(p) } else { p.named_child(0).filter(|n| n.kind() == "identifier") })
+                        .map(|n| self.text(n).to_string())
+                        .filter(|n| n != "self" && n != "cls")
+                        .take(32)
+                        .collect();
+                    self.params.insert(name.to_string(), names);
+                }
             }
             "lambda" => ctx.function = ctx.function.or(Some(Rc::from("<lambda>"))),
             "if_statement" if self.is_main_guard(node) => ctx.main_guard = true,
@@ -393,6 +439,7 @@ impl<'a> Walker<'a> {
             reversed: false,
             dynamic: false,
             arg_texts: Vec::new(),
+            via_helper: None,
         };
         if let Some(function) = &ctx.function {
             self.functions.entry(function.to_string()).or_default().insert(call.callee.clone());
@@ -421,6 +468,26 @@ impl<'a> Walker<'a> {
                 }
                 call.reversed |= taint.reversed;
             }
+        }
+        if let Some(function) = ctx.function.as_deref() {
+            // A helper that starts a process with what its caller passes in.
+            let passes_parameter = || {
+                let params = self.params.get(function);
+                call.arg_texts.iter().any(|a| a.split(|c: char| !(c.is_alphanumeric() || c == '_')).any(|w| params.is_some_and(|p| p.iter().any(|p| p == w))))
+            };
+            if super::is_process_callee(&call.callee) && !self.process_helpers.contains_key(function) && passes_parameter() {
+                self.process_helpers.insert(function.to_string(), call.callee.clone());
+            }
+        }
+        // A call of such a helper is its process call, with this call's arguments.
+        let helper = call.callee.strip_prefix("self.").unwrap_or(&call.callee);
+        if let Some(process) = self.process_helpers.get(helper) {
+            let mut through = call.clone();
+            through.via_helper = Some(helper.to_string());
+            through.callee = process.clone();
+            self.facts.calls.push(call);
+            self.facts.calls.push(through);
+            return;
         }
         self.facts.calls.push(call);
     }
@@ -460,9 +527,29 @@ impl<'a> Walker<'a> {
             Some(p) if p.kind() == "concatenated_string" => return,
             _ => {}
         }
-        if let Some(value) = string_literal(node, self.src).filter(|v| !v.is_empty()) {
-            self.facts.literals.push(Literal { value, line: line_of(node) });
+        let value = if node.kind() == "string" { string_literal(node, self.src) } else { fold(node, self.src, 0) };
+        if let Some(value) = value.filter(|v| !v.is_empty()) {
+            let doc = parent.is_some_and(|p| self.documents(p));
+            self.facts.literals.push(Literal { value, line: line_of(node), doc });
         }
+    }
+
+    /// True when a string whose parent is `parent` is documentation: a
+    /// `help=`-style keyword's value, or a documentation constant's.
+    fn documents(&self, parent: Node) -> bool {
+        const DOC_KEYWORDS: [&str; 12] =
+            ["help", "help_text", "description", "placeholder", "example", "examples", "epilog", "usage", "doc", "summary", "long_description", "verbose_name"];
+        const DOC_NAMES: [&str; 7] = ["EXAMPLES", "EXAMPLE", "DOCUMENTATION", "RETURN", "USAGE", "HELP", "__doc__"];
+        let name = match parent.kind() {
+            "keyword_argument" => parent.child_by_field_name("name"),
+            "assignment" => parent.child_by_field_name("left"),
+            _ => None,
+        };
+        let Some(name) = name.map(|n| self.text(n)) else { return false };
+        if parent.kind() == "keyword_argument" {
+            return DOC_KEYWORDS.contains(&name);
+        }
+        DOC_NAMES.contains(&name) || ["_HELP", "_DOC", "_DOCS", "_USAGE", "_EXAMPLE", "_EXAMPLES", "_DESCRIPTION"].iter().any(|s| name.ends_with(s))
     }
 
     fn class(&mut self, node: Node) {

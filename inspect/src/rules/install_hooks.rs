@@ -74,8 +74,22 @@ const SHADOWED: [&str; 24] = [
     "docker", "kubectl", "aws",
 ];
 
+/// True when `path` is the distribution's own `entry_points.txt`, the one
+/// an installer reads: in the wheel's top `*.dist-info/`, or in an sdist's
+/// `*.egg-info/` at its root or under `src/` (what the build copies). One
+/// inside a vendored `*.dist-info` deeper in a package installs nothing.
+fn own_entry_points(dist: &Dist, path: &str) -> bool {
+    let rel = path.strip_prefix(dist.root.as_str()).unwrap_or(path);
+    let parts: Vec<&str> = rel.split('/').collect();
+    match parts.as_slice() {
+        [info, "entry_points.txt"] => info.ends_with(".dist-info") || info.ends_with(".egg-info") || *info == "EGG-INFO",
+        ["src", info, "entry_points.txt"] => info.ends_with(".egg-info"),
+        _ => false,
+    }
+}
+
 pub fn entry_points(dist: &Dist, out: &mut Vec<Finding>) {
-    for member in dist.archive.members.iter().filter(|m| m.path.ends_with("entry_points.txt")) {
+    for member in dist.archive.members.iter().filter(|m| m.path.ends_with("entry_points.txt") && own_entry_points(dist, &m.path)) {
         let text = String::from_utf8_lossy(&member.content);
         let mut section = String::new();
         for (i, line) in text.lines().enumerate() {

@@ -99,6 +99,7 @@ pub fn run(dist: &Dist, out: &mut Vec<Finding>) {
                 line: None,
                 message: format!("the name {name:?} is one edit away from the popular project {target:?}"),
                 snippet: None,
+                also: Vec::new(),
             });
         }
     }
@@ -120,6 +121,7 @@ pub fn run(dist: &Dist, out: &mut Vec<Finding>) {
                 "no summary and no author, email or home page".into()
             },
             snippet: None,
+            also: Vec::new(),
         });
     }
 }

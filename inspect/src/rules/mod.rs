@@ -41,24 +41,25 @@ pub const RULES: &[Rule] = &[
     Rule { id: "install-hook/setup-py", severity: Severity::Medium, description: "The sdist has a setup.py, which runs with the installing user's rights when it is built." },
     Rule { id: "install-hook/command-override", severity: Severity::Medium, description: "setup.py replaces a setuptools command (install, develop, egg_info: medium; build steps: low), so its code runs during installation." },
     Rule { id: "install-hook/sitecustomize", severity: Severity::High, description: "A wheel installs sitecustomize.py or usercustomize.py, which run at every interpreter start." },
-    Rule { id: "install-hook/entry-point-shadowing", severity: Severity::High, description: "A console script is named like a system command (ls, sudo, git, pip, …) and would shadow it." },
+    Rule { id: "install-hook/entry-point-shadowing", severity: Severity::High, description: "A console script of the distribution's own metadata is named like a system command (ls, sudo, git, pip, …) and would shadow it; a vendored `*.dist-info` deeper in a package installs nothing." },
     Rule { id: "install-hook/build-backend", severity: Severity::Medium, description: "The sdist builds with an in-tree backend (medium) or an uncommon one (low)." },
     Rule { id: "install-hook/pth-file", severity: Severity::Medium, description: "A .pth file is installed into site-packages; its `import` lines run at every interpreter start (high)." },
     Rule { id: "payload/download-exec", severity: Severity::Critical, description: "exec/eval/compile of data fetched from the network or of a file a download wrote, or a process started on the file a download wrote (a dropper)." },
-    Rule { id: "payload/exec-decoded", severity: Severity::Critical, description: "exec/eval/compile of data that is base64-, hex-, zlib-, marshal- or otherwise decoded, or reversed, first." },
-    Rule { id: "payload/exec-hidden", severity: Severity::Critical, description: "exec, eval, os.system or subprocess reached through a computed name (getattr on builtins, __import__, namespace lookups)." },
+    Rule { id: "payload/exec-decoded", severity: Severity::Critical, description: "exec/eval/compile of data that is base64-, hex-, zlib-, marshal- or otherwise decoded, or reversed, first, or of source spelled in escape sequences; a file written with decoded data and then started, or decoded data fed to an interpreter on stdin." },
+    Rule { id: "payload/exec-hidden", severity: Severity::Critical, description: "exec, eval, os.system or subprocess reached through a computed name (getattr on builtins, __import__, namespace lookups, or an alias made by `eval` of an escaped constant)." },
     Rule { id: "payload/exec-dynamic", severity: Severity::Medium, description: "exec/eval of code built at run time (medium on install or import, low in functions, info in tests); reading a project file by a relative path (a version file) is exempt." },
     Rule { id: "payload/disguised-module", severity: Severity::Critical, description: "Code is imported from a file named like data (zipimport of a .crt, .png, …)." },
     Rule { id: "payload/reverse-shell", severity: Severity::Critical, description: "A shell is wired to a socket (os.dup2 of a socket's descriptor plus a shell process)." },
     Rule { id: "payload/shell-download", severity: Severity::Critical, description: "A process is started with a command that downloads and runs (curl | sh, a download then started, PowerShell download cradles, certutil, bitsadmin, mshta), or pipes into a shell." },
     Rule { id: "access/hardcoded-bot-token", severity: Severity::High, description: "A Telegram or Discord bot token is written into the code: a channel the author controls." },
-    Rule { id: "access/process-on-install", severity: Severity::High, description: "A process is started from setup.py, a startup hook or module top level (low when it is a build tool such as git or make)." },
+    Rule { id: "access/process-on-install", severity: Severity::High, description: "A process is started from setup.py (or a module its install command override runs), a startup hook or module top level, also through a local helper function (low when it is a build tool such as git or make; medium when it runs the project's own shipped script, unless that script downloads and runs)." },
     Rule { id: "access/network-on-install", severity: Severity::High, description: "The network is used from setup.py, a startup hook or module top level." },
     Rule { id: "access/env-sweep", severity: Severity::High, description: "The whole environment is read on install or import (where tokens and keys live)." },
-    Rule { id: "access/exfil-endpoint", severity: Severity::High, description: "A webhook, paste, tunnel or request-capture service often used to receive stolen data (chat bot APIs: medium)." },
-    Rule { id: "access/raw-ip-url", severity: Severity::High, description: "A URL to a public raw IP address instead of a host name." },
-    Rule { id: "access/credentials", severity: Severity::High, description: "Names a credential store: browser login data and cookies, Discord tokens, SSH keys, cloud credentials, wallets." },
-    Rule { id: "access/persistence", severity: Severity::High, description: "Names an autostart location: registry Run keys, Startup folder, cron, launch agents, systemd user units." },
+    Rule { id: "access/exfil-endpoint", severity: Severity::High, description: "A webhook, OAST, tunnel or request-capture host often used to receive stolen data, matched as a host name (chat bot APIs, paste and file-drop hosts, mock APIs: medium; in help texts and EXAMPLES-style constants: two levels less)." },
+    Rule { id: "access/exfil-flow", severity: Severity::High, description: "Secrets (a `private_key`, `mnemonic`, `seed`, `password` parameter or variable), the environment or host facts (user, host name, `whoami`) are sent to an exfiltration, OAST, tunnel or mock-API host, in any function (critical on install or import); host facts collected and sent by code that runs at build or import time (a DNS probe)." },
+    Rule { id: "access/raw-ip-url", severity: Severity::High, description: "A URL to a public raw IP address instead of a host name (documentation ranges of RFC 5737 and `1.2.3.4`-style placeholders excepted)." },
+    Rule { id: "access/credentials", severity: Severity::High, description: "Names a credential store (browser login data and cookies, Discord tokens, wallets: high; SSH keys and cloud credentials: medium) in a file that sends data out; named alone, it is information (low)." },
+    Rule { id: "access/persistence", severity: Severity::High, description: "An autostart location (registry Run keys, Startup folder, cron, launch agents, systemd user units) written, set or started on install or import (medium in a function; named alone: low)." },
     Rule { id: "access/surveillance", severity: Severity::Medium, description: "Imports keyboard, clipboard or screen capture libraries." },
     Rule { id: "hiding/encoded-blob", severity: Severity::Medium, description: "A long high-entropy base64 or hex string in code: a payload or packed code." },
     Rule { id: "hiding/long-line", severity: Severity::Medium, description: "A line of code longer than 20,000 characters: minified or packed." },
@@ -123,7 +124,15 @@ pub fn run(dist: &Dist) -> RuleOutput {
 
 /// A finding of rule `id` at a file and line.
 pub(crate) fn finding(id: &str, severity: Severity, file: &str, line: Option<(u32, &str)>, message: String) -> Finding {
-    Finding { rule: id.to_string(), severity, file: Some(file.to_string()), line: line.map(|(n, _)| n), message, snippet: line.map(|(_, text)| snippet(text)) }
+    Finding {
+        rule: id.to_string(),
+        severity,
+        file: Some(file.to_string()),
+        line: line.map(|(n, _)| n),
+        message,
+        snippet: line.map(|(_, text)| snippet(text)),
+        also: Vec::new(),
+    }
 }
 
 #[cfg(test)]

@@ -72,6 +72,7 @@ pub fn run(dist: &Dist, out: &mut Vec<Finding>) {
             line: None,
             message: "the wheel has no single *.dist-info/RECORD, so its content cannot be checked against it".into(),
             snippet: None,
+            also: Vec::new(),
         });
         return;
     };
@@ -163,6 +164,7 @@ fn name_and_version(dist: &Dist, out: &mut Vec<Finding>) {
                 line: None,
                 message: format!("the metadata names project {name:?}, the file name says {file_name:?}"),
                 snippet: None,
+                also: Vec::new(),
             });
         }
     }
@@ -175,6 +177,7 @@ fn name_and_version(dist: &Dist, out: &mut Vec<Finding>) {
                 line: None,
                 message: format!("the metadata says version {version:?}, the file name says {file_version:?}"),
                 snippet: None,
+                also: Vec::new(),
             });
         }
     }

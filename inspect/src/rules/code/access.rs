@@ -6,7 +6,7 @@
 use crate::finding::{Finding, Severity};
 use crate::python::Call;
 use crate::rules::code::payload::is_process;
-use crate::rules::code::{shell, PyFile, Role};
+use crate::rules::code::{lower, shell, PyFile, Role};
 
 /// Commands that builds legitimately run from setup.py.
 const BUILD_TOOLS: [&str; 16] =
@@ -88,6 +88,37 @@ fn is_build_step(call: &Call) -> bool {
     BUILD_TOOLS.contains(&program) || call.arg_texts.first().is_some_and(|a| a.contains("sys.executable"))
 }
 
+/// When a process call runs a script the archive ships with a shell or
+/// interpreter (`check_call(["bash", "postBuild"], cwd=here)`): whether
+/// that script itself downloads and runs, or pipes into a shell. None when
+/// the call runs no shipped script.
+fn own_script(file: &PyFile, call: &Call) -> Option<bool> {
+    let command = call.strings.join(" ");
+    let first = shell::commands(&command).into_iter().next()?;
+    let mut words = first.words.iter();
+    let program = shell::program_name(words.next()?);
+    if !shell::INTERPRETERS.contains(&program.as_str()) {
+        return None;
+    }
+    let script = words.find(|w| !w.starts_with('-'))?;
+    let rel = script.trim_start_matches("./");
+    if rel.is_empty() || rel.starts_with('/') || rel.contains("..") || rel.contains("://") {
+        return None;
+    }
+    let folder = file.path.rsplit_once('/').map_or("", |(d, _)| d);
+    let member = file.archive.member(&format!("{}{rel}", file.root)).or_else(|| file.archive.member(&format!("{folder}/{rel}")))?;
+    let text = String::from_utf8_lossy(&member.content);
+    let lower = text.to_ascii_lowercase();
+    Some(
+        lower.lines().any(|l| shell::pipes_into_interpreter(l) || shell::substitutes_download(l) || shell::runs_after_download(l) || is_suspicious_download(l)),
+    )
+}
+
+/// A line of a script that fetches a program and starts it, PowerShell style.
+fn is_suspicious_download(line: &str) -> bool {
+    ["downloadstring", "downloadfile", "invoke-webrequest", "start-process", "certutil -urlcache", "/dev/tcp"].iter().any(|t| line.contains(t))
+}
+
 pub fn run(file: &PyFile, out: &mut Vec<Finding>) {
     for call in file.calls() {
         if !file.runs_on_install_or_import(call.scope) {
@@ -95,15 +126,21 @@ pub fn run(file: &PyFile, out: &mut Vec<Finding>) {
         }
         let when = match file.role {
             Role::SetupScript => "when the sdist is built",
+            Role::InstallHelper => "when the sdist is built (setup.py's install command runs it)",
             Role::StartupHook => "at every interpreter start",
             _ => "when the package is imported",
         };
         if is_process(call) || call.is(&["pip.main", "pip._internal.main", "pip._internal.cli.main.main"]) {
             let command = call.strings.join(" ").to_ascii_lowercase();
-            let overrides_install = file.role == Role::SetupScript
-                && file.facts.command_classes.iter().any(|(c, _)| ["(install)", "(develop)", "(egg_info)"].iter().any(|b| c.ends_with(b)));
-            let severity = if is_suspicious_command(&command) || call.callee.starts_with("pip.") {
+            let overrides_install = file.role == Role::InstallHelper
+                || file.role == Role::SetupScript
+                    && file.facts.command_classes.iter().any(|(c, _)| ["(install)", "(develop)", "(egg_info)"].iter().any(|b| c.ends_with(b)));
+            let own_script = own_script(file, call);
+            let severity = if is_suspicious_command(&command) || call.callee.starts_with("pip.") || own_script == Some(true) {
                 Severity::High
+            } else if own_script == Some(false) {
+                // The project's own script, which does nothing high itself: a build step to read.
+                Severity::Medium
             } else if overrides_install && !is_build_step(call) {
                 // An install command replaced by code that starts a process: GuardDog's cmd-overwrite pattern.
                 Severity::High
@@ -125,6 +162,7 @@ pub fn run(file: &PyFile, out: &mut Vec<Finding>) {
         }
     }
     literal_rules(file, out);
+    exfil_flows(file, out);
     surveillance(file, out);
     for call in file.calls().filter(|c| c.callee.ends_with("connect") || c.callee.ends_with("create_connection")) {
         // A UDP "connect" to a public resolver is the usual way to learn the local address.
@@ -135,8 +173,10 @@ pub fn run(file: &PyFile, out: &mut Vec<Finding>) {
     }
 }
 
-/// Substrings of exfiltration endpoints: where stolen data goes.
-const EXFIL: [(&str, Severity); 22] = [
+/// Exfiltration endpoints: where stolen data goes. Matched as host names
+/// (see [`names_endpoint`]); the severity is that of a mention, and a flow
+/// of secrets to any of them is `access/exfil-flow`.
+const EXFIL: [(&str, Severity); 40] = [
     ("discord.com/api/webhooks", Severity::High),
     ("discordapp.com/api/webhooks", Severity::High),
     ("canary.discord.com/api/webhooks", Severity::High),
@@ -145,7 +185,8 @@ const EXFIL: [(&str, Severity); 22] = [
     ("pastebin.com", Severity::Medium),
     ("paste.ee", Severity::Medium),
     ("hastebin", Severity::Medium),
-    ("transfer.sh", Severity::High),
+    // File-drop hosts: downloaders and gallery tools name them too.
+    ("transfer.sh", Severity::Medium),
     ("ngrok.io", Severity::High),
     ("ngrok-free.app", Severity::High),
     ("ngrok.app", Severity::High),
@@ -157,26 +198,81 @@ const EXFIL: [(&str, Severity); 22] = [
     ("burpcollaborator", Severity::High),
     ("trycloudflare.com", Severity::High),
     ("serveo.net", Severity::High),
-    ("anonfiles", Severity::High),
-    ("gofile.io", Severity::High),
+    ("anonfiles", Severity::Medium),
+    ("gofile.io", Severity::Medium),
+    // Out-of-band interaction (OAST) hosts: nothing but a probe reports to them.
+    ("oastify.com", Severity::High),
+    (".oast.pro", Severity::High),
+    (".oast.live", Severity::High),
+    (".oast.site", Severity::High),
+    (".oast.online", Severity::High),
+    (".oast.me", Severity::High),
+    ("dnslog.cn", Severity::High),
+    ("ceye.io", Severity::High),
+    ("canarytokens.com", Severity::High),
+    // Request collectors, mock APIs and tunnels with legitimate uses: a
+    // mention is worth a look, a flow of secrets to them is theft.
+    ("requestcatcher.com", Severity::Medium),
+    ("hookbin.com", Severity::Medium),
+    ("beeceptor.com", Severity::Medium),
+    ("mockbin.org", Severity::Medium),
+    ("mocky.io", Severity::Medium),
+    ("mockapi.io", Severity::Medium),
+    ("loca.lt", Severity::Medium),
+    ("localtunnel.me", Severity::Medium),
+    ("bore.pub", Severity::Medium),
 ];
 
-/// True when `lower` names `endpoint` as a host (or URL), not as part of a
-/// longer word: `transfer.sh/x` and `x.transfer.sh` do, a module path like
-/// `weight_transfer.sharded_engine` does not. Endpoints that are bare
-/// names (`hastebin`) match anywhere.
-fn names_endpoint(lower: &str, endpoint: &str) -> bool {
-    if !endpoint.contains('.') {
-        return lower.contains(endpoint);
-    }
-    let word = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
-    lower.match_indices(endpoint).any(|(at, _)| {
-        let before = lower[..at].chars().next_back();
-        let after = lower[at + endpoint.len()..].chars().next();
-        // A URL prefix (`api.telegram.org/bot`) goes on with the token.
-        let ends = endpoint.contains('/') || !after.is_some_and(word);
-        (endpoint.starts_with('.') || !before.is_some_and(word)) && ends
+/// The host names in a lower-cased string, each with the text after it:
+/// every run of host characters (letters, digits, `.` and `-`) holding a
+/// dot. `authnrequestbinding` has none; `https://x.requestbin.net/a` has
+/// `x.requestbin.net` (followed by `/a`). Underscores end a run, so a
+/// module path like `weight_transfer.sharded_engine` is no host of
+/// `transfer.sh`.
+fn hosts(lower: &str) -> impl Iterator<Item = (&str, &str)> {
+    let is_host = |c: char| c.is_ascii_alphanumeric() || c == '.' || c == '-';
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        while at < lower.len() {
+            let start = at + lower[at..].find(is_host)?;
+            let end = lower[start..].find(|c: char| !is_host(c)).map_or(lower.len(), |n| start + n);
+            at = end;
+            let host = lower[start..end].trim_matches(['.', '-']);
+            if host.contains('.') {
+                return Some((host, &lower[end..]));
+            }
+        }
+        None
     })
+}
+
+/// True when `lower` names `endpoint` as a host: the host itself or a
+/// subdomain of it (`x.transfer.sh`), a host ending in it when it starts
+/// with a dot (`.oast.fun`), a host with it as one label when it has no
+/// dot (`requestbin` in `x.requestbin.net`), and with the path it names
+/// when it has one (`discord.com/api/webhooks`).
+fn names_endpoint(host: &str, rest: &str, endpoint: &str) -> bool {
+    let (host_part, path) = match endpoint.split_once('/') {
+        Some((h, p)) => (h, Some(p)),
+        None => (endpoint, None),
+    };
+    let host_ok = if !host_part.contains('.') {
+        host.split('.').any(|label| label == host_part)
+    } else if host_part.starts_with('.') {
+        host.ends_with(host_part)
+    } else {
+        host == host_part || host.strip_suffix(host_part).is_some_and(|sub| sub.ends_with('.'))
+    };
+    host_ok && path.is_none_or(|p| rest.strip_prefix('/').is_some_and(|r| r.starts_with(p)))
+}
+
+/// The exfiltration endpoint a lower-cased string names (the first host
+/// that is one), with the severity of its mention.
+pub(crate) fn exfil_endpoint(lower: &str) -> Option<(&'static str, Severity)> {
+    if !lower.contains('.') {
+        return None;
+    }
+    hosts(lower).find_map(|(host, rest)| EXFIL.iter().find(|(e, _)| names_endpoint(host, rest, e)).copied())
 }
 
 /// Substrings naming stores that only a stealer reads: browsers' saved
@@ -236,36 +332,228 @@ const PERSISTENCE: [&str; 11] = [
     "/etc/init.d",
 ];
 
+/// Calls that send data out of the machine, beyond [`NETWORK_IO`]:
+/// methods of clients and sockets the walk cannot name.
+fn sends(call: &Call) -> bool {
+    const SENDS: [&str; 9] = [".post", ".put", ".send", ".sendall", ".sendto", ".urlopen", ".request", ".sendMessage", ".upload"];
+    is_network(call) || call.is(&SENDS) || call.is(&["urllib.request.Request", "Request"])
+}
+
+/// True when the file sends something out (a network call, a send on a
+/// client) or names a webhook or file-drop host: a credential store it
+/// names can leave the machine.
+fn file_sends(file: &PyFile) -> bool {
+    file.calls().any(sends) || file.facts.literals.iter().any(|l| !l.doc && exfil_endpoint(&l.value.to_ascii_lowercase()).is_some())
+}
+
+/// Calls that write a file, set a registry value, or start a process:
+/// what makes a named autostart location an act of persistence.
+fn writes_or_starts(file: &PyFile, call: &Call) -> bool {
+    const WRITERS: [&str; 9] = [
+        "shutil.copy",
+        "shutil.copy2",
+        "shutil.copyfile",
+        "shutil.move",
+        "winreg.SetValueEx",
+        "winreg.SetValue",
+        "_winreg.SetValueEx",
+        "os.rename",
+        "os.symlink",
+    ];
+    is_process(call)
+        || call.is(&WRITERS)
+        || call.is(&["open", "io.open", "codecs.open"]) && call.strings.iter().any(|m| crate::capabilities::is_write_mode(m))
+        || file.facts.calls.iter().any(|w| w.line == call.line && w.is(&[".write", ".write_text", ".write_bytes"]))
+}
+
 fn literal_rules(file: &PyFile, out: &mut Vec<Finding>) {
+    // Documentation (help texts, EXAMPLES constants) is information: two levels less.
+    let weigh = |lit: &crate::python::Literal, s: Severity| if lit.doc { lower(file.weigh(s), 2) } else { file.weigh(s) };
+    let mut leaves: Option<bool> = None;
+    let mut file_sends_once = || *leaves.get_or_insert_with(|| file_sends(file));
     for lit in &file.facts.literals {
-        let lower = lit.value.to_ascii_lowercase();
-        if let Some((endpoint, severity)) = EXFIL.iter().find(|(e, _)| names_endpoint(&lower, e)) {
-            out.push(file.finding("access/exfil-endpoint", file.weigh(*severity), lit.line, format!("names {endpoint}, a common exfiltration endpoint")));
-        } else if let Some(ip_url) = raw_ip_url(&lower) {
+        let lower_value = lit.value.to_ascii_lowercase();
+        let lower = lower_value.as_str();
+        if let Some((endpoint, severity)) = exfil_endpoint(lower) {
+            out.push(file.finding("access/exfil-endpoint", weigh(lit, severity), lit.line, format!("names {endpoint}, a common exfiltration endpoint")));
+        } else if let Some(ip_url) = raw_ip_url(lower) {
             out.push(file.finding(
                 "access/raw-ip-url",
-                file.weigh(Severity::High),
+                weigh(lit, Severity::High),
                 lit.line,
                 format!("contacts a raw IP address ({ip_url}) instead of a host name"),
             ));
         }
-        if let Some(store) = STOLEN_STORES.iter().find(|c| lower.contains(*c)) {
-            out.push(file.finding("access/credentials", file.weigh(Severity::High), lit.line, format!("refers to a credential store stealers read ({store})")));
-        } else if let Some(store) = CREDENTIAL_FILES.iter().copied().find(|c| lower.contains(*c)).or_else(|| ssh_private_key(&lower)) {
-            out.push(file.finding("access/credentials", file.weigh(Severity::Medium), lit.line, format!("refers to a credential file ({store})")));
+        // A credential store named in a file that sends data out is theft;
+        // named alone (a cookie importer, prose) it is information.
+        if let Some(store) = STOLEN_STORES.iter().find(|c| names_store(lower, c)) {
+            let (severity, how) = if file_sends_once() { (Severity::High, ", and the file sends data out") } else { (Severity::Low, "") };
+            out.push(file.finding("access/credentials", weigh(lit, severity), lit.line, format!("refers to a credential store stealers read ({store}){how}")));
+        } else if let Some(store) = CREDENTIAL_FILES.iter().copied().find(|c| lower.contains(*c)).or_else(|| ssh_private_key(lower)) {
+            let severity = if file_sends_once() { Severity::Medium } else { Severity::Low };
+            out.push(file.finding("access/credentials", weigh(lit, severity), lit.line, format!("refers to a credential file ({store})")));
         }
         if is_bot_token(&lit.value) {
             out.push(file.finding(
                 "access/hardcoded-bot-token",
-                file.weigh(Severity::High),
+                weigh(lit, Severity::High),
                 lit.line,
                 "a chat-bot token is written into the code: a channel the author controls".into(),
             ));
         }
         if let Some(place) = PERSISTENCE.iter().find(|p| lower.contains(*p)) {
-            out.push(file.finding("access/persistence", file.weigh(Severity::High), lit.line, format!("refers to an autostart location ({place})")));
+            // High only when the place flows into a write, a registry value or a process on install or import.
+            let act = file
+                .calls()
+                .filter(|c| c.strings.iter().any(|s| s.to_ascii_lowercase().contains(place)) && writes_or_starts(file, c))
+                .max_by_key(|c| file.runs_on_install_or_import(c.scope));
+            let (severity, how) = match act {
+                Some(c) if file.runs_on_install_or_import(c.scope) => (Severity::High, " and writes there on install or import"),
+                Some(_) => (Severity::Medium, " and writes there"),
+                None => (Severity::Low, ""),
+            };
+            out.push(file.finding("access/persistence", weigh(lit, severity), lit.line, format!("refers to an autostart location ({place}){how}")));
         }
     }
+}
+
+/// True when `lower` names the credential store `store` as a path does: a
+/// store with a space in its name (`login data`) must sit in a path or be
+/// the whole string, not in a sentence.
+fn names_store(lower: &str, store: &str) -> bool {
+    if !lower.contains(store) {
+        return false;
+    }
+    !store.contains(' ') || store.contains(['/', '\\']) || lower.trim() == store || lower.contains(['/', '\\']) && !lower.contains(". ")
+}
+
+/// Names of parameters and variables that hold secrets.
+const SECRET_NAMES: [&str; 14] = [
+    "private_key",
+    "privatekey",
+    "priv_key",
+    "mnemonic",
+    "seed_phrase",
+    "seed",
+    "secret_key",
+    "password",
+    "passwd",
+    "api_key",
+    "apikey",
+    "access_token",
+    "secret",
+    "wallet",
+];
+
+/// Calls that read the environment or facts about the host and its user.
+const HOST_FACTS: [&str; 13] = [
+    "os.getlogin",
+    "getpass.getuser",
+    "socket.gethostname",
+    "socket.getfqdn",
+    "platform.node",
+    "platform.uname",
+    "os.uname",
+    "os.environ.items",
+    "os.environ.copy",
+    "os.getcwd",
+    "os.environ.get",
+    "os.getenv",
+    "uuid.getnode",
+];
+
+/// What secret or host fact flows into `call`, if any: a host-fact call in
+/// its arguments (through variables too), the environment, a parameter or
+/// variable named like a secret, or a `whoami`/`hostname` command's output.
+fn secret_in(call: &Call) -> Option<String> {
+    if let Some(fact) = call.inner_calls.iter().find(|c| HOST_FACTS.iter().any(|h| crate::python::matches_name(c, h))) {
+        return Some(format!("{fact}()"));
+    }
+    if call.arg_texts.iter().any(|a| a.contains("os.environ")) {
+        return Some("os.environ".into());
+    }
+    let word = call
+        .arg_texts
+        .iter()
+        .flat_map(|a| a.split(|c: char| !(c.is_alphanumeric() || c == '_')))
+        .find(|w| SECRET_NAMES.contains(&w.to_ascii_lowercase().as_str()));
+    if let Some(word) = word {
+        return Some(word.to_string());
+    }
+    if !call.inner_calls.iter().any(|c| crate::python::is_process_callee(c)) {
+        return None;
+    }
+    let command = call.strings.iter().find(|s| matches!(s.trim(), "whoami" | "hostname" | "id -un"))?;
+    Some(format!("the output of `{}`", command.trim()))
+}
+
+/// Host facts (user, host name, working folder) gathered by code that runs
+/// at build time and a send in the same file (a DNS query to the author's
+/// name server, a post): what a dependency-confusion probe does on install.
+fn install_time_host_facts(file: &PyFile, out: &mut Vec<Finding>) {
+    const WHO: [&str; 6] = ["getpass.getuser", "os.getlogin", "socket.gethostname", "platform.node", "socket.getfqdn", "os.uname"];
+    /// Programs that send what they are given out as DNS or HTTP queries.
+    const QUERIERS: [&str; 6] = ["dig", "nslookup", "host", "curl", "wget", "ping"];
+    let whoami = |c: &Call| is_process(c) && c.strings.iter().any(|s| matches!(s.trim(), "whoami" | "hostname"));
+    let facts: Vec<&Call> = file.calls().filter(|c| c.is(&WHO) || whoami(c)).collect();
+    if facts.is_empty() {
+        return;
+    }
+    let build_time = matches!(file.role, Role::SetupScript | Role::InstallHelper);
+    // A function called at the file's top level runs on import too.
+    let runs_now = |c: &Call| {
+        file.runs_on_install_or_import(c.scope)
+            || build_time
+            || file.role == Role::Module && c.function.as_ref().is_some_and(|f| file.calls().any(|m| m.scope == crate::python::Scope::Module && m.callee == *f))
+    };
+    let queries = |c: &Call| {
+        is_process(c) && c.strings.first().is_some_and(|p| QUERIERS.contains(&shell::program_name(p.split_whitespace().next().unwrap_or("")).as_str()))
+    };
+    let send = file.calls().find(|c| {
+        (sends(c) || c.is(&[".sendto", ".sendall", ".send"]) || queries(c)) && runs_now(c) && facts.iter().any(|f| build_time || f.function == c.function)
+    });
+    let Some(send) = send else { return };
+    let fact = facts[0];
+    let when = if build_time { "when the sdist is built" } else { "when the package is imported" };
+    out.push(file.finding(
+        "access/exfil-flow",
+        file.weigh(Severity::High),
+        send.line,
+        format!(
+            "{}() sends data out {when}, from code that collects {}",
+            send.callee,
+            if whoami(fact) { "the output of whoami".to_string() } else { format!("{}()", fact.callee) }
+        ),
+    ));
+}
+
+/// Secrets, the environment or host facts sent to an exfiltration, OAST,
+/// tunnel or request-capture host, wherever the code runs: a library
+/// function that posts its `private_key` parameter to a collector steals at
+/// run time, with nothing to see at install.
+fn exfil_flows(file: &PyFile, out: &mut Vec<Finding>) {
+    for call in file.calls().filter(|c| sends(c)) {
+        let Some((endpoint, _)) = call.strings.iter().find_map(|s| exfil_endpoint(&s.to_ascii_lowercase())) else { continue };
+        // The data may be gathered in the same function before the send, or
+        // be what the function was given (`def perm(private_key): …`).
+        let source = secret_in(call).or_else(|| {
+            let function = call.function.as_ref()?;
+            let parameter = file.facts.parameters.get(function).and_then(|ps| ps.iter().find(|p| SECRET_NAMES.contains(&p.to_ascii_lowercase().as_str())));
+            parameter
+                .map(|p| format!("its `{p}` parameter"))
+                .or_else(|| file.calls().filter(|c| c.function == call.function).find_map(|c| c.is(&HOST_FACTS).then(|| format!("{}()", c.callee))))
+        });
+        let Some(source) = source else { continue };
+        let severity = if file.runs_on_install_or_import(call.scope) { Severity::Critical } else { Severity::High };
+        out.push(file.finding(
+            "access/exfil-flow",
+            file.weigh(severity),
+            call.line,
+            format!("{}() sends {source} to {endpoint}, a host that collects data for someone else", call.callee),
+        ));
+    }
+    // After the flows to known collectors, which say more (one finding per line is kept).
+    install_time_host_facts(file, out);
 }
 
 /// A Telegram (`123456789:AA…`) or Discord (`M….….…`) bot token.
@@ -315,6 +603,19 @@ fn is_private(o: &[u8]) -> bool {
     matches!(o, [127, ..] | [10, ..] | [0, ..] | [192, 168, ..] | [169, 254, ..] | [255, ..])
         || (o[0] == 172 && (16..32).contains(&o[1]))
         || (o[0] == 100 && (64..128).contains(&o[1]))
+        || is_documentation_ip(o)
+}
+
+/// Addresses that stand for an address in documentation and examples:
+/// RFC 5737's ranges (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24) and
+/// placeholders of one-digit octets written as a run (`1.2.3.4`,
+/// `4.3.2.1`) or a repeat (`2.2.2.2`, and the public resolvers `1.1.1.1`
+/// and `8.8.8.8` that connectivity checks name).
+fn is_documentation_ip(o: &[u8]) -> bool {
+    let small = o.iter().all(|x| *x < 10);
+    let run = small && (o.windows(2).all(|w| w[1] == w[0].wrapping_add(1)) || o.windows(2).all(|w| w[0] == w[1].wrapping_add(1)));
+    let repeat = small && o.iter().all(|x| *x == o[0]);
+    matches!(o, [192, 0, 2, _] | [198, 51, 100, _] | [203, 0, 113, _]) || run || repeat
 }
 
 const SURVEILLANCE: [&str; 8] = ["pynput", "keyboard", "pyautogui", "PIL.ImageGrab", "pyperclip", "win32clipboard", "mss", "pyscreenshot"];

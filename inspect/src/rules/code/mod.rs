@@ -24,6 +24,10 @@ use crate::rules::{budget, finding};
 pub enum Role {
     /// The sdist's setup.py: runs on every build from source.
     SetupScript,
+    /// A module of the project that an install, develop or egg_info
+    /// override in setup.py calls into (`hooks.after_install()` in `run()`):
+    /// its code runs on the build as setup.py's does.
+    InstallHelper,
     /// `sitecustomize.py`/`usercustomize.py` at the top of site-packages: runs at interpreter start.
     /// (The same names inside a package are ordinary modules.)
     StartupHook,
@@ -55,15 +59,18 @@ pub struct Layout {
     /// folders and outside tests mentions on an import line (`import`,
     /// `from`, `import_module`).
     pub imported_example_dirs: HashSet<String>,
+    /// Modules that setup.py's install command overrides run ([`Role::InstallHelper`]).
+    pub install_modules: HashSet<String>,
 }
 
 impl Layout {
     pub fn of(dist: &Dist, python: &[&crate::archive::Member]) -> Layout {
         let packages = dist.archive.members.iter().filter_map(|m| m.path.strip_suffix("/__init__.py").map(String::from)).collect();
         let mut imported_example_dirs = HashSet::new();
+        let install_modules = install_modules(dist);
         // Only worth reading the imports when some example folder holds code.
         if !python.iter().any(|m| in_example_dir(&m.path)) {
-            return Layout { packages, imported_example_dirs };
+            return Layout { packages, imported_example_dirs, install_modules };
         }
         // Tests import demos too; only code that ships and runs counts.
         for member in python.iter().filter(|m| !in_example_dir(&m.path) && !is_test_path(&m.path)) {
@@ -77,8 +84,49 @@ impl Layout {
                 }
             }
         }
-        Layout { packages, imported_example_dirs }
+        Layout { packages, imported_example_dirs, install_modules }
     }
+}
+
+/// The project's modules that setup.py runs at build time: a Python
+/// script of the sdist it starts as a process, and modules its install,
+/// develop or egg_info overrides call into (a call made inside a function
+/// of setup.py, the override's `run()` or a helper of it, to a function of
+/// a module the sdist ships). A call at setup.py's top level
+/// (`acme.get_version()`) does not count: the module's functions are not
+/// run by it.
+fn install_modules(dist: &Dist) -> HashSet<String> {
+    let mut modules = HashSet::new();
+    let Some(setup) = dist.archive.member(&format!("{}setup.py", dist.root)).filter(|_| dist.kind == DistKind::Sdist) else {
+        return modules;
+    };
+    let text = String::from_utf8_lossy(&setup.content);
+    if !text.contains("cmdclass") && !text.contains(".py") {
+        return modules;
+    }
+    let facts = dist.analysis.analyze(&setup.content, dist.analysis.per_file);
+    // A Python script of the sdist that setup.py starts (`os.system(f"{sys.executable} helper.py")`).
+    for call in facts.calls.iter().filter(|c| crate::python::is_process_callee(&c.callee)) {
+        for script in call.strings.iter().flat_map(|s| s.split(['"', '\'', ' '])).filter(|s| s.ends_with(".py")) {
+            let name = script.rsplit(['/', '\\']).next().unwrap_or(script);
+            let shipped = dist.archive.members.iter().find(|m| m.path.starts_with(dist.root.as_str()) && m.path.rsplit('/').next() == Some(name));
+            modules.extend(shipped.map(|m| m.path.clone()));
+        }
+    }
+    let overrides_install = facts.command_classes.iter().any(|(c, _)| ["(install)", "(develop)", "(egg_info)"].iter().any(|b| c.ends_with(b)));
+    if !overrides_install {
+        return modules;
+    }
+    for call in facts.calls.iter().filter(|c| c.scope == Scope::Function && c.callee.contains('.') && !c.callee.contains("()")) {
+        let parts: Vec<&str> = call.callee.split('.').collect();
+        // The longest prefix of the dotted name that is a module of the sdist.
+        let found = (1..parts.len()).rev().find_map(|k| {
+            let base = format!("{}{}", dist.root, parts[..k].join("/"));
+            [format!("{base}.py"), format!("{base}/__init__.py")].into_iter().find(|p| dist.archive.member(p).is_some())
+        });
+        modules.extend(found);
+    }
+    modules
 }
 
 /// A test module, by its folders or its name.
@@ -128,6 +176,9 @@ pub fn role_of(dist: &Dist, layout: &Layout, path: &str) -> Role {
     if dist.kind == DistKind::Sdist && rel == "setup.py" {
         return Role::SetupScript;
     }
+    if layout.install_modules.contains(path) {
+        return Role::InstallHelper;
+    }
     if matches!(name, "sitecustomize.py" | "usercustomize.py") && lands_at_top_of_site_packages(dist.kind, rel) {
         return Role::StartupHook;
     }
@@ -142,7 +193,14 @@ pub fn role_of(dist: &Dist, layout: &Layout, path: &str) -> Role {
         || folders.iter().skip(1).any(unimported_example);
     let aux_name = name.starts_with("test_") || name.ends_with("_test.py") || name == "conftest.py" || name.starts_with("bench_");
     let folder = path.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
-    let shipped = dist.kind != DistKind::Sdist || packages.contains(folder) || !rel.contains('/') || rel.strip_prefix("src/").is_some_and(|r| !r.contains('/'));
+    // A top folder named as the project (`acme-tools/` for acme-tools) is
+    // the code the author ships, even when a hyphen makes it unimportable.
+    let named_as_project = folders.first().is_some_and(|top| import_name(dist).is_some_and(|n| top.to_ascii_lowercase().replace(['-', '.'], "_") == n));
+    let shipped = dist.kind != DistKind::Sdist
+        || packages.contains(folder)
+        || named_as_project
+        || !rel.contains('/')
+        || rel.strip_prefix("src/").is_some_and(|r| !r.contains('/'));
     if aux_dir || aux_name {
         Role::Auxiliary
     } else if !shipped {
@@ -171,6 +229,10 @@ pub struct PyFile<'a> {
     pub text: &'a str,
     pub role: Role,
     pub facts: Facts,
+    /// The archive the file is in, and the path prefix of its root folder:
+    /// for rules that look at the files a call names.
+    pub archive: &'a crate::archive::Archive,
+    pub root: &'a str,
 }
 
 impl PyFile<'_> {
@@ -182,7 +244,7 @@ impl PyFile<'_> {
     /// True when code at this scope runs on install or import.
     pub fn runs_on_install_or_import(&self, scope: Scope) -> bool {
         match self.role {
-            Role::SetupScript | Role::StartupHook => true,
+            Role::SetupScript | Role::InstallHelper | Role::StartupHook => true,
             Role::Module => scope == Scope::Module,
             Role::Auxiliary | Role::Unshipped => false,
         }
@@ -277,7 +339,7 @@ fn analyse_file(dist: &Dist, layout: &Layout, member: &crate::archive::Member) -
     }
     let facts = dist.analysis.analyze(&member.content, dist.analysis.per_file);
     let mut work = facts.work;
-    let file = PyFile { path: &member.path, text: &text, role: role_of(dist, layout, &member.path), facts };
+    let file = PyFile { path: &member.path, text: &text, role: role_of(dist, layout, &member.path), facts, archive: dist.archive, root: &dist.root };
     let mut out = Vec::new();
     payload::run(&file, &mut out);
     access::run(&file, &mut out);
@@ -308,7 +370,9 @@ fn embedded_code(dist: &Dist, file: &PyFile, allowed: u64, out: &mut Vec<Finding
         .facts
         .literals
         .iter()
-        .filter(|l| l.value.len() >= 80 && l.value.contains('\n'))
+        // Documentation (help texts, doctest examples) shows code; it does not keep it to run.
+        // One-line programs (`import x;exec(…)`) count as much as multi-line ones.
+        .filter(|l| l.value.len() >= 40 && (l.value.contains('\n') || l.value.contains(';')) && !l.doc && !l.value.contains(">>> "))
         .map(|l| (l.line, std::borrow::Cow::Borrowed(l.value.as_str()), false));
     let decoded = file
         .facts
@@ -326,7 +390,7 @@ fn embedded_code(dist: &Dist, file: &PyFile, allowed: u64, out: &mut Vec<Finding
         if facts.out_of_budget {
             return (work, true);
         }
-        let inner = PyFile { path: file.path, text: &code, role: file.role, facts };
+        let inner = PyFile { path: file.path, text: &code, role: file.role, facts, archive: file.archive, root: file.root };
         let mut found = Vec::new();
         payload::run(&inner, &mut found);
         access::run(&inner, &mut found);

@@ -80,13 +80,10 @@ fn fetches(call: &Call) -> bool {
     call.inner_has(&FETCHERS) || call.inner_calls.iter().any(|c| c.contains("urlopen") || c.starts_with("requests.") || c.starts_with("httpx."))
 }
 
-/// Callees that start a process.
-pub const PROCESS: [&str; 11] =
-    ["os.system", "os.popen", "subprocess.*", "os.execv", "os.execl", "os.execvp", "os.execve", "os.spawnv", "os.startfile", "pty.spawn", "commands.getoutput"];
+pub use crate::python::PROCESS;
 
 pub fn is_process(call: &Call) -> bool {
-    let module_function = |prefix: &str| call.callee.starts_with(prefix) && !call.callee.contains("()");
-    call.is(&PROCESS) || module_function("subprocess.") || module_function("os.exec") || module_function("os.spawn")
+    crate::python::is_process_callee(&call.callee)
 }
 
 const BUILTINS: [&str; 5] = ["__builtins__", "builtins", "__builtin__", "__import__('builtins')", "__import__(\"builtins\")"];
@@ -147,6 +144,68 @@ pub fn run(file: &PyFile, out: &mut Vec<Finding>) {
     }
     reverse_shell(file, out);
     download_and_run(file, out);
+    interpreter_fed_on_stdin(file, out);
+    runs_the_decoded_file_it_wrote(file, out);
+}
+
+/// A file written with decoded data (`open(f, "w").write(b64decode(…))`)
+/// and started by a process in the same function (`powershell -F f`): a
+/// payload dropped from the code itself.
+fn runs_the_decoded_file_it_wrote(file: &PyFile, out: &mut Vec<Finding>) {
+    let words = |t: &str| t.split(|c: char| !(c.is_alphanumeric() || c == '_')).map(str::to_string).collect::<Vec<String>>();
+    for open in file.calls().filter(|c| c.is(&["open", "io.open"]) && c.strings.iter().any(|m| crate::capabilities::is_write_mode(m))) {
+        let Some(path) = open.arg_texts.first().map(|t| t.trim()).filter(|t| !t.is_empty() && t.chars().all(|c| c.is_alphanumeric() || c == '_')) else {
+            continue;
+        };
+        let decoded =
+            file.calls().any(|w| w.function == open.function && w.is(&[".write"]) && (w.line == open.line || w.callee.starts_with(path)) && decodes(w));
+        if !decoded {
+            continue;
+        }
+        let start =
+            file.calls().find(|c| c.function == open.function && is_process(c) && c.arg_texts.first().is_some_and(|a| words(a).iter().any(|w| w == path)));
+        if let Some(start) = start {
+            out.push(file.finding(
+                "payload/exec-decoded",
+                file.weigh(Severity::Critical),
+                start.line,
+                format!("{}() starts the file `{path}` that line {} wrote with decoded data: a dropped payload", start.callee, open.line),
+            ));
+            return;
+        }
+    }
+}
+
+/// An interpreter started to read its program from stdin (`[sys.executable,
+/// "-"]`) and fed, in the same function, data that was downloaded or
+/// decoded: exec by another name.
+fn interpreter_fed_on_stdin(file: &PyFile, out: &mut Vec<Finding>) {
+    let reads_stdin = |c: &Call| {
+        let interpreter = c.arg_texts.first().is_some_and(|a| a.contains("sys.executable") || a.contains("python"));
+        is_process(c) && interpreter && c.strings.iter().any(|s| s == "-")
+    };
+    for start in file.calls().filter(|c| reads_stdin(c)) {
+        let feeds = file.calls().filter(|c| {
+            c.function == start.function && c.is(&[".write", ".communicate"]) && c.callee.contains("stdin")
+                || c.function == start.function && c.is(&[".communicate"])
+        });
+        for feed in feeds {
+            let (rule, what) = if fetches(feed) {
+                ("payload/download-exec", "code downloaded from the network")
+            } else if decodes(feed) {
+                ("payload/exec-decoded", "decoded data")
+            } else {
+                continue;
+            };
+            out.push(file.finding(
+                rule,
+                file.weigh(Severity::Critical),
+                feed.line,
+                format!("feeds {what} to a Python interpreter reading its program from stdin (line {})", start.line),
+            ));
+            return;
+        }
+    }
 }
 
 /// Fetch, write to disk, start: a dropper, even when the three steps sit in
@@ -196,19 +255,31 @@ fn download_and_run(file: &PyFile, out: &mut Vec<Finding>) {
 fn runs_the_file_it_wrote<'a>(file: &'a PyFile<'a>) -> Option<&'a Call> {
     let is_identifier =
         |t: &str| !t.is_empty() && t.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '.') && !t.starts_with(|c: char| c.is_ascii_digit());
-    let written: Vec<(&Option<String>, &str)> = file
+    let opened = file
         .calls()
         .filter(|c| c.is(&["open", "io.open"]) && c.strings.iter().any(|m| m.contains('w') && m.contains('b') && m.len() <= 3))
-        .filter_map(|c| c.arg_texts.first().map(|t| (&c.function, t.trim())))
-        .filter(|(_, t)| is_identifier(t))
-        .collect();
+        .filter_map(|c| c.arg_texts.first().map(|t| (&c.function, t.trim())));
+    // `urlretrieve(url, path)` downloads and writes in one call.
+    let retrieved = file
+        .calls()
+        .filter(|c| c.is(&["urllib.request.urlretrieve", "urllib.urlretrieve", "urlretrieve"]))
+        .filter_map(|c| c.arg_texts.get(1).map(|t| (&c.function, t.trim())));
+    let written: Vec<(&Option<String>, &str)> = opened.chain(retrieved).filter(|(_, t)| is_identifier(t)).collect();
     if written.is_empty() {
         return None;
     }
     file.calls().filter(|c| is_process(c) || c.is(&["os.startfile"])).find(|start| {
         let fetches_here = file.calls().any(|c| c.function == start.function && access::is_network(c));
-        fetches_here && program_of(start).is_some_and(|program| written.iter().any(|(function, path)| *function == &start.function && program == *path))
+        fetches_here
+            && program_of(start).is_some_and(|program| written.iter().any(|(function, path)| *function == &start.function && names_path(program, path)))
     })
+}
+
+/// True when the program a process runs, as source text, is the path
+/// variable `path`, or that path made absolute (`os.path.abspath(path)`).
+fn names_path(program: &str, path: &str) -> bool {
+    program == path
+        || ["os.path.abspath(", "os.path.realpath(", "Path("].iter().any(|f| program.strip_prefix(f).and_then(|r| r.strip_suffix(')')) == Some(path))
 }
 
 /// The program a process start runs, as source text: its first argument,
@@ -254,7 +325,7 @@ fn exec_rules(file: &PyFile, call: &Call, out: &mut Vec<Finding>) {
         out.push(file.finding("payload/download-exec", file.weigh(Severity::Critical), call.line, format!("{what}() runs code downloaded from the network")));
     } else if runs_downloaded_file(file, call) {
         out.push(file.finding("payload/download-exec", file.weigh(Severity::Critical), call.line, format!("{what}() runs a file that this code downloaded")));
-    } else if decodes(call) || call.reversed || call.strings.iter().any(|s| looks_encoded(s)) {
+    } else if decodes(call) || call.reversed || call.strings.iter().any(|s| looks_encoded(s)) || call.arg_texts.iter().any(|a| escaped_source(a)) {
         out.push(file.finding(
             "payload/exec-decoded",
             file.weigh(Severity::Critical),
@@ -312,6 +383,18 @@ fn runs_downloaded_file(file: &PyFile, call: &Call) -> bool {
             c.is(&["open", "io.open"]) && c.strings.iter().any(|m| crate::capabilities::is_write_mode(m)) && fetching_functions.contains(&&c.function);
         (downloads || saves_download) && c.strings.iter().any(|s| paths.contains(&s))
     })
+}
+
+/// Source text written mostly as escape sequences (`"\x69\x6d\160…"`):
+/// code spelled so that no reader sees it. At least 16 escapes, and most
+/// of the text.
+fn escaped_source(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let escapes = bytes
+        .windows(4)
+        .filter(|w| w[0] == b'\\' && (w[1] == b'x' && w[2].is_ascii_hexdigit() || (b'0'..=b'7').contains(&w[1]) && (b'0'..=b'7').contains(&w[2])))
+        .count();
+    escapes >= 16 && escapes * 4 * 10 >= text.len() * 6
 }
 
 /// A long string that is mostly base64 or hex: an encoded blob.

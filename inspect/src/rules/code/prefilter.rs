@@ -45,7 +45,11 @@ const TOKENS: &[&str] = &[
     "telnetlib",
     "httpconnection",
     "httpsconnection",
-    "environ",
+    // the environment as code names it (not the word "environment" in prose)
+    "environ.",
+    "environ)",
+    "environ[",
+    "environ,",
     "pip.main",
     "pip._internal",
     "b64decode",
@@ -98,7 +102,8 @@ const TOKENS: &[&str] = &[
     "/tdata",
     "metamask",
     ".ssh",
-    ".aws",
+    ".aws/",
+    ".aws\\",
     "git-credentials",
     // persistence
     "currentversion",
@@ -119,6 +124,10 @@ const TOKENS: &[&str] = &[
     "stegpy",
     "stepic",
 ];
+
+/// Tokens that count only at the start of a name (after a dot is fine:
+/// `o.system(` is an aliased `os.system(`).
+const WORD_START: [&str; 5] = ["system(", "requests.", "socket.", "pty.", "popen"];
 
 /// Modules (and names imported from modules) whose import alone a rule can
 /// act on, or whose functions an alias would hide from the tokens above:
@@ -149,6 +158,8 @@ pub fn worth_parsing(text: &str) -> bool {
 /// The token screen: call words, names, fragments, and `://` before a digit.
 fn matches_a_token(text: &str) -> bool {
     let bytes = text.as_bytes();
+    // Asked once per file: generated code repeats `_builtins.` thousands of times.
+    let mut builtin_use: Option<bool> = None;
     for m in matcher().find_overlapping_iter(bytes) {
         let (start, end) = (m.start(), m.end());
         let id = m.pattern().as_usize();
@@ -159,6 +170,15 @@ fn matches_a_token(text: &str) -> bool {
                 return true;
             }
         } else if id < CALL_WORDS.len() + TOKENS.len() {
+            let token = TOKENS[id - CALL_WORDS.len()];
+            if token == "builtins." && !*builtin_use.get_or_insert_with(|| uses_a_builtin_by_name(text)) {
+                // Generated code types with `_builtins.str`: only lookups of code runners count.
+                continue;
+            }
+            if WORD_START.contains(&token) && start > 0 && is_ident(bytes[start - 1]) {
+                // `FileSystem(`, `empty.`, `my_requests.`: not the name screened.
+                continue;
+            }
             return true;
         } else if bytes.get(end).is_some_and(|b| b.is_ascii_digit()) {
             // "://" followed by a digit: a URL to a raw IP address.
@@ -196,7 +216,7 @@ fn text_shapes(text: &str) -> bool {
             if (line.trim_end().ends_with('\\') || open) && statement.len() < 4096 {
                 continue;
             }
-            if imports_a_screened_name(&statement) {
+            if imports_a_screened_name(&statement) && (!statement.contains("builtins") || uses_a_builtin_by_name(text) || imports_another(&statement)) {
                 return true;
             }
             statement.clear();
@@ -206,6 +226,15 @@ fn text_shapes(text: &str) -> bool {
         }
     }
     false
+}
+
+/// Ways code reaches a builtin through the `builtins` module or an alias
+/// of it (`b.exec(`, `getattr(b, …)`, `b.__dict__[…]`): what makes a file
+/// that imports `builtins` worth parsing.
+const BUILTIN_USES: [&str; 6] = [".exec(", ".eval(", ".compile(", ".__import__(", "getattr(", "vars("];
+
+fn uses_a_builtin_by_name(text: &str) -> bool {
+    BUILTIN_USES.iter().any(|u| text.contains(u))
 }
 
 /// True when one of the `;`-separated statements of `line` imports a name in [`IMPORTED`].
@@ -218,6 +247,11 @@ fn imports_a_screened_name(line: &str) -> bool {
         // Every dotted name in the statement: modules, imported names and aliases.
         words.any(|w| IMPORTED.contains(&w.split('.').next().unwrap_or(w)))
     })
+}
+
+/// True when an import statement screened for `builtins` also imports another screened name.
+fn imports_another(statement: &str) -> bool {
+    imports_a_screened_name(&statement.replace("builtins", " "))
 }
 
 /// A line that is nothing but base64 or hex (give or take quotes, commas
@@ -248,6 +282,14 @@ mod tests {
         assert!(worth_parsing("URL = 'http://203.0.113.9/x'\n"));
         assert!(worth_parsing("HOOK = 'https://discord.com/api/webhooks/1/2'\n"));
         assert!(worth_parsing(&format!("x = '{}'\n", "A".repeat(2000))));
+    }
+
+    #[test]
+    fn the_builtins_module_counts_only_when_code_runners_are_looked_up_in_it() {
+        assert!(!worth_parsing("import builtins as _builtins\nclass Region(_builtins.str):\n    pass\n"));
+        assert!(worth_parsing("import builtins as b\nb.exec(code)\n"));
+        assert!(worth_parsing("import builtins as b\nrun = getattr(b, name)\n"));
+        assert!(worth_parsing("import builtins, socket\n"));
     }
 
     #[test]
