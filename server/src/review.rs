@@ -235,6 +235,37 @@ pub fn audit_size(conn: &mut AnyConnection, reader: &Reader, release_id: i64) ->
     }))
 }
 
+/// The criteria a decision is made for: one of the configured names, or
+/// the default when none is given.
+pub fn criteria(config: &airlock_store::Config, asked: Option<&str>) -> StoreResult<String> {
+    match asked.map(str::trim).filter(|c| !c.is_empty()) {
+        None => Ok(config.default_criteria.clone()),
+        Some(c) if config.criteria.iter().any(|k| k == c) => Ok(c.to_string()),
+        Some(c) => Err(StoreError::Invalid(format!("criteria must be one of {}, got {c:?}", config.criteria.join(", ")))),
+    }
+}
+
+/// Decide on a release after measuring what reviewing it reads, so the
+/// decision records its audit base and lines (a busy memory budget or an
+/// unreadable archive leaves them unrecorded, never blocks the decision).
+#[allow(clippy::too_many_arguments)]
+pub fn measured_decide(
+    conn: &mut AnyConnection,
+    reader: &Reader,
+    release_id: i64,
+    user: &airlock_store::auth::User,
+    verdict: airlock_store::decisions::Verdict,
+    comment: &str,
+    policy: &airlock_store::decisions::ReviewPolicy,
+    reviewed: Option<&[String]>,
+    criteria: &str,
+) -> StoreResult<(Release, airlock_store::decisions::Outcome)> {
+    if let Err(e) = audit_size(conn, reader, release_id) {
+        tracing::warn!(release_id, error = %e, "deciding without a measured audit size");
+    }
+    airlock_store::decisions::decide_for(conn, release_id, user, verdict, comment, policy, reviewed, Some(criteria))
+}
+
 /// Audit sizes of several releases, within a time budget: what is not yet
 /// measured when it runs out is left out (and measured on a later call,
 /// since every finished measurement is cached).

@@ -100,6 +100,19 @@ pub struct Settings {
     /// Names never fetched from the upstream index: project names and
     /// `prefix-*` patterns, compared in PEP 503 normal form.
     pub reserved_names: Option<Vec<String>>,
+    // ---- keeping the approved set current (issue #13) ----
+    /// The criteria a decision may be made for (cargo-vet's `safe-to-run`,
+    /// `safe-to-deploy` by default).
+    pub criteria: Option<Vec<String>>,
+    /// The criteria of a decision that names none.
+    pub default_criteria: Option<String>,
+    /// Check watched projects upstream every N s (0: never).
+    pub watch_sync_secs: Option<u64>,
+    /// Watched projects checked at once in a sync pass.
+    pub watch_concurrency: Option<usize>,
+    /// A watched project's release younger than N days (upstream upload
+    /// time) is not requested until it is N days old (0: off).
+    pub watch_cooldown_days: Option<u64>,
 }
 
 impl Settings {
@@ -139,6 +152,11 @@ impl Settings {
             mirror_sdists: self.mirror_sdists.or(lower.mirror_sdists),
             bulk_approve_below: self.bulk_approve_below.or(lower.bulk_approve_below),
             reserved_names: self.reserved_names.or(lower.reserved_names),
+            criteria: self.criteria.or(lower.criteria),
+            default_criteria: self.default_criteria.or(lower.default_criteria),
+            watch_sync_secs: self.watch_sync_secs.or(lower.watch_sync_secs),
+            watch_concurrency: self.watch_concurrency.or(lower.watch_concurrency),
+            watch_cooldown_days: self.watch_cooldown_days.or(lower.watch_cooldown_days),
         }
     }
 
@@ -261,6 +279,16 @@ pub struct Config {
     // ---- name protection (issue #11) ----
     /// Names never fetched from the upstream index.
     pub reserved_names: ReservedNames,
+    // ---- keeping the approved set current (issue #13) ----
+    /// The criteria names a decision may carry, and the default one.
+    pub criteria: Vec<String>,
+    pub default_criteria: String,
+    /// How often watched projects are checked upstream (None: never).
+    pub watch_sync: Option<Duration>,
+    /// Watched projects checked at once.
+    pub watch_concurrency: usize,
+    /// Releases younger than this (upstream upload time) wait (zero: off).
+    pub watch_cooldown: Duration,
 }
 
 impl fmt::Debug for Config {
@@ -340,7 +368,23 @@ impl Config {
             Some(sev @ ("critical" | "high" | "medium" | "low" | "info")) => sev.to_string(),
             Some(other) => return Err(StoreError::Config(format!("bulk_approve_below must be critical, high, medium, low or info, got {other:?}"))),
         };
+        let criteria: Vec<String> = match s.criteria {
+            Some(list) => list.iter().map(|c| c.trim().to_string()).filter(|c| !c.is_empty()).collect(),
+            None => crate::reading::DEFAULT_CRITERIA_NAMES.iter().map(|c| c.to_string()).collect(),
+        };
+        let default_criteria = s.default_criteria.map(|c| c.trim().to_string()).unwrap_or_else(|| crate::reading::DEFAULT_CRITERIA.to_string());
+        if !criteria.contains(&default_criteria) {
+            return Err(StoreError::Config(format!("default_criteria {default_criteria:?} is not one of criteria {criteria:?}")));
+        }
         Ok(Config {
+            criteria,
+            default_criteria,
+            watch_sync: match s.watch_sync_secs.unwrap_or(3600) {
+                0 => None,
+                secs => Some(Duration::from_secs(secs)),
+            },
+            watch_concurrency: s.watch_concurrency.unwrap_or(8).clamp(1, 256),
+            watch_cooldown: Duration::from_secs(s.watch_cooldown_days.unwrap_or(0) * 86_400),
             targets,
             mirror_sdists_always,
             bulk_approve_below,

@@ -12,6 +12,7 @@ use crate::domain::{ReleaseStatus, Role};
 use crate::error::{StoreError, StoreResult};
 use crate::files::files_of_release;
 use crate::now_ms;
+use crate::reading;
 use crate::releases::{release_by_id, severity_rank, Release};
 use crate::schema::{decisions, releases, users};
 
@@ -84,6 +85,13 @@ pub struct DecisionView {
     pub created_at: i64,
     /// False for an approval waiting for another auditor: it serves nothing yet.
     pub in_force: bool,
+    /// What was read (see [`crate::reading`]): the approved version the
+    /// delta was read against, or `full`; None when not recorded.
+    pub audit_base: Option<String>,
+    pub audit_base_release_id: Option<i64>,
+    pub audit_lines: Option<i64>,
+    /// `safe-to-run`, `safe-to-deploy` or a configured name.
+    pub criteria: Option<String>,
 }
 
 fn check_comment(comment: &str) -> StoreResult<&str> {
@@ -142,6 +150,26 @@ pub fn decide(
     policy: &ReviewPolicy,
     reviewed: Option<&[String]>,
 ) -> StoreResult<(Release, Outcome)> {
+    decide_for(conn, release_id, user, verdict, comment, policy, reviewed, None)
+}
+
+/// [`decide`] for `criteria` (None: [`reading::DEFAULT_CRITERIA`]). The
+/// decision also records what reviewing the release reads now, from the
+/// audit-size cache (see [`reading::what_is_read`]): measure first. An
+/// approved release whose base was revoked may be approved again, after a
+/// new review against another base.
+#[allow(clippy::too_many_arguments)]
+pub fn decide_for(
+    conn: &mut AnyConnection,
+    release_id: i64,
+    user: &User,
+    verdict: Verdict,
+    comment: &str,
+    policy: &ReviewPolicy,
+    reviewed: Option<&[String]>,
+    criteria: Option<&str>,
+) -> StoreResult<(Release, Outcome)> {
+    let criteria = criteria.map(str::trim).filter(|c| !c.is_empty()).unwrap_or(reading::DEFAULT_CRITERIA).to_string();
     if user.role < Role::Auditor {
         return Err(StoreError::Invalid(format!("user {} is a {} and cannot decide", user.name, user.role.as_str())));
     }
@@ -166,10 +194,12 @@ pub fn decide(
         current.sort();
         // Files added to an approved release since its approval wait for one.
         let added_since_approval = status == ReleaseStatus::Approved && in_force_approval(&decided) != Some(current.as_slice());
+        // An approval read against a base since revoked is reviewed again.
+        let rereview = status == ReleaseStatus::Approved && reading::base_revoked(conn, Some(&[release_id]))?.contains_key(&release_id);
         // A revoked release may be reviewed again (revoked by mistake, or
         // cleared by an investigation): a new round of approvals starts.
         let decidable = match verdict {
-            Verdict::Approve => matches!(status, ReleaseStatus::AwaitingReview | ReleaseStatus::Revoked) || added_since_approval,
+            Verdict::Approve => matches!(status, ReleaseStatus::AwaitingReview | ReleaseStatus::Revoked) || added_since_approval || rereview,
             Verdict::Reject => matches!(status, ReleaseStatus::AwaitingReview | ReleaseStatus::Revoked),
             Verdict::Revoke => status == ReleaseStatus::Approved,
         };
@@ -203,7 +233,13 @@ pub fn decide(
                 return Err(StoreError::Conflict(format!("the files of {} {} are not the ones you reviewed; reload the page", project.name, release.version)));
             }
         }
-        let round = approvals_this_round(&decided, &hashes);
+        let round = if rereview {
+            // A new round: the approvals since the one in force.
+            let start = decided.iter().rposition(|d| d.in_force).map_or(0, |i| i + 1);
+            approvals_this_round(&decided[start..], &hashes)
+        } else {
+            approvals_this_round(&decided, &hashes)
+        };
         let needed = policy.approvals_needed(&release.max_severity);
         if verdict == Verdict::Approve && round.contains(&user.id) {
             return Err(StoreError::Conflict(format!(
@@ -218,6 +254,7 @@ pub fn decide(
             Verdict::Revoke => (Outcome::Revoked, Some(ReleaseStatus::Revoked)),
         };
         let now = now_ms();
+        let read = reading::what_is_read(conn, project.id, release_id, &release.version)?;
         diesel::insert_into(decisions::table)
             .values((
                 decisions::release_id.eq(release_id),
@@ -227,6 +264,10 @@ pub fn decide(
                 decisions::sha256s.eq(serde_json::to_string(&hashes).unwrap_or_default()),
                 decisions::created_at.eq(now),
                 decisions::in_force.eq(!matches!(outcome, Outcome::ApprovalRecorded { .. })),
+                decisions::audit_base.eq(&read.base),
+                decisions::audit_base_release_id.eq(read.base_release_id),
+                decisions::audit_lines.eq(read.lines),
+                decisions::criteria.eq(&criteria),
             ))
             .execute(conn)?;
         let release: Release = match new_status {
@@ -243,7 +284,13 @@ pub fn decide(
             _ => String::new(),
         };
         let added = if added_since_approval && verdict == Verdict::Approve { " (covers files added after the earlier approval)" } else { "" };
-        let detail = format!("{comment}{step}{added} [files: {}]", hashes.join(", "));
+        let rereviewed = if rereview && verdict == Verdict::Approve { " (re-reviewed: its audit base was revoked)" } else { "" };
+        let base = match (&read.base, read.lines) {
+            (Some(b), Some(lines)) if b == reading::FULL => format!(" [read: whole release, {lines} lines; {criteria}]"),
+            (Some(b), Some(lines)) => format!(" [read: delta from {b}, {lines} lines; {criteria}]"),
+            _ => format!(" [read: not measured; {criteria}]"),
+        };
+        let detail = format!("{comment}{step}{added}{rereviewed}{base} [files: {}]", hashes.join(", "));
         audit::record(conn, Some(&user.name), &format!("release.{}", verdict.as_str()), &target, &detail)?;
         Ok((release, outcome))
     })
@@ -257,21 +304,37 @@ pub fn hashes_in_force(decisions: &[DecisionView]) -> Option<&[String]> {
 
 /// A release's decisions, oldest first.
 pub fn decisions_of(conn: &mut AnyConnection, release_id: i64) -> StoreResult<Vec<DecisionView>> {
-    let rows: Vec<(String, String, String, String, i64, bool)> = decisions::table
+    type Row = (String, String, String, String, i64, bool, Option<String>, Option<i64>, Option<i64>, Option<String>);
+    let rows: Vec<Row> = decisions::table
         .inner_join(users::table)
         .filter(decisions::release_id.eq(release_id))
         .order(decisions::id)
-        .select((users::name, decisions::decision, decisions::comment, decisions::sha256s, decisions::created_at, decisions::in_force))
+        .select((
+            users::name,
+            decisions::decision,
+            decisions::comment,
+            decisions::sha256s,
+            decisions::created_at,
+            decisions::in_force,
+            decisions::audit_base,
+            decisions::audit_base_release_id,
+            decisions::audit_lines,
+            decisions::criteria,
+        ))
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(user, decision, comment, sha256s, created_at, in_force)| DecisionView {
+        .map(|(user, decision, comment, sha256s, created_at, in_force, audit_base, audit_base_release_id, audit_lines, criteria)| DecisionView {
             user,
             decision,
             comment,
             sha256s: serde_json::from_str(&sha256s).unwrap_or_default(),
             created_at,
             in_force,
+            audit_base,
+            audit_base_release_id,
+            audit_lines,
+            criteria,
         })
         .collect())
 }

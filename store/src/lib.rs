@@ -22,6 +22,7 @@ pub mod jobs;
 pub mod names;
 pub mod overview;
 pub mod queue;
+pub mod reading;
 pub mod releases;
 pub mod schema;
 pub mod tasks;

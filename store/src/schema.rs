@@ -108,6 +108,10 @@ diesel::table! {
         sha256s -> Text,
         created_at -> BigInt,
         in_force -> Bool,
+        audit_base -> Nullable<Text>,
+        audit_base_release_id -> Nullable<BigInt>,
+        audit_lines -> Nullable<BigInt>,
+        criteria -> Nullable<Text>,
     }
 }
 
