@@ -30,6 +30,7 @@ pub mod testdb;
 pub mod throttle;
 pub mod unmirrored;
 pub mod upstream_sync;
+pub mod watches;
 pub mod why;
 
 pub use blobs::BlobStore;

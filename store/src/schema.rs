@@ -262,6 +262,26 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    watches (project) {
+        project -> Text,
+        specifier -> Text,
+        created_by -> Nullable<Text>,
+        created_at -> BigInt,
+        backfill -> BigInt,
+        baseline -> Nullable<Text>,
+        etag -> Nullable<Text>,
+        last_modified -> Nullable<Text>,
+        last_checked_at -> Nullable<BigInt>,
+        next_check_at -> BigInt,
+        last_outcome -> Nullable<Text>,
+        newest_upstream -> Nullable<Text>,
+        upstream_versions -> Nullable<Text>,
+        cooldown_version -> Nullable<Text>,
+        cooldown_until -> Nullable<BigInt>,
+    }
+}
+
 diesel::joinable!(releases -> projects (project_id));
 diesel::joinable!(unmirrored_files -> releases (release_id));
 diesel::joinable!(import_lines -> imports (import_id));
@@ -295,4 +315,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     import_lines,
     dependency_edges,
     unmirrored_files,
+    watches,
 );

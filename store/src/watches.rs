@@ -1,0 +1,432 @@
+//! Watched projects: an auditor trusts a project, and Airlock brings each
+//! new upstream release of it (within a PEP 440 specifier) to review, with
+//! its delta from the nearest approved version. This module keeps the
+//! watch list and each watch's sync bookkeeping (conditional-request
+//! validators, when it was and will be checked, the cooldown), and decides
+//! from an upstream listing which versions to request ([`plan`], pure).
+//!
+//! It never talks to the upstream: the worker's sync pass does, and
+//! reports back through [`record_check`]. Unwatching stops new requests
+//! and never touches a release already in Airlock.
+
+use std::str::FromStr;
+
+use diesel::prelude::*;
+use pep440_rs::VersionSpecifiers;
+use serde::Serialize;
+
+use crate::db::AnyConnection;
+use crate::domain::{ProjectName, Version};
+use crate::error::{StoreError, StoreResult};
+use crate::names::NamePolicy;
+use crate::schema::watches;
+
+/// Most releases a watch may backfill.
+pub const MAX_BACKFILL: u32 = 50;
+
+/// One watched project and where its sync stands.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
+#[diesel(table_name = watches)]
+pub struct Watch {
+    pub project: String,
+    /// A PEP 440 specifier set; empty allows every version.
+    pub specifier: String,
+    pub created_by: Option<String>,
+    pub created_at: i64,
+    pub backfill: i64,
+    pub baseline: Option<String>,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub last_checked_at: Option<i64>,
+    pub next_check_at: i64,
+    pub last_outcome: Option<String>,
+    pub newest_upstream: Option<String>,
+    pub upstream_versions: Option<String>,
+    pub cooldown_version: Option<String>,
+    pub cooldown_until: Option<i64>,
+}
+
+/// Conditional-request validators (RFC 9110): what to send as
+/// `If-None-Match` and `If-Modified-Since`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Validators {
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+}
+
+impl Watch {
+    /// The validators to send, or None to fetch the page whole: before the
+    /// first sync, and once a release the cooldown held back is due (the
+    /// page has not changed, but what Airlock should do with it has).
+    pub fn validators(&self, now: i64) -> Option<Validators> {
+        if self.baseline.is_none() || self.cooldown_until.is_some_and(|t| t <= now) {
+            return None;
+        }
+        let v = Validators { etag: self.etag.clone(), last_modified: self.last_modified.clone() };
+        (v.etag.is_some() || v.last_modified.is_some()).then_some(v)
+    }
+
+    /// The specifier set (an empty one allows every version).
+    pub fn specifiers(&self) -> StoreResult<VersionSpecifiers> {
+        parse_specifier(&self.specifier)
+    }
+
+    /// The final versions the upstream listed within the specifier at the last check.
+    pub fn upstream_versions(&self) -> Vec<String> {
+        self.upstream_versions.as_deref().and_then(|s| serde_json::from_str(s).ok()).unwrap_or_default()
+    }
+}
+
+/// Parse a PEP 440 specifier set (`>=2,<3`); empty allows everything.
+pub fn parse_specifier(raw: &str) -> StoreResult<VersionSpecifiers> {
+    VersionSpecifiers::from_str(raw.trim()).map_err(|e| StoreError::Invalid(format!("invalid version specifier {raw:?}: {e}")))
+}
+
+/// Watch `project` (or change its specifier and backfill). Refused for a
+/// reserved name: it is never fetched from the upstream.
+pub fn watch(conn: &mut AnyConnection, project: &ProjectName, specifier: &str, backfill: u32, by: Option<&str>, names: &NamePolicy) -> StoreResult<Watch> {
+    let specifier = specifier.trim();
+    parse_specifier(specifier)?;
+    if backfill > MAX_BACKFILL {
+        return Err(StoreError::Invalid(format!("backfill is at most {MAX_BACKFILL} releases")));
+    }
+    if let Some(pattern) = names.reserved.matching(project.as_str()) {
+        crate::names::record_refusal(conn, by, project.as_str(), &pattern, "watch")?;
+        return Err(StoreError::Conflict(crate::names::reserved_advice(project.as_str(), &pattern)));
+    }
+    let now = crate::now_ms();
+    crate::db::write_transaction(conn, |conn| {
+        let existing = get(conn, project)?;
+        if existing.is_some() {
+            diesel::update(watches::table.find(project.as_str()))
+                .set((
+                    watches::specifier.eq(specifier),
+                    watches::backfill.eq(i64::from(backfill)),
+                    watches::next_check_at.eq(now),
+                    watches::etag.eq(None::<String>),
+                ))
+                .execute(conn)?;
+        } else {
+            diesel::insert_into(watches::table)
+                .values((
+                    watches::project.eq(project.as_str()),
+                    watches::specifier.eq(specifier),
+                    watches::created_by.eq(by),
+                    watches::created_at.eq(now),
+                    watches::backfill.eq(i64::from(backfill)),
+                    watches::next_check_at.eq(now),
+                ))
+                .execute(conn)?;
+        }
+        let spec = if specifier.is_empty() { "every version".to_string() } else { specifier.to_string() };
+        crate::audit::record(conn, by, "project.watch", project.as_str(), &format!("{spec}; backfill {backfill}"))?;
+        get(conn, project)?.ok_or_else(|| StoreError::NotFound(format!("watch of {project}")))
+    })
+}
+
+/// Stop watching `project`; false when it was not watched. Releases already
+/// in Airlock, approved files included, stay as they are.
+pub fn unwatch(conn: &mut AnyConnection, project: &ProjectName, by: Option<&str>) -> StoreResult<bool> {
+    crate::db::write_transaction(conn, |conn| {
+        let gone = diesel::delete(watches::table.find(project.as_str())).execute(conn)? > 0;
+        if gone {
+            crate::audit::record(conn, by, "project.unwatch", project.as_str(), "no new releases are requested; approved files stay")?;
+        }
+        Ok(gone)
+    })
+}
+
+pub fn get(conn: &mut AnyConnection, project: &ProjectName) -> StoreResult<Option<Watch>> {
+    Ok(watches::table.find(project.as_str()).select(Watch::as_select()).first(conn).optional()?)
+}
+
+/// Every watch, by project name.
+pub fn list(conn: &mut AnyConnection) -> StoreResult<Vec<Watch>> {
+    Ok(watches::table.order(watches::project).select(Watch::as_select()).load(conn)?)
+}
+
+/// Claim the watches due at `now` (every watch when `all`), moving each
+/// one's next check `interval_ms` on. A watch is claimed by one process
+/// only: the move is conditional on the due time it read.
+pub fn claim_due(conn: &mut AnyConnection, now: i64, interval_ms: i64, all: bool) -> StoreResult<Vec<Watch>> {
+    crate::db::write_transaction(conn, |conn| {
+        let mut query = watches::table.select(Watch::as_select()).order(watches::next_check_at).into_boxed();
+        if !all {
+            query = query.filter(watches::next_check_at.le(now));
+        }
+        let due: Vec<Watch> = query.load(conn)?;
+        let mut claimed = Vec::with_capacity(due.len());
+        for w in due {
+            let moved = diesel::update(watches::table.find(&w.project).filter(watches::next_check_at.eq(w.next_check_at)))
+                .set(watches::next_check_at.eq(now + interval_ms))
+                .execute(conn)?;
+            if moved == 1 {
+                claimed.push(w);
+            }
+        }
+        Ok(claimed)
+    })
+}
+
+/// What one check of a watched project found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Checked {
+    /// 304: nothing changed since the validators were given.
+    Unchanged,
+    /// A full page, and what [`plan`] made of it.
+    Listed { validators: Validators, plan: Plan },
+    /// The check failed; with `retry_at`, not again before then (429/503).
+    Failed { error: String, retry_at: Option<i64> },
+}
+
+/// Record a check of `project` made at `now`.
+pub fn record_check(conn: &mut AnyConnection, project: &str, now: i64, checked: &Checked) -> StoreResult<()> {
+    let target = watches::table.find(project);
+    match checked {
+        Checked::Unchanged => {
+            diesel::update(target).set((watches::last_checked_at.eq(now), watches::last_outcome.eq("unchanged"))).execute(conn)?;
+        }
+        Checked::Listed { validators, plan } => {
+            let outcome = if plan.request.is_empty() { "listed".to_string() } else { format!("requested {}", plan.request.join(", ")) };
+            diesel::update(target)
+                .set((
+                    watches::last_checked_at.eq(now),
+                    watches::last_outcome.eq(outcome),
+                    watches::etag.eq(&validators.etag),
+                    watches::last_modified.eq(&validators.last_modified),
+                    watches::newest_upstream.eq(&plan.newest),
+                    watches::upstream_versions.eq(serde_json::to_string(&plan.within).unwrap_or_default()),
+                    watches::baseline.eq(&plan.baseline),
+                    watches::backfill.eq(0),
+                    watches::cooldown_version.eq(plan.cooling.as_ref().map(|c| c.0.clone())),
+                    watches::cooldown_until.eq(plan.cooling.as_ref().map(|c| c.1)),
+                ))
+                .execute(conn)?;
+        }
+        Checked::Failed { error, retry_at } => {
+            let next: i64 = watches::table.find(project).select(watches::next_check_at).first(conn).optional()?.unwrap_or(now);
+            let next = retry_at.map_or(next, |r| next.max(r));
+            diesel::update(target)
+                .set((watches::last_checked_at.eq(now), watches::last_outcome.eq(format!("failed: {error}")), watches::next_check_at.eq(next)))
+                .execute(conn)?;
+        }
+    }
+    Ok(())
+}
+
+/// One version as the upstream lists it: its earliest file upload time
+/// (PEP 700), and whether every file of it is yanked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedVersion {
+    pub version: Version,
+    pub uploaded_ms: Option<i64>,
+    pub yanked: bool,
+}
+
+/// Group an upstream listing's files `(version, upload time, yanked)` by version.
+pub fn listed_versions<'a>(files: impl IntoIterator<Item = (&'a str, Option<&'a str>, bool)>) -> Vec<ListedVersion> {
+    let mut out: Vec<ListedVersion> = Vec::new();
+    for (version, uploaded, yanked) in files {
+        let Ok(version) = Version::parse(version) else { continue };
+        let uploaded_ms = uploaded.and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()).map(|t| t.timestamp_millis());
+        match out.iter_mut().find(|l| l.version.pep440() == version.pep440()) {
+            Some(l) => {
+                l.yanked &= yanked;
+                l.uploaded_ms = match (l.uploaded_ms, uploaded_ms) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+            }
+            None => out.push(ListedVersion { version, uploaded_ms, yanked }),
+        }
+    }
+    out
+}
+
+/// What a sync does with one listing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Plan {
+    /// Versions to request now, newest first.
+    pub request: Vec<String>,
+    /// The earliest release the cooldown holds back, and when it is due.
+    pub cooling: Option<(String, i64)>,
+    /// The newest final, unyanked version listed (whatever the specifier).
+    pub newest: Option<String>,
+    /// Final, unyanked versions within the specifier, newest first.
+    pub within: Vec<String>,
+    /// Versions above this are new (set by the first sync).
+    pub baseline: Option<String>,
+}
+
+/// Which versions to request from a listing. Only final, unyanked
+/// versions within the specifier count. The first sync sets the baseline
+/// (the newest listed) and requests the `backfill` newest; later ones
+/// request what is above the baseline. Versions Airlock has (`known`, any
+/// status) are left alone, and a version uploaded less than `cooldown_ms`
+/// ago waits (one without an upload time is not held back: the upstream
+/// gives nothing to wait from).
+pub fn plan(watch: &Watch, listed: &[ListedVersion], known: &[Version], cooldown_ms: i64, now: i64) -> StoreResult<Plan> {
+    let spec = watch.specifiers()?;
+    let mut finals: Vec<&ListedVersion> =
+        listed.iter().filter(|l| !l.yanked && !l.version.pep440().any_prerelease() && l.version.pep440().local().is_empty()).collect();
+    finals.sort_by(|a, b| b.version.pep440().cmp(a.version.pep440()));
+    let newest = finals.first().map(|l| l.version.to_string());
+    let within: Vec<&ListedVersion> = finals.iter().copied().filter(|l| spec.contains(l.version.pep440())).collect();
+    let (baseline, wanted): (Option<String>, Vec<&ListedVersion>) = match &watch.baseline {
+        Some(b) => {
+            let base = Version::parse(b)?;
+            (Some(b.clone()), within.iter().copied().filter(|l| l.version.pep440() > base.pep440()).collect())
+        }
+        None => (Some(newest.clone().unwrap_or_else(|| "0".into())), within.iter().copied().take(watch.backfill.max(0) as usize).collect()),
+    };
+    let mut out = Plan { newest, baseline, within: within.iter().map(|l| l.version.to_string()).collect(), ..Plan::default() };
+    for l in wanted {
+        if known.iter().any(|k| k.pep440() == l.version.pep440()) {
+            continue;
+        }
+        match l.uploaded_ms.map(|t| t + cooldown_ms) {
+            Some(due) if cooldown_ms > 0 && due > now => {
+                if out.cooling.as_ref().is_none_or(|(_, t)| due < *t) {
+                    out.cooling = Some((l.version.to_string(), due));
+                }
+            }
+            _ => out.request.push(l.version.to_string()),
+        }
+    }
+    Ok(out)
+}
+
+/// The project page's summary of a watch against what Airlock approved.
+#[derive(Debug, Clone, Serialize)]
+pub struct Standing {
+    pub newest_approved: Option<String>,
+    /// Final versions within the specifier the upstream lists above the newest approved.
+    pub behind: usize,
+}
+
+/// How far `project`'s approved releases are behind the upstream listing
+/// the watch last saw.
+pub fn standing(watch: &Watch, approved: &[Version]) -> Standing {
+    let newest = approved.iter().max_by(|a, b| a.pep440().cmp(b.pep440()));
+    let behind = watch.upstream_versions().iter().filter_map(|v| Version::parse(v).ok()).filter(|v| newest.is_none_or(|n| v.pep440() > n.pep440())).count();
+    Standing { newest_approved: newest.map(|v| v.to_string()), behind }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testdb::each_backend;
+
+    fn names() -> NamePolicy {
+        NamePolicy { reserved: crate::names::ReservedNames::parse(&["acme-*"]).unwrap(), resembles: None }
+    }
+
+    fn lv(version: &str, uploaded_ms: Option<i64>, yanked: bool) -> ListedVersion {
+        ListedVersion { version: Version::parse(version).unwrap(), uploaded_ms, yanked }
+    }
+
+    fn w(specifier: &str, baseline: Option<&str>, backfill: i64) -> Watch {
+        Watch {
+            project: "demo".into(),
+            specifier: specifier.into(),
+            created_by: None,
+            created_at: 0,
+            backfill,
+            baseline: baseline.map(String::from),
+            etag: None,
+            last_modified: None,
+            last_checked_at: None,
+            next_check_at: 0,
+            last_outcome: None,
+            newest_upstream: None,
+            upstream_versions: None,
+            cooldown_version: None,
+            cooldown_until: None,
+        }
+    }
+
+    #[test]
+    fn specifiers_select_final_unyanked_versions_above_the_baseline() {
+        let listed =
+            [lv("1.9", None, false), lv("2.0", None, false), lv("2.1", None, true), lv("2.2rc1", None, false), lv("2.3", None, false), lv("3.0", None, false)];
+        let p = plan(&w(">=2,<3", Some("2.0"), 0), &listed, &[], 0, 0).unwrap();
+        assert_eq!(p.request, ["2.3"], "yanked, pre-release and out-of-range versions are not requested");
+        assert_eq!(p.newest.as_deref(), Some("3.0"));
+        assert_eq!(p.within, ["2.3", "2.0"]);
+        let everything = plan(&w("", Some("1.9"), 0), &listed, &[Version::parse("3.0").unwrap()], 0, 0).unwrap();
+        assert_eq!(everything.request, ["2.3", "2.0"], "versions Airlock has are left alone");
+        assert!(parse_specifier(">=2,<3").is_ok() && parse_specifier("").is_ok());
+        assert!(matches!(parse_specifier("=>2"), Err(StoreError::Invalid(_))));
+    }
+
+    #[test]
+    fn the_first_sync_sets_the_baseline_and_backfills_newest_first() {
+        let listed = [lv("1.0", None, false), lv("1.1", None, false), lv("1.2", None, false)];
+        let first = plan(&w("", None, 2), &listed, &[], 0, 0).unwrap();
+        assert_eq!((first.request.clone(), first.baseline.as_deref()), (vec!["1.2".to_string(), "1.1".to_string()], Some("1.2")));
+        assert!(plan(&w("", None, 0), &listed, &[], 0, 0).unwrap().request.is_empty(), "no backfill: nothing old is requested");
+    }
+
+    #[test]
+    fn the_cooldown_holds_a_young_release_until_it_is_old_enough() {
+        let day = 86_400_000;
+        let now = 10 * day;
+        let listed = [lv("1.0", Some(0), false), lv("1.1", Some(now - day), false), lv("1.2", Some(now - 2 * day), false), lv("1.3", None, false)];
+        let p = plan(&w("", Some("1.0"), 0), &listed, &[], 3 * day, now).unwrap();
+        assert_eq!(p.request, ["1.3"], "no upload time: nothing to wait from");
+        assert_eq!(p.cooling, Some(("1.2".to_string(), now + day)), "the earliest due is shown");
+        let later = plan(&w("", Some("1.0"), 0), &listed, &[], 3 * day, now + 2 * day).unwrap();
+        assert_eq!(later.request, ["1.3", "1.2", "1.1"]);
+        assert_eq!(later.cooling, None);
+        // Grouping: a version's earliest upload counts, and it is yanked only when every file is.
+        let grouped = listed_versions([("1.0", Some("2024-01-02T00:00:00Z"), true), ("1.0", Some("2024-01-01T00:00:00Z"), false)]);
+        assert_eq!((grouped.len(), grouped[0].yanked, grouped[0].uploaded_ms), (1, false, Some(1_704_067_200_000)));
+    }
+
+    #[test]
+    fn conditional_requests_are_skipped_before_the_first_sync_and_when_a_cooldown_is_due() {
+        let mut watch = w("", None, 0);
+        watch.etag = Some("\"abc\"".into());
+        assert_eq!(watch.validators(0), None, "the first sync reads the page whole");
+        watch.baseline = Some("1.0".into());
+        assert_eq!(watch.validators(0).and_then(|v| v.etag).as_deref(), Some("\"abc\""));
+        watch.cooldown_until = Some(50);
+        assert!(watch.validators(49).is_some());
+        assert_eq!(watch.validators(50), None, "a held-back release is due: read the page again");
+        watch.etag = None;
+        watch.cooldown_until = None;
+        assert_eq!(watch.validators(0), None, "no validators, no condition");
+    }
+
+    #[test]
+    fn watches_are_claimed_once_and_record_their_checks() {
+        each_backend(|conn| {
+            let demo = ProjectName::parse("Demo_Pkg").unwrap();
+            assert!(matches!(watch(conn, &demo, "=>1", 0, Some("ada"), &names()), Err(StoreError::Invalid(_))));
+            let reserved = ProjectName::parse("acme-auth").unwrap();
+            assert!(matches!(watch(conn, &reserved, "", 0, Some("ada"), &names()), Err(StoreError::Conflict(_))));
+            let made = watch(conn, &demo, ">=1", 2, Some("ada"), &names()).unwrap();
+            assert_eq!((made.project.as_str(), made.specifier.as_str(), made.backfill), ("demo-pkg", ">=1", 2));
+            let claimed = claim_due(conn, 1_000_000_000_000_000, 60_000, false).unwrap();
+            assert_eq!(claimed.len(), 1);
+            assert!(claim_due(conn, 1_000_000_000_000_000, 60_000, false).unwrap().is_empty(), "claimed once until due again");
+            let plan =
+                Plan { request: vec!["1.1".into()], newest: Some("1.1".into()), baseline: Some("1.1".into()), within: vec!["1.1".into()], cooling: None };
+            let validators = Validators { etag: Some("\"v1\"".into()), last_modified: Some("Tue, 01 Dec 2026 00:00:00 GMT".into()) };
+            record_check(conn, "demo-pkg", 5, &Checked::Listed { validators: validators.clone(), plan }).unwrap();
+            let now = get(conn, &demo).unwrap().unwrap();
+            assert_eq!((now.backfill, now.baseline.as_deref(), now.etag.as_deref()), (0, Some("1.1"), Some("\"v1\"")));
+            assert_eq!(now.validators(6), Some(validators));
+            record_check(conn, "demo-pkg", 7, &Checked::Unchanged).unwrap();
+            assert_eq!(get(conn, &demo).unwrap().unwrap().last_outcome.as_deref(), Some("unchanged"));
+            let far = 1_000_000_000_000_000 + 3_600_000;
+            record_check(conn, "demo-pkg", 8, &Checked::Failed { error: "429".into(), retry_at: Some(far) }).unwrap();
+            assert_eq!(get(conn, &demo).unwrap().unwrap().next_check_at, far, "backs off as the upstream asked");
+            assert_eq!(standing(&now, &[Version::parse("1.0").unwrap()]).behind, 1);
+            assert!(unwatch(conn, &demo, Some("ada")).unwrap());
+            assert!(!unwatch(conn, &demo, Some("ada")).unwrap());
+            let log = crate::audit::list(conn, 10, 0).unwrap();
+            assert!(log.iter().any(|e| e.action == "project.watch") && log.iter().any(|e| e.action == "project.unwatch"));
+        });
+    }
+}
