@@ -113,6 +113,9 @@ pub struct Settings {
     /// A watched project's release younger than N days (upstream upload
     /// time) is not requested until it is N days old (0: off).
     pub watch_cooldown_days: Option<u64>,
+    /// A release approved on a base since revoked: `flag` (stays served,
+    /// marked) or `withhold` (revoked with its base until reviewed again).
+    pub base_revoked_policy: Option<String>,
 }
 
 impl Settings {
@@ -157,6 +160,7 @@ impl Settings {
             watch_sync_secs: self.watch_sync_secs.or(lower.watch_sync_secs),
             watch_concurrency: self.watch_concurrency.or(lower.watch_concurrency),
             watch_cooldown_days: self.watch_cooldown_days.or(lower.watch_cooldown_days),
+            base_revoked_policy: self.base_revoked_policy.or(lower.base_revoked_policy),
         }
     }
 
@@ -289,6 +293,8 @@ pub struct Config {
     pub watch_concurrency: usize,
     /// Releases younger than this (upstream upload time) wait (zero: off).
     pub watch_cooldown: Duration,
+    /// `base_revoked_policy = "withhold"`.
+    pub withhold_on_base_revoked: bool,
 }
 
 impl fmt::Debug for Config {
@@ -385,6 +391,11 @@ impl Config {
             },
             watch_concurrency: s.watch_concurrency.unwrap_or(8).clamp(1, 256),
             watch_cooldown: Duration::from_secs(s.watch_cooldown_days.unwrap_or(0) * 86_400),
+            withhold_on_base_revoked: match s.base_revoked_policy.as_deref().map(str::trim) {
+                None | Some("flag") => false,
+                Some("withhold") => true,
+                Some(other) => return Err(StoreError::Config(format!("base_revoked_policy must be flag or withhold, got {other:?}"))),
+            },
             targets,
             mirror_sdists_always,
             bulk_approve_below,

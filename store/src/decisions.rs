@@ -50,6 +50,10 @@ pub struct ReviewPolicy {
     /// Releases whose worst finding is at least this severe need two
     /// different auditors; None turns the rule off.
     pub four_eyes_severity: Option<String>,
+    /// `base_revoked_policy = "withhold"`: revoking a release also revokes
+    /// the releases approved after reading their delta from it, until they
+    /// are reviewed again. Off (the default): they stay served, flagged.
+    pub withhold_on_base_revoked: bool,
 }
 
 impl ReviewPolicy {
@@ -292,8 +296,40 @@ pub fn decide_for(
         };
         let detail = format!("{comment}{step}{added}{rereviewed}{base} [files: {}]", hashes.join(", "));
         audit::record(conn, Some(&user.name), &format!("release.{}", verdict.as_str()), &target, &detail)?;
+        if verdict == Verdict::Revoke && policy.withhold_on_base_revoked {
+            for dependent in reading::base_revoked(conn, None)?.into_values().filter(|b| b.base_release_id == release_id) {
+                withhold(conn, dependent.release_id, user, &target, now)?;
+            }
+        }
         Ok((release, outcome))
     })
+}
+
+/// Revoke `release_id`, approved on the base `base` just revoked by
+/// `user`, under `base_revoked_policy = "withhold"`: its files leave the
+/// index until an auditor reviews it again.
+fn withhold(conn: &mut AnyConnection, release_id: i64, user: &User, base: &str, now: i64) -> StoreResult<()> {
+    let (project, release) = release_by_id(conn, release_id)?;
+    let hashes: String = decisions::table
+        .filter(decisions::release_id.eq(release_id))
+        .filter(decisions::in_force.eq(true))
+        .order(decisions::id.desc())
+        .select(decisions::sha256s)
+        .first(conn)?;
+    let comment = format!("withheld: its audit base {base} was revoked (base_revoked_policy = withhold); review it again to serve it");
+    diesel::insert_into(decisions::table)
+        .values((
+            decisions::release_id.eq(release_id),
+            decisions::user_id.eq(user.id),
+            decisions::decision.eq(Verdict::Revoke.as_str()),
+            decisions::comment.eq(&comment),
+            decisions::sha256s.eq(&hashes),
+            decisions::created_at.eq(now),
+            decisions::in_force.eq(true),
+        ))
+        .execute(conn)?;
+    diesel::update(releases::table.find(release_id)).set((releases::status.eq(ReleaseStatus::Revoked.as_str()), releases::updated_at.eq(now))).execute(conn)?;
+    audit::record(conn, Some(&user.name), "release.revoke", &format!("{} {}", project.name, release.version), &comment)
 }
 
 /// The hashes the approval in force covers, from a release's decisions
@@ -405,7 +441,7 @@ mod tests {
         each_backend(|conn| {
             let alice = create_user(conn, "alice", Role::Auditor, "password1").unwrap();
             let bob = create_user(conn, "bob", Role::Auditor, "password1").unwrap();
-            let policy = ReviewPolicy { four_eyes_severity: Some("high".into()) };
+            let policy = ReviewPolicy { four_eyes_severity: Some("high".into()), ..ReviewPolicy::default() };
             let risky = awaiting(conn, "risky", "1.0", "critical");
             let (r, outcome) = decide(conn, risky, &alice, Verdict::Approve, "first look", &policy, None).unwrap();
             assert_eq!((r.status.as_str(), outcome), ("awaiting_review", Outcome::ApprovalRecorded { have: 1, needed: 2 }));
@@ -446,7 +482,7 @@ mod tests {
 
             // Reviewed again: approved anew (the four-eyes round restarts), or rejected.
             let bob = create_user(conn, "bob", Role::Auditor, "password1").unwrap();
-            let policy = ReviewPolicy { four_eyes_severity: Some("low".into()) };
+            let policy = ReviewPolicy { four_eyes_severity: Some("low".into()), ..ReviewPolicy::default() };
             let (r, outcome) = decide(conn, id, &alice, Verdict::Approve, "the account was recovered; files unchanged", &policy, None).unwrap();
             assert_eq!((r.status.as_str(), outcome), ("revoked", Outcome::ApprovalRecorded { have: 1, needed: 2 }), "the earlier approval does not count");
             assert_eq!(served(conn, "demo"), 0);

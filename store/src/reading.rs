@@ -163,10 +163,21 @@ mod tests {
             assert_eq!(marked[&two].base, "1.0");
             assert_eq!(base_revoked(conn, Some(&[three])).unwrap().len(), 0);
 
-            // Re-reviewed against 1.2: no longer marked.
-            audit_size::put(conn, two, Some(three), 40, 0, 0, 1).unwrap();
+            // Under "withhold", revoking a base revokes what was read against it.
+            let (_, four) = awaiting(conn, "1.3");
+            audit_size::put(conn, four, Some(three), 12, 0, 0, 1).unwrap();
+            approve(conn, &alice, four, None);
+            let withhold = ReviewPolicy { withhold_on_base_revoked: true, ..ReviewPolicy::default() };
+            decide(conn, three, &alice, Verdict::Revoke, "bad", &withhold, None).unwrap();
+            let (_, r) = crate::releases::release_by_id(conn, four).unwrap();
+            assert_eq!(r.status, "revoked", "withheld with its base");
+            assert!(decisions_of(conn, four).unwrap().last().unwrap().comment.contains("audit base demo 1.2 was revoked"));
+            assert_eq!(crate::releases::release_by_id(conn, two).unwrap().1.status, "approved", "1.1 was read against 1.0, not 1.2");
+            // Re-reviewed whole (no approved version is left): no longer marked.
+            audit_size::put(conn, two, None, 900, 3, 0, 0).unwrap();
             approve(conn, &alice, two, None);
-            assert!(base_revoked(conn, None).unwrap().is_empty(), "a new approval read against an approved base clears the mark");
+            assert_eq!(decisions_of(conn, two).unwrap().last().unwrap().audit_base.as_deref(), Some(FULL));
+            assert!(base_revoked(conn, None).unwrap().is_empty(), "a new approval read against no revoked base clears the mark");
         });
     }
 }

@@ -285,7 +285,7 @@ mod tests {
         each_backend(|conn| {
             let alice = create_user(conn, "alice", Role::Auditor, "password1").unwrap();
             let bob = create_user(conn, "bob", Role::Auditor, "password1").unwrap();
-            let policy = ReviewPolicy { four_eyes_severity: Some("high".into()) };
+            let policy = ReviewPolicy { four_eyes_severity: Some("high".into()), ..ReviewPolicy::default() };
             let id = mirrored_release(conn);
             decide(conn, id, &alice, Verdict::Approve, "one", &policy, None).unwrap();
             decide(conn, id, &bob, Verdict::Approve, "two", &policy, None).unwrap();
