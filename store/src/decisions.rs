@@ -376,7 +376,7 @@ pub fn decisions_of(conn: &mut AnyConnection, release_id: i64) -> StoreResult<Ve
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::auth::create_user;
     use crate::domain::{PinnedRequirement, ProjectName, Sha256, Version};
@@ -386,7 +386,7 @@ mod tests {
     use crate::testdb::each_backend;
 
     /// A release of `name` awaiting review with two files and this max severity.
-    fn awaiting(conn: &mut AnyConnection, name: &str, version: &str, severity: &str) -> i64 {
+    pub(crate) fn awaiting(conn: &mut AnyConnection, name: &str, version: &str, severity: &str) -> i64 {
         request_release(conn, &PinnedRequirement::parse(&format!("{name}=={version}")).unwrap(), None, 3, &Default::default()).unwrap();
         let (_, r) = find_release(conn, &ProjectName::parse(name).unwrap(), &Version::parse(version).unwrap()).unwrap().unwrap();
         for (i, ext) in ["whl", "tar.gz"].iter().enumerate() {

@@ -105,31 +105,12 @@ mod tests {
     use super::*;
     use crate::auth::{create_user, User};
     use crate::decisions::{decide, decide_for, decisions_of, ReviewPolicy, Verdict};
-    use crate::domain::{PinnedRequirement, ProjectName, Role, Sha256, Version};
-    use crate::files::{add_file, NewFile};
-    use crate::releases::{find_release, request_release};
+    use crate::domain::Role;
     use crate::testdb::each_backend;
 
-    fn awaiting(conn: &mut AnyConnection, version: &str) -> (i64, i64) {
-        request_release(conn, &PinnedRequirement::parse(&format!("demo=={version}")).unwrap(), None, 3, &Default::default()).unwrap();
-        let (p, r) = find_release(conn, &ProjectName::parse("demo").unwrap(), &Version::parse(version).unwrap()).unwrap().unwrap();
-        let new = NewFile {
-            release_id: r.id,
-            filename: format!("demo-{version}.tar.gz"),
-            sha256: Sha256::of(version.as_bytes()),
-            size: 10,
-            upstream_url: "http://up.test/x".into(),
-            requires_python: None,
-            yanked: None,
-            upload_time: None,
-        };
-        add_file(conn, &new).unwrap();
-        diesel::update(crate::schema::files::table.filter(crate::schema::files::release_id.eq(r.id)))
-            .set(crate::schema::files::inspected.eq(true))
-            .execute(conn)
-            .unwrap();
-        diesel::update(releases::table.find(r.id)).set(releases::status.eq("awaiting_review")).execute(conn).unwrap();
-        (p.id, r.id)
+    /// A release of demo awaiting review, with its files inspected.
+    fn awaiting(conn: &mut AnyConnection, version: &str) -> i64 {
+        crate::decisions::tests::awaiting(conn, "demo", version, "low")
     }
 
     fn approve(conn: &mut AnyConnection, user: &User, id: i64, criteria: Option<&str>) {
@@ -140,14 +121,14 @@ mod tests {
     fn a_decision_records_its_base_lines_and_criteria_and_a_revoked_base_marks_its_dependents() {
         each_backend(|conn| {
             let alice = create_user(conn, "alice", Role::Auditor, "password1").unwrap();
-            let (_, one) = awaiting(conn, "1.0");
+            let one = awaiting(conn, "1.0");
             audit_size::put(conn, one, None, 34_122, 10, 0, 0).unwrap();
             approve(conn, &alice, one, Some("safe-to-run"));
             let d = decisions_of(conn, one).unwrap().remove(0);
             assert_eq!((d.audit_base.as_deref(), d.audit_lines, d.criteria.as_deref()), (Some(FULL), Some(34_122), Some("safe-to-run")));
 
-            let (_, two) = awaiting(conn, "1.1");
-            let (_, three) = awaiting(conn, "1.2");
+            let two = awaiting(conn, "1.1");
+            let three = awaiting(conn, "1.2");
             audit_size::put(conn, two, Some(one), 530, 0, 0, 2).unwrap();
             approve(conn, &alice, two, None);
             let d = decisions_of(conn, two).unwrap().remove(0);
@@ -164,7 +145,7 @@ mod tests {
             assert_eq!(base_revoked(conn, Some(&[three])).unwrap().len(), 0);
 
             // Under "withhold", revoking a base revokes what was read against it.
-            let (_, four) = awaiting(conn, "1.3");
+            let four = awaiting(conn, "1.3");
             audit_size::put(conn, four, Some(three), 12, 0, 0, 1).unwrap();
             approve(conn, &alice, four, None);
             let withhold = ReviewPolicy { withhold_on_base_revoked: true, ..ReviewPolicy::default() };
