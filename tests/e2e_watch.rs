@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::airlock::{pip_install, Airlock};
+use support::browser::{hidden_csrf, Browser};
 use support::{LocalUpstream, Package, UpstreamFile};
 
 const PAGE: &str = "/simple/watched-demo/";
@@ -123,6 +124,14 @@ async fn a_watched_project_brings_its_new_release_to_review_with_its_delta() {
     assert_eq!(r["base_revoked"]["base"], "1.0", "{r}");
     assert_eq!(r["status"], "approved");
     assert_eq!(r["base_revoked"]["rereview_base"], Value::Null, "no other approved version: the whole release is the path: {r}");
+    let mut browser = Browser::new(&airlock.base);
+    assert_eq!(browser.login("alice", "correct horse battery").await, 303);
+    let (_, page) = browser.get("/releases/watched-demo/1.1").await;
+    assert!(page.contains("id=\"base-revoked\"") && page.contains("read: <span class=\"audit-read\">delta from 1.0"), "{page}");
+    let (_, queue) = browser.get("/queue").await;
+    assert!(queue.contains("base revoked: read against 1.0"), "{queue}");
+    let (_, project) = browser.get("/projects/watched-demo").await;
+    assert!(project.contains("base revoked: read against 1.0") && project.contains("id=\"newest-upstream\">2.0"), "{project}");
     let state = get_json(&airlock, &viewer, "/api/v1/projects/watched-demo/watch").await;
     let row = state["releases"].as_array().unwrap().iter().find(|x| x["version"] == "1.1").cloned().unwrap();
     assert_eq!(row["base_revoked"], "1.0", "{state}");
@@ -149,6 +158,12 @@ async fn a_release_younger_than_the_cooldown_waits() {
     let auditor = airlock.user_with_token("alice", "auditor");
     airlock.serve(Some(&upstream.base_url));
     airlock.run_cli(&["watch", "cool-demo", ">=1"], None);
+    // The dashboard form changes the specifier.
+    let mut browser = Browser::new(&airlock.base);
+    assert_eq!(browser.login("alice", "correct horse battery").await, 303);
+    let (_, page) = browser.get("/projects/cool-demo").await;
+    let csrf = hidden_csrf(&page);
+    assert_eq!(browser.post("/projects/cool-demo/watch", &[("csrf", &csrf), ("specifier", ">=1,<5"), ("backfill", "0")]).await.0, 303);
     assert_eq!(sync(&airlock, &upstream)["requested"].as_array().map(Vec::len), Some(0));
 
     // 1.1 was uploaded an hour ago; 1.0.1 long ago (published late to this upstream).
@@ -164,6 +179,8 @@ async fn a_release_younger_than_the_cooldown_waits() {
     let due = state["watch"]["cooldown_until"].as_i64().unwrap();
     let expected = chrono::Utc::now().timestamp_millis() + 3 * 86_400_000 - 3_600_000;
     assert!((due - expected).abs() < 120_000, "due three days after its upload: {state}");
+    let (_, page) = browser.get("/projects/cool-demo").await;
+    assert!(page.contains("id=\"cooldown\">1.1 is younger than the 3-day cooldown") && page.contains("&#62;=1,&#60;5"), "{page}");
     // A second pass still leaves it alone, and costs a 304.
     assert_eq!(sync(&airlock, &upstream)["unchanged"].as_u64(), Some(1));
 }
