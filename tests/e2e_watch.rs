@@ -184,3 +184,61 @@ async fn a_release_younger_than_the_cooldown_waits() {
     // A second pass still leaves it alone, and costs a 304.
     assert_eq!(sync(&airlock, &upstream)["unchanged"].as_u64(), Some(1));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_periodic_sync_requests_a_new_release_without_anyone_asking() {
+    let upstream = LocalUpstream::start(vec![release("1.0", "VALUE = 1\n")]);
+    let mut airlock = Airlock::new();
+    airlock.set_config(&[("watch_sync_secs", "1")]);
+    let auditor = airlock.user_with_token("alice", "auditor");
+    airlock.serve(Some(&upstream.base_url));
+    let resp = airlock
+        .http
+        .post(airlock.url("/api/v1/projects/watched-demo/watch"))
+        .bearer_auth(&auditor)
+        .json(&serde_json::json!({ "backfill": 1 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    // The backfill brings 1.0; then 1.1, once published.
+    airlock.wait_for(&auditor, "watched-demo", "1.0", &["awaiting_review"]).await;
+    upstream.publish(release("1.1", "VALUE = 2\n"));
+    let r = airlock.wait_for(&auditor, "watched-demo", "1.1", &["awaiting_review"]).await;
+    assert_eq!(r["requested_by"], "watch");
+    // With nothing new, the next checks are conditional and answered 304.
+    let started = Instant::now();
+    while upstream.answered(PAGE, 304) == 0 {
+        assert!(started.elapsed() < Duration::from_secs(15), "no conditional check: {:?}", upstream.served());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_429_leaves_the_upstream_alone_for_the_rest_of_the_pass() {
+    let files = vec![UpstreamFile::new("slow-a", Package::new("slow-a", "1.0").wheel()), UpstreamFile::new("slow-b", Package::new("slow-b", "1.0").wheel())];
+    let upstream = LocalUpstream::start(files);
+    let mut airlock = Airlock::new();
+    airlock.set_config(&[("watch_sync_secs", "0"), ("watch_concurrency", "1")]);
+    let auditor = airlock.user_with_token("alice", "auditor");
+    airlock.serve(Some(&upstream.base_url));
+    airlock.run_cli(&["watch", "slow-a"], None);
+    airlock.run_cli(&["watch", "slow-b"], None);
+    for project in ["slow-a", "slow-b"] {
+        upstream.inject(&format!("/simple/{project}/"), &[support::Fault::TooMany(120)]);
+    }
+    let before = upstream.served().len();
+    let out = airlock.cli().args(["sync", "--upstream", &upstream.base_url]).output().unwrap();
+    assert!(!out.status.success(), "a pass with failures exits 1");
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["failed"].as_u64(), Some(2), "{report}");
+    assert_eq!(upstream.served().len() - before, 1, "after the 429 the other project is not asked: {:?}", upstream.served());
+    // Both wait for the Retry-After before their next check.
+    let now = chrono::Utc::now().timestamp_millis();
+    for project in ["slow-a", "slow-b"] {
+        let state = get_json(&airlock, &auditor, &format!("/api/v1/projects/{project}/watch")).await;
+        let outcome = state["watch"]["last_outcome"].as_str().unwrap();
+        assert!(outcome.contains("429") || outcome.contains("slow down"), "{state}");
+        assert!(state["watch"]["next_check_at"].as_i64().unwrap() > now + 100_000, "{state}");
+    }
+}
