@@ -96,6 +96,28 @@ async fn a_watched_project_brings_its_new_release_to_review_with_its_delta() {
     let run = pip_install(&airlock.simple_url(), target.path(), &["watched-demo==1.1"]);
     assert!(run.success, "{}", run.output);
 
+    // A wheel for another platform and the sdist appear later for 1.1: the
+    // wheel is requested (served once approved), the sdist is not needed.
+    let late = Package::new("watched-demo", "1.1").with_module("watched_demo/__init__.py", "VALUE = 2\n\ndef helper():\n    return VALUE\n");
+    let late_wheel = late.padded_wheel("cp312-cp312-manylinux_2_17_x86_64", 1, 16);
+    let late_name = late_wheel.0.clone();
+    upstream.publish(UpstreamFile::new("watched-demo", late_wheel));
+    upstream.publish(UpstreamFile::new("watched-demo", late.sdist()));
+    let report = sync(&airlock, &upstream);
+    assert_eq!(report["late_files"], serde_json::json!([late_name]), "{report}");
+    let started = Instant::now();
+    loop {
+        let r = airlock.release(&auditor, "watched-demo", "1.1").await;
+        let inspected = r["files"].as_array().unwrap().iter().all(|f| f["inspected"] == true);
+        if inspected && r["awaiting_approval"] == serde_json::json!([late_name]) {
+            assert!(r["not_mirrored"].as_array().unwrap().iter().any(|f| f["filename"] == late.sdist_filename()), "{r}");
+            assert_eq!(r["status"], "approved", "the approved files stay served: {r}");
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "the late wheel was not mirrored: {r}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
     // Nothing changed upstream: one conditional request, answered 304.
     let before = upstream.answered(PAGE, 304);
     let third = sync(&airlock, &upstream);

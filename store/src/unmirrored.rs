@@ -77,6 +77,35 @@ fn replace(conn: &mut AnyConnection, release_id: i64, left_out: &[LeftOut]) -> S
     Ok(())
 }
 
+/// Files the upstream published for `release_id` after it was mirrored
+/// (seen by a watched project's sync): each is listed as not mirrored with
+/// its reason, unless already known. Returns the names newly listed.
+/// Requesting the ones the targets install is [`request_add`]'s.
+pub fn note_late(conn: &mut AnyConnection, release_id: i64, late: &[LeftOut]) -> StoreResult<Vec<String>> {
+    crate::db::write_transaction(conn, |conn| {
+        let mirrored: Vec<String> = files_table::table.filter(files_table::release_id.eq(release_id)).select(files_table::filename).load(conn)?;
+        let listed: Vec<String> = unmirrored_files::table.filter(unmirrored_files::release_id.eq(release_id)).select(unmirrored_files::filename).load(conn)?;
+        let now = now_ms();
+        let mut noted = Vec::new();
+        for f in late.iter().filter(|f| !mirrored.contains(&f.filename) && !listed.contains(&f.filename)) {
+            diesel::insert_into(unmirrored_files::table)
+                .values((
+                    unmirrored_files::release_id.eq(release_id),
+                    unmirrored_files::filename.eq(&f.filename),
+                    unmirrored_files::size.eq(f.size),
+                    unmirrored_files::sha256.eq(&f.sha256),
+                    unmirrored_files::upstream_url.eq(&f.upstream_url),
+                    unmirrored_files::requires_python.eq(&f.requires_python),
+                    unmirrored_files::reason.eq(&f.reason),
+                    unmirrored_files::created_at.eq(now),
+                ))
+                .execute(conn)?;
+            noted.push(f.filename.clone());
+        }
+        Ok(noted)
+    })
+}
+
 /// Mirroring is done: record what was left out, move the release to
 /// `inspecting` and queue one `inspect_file` job per file, atomically.
 pub fn finish_mirroring(conn: &mut AnyConnection, release_id: i64, file_ids: &[i64], left_out: &[LeftOut], max_attempts: i64) -> StoreResult<()> {

@@ -46,12 +46,15 @@ pub struct PassReport {
     pub failed: usize,
     /// `project==version` requested for review.
     pub requested: Vec<String>,
+    /// Files published upstream after their release was mirrored, that the
+    /// targets install: requested (mirrored, inspected, approved on their own).
+    pub late_files: Vec<String>,
     pub millis: u128,
 }
 
 enum One {
     Unchanged,
-    Listed(Vec<String>),
+    Listed(Vec<String>, Vec<String>),
     Failed,
 }
 
@@ -69,9 +72,10 @@ pub async fn sync_pass(ctx: &Context, all: bool) -> Result<PassReport, JobError>
     for o in outcomes {
         match o {
             One::Unchanged => report.unchanged += 1,
-            One::Listed(requested) => {
+            One::Listed(requested, late) => {
                 report.listed += 1;
                 report.requested.extend(requested);
+                report.late_files.extend(late);
             }
             One::Failed => report.failed += 1,
         }
@@ -83,7 +87,7 @@ pub async fn sync_pass(ctx: &Context, all: bool) -> Result<PassReport, JobError>
 /// Check one watched project and record what came of it.
 async fn check(ctx: &Context, upstream: &UpstreamClient, w: Watch, paused: Arc<AtomicI64>) -> One {
     let project = w.project.clone();
-    let (checked, requested) = match check_inner(ctx, upstream, &w, &paused).await {
+    let (checked, requested, late) = match check_inner(ctx, upstream, &w, &paused).await {
         Ok(done) => done,
         Err(e) => {
             let retry_at = e.throttled.then(|| {
@@ -92,12 +96,12 @@ async fn check(ctx: &Context, upstream: &UpstreamClient, w: Watch, paused: Arc<A
                 until
             });
             tracing::warn!(%project, error = %e, "watch sync failed");
-            (Checked::Failed { error: e.message, retry_at }, Vec::new())
+            (Checked::Failed { error: e.message, retry_at }, Vec::new(), Vec::new())
         }
     };
     let one = match &checked {
         Checked::Unchanged => One::Unchanged,
-        Checked::Listed { .. } => One::Listed(requested.iter().map(|v| format!("{project}=={v}")).collect()),
+        Checked::Listed { .. } => One::Listed(requested.iter().map(|v| format!("{project}=={v}")).collect(), late),
         Checked::Failed { .. } => One::Failed,
     };
     let now = now_ms();
@@ -107,7 +111,10 @@ async fn check(ctx: &Context, upstream: &UpstreamClient, w: Watch, paused: Arc<A
     one
 }
 
-async fn check_inner(ctx: &Context, upstream: &UpstreamClient, w: &Watch, paused: &AtomicI64) -> Result<(Checked, Vec<String>), JobError> {
+/// What one check found: the record, the versions requested, the late files requested.
+type CheckResult = (Checked, Vec<String>, Vec<String>);
+
+async fn check_inner(ctx: &Context, upstream: &UpstreamClient, w: &Watch, paused: &AtomicI64) -> Result<CheckResult, JobError> {
     let now = now_ms();
     let until = paused.load(Ordering::SeqCst);
     if until > now {
@@ -122,7 +129,7 @@ async fn check_inner(ctx: &Context, upstream: &UpstreamClient, w: &Watch, paused
         .await
         .map_err(|_| JobError::transient(format!("no answer within {} s", limit.as_secs())))??;
     let (files, validators) = match page {
-        ProjectPage::NotModified => return Ok((Checked::Unchanged, Vec::new())),
+        ProjectPage::NotModified => return Ok((Checked::Unchanged, Vec::new(), Vec::new())),
         ProjectPage::Listed { files, validators } => (files, validators),
     };
     let states: Vec<UpstreamState> =
@@ -133,11 +140,14 @@ async fn check_inner(ctx: &Context, upstream: &UpstreamClient, w: &Watch, paused
         .collect();
     let listed = watches::listed_versions(parsed.iter().map(|(d, t, y)| (d.version.as_str(), t.as_deref(), *y)));
     let (watch, cooldown_ms, attempts, names) = (w.clone(), ctx.watch.cooldown.as_millis() as i64, ctx.max_attempts, ctx.names.clone());
+    let (targets, sdists_always) = (ctx.targets.clone(), ctx.sdists_always);
     ctx.db(move |c| {
         for change in upstream_sync::apply_upstream_yanks(c, &name, &states)? {
             tracing::info!(project = %name, version = %change.version, file = %change.filename, yanked = ?change.yanked, "upstream yank state synced");
         }
-        let known: Vec<Version> = releases::project_releases(c, &name)?.iter().filter_map(|r| Version::parse(&r.version).ok()).collect();
+        let in_airlock = releases::project_releases(c, &name)?;
+        let late = late_files(c, &name, &in_airlock, &files, &targets, sdists_always, attempts)?;
+        let known: Vec<Version> = in_airlock.iter().filter_map(|r| Version::parse(&r.version).ok()).collect();
         let plan = watches::plan(&watch, &listed, &known, cooldown_ms, now)?;
         let mut requested = Vec::new();
         for v in &plan.request {
@@ -151,9 +161,69 @@ async fn check_inner(ctx: &Context, upstream: &UpstreamClient, w: &Watch, paused
                 Err(e) => tracing::warn!(project = %name, version = %v, error = %e, "watched project: requesting a release failed"),
             }
         }
-        Ok((Checked::Listed { validators, plan }, requested))
+        Ok((Checked::Listed { validators, plan }, requested, late))
     })
     .await
+}
+
+/// Files the upstream lists for releases Airlock already mirrored that it
+/// has not seen before: each is listed as not mirrored, and those the
+/// targets install are requested like a person's "mirror and review it"
+/// (the approval in force keeps serving what it covered meanwhile).
+/// Returns the names requested.
+fn late_files(
+    c: &mut airlock_store::AnyConnection,
+    name: &ProjectName,
+    in_airlock: &[releases::Release],
+    listed: &[crate::upstream::UpstreamFile],
+    targets: &airlock_resolve::Targets,
+    sdists_always: bool,
+    attempts: i64,
+) -> airlock_store::StoreResult<Vec<String>> {
+    use airlock_store::domain::ReleaseStatus;
+    use airlock_store::{files, unmirrored};
+    let mut requested = Vec::new();
+    for r in in_airlock {
+        if !matches!(r.status(), Ok(ReleaseStatus::AwaitingReview | ReleaseStatus::Approved | ReleaseStatus::Revoked)) {
+            continue;
+        }
+        let Ok(version) = Version::parse(&r.version) else { continue };
+        let of_version = crate::mirror::files_of_version(listed, name, &version);
+        let mut seen: Vec<String> = files::files_of_release(c, r.id)?.into_iter().map(|f| f.filename).collect();
+        seen.extend(unmirrored::of_release(c, r.id)?.into_iter().map(|f| f.filename));
+        if of_version.iter().all(|f| seen.contains(&f.filename)) {
+            continue;
+        }
+        let chosen = crate::mirror::choose_files(&of_version, targets, sdists_always);
+        let mut late: Vec<unmirrored::LeftOut> = chosen
+            .keep
+            .iter()
+            .map(|f| unmirrored::LeftOut {
+                filename: f.filename.clone(),
+                size: f.size.map(|s| s as i64),
+                sha256: f.sha256.as_ref().map(|h| h.as_str().to_string()),
+                upstream_url: f.url.to_string(),
+                requires_python: f.requires_python.clone(),
+                reason: "published upstream after the release was mirrored".into(),
+            })
+            .collect();
+        let fitting: Vec<String> = late.iter().map(|f| f.filename.clone()).collect();
+        late.extend(chosen.left_out);
+        for filename in unmirrored::note_late(c, r.id, &late)? {
+            if !fitting.contains(&filename) {
+                tracing::info!(project = %name, version = %r.version, file = %filename, "published upstream after mirroring; left out for the targets");
+                continue;
+            }
+            match unmirrored::request_add(c, r.id, &filename, REQUESTER, attempts) {
+                Ok(_) => {
+                    tracing::info!(project = %name, version = %r.version, file = %filename, "published upstream after mirroring; requested");
+                    requested.push(filename);
+                }
+                Err(e) => tracing::warn!(project = %name, version = %r.version, file = %filename, error = %e, "requesting a late file failed"),
+            }
+        }
+    }
+    Ok(requested)
 }
 
 /// Run a pass over the due watches every few seconds (at most every
