@@ -140,6 +140,15 @@ async fn a_watched_project_brings_its_new_release_to_review_with_its_delta() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
+    // The maintainers take 1.1's approved wheel down: it is marked, and stays served.
+    let served_wheel = Package::new("watched-demo", "1.1").wheel_filename();
+    upstream.unlist(&served_wheel);
+    sync(&airlock, &upstream);
+    let r = airlock.release(&auditor, "watched-demo", "1.1").await;
+    let row = r["files"].as_array().unwrap().iter().find(|f| f["filename"] == served_wheel.as_str()).cloned().unwrap();
+    assert!(row["upstream_removed_at"].is_i64(), "{r}");
+    assert!(simple_json(&airlock).await["files"].as_array().unwrap().iter().any(|f| f["filename"] == served_wheel.as_str()), "still served");
+
     // 1.0 is revoked: 1.1, read against it, is marked, and stays served (flagged).
     assert_eq!(airlock.decide(&auditor, "watched-demo", "1.0", "revoke", "maintainer account compromised").await.status(), 200);
     let r = airlock.release(&auditor, "watched-demo", "1.1").await;
@@ -150,6 +159,7 @@ async fn a_watched_project_brings_its_new_release_to_review_with_its_delta() {
     assert_eq!(browser.login("alice", "correct horse battery").await, 303);
     let (_, page) = browser.get("/releases/watched-demo/1.1").await;
     assert!(page.contains("id=\"base-revoked\"") && page.contains("read: <span class=\"audit-read\">delta from 1.0"), "{page}");
+    assert!(page.contains("no longer listed upstream since"), "{page}");
     let (_, queue) = browser.get("/queue").await;
     assert!(queue.contains("base revoked: read against 1.0"), "{queue}");
     let (_, project) = browser.get("/projects/watched-demo").await;

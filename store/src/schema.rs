@@ -49,6 +49,7 @@ diesel::table! {
         capabilities -> Nullable<Text>,
         risk_score -> BigInt,
         entries -> Nullable<Text>,
+        upstream_removed_at -> Nullable<BigInt>,
     }
 }
 

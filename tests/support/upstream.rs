@@ -173,6 +173,8 @@ struct Shared {
     files: Vec<UpstreamFile>,
     /// Files published while running, after `files`.
     published: Mutex<Vec<UpstreamFile>>,
+    /// Files taken down while running: no longer listed nor served.
+    unlisted: Mutex<Vec<String>>,
     /// Faults still to serve, per request path, in order.
     faults: Mutex<HashMap<String, VecDeque<Fault>>>,
     /// Yanks made while running (filename -> reason), over the files' own.
@@ -215,6 +217,7 @@ impl LocalUpstream {
         let shared = Arc::new(Shared {
             files,
             published: Mutex::default(),
+            unlisted: Mutex::default(),
             faults: Mutex::default(),
             late_yanks: Mutex::default(),
             options,
@@ -269,6 +272,11 @@ impl LocalUpstream {
         self.shared.published.lock().unwrap_or_else(|p| p.into_inner()).push(file);
     }
 
+    /// Take `filename` down: no longer listed nor served.
+    pub fn unlist(&self, filename: &str) {
+        self.shared.unlisted.lock().unwrap_or_else(|p| p.into_inner()).push(filename.to_string());
+    }
+
     /// How many requests for `path` were answered with `status`.
     pub fn answered(&self, path: &str, status: u16) -> usize {
         self.served().iter().filter(|s| s.path == path && s.status == status).count()
@@ -319,10 +327,13 @@ impl Drop for LocalUpstream {
     }
 }
 
-/// The files listed now: those given at start, then those published since.
+/// The files listed now: those given at start, then those published since,
+/// less those taken down.
 fn all_files(s: &Shared) -> Vec<UpstreamFile> {
     let mut files = s.files.clone();
     files.extend(s.published.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned());
+    let unlisted = s.unlisted.lock().unwrap_or_else(|p| p.into_inner());
+    files.retain(|f| !unlisted.contains(&f.filename));
     files
 }
 

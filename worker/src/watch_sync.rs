@@ -6,7 +6,8 @@
 //! `If-Modified-Since` from the last answer): an unchanged project costs
 //! one request and a 304. A changed page carries its yanks over (as the
 //! approved-project sync does) and requests the versions [`watches::plan`]
-//! picks; they are mirrored, inspected and reviewed like any request.
+//! picks; they are mirrored, inspected and reviewed like any request. A
+//! mirrored file the page no longer lists is marked, never deleted.
 //! When the upstream answers 429 or 503, the rest of the pass leaves it
 //! alone until its `Retry-After` (a minute without one).
 
@@ -144,6 +145,10 @@ async fn check_inner(ctx: &Context, upstream: &UpstreamClient, w: &Watch, paused
     ctx.db(move |c| {
         for change in upstream_sync::apply_upstream_yanks(c, &name, &states)? {
             tracing::info!(project = %name, version = %change.version, file = %change.filename, yanked = ?change.yanked, "upstream yank state synced");
+        }
+        let listed_names: Vec<String> = files.iter().map(|f| f.filename.clone()).collect();
+        for gone in upstream_sync::mark_removed_upstream(c, &name, &listed_names, now)? {
+            tracing::warn!(project = %name, file = %gone, "a mirrored file is no longer listed upstream; kept");
         }
         let in_airlock = releases::project_releases(c, &name)?;
         let late = late_files(c, &name, &in_airlock, &files, &targets, sdists_always, attempts)?;

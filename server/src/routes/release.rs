@@ -34,6 +34,8 @@ pub struct FileView {
     yanked: Option<String>,
     upload_time: Option<String>,
     requires_python: Option<String>,
+    /// When a watch's sync found it gone from the upstream's listing.
+    removed_upstream: Option<String>,
 }
 
 pub struct FindingView {
@@ -332,6 +334,7 @@ pub async fn page(auth: Page<Viewer>, state: web::Data<AppState>, path: web::Pat
                 yanked: f.yanked.clone(),
                 upload_time: f.upload_time.clone(),
                 requires_python: f.requires_python.clone(),
+                removed_upstream: f.upstream_removed_at.map(format_time),
             })
             .collect(),
         decisions: detail
