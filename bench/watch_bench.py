@@ -99,6 +99,7 @@ def main():
     ap.add_argument("--changed", type=int, default=10)
     ap.add_argument("--binary", default=os.path.join(os.path.dirname(__file__), "..", "target", "release", "airlock"))
     ap.add_argument("--concurrency", type=int, default=8)
+    ap.add_argument("--rate", type=float, default=0, help="watch_rate_per_sec (0: no limit)")
     args = ap.parse_args()
 
     up = Upstream(args.projects)
@@ -109,7 +110,7 @@ def main():
     with tempfile.TemporaryDirectory() as data:
         config = os.path.join(data, "airlock.toml")
         with open(config, "w") as f:
-            f.write(f"watch_concurrency = {args.concurrency}\n")
+            f.write(f"watch_concurrency = {args.concurrency}\nwatch_rate_per_sec = {args.rate}\n")
         cli = [args.binary, "--data-dir", data, "--config", config, "--upstream", base]
         env = {k: v for k, v in os.environ.items() if not k.startswith("AIRLOCK_") and k != "DATABASE_URL"}
         subprocess.run(cli + ["migrate"], check=True, env=env, capture_output=True)
@@ -137,7 +138,7 @@ def main():
             print("| {} | {:.2f} | {:.2f} | {} | {} | {} | {} |".format(*row))
             return report
 
-        print(f"\n{args.projects} watched projects, watch_concurrency = {args.concurrency}\n")
+        print(f"\n{args.projects} watched projects, watch_concurrency = {args.concurrency}, watch_rate_per_sec = {args.rate}\n")
         print("| pass | wall (s, process) | pass (s) | upstream requests | 200 | 304 | releases requested |")
         print("| --- | --- | --- | --- | --- | --- | --- |")
         sync_pass("first (no validators yet: every page read)")

@@ -116,6 +116,8 @@ pub struct Settings {
     /// A release approved on a base since revoked: `flag` (stays served,
     /// marked) or `withhold` (revoked with its base until reviewed again).
     pub base_revoked_policy: Option<String>,
+    /// Most watch checks started per second (0: no limit beyond the concurrency).
+    pub watch_rate_per_sec: Option<f64>,
 }
 
 impl Settings {
@@ -161,6 +163,7 @@ impl Settings {
             watch_concurrency: self.watch_concurrency.or(lower.watch_concurrency),
             watch_cooldown_days: self.watch_cooldown_days.or(lower.watch_cooldown_days),
             base_revoked_policy: self.base_revoked_policy.or(lower.base_revoked_policy),
+            watch_rate_per_sec: self.watch_rate_per_sec.or(lower.watch_rate_per_sec),
         }
     }
 
@@ -295,6 +298,8 @@ pub struct Config {
     pub watch_cooldown: Duration,
     /// `base_revoked_policy = "withhold"`.
     pub withhold_on_base_revoked: bool,
+    /// Most watch checks started per second (None: no limit).
+    pub watch_rate: Option<f64>,
 }
 
 impl fmt::Debug for Config {
@@ -391,6 +396,12 @@ impl Config {
             },
             watch_concurrency: s.watch_concurrency.unwrap_or(8).clamp(1, 256),
             watch_cooldown: Duration::from_secs(s.watch_cooldown_days.unwrap_or(0) * 86_400),
+            watch_rate: match s.watch_rate_per_sec {
+                None => None,
+                Some(r) if r == 0.0 => None,
+                Some(r) if r.is_finite() && r > 0.0 => Some(r),
+                Some(r) => return Err(StoreError::Config(format!("watch_rate_per_sec must be 0 (no limit) or a positive number, got {r}"))),
+            },
             withhold_on_base_revoked: match s.base_revoked_policy.as_deref().map(str::trim) {
                 None | Some("flag") => false,
                 Some("withhold") => true,

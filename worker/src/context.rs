@@ -45,6 +45,8 @@ pub struct WatchSettings {
     pub timeout: Duration,
     /// Releases younger than this wait.
     pub cooldown: Duration,
+    /// Most checks started per second (None: no limit).
+    pub rate: Option<f64>,
 }
 
 impl Context {
@@ -72,6 +74,7 @@ impl Context {
                 concurrency: config.watch_concurrency,
                 timeout: config.upstream_timeout * 2,
                 cooldown: config.watch_cooldown,
+                rate: config.watch_rate,
             },
         })
     }

@@ -1,8 +1,9 @@
 //! The watch sync: checks each watched project upstream and requests its
 //! new releases for review. A pass claims the watches that are due (each
 //! by one process only), then checks them at most `watch_concurrency` at a
-//! time, each under its own timeout, so one slow project holds up no
-//! other. A check is a conditional request (`If-None-Match` /
+//! time (every page is on the upstream's host, so this is the per-host
+//! limit), starting at most `watch_rate_per_sec` a second, each under its
+//! own timeout, so one slow project holds up no other. A check is a conditional request (`If-None-Match` /
 //! `If-Modified-Since` from the last answer): an unchanged project costs
 //! one request and a 304. A changed page carries its yanks over (as the
 //! approved-project sync does) and requests the versions [`watches::plan`]
@@ -67,8 +68,22 @@ pub async fn sync_pass(ctx: &Context, all: bool) -> Result<PassReport, JobError>
     let now = now_ms();
     let due = ctx.db(move |c| watches::claim_due(c, now, interval_ms, all)).await?;
     let paused = Arc::new(AtomicI64::new(0));
-    let outcomes: Vec<One> =
-        futures_util::stream::iter(due).map(|w| check(ctx, &upstream, w, paused.clone())).buffer_unordered(ctx.watch.concurrency.max(1)).collect().await;
+    // Paces the checks' starts when `watch_rate_per_sec` is set.
+    let pacer = ctx.watch.rate.map(|per_sec| {
+        let mut every = tokio::time::interval(Duration::from_secs_f64(1.0 / per_sec));
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tokio::sync::Mutex::new(every)
+    });
+    let outcomes: Vec<One> = futures_util::stream::iter(due)
+        .map(|w| async {
+            if let Some(p) = &pacer {
+                p.lock().await.tick().await;
+            }
+            check(ctx, &upstream, w, paused.clone()).await
+        })
+        .buffer_unordered(ctx.watch.concurrency.max(1))
+        .collect()
+        .await;
     let mut report = PassReport { checked: outcomes.len(), ..PassReport::default() };
     for o in outcomes {
         match o {
