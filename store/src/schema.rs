@@ -273,6 +273,7 @@ diesel::table! {
         baseline -> Nullable<Text>,
         etag -> Nullable<Text>,
         last_modified -> Nullable<Text>,
+        last_serial -> Nullable<Text>,
         last_checked_at -> Nullable<BigInt>,
         next_check_at -> BigInt,
         last_outcome -> Nullable<Text>,

@@ -37,6 +37,7 @@ pub struct Watch {
     pub baseline: Option<String>,
     pub etag: Option<String>,
     pub last_modified: Option<String>,
+    pub last_serial: Option<String>,
     pub last_checked_at: Option<i64>,
     pub next_check_at: i64,
     pub last_outcome: Option<String>,
@@ -52,6 +53,9 @@ pub struct Watch {
 pub struct Validators {
     pub etag: Option<String>,
     pub last_modified: Option<String>,
+    /// The upstream's last-serial header (a project event counter), where
+    /// sent: never sent back, compared (see [`Watch::same_serial`]).
+    pub serial: Option<String>,
 }
 
 impl Watch {
@@ -62,8 +66,18 @@ impl Watch {
         if self.baseline.is_none() || self.cooldown_until.is_some_and(|t| t <= now) {
             return None;
         }
-        let v = Validators { etag: self.etag.clone(), last_modified: self.last_modified.clone() };
+        let v = Validators { etag: self.etag.clone(), last_modified: self.last_modified.clone(), serial: self.last_serial.clone() };
         (v.etag.is_some() || v.last_modified.is_some()).then_some(v)
+    }
+
+    /// True when a full answer carries the same last-serial as the last
+    /// one: nothing happened to the project upstream, so there is nothing
+    /// to read in it (an upstream that sends the serial but no usable ETag
+    /// still costs one request and no work). Never before the first sync,
+    /// nor once a release the cooldown held back is due.
+    pub fn same_serial(&self, page: &Validators, now: i64) -> bool {
+        let settled = self.baseline.is_some() && !self.cooldown_until.is_some_and(|t| t <= now);
+        settled && page.serial.is_some() && page.serial == self.last_serial
     }
 
     /// The specifier set (an empty one allows every version).
@@ -173,6 +187,9 @@ pub fn claim_due(conn: &mut AnyConnection, now: i64, interval_ms: i64, all: bool
 pub enum Checked {
     /// 304: nothing changed since the validators were given.
     Unchanged,
+    /// A full answer with the last-serial of the last one: nothing to read;
+    /// its validators are kept for the next check.
+    SameSerial(Validators),
     /// A full page, and what [`plan`] made of it.
     Listed { validators: Validators, plan: Plan },
     /// The check failed; with `retry_at`, not again before then (429/503).
@@ -186,6 +203,16 @@ pub fn record_check(conn: &mut AnyConnection, project: &str, now: i64, checked: 
         Checked::Unchanged => {
             diesel::update(target).set((watches::last_checked_at.eq(now), watches::last_outcome.eq("unchanged"))).execute(conn)?;
         }
+        Checked::SameSerial(validators) => {
+            diesel::update(target)
+                .set((
+                    watches::last_checked_at.eq(now),
+                    watches::last_outcome.eq("unchanged (same serial)"),
+                    watches::etag.eq(&validators.etag),
+                    watches::last_modified.eq(&validators.last_modified),
+                ))
+                .execute(conn)?;
+        }
         Checked::Listed { validators, plan } => {
             let outcome = if plan.request.is_empty() { "listed".to_string() } else { format!("requested {}", plan.request.join(", ")) };
             diesel::update(target)
@@ -194,6 +221,7 @@ pub fn record_check(conn: &mut AnyConnection, project: &str, now: i64, checked: 
                     watches::last_outcome.eq(outcome),
                     watches::etag.eq(&validators.etag),
                     watches::last_modified.eq(&validators.last_modified),
+                    watches::last_serial.eq(&validators.serial),
                     watches::newest_upstream.eq(&plan.newest),
                     watches::upstream_versions.eq(serde_json::to_string(&plan.within).unwrap_or_default()),
                     watches::baseline.eq(&plan.baseline),
@@ -335,6 +363,7 @@ mod tests {
             baseline: baseline.map(String::from),
             etag: None,
             last_modified: None,
+            last_serial: None,
             last_checked_at: None,
             next_check_at: 0,
             last_outcome: None,
@@ -412,11 +441,14 @@ mod tests {
             assert!(claim_due(conn, 1_000_000_000_000_000, 60_000, false).unwrap().is_empty(), "claimed once until due again");
             let plan =
                 Plan { request: vec!["1.1".into()], newest: Some("1.1".into()), baseline: Some("1.1".into()), within: vec!["1.1".into()], cooling: None };
-            let validators = Validators { etag: Some("\"v1\"".into()), last_modified: Some("Tue, 01 Dec 2026 00:00:00 GMT".into()) };
+            let validators = Validators { etag: Some("\"v1\"".into()), last_modified: Some("Tue, 01 Dec 2026 00:00:00 GMT".into()), serial: Some("41".into()) };
             record_check(conn, "demo-pkg", 5, &Checked::Listed { validators: validators.clone(), plan }).unwrap();
             let now = get(conn, &demo).unwrap().unwrap();
             assert_eq!((now.backfill, now.baseline.as_deref(), now.etag.as_deref()), (0, Some("1.1"), Some("\"v1\"")));
-            assert_eq!(now.validators(6), Some(validators));
+            assert_eq!(now.validators(6), Some(validators.clone()));
+            assert!(now.same_serial(&validators, 6), "the same serial: nothing to read");
+            let next = Validators { serial: Some("42".into()), ..validators.clone() };
+            assert!(!now.same_serial(&next, 6) && !now.same_serial(&Validators::default(), 6), "a new serial, or none, is read");
             record_check(conn, "demo-pkg", 7, &Checked::Unchanged).unwrap();
             assert_eq!(get(conn, &demo).unwrap().unwrap().last_outcome.as_deref(), Some("unchanged"));
             let far = 1_000_000_000_000_000 + 3_600_000;

@@ -27,6 +27,8 @@ use crate::simple_html;
 /// The Accept header: JSON first, HTML as the fallback (PEP 691).
 const ACCEPT: &str = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01";
 const JSON_TYPE: &str = "application/vnd.pypi.simple.v1+json";
+/// The header in which an upstream may send its last event serial for the project.
+const LAST_SERIAL: reqwest::header::HeaderName = reqwest::header::HeaderName::from_static("x-pypi-last-serial");
 /// Largest distribution file Airlock will download.
 pub const MAX_FILE_BYTES: u64 = 2 * 1024 * 1024 * 1024;
 
@@ -173,7 +175,7 @@ impl UpstreamClient {
         let page_url = resp.url().clone();
         let content_type = resp.headers().get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
         let header = |name: reqwest::header::HeaderName| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(|v| bounded(v.to_string()));
-        let validators = Validators { etag: header(reqwest::header::ETAG), last_modified: header(reqwest::header::LAST_MODIFIED) };
+        let validators = Validators { etag: header(reqwest::header::ETAG), last_modified: header(reqwest::header::LAST_MODIFIED), serial: header(LAST_SERIAL) };
         let body = resp.bytes().await.map_err(|e| JobError::transient(format!("reading {url}: {}", with_cause(&e))))?;
         let files =
             if content_type.starts_with(JSON_TYPE) { parse_json_page(&body, &page_url)? } else { parse_html_page(&String::from_utf8_lossy(&body), &page_url) };

@@ -5,7 +5,8 @@
 //! limit), starting at most `watch_rate_per_sec` a second, each under its
 //! own timeout, so one slow project holds up no other. A check is a conditional request (`If-None-Match` /
 //! `If-Modified-Since` from the last answer): an unchanged project costs
-//! one request and a 304. A changed page carries its yanks over (as the
+//! one request and a 304 (or, from an upstream that sends its last-serial
+//! header but no ETag, a full answer with the same serial and no work). A changed page carries its yanks over (as the
 //! approved-project sync does) and requests the versions [`watches::plan`]
 //! picks; they are mirrored, inspected and reviewed like any request. A
 //! mirrored file the page no longer lists is marked, never deleted.
@@ -116,7 +117,7 @@ async fn check(ctx: &Context, upstream: &UpstreamClient, w: Watch, paused: Arc<A
         }
     };
     let one = match &checked {
-        Checked::Unchanged => One::Unchanged,
+        Checked::Unchanged | Checked::SameSerial(_) => One::Unchanged,
         Checked::Listed { .. } => One::Listed(requested.iter().map(|v| format!("{project}=={v}")).collect(), late),
         Checked::Failed { .. } => One::Failed,
     };
@@ -148,6 +149,9 @@ async fn check_inner(ctx: &Context, upstream: &UpstreamClient, w: &Watch, paused
         ProjectPage::NotModified => return Ok((Checked::Unchanged, Vec::new(), Vec::new())),
         ProjectPage::Listed { files, validators } => (files, validators),
     };
+    if w.same_serial(&validators, now) {
+        return Ok((Checked::SameSerial(validators), Vec::new(), Vec::new()));
+    }
     let states: Vec<UpstreamState> =
         files.iter().map(|f| UpstreamState { filename: f.filename.clone(), sha256: f.sha256.clone(), yanked: f.yanked.clone() }).collect();
     let parsed: Vec<(DistFilename, Option<String>, bool)> = files

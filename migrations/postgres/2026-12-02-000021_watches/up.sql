@@ -15,6 +15,8 @@ CREATE TABLE watches (
     -- Conditional-request validators from the last full answer.
     etag TEXT,
     last_modified TEXT,
+    -- The upstream's last-serial header from the last full answer, where sent.
+    last_serial TEXT,
     last_checked_at BIGINT,
     next_check_at BIGINT NOT NULL,
     -- changed, unchanged, or the error of the last check.
