@@ -13,11 +13,14 @@ use std::collections::HashMap;
 use diesel::prelude::*;
 use serde::Serialize;
 
+use crate::audit;
 use crate::audit_size::{self, NO_BASE};
+use crate::auth::User;
 use crate::db::AnyConnection;
+use crate::decisions::Verdict;
 use crate::domain::ReleaseStatus;
 use crate::error::StoreResult;
-use crate::releases::nearest_approved;
+use crate::releases::{nearest_approved, release_by_id};
 use crate::schema::{decisions, releases};
 
 /// The criteria a decision is made for when none is named: what ships.
@@ -98,6 +101,33 @@ pub fn base_revoked(conn: &mut AnyConnection, only: Option<&[i64]>) -> StoreResu
             revoked.get(&base_release_id).map(|v| (release_id, BaseRevoked { release_id, base: v.clone(), base_release_id }))
         })
         .collect())
+}
+
+/// Revoke `release_id`, approved on the base `base` just revoked by
+/// `user`, under `base_revoked_policy = "withhold"`: its files leave the
+/// index until an auditor reviews it again.
+pub(crate) fn withhold(conn: &mut AnyConnection, release_id: i64, user: &User, base: &str, now: i64) -> StoreResult<()> {
+    let (project, release) = release_by_id(conn, release_id)?;
+    let hashes: String = decisions::table
+        .filter(decisions::release_id.eq(release_id))
+        .filter(decisions::in_force.eq(true))
+        .order(decisions::id.desc())
+        .select(decisions::sha256s)
+        .first(conn)?;
+    let comment = format!("withheld: its audit base {base} was revoked (base_revoked_policy = withhold); review it again to serve it");
+    diesel::insert_into(decisions::table)
+        .values((
+            decisions::release_id.eq(release_id),
+            decisions::user_id.eq(user.id),
+            decisions::decision.eq(Verdict::Revoke.as_str()),
+            decisions::comment.eq(&comment),
+            decisions::sha256s.eq(&hashes),
+            decisions::created_at.eq(now),
+            decisions::in_force.eq(true),
+        ))
+        .execute(conn)?;
+    diesel::update(releases::table.find(release_id)).set((releases::status.eq(ReleaseStatus::Revoked.as_str()), releases::updated_at.eq(now))).execute(conn)?;
+    audit::record(conn, Some(&user.name), "release.revoke", &format!("{} {}", project.name, release.version), &comment)
 }
 
 #[cfg(test)]
