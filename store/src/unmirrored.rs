@@ -61,19 +61,25 @@ fn replace(conn: &mut AnyConnection, release_id: i64, left_out: &[LeftOut]) -> S
     let mirrored: Vec<String> = files_table::table.filter(files_table::release_id.eq(release_id)).select(files_table::filename).load(conn)?;
     let now = now_ms();
     for f in left_out.iter().filter(|f| !mirrored.contains(&f.filename)) {
-        diesel::insert_into(unmirrored_files::table)
-            .values((
-                unmirrored_files::release_id.eq(release_id),
-                unmirrored_files::filename.eq(&f.filename),
-                unmirrored_files::size.eq(f.size),
-                unmirrored_files::sha256.eq(&f.sha256),
-                unmirrored_files::upstream_url.eq(&f.upstream_url),
-                unmirrored_files::requires_python.eq(&f.requires_python),
-                unmirrored_files::reason.eq(&f.reason),
-                unmirrored_files::created_at.eq(now),
-            ))
-            .execute(conn)?;
+        insert(conn, release_id, f, now)?;
     }
+    Ok(())
+}
+
+/// Record one left-out file of a release.
+fn insert(conn: &mut AnyConnection, release_id: i64, f: &LeftOut, now: i64) -> StoreResult<()> {
+    diesel::insert_into(unmirrored_files::table)
+        .values((
+            unmirrored_files::release_id.eq(release_id),
+            unmirrored_files::filename.eq(&f.filename),
+            unmirrored_files::size.eq(f.size),
+            unmirrored_files::sha256.eq(&f.sha256),
+            unmirrored_files::upstream_url.eq(&f.upstream_url),
+            unmirrored_files::requires_python.eq(&f.requires_python),
+            unmirrored_files::reason.eq(&f.reason),
+            unmirrored_files::created_at.eq(now),
+        ))
+        .execute(conn)?;
     Ok(())
 }
 
@@ -88,18 +94,7 @@ pub fn note_late(conn: &mut AnyConnection, release_id: i64, late: &[LeftOut]) ->
         let now = now_ms();
         let mut noted = Vec::new();
         for f in late.iter().filter(|f| !mirrored.contains(&f.filename) && !listed.contains(&f.filename)) {
-            diesel::insert_into(unmirrored_files::table)
-                .values((
-                    unmirrored_files::release_id.eq(release_id),
-                    unmirrored_files::filename.eq(&f.filename),
-                    unmirrored_files::size.eq(f.size),
-                    unmirrored_files::sha256.eq(&f.sha256),
-                    unmirrored_files::upstream_url.eq(&f.upstream_url),
-                    unmirrored_files::requires_python.eq(&f.requires_python),
-                    unmirrored_files::reason.eq(&f.reason),
-                    unmirrored_files::created_at.eq(now),
-                ))
-                .execute(conn)?;
+            insert(conn, release_id, f, now)?;
             noted.push(f.filename.clone());
         }
         Ok(noted)
