@@ -176,7 +176,9 @@ async fn check_inner(ctx: &Context, upstream: &UpstreamClient, w: &Watch, paused
         let mut requested = Vec::new();
         for v in &plan.request {
             let req = PinnedRequirement { name: name.clone(), version: Version::parse(v)? };
-            let opts = RequestOptions { requested_by: Some(REQUESTER), with_dependencies: false, extras: &[] };
+            // With its dependencies, as a person's request: a requirement the new
+            // release adds is resolved (reusing approved releases) and shown.
+            let opts = RequestOptions { requested_by: Some(REQUESTER), with_dependencies: true, extras: &[] };
             match releases::request_release_with(c, &req, &opts, attempts, &names) {
                 Ok(out) => {
                     tracing::info!(project = %out.project, version = %out.version, "watched project: new release requested for review");
