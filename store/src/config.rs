@@ -118,6 +118,11 @@ pub struct Settings {
     pub base_revoked_policy: Option<String>,
     /// Most watch checks started per second (0: no limit beyond the concurrency).
     pub watch_rate_per_sec: Option<f64>,
+    /// The `small-update` policy: approve a delta from an approved version
+    /// of at most this many lines that adds no capability and no finding at
+    /// or above `auto_approve_below` (0: off).
+    pub auto_approve_max_lines: Option<i64>,
+    pub auto_approve_below: Option<String>,
 }
 
 impl Settings {
@@ -164,6 +169,8 @@ impl Settings {
             watch_cooldown_days: self.watch_cooldown_days.or(lower.watch_cooldown_days),
             base_revoked_policy: self.base_revoked_policy.or(lower.base_revoked_policy),
             watch_rate_per_sec: self.watch_rate_per_sec.or(lower.watch_rate_per_sec),
+            auto_approve_max_lines: self.auto_approve_max_lines.or(lower.auto_approve_max_lines),
+            auto_approve_below: self.auto_approve_below.or(lower.auto_approve_below),
         }
     }
 
@@ -300,6 +307,8 @@ pub struct Config {
     pub withhold_on_base_revoked: bool,
     /// Most watch checks started per second (None: no limit).
     pub watch_rate: Option<f64>,
+    /// The `small-update` policy (None: off).
+    pub auto_approve: Option<crate::policy::UpdatePolicy>,
 }
 
 impl fmt::Debug for Config {
@@ -401,6 +410,12 @@ impl Config {
                 Some(r) if r == 0.0 => None,
                 Some(r) if r.is_finite() && r > 0.0 => Some(r),
                 Some(r) => return Err(StoreError::Config(format!("watch_rate_per_sec must be 0 (no limit) or a positive number, got {r}"))),
+            },
+            auto_approve: match (s.auto_approve_max_lines.unwrap_or(0), s.auto_approve_below.as_deref().map(str::trim)) {
+                (n, _) if n <= 0 => None,
+                (n, None) => Some(crate::policy::UpdatePolicy { max_lines: n, below: "low".into() }),
+                (n, Some(sev @ ("critical" | "high" | "medium" | "low" | "info"))) => Some(crate::policy::UpdatePolicy { max_lines: n, below: sev.into() }),
+                (_, Some(other)) => return Err(StoreError::Config(format!("auto_approve_below must be critical, high, medium, low or info, got {other:?}"))),
             },
             withhold_on_base_revoked: match s.base_revoked_policy.as_deref().map(str::trim) {
                 None | Some("flag") => false,

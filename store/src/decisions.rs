@@ -96,6 +96,8 @@ pub struct DecisionView {
     pub audit_lines: Option<i64>,
     /// `safe-to-run`, `safe-to-deploy` or a configured name.
     pub criteria: Option<String>,
+    /// The policy that made the decision; None when a person did.
+    pub policy: Option<String>,
 }
 
 fn check_comment(comment: &str) -> StoreResult<&str> {
@@ -154,14 +156,15 @@ pub fn decide(
     policy: &ReviewPolicy,
     reviewed: Option<&[String]>,
 ) -> StoreResult<(Release, Outcome)> {
-    decide_for(conn, release_id, user, verdict, comment, policy, reviewed, None)
+    decide_for(conn, release_id, user, verdict, comment, policy, reviewed, None, None)
 }
 
 /// [`decide`] for `criteria` (None: [`reading::DEFAULT_CRITERIA`]). The
 /// decision also records what reviewing the release reads now, from the
 /// audit-size cache (see [`reading::what_is_read`]): measure first. An
 /// approved release whose base was revoked may be approved again, after a
-/// new review against another base.
+/// new review against another base. `by_policy` names the policy that
+/// decided (see [`crate::policy`]); its user is the policy's own.
 #[allow(clippy::too_many_arguments)]
 pub fn decide_for(
     conn: &mut AnyConnection,
@@ -172,6 +175,7 @@ pub fn decide_for(
     policy: &ReviewPolicy,
     reviewed: Option<&[String]>,
     criteria: Option<&str>,
+    by_policy: Option<&str>,
 ) -> StoreResult<(Release, Outcome)> {
     let criteria = criteria.map(str::trim).filter(|c| !c.is_empty()).unwrap_or(reading::DEFAULT_CRITERIA).to_string();
     if user.role < Role::Auditor {
@@ -272,6 +276,7 @@ pub fn decide_for(
                 decisions::audit_base_release_id.eq(read.base_release_id),
                 decisions::audit_lines.eq(read.lines),
                 decisions::criteria.eq(&criteria),
+                decisions::policy.eq(by_policy),
             ))
             .execute(conn)?;
         let release: Release = match new_status {
@@ -294,7 +299,8 @@ pub fn decide_for(
             (Some(b), Some(lines)) => format!(" [read: delta from {b}, {lines} lines; {criteria}]"),
             _ => format!(" [read: not measured; {criteria}]"),
         };
-        let detail = format!("{comment}{step}{added}{rereviewed}{base} [files: {}]", hashes.join(", "));
+        let by = by_policy.map(|p| format!("by policy {p}: ")).unwrap_or_default();
+        let detail = format!("{by}{comment}{step}{added}{rereviewed}{base} [files: {}]", hashes.join(", "));
         audit::record(conn, Some(&user.name), &format!("release.{}", verdict.as_str()), &target, &detail)?;
         if verdict == Verdict::Revoke && policy.withhold_on_base_revoked {
             for dependent in reading::base_revoked(conn, None)?.into_values().filter(|b| b.base_release_id == release_id) {
@@ -313,7 +319,7 @@ pub fn hashes_in_force(decisions: &[DecisionView]) -> Option<&[String]> {
 
 /// A release's decisions, oldest first.
 pub fn decisions_of(conn: &mut AnyConnection, release_id: i64) -> StoreResult<Vec<DecisionView>> {
-    type Row = (String, String, String, String, i64, bool, Option<String>, Option<i64>, Option<i64>, Option<String>);
+    type Row = (String, String, String, String, i64, bool, Option<String>, Option<i64>, Option<i64>, Option<String>, Option<String>);
     let rows: Vec<Row> = decisions::table
         .inner_join(users::table)
         .filter(decisions::release_id.eq(release_id))
@@ -329,11 +335,12 @@ pub fn decisions_of(conn: &mut AnyConnection, release_id: i64) -> StoreResult<Ve
             decisions::audit_base_release_id,
             decisions::audit_lines,
             decisions::criteria,
+            decisions::policy,
         ))
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(user, decision, comment, sha256s, created_at, in_force, audit_base, audit_base_release_id, audit_lines, criteria)| DecisionView {
+        .map(|(user, decision, comment, sha256s, created_at, in_force, audit_base, audit_base_release_id, audit_lines, criteria, policy)| DecisionView {
             user,
             decision,
             comment,
@@ -344,6 +351,7 @@ pub fn decisions_of(conn: &mut AnyConnection, release_id: i64) -> StoreResult<Ve
             audit_base_release_id,
             audit_lines,
             criteria,
+            policy,
         })
         .collect())
 }

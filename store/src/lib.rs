@@ -21,6 +21,7 @@ pub mod index;
 pub mod jobs;
 pub mod names;
 pub mod overview;
+pub mod policy;
 pub mod queue;
 pub mod reading;
 pub mod releases;

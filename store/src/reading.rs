@@ -144,7 +144,7 @@ mod tests {
     }
 
     fn approve(conn: &mut AnyConnection, user: &User, id: i64, criteria: Option<&str>) {
-        decide_for(conn, id, user, Verdict::Approve, "read", &ReviewPolicy::default(), None, criteria).unwrap();
+        decide_for(conn, id, user, Verdict::Approve, "read", &ReviewPolicy::default(), None, criteria, None).unwrap();
     }
 
     #[test]

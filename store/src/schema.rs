@@ -113,6 +113,7 @@ diesel::table! {
         audit_base_release_id -> Nullable<BigInt>,
         audit_lines -> Nullable<BigInt>,
         criteria -> Nullable<Text>,
+        policy -> Nullable<Text>,
     }
 }
 

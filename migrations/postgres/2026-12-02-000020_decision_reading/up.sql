@@ -8,3 +8,5 @@ ALTER TABLE decisions ADD COLUMN audit_base TEXT;
 ALTER TABLE decisions ADD COLUMN audit_base_release_id BIGINT;
 ALTER TABLE decisions ADD COLUMN audit_lines BIGINT;
 ALTER TABLE decisions ADD COLUMN criteria TEXT;
+-- The policy that made the decision (NULL: a person did).
+ALTER TABLE decisions ADD COLUMN policy TEXT;

@@ -74,6 +74,8 @@ pub struct DecisionRow {
     /// What was read: "delta from 1.0, 530 lines", "whole release, …", or None.
     read: Option<String>,
     criteria: Option<String>,
+    /// The policy that decided, when no person did.
+    policy: Option<String>,
 }
 
 pub struct Dependency {
@@ -352,6 +354,7 @@ pub async fn page(auth: Page<Viewer>, state: web::Data<AppState>, path: web::Pat
                     _ => None,
                 },
                 criteria: d.criteria.clone(),
+                policy: d.policy.clone(),
             })
             .collect(),
         base_href: base,
