@@ -135,6 +135,25 @@ pub enum Command {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
+    /// Watch a project: each new upstream release within SPEC (a PEP 440
+    /// specifier such as `>=2,<3`; every version without one) is requested
+    /// for review by the periodic sync. Watching again changes the specifier.
+    Watch {
+        name: String,
+        specifier: Option<String>,
+        /// Also request the newest N releases within SPEC on the first sync.
+        #[arg(long, default_value_t = 0)]
+        backfill: u32,
+    },
+    /// Stop watching a project (its releases and approved files stay).
+    Unwatch { name: String },
+    /// Check watched projects upstream now (all of them, or with --due only
+    /// those whose next check is due), request their new releases, and
+    /// print the pass's report as JSON.
+    Sync {
+        #[arg(long)]
+        due: bool,
+    },
     /// Print the inspection rules as Markdown (the source of docs/rules.md).
     Rules,
     /// Back up the whole instance (SQLite database snapshot and every blob,

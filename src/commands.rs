@@ -70,6 +70,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Scan { paths, format } => crate::scan::run(&paths, format, &airlock_worker::inspect_file::limits(&config)),
         Command::SelectFiles { requirement, page, json } => crate::select::run(&config, &requirement, page.as_deref(), json),
+        Command::Watch { name, specifier, backfill } => crate::watch::watch(&config, &name, specifier.as_deref().unwrap_or(""), backfill),
+        Command::Unwatch { name } => crate::watch::unwatch(&config, &name),
+        Command::Sync { due } => crate::watch::sync(&config, !due, runtime()?),
         Command::Rules => {
             print!("{}", airlock_inspect::rules::rules_markdown());
             Ok(ExitCode::SUCCESS)

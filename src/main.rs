@@ -7,6 +7,7 @@ mod commands;
 mod lockfiles;
 mod scan;
 mod select;
+mod watch;
 
 use clap::Parser;
 

@@ -21,6 +21,8 @@ pub struct ReleaseDetail {
     pub decisions: Vec<DecisionView>,
     /// Files the upstream lists that the targets left out.
     pub not_mirrored: Vec<UnmirroredRow>,
+    /// Set when the approval in force was read against a base since revoked.
+    pub base_revoked: Option<airlock_store::reading::BaseRevoked>,
 }
 
 /// Parse the path's name and version, and load the release.
@@ -35,6 +37,7 @@ pub async fn load(state: &AppState, name: &str, version: &str) -> Result<Release
                 findings: files::findings_of_release(c, release.id)?,
                 decisions: decisions::decisions_of(c, release.id)?,
                 not_mirrored: unmirrored::of_release(c, release.id)?,
+                base_revoked: airlock_store::reading::base_revoked(c, Some(&[release.id]))?.remove(&release.id),
                 project,
                 release,
             })

@@ -235,6 +235,37 @@ pub fn audit_size(conn: &mut AnyConnection, reader: &Reader, release_id: i64) ->
     }))
 }
 
+/// The criteria a decision is made for: one of the configured names, or
+/// the default when none is given.
+pub fn criteria(config: &airlock_store::Config, asked: Option<&str>) -> StoreResult<String> {
+    match asked.map(str::trim).filter(|c| !c.is_empty()) {
+        None => Ok(config.default_criteria.clone()),
+        Some(c) if config.criteria.iter().any(|k| k == c) => Ok(c.to_string()),
+        Some(c) => Err(StoreError::Invalid(format!("criteria must be one of {}, got {c:?}", config.criteria.join(", ")))),
+    }
+}
+
+/// Decide on a release after measuring what reviewing it reads, so the
+/// decision records its audit base and lines (a busy memory budget or an
+/// unreadable archive leaves them unrecorded, never blocks the decision).
+#[allow(clippy::too_many_arguments)]
+pub fn measured_decide(
+    conn: &mut AnyConnection,
+    reader: &Reader,
+    release_id: i64,
+    user: &airlock_store::auth::User,
+    verdict: airlock_store::decisions::Verdict,
+    comment: &str,
+    policy: &airlock_store::decisions::ReviewPolicy,
+    reviewed: Option<&[String]>,
+    criteria: &str,
+) -> StoreResult<(Release, airlock_store::decisions::Outcome)> {
+    if let Err(e) = audit_size(conn, reader, release_id) {
+        tracing::warn!(release_id, error = %e, "deciding without a measured audit size");
+    }
+    airlock_store::decisions::decide_for(conn, release_id, user, verdict, comment, policy, reviewed, Some(criteria), None)
+}
+
 /// Audit sizes of several releases, within a time budget: what is not yet
 /// measured when it runs out is left out (and measured on a later call,
 /// since every finished measurement is cached).
@@ -264,6 +295,18 @@ pub fn audit_sizes(
     Ok(out)
 }
 
+/// Weigh a measured release awaiting review against the `small-update`
+/// policy, when it is configured and the delta has a base; the policy's
+/// decision is an ordinary one, and a refusal is logged with its reason.
+fn apply_policy(c: &mut AnyConnection, state: &crate::state::AppState, release_id: i64, size: &AuditSummary) {
+    let (Some(policy), Some(base)) = (&state.config.auto_approve, size.base_release_id) else { return };
+    match airlock_store::policy::apply(c, policy, &state.review_policy(), release_id, base, size.lines) {
+        Ok(Ok(outcome)) => tracing::info!(release_id, ?outcome, policy = airlock_store::policy::SMALL_UPDATE, "approved by policy"),
+        Ok(Err(why)) => tracing::info!(release_id, %why, policy = airlock_store::policy::SMALL_UPDATE, "left for a person"),
+        Err(e) => tracing::warn!(release_id, error = %e, "applying the auto-approval policy"),
+    }
+}
+
 /// How often the background task looks for releases to measure.
 const MEASURE_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
@@ -274,21 +317,37 @@ pub async fn measure_backlog(state: crate::state::AppState) {
     use airlock_store::queue::{self as review_queue, QueueFilter};
     // Releases whose archives could not be read: warned about once, not every round.
     let mut unreadable: HashSet<i64> = HashSet::new();
+    // Releases the auto-approval policy has weighed in this process.
+    let mut weighed: HashSet<i64> = HashSet::new();
     loop {
         tokio::time::sleep(MEASURE_EVERY).await;
         let reader = state.reader();
         let skip = unreadable.clone();
+        let (state2, mut weighing) = (state.clone(), std::mem::take(&mut weighed));
         let result = state
             .db(move |c| {
+                let state = state2;
                 let filter = QueueFilter { statuses: vec![ReleaseStatus::AwaitingReview], ..QueueFilter::default() };
                 let ids: Vec<i64> = review_queue::queue(c, &filter, 5000)?.into_iter().map(|i| i.release_id).collect();
                 // Releases with any cached size were measured already (pages
                 // re-measure against a newer base on demand): one query per round.
                 let measured: HashSet<i64> = audit_size::of_releases(c, &ids)?.into_iter().map(|s| s.release_id).collect();
                 let mut failed = Vec::new();
+                // Measured by a page already: only the policy is left to apply.
+                let unweighing: Vec<i64> = ids.iter().copied().filter(|id| measured.contains(id) && !weighing.contains(id)).collect();
+                for id in unweighing {
+                    weighing.insert(id);
+                    if let Ok(Some(size)) = audit_size(c, &reader, id) {
+                        apply_policy(c, &state, id, &size);
+                    }
+                }
                 for id in ids.into_iter().filter(|id| !measured.contains(id) && !skip.contains(id)) {
                     match audit_size(c, &reader, id) {
-                        Ok(_) => {}
+                        Ok(Some(size)) => {
+                            weighing.insert(id);
+                            apply_policy(c, &state, id, &size);
+                        }
+                        Ok(None) => {}
                         // Pages hold the budget for now: the next round measures it.
                         Err(ReviewError::Memory(_)) => break,
                         Err(ReviewError::Store(e)) => {
@@ -297,11 +356,14 @@ pub async fn measure_backlog(state: crate::state::AppState) {
                         }
                     }
                 }
-                Ok(failed)
+                Ok((failed, weighing))
             })
             .await;
         match result {
-            Ok(failed) => unreadable.extend(failed),
+            Ok((failed, w)) => {
+                unreadable.extend(failed);
+                weighed = w;
+            }
             Err(e) => tracing::warn!(error = %e, "measuring the review backlog"),
         }
     }

@@ -51,9 +51,12 @@ impl AppState {
         Reader { blobs: self.store.blobs.clone(), memory: self.review_memory.clone() }
     }
 
-    /// The four-eyes rule in force, from the configuration.
+    /// The four-eyes rule and the base-revoked policy in force, from the configuration.
     pub fn review_policy(&self) -> airlock_store::decisions::ReviewPolicy {
-        airlock_store::decisions::ReviewPolicy { four_eyes_severity: self.config.four_eyes_severity.clone() }
+        airlock_store::decisions::ReviewPolicy {
+            four_eyes_severity: self.config.four_eyes_severity.clone(),
+            withhold_on_base_revoked: self.config.withhold_on_base_revoked,
+        }
     }
 
     /// Run `f` with a pooled connection on actix's blocking pool.

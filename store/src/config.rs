@@ -100,6 +100,29 @@ pub struct Settings {
     /// Names never fetched from the upstream index: project names and
     /// `prefix-*` patterns, compared in PEP 503 normal form.
     pub reserved_names: Option<Vec<String>>,
+    // ---- keeping the approved set current (issue #13) ----
+    /// The criteria a decision may be made for (cargo-vet's `safe-to-run`,
+    /// `safe-to-deploy` by default).
+    pub criteria: Option<Vec<String>>,
+    /// The criteria of a decision that names none.
+    pub default_criteria: Option<String>,
+    /// Check watched projects upstream every N s (0: never).
+    pub watch_sync_secs: Option<u64>,
+    /// Watched projects checked at once in a sync pass.
+    pub watch_concurrency: Option<usize>,
+    /// A watched project's release younger than N days (upstream upload
+    /// time) is not requested until it is N days old (0: off).
+    pub watch_cooldown_days: Option<u64>,
+    /// A release approved on a base since revoked: `flag` (stays served,
+    /// marked) or `withhold` (revoked with its base until reviewed again).
+    pub base_revoked_policy: Option<String>,
+    /// Most watch checks started per second (0: no limit beyond the concurrency).
+    pub watch_rate_per_sec: Option<f64>,
+    /// The `small-update` policy: approve a delta from an approved version
+    /// of at most this many lines that adds no capability and no finding at
+    /// or above `auto_approve_below` (0: off).
+    pub auto_approve_max_lines: Option<i64>,
+    pub auto_approve_below: Option<String>,
 }
 
 impl Settings {
@@ -139,6 +162,15 @@ impl Settings {
             mirror_sdists: self.mirror_sdists.or(lower.mirror_sdists),
             bulk_approve_below: self.bulk_approve_below.or(lower.bulk_approve_below),
             reserved_names: self.reserved_names.or(lower.reserved_names),
+            criteria: self.criteria.or(lower.criteria),
+            default_criteria: self.default_criteria.or(lower.default_criteria),
+            watch_sync_secs: self.watch_sync_secs.or(lower.watch_sync_secs),
+            watch_concurrency: self.watch_concurrency.or(lower.watch_concurrency),
+            watch_cooldown_days: self.watch_cooldown_days.or(lower.watch_cooldown_days),
+            base_revoked_policy: self.base_revoked_policy.or(lower.base_revoked_policy),
+            watch_rate_per_sec: self.watch_rate_per_sec.or(lower.watch_rate_per_sec),
+            auto_approve_max_lines: self.auto_approve_max_lines.or(lower.auto_approve_max_lines),
+            auto_approve_below: self.auto_approve_below.or(lower.auto_approve_below),
         }
     }
 
@@ -261,6 +293,22 @@ pub struct Config {
     // ---- name protection (issue #11) ----
     /// Names never fetched from the upstream index.
     pub reserved_names: ReservedNames,
+    // ---- keeping the approved set current (issue #13) ----
+    /// The criteria names a decision may carry, and the default one.
+    pub criteria: Vec<String>,
+    pub default_criteria: String,
+    /// How often watched projects are checked upstream (None: never).
+    pub watch_sync: Option<Duration>,
+    /// Watched projects checked at once.
+    pub watch_concurrency: usize,
+    /// Releases younger than this (upstream upload time) wait (zero: off).
+    pub watch_cooldown: Duration,
+    /// `base_revoked_policy = "withhold"`.
+    pub withhold_on_base_revoked: bool,
+    /// Most watch checks started per second (None: no limit).
+    pub watch_rate: Option<f64>,
+    /// The `small-update` policy (None: off).
+    pub auto_approve: Option<crate::policy::UpdatePolicy>,
 }
 
 impl fmt::Debug for Config {
@@ -340,7 +388,40 @@ impl Config {
             Some(sev @ ("critical" | "high" | "medium" | "low" | "info")) => sev.to_string(),
             Some(other) => return Err(StoreError::Config(format!("bulk_approve_below must be critical, high, medium, low or info, got {other:?}"))),
         };
+        let criteria: Vec<String> = match s.criteria {
+            Some(list) => list.iter().map(|c| c.trim().to_string()).filter(|c| !c.is_empty()).collect(),
+            None => crate::reading::DEFAULT_CRITERIA_NAMES.iter().map(|c| c.to_string()).collect(),
+        };
+        let default_criteria = s.default_criteria.map(|c| c.trim().to_string()).unwrap_or_else(|| crate::reading::DEFAULT_CRITERIA.to_string());
+        if !criteria.contains(&default_criteria) {
+            return Err(StoreError::Config(format!("default_criteria {default_criteria:?} is not one of criteria {criteria:?}")));
+        }
         Ok(Config {
+            criteria,
+            default_criteria,
+            watch_sync: match s.watch_sync_secs.unwrap_or(3600) {
+                0 => None,
+                secs => Some(Duration::from_secs(secs)),
+            },
+            watch_concurrency: s.watch_concurrency.unwrap_or(8).clamp(1, 256),
+            watch_cooldown: Duration::from_secs(s.watch_cooldown_days.unwrap_or(0) * 86_400),
+            watch_rate: match s.watch_rate_per_sec {
+                None => None,
+                Some(r) if r == 0.0 => None,
+                Some(r) if r.is_finite() && r > 0.0 => Some(r),
+                Some(r) => return Err(StoreError::Config(format!("watch_rate_per_sec must be 0 (no limit) or a positive number, got {r}"))),
+            },
+            auto_approve: match (s.auto_approve_max_lines.unwrap_or(0), s.auto_approve_below.as_deref().map(str::trim)) {
+                (n, _) if n <= 0 => None,
+                (n, None) => Some(crate::policy::UpdatePolicy { max_lines: n, below: "low".into() }),
+                (n, Some(sev @ ("critical" | "high" | "medium" | "low" | "info"))) => Some(crate::policy::UpdatePolicy { max_lines: n, below: sev.into() }),
+                (_, Some(other)) => return Err(StoreError::Config(format!("auto_approve_below must be critical, high, medium, low or info, got {other:?}"))),
+            },
+            withhold_on_base_revoked: match s.base_revoked_policy.as_deref().map(str::trim) {
+                None | Some("flag") => false,
+                Some("withhold") => true,
+                Some(other) => return Err(StoreError::Config(format!("base_revoked_policy must be flag or withhold, got {other:?}"))),
+            },
             targets,
             mirror_sdists_always,
             bulk_approve_below,

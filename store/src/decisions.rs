@@ -12,6 +12,7 @@ use crate::domain::{ReleaseStatus, Role};
 use crate::error::{StoreError, StoreResult};
 use crate::files::files_of_release;
 use crate::now_ms;
+use crate::reading;
 use crate::releases::{release_by_id, severity_rank, Release};
 use crate::schema::{decisions, releases, users};
 
@@ -49,6 +50,10 @@ pub struct ReviewPolicy {
     /// Releases whose worst finding is at least this severe need two
     /// different auditors; None turns the rule off.
     pub four_eyes_severity: Option<String>,
+    /// `base_revoked_policy = "withhold"`: revoking a release also revokes
+    /// the releases approved after reading their delta from it, until they
+    /// are reviewed again. Off (the default): they stay served, flagged.
+    pub withhold_on_base_revoked: bool,
 }
 
 impl ReviewPolicy {
@@ -84,6 +89,15 @@ pub struct DecisionView {
     pub created_at: i64,
     /// False for an approval waiting for another auditor: it serves nothing yet.
     pub in_force: bool,
+    /// What was read (see [`crate::reading`]): the approved version the
+    /// delta was read against, or `full`; None when not recorded.
+    pub audit_base: Option<String>,
+    pub audit_base_release_id: Option<i64>,
+    pub audit_lines: Option<i64>,
+    /// `safe-to-run`, `safe-to-deploy` or a configured name.
+    pub criteria: Option<String>,
+    /// The policy that made the decision; None when a person did.
+    pub policy: Option<String>,
 }
 
 fn check_comment(comment: &str) -> StoreResult<&str> {
@@ -142,6 +156,28 @@ pub fn decide(
     policy: &ReviewPolicy,
     reviewed: Option<&[String]>,
 ) -> StoreResult<(Release, Outcome)> {
+    decide_for(conn, release_id, user, verdict, comment, policy, reviewed, None, None)
+}
+
+/// [`decide`] for `criteria` (None: [`reading::DEFAULT_CRITERIA`]). The
+/// decision also records what reviewing the release reads now, from the
+/// audit-size cache (see [`reading::what_is_read`]): measure first. An
+/// approved release whose base was revoked may be approved again, after a
+/// new review against another base. `by_policy` names the policy that
+/// decided (see [`crate::policy`]); its user is the policy's own.
+#[allow(clippy::too_many_arguments)]
+pub fn decide_for(
+    conn: &mut AnyConnection,
+    release_id: i64,
+    user: &User,
+    verdict: Verdict,
+    comment: &str,
+    policy: &ReviewPolicy,
+    reviewed: Option<&[String]>,
+    criteria: Option<&str>,
+    by_policy: Option<&str>,
+) -> StoreResult<(Release, Outcome)> {
+    let criteria = criteria.map(str::trim).filter(|c| !c.is_empty()).unwrap_or(reading::DEFAULT_CRITERIA).to_string();
     if user.role < Role::Auditor {
         return Err(StoreError::Invalid(format!("user {} is a {} and cannot decide", user.name, user.role.as_str())));
     }
@@ -166,10 +202,12 @@ pub fn decide(
         current.sort();
         // Files added to an approved release since its approval wait for one.
         let added_since_approval = status == ReleaseStatus::Approved && in_force_approval(&decided) != Some(current.as_slice());
+        // An approval read against a base since revoked is reviewed again.
+        let rereview = status == ReleaseStatus::Approved && reading::base_revoked(conn, Some(&[release_id]))?.contains_key(&release_id);
         // A revoked release may be reviewed again (revoked by mistake, or
         // cleared by an investigation): a new round of approvals starts.
         let decidable = match verdict {
-            Verdict::Approve => matches!(status, ReleaseStatus::AwaitingReview | ReleaseStatus::Revoked) || added_since_approval,
+            Verdict::Approve => matches!(status, ReleaseStatus::AwaitingReview | ReleaseStatus::Revoked) || added_since_approval || rereview,
             Verdict::Reject => matches!(status, ReleaseStatus::AwaitingReview | ReleaseStatus::Revoked),
             Verdict::Revoke => status == ReleaseStatus::Approved,
         };
@@ -203,7 +241,13 @@ pub fn decide(
                 return Err(StoreError::Conflict(format!("the files of {} {} are not the ones you reviewed; reload the page", project.name, release.version)));
             }
         }
-        let round = approvals_this_round(&decided, &hashes);
+        let round = if rereview {
+            // A new round: the approvals since the one in force.
+            let start = decided.iter().rposition(|d| d.in_force).map_or(0, |i| i + 1);
+            approvals_this_round(&decided[start..], &hashes)
+        } else {
+            approvals_this_round(&decided, &hashes)
+        };
         let needed = policy.approvals_needed(&release.max_severity);
         if verdict == Verdict::Approve && round.contains(&user.id) {
             return Err(StoreError::Conflict(format!(
@@ -218,6 +262,7 @@ pub fn decide(
             Verdict::Revoke => (Outcome::Revoked, Some(ReleaseStatus::Revoked)),
         };
         let now = now_ms();
+        let read = reading::what_is_read(conn, project.id, release_id, &release.version)?;
         diesel::insert_into(decisions::table)
             .values((
                 decisions::release_id.eq(release_id),
@@ -227,6 +272,11 @@ pub fn decide(
                 decisions::sha256s.eq(serde_json::to_string(&hashes).unwrap_or_default()),
                 decisions::created_at.eq(now),
                 decisions::in_force.eq(!matches!(outcome, Outcome::ApprovalRecorded { .. })),
+                decisions::audit_base.eq(&read.base),
+                decisions::audit_base_release_id.eq(read.base_release_id),
+                decisions::audit_lines.eq(read.lines),
+                decisions::criteria.eq(&criteria),
+                decisions::policy.eq(by_policy),
             ))
             .execute(conn)?;
         let release: Release = match new_status {
@@ -243,8 +293,20 @@ pub fn decide(
             _ => String::new(),
         };
         let added = if added_since_approval && verdict == Verdict::Approve { " (covers files added after the earlier approval)" } else { "" };
-        let detail = format!("{comment}{step}{added} [files: {}]", hashes.join(", "));
+        let rereviewed = if rereview && verdict == Verdict::Approve { " (re-reviewed: its audit base was revoked)" } else { "" };
+        let base = match (&read.base, read.lines) {
+            (Some(b), Some(lines)) if b == reading::FULL => format!(" [read: whole release, {lines} lines; {criteria}]"),
+            (Some(b), Some(lines)) => format!(" [read: delta from {b}, {lines} lines; {criteria}]"),
+            _ => format!(" [read: not measured; {criteria}]"),
+        };
+        let by = by_policy.map(|p| format!("by policy {p}: ")).unwrap_or_default();
+        let detail = format!("{by}{comment}{step}{added}{rereviewed}{base} [files: {}]", hashes.join(", "));
         audit::record(conn, Some(&user.name), &format!("release.{}", verdict.as_str()), &target, &detail)?;
+        if verdict == Verdict::Revoke && policy.withhold_on_base_revoked {
+            for dependent in reading::base_revoked(conn, None)?.into_values().filter(|b| b.base_release_id == release_id) {
+                reading::withhold(conn, dependent.release_id, user, &target, now)?;
+            }
+        }
         Ok((release, outcome))
     })
 }
@@ -257,154 +319,42 @@ pub fn hashes_in_force(decisions: &[DecisionView]) -> Option<&[String]> {
 
 /// A release's decisions, oldest first.
 pub fn decisions_of(conn: &mut AnyConnection, release_id: i64) -> StoreResult<Vec<DecisionView>> {
-    let rows: Vec<(String, String, String, String, i64, bool)> = decisions::table
+    type Row = (String, String, String, String, i64, bool, Option<String>, Option<i64>, Option<i64>, Option<String>, Option<String>);
+    let rows: Vec<Row> = decisions::table
         .inner_join(users::table)
         .filter(decisions::release_id.eq(release_id))
         .order(decisions::id)
-        .select((users::name, decisions::decision, decisions::comment, decisions::sha256s, decisions::created_at, decisions::in_force))
+        .select((
+            users::name,
+            decisions::decision,
+            decisions::comment,
+            decisions::sha256s,
+            decisions::created_at,
+            decisions::in_force,
+            decisions::audit_base,
+            decisions::audit_base_release_id,
+            decisions::audit_lines,
+            decisions::criteria,
+            decisions::policy,
+        ))
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(user, decision, comment, sha256s, created_at, in_force)| DecisionView {
+        .map(|(user, decision, comment, sha256s, created_at, in_force, audit_base, audit_base_release_id, audit_lines, criteria, policy)| DecisionView {
             user,
             decision,
             comment,
             sha256s: serde_json::from_str(&sha256s).unwrap_or_default(),
             created_at,
             in_force,
+            audit_base,
+            audit_base_release_id,
+            audit_lines,
+            criteria,
+            policy,
         })
         .collect())
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::auth::create_user;
-    use crate::domain::{PinnedRequirement, ProjectName, Sha256, Version};
-    use crate::files::{add_file, NewFile};
-    use crate::index::approved_files;
-    use crate::releases::{find_release, request_release};
-    use crate::testdb::each_backend;
-
-    /// A release of `name` awaiting review with two files and this max severity.
-    fn awaiting(conn: &mut AnyConnection, name: &str, version: &str, severity: &str) -> i64 {
-        request_release(conn, &PinnedRequirement::parse(&format!("{name}=={version}")).unwrap(), None, 3, &Default::default()).unwrap();
-        let (_, r) = find_release(conn, &ProjectName::parse(name).unwrap(), &Version::parse(version).unwrap()).unwrap().unwrap();
-        for (i, ext) in ["whl", "tar.gz"].iter().enumerate() {
-            let new = NewFile {
-                release_id: r.id,
-                filename: format!("{name}-{version}.{ext}"),
-                sha256: Sha256::of(format!("{name}{version}{i}").as_bytes()),
-                size: 10,
-                upstream_url: "http://up.test/x".into(),
-                requires_python: None,
-                yanked: None,
-                upload_time: None,
-            };
-            add_file(conn, &new).unwrap();
-        }
-        diesel::update(crate::schema::files::table.filter(crate::schema::files::release_id.eq(r.id)))
-            .set(crate::schema::files::inspected.eq(true))
-            .execute(conn)
-            .unwrap();
-        diesel::update(releases::table.find(r.id)).set((releases::status.eq("awaiting_review"), releases::max_severity.eq(severity))).execute(conn).unwrap();
-        r.id
-    }
-
-    fn served(conn: &mut AnyConnection, name: &str) -> usize {
-        approved_files(conn, &ProjectName::parse(name).unwrap()).unwrap().len()
-    }
-
-    #[test]
-    fn an_approval_records_the_exact_hashes_and_serves_the_files() {
-        each_backend(|conn| {
-            let alice = create_user(conn, "alice", Role::Auditor, "password1").unwrap();
-            let id = awaiting(conn, "demo", "1.0", "medium");
-            let hashes: Vec<String> = files_of_release(conn, id).unwrap().into_iter().map(|f| f.sha256).collect();
-            let wrong = vec![hashes[0].clone()];
-            let refused = decide(conn, id, &alice, Verdict::Approve, "ok", &ReviewPolicy::default(), Some(&wrong));
-            assert!(matches!(refused, Err(StoreError::Conflict(_))), "hashes the auditor did not see are refused");
-            let empty = decide(conn, id, &alice, Verdict::Approve, "  ", &ReviewPolicy::default(), None);
-            assert!(matches!(empty, Err(StoreError::Invalid(_))), "a comment is required");
-            let (r, outcome) = decide(conn, id, &alice, Verdict::Approve, "reviewed", &ReviewPolicy::default(), Some(&hashes)).unwrap();
-            assert_eq!((r.status.as_str(), outcome), ("approved", Outcome::Approved));
-            let mut recorded = decisions_of(conn, id).unwrap()[0].sha256s.clone();
-            let mut expected = hashes.clone();
-            recorded.sort();
-            expected.sort();
-            assert_eq!(recorded, expected);
-            assert_eq!(served(conn, "demo"), 2);
-        });
-    }
-
-    #[test]
-    fn four_eyes_needs_two_different_auditors_at_or_above_the_severity() {
-        each_backend(|conn| {
-            let alice = create_user(conn, "alice", Role::Auditor, "password1").unwrap();
-            let bob = create_user(conn, "bob", Role::Auditor, "password1").unwrap();
-            let policy = ReviewPolicy { four_eyes_severity: Some("high".into()) };
-            let risky = awaiting(conn, "risky", "1.0", "critical");
-            let (r, outcome) = decide(conn, risky, &alice, Verdict::Approve, "first look", &policy, None).unwrap();
-            assert_eq!((r.status.as_str(), outcome), ("awaiting_review", Outcome::ApprovalRecorded { have: 1, needed: 2 }));
-            assert_eq!(served(conn, "risky"), 0, "one approval is not enough");
-            let again = decide(conn, risky, &alice, Verdict::Approve, "me again", &policy, None);
-            assert!(matches!(again, Err(StoreError::Conflict(_))), "the same auditor cannot approve twice");
-            let (r, outcome) = decide(conn, risky, &bob, Verdict::Approve, "second look", &policy, None).unwrap();
-            assert_eq!((r.status.as_str(), outcome), ("approved", Outcome::Approved));
-            assert_eq!(served(conn, "risky"), 2);
-
-            // Below the threshold one approval suffices.
-            let mild = awaiting(conn, "mild", "1.0", "medium");
-            let (r, _) = decide(conn, mild, &alice, Verdict::Approve, "fine", &policy, None).unwrap();
-            assert_eq!(r.status, "approved");
-            let log = crate::audit::list(conn, 10, 0).unwrap();
-            assert!(log.iter().any(|e| e.detail.contains("approval 1 of 2")), "{log:?}");
-        });
-    }
-
-    #[test]
-    fn revoking_an_approval_takes_the_files_out_of_the_index() {
-        each_backend(|conn| {
-            let alice = create_user(conn, "alice", Role::Auditor, "password1").unwrap();
-            let viewer = create_user(conn, "vic", Role::Viewer, "password1").unwrap();
-            let id = awaiting(conn, "demo", "1.0", "low");
-            assert!(matches!(decide(conn, id, &alice, Verdict::Revoke, "no", &ReviewPolicy::default(), None), Err(StoreError::Conflict(_))));
-            decide(conn, id, &alice, Verdict::Approve, "ok", &ReviewPolicy::default(), None).unwrap();
-            assert_eq!(served(conn, "demo"), 2);
-            assert!(decide(conn, id, &viewer, Verdict::Revoke, "no", &ReviewPolicy::default(), None).is_err(), "viewers cannot revoke");
-            let (r, outcome) = decide(conn, id, &alice, Verdict::Revoke, "compromised upstream account", &ReviewPolicy::default(), None).unwrap();
-            assert_eq!((r.status.as_str(), outcome), ("revoked", Outcome::Revoked));
-            assert_eq!(served(conn, "demo"), 0);
-            let decisions = decisions_of(conn, id).unwrap();
-            assert_eq!(decisions.last().unwrap().decision, "revoke");
-            assert_eq!(decisions.last().unwrap().sha256s.len(), 2, "a revocation names the hashes it withdraws");
-            let log = crate::audit::list(conn, 1, 0).unwrap();
-            assert_eq!((log[0].action.as_str(), log[0].actor.as_deref()), ("release.revoke", Some("alice")));
-
-            // Reviewed again: approved anew (the four-eyes round restarts), or rejected.
-            let bob = create_user(conn, "bob", Role::Auditor, "password1").unwrap();
-            let policy = ReviewPolicy { four_eyes_severity: Some("low".into()) };
-            let (r, outcome) = decide(conn, id, &alice, Verdict::Approve, "the account was recovered; files unchanged", &policy, None).unwrap();
-            assert_eq!((r.status.as_str(), outcome), ("revoked", Outcome::ApprovalRecorded { have: 1, needed: 2 }), "the earlier approval does not count");
-            assert_eq!(served(conn, "demo"), 0);
-            let (r, _) = decide(conn, id, &bob, Verdict::Approve, "agreed", &policy, None).unwrap();
-            assert_eq!(r.status, "approved");
-            assert_eq!(served(conn, "demo"), 2);
-        });
-    }
-
-    #[test]
-    fn the_nearest_approved_versions_are_found_on_both_sides() {
-        each_backend(|conn| {
-            let alice = create_user(conn, "alice", Role::Auditor, "password1").unwrap();
-            for v in ["1.0", "1.2", "2.0", "1.10"] {
-                let id = awaiting(conn, "demo", v, "low");
-                decide(conn, id, &alice, Verdict::Approve, "ok", &ReviewPolicy::default(), None).unwrap();
-            }
-            let id = awaiting(conn, "demo", "1.5", "low");
-            let (project, _) = release_by_id(conn, id).unwrap();
-            let near: Vec<String> = crate::releases::nearest_approved(conn, project.id, "1.5").unwrap().into_iter().map(|r| r.version).collect();
-            assert_eq!(near, ["1.2", "1.10"], "PEP 440 order, not text order");
-        });
-    }
-}
+pub(crate) mod tests;

@@ -38,6 +38,9 @@ pub struct FileRow {
     /// The archive's entry paths, as a JSON list.
     #[serde(skip)]
     pub entries: Option<String>,
+    /// When a watch's sync found the file gone from the upstream's listing
+    /// (it stays served if approved).
+    pub upstream_removed_at: Option<i64>,
 }
 
 impl FileRow {

@@ -21,7 +21,9 @@ pub mod index;
 pub mod jobs;
 pub mod names;
 pub mod overview;
+pub mod policy;
 pub mod queue;
+pub mod reading;
 pub mod releases;
 pub mod schema;
 pub mod tasks;
@@ -29,6 +31,7 @@ pub mod testdb;
 pub mod throttle;
 pub mod unmirrored;
 pub mod upstream_sync;
+pub mod watches;
 pub mod why;
 
 pub use blobs::BlobStore;

@@ -25,6 +25,9 @@ pub struct QueueFilter {
     /// Also approved releases with files added since their approval that no
     /// approval covers yet: they wait for review too.
     pub with_added_files: bool,
+    /// Also approved releases whose audit base was revoked since (see
+    /// [`crate::reading`]): they wait for a new review.
+    pub with_base_revoked: bool,
 }
 
 /// One row of the review queue.
@@ -47,16 +50,22 @@ pub struct QueueItem {
     pub updated_at: i64,
     /// The project the name resembles (see [`crate::names`]).
     pub possible_typosquat_of: Option<String>,
+    /// The revoked version this approved release's approval was read against.
+    pub base_revoked: Option<String>,
 }
 
 /// Releases matching `filter`, riskiest first: max severity, then score,
 /// then the longest waiting.
 pub fn queue(conn: &mut AnyConnection, filter: &QueueFilter, limit: i64) -> StoreResult<Vec<QueueItem>> {
-    let added = if filter.with_added_files { with_added_files(conn)? } else { Vec::new() };
+    let mut added = if filter.with_added_files { with_added_files(conn)? } else { Vec::new() };
+    let base_revoked = if filter.with_base_revoked { crate::reading::base_revoked(conn, None)? } else { HashMap::new() };
+    let reread: Vec<i64> = base_revoked.keys().copied().collect();
+    let mut waiting = added.clone();
+    waiting.extend(reread);
     let mut query = releases::table.inner_join(projects::table).select((Project::as_select(), Release::as_select())).into_boxed();
     if !filter.statuses.is_empty() {
         let names: Vec<&'static str> = filter.statuses.iter().map(|s| s.as_str()).collect();
-        query = query.filter(releases::status.eq_any(names).or(releases::id.eq_any(added.clone())));
+        query = query.filter(releases::status.eq_any(names).or(releases::id.eq_any(waiting)));
     }
     if let Some(min) = &filter.min_severity {
         let names: Vec<&'static str> = ["critical", "high", "medium", "low", "info"].into_iter().filter(|s| severity_rank(s) >= severity_rank(min)).collect();
@@ -69,6 +78,11 @@ pub fn queue(conn: &mut AnyConnection, filter: &QueueFilter, limit: i64) -> Stor
     }
     let rows: Vec<(Project, Release)> = query.order(releases::id.asc()).limit(limit).load(conn)?;
     let ids: Vec<i64> = rows.iter().map(|(_, r)| r.id).collect();
+    let mut base_revoked = base_revoked;
+    if !filter.with_base_revoked {
+        base_revoked = crate::reading::base_revoked(conn, Some(&ids))?;
+    }
+    added.sort_unstable();
     let file_rows: Vec<(i64, bool)> = files::table.filter(files::release_id.eq_any(&ids)).select((files::release_id, files::inspected)).load(conn)?;
     let mut file_counts: HashMap<i64, (i64, i64)> = HashMap::new();
     for (release_id, inspected) in file_rows {
@@ -101,6 +115,7 @@ pub fn queue(conn: &mut AnyConnection, filter: &QueueFilter, limit: i64) -> Stor
                 created_at: release.created_at,
                 updated_at: release.updated_at,
                 possible_typosquat_of: release.possible_typosquat_of,
+                base_revoked: base_revoked.get(&release.id).map(|b| b.base.clone()),
             }
         })
         .collect();

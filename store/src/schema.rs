@@ -49,6 +49,7 @@ diesel::table! {
         capabilities -> Nullable<Text>,
         risk_score -> BigInt,
         entries -> Nullable<Text>,
+        upstream_removed_at -> Nullable<BigInt>,
     }
 }
 
@@ -108,6 +109,11 @@ diesel::table! {
         sha256s -> Text,
         created_at -> BigInt,
         in_force -> Bool,
+        audit_base -> Nullable<Text>,
+        audit_base_release_id -> Nullable<BigInt>,
+        audit_lines -> Nullable<BigInt>,
+        criteria -> Nullable<Text>,
+        policy -> Nullable<Text>,
     }
 }
 
@@ -258,6 +264,27 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    watches (project) {
+        project -> Text,
+        specifier -> Text,
+        created_by -> Nullable<Text>,
+        created_at -> BigInt,
+        backfill -> BigInt,
+        baseline -> Nullable<Text>,
+        etag -> Nullable<Text>,
+        last_modified -> Nullable<Text>,
+        last_serial -> Nullable<Text>,
+        last_checked_at -> Nullable<BigInt>,
+        next_check_at -> BigInt,
+        last_outcome -> Nullable<Text>,
+        newest_upstream -> Nullable<Text>,
+        upstream_versions -> Nullable<Text>,
+        cooldown_version -> Nullable<Text>,
+        cooldown_until -> Nullable<BigInt>,
+    }
+}
+
 diesel::joinable!(releases -> projects (project_id));
 diesel::joinable!(unmirrored_files -> releases (release_id));
 diesel::joinable!(import_lines -> imports (import_id));
@@ -291,4 +318,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     import_lines,
     dependency_edges,
     unmirrored_files,
+    watches,
 );

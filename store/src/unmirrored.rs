@@ -61,20 +61,44 @@ fn replace(conn: &mut AnyConnection, release_id: i64, left_out: &[LeftOut]) -> S
     let mirrored: Vec<String> = files_table::table.filter(files_table::release_id.eq(release_id)).select(files_table::filename).load(conn)?;
     let now = now_ms();
     for f in left_out.iter().filter(|f| !mirrored.contains(&f.filename)) {
-        diesel::insert_into(unmirrored_files::table)
-            .values((
-                unmirrored_files::release_id.eq(release_id),
-                unmirrored_files::filename.eq(&f.filename),
-                unmirrored_files::size.eq(f.size),
-                unmirrored_files::sha256.eq(&f.sha256),
-                unmirrored_files::upstream_url.eq(&f.upstream_url),
-                unmirrored_files::requires_python.eq(&f.requires_python),
-                unmirrored_files::reason.eq(&f.reason),
-                unmirrored_files::created_at.eq(now),
-            ))
-            .execute(conn)?;
+        insert(conn, release_id, f, now)?;
     }
     Ok(())
+}
+
+/// Record one left-out file of a release.
+fn insert(conn: &mut AnyConnection, release_id: i64, f: &LeftOut, now: i64) -> StoreResult<()> {
+    diesel::insert_into(unmirrored_files::table)
+        .values((
+            unmirrored_files::release_id.eq(release_id),
+            unmirrored_files::filename.eq(&f.filename),
+            unmirrored_files::size.eq(f.size),
+            unmirrored_files::sha256.eq(&f.sha256),
+            unmirrored_files::upstream_url.eq(&f.upstream_url),
+            unmirrored_files::requires_python.eq(&f.requires_python),
+            unmirrored_files::reason.eq(&f.reason),
+            unmirrored_files::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Files the upstream published for `release_id` after it was mirrored
+/// (seen by a watched project's sync): each is listed as not mirrored with
+/// its reason, unless already known. Returns the names newly listed.
+/// Requesting the ones the targets install is [`request_add`]'s.
+pub fn note_late(conn: &mut AnyConnection, release_id: i64, late: &[LeftOut]) -> StoreResult<Vec<String>> {
+    crate::db::write_transaction(conn, |conn| {
+        let mirrored: Vec<String> = files_table::table.filter(files_table::release_id.eq(release_id)).select(files_table::filename).load(conn)?;
+        let listed: Vec<String> = unmirrored_files::table.filter(unmirrored_files::release_id.eq(release_id)).select(unmirrored_files::filename).load(conn)?;
+        let now = now_ms();
+        let mut noted = Vec::new();
+        for f in late.iter().filter(|f| !mirrored.contains(&f.filename) && !listed.contains(&f.filename)) {
+            insert(conn, release_id, f, now)?;
+            noted.push(f.filename.clone());
+        }
+        Ok(noted)
+    })
 }
 
 /// Mirroring is done: record what was left out, move the release to
@@ -285,7 +309,7 @@ mod tests {
         each_backend(|conn| {
             let alice = create_user(conn, "alice", Role::Auditor, "password1").unwrap();
             let bob = create_user(conn, "bob", Role::Auditor, "password1").unwrap();
-            let policy = ReviewPolicy { four_eyes_severity: Some("high".into()) };
+            let policy = ReviewPolicy { four_eyes_severity: Some("high".into()), ..ReviewPolicy::default() };
             let id = mirrored_release(conn);
             decide(conn, id, &alice, Verdict::Approve, "one", &policy, None).unwrap();
             decide(conn, id, &bob, Verdict::Approve, "two", &policy, None).unwrap();

@@ -61,6 +61,38 @@ pub fn apply_upstream_yanks(conn: &mut AnyConnection, project: &ProjectName, ups
     })
 }
 
+/// Mark `project`'s mirrored files the upstream no longer lists (`listed`:
+/// every file name on its page now) as removed upstream, and clear the mark
+/// of those listed again, with an audit event per change. Nothing is
+/// deleted: an approved file stays served. Returns the files newly marked.
+pub fn mark_removed_upstream(conn: &mut AnyConnection, project: &ProjectName, listed: &[String], now: i64) -> StoreResult<Vec<String>> {
+    crate::db::write_transaction(conn, |conn| {
+        let mirrored: Vec<(i64, String, String, Option<i64>)> = files::table
+            .inner_join(releases::table.inner_join(projects::table))
+            .filter(projects::name.eq(project.as_str()))
+            .select((files::id, releases::version, files::filename, files::upstream_removed_at))
+            .load(conn)?;
+        let mut removed = Vec::new();
+        for (id, version, filename, was) in mirrored {
+            let gone = !listed.contains(&filename);
+            if gone == was.is_some() {
+                continue;
+            }
+            diesel::update(files::table.find(id)).set(files::upstream_removed_at.eq(gone.then_some(now))).execute(conn)?;
+            let (action, detail) = if gone {
+                ("upstream.removed", format!("{filename}: no longer listed upstream; kept (served if approved)"))
+            } else {
+                ("upstream.relisted", format!("{filename}: listed upstream again"))
+            };
+            crate::audit::record(conn, None, action, &format!("{} {version}", project.as_str()), &detail)?;
+            if gone {
+                removed.push(filename);
+            }
+        }
+        Ok(removed)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,6 +143,21 @@ mod tests {
             assert_eq!(unyanked[0].yanked, None);
             let events = crate::audit::list(conn, 10, 0).unwrap();
             assert!(events.iter().any(|e| e.action == "upstream.yank") && events.iter().any(|e| e.action == "upstream.unyank"), "{events:?}");
+
+            // The sdist leaves the upstream's listing: marked, kept; listed again: unmarked.
+            let wheel_only = vec!["demo-1.0-py3-none-any.whl".to_string()];
+            assert_eq!(mark_removed_upstream(conn, &name, &wheel_only, 5).unwrap(), ["demo-1.0.tar.gz"]);
+            assert!(mark_removed_upstream(conn, &name, &wheel_only, 6).unwrap().is_empty(), "marked once");
+            let rows = crate::files::files_of_release(conn, r.id).unwrap();
+            assert_eq!(
+                rows.iter().map(|f| f.upstream_removed_at).collect::<Vec<_>>(),
+                [None, Some(5)],
+                "by file name: the wheel, then the sdist; {}",
+                db.label
+            );
+            let both = vec!["demo-1.0-py3-none-any.whl".to_string(), "demo-1.0.tar.gz".to_string()];
+            mark_removed_upstream(conn, &name, &both, 7).unwrap();
+            assert!(crate::files::files_of_release(conn, r.id).unwrap().iter().all(|f| f.upstream_removed_at.is_none()));
         }
     }
 }

@@ -42,6 +42,8 @@ pub struct UpstreamFile {
     pub listed_at: Option<String>,
     /// Answer the download with a `302` to this URL instead of the bytes.
     pub redirect_to: Option<String>,
+    /// PEP 700 `upload-time`; None shows a fixed time in 2024.
+    pub upload_time: Option<String>,
 }
 
 impl UpstreamFile {
@@ -57,7 +59,14 @@ impl UpstreamFile {
             yanked: None,
             listed_at: None,
             redirect_to: None,
+            upload_time: None,
         }
+    }
+
+    /// Show this PEP 700 `upload-time` (RFC 3339).
+    pub fn uploaded_at(mut self, time: &str) -> UpstreamFile {
+        self.upload_time = Some(time.to_string());
+        self
     }
 
     /// Advertise `sha256` instead of the true hash.
@@ -162,6 +171,10 @@ pub enum Fault {
 
 struct Shared {
     files: Vec<UpstreamFile>,
+    /// Files published while running, after `files`.
+    published: Mutex<Vec<UpstreamFile>>,
+    /// Files taken down while running: no longer listed nor served.
+    unlisted: Mutex<Vec<String>>,
     /// Faults still to serve, per request path, in order.
     faults: Mutex<HashMap<String, VecDeque<Fault>>>,
     /// Yanks made while running (filename -> reason), over the files' own.
@@ -201,8 +214,16 @@ impl LocalUpstream {
         let listener = std::net::TcpListener::bind((ip, 0)).expect("bind the local upstream to a free port");
         let port = listener.local_addr().expect("the local upstream's address").port();
         let origin = format!("http://{ip}:{port}");
-        let shared =
-            Arc::new(Shared { files, faults: Mutex::default(), late_yanks: Mutex::default(), options, origin: origin.clone(), log: Mutex::new(Vec::new()) });
+        let shared = Arc::new(Shared {
+            files,
+            published: Mutex::default(),
+            unlisted: Mutex::default(),
+            faults: Mutex::default(),
+            late_yanks: Mutex::default(),
+            options,
+            origin: origin.clone(),
+            log: Mutex::new(Vec::new()),
+        });
         let (tx, rx) = std::sync::mpsc::channel();
         let state = web::Data::from(shared.clone());
         let thread = std::thread::Builder::new()
@@ -244,6 +265,21 @@ impl LocalUpstream {
     /// the fact (PEP 592).
     pub fn yank(&self, filename: &str, reason: &str) {
         self.shared.late_yanks.lock().unwrap_or_else(|p| p.into_inner()).insert(filename.to_string(), reason.to_string());
+    }
+
+    /// List and serve `file` from now on, as a maintainer publishing a release.
+    pub fn publish(&self, file: UpstreamFile) {
+        self.shared.published.lock().unwrap_or_else(|p| p.into_inner()).push(file);
+    }
+
+    /// Take `filename` down: no longer listed nor served.
+    pub fn unlist(&self, filename: &str) {
+        self.shared.unlisted.lock().unwrap_or_else(|p| p.into_inner()).push(filename.to_string());
+    }
+
+    /// How many requests for `path` were answered with `status`.
+    pub fn answered(&self, path: &str, status: u16) -> usize {
+        self.served().iter().filter(|s| s.path == path && s.status == status).count()
     }
 
     /// Answer the next requests to `path` (e.g. `/files/NAME` or
@@ -291,6 +327,29 @@ impl Drop for LocalUpstream {
     }
 }
 
+/// The files listed now: those given at start, then those published since,
+/// less those taken down.
+fn all_files(s: &Shared) -> Vec<UpstreamFile> {
+    let mut files = s.files.clone();
+    files.extend(s.published.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned());
+    let unlisted = s.unlisted.lock().unwrap_or_else(|p| p.into_inner());
+    files.retain(|f| !unlisted.contains(&f.filename));
+    files
+}
+
+/// Answer a project page with an ETag (a digest of what it shows) and a
+/// Last-Modified, or 304 when the client's `If-None-Match` is that ETag
+/// (RFC 9110: it takes precedence over `If-Modified-Since`).
+fn conditional(req: &HttpRequest, content_type: &str, body: String) -> HttpResponse {
+    let etag = format!("\"{}\"", &sha256_hex(format!("{content_type}\n{body}").as_bytes())[..16]);
+    let last_modified = "Mon, 01 Jan 2024 00:00:00 GMT";
+    let matches = req.headers().get("if-none-match").and_then(|v| v.to_str().ok()).is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
+    if matches {
+        return HttpResponse::NotModified().insert_header(("etag", etag)).insert_header(("last-modified", last_modified)).finish();
+    }
+    HttpResponse::Ok().content_type(content_type).insert_header(("etag", etag)).insert_header(("last-modified", last_modified)).body(body)
+}
+
 fn wants_json(req: &HttpRequest, s: &Shared) -> bool {
     s.options.json && accept(req).contains(JSON_TYPE)
 }
@@ -326,7 +385,7 @@ fn escape(s: &str) -> String {
 
 /// `GET /simple/`: every project, normalized.
 async fn root_page(req: HttpRequest, s: web::Data<Shared>) -> HttpResponse {
-    let mut projects: Vec<String> = s.files.iter().map(|f| project_name(&f.project)).collect();
+    let mut projects: Vec<String> = all_files(&s).iter().map(|f| project_name(&f.project)).collect();
     projects.sort();
     projects.dedup();
     let resp = if wants_json(&req, &s) {
@@ -348,13 +407,16 @@ async fn project_page(req: HttpRequest, s: web::Data<Shared>, path: web::Path<St
         return logged(&s, &req, resp);
     }
     let name = project_name(&path);
-    let files: Vec<&UpstreamFile> = s.files.iter().filter(|f| project_name(&f.project) == name).collect();
+    let all = all_files(&s);
+    let files: Vec<&UpstreamFile> = all.iter().filter(|f| project_name(&f.project) == name).collect();
     let resp = if files.is_empty() {
         HttpResponse::NotFound().body("no such project")
     } else if wants_json(&req, &s) {
-        json_page(project_json(&s, &name, &files))
+        conditional(&req, JSON_TYPE, project_json(&s, &name, &files).to_string())
     } else if s.options.html {
-        html_page(&format!("Links for {name}"), &project_links(&s, &files))
+        let title = escape(&format!("Links for {name}"));
+        let links = project_links(&s, &files);
+        conditional(&req, "text/html; charset=utf-8", format!("<!DOCTYPE html>\n<html><head><meta name=\"pypi:repository-version\" content=\"1.0\"><title>{title}</title></head>\n<body><h1>{title}</h1>\n{links}</body></html>\n"))
     } else {
         HttpResponse::NotAcceptable().finish()
     };
@@ -378,7 +440,7 @@ fn project_json(s: &Shared, name: &str, files: &[&UpstreamFile]) -> Value {
                 "hashes": { "sha256": f.advertised() },
                 "yanked": yank_of(s, f).map_or(Value::Bool(false), Value::String),
                 "size": f.bytes.len(),
-                "upload-time": "2024-01-01T00:00:00.000000Z",
+                "upload-time": f.upload_time.as_deref().unwrap_or("2024-01-01T00:00:00.000000Z"),
             });
             if let Some(rp) = &f.requires_python {
                 file["requires-python"] = Value::String(rp.clone());
@@ -407,11 +469,12 @@ fn project_links(s: &Shared, files: &[&UpstreamFile]) -> String {
 
 /// `GET /files/{filename}`: the bytes.
 async fn file(req: HttpRequest, s: web::Data<Shared>, path: web::Path<String>) -> HttpResponse {
-    let bytes = s.files.iter().find(|f| f.filename == *path).map(|f| f.bytes.clone()).unwrap_or_default();
+    let all = all_files(&s);
+    let bytes = all.iter().find(|f| f.filename == *path).map(|f| f.bytes.clone()).unwrap_or_default();
     if let Some(resp) = injected_fault(&req, &s, &bytes).await {
         return logged(&s, &req, resp);
     }
-    let resp = match s.files.iter().find(|f| f.filename == *path) {
+    let resp = match all.iter().find(|f| f.filename == *path) {
         Some(UpstreamFile { redirect_to: Some(to), .. }) => HttpResponse::Found().insert_header(("location", to.as_str())).finish(),
         Some(f) => HttpResponse::Ok().content_type("application/octet-stream").body(f.bytes.clone()),
         None => HttpResponse::NotFound().finish(),

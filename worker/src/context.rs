@@ -30,6 +30,23 @@ pub struct Context {
     pub sdists_always: bool,
     /// Reserved names (refused again before any fetch) and the typosquat test.
     pub names: NamePolicy,
+    /// The watch sync's settings.
+    pub watch: WatchSettings,
+}
+
+/// How watched projects are checked.
+#[derive(Debug, Clone)]
+pub struct WatchSettings {
+    /// Between two checks of a project (None: no periodic sync).
+    pub interval: Option<Duration>,
+    /// Projects checked at once.
+    pub concurrency: usize,
+    /// One check's wall-clock limit.
+    pub timeout: Duration,
+    /// Releases younger than this wait.
+    pub cooldown: Duration,
+    /// Most checks started per second (None: no limit).
+    pub rate: Option<f64>,
 }
 
 impl Context {
@@ -52,6 +69,13 @@ impl Context {
             targets: config.targets.clone(),
             names: NamePolicy::new(config.reserved_names.clone(), airlock_inspect::rules::resembles),
             sdists_always: config.mirror_sdists_always,
+            watch: WatchSettings {
+                interval: config.watch_sync,
+                concurrency: config.watch_concurrency,
+                timeout: config.upstream_timeout * 2,
+                cooldown: config.watch_cooldown,
+                rate: config.watch_rate,
+            },
         })
     }
 

@@ -9,16 +9,18 @@ pub struct JobError {
     pub upstream_absent: bool,
     /// Retry no sooner than this (an upstream's `Retry-After`).
     pub retry_after: Option<std::time::Duration>,
+    /// The upstream asked Airlock to slow down (429, 503).
+    pub throttled: bool,
 }
 
 impl JobError {
     pub fn permanent(message: impl Into<String>) -> Self {
-        JobError { message: message.into(), permanent: true, upstream_absent: false, retry_after: None }
+        JobError { message: message.into(), permanent: true, upstream_absent: false, retry_after: None, throttled: false }
     }
 
     /// The upstream has no such project: permanent, and worth remembering.
     pub fn absent(message: impl Into<String>) -> Self {
-        JobError { message: message.into(), permanent: true, upstream_absent: true, retry_after: None }
+        JobError { message: message.into(), permanent: true, upstream_absent: true, retry_after: None, throttled: false }
     }
 
     /// The same error, to be retried no sooner than `wait`.
@@ -27,8 +29,14 @@ impl JobError {
         self
     }
 
+    /// The same error, marked as the upstream asking to slow down.
+    pub fn throttled(mut self) -> Self {
+        self.throttled = true;
+        self
+    }
+
     pub fn transient(message: impl Into<String>) -> Self {
-        JobError { message: message.into(), permanent: false, upstream_absent: false, retry_after: None }
+        JobError { message: message.into(), permanent: false, upstream_absent: false, retry_after: None, throttled: false }
     }
 }
 

@@ -2,7 +2,7 @@
 //! database queue, the upstream client (PEP 691 JSON with PEP 503 HTML
 //! fallback), and the jobs: `mirror_release`, `add_file`, `inspect_file`,
 //! `resolve_dependencies`, `request_latest`, `sync_upstream` (with its
-//! scheduler) and `check_import_line`.
+//! scheduler), the watch sync and `check_import_line`.
 
 pub mod add_file;
 pub mod check_import;
@@ -19,6 +19,7 @@ pub mod runner;
 pub mod simple_html;
 pub mod sync_upstream;
 pub mod upstream;
+pub mod watch_sync;
 
 pub use context::Context;
 pub use error::JobError;
@@ -40,6 +41,9 @@ pub fn spawn_workers(ctx: &Context, count: usize, sync: Option<std::time::Durati
     let mut handles: Vec<JoinHandle<()>> = (0..count).map(|i| tokio::spawn(run_worker(ctx.clone(), format!("{host}:{pid}:{i}"), shutdown.clone()))).collect();
     if let (Some(interval), Some(_), true) = (sync, &ctx.upstream, count > 0) {
         handles.push(tokio::spawn(sync_upstream::schedule(ctx.clone(), interval, shutdown.clone())));
+    }
+    if let (Some(interval), Some(_), true) = (ctx.watch.interval, &ctx.upstream, count > 0) {
+        handles.push(tokio::spawn(watch_sync::schedule(ctx.clone(), interval, shutdown.clone())));
     }
     handles
 }

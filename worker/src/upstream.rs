@@ -14,6 +14,7 @@ use std::time::Duration;
 use airlock_store::blobs::BlobError;
 use airlock_store::config::FileHost;
 use airlock_store::domain::{ProjectName, Sha256};
+pub use airlock_store::watches::Validators;
 use airlock_store::BlobStore;
 use futures_util::StreamExt;
 use serde::Deserialize;
@@ -26,6 +27,8 @@ use crate::simple_html;
 /// The Accept header: JSON first, HTML as the fallback (PEP 691).
 const ACCEPT: &str = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01";
 const JSON_TYPE: &str = "application/vnd.pypi.simple.v1+json";
+/// The header in which an upstream may send its last event serial for the project.
+const LAST_SERIAL: reqwest::header::HeaderName = reqwest::header::HeaderName::from_static("x-pypi-last-serial");
 /// Largest distribution file Airlock will download.
 pub const MAX_FILE_BYTES: u64 = 2 * 1024 * 1024 * 1024;
 
@@ -39,6 +42,14 @@ pub struct UpstreamFile {
     pub yanked: Option<String>,
     pub upload_time: Option<String>,
     pub size: Option<u64>,
+}
+
+/// A project page as fetched: unchanged since the validators sent, or its
+/// files with the validators to send next time.
+#[derive(Debug, Clone)]
+pub enum ProjectPage {
+    NotModified,
+    Listed { files: Vec<UpstreamFile>, validators: Validators },
 }
 
 /// PEP 691 project page (the fields Airlock reads).
@@ -128,10 +139,32 @@ impl UpstreamClient {
 
     /// All files the upstream lists for `project`.
     pub async fn project_files(&self, project: &ProjectName) -> Result<Vec<UpstreamFile>, JobError> {
+        match self.project_page(project, None).await? {
+            ProjectPage::Listed { files, .. } => Ok(files),
+            ProjectPage::NotModified => Err(JobError::transient("the upstream answered 304 to an unconditional request")),
+        }
+    }
+
+    /// The project's page, conditionally when `validators` are given
+    /// (`If-None-Match`, `If-Modified-Since`): an unchanged page costs one
+    /// request and no body.
+    pub async fn project_page(&self, project: &ProjectName, validators: Option<&Validators>) -> Result<ProjectPage, JobError> {
         let url = self.project_url(project)?;
         let what = format!("fetching {url}");
-        let resp = self.get(&url, &what)?.header(reqwest::header::ACCEPT, ACCEPT).send().await.map_err(|e| request_error(&what, &e))?;
+        let mut req = self.get(&url, &what)?.header(reqwest::header::ACCEPT, ACCEPT);
+        if let Some(v) = validators {
+            if let Some(etag) = &v.etag {
+                req = req.header(reqwest::header::IF_NONE_MATCH, etag);
+            }
+            if let Some(at) = &v.last_modified {
+                req = req.header(reqwest::header::IF_MODIFIED_SINCE, at);
+            }
+        }
+        let resp = req.send().await.map_err(|e| request_error(&what, &e))?;
         let status = resp.status();
+        if status == reqwest::StatusCode::NOT_MODIFIED && validators.is_some() {
+            return Ok(ProjectPage::NotModified);
+        }
         if status == reqwest::StatusCode::NOT_FOUND {
             return Err(JobError::absent(format!("project {project} does not exist on the upstream index")));
         }
@@ -141,12 +174,12 @@ impl UpstreamClient {
         // Pages are redirected sometimes; relative file URLs resolve against the final URL.
         let page_url = resp.url().clone();
         let content_type = resp.headers().get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
+        let header = |name: reqwest::header::HeaderName| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(|v| bounded(v.to_string()));
+        let validators = Validators { etag: header(reqwest::header::ETAG), last_modified: header(reqwest::header::LAST_MODIFIED), serial: header(LAST_SERIAL) };
         let body = resp.bytes().await.map_err(|e| JobError::transient(format!("reading {url}: {}", with_cause(&e))))?;
-        if content_type.starts_with(JSON_TYPE) {
-            parse_json_page(&body, &page_url)
-        } else {
-            Ok(parse_html_page(&String::from_utf8_lossy(&body), &page_url))
-        }
+        let files =
+            if content_type.starts_with(JSON_TYPE) { parse_json_page(&body, &page_url)? } else { parse_html_page(&String::from_utf8_lossy(&body), &page_url) };
+        Ok(ProjectPage::Listed { files, validators })
     }
 
     /// Stream `file` into the blob store. The bytes land only if their
@@ -213,12 +246,19 @@ fn status_error(msg: String, resp: &reqwest::Response) -> JobError {
     if !(status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS) {
         return JobError::permanent(msg);
     }
+    let throttled = matches!(status, reqwest::StatusCode::TOO_MANY_REQUESTS | reqwest::StatusCode::SERVICE_UNAVAILABLE);
     let wait = resp.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
     match wait {
         Some(secs) => {
             let wait = Duration::from_secs(secs).min(MAX_RETRY_AFTER);
-            JobError::transient(format!("{msg} (Retry-After: {} s)", wait.as_secs())).not_before(wait)
+            let e = JobError::transient(format!("{msg} (Retry-After: {} s)", wait.as_secs())).not_before(wait);
+            if throttled {
+                e.throttled()
+            } else {
+                e
+            }
         }
+        None if throttled => JobError::transient(msg).throttled(),
         None => JobError::transient(msg),
     }
 }

@@ -100,6 +100,12 @@ pub async fn release(_auth: Api<Viewer>, state: web::Data<AppState>, path: web::
         "risk_score": d.release.risk_score,
         "audit_lines": audit.as_ref().map(|a| a.lines),
         "audit_base": audit.as_ref().and_then(|a| a.base.clone()),
+        // What the approval in force was read against (`full`: the whole release).
+        "approval": decisions::hashes_in_force(&d.decisions).and_then(|_| d.decisions.iter().rev().find(|x| x.in_force)).map(|x| json!({
+            "audit_base": x.audit_base, "audit_lines": x.audit_lines, "criteria": x.criteria, "by": x.user,
+        })),
+        // Set when that base was revoked since: `audit_lines`/`audit_base` above are the new smallest path to re-review.
+        "base_revoked": d.base_revoked.as_ref().map(|b| json!({ "base": b.base, "rereview_lines": audit.as_ref().map(|a| a.lines), "rereview_base": audit.as_ref().and_then(|a| a.base.clone()) })),
         "requested_by": d.release.requested_by,
         "possible_typosquat_of": d.release.possible_typosquat_of,
         "metadata": d.core_metadata(),
@@ -169,6 +175,9 @@ pub struct DecisionBody {
     decision: String,
     #[serde(default)]
     comment: String,
+    /// `safe-to-run`, `safe-to-deploy` or another configured name (default: `default_criteria`).
+    #[serde(default)]
+    criteria: Option<String>,
 }
 
 /// `POST /api/v1/releases/<name>/<version>/decision` (auditors).
@@ -178,7 +187,10 @@ pub async fn decide(post: ApiPost<Auditor, DecisionBody>, state: web::Data<AppSt
     let d = release_detail::load(&state, &name, &version).await?;
     let (release_id, user, comment) = (d.release.id, post.user, post.body.comment);
     let policy = state.review_policy();
-    let (release, outcome) = state.db(move |c| decisions::decide(c, release_id, &user, verdict, &comment, &policy, None)).await?;
+    let criteria = crate::review::criteria(&state.config, post.body.criteria.as_deref()).map_err(AppError::from)?;
+    let reader = state.reader();
+    let (release, outcome) =
+        state.db(move |c| crate::review::measured_decide(c, &reader, release_id, &user, verdict, &comment, &policy, None, &criteria)).await?;
     // This process shows the change at once; the others within a feed poll.
     state.index.evict_project(&d.project.name);
     Ok(HttpResponse::Ok().json(json!({ "project": d.project.name, "version": release.version, "status": release.status, "outcome": outcome })))

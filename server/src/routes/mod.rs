@@ -12,6 +12,7 @@ pub mod imports;
 pub mod login;
 pub mod misses;
 pub mod overview;
+pub mod projects;
 pub mod queue;
 pub mod release;
 pub mod set;
@@ -71,6 +72,10 @@ route_table! {
     get "/queue/progress" => queue::progress, Viewer;
     get "/overview" => overview::page, Viewer;
     get "/misses" => misses::page, Viewer;
+    get "/projects" => projects::list, Viewer;
+    get "/projects/{name}" => projects::page, Viewer;
+    post "/projects/{name}/watch" => projects::watch_form, Auditor;
+    post "/projects/{name}/unwatch" => projects::unwatch_form, Auditor;
     post "/releases/{name}/{version}/retry" => queue::retry, Viewer;
     get "/releases/{name}/{version}/diff" => diff::page, Viewer;
     get "/releases/{name}/{version}/files/{filename}" => browse::page, Viewer;
@@ -101,6 +106,9 @@ route_table! {
     post "/api/v1/releases/{name}/{version}/yank" => api::yank, Auditor;
     delete "/api/v1/releases/{name}/{version}/yank" => api::unyank, Auditor;
     get "/api/v1/projects/{name}" => simple::availability, Public;
+    get "/api/v1/projects/{name}/watch" => projects::watch_state, Viewer;
+    post "/api/v1/projects/{name}/watch" => projects::watch_api, Auditor;
+    delete "/api/v1/projects/{name}/watch" => projects::unwatch_api, Auditor;
     get "/api/v1/why/{name}" => api::why, Viewer;
     get "/simple" => simple::root_redirect, Public;
     get "/simple/" => simple::root, Public;

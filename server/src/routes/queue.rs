@@ -47,6 +47,8 @@ pub struct QueueRow {
     audit_lines: Option<i64>,
     audit_base: Option<String>,
     possible_typosquat_of: Option<String>,
+    /// The revoked version this approved release was read against.
+    base_revoked: Option<String>,
 }
 
 impl QueueRow {
@@ -58,6 +60,7 @@ impl QueueRow {
             audit_lines: size.map(|s| s.lines),
             audit_base: size.and_then(|s| s.base.clone()),
             possible_typosquat_of: i.possible_typosquat_of,
+            base_revoked: i.base_revoked,
             project: i.project,
             version: i.version,
             status: i.status,
@@ -153,7 +156,13 @@ pub async fn page(auth: Page<Viewer>, state: web::Data<AppState>, q: web::Query<
     }
     let search = q.q.clone().map(|s| s.trim().chars().take(100).collect::<String>()).filter(|s| !s.is_empty());
     // The default view also holds approved releases with files added since their approval.
-    let filter = QueueFilter { statuses, min_severity: min_severity.clone(), search: search.clone(), with_added_files: filter_status.is_empty() };
+    let filter = QueueFilter {
+        statuses,
+        min_severity: min_severity.clone(),
+        search: search.clone(),
+        with_added_files: filter_status.is_empty(),
+        with_base_revoked: filter_status.is_empty(),
+    };
     let reader = state.reader();
     let (counts, items, backlog, sizes) = state
         .db(move |c| {

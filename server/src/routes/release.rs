@@ -7,7 +7,7 @@
 
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
-use airlock_store::decisions::{self, Verdict};
+use airlock_store::decisions::Verdict;
 use airlock_store::domain::{normalize, ReleaseStatus, Role};
 use airlock_store::releases;
 use airlock_store::unmirrored;
@@ -21,7 +21,7 @@ use crate::error::AppError;
 use crate::release_detail::{self, ReleaseDetail};
 use crate::review::{self, AuditSummary};
 use crate::state::AppState;
-use crate::views::{format_size, format_time, url_part, url_path_query, Nav};
+use crate::views::{format_count, format_size, format_time, url_part, url_path_query, Nav};
 
 pub struct FileView {
     filename: String,
@@ -34,6 +34,8 @@ pub struct FileView {
     yanked: Option<String>,
     upload_time: Option<String>,
     requires_python: Option<String>,
+    /// When a watch's sync found it gone from the upstream's listing.
+    removed_upstream: Option<String>,
 }
 
 pub struct FindingView {
@@ -69,6 +71,11 @@ pub struct DecisionRow {
     comment: String,
     when: String,
     files: usize,
+    /// What was read: "delta from 1.0, 530 lines", "whole release, …", or None.
+    read: Option<String>,
+    criteria: Option<String>,
+    /// The policy that decided, when no person did.
+    policy: Option<String>,
 }
 
 pub struct Dependency {
@@ -113,6 +120,10 @@ pub struct ReleasePage {
     can_add_files: bool,
     /// Files added to this approved release that no approval in force covers yet.
     awaiting_approval: Vec<String>,
+    /// The revoked version the approval in force was read against.
+    base_revoked: Option<String>,
+    /// The criteria a decision may be made for, the default first.
+    criteria: Vec<String>,
 }
 
 /// The dependency closure as the release page shows it.
@@ -251,7 +262,10 @@ pub async fn page(auth: Page<Viewer>, state: web::Data<AppState>, path: web::Pat
     let awaiting_approval: Vec<String> = detail.awaiting_approval().iter().map(|f| f.filename.clone()).collect();
     // A revoked release can be reviewed again, like one awaiting review; an
     // approved one when files were added to it.
-    let awaiting = status == ReleaseStatus::AwaitingReview.as_str() || status == ReleaseStatus::Revoked.as_str() || !awaiting_approval.is_empty();
+    let awaiting = status == ReleaseStatus::AwaitingReview.as_str()
+        || status == ReleaseStatus::Revoked.as_str()
+        || !awaiting_approval.is_empty()
+        || detail.base_revoked.is_some();
     let auditor = auth.user.role >= Role::Auditor;
     let mut hashes: Vec<String> = detail.files.iter().map(|f| f.sha256.clone()).collect();
     hashes.sort();
@@ -272,7 +286,11 @@ pub async fn page(auth: Page<Viewer>, state: web::Data<AppState>, path: web::Pat
     };
     let already_approved = approvals_have.contains(&auth.user.name);
     let not_mirrored_bytes: i64 = detail.not_mirrored.iter().filter_map(|f| f.size).sum();
+    let mut criteria = vec![state.config.default_criteria.clone()];
+    criteria.extend(state.config.criteria.iter().filter(|c| **c != state.config.default_criteria).cloned());
     Ok(ReleasePage {
+        base_revoked: detail.base_revoked.as_ref().map(|b| b.base.clone()),
+        criteria,
         targets: state.config.targets.to_string(),
         target_gap: detail.target_gap(&state.config.targets),
         can_add_files: detail.can_add_files(),
@@ -318,6 +336,7 @@ pub async fn page(auth: Page<Viewer>, state: web::Data<AppState>, path: web::Pat
                 yanked: f.yanked.clone(),
                 upload_time: f.upload_time.clone(),
                 requires_python: f.requires_python.clone(),
+                removed_upstream: f.upstream_removed_at.map(format_time),
             })
             .collect(),
         decisions: detail
@@ -329,6 +348,13 @@ pub async fn page(auth: Page<Viewer>, state: web::Data<AppState>, path: web::Pat
                 comment: d.comment.clone(),
                 when: format_time(d.created_at),
                 files: d.sha256s.len(),
+                read: match (d.audit_base.as_deref(), d.audit_lines) {
+                    (Some(airlock_store::reading::FULL), Some(lines)) => Some(format!("whole release, {} lines", format_count(lines))),
+                    (Some(base), Some(lines)) => Some(format!("delta from {base}, {} lines", format_count(lines))),
+                    _ => None,
+                },
+                criteria: d.criteria.clone(),
+                policy: d.policy.clone(),
             })
             .collect(),
         base_href: base,
@@ -368,6 +394,9 @@ pub struct DecisionForm {
     /// The file hashes the page showed, comma-separated.
     #[serde(default)]
     sha256s: Option<String>,
+    /// `safe-to-run`, `safe-to-deploy` or another configured name.
+    #[serde(default)]
+    criteria: Option<String>,
 }
 
 pub async fn decide(post: FormPost<Auditor, DecisionForm>, state: web::Data<AppState>, path: web::Path<(String, String)>) -> Result<HttpResponse, AppError> {
@@ -377,7 +406,10 @@ pub async fn decide(post: FormPost<Auditor, DecisionForm>, state: web::Data<AppS
     let (release_id, user, comment) = (detail.release.id, post.user.clone(), post.form.comment.clone());
     let reviewed: Option<Vec<String>> = post.form.sha256s.as_ref().map(|s| s.split(',').map(str::trim).filter(|h| !h.is_empty()).map(String::from).collect());
     let policy = state.review_policy();
-    let (release, outcome) = state.db(move |c| decisions::decide(c, release_id, &user, verdict, &comment, &policy, reviewed.as_deref())).await?;
+    let criteria = review::criteria(&state.config, post.form.criteria.as_deref())?;
+    let reader = state.reader();
+    let (release, outcome) =
+        state.db(move |c| review::measured_decide(c, &reader, release_id, &user, verdict, &comment, &policy, reviewed.as_deref(), &criteria)).await?;
     // This process shows the change at once; the others within a feed poll.
     state.index.evict_project(&detail.project.name);
     tracing::info!(project = %detail.project.name, version = %release.version, ?outcome, "decision recorded");

@@ -1,0 +1,157 @@
+//! Automatic approval of small, harmless updates: the `small-update`
+//! policy. A release awaiting review is approved by it when its delta from
+//! an approved version of the project is at most `auto_approve_max_lines`
+//! lines, adds no capability (network, subprocess, exec, …) the base did
+//! not have, and adds no finding at or above `auto_approve_below` that the
+//! base did not have. Its decision is an ordinary one, by the user
+//! `policy:small-update`, with the evidence as its comment: shown apart,
+//! in the audit log, revocable like any other.
+//!
+//! [`evaluate`] is pure: facts in, evidence or the reason out. It never
+//! approves a release without a base, nor one the four-eyes rule wants two
+//! people for.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use diesel::prelude::*;
+
+use crate::auth::User;
+use crate::db::AnyConnection;
+use crate::decisions::{decide_for, Outcome, ReviewPolicy, Verdict};
+use crate::domain::{ReleaseStatus, Role};
+use crate::error::StoreResult;
+use crate::files::{files_of_release, findings_of_release};
+use crate::releases::{release_by_id, severity_rank};
+use crate::schema::users;
+
+/// The policy's name, in decisions and the audit log.
+pub const SMALL_UPDATE: &str = "small-update";
+
+/// The `small-update` policy's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpdatePolicy {
+    /// Largest delta, in lines, it approves.
+    pub max_lines: i64,
+    /// A finding at or above this severity that the base lacks blocks it.
+    pub below: String,
+}
+
+/// What a release can do and what inspection found in it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Facts {
+    pub capabilities: BTreeSet<String>,
+    /// Findings per rule, with the worst severity's rank.
+    pub findings: Vec<(String, String)>,
+}
+
+/// A release's facts, from its files and findings.
+pub fn facts(conn: &mut AnyConnection, release_id: i64) -> StoreResult<Facts> {
+    let capabilities = files_of_release(conn, release_id)?.iter().flat_map(|f| f.capability_names()).collect();
+    let findings = findings_of_release(conn, release_id)?.into_iter().map(|(f, _)| (f.rule, f.severity)).collect();
+    Ok(Facts { capabilities, findings })
+}
+
+/// Approve `new` against `base` with a `lines`-line delta? The evidence
+/// when yes; the reason when no.
+pub fn evaluate(policy: &UpdatePolicy, new: &Facts, base: &Facts, lines: i64) -> Result<String, String> {
+    if lines > policy.max_lines {
+        return Err(format!("the delta is {lines} lines, over auto_approve_max_lines ({})", policy.max_lines));
+    }
+    let added: Vec<&str> = new.capabilities.difference(&base.capabilities).map(String::as_str).collect();
+    if !added.is_empty() {
+        return Err(format!("it adds capabilities: {}", added.join(", ")));
+    }
+    let count = |facts: &Facts| {
+        let mut per_rule: BTreeMap<String, usize> = BTreeMap::new();
+        for (rule, severity) in &facts.findings {
+            if severity_rank(severity) >= severity_rank(&policy.below) {
+                *per_rule.entry(rule.clone()).or_default() += 1;
+            }
+        }
+        per_rule
+    };
+    let before = count(base);
+    let more: Vec<String> =
+        count(new).into_iter().filter(|(rule, n)| *n > before.get(rule).copied().unwrap_or(0)).map(|(rule, n)| format!("{rule} ({n})")).collect();
+    if !more.is_empty() {
+        return Err(format!("it adds findings at or above {}: {}", policy.below, more.join(", ")));
+    }
+    let caps = if new.capabilities.is_empty() { "none".to_string() } else { new.capabilities.iter().cloned().collect::<Vec<_>>().join(", ") };
+    Ok(format!("delta of {lines} lines (limit {}); no capability added (has: {caps}); no finding at or above {} added", policy.max_lines, policy.below))
+}
+
+/// The policy's own user: an auditor no one can sign in as (disabled, no
+/// password, a name people cannot take).
+fn policy_user(conn: &mut AnyConnection, name: &str) -> StoreResult<User> {
+    let user = format!("policy:{name}");
+    if let Some(u) = crate::auth::find_user(conn, &user)? {
+        return Ok(u);
+    }
+    let inserted = diesel::insert_into(users::table)
+        .values((
+            users::name.eq(&user),
+            users::password_hash.eq("!"),
+            users::role.eq(Role::Auditor.as_str()),
+            users::created_at.eq(crate::now_ms()),
+            users::disabled.eq(true),
+        ))
+        .execute(conn)
+        .map_err(crate::StoreError::from);
+    match inserted {
+        Err(e) if !e.is_unique_violation() => return Err(e),
+        _ => {}
+    }
+    crate::auth::find_user(conn, &user)?.ok_or_else(|| crate::StoreError::NotFound(user))
+}
+
+/// Apply the policy to `release_id`, awaiting review, whose delta from the
+/// approved `base_release_id` is `lines` lines: approve it by the policy,
+/// or say why not. None when it is not for the policy to decide.
+pub fn apply(
+    conn: &mut AnyConnection,
+    policy: &UpdatePolicy,
+    review: &ReviewPolicy,
+    release_id: i64,
+    base_release_id: i64,
+    lines: i64,
+) -> StoreResult<Result<Outcome, String>> {
+    let (_, release) = release_by_id(conn, release_id)?;
+    let (_, base) = release_by_id(conn, base_release_id)?;
+    if release.status()? != ReleaseStatus::AwaitingReview || base.status()? != ReleaseStatus::Approved {
+        return Ok(Err("not awaiting review against an approved base".into()));
+    }
+    if review.approvals_needed(&release.max_severity) > 1 {
+        return Ok(Err("the four-eyes rule wants two people".into()));
+    }
+    let verdict = evaluate(policy, &facts(conn, release_id)?, &facts(conn, base_release_id)?, lines);
+    let evidence = match verdict {
+        Ok(e) => format!("{e}; base {}", base.version),
+        Err(why) => return Ok(Err(why)),
+    };
+    let user = policy_user(conn, SMALL_UPDATE)?;
+    let (_, outcome) = decide_for(conn, release_id, &user, Verdict::Approve, &evidence, review, None, None, Some(SMALL_UPDATE))?;
+    Ok(Ok(outcome))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts(caps: &[&str], findings: &[(&str, &str)]) -> Facts {
+        Facts { capabilities: caps.iter().map(|c| c.to_string()).collect(), findings: findings.iter().map(|(r, s)| (r.to_string(), s.to_string())).collect() }
+    }
+
+    #[test]
+    fn only_a_small_delta_adding_no_capability_and_no_finding_passes() {
+        let policy = UpdatePolicy { max_lines: 100, below: "low".into() };
+        let base = facts(&["filesystem"], &[("python/exec", "high"), ("meta/x", "info")]);
+        assert!(evaluate(&policy, &facts(&["filesystem"], &[("python/exec", "high"), ("meta/y", "info")]), &base, 40).is_ok(), "info findings do not block");
+        assert!(evaluate(&policy, &base, &base, 101).unwrap_err().contains("over auto_approve_max_lines"));
+        let network = facts(&["filesystem", "network"], &[("python/exec", "high")]);
+        assert_eq!(evaluate(&policy, &network, &base, 10).unwrap_err(), "it adds capabilities: network");
+        let pth = facts(&["filesystem"], &[("python/exec", "high"), ("install/pth-file", "high")]);
+        assert!(evaluate(&policy, &pth, &base, 10).unwrap_err().contains("install/pth-file"));
+        let twice = facts(&["filesystem"], &[("python/exec", "high"), ("python/exec", "high")]);
+        assert!(evaluate(&policy, &twice, &base, 10).is_err(), "one more finding of a known rule counts too");
+    }
+}

