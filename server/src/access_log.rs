@@ -198,7 +198,6 @@ impl AccessLog {
             return;
         }
         tracing::info!(
-            requests = c.requests(),
             index_pages = c.index,
             files = c.files,
             other = c.other,

@@ -27,7 +27,7 @@ use std::sync::Arc;
 
 use actix_web::body::{BodySize, MessageBody};
 use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
-use actix_web::http::header;
+use actix_web::http::{header, Method};
 use actix_web::middleware::{self, DefaultHeaders, Next};
 use actix_web::{web, App, HttpServer};
 use tracing::Instrument;
@@ -57,15 +57,17 @@ fn security_headers() -> DefaultHeaders {
 /// their span is at DEBUG, so at the default level it is never built (its
 /// fields, the request id included, are not even computed). Other requests
 /// get an INFO span with a request id, so that what a handler logs names
-/// its request. The per-request "served" event is at DEBUG for every route;
-/// a server error is a WARN. Errors, decisions and job events are logged
-/// where they happen, at INFO and above, whatever the route.
+/// its request. The "served" event is at INFO for requests that change
+/// something (a decision, a release request, a sign-in: few, and each one
+/// worth a line), at WARN for a server error, and at DEBUG for every read.
+/// Errors and job events are logged where they happen, at INFO and above.
 async fn request_span(
     access: Arc<AccessLog>,
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let kind = RouteKind::of(req.path());
+    let mutating = kind == RouteKind::Other && !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     let request_id = || hex::encode(rand::random::<[u8; 6]>());
     let span = match kind {
         RouteKind::Index | RouteKind::File => tracing::debug_span!("request", id = %request_id(), method = %req.method(), path = %req.path()),
@@ -94,6 +96,7 @@ async fn request_span(
         };
         match &res {
             Ok(_) if status >= 500 => tracing::warn!(status, us = micros, "served a server error"),
+            Ok(_) if mutating => tracing::info!(status, ms = micros / 1000, "served"),
             Ok(_) => tracing::debug!(status, us = micros, "served"),
             Err(e) => tracing::warn!(error = %e, "request failed"),
         }
