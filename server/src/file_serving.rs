@@ -214,8 +214,8 @@ fn base(status: StatusCode, filename: &str, etag: &HeaderValue) -> HttpResponseB
     b
 }
 
-/// Which part to send, or the early answer (304, 416).
-fn plan(req: &HttpRequest, len: u64, etag: &HeaderValue, filename: &str) -> Result<ByteRange, HttpResponse> {
+/// Which part to send, or the early answer (304, 416; boxed, as it is rare).
+fn plan(req: &HttpRequest, len: u64, etag: &HeaderValue, filename: &str) -> Result<ByteRange, Box<HttpResponse>> {
     let headers = req.headers();
     if headers.is_empty() {
         return Ok(ByteRange::Full);
@@ -223,7 +223,7 @@ fn plan(req: &HttpRequest, len: u64, etag: &HeaderValue, filename: &str) -> Resu
     let h = |name| headers.get(name).and_then(|v| v.to_str().ok());
     let tag = etag.to_str().unwrap_or_default();
     if negotiate::none_match(h(header::IF_NONE_MATCH), tag) {
-        return Err(base(StatusCode::NOT_MODIFIED, filename, etag).finish());
+        return Err(Box::new(base(StatusCode::NOT_MODIFIED, filename, etag).finish()));
     }
     // If-Range with another validator: send the whole (current) file.
     if h(header::IF_RANGE).is_some_and(|v| v.trim() != tag) {
@@ -231,7 +231,7 @@ fn plan(req: &HttpRequest, len: u64, etag: &HeaderValue, filename: &str) -> Resu
     }
     match parse_range(h(header::RANGE), len) {
         ByteRange::Unsatisfiable => {
-            Err(base(StatusCode::RANGE_NOT_SATISFIABLE, filename, etag).insert_header((header::CONTENT_RANGE, format!("bytes */{len}"))).finish())
+            Err(Box::new(base(StatusCode::RANGE_NOT_SATISFIABLE, filename, etag).insert_header((header::CONTENT_RANGE, format!("bytes */{len}"))).finish()))
         }
         range => Ok(range),
     }
@@ -241,7 +241,7 @@ fn respond_bytes(req: &HttpRequest, cached: &Cached, filename: &str) -> HttpResp
     let bytes = &cached.bytes;
     let len = bytes.len() as u64;
     match plan(req, len, &cached.etag, filename) {
-        Err(early) => early,
+        Err(early) => *early,
         Ok(ByteRange::Part(s, e)) => base(StatusCode::PARTIAL_CONTENT, filename, &cached.etag)
             .insert_header((header::CONTENT_RANGE, format!("bytes {s}-{e}/{len}")))
             .body(bytes.slice(s as usize..=e as usize)),
@@ -314,7 +314,7 @@ pub async fn serve(req: &HttpRequest, state: &AppState, sha: Sha256, filename: &
     };
     let etag = etag_of(sha.as_str());
     let (status, start, count, range_header) = match plan(req, len, &etag, filename) {
-        Err(early) => return Ok(early),
+        Err(early) => return Ok(*early),
         Ok(ByteRange::Part(s, e)) => (StatusCode::PARTIAL_CONTENT, s, e - s + 1, Some(format!("bytes {s}-{e}/{len}"))),
         Ok(_) => (StatusCode::OK, 0, len, None),
     };
