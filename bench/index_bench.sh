@@ -1,19 +1,27 @@
 #!/usr/bin/env bash
-# Simple-index bench: Airlock against nginx serving the same pages as
-# static files, in the same run, with wrk.
+# Simple-index bench: Airlock as the README starts it against nginx serving
+# the same bytes as static files, side by side in one run, with wrk.
 #
-#   bench/index_bench.sh [DURATION_SECONDS]   (default 15; the 256-connection run takes 60)
+#   bench/index_bench.sh [DURATION_SECONDS]   (default 10 per run)
 #
 # 1. `cargo bench --bench index` builds an approved data folder through the
 #    store, prints the uncached render time of a 2,000-file page and writes
-#    the same pages and a 75 KB wheel as nginx's static tree.
-# 2. Airlock (release build) and nginx serve them on loopback ports.
-# 3. wrk loads each endpoint at 64 connections on both, then Airlock at 256
-#    connections for 60 s, and the figures are printed as a table.
-# Both servers log nothing per request (access_log off, RUST_LOG=warn).
+#    the same pages and two wheels (10 KB and 75 KB) as nginx's static tree.
+# 2. Airlock (release build) starts as the README says: `airlock serve`,
+#    default logging (no RUST_LOG, no access_log), default workers; only
+#    the data folder and the port are given. nginx serves the static tree
+#    (sendfile on, worker_processes auto, access_log off).
+# 3. For each endpoint, wrk (2 threads, 64 connections) loads nginx and
+#    Airlock alternately, twice (nginx, Airlock, Airlock, nginx), and the
+#    table gives the mean of the two same-moment ratios, the worse p99 of
+#    each server, and the machine's load average when the endpoint started.
+# 4. Airlock's log volume over the whole run, per million requests.
+#
+# AIRLOCK_BENCH_BIN=PATH runs another build of airlock (e.g. an older
+# commit's, for before/after figures) instead of building this tree's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-duration="${1:-15}"
+duration="${1:-10}"
 out="${AIRLOCK_BENCH_DIR:-$PWD/target/index-bench}"
 airlock_port=18181
 nginx_port=18182
@@ -22,7 +30,11 @@ for tool in wrk nginx; do
     command -v "$tool" >/dev/null || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-upgrade wrk nginx; }
 done
 
-cargo build --release --quiet
+bin="${AIRLOCK_BENCH_BIN:-}"
+if [ -z "$bin" ]; then
+    cargo build --release --quiet
+    bin=./target/release/airlock
+fi
 cargo bench -p airlock-server --bench index --quiet -- "$out"
 # shellcheck disable=SC1091
 source "$out/paths.env"
@@ -33,8 +45,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-RUST_LOG=warn ./target/release/airlock --data-dir "$out/data" serve --listen "127.0.0.1:$airlock_port" --workers 1 \
-    >"$out/airlock.log" 2>&1 &
+# The README's command, with this bench's data folder and port.
+env -u RUST_LOG -u AIRLOCK_ACCESS_LOG -u AIRLOCK_WORKERS -u AIRLOCK_CONFIG \
+    "$bin" --data-dir "$out/data" serve --listen "127.0.0.1:$airlock_port" >"$out/airlock.log" 2>&1 &
 airlock_pid=$!
 
 mkdir -p "$out/nginx"
@@ -68,13 +81,24 @@ for _ in $(seq 1 100); do
     sleep 0.1
 done
 
-# Sanity: both serve the same bytes.
-cmp <(curl -fsS "http://127.0.0.1:$airlock_port/simple/$SMALL/") <(curl -fsS "http://127.0.0.1:$nginx_port/simple/$SMALL/")
-cmp <(curl -fsS -H "Accept: application/vnd.pypi.simple.v1+json" "http://127.0.0.1:$airlock_port/simple/$SMALL/") \
-    <(curl -fsS "http://127.0.0.1:$nginx_port/json/$SMALL/index.json")
-cmp <(curl -fsS "http://127.0.0.1:$airlock_port$WHEEL_PATH") <(curl -fsS "http://127.0.0.1:$nginx_port$WHEEL_PATH")
+a="http://127.0.0.1:$airlock_port"
+n="http://127.0.0.1:$nginx_port"
+json="Accept: application/vnd.pypi.simple.v1+json"
+# Sanity: both serve the same bytes (this also fills Airlock's caches).
+cmp <(curl -fsS "$a/simple/$SMALL/") <(curl -fsS "$n/simple/$SMALL/")
+cmp <(curl -fsS -H "$json" "$a/simple/$SMALL/") <(curl -fsS "$n/json/$SMALL/index.json")
+cmp <(curl -fsS "$a/simple/$BIG/") <(curl -fsS "$n/simple/$BIG/")
+cmp <(curl -fsS "$a$WHEEL_PATH") <(curl -fsS "$n$WHEEL_PATH")
+cmp <(curl -fsS "$a$SMALL_WHEEL_PATH") <(curl -fsS "$n$SMALL_WHEEL_PATH")
+log_start=$(stat -c %s "$out/airlock.log")
 
-# run NAME URL [HEADER] -> "req/s p99"
+# p99 as wrk prints it (850.00us, 1.23ms, 1.01s) in milliseconds.
+to_ms() {
+    awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n += 0; else if (v ~ /s$/) n *= 1000; printf "%.2f", n }'
+}
+
+airlock_requests=0
+# run CONNS SECS URL [HEADER] -> "req/s p99_ms requests errors"
 run() {
     local conns="$1" secs="$2" url="$3" header="${4:-}"
     local args=(-t2 -c"$conns" -d"${secs}s" --latency)
@@ -82,31 +106,43 @@ run() {
     local report
     report="$(wrk "${args[@]}" "$url")"
     echo "$report" >>"$out/wrk.log"
-    local rps p99 errors
+    local rps p99 requests errors
     rps="$(awk '/Requests\/sec/ {print $2}' <<<"$report")"
-    p99="$(awk '$1 == "99%" {print $2}' <<<"$report")"
-    errors="$(grep -E 'Non-2xx|Socket errors' <<<"$report" | tr -s ' ' | paste -sd ';' || true)"
-    echo "$rps $p99 ${errors:-none}"
+    p99="$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$report")")"
+    requests="$(awk '/requests in/ {print $1}' <<<"$report")"
+    errors="$(grep -E 'Non-2xx|Socket errors' <<<"$report" | tr -s ' ' | paste -sd ';' | tr ' ' '_' || true)"
+    echo "$rps $p99 $requests ${errors:-none}"
 }
 
 : >"$out/wrk.log"
-json="Accept: application/vnd.pypi.simple.v1+json"
-printf '\n%-28s %12s %9s %12s %9s %7s\n' endpoint "nginx req/s" "p99" "airlock req/s" "p99" ratio
+printf '\n%s, %s s per run, 64 connections; load average at start: %s\n' "$(date -u +%FT%TZ)" "$duration" "$(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-26s %10s %11s %7s %7s %6s %10s %12s %5s\n' endpoint "nginx r/s" "airlock r/s" ratio1 ratio2 mean "nginx p99" "airlock p99" load
 row() {
     local name="$1" airlock_url="$2" nginx_url="$3" header="${4:-}"
-    read -r n_rps n_p99 _ <<<"$(run 64 "$duration" "$nginx_url")"
-    read -r a_rps a_p99 a_err <<<"$(run 64 "$duration" "$airlock_url" "$header")"
-    printf '%-28s %12.0f %9s %12.0f %9s %6.2fx %s\n' "$name" "$n_rps" "$n_p99" "$a_rps" "$a_p99" "$(echo "$a_rps / $n_rps" | bc -l)" \
-        "$([ "$a_err" = none ] || echo "airlock: $a_err")"
+    local load n1 n1p a1 a1p a1n a1e n2 n2p a2 a2p a2n a2e
+    load="$(cut -d' ' -f1 /proc/loadavg)"
+    read -r n1 n1p _ _ <<<"$(run 64 "$duration" "$nginx_url" "$header")"
+    read -r a1 a1p a1n a1e <<<"$(run 64 "$duration" "$airlock_url" "$header")"
+    read -r a2 a2p a2n a2e <<<"$(run 64 "$duration" "$airlock_url" "$header")"
+    read -r n2 n2p _ _ <<<"$(run 64 "$duration" "$nginx_url" "$header")"
+    airlock_requests=$((airlock_requests + a1n + a2n))
+    local r1 r2
+    r1="$(echo "$a1 / $n1" | bc -l)"
+    r2="$(echo "$a2 / $n2" | bc -l)"
+    printf '%-26s %10.0f %11.0f %6.2fx %6.2fx %5.2fx %8s ms %9s ms %5s %s\n' "$name" "$(echo "($n1 + $n2) / 2" | bc -l)" \
+        "$(echo "($a1 + $a2) / 2" | bc -l)" "$r1" "$r2" "$(echo "($r1 + $r2) / 2" | bc -l)" \
+        "$(printf '%s\n%s\n' "$n1p" "$n2p" | sort -g | tail -1)" "$(printf '%s\n%s\n' "$a1p" "$a2p" | sort -g | tail -1)" "$load" \
+        "$([ "$a1e$a2e" = nonenone ] || echo "airlock errors: $a1e $a2e")"
 }
-a="http://127.0.0.1:$airlock_port"
-n="http://127.0.0.1:$nginx_port"
 row "/simple/<project>/ HTML" "$a/simple/$SMALL/" "$n/simple/$SMALL/"
 row "/simple/<project>/ JSON" "$a/simple/$SMALL/" "$n/json/$SMALL/index.json" "$json"
+row "$((SMALL_WHEEL_BYTES / 1024)) KB wheel" "$a$SMALL_WHEEL_PATH" "$n$SMALL_WHEEL_PATH"
+row "$((WHEEL_BYTES / 1024)) KB wheel" "$a$WHEEL_PATH" "$n$WHEEL_PATH"
 row "/simple/ root" "$a/simple/" "$n/simple/"
 row "2,000-file page HTML" "$a/simple/$BIG/" "$n/simple/$BIG/"
-row "one $((WHEEL_BYTES / 1024)) KB wheel" "$a$WHEEL_PATH" "$n$WHEEL_PATH"
 
-read -r rps p99 errors <<<"$(run 256 60 "$a/simple/$SMALL/")"
-printf '\nairlock at 256 connections for 60 s: %.0f req/s, p99 %s, errors: %s\n' "$rps" "$p99" "$errors"
-echo "full wrk reports: $out/wrk.log"
+log_bytes=$(($(stat -c %s "$out/airlock.log") - log_start))
+printf '\nairlock log (default level): %d bytes over %d requests: %.0f bytes per million requests\n' \
+    "$log_bytes" "$airlock_requests" "$(echo "$log_bytes * 1000000 / $airlock_requests" | bc -l)"
+printf 'load average at the end: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
+echo "full wrk reports: $out/wrk.log; airlock's log: $out/airlock.log"

@@ -50,6 +50,9 @@ pub struct GlobalArgs {
     /// Names never fetched from the upstream index (comma-separated project names and prefix-* patterns).
     #[arg(long, env = "AIRLOCK_RESERVED_NAMES", global = true, value_delimiter = ',')]
     pub reserved_names: Option<Vec<String>>,
+    /// Access log, one line per request: off, stdout, stderr or a file path [default: off; a per-minute summary goes to the log].
+    #[arg(long, env = "AIRLOCK_ACCESS_LOG", global = true)]
+    pub access_log: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -242,6 +245,7 @@ impl GlobalArgs {
             target_pythons: self.target_pythons.clone(),
             target_platforms: self.target_platforms.clone(),
             reserved_names: self.reserved_names.clone(),
+            access_log: self.access_log.clone(),
             ..Settings::default()
         }
     }

@@ -52,13 +52,10 @@ fn installed_version(target: &std::path::Path, dist: &str) -> Option<String> {
     })
 }
 
-/// Requests for wheels (not their `.metadata`) in a server log since `from`.
+/// Downloads of wheels (not their `.metadata`) in a server log since
+/// `from`, from the access log's lines (`--access-log stderr`).
 fn wheel_downloads(log: &str, from: usize) -> Vec<String> {
-    log[from..]
-        .lines()
-        .filter(|l| l.contains("path=/files/") && l.contains("served") && l.contains(".whl") && !l.contains(".whl.metadata"))
-        .map(str::to_string)
-        .collect()
+    log[from..].lines().filter(|l| l.contains("\"GET /files/") && l.contains(".whl HTTP/")).map(str::to_string).collect()
 }
 
 /// A project's PEP 691 page from `base` (a server's origin), as JSON.
@@ -88,7 +85,8 @@ async fn pip_and_uv_install_resolve_and_pin_through_airlock_only() {
     let (upstream, dists) = app_and_lib_upstream();
     let mut airlock = Airlock::new();
     let auditor = airlock.user_with_token("alice", "auditor");
-    airlock.serve(Some(&upstream.base_url));
+    // The access log (to the same log) shows which files pip and uv fetch.
+    airlock.serve_with(Some(&upstream.base_url), &["--access-log", "stderr"]);
     approve_all(&airlock, &auditor, &[("airlock-app", "1.0"), ("airlock-lib", "1.0"), ("airlock-lib", "1.1")]).await;
     let index = airlock.simple_url();
 
@@ -105,6 +103,8 @@ async fn pip_and_uv_install_resolve_and_pin_through_airlock_only() {
     assert_eq!(installed_version(target.path(), "airlock-lib").as_deref(), Some("1.1"), "{}", run.output);
 
     // Resolution reads the PEP 658 metadata files, not the wheels.
+    std::thread::sleep(Duration::from_millis(200)); // let the access log catch up
+    assert!(!wheel_downloads(&airlock.log(), 0).is_empty(), "the installs' downloads are in the access log:\n{}", airlock.log());
     let mark = airlock.log().len();
     let report = tempfile::NamedTempFile::new().unwrap();
     let run = pip(&index, &["install", "--dry-run", "--ignore-installed", "--report", report.path().to_str().unwrap(), "airlock-app"]);
@@ -379,4 +379,67 @@ async fn a_release_the_upstream_yanks_after_approval_is_yanked_in_airlock_too() 
     assert!(run.success, "{}", run.output);
     assert_eq!(installed_version(target.path(), "airlock-lib").as_deref(), Some("1.0"), "{}", run.output);
     assert!(airlock.log().contains("upstream yank state synced"), "{}", airlock.log());
+}
+
+/// What uv sends for a project page.
+const UV_ACCEPT: &str = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01";
+
+/// A busy index must not fill the disk with log lines: by default an index
+/// hit or a download writes nothing (a summary line a minute counts them),
+/// while what changes state (a decision) and job events still log at INFO.
+/// With `--access-log PATH`, every request gets its line in that file.
+#[tokio::test(flavor = "multi_thread")]
+async fn by_default_index_hits_write_no_log_line_while_decisions_do() {
+    let (upstream, dists) = app_and_lib_upstream();
+    let mut airlock = Airlock::new();
+    let auditor = airlock.user_with_token("alice", "auditor");
+    airlock.serve(Some(&upstream.base_url));
+    approve_all(&airlock, &auditor, &[("airlock-lib", "1.0")]).await;
+    let log = airlock.log();
+    assert!(
+        log.lines().any(|l| l.contains(" INFO ") && l.contains("path=/api/v1/releases/airlock-lib/1.0/decision") && l.contains("status=200")),
+        "the decision is not in the log at INFO:\n{log}"
+    );
+    assert!(log.lines().any(|l| l.contains(" INFO ") && l.contains("airlock_worker")), "job events are not in the log at INFO:\n{log}");
+
+    let (wheel, _) = dists.iter().find(|(f, _)| f.starts_with("airlock_lib-1.0-") && f.ends_with(".whl")).unwrap();
+    let page = json_page(&airlock.base, "airlock-lib").await;
+    let url = page["files"].as_array().unwrap().iter().find(|f| f["filename"] == wheel.as_str()).unwrap()["url"].as_str().unwrap().to_string();
+    let file_url = reqwest::Url::parse(&airlock.simple_url()).unwrap().join(&url).unwrap();
+    let client = reqwest::Client::new();
+    let hits = |base: String, file_url: reqwest::Url| {
+        let client = client.clone();
+        async move {
+            for _ in 0..50 {
+                let html = client.get(format!("{base}/simple/airlock-lib/")).send().await.unwrap();
+                assert_eq!(html.status(), 200);
+                let json = client.get(format!("{base}/simple/airlock-lib/")).header("Accept", UV_ACCEPT).send().await.unwrap();
+                assert_eq!(json.status(), 200);
+                let file = client.get(file_url.clone()).send().await.unwrap();
+                assert_eq!(file.status(), 200);
+                let _ = file.bytes().await.unwrap();
+                let metadata = client.get(format!("{file_url}.metadata")).send().await.unwrap();
+                assert_eq!(metadata.status(), 200);
+            }
+        }
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    let mark = airlock.log().len();
+    hits(airlock.base.clone(), file_url.clone()).await;
+    std::thread::sleep(Duration::from_millis(300));
+    let log = airlock.log();
+    let per_request: Vec<&str> = log[mark..].lines().filter(|l| l.contains("/simple/") || l.contains("/files/")).collect();
+    assert!(per_request.is_empty(), "200 index hits wrote per-request lines:\n{}", per_request.join("\n"));
+    assert!(log[mark..].lines().count() <= 3, "200 index hits wrote lines:\n{}", &log[mark..]);
+
+    // The access log, on request: one line per hit, in its own file.
+    let access = airlock.data_path().join("access.log");
+    let peer = airlock.peer(Some(&upstream.base_url), &["--access-log", access.to_str().unwrap()]);
+    let peer_file = reqwest::Url::parse(&format!("{peer}{}", file_url.path())).unwrap();
+    hits(peer.clone(), peer_file).await;
+    let lines = || std::fs::read_to_string(&access).unwrap_or_default().lines().filter(|l| l.contains("\"GET /simple/") || l.contains("\"GET /files/")).count();
+    eventually("the access log got every line", Duration::from_secs(10), || std::future::ready(lines() == 200)).await;
+    let text = std::fs::read_to_string(&access).unwrap();
+    assert!(text.lines().any(|l| l.contains("\"GET /simple/airlock-lib/ HTTP/1.1\" 200 ")), "{text}");
+    assert!(text.contains(&format!("{}.metadata HTTP/1.1\" 200 ", file_url.path())), "{text}");
 }

@@ -3,7 +3,8 @@
 //! Builds an Airlock data folder with approved projects straight through the
 //! store (no upstream needed), times the uncached render of a 2,000-file
 //! project page (database query plus HTML and JSON), and writes the same
-//! pages and one wheel as a static tree that nginx serves as the baseline.
+//! pages and two wheels (10 KB and 75 KB) as a static tree that nginx
+//! serves as the baseline.
 //!
 //! Usage: `cargo bench -p airlock-server --bench index -- OUT_DIR`. It
 //! prints the timings and writes `OUT_DIR/data` (Airlock's data folder),
@@ -23,11 +24,14 @@ use airlock_store::index::approved_files;
 use airlock_store::releases::{find_release, request_release};
 use airlock_store::Store;
 
-/// The page the wrk runs load: a typical project, 40 releases of a wheel and an sdist.
+/// The page the wrk runs load: a typical project, 40 releases of a 75 KB wheel and an sdist.
 const SMALL: &str = "bench-small";
+/// A project of small wheels (a pure-Python wheel such as six's is about 11 KB).
+const TINY: &str = "bench-tiny";
 /// The render target: 2,000 approved files.
 const BIG: &str = "bench-big";
 const WHEEL_BYTES: usize = 75 * 1024;
+const SMALL_WHEEL_BYTES: usize = 10 * 1024;
 
 fn main() {
     let out = std::env::args().skip(1).find(|a| !a.starts_with('-')).map(PathBuf::from);
@@ -44,11 +48,12 @@ fn main() {
     let auditor = create_user(conn, "bench", Role::Auditor, "correct horse battery").expect("user");
 
     let started = Instant::now();
-    let wheel = populate(&store, conn, &auditor, SMALL, 40, 1);
-    populate(&store, conn, &auditor, BIG, 400, 4);
+    let wheel = populate(&store, conn, &auditor, SMALL, 40, 1, WHEEL_BYTES);
+    let small_wheel = populate(&store, conn, &auditor, TINY, 3, 1, SMALL_WHEEL_BYTES);
+    populate(&store, conn, &auditor, BIG, 400, 4, 512);
     // The inspections were recorded here: drop the inspect jobs `start_inspection` queued.
     diesel::RunQueryDsl::execute(diesel::sql_query("DELETE FROM jobs"), conn).expect("clear jobs");
-    println!("populated {SMALL} (80 files) and {BIG} (2,000 files) in {:.1} s", started.elapsed().as_secs_f64());
+    println!("populated {SMALL} (80 files), {TINY} (6 files) and {BIG} (2,000 files) in {:.1} s", started.elapsed().as_secs_f64());
 
     // Uncached render: what the first request after a change costs.
     let big = ProjectName::parse(BIG).unwrap();
@@ -78,10 +83,17 @@ fn main() {
         println!("  of which {what}: median {:.2} ms, p99 {:.2} ms", ms(m), ms(p99));
     }
 
-    write_static_tree(&out.join("static"), conn, &wheel);
-    let (sha, filename) = wheel;
-    std::fs::write(out.join("paths.env"), format!("SMALL={SMALL}\nBIG={BIG}\nWHEEL_PATH=/files/{sha}/{filename}\nWHEEL_BYTES={WHEEL_BYTES}\n"))
-        .expect("paths.env");
+    write_static_tree(&out.join("static"), conn, &[&wheel, &small_wheel]);
+    let url = |(sha, filename): &(String, String)| index_render::file_url(sha, filename);
+    std::fs::write(
+        out.join("paths.env"),
+        format!(
+            "SMALL={SMALL}\nBIG={BIG}\nWHEEL_PATH={}\nWHEEL_BYTES={WHEEL_BYTES}\nSMALL_WHEEL_PATH={}\nSMALL_WHEEL_BYTES={SMALL_WHEEL_BYTES}\n",
+            url(&wheel),
+            url(&small_wheel)
+        ),
+    )
+    .expect("paths.env");
     println!("wrote {}", out.display());
 }
 
@@ -95,9 +107,17 @@ fn stats(samples: &mut [Duration]) -> (Duration, Duration) {
 }
 
 /// Approve `versions` releases of `name`, each with `wheels` wheels and an
-/// sdist; every file is a distinct 75 KB blob for the small project and a
-/// tiny one for the big one. Returns the newest wheel as (sha256, filename).
-fn populate(store: &Store, conn: &mut AnyConnection, auditor: &airlock_store::auth::User, name: &str, versions: u32, wheels: u32) -> (String, String) {
+/// sdist; every file is a distinct blob of `size` bytes. Returns the newest
+/// wheel as (sha256, filename).
+fn populate(
+    store: &Store,
+    conn: &mut AnyConnection,
+    auditor: &airlock_store::auth::User,
+    name: &str,
+    versions: u32,
+    wheels: u32,
+    size: usize,
+) -> (String, String) {
     let mut newest = None;
     for v in 0..versions {
         let version = format!("1.{v}.0");
@@ -112,7 +132,6 @@ fn populate(store: &Store, conn: &mut AnyConnection, auditor: &airlock_store::au
         filenames.push(format!("{module}-{version}.tar.gz"));
         let mut ids = Vec::new();
         for filename in &filenames {
-            let size = if name == SMALL { WHEEL_BYTES } else { 512 };
             let mut bytes = vec![0u8; size];
             let seed = format!("{filename}:");
             for (i, b) in bytes.iter_mut().enumerate() {
@@ -157,8 +176,8 @@ fn populate(store: &Store, conn: &mut AnyConnection, auditor: &airlock_store::au
     newest.expect("a wheel")
 }
 
-/// nginx's root: the same HTML and JSON pages Airlock renders, and the wheel.
-fn write_static_tree(root: &Path, conn: &mut AnyConnection, (sha, filename): &(String, String)) {
+/// nginx's root: the same HTML and JSON pages Airlock renders, and the wheels.
+fn write_static_tree(root: &Path, conn: &mut AnyConnection, wheels: &[&(String, String)]) {
     let write = |path: PathBuf, body: &[u8]| {
         std::fs::create_dir_all(path.parent().unwrap()).expect("dir");
         std::fs::write(path, body).expect("write");
@@ -174,6 +193,8 @@ fn write_static_tree(root: &Path, conn: &mut AnyConnection, (sha, filename): &(S
         write(root.join(format!("json/{p}/index.json")), page.json.as_bytes());
     }
     let blob = airlock_store::blobs::BlobStore::open(root.parent().unwrap().join("data/blobs")).expect("blobs");
-    let bytes = std::fs::read(blob.path_of(&Sha256::parse(sha).unwrap())).expect("wheel blob");
-    write(root.join(index_render::file_url(sha, filename).trim_start_matches('/')), &bytes);
+    for (sha, filename) in wheels {
+        let bytes = std::fs::read(blob.path_of(&Sha256::parse(sha).unwrap())).expect("wheel blob");
+        write(root.join(index_render::file_url(sha, filename).trim_start_matches('/')), &bytes);
+    }
 }

@@ -1,19 +1,32 @@
 //! Serving approved files (and their PEP 658 metadata files) from the blob
 //! store: only bytes whose sha256 is the approved hash ever leave.
 //!
-//! Small files are hashed once when first read and then served from a
-//! bounded in-memory cache, so a popular wheel costs no disk read and no
-//! hashing per download. Larger files are hashed once per on-disk identity
+//! Small files are read and hashed once, when first asked for, and then
+//! served from a bounded in-memory cache: a download of a popular wheel is
+//! a cache lookup (a read lock, no copy: the body shares the cached bytes)
+//! with prebuilt headers, no disk read and no hashing. Larger files (and
+//! small ones the cache cannot hold) are hashed once per on-disk identity
 //! (device, inode, size, mtime, ctime: any rewrite changes the ctime) and
-//! streamed. Single byte ranges are honoured (`206`, `416`), with correct
-//! `Content-Length`, `Content-Type`, a strong ETag (the sha256) and `304`s.
+//! streamed from the very handle whose identity was checked. Single byte
+//! ranges are honoured (`206`, `416`), with correct `Content-Length`,
+//! `Content-Type`, a strong ETag (the sha256) and `304`s.
+//!
+//! Never: send bytes that were not hashed to the approved digest, since
+//! they were last read from disk.
+//!
+//! Why not actix-files' `NamedFile` for the large ones: it reads the file in
+//! chunks on the blocking pool and copies them into the response, as the
+//! stream here does (actix-web has no `sendfile` path), and it would bring
+//! its own ETag, range and content-type rules next to these.
 
 use std::collections::{HashMap, HashSet};
-use std::io::Read;
+use std::io::{Read, Seek};
 use std::os::unix::fs::MetadataExt;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 
-use actix_web::http::{header, StatusCode};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
 use airlock_store::domain::Sha256;
@@ -49,59 +62,76 @@ impl Fingerprint {
     }
 }
 
+/// A verified file in memory, with its ETag header ready.
+struct Cached {
+    bytes: Bytes,
+    etag: HeaderValue,
+    /// The cache's clock when last served (see [`FileCache::get`]).
+    used: AtomicU64,
+}
+
 #[derive(Default)]
 struct Lru {
-    entries: HashMap<String, (Bytes, u64)>,
+    entries: HashMap<String, Arc<Cached>>,
     used: u64,
-    tick: u64,
 }
 
 /// Verified bytes in memory, and verified identities of larger blobs.
 pub struct FileCache {
     budget: u64,
-    memory: Mutex<Lru>,
+    memory: RwLock<Lru>,
+    /// Advanced by each insertion; a hit marks its entry as newer than every
+    /// insertion so far. Hits write to their own entry only, and only when
+    /// the mark changes, so parallel downloads do not contend on a counter.
+    clock: AtomicU64,
     verified: Mutex<HashMap<String, Fingerprint>>,
     alerted: Mutex<HashSet<String>>,
 }
 
 impl FileCache {
     pub fn new(budget_bytes: u64) -> FileCache {
-        FileCache { budget: budget_bytes, memory: Mutex::new(Lru::default()), verified: Mutex::default(), alerted: Mutex::default() }
+        FileCache { budget: budget_bytes, memory: RwLock::default(), clock: AtomicU64::new(0), verified: Mutex::default(), alerted: Mutex::default() }
     }
 
-    fn get(&self, sha: &str) -> Option<Bytes> {
-        let mut lru = self.memory.lock().expect("file cache lock");
-        lru.tick += 1;
-        let tick = lru.tick;
-        lru.entries.get_mut(sha).map(|(bytes, used)| {
-            *used = tick;
-            bytes.clone()
-        })
-    }
-
-    fn put(&self, sha: &str, bytes: Bytes) {
-        let size = bytes.len() as u64;
-        if size > self.budget / 4 {
-            return;
+    fn get(&self, sha: &str) -> Option<Arc<Cached>> {
+        let lru = self.memory.read().expect("file cache lock");
+        let entry = lru.entries.get(sha)?;
+        let mark = self.clock.load(Ordering::Relaxed) + 1;
+        if entry.used.load(Ordering::Relaxed) != mark {
+            entry.used.store(mark, Ordering::Relaxed);
         }
-        let mut lru = self.memory.lock().expect("file cache lock");
+        Some(entry.clone())
+    }
+
+    /// True when a file of `size` bytes may be kept in memory.
+    fn holds(&self, size: u64) -> bool {
+        size <= MEMORY_MAX_FILE && size <= self.budget / 4
+    }
+
+    fn put(&self, sha: &str, bytes: Bytes) -> Arc<Cached> {
+        let size = bytes.len() as u64;
+        let entry = Arc::new(Cached { etag: etag_of(sha), bytes, used: AtomicU64::new(0) });
+        if !self.holds(size) {
+            return entry;
+        }
+        let mut lru = self.memory.write().expect("file cache lock");
         while lru.used + size > self.budget {
-            let Some(oldest) = lru.entries.iter().min_by_key(|(_, (_, t))| *t).map(|(k, _)| k.clone()) else { break };
-            if let Some((b, _)) = lru.entries.remove(&oldest) {
-                lru.used -= b.len() as u64;
+            let Some(oldest) = lru.entries.iter().min_by_key(|(_, e)| e.used.load(Ordering::Relaxed)).map(|(k, _)| k.clone()) else { break };
+            if let Some(e) = lru.entries.remove(&oldest) {
+                lru.used -= e.bytes.len() as u64;
             }
         }
-        lru.tick += 1;
-        let tick = lru.tick;
-        if let Some((old, _)) = lru.entries.insert(sha.to_string(), (bytes, tick)) {
-            lru.used -= old.len() as u64;
+        entry.used.store(self.clock.fetch_add(1, Ordering::Relaxed) + 1, Ordering::Relaxed);
+        if let Some(old) = lru.entries.insert(sha.to_string(), entry.clone()) {
+            lru.used -= old.bytes.len() as u64;
         }
         lru.used += size;
+        entry
     }
 
     /// Bytes held in memory, for tests and logs.
     pub fn memory_used(&self) -> u64 {
-        self.memory.lock().expect("file cache lock").used
+        self.memory.read().expect("file cache lock").used
     }
 
     /// True the first time a given blob fails its check (alert once, not per request).
@@ -112,14 +142,14 @@ impl FileCache {
 
 /// The response's media type, from the file name.
 pub fn content_type(filename: &str) -> &'static str {
-    let lower = filename.to_ascii_lowercase();
-    if lower.ends_with(".metadata") {
+    let ends = |suffix: &str| filename.len() >= suffix.len() && filename.as_bytes()[filename.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes());
+    if ends(".metadata") {
         "text/plain; charset=utf-8"
-    } else if lower.ends_with(".whl") || lower.ends_with(".zip") || lower.ends_with(".egg") {
+    } else if ends(".whl") || ends(".zip") || ends(".egg") {
         "application/zip"
-    } else if lower.ends_with(".tar.gz") || lower.ends_with(".tgz") {
+    } else if ends(".tar.gz") || ends(".tgz") {
         "application/gzip"
-    } else if lower.ends_with(".tar.bz2") {
+    } else if ends(".tar.bz2") {
         "application/x-bzip2"
     } else {
         "application/octet-stream"
@@ -168,48 +198,54 @@ pub fn parse_range(header: Option<&str>, len: u64) -> ByteRange {
     }
 }
 
-fn etag_of(sha: &Sha256) -> String {
-    format!("\"{}\"", sha.as_str())
+fn etag_of(sha: &str) -> HeaderValue {
+    HeaderValue::from_str(&format!("\"{sha}\"")).expect("a hex digest is a valid header value")
 }
 
 /// Headers every file response carries.
-fn base(status: StatusCode, filename: &str, etag: &str) -> HttpResponseBuilder {
+fn base(status: StatusCode, filename: &str, etag: &HeaderValue) -> HttpResponseBuilder {
     let mut b = HttpResponse::build(status);
-    b.insert_header((header::CONTENT_TYPE, content_type(filename)))
-        .insert_header((header::ETAG, etag.to_string()))
-        .insert_header((header::ACCEPT_RANGES, "bytes"))
+    b.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(content_type(filename))))
+        .insert_header((header::ETAG, etag.clone()))
+        .insert_header((header::ACCEPT_RANGES, HeaderValue::from_static("bytes")))
         // The URL names the content's hash: it never changes. Private, since
         // the index may need a token.
-        .insert_header((header::CACHE_CONTROL, "private, max-age=31536000, immutable"));
+        .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=31536000, immutable")));
     b
 }
 
-/// Which part to send, or the early answer (304, 416).
-fn plan(req: &HttpRequest, len: u64, etag: &str, filename: &str) -> Result<ByteRange, HttpResponse> {
-    let h = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
-    if negotiate::none_match(h(header::IF_NONE_MATCH), etag) {
-        return Err(base(StatusCode::NOT_MODIFIED, filename, etag).finish());
+/// Which part to send, or the early answer (304, 416; boxed, as it is rare).
+fn plan(req: &HttpRequest, len: u64, etag: &HeaderValue, filename: &str) -> Result<ByteRange, Box<HttpResponse>> {
+    let headers = req.headers();
+    if headers.is_empty() {
+        return Ok(ByteRange::Full);
+    }
+    let h = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    let tag = etag.to_str().unwrap_or_default();
+    if negotiate::none_match(h(header::IF_NONE_MATCH), tag) {
+        return Err(Box::new(base(StatusCode::NOT_MODIFIED, filename, etag).finish()));
     }
     // If-Range with another validator: send the whole (current) file.
-    if h(header::IF_RANGE).is_some_and(|v| v.trim() != etag) {
+    if h(header::IF_RANGE).is_some_and(|v| v.trim() != tag) {
         return Ok(ByteRange::Full);
     }
     match parse_range(h(header::RANGE), len) {
         ByteRange::Unsatisfiable => {
-            Err(base(StatusCode::RANGE_NOT_SATISFIABLE, filename, etag).insert_header((header::CONTENT_RANGE, format!("bytes */{len}"))).finish())
+            Err(Box::new(base(StatusCode::RANGE_NOT_SATISFIABLE, filename, etag).insert_header((header::CONTENT_RANGE, format!("bytes */{len}"))).finish()))
         }
         range => Ok(range),
     }
 }
 
-fn respond_bytes(req: &HttpRequest, bytes: Bytes, etag: &str, filename: &str) -> HttpResponse {
+fn respond_bytes(req: &HttpRequest, cached: &Cached, filename: &str) -> HttpResponse {
+    let bytes = &cached.bytes;
     let len = bytes.len() as u64;
-    match plan(req, len, etag, filename) {
-        Err(early) => early,
-        Ok(ByteRange::Part(s, e)) => base(StatusCode::PARTIAL_CONTENT, filename, etag)
+    match plan(req, len, &cached.etag, filename) {
+        Err(early) => *early,
+        Ok(ByteRange::Part(s, e)) => base(StatusCode::PARTIAL_CONTENT, filename, &cached.etag)
             .insert_header((header::CONTENT_RANGE, format!("bytes {s}-{e}/{len}")))
             .body(bytes.slice(s as usize..=e as usize)),
-        Ok(_) => base(StatusCode::OK, filename, etag).body(bytes),
+        Ok(_) => base(StatusCode::OK, filename, &cached.etag).body(bytes.clone()),
     }
 }
 
@@ -230,9 +266,9 @@ fn refuse(state: &AppState, filename: &str, sha: &Sha256, problem: &str) -> AppE
 
 /// Outcome of reading a blob off the async executor.
 enum Loaded {
-    Memory(Bytes),
-    /// Verified on disk; stream it.
-    Disk(u64),
+    Memory(Arc<Cached>),
+    /// Verified on disk: stream it from this handle, positioned at the start.
+    Disk(std::fs::File, u64),
     Mismatch(String),
 }
 
@@ -241,16 +277,14 @@ fn load(state: &AppState, sha: &Sha256) -> Result<Loaded, String> {
     let mut file = std::fs::File::open(&path).map_err(|e| format!("cannot open the blob: {e}"))?;
     let meta = file.metadata().map_err(|e| e.to_string())?;
     let fingerprint = Fingerprint::of(&meta);
-    if meta.len() <= MEMORY_MAX_FILE {
+    if state.files.holds(meta.len()) {
         let mut bytes = Vec::with_capacity(meta.len() as usize);
         file.read_to_end(&mut bytes).map_err(|e| e.to_string())?;
         let actual = hex::encode(sha2::Sha256::digest(&bytes));
         if actual != sha.as_str() {
             return Ok(Loaded::Mismatch(format!("stored bytes hash to {actual}")));
         }
-        let bytes = Bytes::from(bytes);
-        state.files.put(sha.as_str(), bytes.clone());
-        return Ok(Loaded::Memory(bytes));
+        return Ok(Loaded::Memory(state.files.put(sha.as_str(), Bytes::from(bytes))));
     }
     let known = state.files.verified.lock().expect("verified lock").get(sha.as_str()) == Some(&fingerprint);
     if !known {
@@ -258,32 +292,33 @@ fn load(state: &AppState, sha: &Sha256) -> Result<Loaded, String> {
         if &actual != sha {
             return Ok(Loaded::Mismatch(format!("stored bytes hash to {actual}")));
         }
+        file.rewind().map_err(|e| e.to_string())?;
         state.files.verified.lock().expect("verified lock").insert(sha.to_string(), fingerprint);
     }
-    Ok(Loaded::Disk(meta.len()))
+    Ok(Loaded::Disk(file, meta.len()))
 }
 
 /// Send the blob `sha` as `filename`, only if its bytes hash to `sha`.
 pub async fn serve(req: &HttpRequest, state: &AppState, sha: Sha256, filename: &str) -> Result<HttpResponse, AppError> {
-    let etag = etag_of(&sha);
-    if let Some(bytes) = state.files.get(sha.as_str()) {
-        return Ok(respond_bytes(req, bytes, &etag, filename));
+    if let Some(cached) = state.files.get(sha.as_str()) {
+        return Ok(respond_bytes(req, &cached, filename));
     }
     let loaded = {
         let (state, sha) = (state.clone(), sha.clone());
         actix_web::web::block(move || load(&state, &sha)).await?
     };
-    let len = match loaded {
+    let (file, len) = match loaded {
         Err(problem) | Ok(Loaded::Mismatch(problem)) => return Err(refuse(state, filename, &sha, &problem)),
-        Ok(Loaded::Memory(bytes)) => return Ok(respond_bytes(req, bytes, &etag, filename)),
-        Ok(Loaded::Disk(len)) => len,
+        Ok(Loaded::Memory(cached)) => return Ok(respond_bytes(req, &cached, filename)),
+        Ok(Loaded::Disk(file, len)) => (file, len),
     };
+    let etag = etag_of(sha.as_str());
     let (status, start, count, range_header) = match plan(req, len, &etag, filename) {
-        Err(early) => return Ok(early),
+        Err(early) => return Ok(*early),
         Ok(ByteRange::Part(s, e)) => (StatusCode::PARTIAL_CONTENT, s, e - s + 1, Some(format!("bytes {s}-{e}/{len}"))),
         Ok(_) => (StatusCode::OK, 0, len, None),
     };
-    let mut file = tokio::fs::File::open(state.store.blobs.path_of(&sha)).await.map_err(|e| refuse(state, filename, &sha, &e.to_string()))?;
+    let mut file = tokio::fs::File::from_std(file);
     file.seek(std::io::SeekFrom::Start(start)).await.map_err(|e| AppError::Internal(e.to_string()))?;
     let stream = futures_util::stream::unfold((file, count), |(mut file, left)| async move {
         if left == 0 {

@@ -14,6 +14,7 @@ use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 
+use actix_web::http::header::HeaderValue;
 use actix_web::web::Bytes;
 use airlock_store::index::IndexFile;
 use sha2::Digest;
@@ -22,12 +23,13 @@ use crate::error::AppError;
 use crate::index_render::{PageFormat, PageSource};
 use crate::negotiate::Encoding;
 
-/// A response body with its ETag and lazily compressed forms.
+/// A response body with its ETags and lazily compressed forms.
 #[derive(Debug)]
 pub struct Body {
     identity: Bytes,
-    /// The quoted strong ETag of the identity form, without the quotes' closing.
-    tag: String,
+    /// The strong ETag of each encoding (identity, gzip, brotli), quoted and
+    /// ready to send.
+    tags: [HeaderValue; 3],
     gzip: OnceLock<Bytes>,
     brotli: OnceLock<Bytes>,
 }
@@ -39,7 +41,9 @@ impl Body {
     pub fn new(text: String) -> Body {
         let digest = sha2::Sha256::digest(text.as_bytes());
         let tag = hex::encode(&digest[..12]);
-        Body { identity: Bytes::from(text), tag, gzip: OnceLock::new(), brotli: OnceLock::new() }
+        let header = |suffix: &str| HeaderValue::from_str(&format!("\"{tag}{suffix}\"")).expect("hex is a valid header value");
+        let tags = [header(""), header("-gz"), header("-br")];
+        Body { identity: Bytes::from(text), tags, gzip: OnceLock::new(), brotli: OnceLock::new() }
     }
 
     /// The bytes to send for `encoding` and the encoding they are in (a
@@ -57,11 +61,11 @@ impl Body {
 
     /// The strong ETag of this body in `encoding` (each encoding is its own
     /// representation, so each has its own tag).
-    pub fn etag(&self, encoding: Encoding) -> String {
+    pub fn etag(&self, encoding: Encoding) -> &HeaderValue {
         match encoding {
-            Encoding::Identity => format!("\"{}\"", self.tag),
-            Encoding::Gzip => format!("\"{}-gz\"", self.tag),
-            Encoding::Brotli => format!("\"{}-br\"", self.tag),
+            Encoding::Identity => &self.tags[0],
+            Encoding::Gzip => &self.tags[1],
+            Encoding::Brotli => &self.tags[2],
         }
     }
 
@@ -131,8 +135,18 @@ pub struct ServableFile {
 struct Inner {
     root: Option<Arc<CachedPage>>,
     projects: HashMap<String, Arc<CachedPage>>,
-    /// `(sha256, filename)` of every approved file known to a cached page.
-    files: HashMap<(String, String), Arc<ServableFile>>,
+    /// Every approved file known to a cached page, by sha256 (a lookup by
+    /// `&str` allocates nothing; the same bytes may carry two names).
+    files: HashMap<String, Vec<Arc<ServableFile>>>,
+}
+
+impl Inner {
+    /// Keep one approved file, replacing an entry of the same hash and name.
+    fn keep_file(&mut self, servable: ServableFile) {
+        let names = self.files.entry(servable.file.sha256.clone()).or_default();
+        names.retain(|f| f.file.filename != servable.file.filename);
+        names.push(Arc::new(servable));
+    }
 }
 
 /// The per-process cache of rendered pages and approved files.
@@ -165,10 +179,8 @@ impl IndexCache {
     }
 
     pub fn file(&self, sha256: &str, filename: &str) -> Option<Arc<ServableFile>> {
-        // The map is keyed by owned strings; a lookup allocates two small ones,
-        // far cheaper than the database round trip it saves.
-        let key = (sha256.to_string(), filename.to_string());
-        self.inner.read().expect("index cache lock").files.get(&key).cloned()
+        let inner = self.inner.read().expect("index cache lock");
+        inner.files.get(sha256)?.iter().find(|f| f.file.filename == filename).cloned()
     }
 
     pub fn store_root(&self, ticket: FillTicket, page: Arc<CachedPage>) {
@@ -186,8 +198,7 @@ impl IndexCache {
         }
         inner.projects.insert(name.to_string(), page.clone());
         for f in page.files() {
-            let servable = Arc::new(ServableFile { project: name.to_string(), file: f.clone() });
-            inner.files.insert((f.sha256.clone(), f.filename.clone()), servable);
+            inner.keep_file(ServableFile { project: name.to_string(), file: f.clone() });
         }
     }
 
@@ -195,8 +206,7 @@ impl IndexCache {
     pub fn store_file(&self, ticket: FillTicket, servable: ServableFile) {
         let mut inner = self.inner.write().expect("index cache lock");
         if self.epoch.load(Ordering::Acquire) == ticket.0 {
-            let key = (servable.file.sha256.clone(), servable.file.filename.clone());
-            inner.files.insert(key, Arc::new(servable));
+            inner.keep_file(servable);
         }
     }
 
@@ -206,7 +216,10 @@ impl IndexCache {
         self.epoch.fetch_add(1, Ordering::AcqRel);
         inner.root = None;
         inner.projects.remove(name);
-        inner.files.retain(|_, f| f.project != name);
+        inner.files.retain(|_, names| {
+            names.retain(|f| f.project != name);
+            !names.is_empty()
+        });
     }
 
     /// Drop everything (the change feed lost track).
@@ -219,7 +232,7 @@ impl IndexCache {
     /// Cached pages (root included) and files, for logs and tests.
     pub fn sizes(&self) -> (usize, usize) {
         let inner = self.inner.read().expect("index cache lock");
-        (inner.projects.len() + usize::from(inner.root.is_some()), inner.files.len())
+        (inner.projects.len() + usize::from(inner.root.is_some()), inner.files.values().map(Vec::len).sum())
     }
 }
 

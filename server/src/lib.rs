@@ -2,6 +2,7 @@
 //! JSON API and the simple index, on actix-web with askama templates (which
 //! escape everything: package contents are attacker-controlled).
 
+pub mod access_log;
 pub mod archives;
 pub mod auth;
 pub mod closure_view;
@@ -22,12 +23,16 @@ pub mod views;
 
 use std::net::TcpListener;
 
-use actix_web::body::MessageBody;
+use std::sync::Arc;
+
+use actix_web::body::{BodySize, MessageBody};
 use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
+use actix_web::http::{header, Method};
 use actix_web::middleware::{self, DefaultHeaders, Next};
 use actix_web::{web, App, HttpServer};
 use tracing::Instrument;
 
+use access_log::{AccessLog, RouteKind, Served};
 pub use state::AppState;
 
 /// The headers every response carries. No page runs inline script (the one
@@ -46,23 +51,65 @@ fn security_headers() -> DefaultHeaders {
         .add(("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()"))
 }
 
-/// One tracing span per request, with an id, the method, path and outcome.
-/// Successful index page hits log at debug (they are the hot path, tens of
-/// thousands a second); file downloads and everything else at info.
-async fn request_span(req: ServiceRequest, next: Next<impl MessageBody>) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let request_id = hex::encode(rand::random::<[u8; 6]>());
-    let quiet = req.path().starts_with("/simple/") || req.path().starts_with("/static/");
-    let span = tracing::info_span!("request", id = %request_id, method = %req.method(), path = %req.path());
+/// One tracing span per request, the access log's line and the counts.
+///
+/// Index and file requests are the hot path (tens of thousands a second):
+/// their span is at DEBUG, so at the default level it is never built (its
+/// fields, the request id included, are not even computed). Other requests
+/// get an INFO span with a request id, so that what a handler logs names
+/// its request. The "served" event is at INFO for requests that change
+/// something (a decision, a release request, a sign-in: few, and each one
+/// worth a line), at WARN for a server error, and at DEBUG for every read.
+/// Errors and job events are logged where they happen, at INFO and above.
+async fn request_span(
+    access: Arc<AccessLog>,
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let kind = RouteKind::of(req.path());
+    let mutating = kind == RouteKind::Other && !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let request_id = || hex::encode(rand::random::<[u8; 6]>());
+    let span = match kind {
+        RouteKind::Index | RouteKind::File => tracing::debug_span!("request", id = %request_id(), method = %req.method(), path = %req.path()),
+        RouteKind::Other => tracing::info_span!("request", id = %request_id(), method = %req.method(), path = %req.path()),
+    };
+    // What the access log needs of the request, kept only when it is on.
+    let line = access.is_on().then(|| {
+        let target = req.uri().path_and_query().map_or_else(|| req.path().to_string(), |pq| pq.as_str().to_string());
+        let user_agent = req.headers().get(header::USER_AGENT).map(|v| v.as_bytes().to_vec());
+        (req.peer_addr().map(|a| a.ip()), req.method().clone(), target, req.version(), user_agent)
+    });
     let started = std::time::Instant::now();
     async move {
         let res = next.call(req).await;
+        let micros = started.elapsed().as_micros() as u64;
+        let (status, bytes) = match &res {
+            Ok(r) => (
+                r.status().as_u16(),
+                match r.response().body().size() {
+                    BodySize::Sized(n) => Some(n),
+                    BodySize::None => Some(0),
+                    BodySize::Stream => None,
+                },
+            ),
+            Err(e) => (e.as_response_error().status_code().as_u16(), None),
+        };
         match &res {
-            Ok(r) if quiet && r.status().as_u16() < 400 => {
-                tracing::debug!(status = r.status().as_u16(), us = started.elapsed().as_micros() as u64, "served")
-            }
-            Ok(r) => tracing::info!(status = r.status().as_u16(), ms = started.elapsed().as_millis() as u64, "served"),
+            Ok(_) if status >= 500 => tracing::warn!(status, us = micros, "served a server error"),
+            Ok(_) if mutating => tracing::info!(status, ms = micros / 1000, "served"),
+            Ok(_) => tracing::debug!(status, us = micros, "served"),
             Err(e) => tracing::warn!(error = %e, "request failed"),
         }
+        let (client, method, target, version, user_agent) = match &line {
+            Some((client, method, target, version, ua)) => (*client, method.as_str(), target.as_str(), *version, ua.as_deref()),
+            None => (None, "", "", actix_web::http::Version::HTTP_11, None),
+        };
+        let version = match version {
+            actix_web::http::Version::HTTP_10 => "HTTP/1.0",
+            actix_web::http::Version::HTTP_2 => "HTTP/2.0",
+            _ => "HTTP/1.1",
+        };
+        access.record(kind, &Served { client, method, target, version, status, bytes, micros, user_agent });
         res
     }
     .instrument(span)
@@ -80,14 +127,23 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
     }
 }
 
-/// Start the HTTP server on `listener`, and the task that follows the
-/// index change feed (call from within a tokio runtime).
+/// Start the HTTP server on `listener`, the task that follows the index
+/// change feed and the one that writes the per-minute request summary (call
+/// from within a tokio runtime). Fails when the access log cannot be opened.
 pub fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
+    let access = Arc::new(AccessLog::open(&state.config.access_log)?);
     tokio::spawn(index_feed::follow(state.clone()));
     tokio::spawn(review::measure_backlog(state.clone()));
-    let server = HttpServer::new(move || App::new().wrap(security_headers()).wrap(middleware::from_fn(request_span)).configure(configure(state.clone())))
-        .listen(listener)?
-        .shutdown_timeout(10)
-        .run();
+    tokio::spawn(access_log::summarize_every_interval(access.clone()));
+    let server = HttpServer::new(move || {
+        let access = access.clone();
+        App::new()
+            .wrap(security_headers())
+            .wrap(middleware::from_fn(move |req, next| request_span(access.clone(), req, next)))
+            .configure(configure(state.clone()))
+    })
+    .listen(listener)?
+    .shutdown_timeout(10)
+    .run();
     Ok(server)
 }

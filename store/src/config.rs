@@ -123,6 +123,11 @@ pub struct Settings {
     /// or above `auto_approve_below` (0: off).
     pub auto_approve_max_lines: Option<i64>,
     pub auto_approve_below: Option<String>,
+    // ---- serving (issue #17) ----
+    /// Where one line per request goes: `off`, `stdout`, `stderr` or a
+    /// file path (appended to). Off by default: the log then carries a
+    /// per-minute summary of the requests served instead.
+    pub access_log: Option<String>,
 }
 
 impl Settings {
@@ -171,6 +176,7 @@ impl Settings {
             watch_rate_per_sec: self.watch_rate_per_sec.or(lower.watch_rate_per_sec),
             auto_approve_max_lines: self.auto_approve_max_lines.or(lower.auto_approve_max_lines),
             auto_approve_below: self.auto_approve_below.or(lower.auto_approve_below),
+            access_log: self.access_log.or(lower.access_log),
         }
     }
 
@@ -309,6 +315,9 @@ pub struct Config {
     pub watch_rate: Option<f64>,
     /// The `small-update` policy (None: off).
     pub auto_approve: Option<crate::policy::UpdatePolicy>,
+    // ---- serving (issue #17) ----
+    /// Where the per-request access log goes.
+    pub access_log: AccessLogTarget,
 }
 
 impl fmt::Debug for Config {
@@ -461,12 +470,41 @@ impl Config {
             },
             miss_max_release_bytes: s.miss_max_release_mb.unwrap_or(200) * 1024 * 1024,
             reserved_names: ReservedNames::parse(&s.reserved_names.unwrap_or_default())?,
+            access_log: AccessLogTarget::parse(s.access_log.as_deref().unwrap_or("off"))?,
         })
     }
 
     /// The database URL, secret included: for connecting only, never for logs.
     pub fn database_url(&self) -> &str {
         &self.database_url
+    }
+}
+
+/// Where the access log (one line per request) is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccessLogTarget {
+    /// No per-request lines (the default): a summary per minute at INFO.
+    Off,
+    Stdout,
+    Stderr,
+    /// Appended to this file.
+    File(PathBuf),
+}
+
+impl AccessLogTarget {
+    /// `off`, `stdout`, `stderr` or a file path (case matters only in paths).
+    pub fn parse(value: &str) -> StoreResult<AccessLogTarget> {
+        let v = value.trim();
+        Ok(match v.to_ascii_lowercase().as_str() {
+            "off" | "none" | "false" => AccessLogTarget::Off,
+            "stdout" | "-" => AccessLogTarget::Stdout,
+            "stderr" => AccessLogTarget::Stderr,
+            "" => return Err(StoreError::Config("access_log must be off, stdout, stderr or a file path, got an empty value".into())),
+            _ if v.ends_with('/') || Path::new(v).is_dir() => {
+                return Err(StoreError::Config(format!("access_log {v:?} is a folder; give a file path, or off, stdout or stderr")))
+            }
+            _ => AccessLogTarget::File(PathBuf::from(v)),
+        })
     }
 }
 
@@ -590,5 +628,33 @@ mod tests {
         let s = Settings { database_url: Some("postgres://u:hunter2@db/x".into()), ..Settings::default() };
         let shown = format!("{:?}", Config::resolve(s).unwrap());
         assert!(!shown.contains("hunter2"), "{shown}");
+    }
+
+    #[test]
+    fn the_access_log_is_off_by_default_and_goes_where_it_is_told() {
+        assert_eq!(Config::resolve(Settings::default()).unwrap().access_log, AccessLogTarget::Off);
+        for (value, want) in [
+            ("off", AccessLogTarget::Off),
+            (" OFF ", AccessLogTarget::Off),
+            ("stdout", AccessLogTarget::Stdout),
+            ("-", AccessLogTarget::Stdout),
+            ("Stderr", AccessLogTarget::Stderr),
+            ("/var/log/airlock/access.log", AccessLogTarget::File("/var/log/airlock/access.log".into())),
+            ("logs/Access.log", AccessLogTarget::File("logs/Access.log".into())),
+        ] {
+            assert_eq!(AccessLogTarget::parse(value).unwrap(), want, "{value:?}");
+        }
+        for bad in ["", "  ", "/tmp/", "."] {
+            assert!(AccessLogTarget::parse(bad).is_err(), "{bad:?} was accepted");
+        }
+        // The file layer, under the environment or flag layer.
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("airlock.toml");
+        std::fs::write(&file, "access_log = \"stdout\"\n").unwrap();
+        assert_eq!(Config::load(Some(&file), Settings::default()).unwrap().access_log, AccessLogTarget::Stdout);
+        let flag = Settings { access_log: Some("stderr".into()), ..Settings::default() };
+        assert_eq!(Config::load(Some(&file), flag).unwrap().access_log, AccessLogTarget::Stderr);
+        let err = Config::resolve(Settings { access_log: Some("/".into()), ..Settings::default() }).unwrap_err().to_string();
+        assert!(err.contains("access_log"), "{err}");
     }
 }

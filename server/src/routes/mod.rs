@@ -56,6 +56,16 @@ macro_rules! route_table {
 }
 
 route_table! {
+    // The index first: actix tries routes in table order (a regex per
+    // pattern with a parameter), and these take nearly all the traffic.
+    get "/simple" => simple::root_redirect, Public;
+    get "/simple/" => simple::root, Public;
+    head "/simple/" => simple::root, Public;
+    get "/simple/{project}" => simple::project_redirect, Public;
+    get "/simple/{project}/" => simple::project, Public;
+    head "/simple/{project}/" => simple::project, Public;
+    get "/files/{sha256}/{filename}" => simple::file, Public;
+    head "/files/{sha256}/{filename}" => simple::file, Public;
     get "/healthz" => health::healthz, Public;
     get "/static/airlock.css" => stylesheet, Public;
     get "/static/airlock.js" => script, Public;
@@ -110,14 +120,6 @@ route_table! {
     post "/api/v1/projects/{name}/watch" => projects::watch_api, Auditor;
     delete "/api/v1/projects/{name}/watch" => projects::unwatch_api, Auditor;
     get "/api/v1/why/{name}" => api::why, Viewer;
-    get "/simple" => simple::root_redirect, Public;
-    get "/simple/" => simple::root, Public;
-    head "/simple/" => simple::root, Public;
-    get "/simple/{project}" => simple::project_redirect, Public;
-    get "/simple/{project}/" => simple::project, Public;
-    head "/simple/{project}/" => simple::project, Public;
-    get "/files/{sha256}/{filename}" => simple::file, Public;
-    head "/files/{sha256}/{filename}" => simple::file, Public;
 }
 
 async fn admin_home() -> HttpResponse {

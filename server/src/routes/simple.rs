@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use actix_web::http::header;
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::{web, HttpRequest, HttpResponse};
 use airlock_store::domain::{ProjectName, Sha256};
 use airlock_store::index::{self, Availability};
@@ -29,7 +29,7 @@ pub struct FormatQuery {
     format: Option<String>,
 }
 
-fn header_str<'a>(req: &'a HttpRequest, name: header::HeaderName) -> Option<&'a str> {
+fn header_str(req: &HttpRequest, name: header::HeaderName) -> Option<&str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
@@ -60,15 +60,16 @@ fn send(req: &HttpRequest, page: &CachedPage, format: IndexFormat) -> Result<Htt
         IndexFormat::Html(negotiate::HTML_V1) => "application/vnd.pypi.simple.v1+html; charset=utf-8",
         IndexFormat::Html(_) => "text/html; charset=utf-8",
     };
-    let unchanged = negotiate::none_match(header_str(req, header::IF_NONE_MATCH), &etag);
+    let unchanged = negotiate::none_match(header_str(req, header::IF_NONE_MATCH), etag.to_str().unwrap_or_default());
     let mut resp = if unchanged { HttpResponse::NotModified() } else { HttpResponse::Ok() };
-    resp.insert_header((header::CONTENT_TYPE, content_type))
-        .insert_header((header::ETAG, etag))
-        .insert_header((header::VARY, "Accept, Accept-Encoding, Authorization"))
+    // Static and prebuilt header values: nothing is parsed or copied here.
+    resp.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(content_type)))
+        .insert_header((header::ETAG, etag.clone()))
+        .insert_header((header::VARY, HeaderValue::from_static("Accept, Accept-Encoding, Authorization")))
         // Revalidate every time: an approval or revocation shows at once.
-        .insert_header((header::CACHE_CONTROL, "no-cache"));
+        .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-cache")));
     if let Some(coding) = encoding.header() {
-        resp.insert_header((header::CONTENT_ENCODING, coding));
+        resp.insert_header((header::CONTENT_ENCODING, HeaderValue::from_static(coding)));
     }
     Ok(if unchanged { resp.finish() } else { resp.body(bytes) })
 }
