@@ -64,6 +64,8 @@ async fn an_auditor_signs_in_reviews_and_approves_in_the_dashboard() {
     assert!(page.contains("awaiting_review"), "{page}");
     let (_, queue) = browser.get("/queue").await;
     assert!(queue.contains("/releases/airlock-demo/1.0.0"), "{queue}");
+    // The row says why it ranks there: its worst behaviour, in one line.
+    assert!(queue.contains("<div class=\"why small muted\">medium install-hook/setup-py: "), "{queue}");
     assert!(page.contains("install-hook/setup-py"), "the setup.py finding is shown");
 
     // Package metadata is attacker-controlled: it is shown escaped, never as markup.

@@ -279,6 +279,25 @@ pub fn findings_of_release(conn: &mut AnyConnection, release_id: i64) -> StoreRe
     Ok(rows)
 }
 
+/// The medium-or-worse findings of `release_ids`, with their release: what
+/// a queue row's one-line "why" is made from.
+pub fn serious_findings_of(conn: &mut AnyConnection, release_ids: &[i64]) -> StoreResult<Vec<(i64, FindingRow)>> {
+    let mut out = Vec::new();
+    // Chunks keep the IN list within every backend's parameter limit.
+    for chunk in release_ids.chunks(500) {
+        out.extend(
+            findings::table
+                .inner_join(files::table)
+                .filter(files::release_id.eq_any(chunk))
+                .filter(findings::severity.eq_any(["critical", "high", "medium"]))
+                .order(findings::id)
+                .select((files::release_id, FindingRow::as_select()))
+                .load::<(i64, FindingRow)>(conn)?,
+        );
+    }
+    Ok(out)
+}
+
 /// Mirroring is done: move the release to `inspecting` and queue one
 /// `inspect_file` job per file, atomically.
 pub fn start_inspection(conn: &mut AnyConnection, release_id: i64, file_ids: &[i64], max_attempts: i64) -> StoreResult<()> {

@@ -49,11 +49,33 @@ pub struct QueueRow {
     possible_typosquat_of: Option<String>,
     /// The revoked version this approved release was read against.
     base_revoked: Option<String>,
+    /// Why it ranks where it does: its top one or two behaviours.
+    why: Vec<String>,
+}
+
+/// Each release's "why" (the inspection engine's summary of its worst
+/// findings), from the findings the store kept.
+fn whys(rows: Vec<(i64, airlock_store::files::FindingRow)>) -> HashMap<i64, Vec<String>> {
+    let mut by_release: HashMap<i64, Vec<airlock_inspect::Finding>> = HashMap::new();
+    for (release_id, f) in rows {
+        let Some(severity) = airlock_inspect::Severity::parse(&f.severity) else { continue };
+        by_release.entry(release_id).or_default().push(airlock_inspect::Finding {
+            rule: f.rule,
+            severity,
+            file: f.path,
+            line: f.line.and_then(|l| u32::try_from(l).ok()),
+            message: f.message,
+            snippet: None,
+            also: Vec::new(),
+        });
+    }
+    by_release.into_iter().map(|(id, findings)| (id, airlock_inspect::finding::why(&findings))).collect()
 }
 
 impl QueueRow {
-    fn new(i: QueueItem, size: Option<&AuditSummary>, now: i64) -> Self {
+    fn new(i: QueueItem, size: Option<&AuditSummary>, now: i64, why: Vec<String>) -> Self {
         QueueRow {
+            why,
             href: format!("/releases/{}/{}", url_part(&i.project), url_part(&i.version)),
             waiting: format_age(i.created_at, now),
             requested: format_time(i.created_at),
@@ -132,8 +154,8 @@ async fn load_progress(state: &AppState, csrf: &str) -> Result<Progress, AppErro
     job_counts.sort_by_key(|(s, _)| [jobs::RUNNING, jobs::QUEUED, jobs::FAILED, jobs::DONE].iter().position(|x| x == s));
     Ok(Progress {
         csrf: csrf.to_string(),
-        in_flight: in_flight.into_iter().map(|i| QueueRow::new(i, None, now)).collect(),
-        failed: failed.into_iter().map(|i| QueueRow::new(i, None, now)).collect(),
+        in_flight: in_flight.into_iter().map(|i| QueueRow::new(i, None, now, Vec::new())).collect(),
+        failed: failed.into_iter().map(|i| QueueRow::new(i, None, now, Vec::new())).collect(),
         jobs: job_counts,
     })
 }
@@ -164,15 +186,17 @@ pub async fn page(auth: Page<Viewer>, state: web::Data<AppState>, q: web::Query<
         with_base_revoked: filter_status.is_empty(),
     };
     let reader = state.reader();
-    let (counts, items, backlog, sizes) = state
+    let (counts, items, backlog, sizes, whys) = state
         .db(move |c| {
             let items = review_queue::queue(c, &filter, 500)?;
+            let shown: Vec<i64> = items.iter().map(|i| i.release_id).collect();
+            let whys = whys(airlock_store::files::serious_findings_of(c, &shown)?);
             let backlog = review_queue::queue(c, &QueueFilter { statuses: vec![ReleaseStatus::AwaitingReview], ..QueueFilter::default() }, 5000)?;
             // Shown rows first, then the rest of the backlog for the header's total.
             let mut ids: Vec<i64> = items.iter().map(|i| i.release_id).collect();
             ids.extend(backlog.iter().map(|i| i.release_id).filter(|id| !ids.contains(id)).collect::<Vec<_>>());
             let sizes = review::audit_sizes(c, &reader, &ids, MEASURE_BUDGET)?;
-            Ok((releases::status_counts(c)?, items, backlog, sizes))
+            Ok((releases::status_counts(c)?, items, backlog, sizes, whys))
         })
         .await?;
     let mut counts: Vec<(String, i64)> = counts;
@@ -190,7 +214,8 @@ pub async fn page(auth: Page<Viewer>, state: web::Data<AppState>, q: web::Query<
             .into_iter()
             .map(|i| {
                 let s = sizes.get(&i.release_id);
-                QueueRow::new(i, s, now)
+                let why = whys.get(&i.release_id).cloned().unwrap_or_default();
+                QueueRow::new(i, s, now, why)
             })
             .collect(),
         message: q.requested.as_ref().map(|r| match &q.typosquat_of {
