@@ -415,8 +415,7 @@ impl Config {
             watch_concurrency: s.watch_concurrency.unwrap_or(8).clamp(1, 256),
             watch_cooldown: Duration::from_secs(s.watch_cooldown_days.unwrap_or(0) * 86_400),
             watch_rate: match s.watch_rate_per_sec {
-                None => None,
-                Some(r) if r == 0.0 => None,
+                None | Some(0.0) => None,
                 Some(r) if r.is_finite() && r > 0.0 => Some(r),
                 Some(r) => return Err(StoreError::Config(format!("watch_rate_per_sec must be 0 (no limit) or a positive number, got {r}"))),
             },

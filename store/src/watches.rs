@@ -76,7 +76,7 @@ impl Watch {
     /// still costs one request and no work). Never before the first sync,
     /// nor once a release the cooldown held back is due.
     pub fn same_serial(&self, page: &Validators, now: i64) -> bool {
-        let settled = self.baseline.is_some() && !self.cooldown_until.is_some_and(|t| t <= now);
+        let settled = self.baseline.is_some() && self.cooldown_until.is_none_or(|t| t > now);
         settled && page.serial.is_some() && page.serial == self.last_serial
     }
 
