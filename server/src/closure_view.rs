@@ -16,7 +16,9 @@ use airlock_store::releases::severity_rank;
 use airlock_store::{AnyConnection, StoreResult};
 use serde::Serialize;
 
+use crate::error::AppError;
 use crate::routes::release::release_base;
+use crate::state::AppState;
 
 /// The closure of one release, ready to show.
 pub struct ClosureView {
@@ -132,22 +134,66 @@ impl ClosureView {
     }
 }
 
-/// What the set's bulk approval did.
+/// What a bulk approval did (also its JSON answer).
 #[derive(Debug, Default, Serialize)]
 pub struct BulkOutcome {
     /// `name version` of each release approved (or given its first of two approvals).
     pub approved: Vec<String>,
     /// Members left for individual review, with why.
-    pub left: Vec<(String, String)>,
+    pub left: Vec<Left>,
     /// The projects whose index pages changed.
     #[serde(skip)]
     pub projects: Vec<String>,
 }
 
+/// A release a bulk approval left for individual review.
+#[derive(Debug, Serialize)]
+pub struct Left {
+    /// `name version`.
+    pub release: String,
+    pub reason: String,
+}
+
+/// Bulk approval as the set view and an import both run it: the releases
+/// `load` names, approved below `bulk_approve_below` (see
+/// [`approve_low_risk`]) with `comment` and a note of what they were
+/// approved as (`label`), one audit event `action` on `target`, and the
+/// index pages of the approved projects refreshed in this process (the
+/// others follow within a feed poll).
+pub async fn bulk_approve<F>(
+    state: &AppState,
+    user: User,
+    action: &'static str,
+    target: String,
+    label: String,
+    comment: String,
+    load: F,
+) -> Result<BulkOutcome, AppError>
+where
+    F: FnOnce(&mut AnyConnection) -> StoreResult<Vec<NodeRow>> + Send + 'static,
+{
+    let (below, policy) = (state.config.bulk_approve_below.clone(), state.review_policy());
+    let comment = format!("{} [{label}, members below {below}]", comment.trim());
+    let outcome = state
+        .db(move |c| {
+            let rows = load(c)?;
+            let members: Vec<&NodeRow> = rows.iter().collect();
+            let out = approve_low_risk(c, &members, &user, &below, &comment, &policy)?;
+            let detail = format!("approved {} release(s), left {}", out.approved.len(), out.left.len());
+            airlock_store::audit::record(c, Some(&user.name), action, &target, &detail)?;
+            Ok(out)
+        })
+        .await?;
+    for project in &outcome.projects {
+        state.index.evict_project(project);
+    }
+    Ok(outcome)
+}
+
 /// Approve every one of `members` that awaits review and whose worst
 /// finding is below `below`; one ordinary decision each, under the review
 /// policy. The others are left, with the reason.
-pub fn approve_low_risk(
+fn approve_low_risk(
     conn: &mut AnyConnection,
     members: &[&NodeRow],
     user: &User,
@@ -161,12 +207,12 @@ pub fn approve_low_risk(
         let awaiting = n.status == ReleaseStatus::AwaitingReview.as_str() || n.status == ReleaseStatus::Revoked.as_str();
         if !awaiting {
             if n.status != ReleaseStatus::Approved.as_str() {
-                out.left.push((name, format!("it is {}", n.status)));
+                out.left.push(Left { release: name, reason: format!("it is {}", n.status) });
             }
             continue;
         }
         if severity_rank(&n.max_severity) >= severity_rank(below) {
-            out.left.push((name, format!("its worst finding is {}", n.max_severity)));
+            out.left.push(Left { release: name, reason: format!("its worst finding is {}", n.max_severity) });
             continue;
         }
         match decisions::decide(conn, n.id, user, Verdict::Approve, comment, policy, None) {
@@ -175,7 +221,7 @@ pub fn approve_low_risk(
                 out.approved.push(name);
                 out.projects.push(n.project.clone());
             }
-            Err(e) => out.left.push((name, e.to_string())),
+            Err(e) => out.left.push(Left { release: name, reason: e.to_string() }),
         }
     }
     Ok(out)

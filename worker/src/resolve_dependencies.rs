@@ -11,7 +11,9 @@ use std::str::FromStr;
 
 use airlock_inspect::declared::{declared, Declared};
 use airlock_resolve::requirement::{all_targets, target_labels};
-use airlock_resolve::{choose, dependencies, Candidate, CandidateFile, Choice, Dependency, EdgeKind, Known, Standing, Targets, WheelTags};
+use airlock_resolve::{
+    choose, dependencies, select_files, Candidate, CandidateFile, Choice, Dependency, EdgeKind, Known, Listed, Standing, Targets, WheelTags,
+};
 use airlock_store::dependencies::{self as edges, NewEdge};
 use airlock_store::domain::{PinnedRequirement, ProjectName, ReleaseStatus, Sha256, Version};
 use airlock_store::files::{self, FileRow};
@@ -20,7 +22,7 @@ use airlock_store::tasks::ResolveDependencies;
 
 use crate::context::Context;
 use crate::error::JobError;
-use crate::filename::DistFilename;
+use crate::filename::{DistFilename, DistType};
 
 pub async fn run(ctx: &Context, task: ResolveDependencies) -> Result<(), JobError> {
     let release_id = task.release_id;
@@ -37,19 +39,19 @@ pub async fn run(ctx: &Context, task: ResolveDependencies) -> Result<(), JobErro
     }
     let stored = ctx.db(move |c| files::files_of_release(c, release_id)).await?;
     let targets = ctx.targets.clone();
-    let (wheel_mask, source) = pick_source(&stored, &targets);
-    let Some(source) = source else {
+    let sdist = stored.iter().find(|f| DistFilename::parse(&f.filename).is_some_and(|d| d.dist_type == DistType::Sdist));
+    let Some(source) = fitting_wheel(&stored, &targets).or(sdist).or(stored.first()) else {
         return Err(JobError::permanent(format!("{} {} has no stored file to read its requirements from", project.name, release.version)));
     };
     let decl = read_declared(ctx, source).await?;
 
     let extras = release.extras();
     let (runtime, mut unfollowable) = dependencies(&decl.requires_dist, &extras, &targets);
-    // Build requirements count where only the sdist serves a target.
-    let sdist_mask = all_targets(&targets) & !wheel_mask;
+    // Build requirements count where only the sdist serves a target: the
+    // targets the mirror job's own file selection finds no wheel for.
+    let sdist_mask = sdist_only_targets(&stored, &targets);
     let mut build = Vec::new();
     if sdist_mask != 0 {
-        let sdist = stored.iter().find(|f| DistFilename::parse(&f.filename).is_some_and(|d| d.dist_type == crate::filename::DistType::Sdist));
         let build_decl = match sdist {
             Some(f) if f.id != source.id => read_declared(ctx, f).await?,
             _ => decl.clone(),
@@ -93,27 +95,26 @@ pub async fn run(ctx: &Context, task: ResolveDependencies) -> Result<(), JobErro
     ctx.db(move |c| edges::replace_edges(c, release_id, &new_edges)).await
 }
 
-/// The file to read requirements from: a wheel that fits some target (a
-/// pure one first), else the sdist; and the targets some wheel serves.
-fn pick_source<'a>(stored: &'a [FileRow], targets: &Targets) -> (u64, Option<&'a FileRow>) {
-    let mut wheel_mask = 0u64;
+/// The wheel to read requirements from: one that fits some target, a pure
+/// one first.
+fn fitting_wheel<'a>(stored: &'a [FileRow], targets: &Targets) -> Option<&'a FileRow> {
+    let wheels = stored.iter().filter_map(|f| Some((f, WheelTags::from_filename(&f.filename)?))).filter(|(_, tags)| targets.accept_wheel(tags));
     let mut best: Option<(&FileRow, bool)> = None;
-    for f in stored {
-        let Some(tags) = WheelTags::from_filename(&f.filename) else { continue };
-        let mut fits = false;
-        for (i, t) in targets.iter().enumerate() {
-            if t.accepts_wheel(&tags) {
-                wheel_mask |= 1 << i;
-                fits = true;
-            }
-        }
+    for (f, tags) in wheels {
         let pure = tags.platform.iter().any(|p| p == "any");
-        if fits && best.is_none_or(|(_, was_pure)| pure && !was_pure) {
+        if best.is_none_or(|(_, was_pure)| pure && !was_pure) {
             best = Some((f, pure));
         }
     }
-    let sdist = || stored.iter().find(|f| DistFilename::parse(&f.filename).is_some_and(|d| d.dist_type == crate::filename::DistType::Sdist));
-    (wheel_mask, best.map(|(f, _)| f).or_else(sdist).or(stored.first()))
+    best.map(|(f, _)| f)
+}
+
+/// The targets no stored wheel serves (Requires-Python considered), as a
+/// mask: where installers build the sdist.
+fn sdist_only_targets(stored: &[FileRow], targets: &Targets) -> u64 {
+    let listed: Vec<Listed> = stored.iter().map(|f| Listed { filename: &f.filename, requires_python: f.requires_python.as_deref() }).collect();
+    let uncovered = select_files(&listed, targets, false).uncovered;
+    targets.iter().enumerate().filter(|(_, t)| uncovered.contains(t)).fold(0, |m, (i, _)| m | (1 << i))
 }
 
 async fn read_declared(ctx: &Context, file: &FileRow) -> Result<Declared, JobError> {

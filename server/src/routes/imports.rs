@@ -167,32 +167,18 @@ pub struct ApproveBody {
 /// Approve the import's releases (and their recorded dependencies) whose
 /// worst finding is below `bulk_approve_below`, one ordinary decision each.
 async fn approve_low_risk(state: &AppState, user: airlock_store::auth::User, id: i64, comment: String) -> Result<crate::closure_view::BulkOutcome, AppError> {
-    let (below, policy) = (state.config.bulk_approve_below.clone(), state.review_policy());
-    let comment = format!("{} [import #{id}, members below {below}]", comment.trim());
-    let outcome = state
-        .db(move |c| {
-            let roots = imports::release_ids(c, id)?;
-            let (rows, _) = airlock_store::dependencies::closure(c, &roots)?;
-            let members: Vec<&airlock_store::dependencies::NodeRow> = rows.iter().collect();
-            let out = crate::closure_view::approve_low_risk(c, &members, &user, &below, &comment, &policy)?;
-            let detail = format!("approved {} release(s), left {}", out.approved.len(), out.left.len());
-            airlock_store::audit::record(c, Some(&user.name), "import.approve", &format!("import #{id}"), &detail)?;
-            Ok(out)
-        })
-        .await?;
-    for project in &outcome.projects {
-        state.index.evict_project(project);
-    }
-    Ok(outcome)
+    let what = format!("import #{id}");
+    crate::closure_view::bulk_approve(state, user, "import.approve", what.clone(), what, comment, move |c| {
+        let roots = imports::release_ids(c, id)?;
+        Ok(airlock_store::dependencies::closure(c, &roots)?.0)
+    })
+    .await
 }
 
 /// `POST /api/v1/imports/<id>/approve` `{"comment": …}` (auditors).
 pub async fn approve_api(post: ApiPost<crate::auth::Auditor, ApproveBody>, state: web::Data<AppState>, path: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     let out = approve_low_risk(&state, post.user, path.into_inner(), post.body.comment).await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({
-        "approved": out.approved,
-        "left": out.left.iter().map(|(r, why)| serde_json::json!({"release": r, "reason": why})).collect::<Vec<_>>(),
-    })))
+    Ok(HttpResponse::Ok().json(out))
 }
 
 /// `POST /imports/<id>/approve` (auditors): the import page's bulk approval.

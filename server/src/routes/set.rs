@@ -13,7 +13,6 @@ use airlock_store::releases::severity_rank;
 use askama::Template;
 use askama_web::WebTemplate;
 use serde::Deserialize;
-use serde_json::json;
 
 use crate::auth::{ApiPost, Auditor, FormPost, Page, Viewer};
 use crate::closure_view::{self, BulkOutcome, ClosureView};
@@ -23,6 +22,7 @@ use crate::review;
 use crate::routes::release::release_base;
 use crate::state::AppState;
 use crate::views::{format_count, Nav};
+use airlock_store::dependencies::NodeRow;
 
 /// Time the page may spend measuring audit sizes not measured yet; the
 /// rest show as "measuring" and are filled in by the background task.
@@ -137,21 +137,9 @@ pub struct BulkForm {
 
 async fn approve(state: &AppState, user: airlock_store::auth::User, name: &str, version: &str, comment: String) -> Result<(String, BulkOutcome), AppError> {
     let (detail, view) = load(state, name, version).await?;
-    let (below, policy) = (state.config.bulk_approve_below.clone(), state.review_policy());
     let root = format!("{} {}", detail.project.name, detail.release.version);
-    let comment = format!("{} [set of {root}, members below {below}]", comment.trim());
-    let outcome = state
-        .db(move |c| {
-            let out = closure_view::approve_low_risk(c, &view.members(), &user, &below, &comment, &policy)?;
-            let detail = format!("approved {} member(s), left {}", out.approved.len(), out.left.len());
-            airlock_store::audit::record(c, Some(&user.name), "set.approve", &root, &detail)?;
-            Ok(out)
-        })
-        .await?;
-    // This process shows the changes at once; the others within a feed poll.
-    for project in &outcome.projects {
-        state.index.evict_project(project);
-    }
+    let members: Vec<NodeRow> = view.members().into_iter().cloned().collect();
+    let outcome = closure_view::bulk_approve(state, user, "set.approve", root.clone(), format!("set of {root}"), comment, move |_| Ok(members)).await?;
     Ok((detail.project.name, outcome))
 }
 
@@ -168,6 +156,5 @@ pub async fn approve_form(post: FormPost<Auditor, BulkForm>, state: web::Data<Ap
 pub async fn approve_api(post: ApiPost<Auditor, BulkForm>, state: web::Data<AppState>, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
     let (name, version) = path.into_inner();
     let (_, out) = approve(&state, post.user, &name, &version, post.body.comment).await?;
-    Ok(HttpResponse::Ok()
-        .json(json!({ "approved": out.approved, "left": out.left.iter().map(|(r, why)| json!({"release": r, "reason": why})).collect::<Vec<_>>() })))
+    Ok(HttpResponse::Ok().json(out))
 }
