@@ -49,6 +49,14 @@ impl ProjectName {
 }
 
 /// PEP 503 normalization of any string (no validation).
+/// The project a PEP 508 requirement names: its leading name, normalized.
+/// (For showing or grouping a requirement, even one that does not parse;
+/// no full PEP 508 parse.)
+pub fn requirement_name(req: &str) -> Option<String> {
+    let name: String = req.trim().chars().take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')).collect();
+    (!name.is_empty()).then(|| normalize(&name))
+}
+
 pub fn normalize(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
     let mut in_sep = false;

@@ -77,22 +77,24 @@ pub async fn run(ctx: &Context, task: ResolveDependencies) -> Result<(), JobErro
         new_edges.push(edge);
     }
     for bad in unfollowable {
-        new_edges.push(NewEdge {
-            kind: EdgeKind::Runtime.as_str().into(),
-            project: bad
-                .requirement
-                .split(|c: char| !(c.is_ascii_alphanumeric() || "-_.".contains(c)))
-                .next()
-                .map(airlock_store::domain::normalize)
-                .unwrap_or_default(),
-            requirement: bad.requirement,
-            targets: target_labels(all_targets(&targets), &targets),
-            chosen_release_id: None,
-            problem: Some(bad.reason),
-        });
+        let project = airlock_store::domain::requirement_name(&bad.requirement).unwrap_or_default();
+        new_edges.push(gap_edge(&targets, bad.requirement, project, bad.reason));
     }
     tracing::info!(project = %project.name, version = %release.version, edges = new_edges.len(), "dependencies resolved");
     ctx.db(move |c| edges::replace_edges(c, release_id, &new_edges)).await
+}
+
+/// An edge that got no release, on every target: a requirement that cannot
+/// be followed, or a release whose requirements could not be read at all.
+pub(crate) fn gap_edge(targets: &Targets, requirement: String, project: String, problem: String) -> NewEdge {
+    NewEdge {
+        kind: EdgeKind::Runtime.as_str().into(),
+        requirement,
+        project,
+        targets: target_labels(all_targets(targets), targets),
+        chosen_release_id: None,
+        problem: Some(problem),
+    }
 }
 
 /// The wheel to read requirements from: one that fits some target, a pure

@@ -148,15 +148,8 @@ async fn note_retry(ctx: &Context, job: &Job, err: &JobError) {
 async fn give_up(ctx: &Context, job: &Job, err: &JobError) {
     if job.kind == ResolveDependencies::KIND {
         let Ok(task) = tasks::decode::<ResolveDependencies>(job) else { return };
-        let all = airlock_resolve::requirement::all_targets(&ctx.targets);
-        let gap = airlock_store::dependencies::NewEdge {
-            kind: "runtime".into(),
-            requirement: "(its requirements)".into(),
-            project: String::new(),
-            targets: airlock_resolve::requirement::target_labels(all, &ctx.targets),
-            chosen_release_id: None,
-            problem: Some(format!("its requirements could not be resolved: {}", err.message)),
-        };
+        let problem = format!("its requirements could not be resolved: {}", err.message);
+        let gap = resolve_dependencies::gap_edge(&ctx.targets, "(its requirements)".into(), String::new(), problem);
         let _ = ctx.db(move |c| airlock_store::dependencies::replace_edges(c, task.release_id, &[gap])).await;
         return;
     }

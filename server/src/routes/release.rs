@@ -8,7 +8,7 @@
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use airlock_store::decisions::Verdict;
-use airlock_store::domain::{normalize, ReleaseStatus, Role};
+use airlock_store::domain::{ReleaseStatus, Role};
 use airlock_store::releases;
 use airlock_store::unmirrored;
 use askama::Template;
@@ -173,13 +173,6 @@ fn metadata_rows(detail: &ReleaseDetail) -> (Vec<(String, String)>, Vec<String>)
     (rows, deps)
 }
 
-/// The project a PEP 508 requirement names: its leading name, normalized.
-/// (The name is all the page needs, so no full PEP 508 parse.)
-fn requirement_name(req: &str) -> Option<String> {
-    let name: String = req.trim().chars().take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')).collect();
-    (!name.is_empty()).then(|| normalize(&name))
-}
-
 /// The file viewer's URL for a path inside a distribution file.
 pub fn viewer_href(base: &str, filename: &str, path: &str, line: Option<i64>) -> String {
     let anchor = line.map(|l| format!("#L{l}")).unwrap_or_default();
@@ -215,7 +208,7 @@ pub async fn page(auth: Page<Viewer>, state: web::Data<AppState>, path: web::Pat
     let (name, version) = path.into_inner();
     let detail = release_detail::load(&state, &name, &version).await?;
     let (metadata, requires_dist) = metadata_rows(&detail);
-    let dep_names: Vec<String> = requires_dist.iter().filter_map(|r| requirement_name(r)).collect();
+    let dep_names: Vec<String> = requires_dist.iter().filter_map(|r| airlock_store::domain::requirement_name(r)).collect();
     let (release_id, reader, targets) = (detail.release.id, state.reader(), state.config.targets.clone());
     let (known, audit, closure) = state
         .db(move |c| {
@@ -248,7 +241,7 @@ pub async fn page(auth: Page<Viewer>, state: web::Data<AppState>, path: web::Pat
     let dependencies = requires_dist
         .into_iter()
         .map(|requirement| {
-            let project = requirement_name(&requirement);
+            let project = airlock_store::domain::requirement_name(&requirement);
             let releases = project
                 .as_ref()
                 .and_then(|p| known.get(p))
