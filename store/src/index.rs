@@ -16,6 +16,7 @@ use serde::Serialize;
 use crate::audit;
 use crate::auth::User;
 use crate::db::AnyConnection;
+use crate::decisions::Verdict;
 use crate::domain::{ProjectName, ReleaseStatus, Role, Sha256};
 use crate::error::{StoreError, StoreResult};
 use crate::now_ms;
@@ -329,6 +330,19 @@ pub struct ReleaseState {
     pub version: String,
     pub status: String,
     pub error: Option<String>,
+    /// For a rejected or revoked release, the decision that made it so.
+    pub decided: Option<Refusal>,
+}
+
+/// Who rejected or revoked a release, and when.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Refusal {
+    /// The auditor's name.
+    pub by: String,
+    /// The policy that decided, when a policy did (in the auditor's name).
+    pub policy: Option<String>,
+    /// Milliseconds since the epoch.
+    pub at: i64,
 }
 
 /// A project's state from its releases' statuses: the most hopeful one,
@@ -350,18 +364,36 @@ pub fn project_state<'a>(statuses: impl Iterator<Item = &'a str> + Clone) -> &'s
 
 /// Why `project` is (or is not) in the index.
 pub fn availability(conn: &mut AnyConnection, project: &ProjectName) -> StoreResult<Availability> {
-    let rows: Vec<(String, String, Option<String>)> = releases::table
+    let rows: Vec<(i64, String, String, Option<String>)> = releases::table
         .inner_join(projects::table)
         .filter(projects::name.eq(project.as_str()))
         .order(releases::id.desc())
-        .select((releases::version, releases::status, releases::error))
+        .select((releases::id, releases::version, releases::status, releases::error))
         .load(conn)?;
-    let state = project_state(rows.iter().map(|(_, status, _)| status.as_str()));
+    let state = project_state(rows.iter().map(|(_, _, status, _)| status.as_str()));
+    let refused: Vec<i64> = rows.iter().filter(|(_, _, status, _)| matches!(status.as_str(), "rejected" | "revoked")).map(|(id, ..)| *id).collect();
+    let mut refusals = refusals_of(conn, &refused)?;
     Ok(Availability {
         project: project.to_string(),
         state: state.to_string(),
-        releases: rows.into_iter().map(|(version, status, error)| ReleaseState { version, status, error }).collect(),
+        releases: rows.into_iter().map(|(id, version, status, error)| ReleaseState { version, status, error, decided: refusals.remove(&id) }).collect(),
     })
+}
+
+/// The latest reject or revoke decision of each of these releases.
+fn refusals_of(conn: &mut AnyConnection, release_ids: &[i64]) -> StoreResult<HashMap<i64, Refusal>> {
+    if release_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(i64, String, Option<String>, i64)> = decisions::table
+        .inner_join(crate::schema::users::table)
+        .filter(decisions::release_id.eq_any(release_ids))
+        .filter(decisions::decision.eq_any([Verdict::Reject.as_str(), Verdict::Revoke.as_str()]))
+        .order(decisions::id)
+        .select((decisions::release_id, crate::schema::users::name, decisions::policy, decisions::created_at))
+        .load(conn)?;
+    // Oldest first: the latest decision of a release overwrites the earlier.
+    Ok(rows.into_iter().map(|(release_id, by, policy, at)| (release_id, Refusal { by, policy, at })).collect())
 }
 
 #[cfg(test)]
