@@ -156,7 +156,7 @@ fn token(config: Config, command: TokenCommand) -> anyhow::Result<ExitCode> {
     let store = Store::open(&config, 1)?;
     let mut conn = store.conn()?;
     match command {
-        TokenCommand::Create { user, label } => println!("{}", auth::create_api_token(&mut conn, &user, &label)?),
+        TokenCommand::Create { user, label } => println!("{}", auth::issue_api_token(&mut conn, "cli", &user, &label)?),
         TokenCommand::List => {
             for t in auth::list_api_tokens(&mut conn)? {
                 let state = if t.revoked_at.is_some() { "revoked" } else { "active" };
