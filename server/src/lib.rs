@@ -6,6 +6,7 @@ pub mod access_log;
 pub mod archives;
 pub mod auth;
 pub mod closure_view;
+pub mod csv;
 pub mod error;
 pub mod file_serving;
 pub mod highlight;

@@ -104,6 +104,7 @@ route_table! {
     post "/releases/{name}/{version}/set/approve" => set::approve_form, Auditor;
     post "/releases/{name}/{version}/files" => release::add_file, Viewer;
     get "/audit" => audit::page, Viewer;
+    get "/audit/export" => audit::export, Viewer;
     post "/api/v1/requests" => api::request, Viewer;
     post "/api/v1/imports" => imports::create, Viewer;
     get "/api/v1/imports/{id}" => imports::show, Viewer;
