@@ -32,6 +32,15 @@ pub fn format_time(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms).map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_else(|| ms.to_string())
 }
 
+/// An upstream timestamp (RFC 3339, as PEP 700's `upload-time`:
+/// `2026-12-01T11:20:31.123456Z`) as the dashboard shows every time:
+/// `2026-12-01 11:20 UTC`. A value that is not RFC 3339 is shown as it is.
+pub fn format_timestamp(rfc3339: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(rfc3339.trim())
+        .map(|t| t.with_timezone(&chrono::Utc).format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_else(|_| rfc3339.to_string())
+}
+
 /// How long ago `ms` was, roughly (`3 d`, `5 h`, `12 min`).
 pub fn format_age(ms: i64, now: i64) -> String {
     let mins = (now - ms).max(0) / 60_000;
@@ -92,6 +101,14 @@ pub fn url_path_query(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn upstream_timestamps_read_as_dashboard_times() {
+        assert_eq!(format_timestamp("2026-12-01T11:20:31.123456Z"), "2026-12-01 11:20 UTC");
+        assert_eq!(format_timestamp("2026-12-01T12:20:31+01:00"), "2026-12-01 11:20 UTC", "converted to UTC");
+        assert_eq!(format_timestamp("2024-01-01T00:00:00.000000Z"), format_time(1_704_067_200_000), "one format for both kinds of time");
+        assert_eq!(format_timestamp("last tuesday"), "last tuesday");
+    }
 
     #[test]
     fn counts_get_thousands_separators() {

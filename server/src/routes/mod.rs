@@ -69,6 +69,8 @@ route_table! {
     get "/healthz" => health::healthz, Public;
     get "/static/airlock.css" => stylesheet, Public;
     get "/static/airlock.js" => script, Public;
+    get "/static/favicon.svg" => favicon, Public;
+    get "/favicon.ico" => favicon, Public;
     get "/" => queue::home, Public;
     get "/login" => login::form, Public;
     post "/login" => login::submit, Public;
@@ -133,6 +135,15 @@ async fn script() -> HttpResponse {
         .content_type("text/javascript; charset=utf-8")
         .insert_header(("Cache-Control", "public, max-age=3600"))
         .body(include_str!("../../static/airlock.js"))
+}
+
+/// The dashboard's icon, an SVG: linked from every page, and answered at
+/// `/favicon.ico` too for the clients that ask there without looking.
+async fn favicon() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("image/svg+xml")
+        .insert_header(("Cache-Control", "public, max-age=86400"))
+        .body(include_str!("../../static/favicon.svg"))
 }
 
 async fn stylesheet() -> HttpResponse {

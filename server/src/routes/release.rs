@@ -21,7 +21,7 @@ use crate::error::AppError;
 use crate::release_detail::{self, ReleaseDetail};
 use crate::review::{self, AuditSummary};
 use crate::state::AppState;
-use crate::views::{format_count, format_size, format_time, url_part, url_path_query, Nav};
+use crate::views::{format_count, format_size, format_time, format_timestamp, url_part, url_path_query, Nav};
 
 pub struct FileView {
     filename: String,
@@ -327,7 +327,7 @@ pub async fn page(auth: Page<Viewer>, state: web::Data<AppState>, path: web::Pat
                 sha256: f.sha256.clone(),
                 max_severity: f.max_severity.clone(),
                 yanked: f.yanked.clone(),
-                upload_time: f.upload_time.clone(),
+                upload_time: f.upload_time.as_deref().map(format_timestamp),
                 requires_python: f.requires_python.clone(),
                 removed_upstream: f.upstream_removed_at.map(format_time),
             })
