@@ -140,10 +140,7 @@ async fn script() -> HttpResponse {
 /// The dashboard's icon, an SVG: linked from every page, and answered at
 /// `/favicon.ico` too for the clients that ask there without looking.
 async fn favicon() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("image/svg+xml")
-        .insert_header(("Cache-Control", "public, max-age=86400"))
-        .body(include_str!("../../static/favicon.svg"))
+    HttpResponse::Ok().content_type("image/svg+xml").insert_header(("Cache-Control", "public, max-age=86400")).body(include_str!("../../static/favicon.svg"))
 }
 
 async fn stylesheet() -> HttpResponse {
