@@ -29,16 +29,14 @@ impl Nav {
 
 /// Unix milliseconds as `YYYY-MM-DD HH:MM UTC`.
 pub fn format_time(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms).map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_else(|| ms.to_string())
+    airlock_store::format_utc(ms)
 }
 
 /// An upstream timestamp (RFC 3339, as PEP 700's `upload-time`:
 /// `2026-12-01T11:20:31.123456Z`) as the dashboard shows every time:
 /// `2026-12-01 11:20 UTC`. A value that is not RFC 3339 is shown as it is.
 pub fn format_timestamp(rfc3339: &str) -> String {
-    chrono::DateTime::parse_from_rfc3339(rfc3339.trim())
-        .map(|t| t.with_timezone(&chrono::Utc).format("%Y-%m-%d %H:%M UTC").to_string())
-        .unwrap_or_else(|_| rfc3339.to_string())
+    chrono::DateTime::parse_from_rfc3339(rfc3339.trim()).map(|t| format_time(t.timestamp_millis())).unwrap_or_else(|_| rfc3339.to_string())
 }
 
 /// How long ago `ms` was, roughly (`3 d`, `5 h`, `12 min`).

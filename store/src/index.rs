@@ -380,8 +380,25 @@ pub fn availability(conn: &mut AnyConnection, project: &ProjectName) -> StoreRes
     })
 }
 
+/// How a rejected or revoked release came to be so: `2.0 was approved,
+/// then revoked by bob on 2026-12-01 11:20 UTC` (None in another state).
+pub fn describe_refusal(version: &str, status: &str, decided: Option<&Refusal>) -> Option<String> {
+    let verb = match status {
+        "revoked" => "approved, then revoked",
+        "rejected" => "rejected",
+        _ => return None,
+    };
+    Some(match decided {
+        Some(d) => {
+            let who = d.policy.as_ref().map_or_else(|| d.by.clone(), |policy| format!("policy {policy}"));
+            format!("{version} was {verb} by {who} on {}", crate::format_utc(d.at))
+        }
+        None => format!("{version} was {verb}"),
+    })
+}
+
 /// The latest reject or revoke decision of each of these releases.
-fn refusals_of(conn: &mut AnyConnection, release_ids: &[i64]) -> StoreResult<HashMap<i64, Refusal>> {
+pub(crate) fn refusals_of(conn: &mut AnyConnection, release_ids: &[i64]) -> StoreResult<HashMap<i64, Refusal>> {
     if release_ids.is_empty() {
         return Ok(HashMap::new());
     }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{web, HttpRequest, HttpResponse};
 use airlock_store::domain::{ProjectName, Sha256};
-use airlock_store::index::{self, Availability, ReleaseState};
+use airlock_store::index::{self, Availability};
 use airlock_store::names;
 use airlock_store::throttle::{self, MissClient, MissOutcome};
 use serde::Deserialize;
@@ -22,7 +22,6 @@ use crate::index_cache::{Body, CachedPage, ServableFile};
 use crate::index_render::{PageFormat, PageSource};
 use crate::negotiate::{self, IndexFormat};
 use crate::state::AppState;
-use crate::views::format_time;
 use crate::{file_serving, index_access};
 
 #[derive(Deserialize)]
@@ -206,7 +205,7 @@ pub fn explain(a: &Availability, miss: Option<MissOutcome>) -> String {
             versions(&["requested", "mirroring", "inspecting", "awaiting_review"])
         ),
         "rejected" => {
-            let refused: Vec<String> = a.releases.iter().filter_map(refusal).collect();
+            let refused: Vec<String> = a.releases.iter().filter_map(|r| index::describe_refusal(&r.version, &r.status, r.decided.as_ref())).collect();
             format!("{p} is not served: {}", refused.join("; "))
         }
         "failed" => format!("{p} could not be mirrored ({}); an auditor can retry it", versions(&["failed"])),
@@ -228,23 +227,6 @@ pub fn explain(a: &Availability, miss: Option<MissOutcome>) -> String {
             }
         },
     }
-}
-
-/// How a rejected or revoked release came to be so: `2.0 was revoked by
-/// alice on 2026-12-01 11:20 UTC` (None for a release in another state).
-fn refusal(r: &ReleaseState) -> Option<String> {
-    let verb = match r.status.as_str() {
-        "revoked" => "approved, then revoked",
-        "rejected" => "rejected",
-        _ => return None,
-    };
-    Some(match &r.decided {
-        Some(d) => {
-            let who = d.policy.as_ref().map_or_else(|| d.by.clone(), |policy| format!("policy {policy}"));
-            format!("{} was {verb} by {who} on {}", r.version, format_time(d.at))
-        }
-        None => format!("{} was {verb}", r.version),
-    })
 }
 
 /// `GET /api/v1/projects/<name>`: why a project is or is not in the index.
