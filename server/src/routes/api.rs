@@ -35,7 +35,7 @@ pub async fn request(post: ApiPost<Viewer, RequestBody>, state: web::Data<AppSta
     let with_dependencies = post.body.with_dependencies;
     let out = state
         .db(move |c| {
-            let opts = releases::RequestOptions { requested_by: Some(&user), with_dependencies, extras: &extras };
+            let opts = releases::RequestOptions { requested_by: Some(&user), with_dependencies, extras: &extras, ..releases::RequestOptions::default() };
             releases::request_release_with(c, &req, &opts, attempts, &names)
         })
         .await?;

@@ -7,7 +7,7 @@
 
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
-use airlock_store::decisions::Verdict;
+use airlock_store::decisions::{Outcome, Verdict};
 use airlock_store::domain::{ReleaseStatus, Role};
 use airlock_store::releases;
 use airlock_store::unmirrored;
@@ -124,6 +124,27 @@ pub struct ReleasePage {
     base_revoked: Option<String>,
     /// The criteria a decision may be made for, the default first.
     criteria: Vec<String>,
+    /// The status in words.
+    status_label: String,
+    /// An auditor's yank: the reason, who and when.
+    yank: Option<YankRow>,
+    /// The signed-in user may yank it or take the yank back.
+    can_yank: bool,
+    /// What the last decision did, after the redirect that follows it.
+    decided: Option<String>,
+}
+
+/// An auditor's yank, as the page shows it.
+pub struct YankRow {
+    reason: String,
+    by: String,
+    when: String,
+}
+
+#[derive(Deserialize)]
+pub struct ReleaseQuery {
+    /// Set by the redirect after a decision: what was decided, in words.
+    decided: Option<String>,
 }
 
 /// The dependency closure as the release page shows it.
@@ -204,13 +225,18 @@ pub fn release_base(project: &str, version: &str) -> String {
     format!("/releases/{}/{}", url_part(project), url_part(version))
 }
 
-pub async fn page(auth: Page<Viewer>, state: web::Data<AppState>, path: web::Path<(String, String)>) -> Result<ReleasePage, AppError> {
+pub async fn page(
+    auth: Page<Viewer>,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    q: web::Query<ReleaseQuery>,
+) -> Result<ReleasePage, AppError> {
     let (name, version) = path.into_inner();
     let detail = release_detail::load(&state, &name, &version).await?;
     let (metadata, requires_dist) = metadata_rows(&detail);
     let dep_names: Vec<String> = requires_dist.iter().filter_map(|r| airlock_store::domain::requirement_name(r)).collect();
     let (release_id, reader, targets) = (detail.release.id, state.reader(), state.config.targets.clone());
-    let (known, audit, closure) = state
+    let (known, audit, closure, yank) = state
         .db(move |c| {
             let known = releases::statuses_by_project(c, &dep_names)?;
             // A page must render even when an archive cannot be read.
@@ -218,7 +244,7 @@ pub async fn page(auth: Page<Viewer>, state: web::Data<AppState>, path: web::Pat
                 tracing::warn!(error = %e, "cannot measure the audit size");
                 None
             });
-            Ok((known, audit, closure_view::load(c, release_id, &targets)?))
+            Ok((known, audit, closure_view::load(c, release_id, &targets)?, airlock_store::index::yank_of(c, release_id)?))
         })
         .await?;
     let extras = detail.release.extras();
@@ -253,35 +279,18 @@ pub async fn page(auth: Page<Viewer>, state: web::Data<AppState>, path: web::Pat
     let base = release_base(&detail.project.name, &detail.release.version);
     let status = detail.release.status.clone();
     let awaiting_approval: Vec<String> = detail.awaiting_approval().iter().map(|f| f.filename.clone()).collect();
-    // A revoked release can be reviewed again, like one awaiting review; an
-    // approved one when files were added to it.
-    let awaiting = status == ReleaseStatus::AwaitingReview.as_str()
-        || status == ReleaseStatus::Revoked.as_str()
-        || !awaiting_approval.is_empty()
-        || detail.base_revoked.is_some();
+    let round = detail.review_round();
     let auditor = auth.user.role >= Role::Auditor;
-    let mut hashes: Vec<String> = detail.files.iter().map(|f| f.sha256.clone()).collect();
-    hashes.sort();
-    let approvals_have: Vec<String> = {
-        // Approvals of the current round: after the last decision that was
-        // not one, of exactly the files there are now.
-        let start = detail.decisions.iter().rposition(|d| d.decision != "approve").map_or(0, |i| i + 1);
-        let same_files = |d: &&airlock_store::decisions::DecisionView| {
-            let mut h = d.sha256s.clone();
-            h.sort();
-            h == hashes
-        };
-        if awaiting {
-            detail.decisions[start..].iter().filter(same_files).map(|d| d.user.clone()).collect()
-        } else {
-            Vec::new()
-        }
-    };
+    let (awaiting, hashes, approvals_have) = (round.awaiting, round.hashes, round.approvals_have);
     let already_approved = approvals_have.contains(&auth.user.name);
     let not_mirrored_bytes: i64 = detail.not_mirrored.iter().filter_map(|f| f.size).sum();
     let mut criteria = vec![state.config.default_criteria.clone()];
     criteria.extend(state.config.criteria.iter().filter(|c| **c != state.config.default_criteria).cloned());
     Ok(ReleasePage {
+        status_label: ReleaseStatus::label_of(&status),
+        yank: yank.map(|y| YankRow { reason: y.reason, by: y.yanked_by, when: format_time(y.at) }),
+        can_yank: auditor,
+        decided: q.decided.as_ref().map(|d| d.chars().take(300).collect()),
         base_revoked: detail.base_revoked.as_ref().map(|b| b.base.clone()),
         criteria,
         targets: state.config.targets.to_string(),
@@ -390,11 +399,19 @@ pub struct DecisionForm {
     /// `safe-to-run`, `safe-to-deploy` or another configured name.
     #[serde(default)]
     criteria: Option<String>,
+    /// A revocation's confirmation: the form's box, ticked (`revoke`).
+    #[serde(default)]
+    confirm: Option<String>,
 }
 
 pub async fn decide(post: FormPost<Auditor, DecisionForm>, state: web::Data<AppState>, path: web::Path<(String, String)>) -> Result<HttpResponse, AppError> {
     let (name, version) = path.into_inner();
     let verdict = Verdict::parse(&post.form.decision)?;
+    // Revoking takes served files out of the index at once: the form asks
+    // for a confirmation, and the server holds it to that without a script.
+    if verdict == Verdict::Revoke && post.form.confirm.as_deref() != Some("revoke") {
+        return Err(AppError::BadRequest("revoking takes the files out of the index at once: tick the confirmation box to revoke".into()));
+    }
     let detail = release_detail::load(&state, &name, &version).await?;
     let (release_id, user, comment) = (detail.release.id, post.user.clone(), post.form.comment.clone());
     let reviewed: Option<Vec<String>> = post.form.sha256s.as_ref().map(|s| s.split(',').map(str::trim).filter(|h| !h.is_empty()).map(String::from).collect());
@@ -406,7 +423,21 @@ pub async fn decide(post: FormPost<Auditor, DecisionForm>, state: web::Data<AppS
     // This process shows the change at once; the others within a feed poll.
     state.index.evict_project(&detail.project.name);
     tracing::info!(project = %detail.project.name, version = %release.version, ?outcome, "decision recorded");
-    // The page shows where the review stands (approvals so far under the four-eyes rule).
-    let location = release_base(&detail.project.name, &release.version);
+    // On to the next release waiting in the queue, saying what was done;
+    // a revocation stays on the page, which shows its new state.
+    let done = match &outcome {
+        Outcome::ApprovalRecorded { have, needed } => format!("approval {have} of {needed} recorded; it waits for another auditor"),
+        Outcome::Approved => "approved".to_string(),
+        Outcome::Rejected => "rejected".to_string(),
+        Outcome::Revoked => "revoked".to_string(),
+    };
+    let said = format!("{} {}: {done}", detail.project.name, release.version);
+    let here = release_base(&detail.project.name, &release.version);
+    let location = match outcome {
+        Outcome::Revoked => here,
+        _ => crate::routes::release_actions::next_in_queue(&state, release.id, post.user.id).await?,
+    };
+    let sep = if location.contains('?') { '&' } else { '?' };
+    let location = format!("{location}{sep}decided={}", url_part(&said));
     Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish())
 }
