@@ -212,14 +212,7 @@ pub struct DiffQuery {
 
 impl DiffQuery {
     fn page_number(&self) -> Result<usize, AppError> {
-        match self.page.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
-            None => Ok(1),
-            Some(p) => p
-                .parse::<usize>()
-                .ok()
-                .filter(|n| (1..=100_000).contains(n))
-                .ok_or_else(|| AppError::BadRequest(format!("page must be a number from 1, not {p:?}"))),
-        }
+        crate::views::page_number(self.page.as_deref(), 100_000)
     }
 
     fn link(&self, base_href: &str, page: usize) -> String {

@@ -101,7 +101,7 @@ route_table! {
     post "/admin/tokens" => admin::create_token, Admin;
     post "/admin/tokens/{id}/revoke" => admin::revoke_token, Admin;
     get "/releases/{name}/{version}" => release::page, Viewer;
-    post "/releases/{name}/{version}/decision" => release::decide, Auditor;
+    post "/releases/{name}/{version}/decision" => release_actions::decide, Auditor;
     post "/releases/{name}/{version}/yank" => release_actions::yank, Auditor;
     post "/releases/{name}/{version}/unyank" => release_actions::unyank, Auditor;
     get "/releases/{name}/{version}/set" => set::page, Viewer;

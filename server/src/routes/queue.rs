@@ -232,14 +232,7 @@ impl QueueQuery {
 
     /// The page asked for (1 when none); a bad one is a clear error.
     fn page_number(&self) -> Result<i64, AppError> {
-        match self.page.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
-            None => Ok(1),
-            Some(p) => p
-                .parse::<i64>()
-                .ok()
-                .filter(|n| (1..=1_000_000).contains(n))
-                .ok_or_else(|| AppError::BadRequest(format!("page must be a number from 1, not {p:?}"))),
-        }
+        Ok(crate::views::page_number(self.page.as_deref(), 1_000_000)? as i64)
     }
 }
 

@@ -1,13 +1,12 @@
 //! The release page (`GET /releases/<name>/<version>`): metadata, files,
 //! capabilities, findings grouped by severity (each linking to its line in
 //! the file viewer), dependencies with their review status, the audit size;
-//! and the auditor's decisions (`POST …/decision`): approve, reject, revoke.
+//! and the auditor's forms (decisions, yanks: see [`super::release_actions`]).
 //! Files the targets left out are listed as not mirrored, and anyone signed
 //! in may ask for one (`POST …/files`); it is served only once approved.
 
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
-use airlock_store::decisions::{Outcome, Verdict};
 use airlock_store::domain::{ReleaseStatus, Role};
 use airlock_store::releases;
 use airlock_store::unmirrored;
@@ -15,7 +14,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use serde::Deserialize;
 
-use crate::auth::{Auditor, FormPost, Page, Viewer};
+use crate::auth::{FormPost, Page, Viewer};
 use crate::closure_view::{self, TreeRow};
 use crate::error::AppError;
 use crate::release_detail::{self, ReleaseDetail};
@@ -386,58 +385,5 @@ pub async fn add_file(post: FormPost<Viewer, AddFileForm>, state: web::Data<AppS
     let out = state.db(move |c| unmirrored::request_add(c, release_id, &filename, &user, attempts)).await?;
     tracing::info!(project = %out.project, version = %out.version, file = %out.filename, "file requested");
     let location = format!("{}#not-mirrored", release_base(&detail.project.name, &detail.release.version));
-    Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish())
-}
-
-#[derive(Deserialize)]
-pub struct DecisionForm {
-    decision: String,
-    comment: String,
-    /// The file hashes the page showed, comma-separated.
-    #[serde(default)]
-    sha256s: Option<String>,
-    /// `safe-to-run`, `safe-to-deploy` or another configured name.
-    #[serde(default)]
-    criteria: Option<String>,
-    /// A revocation's confirmation: the form's box, ticked (`revoke`).
-    #[serde(default)]
-    confirm: Option<String>,
-}
-
-pub async fn decide(post: FormPost<Auditor, DecisionForm>, state: web::Data<AppState>, path: web::Path<(String, String)>) -> Result<HttpResponse, AppError> {
-    let (name, version) = path.into_inner();
-    let verdict = Verdict::parse(&post.form.decision)?;
-    // Revoking takes served files out of the index at once: the form asks
-    // for a confirmation, and the server holds it to that without a script.
-    if verdict == Verdict::Revoke && post.form.confirm.as_deref() != Some("revoke") {
-        return Err(AppError::BadRequest("revoking takes the files out of the index at once: tick the confirmation box to revoke".into()));
-    }
-    let detail = release_detail::load(&state, &name, &version).await?;
-    let (release_id, user, comment) = (detail.release.id, post.user.clone(), post.form.comment.clone());
-    let reviewed: Option<Vec<String>> = post.form.sha256s.as_ref().map(|s| s.split(',').map(str::trim).filter(|h| !h.is_empty()).map(String::from).collect());
-    let policy = state.review_policy();
-    let criteria = review::criteria(&state.config, post.form.criteria.as_deref())?;
-    let reader = state.reader();
-    let (release, outcome) =
-        state.db(move |c| review::measured_decide(c, &reader, release_id, &user, verdict, &comment, &policy, reviewed.as_deref(), &criteria)).await?;
-    // This process shows the change at once; the others within a feed poll.
-    state.index.evict_project(&detail.project.name);
-    tracing::info!(project = %detail.project.name, version = %release.version, ?outcome, "decision recorded");
-    // On to the next release waiting in the queue, saying what was done;
-    // a revocation stays on the page, which shows its new state.
-    let done = match &outcome {
-        Outcome::ApprovalRecorded { have, needed } => format!("approval {have} of {needed} recorded; it waits for another auditor"),
-        Outcome::Approved => "approved".to_string(),
-        Outcome::Rejected => "rejected".to_string(),
-        Outcome::Revoked => "revoked".to_string(),
-    };
-    let said = format!("{} {}: {done}", detail.project.name, release.version);
-    let here = release_base(&detail.project.name, &release.version);
-    let location = match outcome {
-        Outcome::Revoked => here,
-        _ => crate::routes::release_actions::next_in_queue(&state, release.id, post.user.id).await?,
-    };
-    let sep = if location.contains('?') { '&' } else { '?' };
-    let location = format!("{location}{sep}decided={}", url_part(&said));
     Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish())
 }

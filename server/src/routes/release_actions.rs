@@ -1,11 +1,12 @@
-//! What an auditor does to a release from its page besides deciding:
-//! yanking it with a reason (`POST …/yank`, PEP 592: installers skip it
+//! What an auditor does to a release from its page: deciding (`POST
+//! …/decision`: approve, reject, or revoke with a confirmation), then
+//! landing on the next release waiting ([`next_in_queue`]); yanking it with a reason (`POST …/yank`, PEP 592: installers skip it
 //! unless pinned) and taking the yank back (`POST …/unyank`). Both are
-//! recorded in the audit log by the store and shown on the release page;
-//! and after a decision, where the auditor goes next ([`next_in_queue`]).
+//! recorded in the audit log by the store and shown on the release page.
 
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
+use airlock_store::decisions::{Outcome, Verdict};
 use airlock_store::domain::{ProjectName, ReleaseStatus};
 use airlock_store::index;
 use airlock_store::queue::{self as review_queue, QueueFilter};
@@ -13,8 +14,11 @@ use serde::Deserialize;
 
 use crate::auth::{Auditor, FormPost};
 use crate::error::AppError;
+use crate::release_detail;
+use crate::review;
 use crate::routes::release::release_base;
 use crate::state::AppState;
+use crate::views::url_part;
 
 #[derive(Deserialize)]
 pub struct YankForm {
@@ -65,7 +69,7 @@ pub async fn next_in_queue(state: &AppState, release_id: i64, user_id: i64) -> R
         .db(move |c| {
             let filter =
                 QueueFilter { statuses: vec![ReleaseStatus::AwaitingReview], with_added_files: true, with_base_revoked: true, ..QueueFilter::default() };
-            let items = review_queue::queue(c, &filter, 1_000)?;
+            let items = review_queue::queue(c, &filter, 200)?;
             let ids: Vec<i64> = items.iter().map(|i| i.release_id).collect();
             let mine = review_queue::approved_this_round_by(c, &ids, user_id)?;
             Ok(items.into_iter().find(|i| i.release_id != release_id && !mine.contains(&i.release_id)))
@@ -75,4 +79,57 @@ pub async fn next_in_queue(state: &AppState, release_id: i64, user_id: i64) -> R
         Some(i) => release_base(&i.project, &i.version),
         None => "/queue".to_string(),
     })
+}
+
+#[derive(Deserialize)]
+pub struct DecisionForm {
+    decision: String,
+    comment: String,
+    /// The file hashes the page showed, comma-separated.
+    #[serde(default)]
+    sha256s: Option<String>,
+    /// `safe-to-run`, `safe-to-deploy` or another configured name.
+    #[serde(default)]
+    criteria: Option<String>,
+    /// A revocation's confirmation: the form's box, ticked (`revoke`).
+    #[serde(default)]
+    confirm: Option<String>,
+}
+
+pub async fn decide(post: FormPost<Auditor, DecisionForm>, state: web::Data<AppState>, path: web::Path<(String, String)>) -> Result<HttpResponse, AppError> {
+    let (name, version) = path.into_inner();
+    let verdict = Verdict::parse(&post.form.decision)?;
+    // Revoking takes served files out of the index at once: the form asks
+    // for a confirmation, and the server holds it to that without a script.
+    if verdict == Verdict::Revoke && post.form.confirm.as_deref() != Some("revoke") {
+        return Err(AppError::BadRequest("revoking takes the files out of the index at once: tick the confirmation box to revoke".into()));
+    }
+    let detail = release_detail::load(&state, &name, &version).await?;
+    let (release_id, user, comment) = (detail.release.id, post.user.clone(), post.form.comment.clone());
+    let reviewed: Option<Vec<String>> = post.form.sha256s.as_ref().map(|s| s.split(',').map(str::trim).filter(|h| !h.is_empty()).map(String::from).collect());
+    let policy = state.review_policy();
+    let criteria = review::criteria(&state.config, post.form.criteria.as_deref())?;
+    let reader = state.reader();
+    let (release, outcome) =
+        state.db(move |c| review::measured_decide(c, &reader, release_id, &user, verdict, &comment, &policy, reviewed.as_deref(), &criteria)).await?;
+    // This process shows the change at once; the others within a feed poll.
+    state.index.evict_project(&detail.project.name);
+    tracing::info!(project = %detail.project.name, version = %release.version, ?outcome, "decision recorded");
+    // On to the next release waiting in the queue, saying what was done;
+    // a revocation stays on the page, which shows its new state.
+    let done = match &outcome {
+        Outcome::ApprovalRecorded { have, needed } => format!("approval {have} of {needed} recorded; it waits for another auditor"),
+        Outcome::Approved => "approved".to_string(),
+        Outcome::Rejected => "rejected".to_string(),
+        Outcome::Revoked => "revoked".to_string(),
+    };
+    let said = format!("{} {}: {done}", detail.project.name, release.version);
+    let here = release_base(&detail.project.name, &release.version);
+    let location = match outcome {
+        Outcome::Revoked => here,
+        _ => next_in_queue(&state, release.id, post.user.id).await?,
+    };
+    let sep = if location.contains('?') { '&' } else { '?' };
+    let location = format!("{location}{sep}decided={}", url_part(&said));
+    Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish())
 }
