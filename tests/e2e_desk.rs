@@ -17,7 +17,7 @@ use support::airlock::Airlock;
 use support::browser::Browser;
 use support::chromium::{assert_inert, browser, run_story, screenshot, sign_in, start_driver, wait_for_css};
 use support::fixtures::Package;
-use support::upstream::{LocalUpstream, UpstreamFile};
+use support::upstream::{Fault, LocalUpstream, UpstreamFile};
 
 /// Wait until `script` (a JS expression) is true on the page, or fail with `what`.
 async fn wait_until(c: &Client, script: &str, what: &str) {
@@ -72,6 +72,13 @@ async fn an_auditor_decides_from_the_diff_moves_on_and_yanks_in_a_real_browser()
         airlock.request(&token, &format!("{name}=={version}")).await;
         airlock.wait_for(&token, name, version, &["awaiting_review"]).await;
     }
+    // Two failures for the pipeline card: a release the upstream does not
+    // have, and an index miss whose lookup the upstream keeps refusing.
+    airlock.request(&token, "missing-lib==1.0").await;
+    airlock.wait_for(&token, "missing-lib", "1.0", &["failed"]).await;
+    upstream.inject("/simple/flaky-lib/", &[Fault::Status(500); 40]);
+    let miss = airlock.http.get(airlock.url("/simple/flaky-lib/")).send().await.unwrap();
+    assert_eq!(miss.status().as_u16(), 404, "an index miss");
 
     let driver = start_driver();
     let c = browser(&driver).await;
@@ -91,6 +98,22 @@ async fn an_auditor_decides_from_the_diff_moves_on_and_yanks_in_a_real_browser()
         let approved = text_of(&c, "table.queue tbody tr").await;
         assert!(approved.contains("grower 1.0") && approved.trim_end().ends_with('–'), "an approved release is not waiting: {approved}");
         screenshot(&c, "desk-queue").await;
+
+        // The pipeline card lists every failed job it counts, the miss's lookup included.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            c.goto(&url("/queue")).await.unwrap();
+            let card = text_of(&c, "#progress").await;
+            if card.contains("project flaky-lib") && card.contains("missing-lib 1.0") {
+                let listed = c.find_all(Locator::Css("#failed-jobs tbody tr")).await.unwrap().len();
+                let counted = text_of(&c, ".pill.job-failed").await;
+                assert_eq!(counted, format!("failed {listed}"), "as many listed as counted: {card}");
+                break;
+            }
+            assert!(Instant::now() < deadline, "the failed jobs are listed: {card}");
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        screenshot(&c, "desk-failed-jobs").await;
 
         // The diff carries the file tabs, the new finding with its line, and the decision form.
         c.goto(&url("/releases/grower/1.1/diff")).await.unwrap();

@@ -378,6 +378,25 @@ mod tests {
     }
 
     #[test]
+    fn a_release_records_how_it_was_asked_for_and_a_person_takes_over_a_failed_miss() {
+        each_backend(|conn| {
+            use crate::domain::RequestSource;
+            let by_miss = RequestOptions { requested_by: Some(crate::throttle::MISS_REQUESTER), source: RequestSource::Miss, ..RequestOptions::default() };
+            request_release_with(conn, &req("missed==1.0"), &by_miss, 3, &NamePolicy::default()).unwrap();
+            let source = |conn: &mut AnyConnection| {
+                let (_, r) = find_release(conn, &ProjectName::parse("missed").unwrap(), &Version::parse("1.0").unwrap()).unwrap().unwrap();
+                (r.request_source, r.requested_by)
+            };
+            assert_eq!(source(conn), ("miss".to_string(), Some("index miss".to_string())));
+            diesel::update(releases::table).set(releases::status.eq("failed")).execute(conn).unwrap();
+            request_release(conn, &req("missed==1.0"), Some("alice"), 3, &NamePolicy::default()).unwrap();
+            assert_eq!(source(conn), ("request".to_string(), Some("alice".to_string())), "a person's retry is theirs");
+            assert_eq!(RequestSource::of_stored("watch"), RequestSource::Watch);
+            assert_eq!(RequestSource::of_stored("from the future"), RequestSource::Request);
+        });
+    }
+
+    #[test]
     fn a_reserved_name_is_refused_with_an_audit_event_and_nothing_recorded() {
         each_backend(|conn| {
             let names = NamePolicy { reserved: crate::names::ReservedNames::parse(&["acme-*"]).unwrap(), resembles: None };
