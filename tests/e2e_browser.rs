@@ -13,31 +13,14 @@ mod support;
 use std::time::Duration;
 
 use fantoccini::{Client, Locator};
-use serde_json::json;
 use support::airlock::Airlock;
-use support::chromium::{screenshot, start_driver, wait_for_css, Driver};
+use support::chromium::{assert_inert, screenshot, start_driver, wait_for_css, Driver};
 use support::fixtures::Package;
 use support::upstream::{LocalUpstream, UpstreamFile};
 
 /// A desktop-sized session.
 async fn browser(driver: &Driver) -> Client {
     support::chromium::browser(driver, 1366, 900).await
-}
-
-/// No alert is open and no payload made it into the DOM as an element.
-async fn assert_inert(c: &Client, what: &str) {
-    if let Ok(text) = c.get_alert_text().await {
-        panic!("{what}: an alert opened: {text:?}");
-    }
-    let injected = c
-        .execute(
-            "return document.querySelectorAll('img[src=\"x\"], img[onerror], script:not([src]), a[href^=\"javascript:\"], [onerror], [onclick]').length \
-             + (window.__xss ? 1000 : 0);",
-            vec![],
-        )
-        .await
-        .expect("count injected elements");
-    assert_eq!(injected, json!(0), "{what}: injected elements found");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -126,6 +109,11 @@ async fn an_auditor_reviews_a_flagged_release_in_a_real_browser() {
         let comment = wait_for_css(&c, "#approve-dialog[open] #approve-comment").await;
         comment.send_keys("Decoded payload prints 1; reviewed the whole wheel and sdist.").await.unwrap();
         c.find(Locator::Id("approve-submit")).await.unwrap().click().await.unwrap();
+        // The auditor lands on the next release waiting, told what was decided.
+        let decided = wait_for_css(&c, "#decided").await.text().await.unwrap();
+        assert!(decided.contains("xss-demo 1.0.0: approved"), "{decided}");
+        assert_eq!(c.current_url().await.unwrap().path(), "/releases/grower/1.1");
+        c.goto(release_url.as_str()).await.unwrap();
         let status = c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css("#release-status.status-approved")).await;
         assert!(status.is_ok(), "the release is approved");
         assert_inert(&c, "approved release page").await;

@@ -9,6 +9,7 @@ pub mod closure_view;
 pub mod csv;
 pub mod error;
 pub mod file_serving;
+pub mod file_tree;
 pub mod highlight;
 pub mod index_access;
 pub mod index_cache;

@@ -49,7 +49,19 @@ pub fn format_age(ms: i64, now: i64) -> String {
     }
 }
 
-/// A byte count for people (`1.2 MiB`).
+/// The `page` query parameter of a paged list: 1 when absent, a clear
+/// error when it is not a number from 1 to `max`.
+pub fn page_number(raw: Option<&str>, max: usize) -> Result<usize, crate::error::AppError> {
+    match raw.map(str::trim).filter(|p| !p.is_empty()) {
+        None => Ok(1),
+        Some(p) => p
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| crate::error::AppError::BadRequest(format!("page must be a number from 1 to {max}, not {p:?}"))),
+    }
+}
+
 /// A count with thousands separators: `62,481`.
 pub fn format_count(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();
@@ -66,6 +78,7 @@ pub fn format_count(n: i64) -> String {
     out
 }
 
+/// A byte count for people (`1.2 MiB`).
 pub fn format_size(bytes: u64) -> String {
     const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
     let mut value = bytes as f64;
@@ -106,6 +119,16 @@ mod tests {
         assert_eq!(format_timestamp("2026-12-01T12:20:31+01:00"), "2026-12-01 11:20 UTC", "converted to UTC");
         assert_eq!(format_timestamp("2024-01-01T00:00:00.000000Z"), format_time(1_704_067_200_000), "one format for both kinds of time");
         assert_eq!(format_timestamp("last tuesday"), "last tuesday");
+    }
+
+    #[test]
+    fn a_page_number_is_one_by_default_and_bad_ones_are_refused() {
+        assert_eq!(page_number(None, 10).unwrap(), 1);
+        assert_eq!(page_number(Some(" 3 "), 10).unwrap(), 3);
+        for bad in ["0", "11", "-1", "two", "1e3"] {
+            let err = page_number(Some(bad), 10).unwrap_err().to_string();
+            assert!(err.contains("from 1 to 10"), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -307,6 +307,24 @@ pub fn unyank(conn: &mut AnyConnection, user: &User, project: &ProjectName, vers
     })
 }
 
+/// An auditor's yank of a release, as the release page shows it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct YankView {
+    pub reason: String,
+    pub yanked_by: String,
+    pub at: i64,
+}
+
+/// The auditor's yank of a release, if yanked: the reason, who and when.
+pub fn yank_of(conn: &mut AnyConnection, release_id: i64) -> StoreResult<Option<YankView>> {
+    Ok(release_yanks::table
+        .find(release_id)
+        .select((release_yanks::reason, release_yanks::yanked_by, release_yanks::at))
+        .first::<(String, String, i64)>(conn)
+        .optional()?
+        .map(|(reason, yanked_by, at)| YankView { reason, yanked_by, at }))
+}
+
 /// The auditor's yank reason for a release, if yanked.
 pub fn yank_reason(conn: &mut AnyConnection, release_id: i64) -> StoreResult<Option<String>> {
     Ok(release_yanks::table.find(release_id).select(release_yanks::reason).first(conn).optional()?)

@@ -24,7 +24,7 @@ impl Drop for Driver {
     }
 }
 
-fn find_binary(names: &[&str]) -> Option<PathBuf> {
+pub fn find_binary(names: &[&str]) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     names.iter().flat_map(|n| std::env::split_paths(&path).map(move |d| d.join(n))).find(|p| p.is_file())
 }
@@ -69,6 +69,22 @@ pub async fn screenshot(c: &Client, name: &str) {
     std::fs::write(artifacts().join(format!("{name}.png")), png).expect("write screenshot");
 }
 
+/// No alert is open and no payload made it into the DOM as an element.
+pub async fn assert_inert(c: &Client, what: &str) {
+    if let Ok(text) = c.get_alert_text().await {
+        panic!("{what}: an alert opened: {text:?}");
+    }
+    let injected = c
+        .execute(
+            "return document.querySelectorAll('img[src=\"x\"], img[onerror], script:not([src]), a[href^=\"javascript:\"], [onerror], [onclick]').length \
+             + (window.__xss ? 1000 : 0);",
+            vec![],
+        )
+        .await
+        .expect("count injected elements");
+    assert_eq!(injected, json!(0), "{what}: injected elements found");
+}
+
 pub async fn wait_for_css(c: &Client, css: &str) -> fantoccini::elements::Element {
     c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}"))
 }
@@ -80,4 +96,16 @@ pub async fn sign_in(c: &Client, base: &str, name: &str) {
     c.find(Locator::Css("input[name=password]")).await.unwrap().send_keys("correct horse battery").await.unwrap();
     c.find(Locator::Css("button.primary")).await.unwrap().click().await.unwrap();
     wait_for_css(c, "header.top form.logout").await;
+}
+
+/// Run a browser story and close the session whatever happened, then report.
+pub async fn run_story<F>(c: Client, story: F)
+where
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
+    let result = tokio::spawn(story).await;
+    let _ = c.close().await;
+    if let Err(e) = result {
+        std::panic::resume_unwind(e.into_panic());
+    }
 }

@@ -15,6 +15,7 @@ pub mod overview;
 pub mod projects;
 pub mod queue;
 pub mod release;
+pub mod release_actions;
 pub mod set;
 pub mod simple;
 
@@ -82,6 +83,7 @@ route_table! {
     get "/imports/{id}" => imports::show_page, Viewer;
     post "/imports/{id}/approve" => imports::approve_form, Auditor;
     get "/queue/progress" => queue::progress, Viewer;
+    get "/queue/rows" => queue::rows, Viewer;
     get "/overview" => overview::page, Viewer;
     get "/misses" => misses::page, Viewer;
     get "/projects" => projects::list, Viewer;
@@ -101,7 +103,9 @@ route_table! {
     post "/admin/tokens" => admin::create_token, Admin;
     post "/admin/tokens/{id}/revoke" => admin::revoke_token, Admin;
     get "/releases/{name}/{version}" => release::page, Viewer;
-    post "/releases/{name}/{version}/decision" => release::decide, Auditor;
+    post "/releases/{name}/{version}/decision" => release_actions::decide, Auditor;
+    post "/releases/{name}/{version}/yank" => release_actions::yank, Auditor;
+    post "/releases/{name}/{version}/unyank" => release_actions::unyank, Auditor;
     get "/releases/{name}/{version}/set" => set::page, Viewer;
     post "/releases/{name}/{version}/set/approve" => set::approve_form, Auditor;
     post "/releases/{name}/{version}/files" => release::add_file, Viewer;
