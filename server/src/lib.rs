@@ -8,6 +8,7 @@ pub mod auth;
 pub mod closure_view;
 pub mod error;
 pub mod file_serving;
+pub mod findings_view;
 pub mod highlight;
 pub mod index_access;
 pub mod index_cache;

@@ -148,15 +148,13 @@ pub struct Inspection {
     pub findings: Vec<NewFinding>,
 }
 
-/// Points a finding of each severity adds to a release's risk score.
+/// Points a finding of each severity adds to a release's risk score (info
+/// and anything else: 0). The queue's legend shows this table.
+pub const SEVERITY_WEIGHTS: [(&str, i64); 4] = [("critical", 100), ("high", 40), ("medium", 10), ("low", 3)];
+
+/// Points a finding of `severity` adds to a release's risk score.
 pub fn severity_weight(severity: &str) -> i64 {
-    match severity {
-        "critical" => 100,
-        "high" => 40,
-        "medium" => 10,
-        "low" => 3,
-        _ => 0,
-    }
+    SEVERITY_WEIGHTS.iter().find(|(s, _)| *s == severity).map_or(0, |(_, w)| *w)
 }
 
 /// Findings that need several files of a release (wheel against sdist):
@@ -224,12 +222,10 @@ fn finish_release_if_inspected(conn: &mut AnyConnection, release_id: i64, cross_
     for (file_id, new) in by_file {
         insert_and_rescore_file(conn, file_id, &new)?;
     }
-    let severities: Vec<String> = findings::table.inner_join(files::table).filter(files::release_id.eq(release_id)).select(findings::severity).load(conn)?;
-    let score: i64 = severities.iter().map(|s| severity_weight(s)).sum();
-    let max = severities.iter().max_by_key(|s| severity_rank(s)).map(String::as_str).unwrap_or("none");
     // Scored in every state: a file added to an approved release raises the
-    // bar (four-eyes rule) for the approval that would serve it.
-    diesel::update(releases::table.find(release_id)).set((releases::risk_score.eq(score), releases::max_severity.eq(max))).execute(conn)?;
+    // bar (four-eyes rule) for the approval that would serve it. Rules
+    // suppressed for the project do not count.
+    crate::suppressions::rescore_release(conn, release_id)?;
     let n = diesel::update(releases::table.find(release_id).filter(releases::status.eq(ReleaseStatus::Inspecting.as_str())))
         .set((releases::status.eq(ReleaseStatus::AwaitingReview.as_str()), releases::updated_at.eq(now_ms())))
         .execute(conn)?;

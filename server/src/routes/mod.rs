@@ -6,7 +6,9 @@ pub mod api;
 pub mod audit;
 pub mod browse;
 pub mod diff;
+pub mod docs;
 pub mod export;
+pub mod findings;
 pub mod health;
 pub mod imports;
 pub mod login;
@@ -17,6 +19,7 @@ pub mod queue;
 pub mod release;
 pub mod set;
 pub mod simple;
+pub mod suppressions;
 
 use actix_web::{web, HttpResponse};
 
@@ -98,11 +101,16 @@ route_table! {
     get "/admin/tokens" => admin::tokens, Admin;
     post "/admin/tokens" => admin::create_token, Admin;
     post "/admin/tokens/{id}/revoke" => admin::revoke_token, Admin;
+    get "/admin/suppressions" => suppressions::page, Admin;
+    post "/admin/suppressions" => suppressions::create, Admin;
+    post "/admin/suppressions/{id}/remove" => suppressions::remove, Admin;
+    get "/docs/rules" => docs::rules, Viewer;
     get "/releases/{name}/{version}" => release::page, Viewer;
     post "/releases/{name}/{version}/decision" => release::decide, Auditor;
     get "/releases/{name}/{version}/set" => set::page, Viewer;
     post "/releases/{name}/{version}/set/approve" => set::approve_form, Auditor;
     post "/releases/{name}/{version}/files" => release::add_file, Viewer;
+    post "/releases/{name}/{version}/findings/review" => findings::review, Auditor;
     get "/audit" => audit::page, Viewer;
     post "/api/v1/requests" => api::request, Viewer;
     post "/api/v1/imports" => imports::create, Viewer;
