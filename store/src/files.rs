@@ -157,6 +157,15 @@ pub fn severity_weight(severity: &str) -> i64 {
     SEVERITY_WEIGHTS.iter().find(|(s, _)| *s == severity).map_or(0, |(_, w)| *w)
 }
 
+/// The risk score of findings given as `(file id, rule, severity)`: a rule
+/// counts once per distribution file and severity, however many places it
+/// was found at (each place is a row), so the score does not grow with the
+/// number of files alone (as the inspection scores a distribution).
+pub fn risk_score<'a>(findings: impl IntoIterator<Item = (i64, &'a str, &'a str)>) -> i64 {
+    let distinct: std::collections::HashSet<(i64, &str, &str)> = findings.into_iter().collect();
+    distinct.into_iter().map(|(_, _, severity)| severity_weight(severity)).sum()
+}
+
 /// Findings that need several files of a release (wheel against sdist):
 /// given every file, once all are inspected, the findings to add and the
 /// file each belongs to.
@@ -200,7 +209,7 @@ pub fn record_inspection(conn: &mut AnyConnection, file_id: i64, inspection: &In
                 files::max_severity.eq(max),
                 files::capabilities.eq(&inspection.capabilities),
                 files::entries.eq(&inspection.entries),
-                files::risk_score.eq(inspection.findings.iter().map(|f| severity_weight(&f.severity)).sum::<i64>()),
+                files::risk_score.eq(risk_score(inspection.findings.iter().map(|f| (file_id, f.rule.as_str(), f.severity.as_str())))),
             ))
             .returning(files::all_columns)
             .get_result(conn)?;
@@ -255,11 +264,10 @@ fn insert_and_rescore_file(conn: &mut AnyConnection, file_id: i64, new: &[NewFin
             ))
             .execute(conn)?;
     }
-    let severities: Vec<String> = findings::table.filter(findings::file_id.eq(file_id)).select(findings::severity).load(conn)?;
-    let max = severities.iter().max_by_key(|s| severity_rank(s)).map(String::as_str).unwrap_or("none");
-    diesel::update(files::table.find(file_id))
-        .set((files::max_severity.eq(max), files::risk_score.eq(severities.iter().map(|s| severity_weight(s)).sum::<i64>())))
-        .execute(conn)?;
+    let rows: Vec<(String, String)> = findings::table.filter(findings::file_id.eq(file_id)).select((findings::rule, findings::severity)).load(conn)?;
+    let max = rows.iter().map(|(_, s)| s.as_str()).max_by_key(|s| severity_rank(s)).unwrap_or("none");
+    let score = risk_score(rows.iter().map(|(rule, s)| (file_id, rule.as_str(), s.as_str())));
+    diesel::update(files::table.find(file_id)).set((files::max_severity.eq(max), files::risk_score.eq(score))).execute(conn)?;
     Ok(())
 }
 
