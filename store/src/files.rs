@@ -10,7 +10,7 @@ use crate::domain::{ReleaseStatus, Sha256};
 use crate::error::StoreResult;
 use crate::now_ms;
 use crate::releases::severity_rank;
-use crate::schema::{files, findings, releases};
+use crate::schema::{files, findings, projects, releases};
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]
 #[diesel(table_name = files)]
@@ -284,20 +284,21 @@ pub fn findings_of_release(conn: &mut AnyConnection, release_id: i64) -> StoreRe
 }
 
 /// The medium-or-worse findings of `release_ids`, with their release: what
-/// a queue row's one-line "why" is made from.
+/// a queue row's one-line "why" is made from. Rules suppressed for the
+/// project are left out, as they are of its score.
 pub fn serious_findings_of(conn: &mut AnyConnection, release_ids: &[i64]) -> StoreResult<Vec<(i64, FindingRow)>> {
+    let suppressed: std::collections::HashSet<(String, String)> = crate::suppressions::list(conn)?.into_iter().map(|s| (s.project, s.rule)).collect();
     let mut out = Vec::new();
     // Chunks keep the IN list within every backend's parameter limit.
     for chunk in release_ids.chunks(500) {
-        out.extend(
-            findings::table
-                .inner_join(files::table)
-                .filter(files::release_id.eq_any(chunk))
-                .filter(findings::severity.eq_any(["critical", "high", "medium"]))
-                .order(findings::id)
-                .select((files::release_id, FindingRow::as_select()))
-                .load::<(i64, FindingRow)>(conn)?,
-        );
+        let rows = findings::table
+            .inner_join(files::table.inner_join(releases::table.inner_join(projects::table)))
+            .filter(files::release_id.eq_any(chunk))
+            .filter(findings::severity.eq_any(["critical", "high", "medium"]))
+            .order(findings::id)
+            .select((files::release_id, projects::name, FindingRow::as_select()))
+            .load::<(i64, String, FindingRow)>(conn)?;
+        out.extend(rows.into_iter().filter(|(_, project, f)| !suppressed.contains(&(project.clone(), f.rule.clone()))).map(|(id, _, f)| (id, f)));
     }
     Ok(out)
 }

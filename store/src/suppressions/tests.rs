@@ -15,7 +15,7 @@ fn ranked(conn: &mut AnyConnection) -> Vec<(String, String, i64)> {
 fn a_suppressed_rule_leaves_the_score_and_rank_until_it_is_removed() {
     each_backend(|conn| {
         let native = |p: &str| at("native/binary", "high", p, 1, "");
-        inspected(
+        let fast = inspected(
             conn,
             "fastlib",
             "1.0",
@@ -32,9 +32,13 @@ fn a_suppressed_rule_leaves_the_score_and_rank_until_it_is_removed() {
         // A rule counts once per file and severity: 40 + 10.
         assert_eq!(ranked(conn)[0], ("fastlib".to_string(), "high".to_string(), 50));
 
+        let why_rules =
+            |conn: &mut AnyConnection| -> Vec<String> { crate::files::serious_findings_of(conn, &[fast]).unwrap().into_iter().map(|(_, f)| f.rule).collect() };
+        assert!(why_rules(conn).contains(&"native/binary".to_string()));
         let project = ProjectName::parse("FastLib").unwrap();
         let s = create(conn, &project, "native/binary", "a C extension by design", "root", known).unwrap();
         assert_eq!((s.project.as_str(), s.rule.as_str()), ("fastlib", "native/binary"));
+        assert_eq!(why_rules(conn), ["access/raw-ip-url"], "the queue's why leaves it out too");
         assert_eq!(ranked(conn), [("plain".to_string(), "medium".to_string(), 20), ("fastlib".to_string(), "medium".to_string(), 10)]);
         let event = &crate::audit::list(conn, 1, 0).unwrap()[0];
         assert_eq!(
