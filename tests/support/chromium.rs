@@ -1,7 +1,6 @@
 //! Headless Chromium over chromedriver (started here) with fantoccini, for
 //! the tests that drive a real browser: the driver, a session, screenshots
 //! into target/test-artifacts/, and the check that no payload ran.
-//! (tests/e2e_browser.rs keeps its own copy of these, predating this module.)
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (.ci/run installs them).
 
