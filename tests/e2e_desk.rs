@@ -162,6 +162,19 @@ async fn auditors_work_through_many_findings_at_the_desk() {
     let verdict = first_text_of(&page, "class=\"verdict verdict-acknowledged\"");
     assert!(verdict.starts_with("acknowledged by alice: REGISTRY is built"), "{verdict}");
     assert!(page.contains("&#60;b&#62;reviewed&#60;/b&#62;") || page.contains("&lt;b&gt;reviewed"), "the comment is escaped");
+    // The second auditor marks every place of the native card at once.
+    let native_card = &page[page.find("data-rule=\"native/binary\"").unwrap()..];
+    let all_ids = native_card.split("class=\"finding-review rule-review").nth(1).unwrap();
+    let all_ids = all_ids.split("name=\"finding_ids\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    assert_eq!(all_ids.split(',').count(), NATIVE_LIBS);
+    let bob_csrf = hidden_csrf(&page);
+    let all = [("finding_ids", all_ids.as_str()), ("verdict", "false_positive"), ("comment", "the speedups are ours"), ("csrf", bob_csrf.as_str())];
+    assert_eq!(bob.post(review, &all).await.0, 303);
+    let (_, page) = alice.get("/releases/desk-demo/1.0").await;
+    let native_card = &page[page.find("data-rule=\"native/binary\"").unwrap()..];
+    let native_card = &native_card[..native_card.find("</article>").unwrap()];
+    assert!(native_card.contains(&format!("{NATIVE_LIBS} reviewed")), "the card counts its reviewed places");
+    assert_eq!(count(native_card, "class=\"verdict verdict-false_positive\""), NATIVE_LIBS);
     let (_, audit) = bob.get("/audit").await;
     assert!(audit.contains("finding.review") && audit.contains("acknowledged payload/exec-dynamic at desk_demo/plugins.py"), "{audit}");
 
@@ -175,7 +188,7 @@ async fn auditors_work_through_many_findings_at_the_desk() {
     let carried = first_text_of(exec_card, "class=\"verdict verdict-acknowledged\"");
     assert!(carried.starts_with("acknowledged in 1.0 by alice: REGISTRY is built"), "{carried}");
 
-    // The queue explains its ranking; 1.0 ranks above 1.1 on its natives.
+    // The queue explains its ranking, with the weights the code uses.
     let (_, queue) = alice.get("/queue").await;
     let legend = first_text_of(&queue, "id=\"risk-legend\"");
     assert!(legend.contains("How the queue is ranked"), "{legend}");

@@ -177,8 +177,7 @@ mod place_tests {
         assert_eq!(grouped.len(), 1);
         assert!(grouped[0].message.ends_with("(also at b.py:9)"), "{}", grouped[0].message);
         let places = grouped[0].each_place();
-        let seen: Vec<(Option<&str>, Option<u32>, Option<&str>, &str)> =
-            places.iter().map(|f| (f.file.as_deref(), f.line, f.snippet.as_deref(), f.message.as_str())).collect();
+        let seen: Vec<_> = places.iter().map(|f| (f.file.as_deref(), f.line, f.snippet.as_deref(), f.message.as_str())).collect();
         assert_eq!(
             seen,
             [
