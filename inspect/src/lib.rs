@@ -11,6 +11,7 @@ pub mod declared;
 pub mod delta;
 pub mod finding;
 pub mod metadata;
+pub mod native;
 pub mod python;
 pub mod report;
 pub mod rules;

@@ -17,6 +17,9 @@
     if (!findings.length) return;
     current = Math.max(0, Math.min(findings.length - 1, i));
     findings.forEach(function (f, n) { f.classList.toggle("current", n === current); });
+    // A place inside a collapsed rule card: open the card first.
+    var details = findings[current].closest("details");
+    if (details && !details.open) details.open = true;
     findings[current].focus();
     findings[current].scrollIntoView({ block: "center" });
   }

@@ -286,6 +286,32 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    finding_reviews (id) {
+        id -> BigInt,
+        project_id -> BigInt,
+        release_id -> BigInt,
+        rule -> Text,
+        place -> Text,
+        cited -> Text,
+        verdict -> Text,
+        comment -> Text,
+        user_name -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    suppressions (id) {
+        id -> BigInt,
+        project -> Text,
+        rule -> Text,
+        reason -> Text,
+        created_by -> Text,
+        created_at -> BigInt,
+    }
+}
+
 diesel::joinable!(releases -> projects (project_id));
 diesel::joinable!(unmirrored_files -> releases (release_id));
 diesel::joinable!(import_lines -> imports (import_id));
@@ -293,6 +319,7 @@ diesel::joinable!(import_lines -> releases (release_id));
 diesel::joinable!(release_yanks -> releases (release_id));
 diesel::joinable!(files -> releases (release_id));
 diesel::joinable!(findings -> files (file_id));
+diesel::joinable!(finding_reviews -> releases (release_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(decisions -> releases (release_id));
@@ -320,4 +347,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     dependency_edges,
     unmirrored_files,
     watches,
+    finding_reviews,
+    suppressions,
 );

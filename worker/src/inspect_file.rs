@@ -77,16 +77,19 @@ fn to_inspection(report: &Report, metadata_sha256: Option<Sha256>) -> Inspection
         metadata_sha256,
         capabilities: serde_json::to_string(&report.capabilities).ok(),
         entries: serde_json::to_string(&report.entries.iter().map(|e| e.path.as_str()).collect::<Vec<_>>()).ok(),
+        // One row per place, so the release page can list every place of
+        // a rule (the store scores a rule once per file and severity).
         findings: report
             .findings
             .iter()
+            .flat_map(|f| f.each_place())
             .map(|f| NewFinding {
-                rule: f.rule.clone(),
                 severity: f.severity.as_str().to_string(),
-                path: f.file.clone(),
                 line: f.line.map(i64::from),
-                message: f.message.clone(),
-                snippet: f.snippet.clone(),
+                rule: f.rule,
+                path: f.file,
+                message: f.message,
+                snippet: f.snippet,
             })
             .collect(),
     }
