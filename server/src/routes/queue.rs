@@ -203,12 +203,7 @@ pub struct QueuePage {
     counts: Vec<(String, String, i64)>,
     table: QueueTable,
     message: Option<String>,
-    backlog_releases: i64,
-    backlog_lines: i64,
-    backlog_unmeasured: i64,
-    filter_status: String,
-    filter_severity: String,
-    filter_q: String,
+    head: Head,
     /// Each status and its label, for the filter.
     statuses: Vec<(&'static str, &'static str)>,
     progress: Progress,
@@ -279,16 +274,21 @@ async fn load_progress(state: &AppState, csrf: &str) -> Result<Progress, AppErro
     })
 }
 
-/// The queue's table and the backlog's figures, as the page and its fragment show them.
-struct Loaded {
-    table: QueueTable,
-    counts: Vec<(String, i64)>,
+/// The backlog's figures and the filters, for the page's head.
+pub struct Head {
     backlog_releases: i64,
     backlog_lines: i64,
     backlog_unmeasured: i64,
     filter_status: String,
     filter_severity: String,
     filter_q: String,
+}
+
+/// The queue's table and the page's head, as the page and its fragment show them.
+struct Loaded {
+    table: QueueTable,
+    counts: Vec<(String, i64)>,
+    head: Head,
 }
 
 async fn load(state: &AppState, q: &QueueQuery, rows_path: &str) -> Result<Loaded, AppError> {
@@ -382,12 +382,14 @@ async fn load(state: &AppState, q: &QueueQuery, rows_path: &str) -> Result<Loade
     Ok(Loaded {
         table,
         counts,
-        backlog_releases: backlog.len() as i64,
-        backlog_lines,
-        backlog_unmeasured,
-        filter_status,
-        filter_severity: min_severity.unwrap_or_default(),
-        filter_q: search.unwrap_or_default(),
+        head: Head {
+            backlog_releases: backlog.len() as i64,
+            backlog_lines,
+            backlog_unmeasured,
+            filter_status,
+            filter_severity: min_severity.unwrap_or_default(),
+            filter_q: search.unwrap_or_default(),
+        },
     })
 }
 
@@ -406,12 +408,7 @@ pub async fn page(auth: Page<Viewer>, state: web::Data<AppState>, q: web::Query<
                 None => format!("Requested {r}."),
             })
             .or_else(|| q.decided.as_ref().map(|d| format!("Decided: {}. Nothing else waits for review.", d.chars().take(300).collect::<String>()))),
-        backlog_releases: loaded.backlog_releases,
-        backlog_lines: loaded.backlog_lines,
-        backlog_unmeasured: loaded.backlog_unmeasured,
-        filter_status: loaded.filter_status,
-        filter_severity: loaded.filter_severity,
-        filter_q: loaded.filter_q,
+        head: loaded.head,
         statuses: ReleaseStatus::ALL.iter().map(|s| (s.as_str(), s.label())).collect(),
     })
 }
