@@ -28,6 +28,9 @@ pub struct QueueFilter {
     /// Also approved releases whose audit base was revoked since (see
     /// [`crate::reading`]): they wait for a new review.
     pub with_base_revoked: bool,
+    /// How many approvals each row needs (`approvals_required`, the
+    /// four-eyes rule): fills [`QueueItem::approvals_required`].
+    pub approvals: crate::decisions::ReviewPolicy,
 }
 
 /// One row of the review queue.
@@ -52,6 +55,15 @@ pub struct QueueItem {
     pub possible_typosquat_of: Option<String>,
     /// The revoked version this approved release's approval was read against.
     pub base_revoked: Option<String>,
+    /// Distinct auditors this release needs under the filter's review
+    /// policy (`approvals_required`, four-eyes): 1 unless configured.
+    pub approvals_required: usize,
+    /// Approvals recorded toward it so far (0 when none is pending).
+    pub approvals_recorded: usize,
+    /// Advisories matching it (OSV ids, worst first; see [`crate::advisories`]).
+    pub advisories: Vec<String>,
+    /// One of them is a malware (`MAL-`) record.
+    pub malicious: bool,
 }
 
 /// Releases matching `filter`, riskiest first: max severity, then score,
@@ -95,10 +107,13 @@ pub fn queue(conn: &mut AnyConnection, filter: &QueueFilter, limit: i64) -> Stor
     for release_id in finding_rows {
         *finding_counts.entry(release_id).or_default() += 1;
     }
+    let recorded = crate::decisions::approvals_recorded(conn, &ids)?;
+    let advisories = crate::advisories::matches(conn, Some(&ids), 10_000)?;
     let mut items: Vec<QueueItem> = rows
         .into_iter()
         .map(|(project, release)| {
             let (files, files_inspected) = file_counts.get(&release.id).copied().unwrap_or_default();
+            let approvals_required = filter.approvals.approvals_needed(&release.max_severity);
             QueueItem {
                 release_id: release.id,
                 project_id: project.id,
@@ -116,6 +131,10 @@ pub fn queue(conn: &mut AnyConnection, filter: &QueueFilter, limit: i64) -> Stor
                 updated_at: release.updated_at,
                 possible_typosquat_of: release.possible_typosquat_of,
                 base_revoked: base_revoked.get(&release.id).map(|b| b.base.clone()),
+                approvals_required,
+                approvals_recorded: recorded.get(&release.id).copied().unwrap_or(0),
+                advisories: advisories.get(&release.id).map(|m| m.iter().map(|a| a.osv_id.clone()).collect()).unwrap_or_default(),
+                malicious: advisories.get(&release.id).is_some_and(|m| m.iter().any(|a| a.malicious)),
             }
         })
         .collect();

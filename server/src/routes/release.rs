@@ -124,6 +124,8 @@ pub struct ReleasePage {
     base_revoked: Option<String>,
     /// The criteria a decision may be made for, the default first.
     criteria: Vec<String>,
+    /// Advisories matching this release, worst first.
+    advisories: Vec<airlock_store::advisories::MatchView>,
 }
 
 /// The dependency closure as the release page shows it.
@@ -283,6 +285,7 @@ pub async fn page(auth: Page<Viewer>, state: web::Data<AppState>, path: web::Pat
     criteria.extend(state.config.criteria.iter().filter(|c| **c != state.config.default_criteria).cloned());
     Ok(ReleasePage {
         base_revoked: detail.base_revoked.as_ref().map(|b| b.base.clone()),
+        advisories: detail.advisories.clone(),
         criteria,
         targets: state.config.targets.to_string(),
         target_gap: detail.target_gap(&state.config.targets),
