@@ -249,12 +249,15 @@ async fn the_webhook_receives_signed_events_and_a_failed_delivery_is_retried() {
     assert_eq!(airlock.request(&alice, "acme-billing==1.0").await.status(), 409, "a reserved name is refused");
     assert_eq!(airlock.request(&alice, "hooked==1.0").await.status(), 202);
     airlock.wait_for(&alice, "hooked", "1.0", &["awaiting_review"]).await;
+    // The upstream has no such version: its mirror job fails for good.
+    assert_eq!(airlock.request(&alice, "hooked==9.9").await.status(), 202);
+    airlock.wait_for(&alice, "hooked", "9.9", &["failed"]).await;
 
     let started = Instant::now();
     let got = loop {
         let got = receiver.received();
         let kinds: Vec<&str> = got.iter().filter(|r| r.status == 200).filter_map(|r| r.header("X-Airlock-Event")).collect();
-        if kinds.contains(&"name.reserved") && kinds.contains(&"review.waiting") {
+        if kinds.contains(&"name.reserved") && kinds.contains(&"review.waiting") && kinds.contains(&"job.failed") {
             break got;
         }
         assert!(started.elapsed() < Duration::from_secs(30), "events not delivered: {got:?}\n{}", airlock.log());
@@ -274,6 +277,10 @@ async fn the_webhook_receives_signed_events_and_a_failed_delivery_is_retried() {
     assert!(waiting.body.contains("hooked 1.0"), "{}", waiting.body);
     let reserved = got.iter().find(|r| r.header("X-Airlock-Event") == Some("name.reserved")).unwrap();
     assert!(reserved.body.contains("acme-billing"), "{}", reserved.body);
+    let failed = got.iter().find(|r| r.header("X-Airlock-Event") == Some("job.failed")).unwrap();
+    assert!(failed.body.contains("mirror_release"), "{}", failed.body);
+    let batches = got.iter().filter(|r| r.status == 200 && r.header("X-Airlock-Event") == Some("review.waiting")).count();
+    assert_eq!(batches, 1, "one release entered review: one event");
 
     // The admin page shows the attempts and the error; the inbox lists the events.
     let mut browser = Browser::new(&airlock.base);
@@ -289,4 +296,43 @@ async fn the_webhook_receives_signed_events_and_a_failed_delivery_is_retried() {
     assert_eq!(browser.post("/inbox/read", &[("csrf", &csrf), ("up_to", &up_to)]).await.0, 303);
     assert_eq!(browser.get("/inbox/count").await.1.trim(), "0");
     assert_eq!(browser.post("/inbox/read", &[("up_to", &up_to)]).await.0, 403, "no CSRF token, no change");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_configured_advisories_url_is_fetched_by_the_workers_and_on_demand() {
+    let upstream = LocalUpstream::start(vec![clean("fetched-demo", "3.0")]);
+    let record = r#"{"id": "PYSEC-2026-9", "summary": "Denial of service in fetched-demo",
+      "affected": [{"package": {"ecosystem": "PyPI", "name": "fetched-demo"}, "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"last_affected": "3.0"}]}]}],
+      "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H"}]}"#;
+    let server = Receiver::start(0, osv_zip(&[("PYSEC-2026-9.json", record.to_string())]));
+    let mut airlock = Airlock::new();
+    airlock.set_config(&[("advisories_url", &format!("\"{}\"", server.url)), ("advisories_sync_secs", "3600"), ("watch_sync_secs", "0")]);
+    let admin = airlock.user_with_token("root", "admin");
+    airlock.serve(Some(&upstream.base_url));
+    assert_eq!(airlock.request(&admin, "fetched-demo==3.0").await.status(), 202);
+    // Fetched at start (before the release existed); entering review, it is checked.
+    let started = Instant::now();
+    let r = loop {
+        let r = airlock.wait_for(&admin, "fetched-demo", "3.0", &["awaiting_review"]).await;
+        if r["advisories"].as_array().is_some_and(|a| !a.is_empty()) {
+            break r;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "not matched: {r}\n{}", airlock.log());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!((r["advisories"][0]["id"].as_str(), r["advisories"][0]["severity"].as_str()), (Some("PYSEC-2026-9"), Some("high")), "CVSS 7.5: {r}");
+    let fetched = server.received().len();
+    assert!(fetched >= 1);
+
+    let mut browser = Browser::new(&airlock.base);
+    assert_eq!(browser.login("root", "correct horse battery").await, 303);
+    let page = browser.get("/admin/notifications").await.1;
+    assert!(page.contains("Fetch advisories now"), "{page}");
+    let csrf = support::browser::hidden_csrf(&page);
+    assert_eq!(browser.post("/admin/advisories/fetch", &[("csrf", &csrf)]).await.0, 303);
+    let started = Instant::now();
+    while server.received().len() == fetched {
+        assert!(started.elapsed() < Duration::from_secs(20), "the button did not fetch");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }

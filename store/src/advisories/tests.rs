@@ -68,6 +68,14 @@ fn a_malware_record_rejects_pending_and_revokes_approved_releases() {
         let refused = decide(conn, approved, &alice, Verdict::Approve, "again", &ReviewPolicy::default(), None);
         assert!(matches!(refused, Err(crate::StoreError::Conflict(ref m)) if m.contains("MAL-2026-77")), "{refused:?}");
         assert_eq!(of_release(conn, approved).unwrap()[0].action, "revoked");
+        let events = crate::notify::recent(conn, 20).unwrap();
+        let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+        assert_eq!(kinds.iter().filter(|k| **k == "advisory.matched").count(), 2, "{kinds:?}");
+        assert_eq!(
+            kinds.iter().filter(|k| **k == "policy.decision").count(),
+            2,
+            "the person's approval is no event; the policy's two decisions are: {kinds:?}"
+        );
     });
 }
 
