@@ -117,11 +117,18 @@ pub fn import(
         let detail = format!("{} advisory records from {source}; {} unreadable", found.len(), errors.len());
         audit::record(conn, None, "advisories.import", source, &detail)
     })?;
-    let mut projects: Vec<&str> = found.iter().map(|a| a.project.as_str()).collect();
-    projects.sort_unstable();
-    projects.dedup();
+    let mut affected: Vec<&str> = found.iter().map(|a| a.project.as_str()).collect();
+    affected.sort_unstable();
+    affected.dedup();
+    // Only the affected projects Airlock holds are matched: an export
+    // names thousands, a mirror holds a few of them.
+    let mut held: Vec<String> = Vec::new();
+    for chunk in affected.chunks(500) {
+        held.extend(projects::table.filter(projects::name.eq_any(chunk)).select(projects::name).load::<String>(conn)?);
+    }
+    held.sort_unstable();
     let mut matches = Vec::new();
-    for project in projects {
+    for project in &held {
         matches.extend(match_project(conn, project, policy, review)?);
     }
     Ok(ImportReport { advisories: found.len(), errors, matches })
