@@ -289,7 +289,7 @@ fn in_range(events: &[OsvEvent], version: &Version) -> bool {
         Event::Introduced(v) => v.clone(),
         Event::Fixed(v) | Event::LastAffected(v) => Some(v.clone()),
     };
-    parsed.sort_by(|a, b| key(a).cmp(&key(b)));
+    parsed.sort_by_key(key);
     let mut affected = false;
     for event in &parsed {
         match event {
