@@ -2,7 +2,9 @@
 //! project, matched against the releases Airlock holds (approved, and
 //! pending review or on their way to it), and acted on:
 //!
-//! - every new match is recorded and logged (`advisory.match`);
+//! - every new match is recorded and logged (`advisory.match`); a match
+//!   the advisory no longer makes (withdrawn, or its ranges corrected) is
+//!   dropped unless it already rejected or revoked something;
 //! - an OSV `MAL-` record (malware) rejects a release awaiting review and
 //!   revokes an approved one, by the policy `advisory`, with the record in
 //!   the decision's comment and the audit log;
@@ -99,6 +101,9 @@ pub fn import(
     crate::db::write_transaction(conn, |conn| {
         for a in found {
             diesel::delete(advisories::table.filter(advisories::osv_id.eq(&a.osv_id)).filter(advisories::project.eq(&a.project))).execute(conn)?;
+            if a.withdrawn {
+                continue;
+            }
             diesel::insert_into(advisories::table)
                 .values((
                     advisories::osv_id.eq(&a.osv_id),
@@ -145,9 +150,6 @@ const MATCHED_STATUSES: [ReleaseStatus; 5] =
 pub fn match_project(conn: &mut AnyConnection, project: &str, policy: &AdvisoryPolicy, review: &ReviewPolicy) -> StoreResult<Vec<String>> {
     let stored: Vec<(String, String)> =
         advisories::table.filter(advisories::project.eq(project)).select((advisories::osv_id, advisories::affected)).load(conn)?;
-    if stored.is_empty() {
-        return Ok(Vec::new());
-    }
     let statuses: Vec<&str> = MATCHED_STATUSES.iter().map(|s| s.as_str()).collect();
     let held: Vec<(i64, String)> = releases::table
         .inner_join(projects::table)
@@ -157,13 +159,20 @@ pub fn match_project(conn: &mut AnyConnection, project: &str, policy: &AdvisoryP
         .load(conn)?;
     let mut out = Vec::new();
     let mut touched = Vec::new();
+    let stored: Vec<(String, Affected)> = stored.into_iter().map(|(id, a)| (id, serde_json::from_str(&a).unwrap_or_default())).collect();
     for (release_id, version) in held {
         let Ok(parsed) = pep440_rs::Version::from_str(&version) else { continue };
-        for (osv_id, affected) in &stored {
-            let affected: Affected = serde_json::from_str(affected).unwrap_or_default();
-            if !affected.covers(&parsed) {
-                continue;
-            }
+        let covering: Vec<&str> = stored.iter().filter(|(_, a)| a.covers(&parsed)).map(|(id, _)| id.as_str()).collect();
+        // A match the advisory no longer makes (withdrawn, or its ranges
+        // corrected) goes, unless it already decided something.
+        diesel::delete(
+            advisory_matches::table
+                .filter(advisory_matches::release_id.eq(release_id))
+                .filter(advisory_matches::osv_id.ne_all(covering.clone()))
+                .filter(advisory_matches::action.eq_any(["flagged", "blocked"])),
+        )
+        .execute(conn)?;
+        for osv_id in covering {
             if record_match(conn, osv_id, release_id, project, &version)? {
                 out.push(format!("{osv_id} {project} {version}"));
             }
@@ -314,7 +323,7 @@ pub fn act(conn: &mut AnyConnection, release_id: i64, policy: &AdvisoryPolicy, r
     Ok(())
 }
 
-/// Every stored advisory, newest import first (for the overview).
+/// How many advisory-project records are stored (for the overview).
 pub fn count(conn: &mut AnyConnection) -> StoreResult<i64> {
     Ok(advisories::table.count().get_result(conn)?)
 }

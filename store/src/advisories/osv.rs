@@ -93,6 +93,9 @@ pub struct Advisory {
     /// An OSV `MAL-` record: the package is malware.
     pub malicious: bool,
     pub affected: Affected,
+    /// The record was withdrawn: it matches nothing, and replaces the
+    /// stored one to say so.
+    pub withdrawn: bool,
 }
 
 /// Which versions of one project an advisory covers.
@@ -110,17 +113,16 @@ pub struct Affected {
 pub struct OsvError(pub String);
 
 /// Read one OSV JSON document (`what` names it in errors): the PyPI
-/// packages it affects, one [`Advisory`] each. A withdrawn record, or one
-/// about other ecosystems only, gives none.
+/// packages it affects, one [`Advisory`] each (none for a record about
+/// other ecosystems only). A withdrawn record's entries are marked so and
+/// cover no version.
 pub fn parse(what: &str, json: &[u8]) -> Result<Vec<Advisory>, OsvError> {
     let record: OsvRecord = serde_json::from_slice(json).map_err(|e| OsvError(format!("{what}: not an OSV record: {e}")))?;
     let id = record.id.trim().to_string();
     if id.is_empty() || id.len() > 200 {
         return Err(OsvError(format!("{what}: an OSV record needs an id (at most 200 bytes)")));
     }
-    if record.withdrawn.is_some() {
-        return Ok(Vec::new());
-    }
+    let withdrawn = record.withdrawn.is_some();
     let malicious = id.starts_with("MAL-");
     let summary = record.summary.clone().or_else(|| record.details.clone()).unwrap_or_default();
     let summary: String = summary.lines().next().unwrap_or_default().chars().take(500).collect();
@@ -128,20 +130,20 @@ pub fn parse(what: &str, json: &[u8]) -> Result<Vec<Advisory>, OsvError> {
     for affected in &record.affected {
         let Some(pkg) = affected.package.as_ref().filter(|p| p.ecosystem.eq_ignore_ascii_case("PyPI")) else { continue };
         let project = normalize(pkg.name.trim());
-        if project.is_empty() {
+        if project.is_empty() || project.len() > 200 {
             continue;
         }
         let severity = severity_of(&record, affected).unwrap_or(if malicious { "critical" } else { "unknown" }).to_string();
         let ranges: Vec<Vec<OsvEvent>> = affected.ranges.iter().filter(|r| r.kind.eq_ignore_ascii_case("ECOSYSTEM")).map(|r| r.events.clone()).collect();
         let versions = affected.versions.iter().map(|v| v.trim().to_string()).filter(|v| !v.is_empty()).collect();
-        let entry = Affected { ranges, versions };
+        let entry = if withdrawn { Affected::default() } else { Affected { ranges, versions } };
         match out.iter_mut().find(|a| a.project == project) {
             // The same package twice in one record: its ranges add up.
             Some(a) => {
                 a.affected.ranges.extend(entry.ranges);
                 a.affected.versions.extend(entry.versions);
             }
-            None => out.push(Advisory { osv_id: id.clone(), project, summary: summary.clone(), severity, malicious, affected: entry }),
+            None => out.push(Advisory { osv_id: id.clone(), project, summary: summary.clone(), severity, malicious, affected: entry, withdrawn }),
         }
     }
     Ok(out)
@@ -363,13 +365,15 @@ mod tests {
     }
 
     #[test]
-    fn malicious_records_are_critical_and_withdrawn_ones_are_skipped() {
+    fn malicious_records_are_critical_and_withdrawn_ones_cover_nothing() {
         let mal = r#"{"id": "MAL-2026-1", "summary": "Malicious code in evil-pkg", "affected": [{"package": {"ecosystem": "PyPI", "name": "evil.pkg"}, "versions": ["1.0"]}]}"#;
         let a = &parse("mal", mal.as_bytes()).unwrap()[0];
         assert!(a.malicious);
         assert_eq!((a.project.as_str(), a.severity.as_str()), ("evil-pkg", "critical"));
-        let withdrawn = r#"{"id": "GHSA-x", "withdrawn": "2026-01-01T00:00:00Z", "affected": [{"package": {"ecosystem": "PyPI", "name": "a"}}]}"#;
-        assert!(parse("w", withdrawn.as_bytes()).unwrap().is_empty());
+        let withdrawn =
+            r#"{"id": "GHSA-x", "withdrawn": "2026-01-01T00:00:00Z", "affected": [{"package": {"ecosystem": "PyPI", "name": "a"}, "versions": ["1.0"]}]}"#;
+        let w = &parse("w", withdrawn.as_bytes()).unwrap()[0];
+        assert!(w.withdrawn && !w.affected.covers(&v("1.0")), "a withdrawn record covers nothing");
         assert!(parse("bad", b"{\"summary\": 1}").unwrap_err().0.starts_with("bad: not an OSV record"));
         assert!(parse("bad", b"[]").is_err());
     }

@@ -39,6 +39,17 @@ fn an_import_flags_exactly_the_versions_its_ranges_and_lists_cover() {
         let log = crate::audit::list(conn, 100, 0).unwrap();
         assert_eq!(log.iter().filter(|e| e.action == "advisory.match").count(), 3);
 
+        // A corrected record narrows the range; a withdrawn one matches nothing.
+        let narrowed = RANGED.replace(r#"{"introduced": "1.1"}"#, r#"{"introduced": "1.2"}"#);
+        import(conn, "advisories.json", &osv(&narrowed), vec![], &AdvisoryPolicy::default(), &ReviewPolicy::default()).unwrap();
+        assert!(of_release(conn, ids[2]).unwrap().is_empty(), "1.1 is no longer covered");
+        assert_eq!(of_release(conn, ids[3]).unwrap().len(), 1, "1.2.9 still is");
+        let withdrawn = RANGED.replace(r#""summary""#, r#""withdrawn": "2026-11-30T00:00:00Z", "summary""#);
+        import(conn, "advisories.json", &osv(&withdrawn), vec![], &AdvisoryPolicy::default(), &ReviewPolicy::default()).unwrap();
+        assert!(ids.iter().all(|id| of_release(conn, *id).unwrap().is_empty()), "a withdrawn advisory flags nothing");
+        assert_eq!(count(conn).unwrap(), 0);
+        import(conn, "advisories.json", &osv(RANGED), vec![], &AdvisoryPolicy::default(), &ReviewPolicy::default()).unwrap();
+
         // A release entering review later is checked then.
         let late = awaiting(conn, "ranged", "1.1.5", "low");
         assert_eq!(check_release(conn, late, &AdvisoryPolicy::default(), &ReviewPolicy::default()).unwrap(), ["GHSA-rang-ed00-0001 ranged 1.1.5"]);
