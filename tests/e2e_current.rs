@@ -103,6 +103,7 @@ async fn approvals_required_per_severity_needs_that_many_distinct_auditors() {
     let r = airlock.wait_for(&tokens[0], "risky-pkg", "1.0", &["awaiting_review"]).await;
     let severity = r["max_severity"].as_str().unwrap().to_string();
     assert!(severity == "high" || severity == "critical", "environment exfiltration is at least high: {r}");
+    assert_eq!(r["approvals_required"], 3, "{r}");
     airlock.wait_for(&tokens[0], "calm-pkg", "1.0", &["awaiting_review"]).await;
 
     let first = airlock.decide(&tokens[0], "risky-pkg", "1.0", "approve", "one").await;
