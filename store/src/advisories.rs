@@ -255,15 +255,21 @@ pub fn matches(conn: &mut AnyConnection, ids: Option<&[i64]>, limit: i64) -> Sto
         query = query.filter(advisory_matches::release_id.eq_any(ids.to_vec()));
     }
     let rows: Vec<Row> = query.load(conn)?;
+    // The advisories those rows name, in one query per 500 ids.
+    let mut ids: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut stored: HashMap<(String, String), (String, String, bool, String)> = HashMap::new();
+    for chunk in ids.chunks(500) {
+        let found: Vec<(String, String, String, String, bool, String)> = advisories::table
+            .filter(advisories::osv_id.eq_any(chunk))
+            .select((advisories::osv_id, advisories::project, advisories::summary, advisories::severity, advisories::malicious, advisories::fixed))
+            .load(conn)?;
+        stored.extend(found.into_iter().map(|(id, project, summary, severity, malicious, fixed)| ((id, project), (summary, severity, malicious, fixed))));
+    }
     let mut out: HashMap<i64, Vec<MatchView>> = HashMap::new();
     for (osv_id, release_id, matched_at, action, project, version, status) in rows {
-        let a: Option<(String, String, bool, String)> = advisories::table
-            .filter(advisories::osv_id.eq(&osv_id))
-            .filter(advisories::project.eq(&project))
-            .select((advisories::summary, advisories::severity, advisories::malicious, advisories::fixed))
-            .first(conn)
-            .optional()?;
-        let (summary, severity, malicious, fixed) = a.unwrap_or_default();
+        let (summary, severity, malicious, fixed) = stored.get(&(osv_id.clone(), project.clone())).cloned().unwrap_or_default();
         out.entry(release_id).or_default().push(MatchView {
             osv_id,
             release_id,
