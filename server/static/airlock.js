@@ -131,4 +131,15 @@
       reader.readAsText(file);
     });
   }
+  // The header's inbox link shows the unread count (text only).
+  var inboxCount = document.getElementById("inbox-count");
+  if (inboxCount && window.fetch) {
+    fetch("/inbox/count", { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.text() : ""; })
+      .then(function (t) {
+        var n = parseInt(t, 10);
+        if (n > 0) { inboxCount.textContent = String(n); inboxCount.hidden = false; }
+      })
+      .catch(function () {});
+  }
 })();

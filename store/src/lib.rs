@@ -2,6 +2,7 @@
 //! (diesel over SQLite or PostgreSQL, one query layer for both), the job
 //! queue, and the content-addressed blob store. Knows nothing of HTTP or HTML.
 
+pub mod advisories;
 pub mod audit;
 pub mod audit_size;
 pub mod auth;
@@ -21,6 +22,7 @@ pub mod imports;
 pub mod index;
 pub mod jobs;
 pub mod names;
+pub mod notify;
 pub mod overview;
 pub mod policy;
 pub mod queue;

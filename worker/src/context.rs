@@ -32,6 +32,17 @@ pub struct Context {
     pub names: NamePolicy,
     /// The watch sync's settings.
     pub watch: WatchSettings,
+    /// Approvals and advisory blocks, as decisions are weighed.
+    pub review: airlock_store::decisions::ReviewPolicy,
+    /// What advisory matches do.
+    pub advisories: airlock_store::advisories::AdvisoryPolicy,
+    /// `advisories_url` and its period (None: on demand only).
+    pub advisories_url: Option<String>,
+    pub advisories_sync: Option<Duration>,
+    /// The notification webhook (None: inbox only).
+    pub webhook: Option<airlock_store::config::Webhook>,
+    /// How often releases entering review are announced.
+    pub notify_batch: Duration,
 }
 
 /// How watched projects are checked.
@@ -76,6 +87,12 @@ impl Context {
                 cooldown: config.watch_cooldown,
                 rate: config.watch_rate,
             },
+            review: config.review_policy(),
+            advisories: config.advisories.clone(),
+            advisories_url: config.advisories_url.clone(),
+            advisories_sync: config.advisories_sync,
+            webhook: config.webhook.clone(),
+            notify_batch: config.notify_batch,
         })
     }
 

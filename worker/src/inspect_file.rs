@@ -41,6 +41,13 @@ pub async fn run(ctx: &Context, task: InspectFile) -> Result<(), JobError> {
     let status = ctx.db(move |c| files::record_inspection(c, file_id, &inspection, &compare_wheel_and_sdist)).await?;
     if let Some(status) = status {
         tracing::info!(release_id = file.release_id, %status, "release inspected");
+        // Entering review: checked against the advisories at once.
+        let (release_id, policy, review) = (file.release_id, ctx.advisories.clone(), ctx.review.clone());
+        match ctx.db(move |c| airlock_store::advisories::check_release(c, release_id, &policy, &review)).await {
+            Ok(found) if !found.is_empty() => tracing::warn!(release_id, advisories = ?found, "release matches advisories"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(release_id, error = %e, "checking the release against advisories"),
+        }
     }
     Ok(())
 }

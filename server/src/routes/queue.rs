@@ -63,6 +63,9 @@ pub struct QueueRow {
     base_revoked: Option<String>,
     /// Why it ranks where it does: its top one or two behaviours.
     why: Vec<String>,
+    /// Matching advisories (OSV ids) and whether one says malware.
+    advisories: Vec<String>,
+    malicious: bool,
 }
 
 /// Each release's "why" (the inspection engine's summary of its worst
@@ -107,6 +110,8 @@ impl QueueRow {
             audit_base: size.and_then(|s| s.base.clone()),
             possible_typosquat_of: i.possible_typosquat_of,
             base_revoked: i.base_revoked,
+            advisories: i.advisories,
+            malicious: i.malicious,
             project: i.project,
             version: i.version,
             status_label: ReleaseStatus::label_of(&i.status),
@@ -316,6 +321,7 @@ async fn load(state: &AppState, q: &QueueQuery, rows_path: &str) -> Result<Loade
         search: search.clone(),
         with_added_files: filter_status.is_empty(),
         with_base_revoked: filter_status.is_empty(),
+        approvals: state.review_policy(),
     };
     let reader = state.reader();
     let offset = (page - 1) * PAGE_ROWS;

@@ -121,6 +121,8 @@ pub struct ReleasePage {
     can_yank: bool,
     /// What the last decision did, after the redirect that follows it.
     decided: Option<String>,
+    /// Advisories matching this release, worst first.
+    advisories: Vec<airlock_store::advisories::MatchView>,
 }
 
 /// An auditor's yank, as the page shows it.
@@ -263,6 +265,7 @@ pub async fn page(
         can_yank: auditor,
         decided: q.decided.as_ref().map(|d| d.chars().take(300).collect()),
         base_revoked: detail.base_revoked.as_ref().map(|b| b.base.clone()),
+        advisories: detail.advisories.clone(),
         criteria,
         targets: state.config.targets.to_string(),
         target_gap: detail.target_gap(&state.config.targets),
