@@ -273,8 +273,8 @@ enum Loaded {
 }
 
 fn load(state: &AppState, sha: &Sha256) -> Result<Loaded, String> {
-    let path = state.store.blobs.path_of(sha);
-    let mut file = std::fs::File::open(&path).map_err(|e| format!("cannot open the blob: {e}"))?;
+    // With an object store, a blob this node has not cached yet streams into its cache first.
+    let mut file = state.store.blobs.open_blob(sha).map_err(|e| format!("cannot open the blob: {e}"))?;
     let meta = file.metadata().map_err(|e| e.to_string())?;
     let fingerprint = Fingerprint::of(&meta);
     if state.files.holds(meta.len()) {

@@ -8,16 +8,18 @@
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use airlock_store::blobs::BlobError;
 use airlock_store::config::FileHost;
 use airlock_store::domain::{ProjectName, Sha256};
+use airlock_store::metrics::{UpstreamErrorKind, PROCESS};
 pub use airlock_store::watches::Validators;
 use airlock_store::BlobStore;
 use futures_util::StreamExt;
 use serde::Deserialize;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use url::Url;
 
 use crate::egress::{self, EgressPolicy};
@@ -103,15 +105,42 @@ pub struct Egress {
     pub allow_private: bool,
 }
 
+/// Downloads at once per upstream host (`upstream_concurrency`), shared by
+/// every job of the process: a release's files download side by side, and
+/// several releases together still ask no host for more than this.
+#[derive(Debug)]
+struct HostSlots {
+    per_host: usize,
+    hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
+}
+
+impl HostSlots {
+    /// Wait for a download slot on `url`'s host (and port).
+    async fn acquire(&self, url: &Url) -> Result<OwnedSemaphorePermit, JobError> {
+        let key = format!("{}:{}", url.host_str().unwrap_or(""), url.port_or_known_default().unwrap_or(0));
+        let slots = {
+            let mut hosts = self.hosts.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            hosts.entry(key).or_insert_with(|| Arc::new(Semaphore::new(self.per_host))).clone()
+        };
+        slots.acquire_owned().await.map_err(|_| JobError::transient("the download slots were closed"))
+    }
+}
+
 #[derive(Clone)]
 pub struct UpstreamClient {
     http: reqwest::Client,
     base: Url,
     policy: Arc<EgressPolicy>,
+    slots: Arc<HostSlots>,
 }
 
 impl UpstreamClient {
     pub fn new(base: &str, timeout: Duration, egress: Egress) -> Result<Self, JobError> {
+        UpstreamClient::with_concurrency(base, timeout, egress, 4)
+    }
+
+    /// A client that downloads at most `per_host` files at once from one host.
+    pub fn with_concurrency(base: &str, timeout: Duration, egress: Egress, per_host: usize) -> Result<Self, JobError> {
         let base = Url::parse(base).map_err(|e| JobError::permanent(format!("upstream URL {base:?} is invalid: {e}")))?;
         let policy = Arc::new(EgressPolicy::new(base.clone(), egress.file_hosts, egress.allow_private));
         let http = reqwest::Client::builder()
@@ -122,7 +151,8 @@ impl UpstreamClient {
             .dns_resolver(policy.resolver())
             .build()
             .map_err(|e| JobError::permanent(format!("building the HTTP client: {e}")))?;
-        Ok(UpstreamClient { http, base, policy })
+        let slots = Arc::new(HostSlots { per_host: per_host.max(1), hosts: Mutex::default() });
+        Ok(UpstreamClient { http, base, policy, slots })
     }
 
     /// A GET of `url`, once the egress rule allows it. A refusal, here, on
@@ -166,6 +196,7 @@ impl UpstreamClient {
             return Ok(ProjectPage::NotModified);
         }
         if status == reqwest::StatusCode::NOT_FOUND {
+            PROCESS.upstream_error(UpstreamErrorKind::NotFound);
             return Err(JobError::absent(format!("project {project} does not exist on the upstream index")));
         }
         if !status.is_success() {
@@ -190,6 +221,7 @@ impl UpstreamClient {
             .as_ref()
             .ok_or_else(|| JobError::permanent(format!("the upstream gives no sha256 for {}; Airlock only mirrors verifiable files", file.filename)))?;
         let what = format!("downloading {}", file.filename);
+        let _slot = self.slots.acquire(&file.url).await?;
         let resp = self.get(&file.url, &what)?.send().await.map_err(|e| request_error(&what, &e))?;
         let status = resp.status();
         if !status.is_success() {
@@ -207,22 +239,31 @@ impl UpstreamClient {
                 return Err(JobError::permanent(format!("{} is larger than {MAX_FILE_BYTES} bytes", file.filename)));
             }
         }
-        writer.commit(Some(expected)).map_err(|e| match e {
-            BlobError::HashMismatch { expected, actual } => {
-                // The digest of what came back goes to the log only: the
-                // job's error is shown to anyone who may read the index.
-                tracing::warn!(file = %file.filename, url = %file.url, %expected, %actual, "sha256 mismatch; the file was discarded");
-                JobError::permanent(format!(
-                    "sha256 mismatch for {}: the downloaded file does not match the upstream's published sha256; the file was discarded",
-                    file.filename
-                ))
-            }
-            other => JobError::transient(other.to_string()),
-        })
+        // Off the executor: with an object store, committing is an upload.
+        let expected_sha = expected.clone();
+        let committed = tokio::task::spawn_blocking(move || writer.commit(Some(&expected_sha)))
+            .await
+            .map_err(|e| JobError::transient(format!("storing {}: {e}", file.filename)))?;
+        committed
+            .map_err(|e| match e {
+                BlobError::HashMismatch { expected, actual } => {
+                    // The digest of what came back goes to the log only: the
+                    // job's error is shown to anyone who may read the index.
+                    tracing::warn!(file = %file.filename, url = %file.url, %expected, %actual, "sha256 mismatch; the file was discarded");
+                    PROCESS.upstream_error(UpstreamErrorKind::HashMismatch);
+                    JobError::permanent(format!(
+                        "sha256 mismatch for {}: the downloaded file does not match the upstream's published sha256; the file was discarded",
+                        file.filename
+                    ))
+                }
+                other => JobError::transient(other.to_string()),
+            })
+            .inspect(|(_, size)| PROCESS.mirrored(*size))
     }
 }
 
 fn refused(what: &str, refusal: &egress::Refusal) -> JobError {
+    PROCESS.upstream_error(UpstreamErrorKind::Refused);
     tracing::warn!(%refusal, "{what}: refused by the egress rule");
     JobError::permanent(format!("{what}: refused: {refusal}"))
 }
@@ -232,7 +273,16 @@ fn refused(what: &str, refusal: &egress::Refusal) -> JobError {
 fn request_error(what: &str, e: &reqwest::Error) -> JobError {
     match egress::refusal_of(e) {
         Some(refusal) => refused(what, refusal),
-        None => JobError::transient(format!("{what}: {}", with_cause(e))),
+        None => {
+            PROCESS.upstream_error(if e.is_timeout() {
+                UpstreamErrorKind::Timeout
+            } else if e.is_connect() {
+                UpstreamErrorKind::Connect
+            } else {
+                UpstreamErrorKind::Other
+            });
+            JobError::transient(format!("{what}: {}", with_cause(e)))
+        }
     }
 }
 
@@ -243,6 +293,7 @@ const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
 /// the upstream's `Retry-After` (in seconds) asks; other statuses are final.
 fn status_error(msg: String, resp: &reqwest::Response) -> JobError {
     let status = resp.status();
+    PROCESS.upstream_error(UpstreamErrorKind::of_status(status.as_u16()));
     if !(status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS) {
         return JobError::permanent(msg);
     }
@@ -296,7 +347,10 @@ fn bounded(mut text: String) -> String {
 /// The files of a PEP 691 JSON project page; relative URLs resolve against
 /// `page_url`. Public for the fuzz targets.
 pub fn parse_json_page(body: &[u8], page_url: &Url) -> Result<Vec<UpstreamFile>, JobError> {
-    let page: JsonProjectPage = serde_json::from_slice(body).map_err(|e| JobError::permanent(format!("the upstream's JSON project page is malformed: {e}")))?;
+    let page: JsonProjectPage = serde_json::from_slice(body).map_err(|e| {
+        PROCESS.upstream_error(UpstreamErrorKind::Malformed);
+        JobError::permanent(format!("the upstream's JSON project page is malformed: {e}"))
+    })?;
     let mut files = Vec::with_capacity(page.files.len());
     for f in page.files {
         let Ok(url) = page_url.join(&f.url) else { continue };
