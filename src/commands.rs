@@ -80,6 +80,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Fsck { verify, json } => fsck(config, verify, json),
         Command::Backup { dest } => {
             let store = Store::open(&config, 1)?;
+            if store.blobs.is_remote() {
+                bail!(
+                    "the blobs are in {}: back the bucket up with the object store's own tools (versioning, replication) and the database with pg_dump",
+                    store.blobs.describe()
+                );
+            }
             let copied = airlock_store::backup::backup(&mut *store.conn()?, &store.blobs, &dest)?;
             println!("backed up to {}: database {} bytes, {} blobs ({} bytes)", dest.display(), copied.database_bytes, copied.blobs, copied.blob_bytes);
             Ok(ExitCode::SUCCESS)

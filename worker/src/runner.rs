@@ -78,7 +78,7 @@ async fn run_claimed(ctx: &Context, worker_id: &str, job: Job, mut shutdown: wat
     tokio::pin!(work);
     let finished = tokio::select! {
         done = &mut work => Some(done),
-        _ = async { drop(shutdown.wait_for(|stop| *stop).await) } => tokio::time::timeout(SHUTDOWN_GRACE, &mut work).await.ok(),
+        _ = stop_asked(&mut shutdown) => tokio::time::timeout(SHUTDOWN_GRACE, &mut work).await.ok(),
     };
     heartbeat.abort();
     let id = job.id;
@@ -115,6 +115,13 @@ async fn run_claimed(ctx: &Context, worker_id: &str, job: Job, mut shutdown: wat
                 Err(e) => tracing::error!(error = %e, "could not record job failure"),
             }
         }
+    }
+}
+
+/// Resolves once shutdown is asked (never, if nobody can ask any more).
+async fn stop_asked(shutdown: &mut watch::Receiver<bool>) {
+    if shutdown.wait_for(|stop| *stop).await.is_err() {
+        std::future::pending::<()>().await;
     }
 }
 
