@@ -443,6 +443,71 @@ mod tests {
         assert_eq!(names, ["a&b-1.0.tar.gz", "c+d e-1.0.tar.gz", "f+g-1.0.zip"]);
     }
 
+    /// A server on 127.0.0.1 that answers every GET with its path as the
+    /// body after `hold`, and reports the most requests it held at once.
+    async fn counting_server(hold: Duration) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let origin = format!("http://{}", listener.local_addr().unwrap());
+        let (now, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let peak = most.clone();
+        tokio::spawn(async move {
+            while let Ok((mut conn, _)) = listener.accept().await {
+                let (now, most) = (now.clone(), most.clone());
+                tokio::spawn(async move {
+                    let mut request = Vec::new();
+                    let mut buf = [0u8; 1024];
+                    while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match conn.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => request.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    let path = String::from_utf8_lossy(&request).split(' ').nth(1).unwrap_or("").to_string();
+                    most.fetch_max(now.fetch_add(1, Ordering::SeqCst) + 1, Ordering::SeqCst);
+                    tokio::time::sleep(hold).await;
+                    now.fetch_sub(1, Ordering::SeqCst);
+                    let head = format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n", path.len());
+                    let _ = conn.write_all(head.as_bytes()).await;
+                    let _ = conn.write_all(path.as_bytes()).await;
+                });
+            }
+        });
+        (origin, peak)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn downloads_from_one_host_run_side_by_side_up_to_the_per_host_limit() {
+        let (origin, peak) = counting_server(Duration::from_millis(500)).await;
+        let client = UpstreamClient::with_concurrency(&format!("{origin}/simple/"), Duration::from_secs(10), Egress::default(), 3).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = BlobStore::open(dir.path()).unwrap();
+        let files: Vec<UpstreamFile> = (0..8)
+            .map(|i| {
+                let path = format!("/files/demo-1.0-{i}-py3-none-any.whl");
+                UpstreamFile {
+                    filename: format!("demo-1.0-{i}-py3-none-any.whl"),
+                    url: Url::parse(&format!("{origin}{path}")).unwrap(),
+                    sha256: Some(Sha256::of(path.as_bytes())),
+                    requires_python: None,
+                    yanked: None,
+                    upload_time: None,
+                    size: None,
+                }
+            })
+            .collect();
+        let started = std::time::Instant::now();
+        let stored = futures_util::future::join_all(files.iter().map(|f| client.download(f, &blobs))).await;
+        for (file, result) in files.iter().zip(stored) {
+            let (sha, _) = result.unwrap_or_else(|e| panic!("{}: {e:?}", file.filename));
+            assert!(blobs.contains(&sha));
+        }
+        assert_eq!(peak.load(std::sync::atomic::Ordering::SeqCst), 3, "at most 3 at once, and 3 were");
+        // 8 files of 0.5 s each, 3 at a time: 3 rounds (1.5 s), not 8 (4 s).
+        assert!(started.elapsed() < Duration::from_millis(3000), "took {:?}", started.elapsed());
+    }
+
     #[test]
     fn malformed_json_is_a_clear_permanent_error() {
         let page = Url::parse("http://up.test/simple/demo/").unwrap();
