@@ -105,7 +105,13 @@ async fn two_servers_and_two_workers_share_postgres_and_object_storage() {
     assert!(run.success, "pip install from the second server failed: {}", run.output);
     assert!(target.path().join(package.dist_info()).is_dir(), "{}", run.output);
 
-    // Both worker processes took jobs from the one queue, and logged as JSON with the job's id.
+    // A range request for the wheel, on the second server: the bytes asked for, from the cached blob.
+    let file_url = format!("{second}/files/{wheel_sha}/{wheel_name}");
+    let part = reqwest::Client::new().get(&file_url).header("Range", "bytes=10-29").send().await.expect("range request");
+    assert_eq!(part.status(), 206);
+    assert_eq!(part.bytes().await.expect("body").as_ref(), &wheel[10..30]);
+
+    // The worker processes log as JSON, each job's lines naming its id.
     let worked: Vec<String> = logs.iter().map(|l| std::fs::read_to_string(l).unwrap_or_default()).collect();
     let jobs_logged = worked.iter().flat_map(|log| log.lines()).filter(|l| l.starts_with('{') && l.contains("\"job_id\":")).count();
     assert!(jobs_logged > 0, "no JSON log line names its job: {worked:?}");
