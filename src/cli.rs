@@ -53,6 +53,15 @@ pub struct GlobalArgs {
     /// Access log, one line per request: off, stdout, stderr or a file path [default: off; a per-minute summary goes to the log].
     #[arg(long, env = "AIRLOCK_ACCESS_LOG", global = true)]
     pub access_log: Option<String>,
+    /// Where blobs live: a folder, or s3://bucket/prefix (credentials and endpoint from AWS_* variables) [default: <data-dir>/blobs].
+    #[arg(long, env = "AIRLOCK_BLOB_STORE", global = true)]
+    pub blob_store: Option<String>,
+    /// Downloads at once from one upstream host [default: 4].
+    #[arg(long, env = "AIRLOCK_UPSTREAM_CONCURRENCY", global = true)]
+    pub upstream_concurrency: Option<usize>,
+    /// Database connections this process keeps at most [default: workers + 8 for serve, workers + 2 for worker].
+    #[arg(long, env = "AIRLOCK_DB_POOL_SIZE", global = true)]
+    pub db_pool_size: Option<u32>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -77,6 +86,9 @@ pub enum Command {
         /// Workers to run [default: 2].
         #[arg(long, env = "AIRLOCK_WORKERS")]
         workers: Option<usize>,
+        /// Serve /metrics, /healthz and /readyz on this address (none by default).
+        #[arg(long, env = "AIRLOCK_METRICS_LISTEN")]
+        metrics_listen: Option<String>,
     },
     /// Run pending database migrations and exit.
     Migrate,
@@ -260,6 +272,9 @@ impl GlobalArgs {
             target_platforms: self.target_platforms.clone(),
             reserved_names: self.reserved_names.clone(),
             access_log: self.access_log.clone(),
+            blob_store: self.blob_store.clone(),
+            upstream_concurrency: self.upstream_concurrency,
+            db_pool_size: self.db_pool_size,
             ..Settings::default()
         }
     }

@@ -26,7 +26,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             .over(overrides);
         }
-        Command::Worker { workers } => {
+        Command::Worker { workers, .. } => {
             overrides = Settings { workers: *workers, ..Settings::default() }.over(overrides);
         }
         _ => {}
@@ -35,9 +35,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     init_logging(config.log_format);
     match cli.command {
         Command::Serve { .. } => serve(config),
-        Command::Worker { .. } => worker(config),
+        Command::Worker { metrics_listen, .. } => worker(config, metrics_listen.as_deref()),
         Command::Migrate => {
-            let pool = db::connect(config.database_url(), 1)?;
+            let pool = db::connect(config.database_url(), config.pool_size(0, 1))?;
             let applied = db::run_migrations(&mut *pool.get()?)?;
             println!("applied {} migration(s)", applied.len());
             Ok(ExitCode::SUCCESS)
@@ -87,6 +87,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Fsck { verify, json } => fsck(config, verify, json),
         Command::Backup { dest } => {
             let store = Store::open(&config, 1)?;
+            if store.blobs.is_remote() {
+                bail!(
+                    "the blobs are in {}: back the bucket up with the object store's own tools (versioning, replication) and the database with pg_dump",
+                    store.blobs.describe()
+                );
+            }
             let copied = airlock_store::backup::backup(&mut *store.conn()?, &store.blobs, &dest)?;
             println!("backed up to {}: database {} bytes, {} blobs ({} bytes)", dest.display(), copied.database_bytes, copied.blobs, copied.blob_bytes);
             Ok(ExitCode::SUCCESS)
@@ -219,27 +225,43 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 fn serve(config: Config) -> anyhow::Result<ExitCode> {
-    let store = Store::open(&config, (config.workers as u32 + 8).min(64))?;
+    let store = Store::open(&config, config.pool_size(config.workers, 8))?;
     bootstrap_admin(&store)?;
     if config.upstream.is_none() {
         tracing::warn!("no upstream index configured (--upstream / AIRLOCK_UPSTREAM): requests will fail to mirror until one is set");
     }
     let listener = TcpListener::bind(&config.listen).with_context(|| format!("listening on {}", config.listen))?;
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, data_dir = %config.data_dir.display(), workers = config.workers, "airlock listening on http://{addr}/");
+    tracing::info!(%addr, data_dir = %config.data_dir.display(), blobs = %store.blobs.describe(), workers = config.workers, "airlock listening on http://{addr}/");
     let rt = runtime()?;
-    rt.block_on(async move {
+    let result = rt.block_on(async move {
         let ctx = airlock_worker::Context::new(store.clone(), &config).map_err(|e| anyhow::anyhow!(e.message))?;
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let workers = airlock_worker::spawn_workers(&ctx, config.workers, config.upstream_sync, &stopped);
         let state = airlock_server::AppState::new(store, config);
         let server = airlock_server::run(listener, state)?;
-        let result = server.await;
+        let handle = server.handle();
+        let mut serving = tokio::spawn(server);
+        // SIGTERM or Ctrl-C: stop taking connections and drain the requests
+        // in flight while the workers finish or hand back their jobs.
+        let served = tokio::select! {
+            served = &mut serving => served,
+            _ = wait_for_signal() => {
+                tracing::info!("shutting down: draining requests; running jobs finish or go back to the queue");
+                let _ = stop.send(true);
+                handle.stop(true).await;
+                serving.await
+            }
+        };
         let _ = stop.send(true);
-        let _ = tokio::time::timeout(Duration::from_secs(10), futures_join(workers)).await;
-        result.context("web server")?;
+        let _ = tokio::time::timeout(airlock_worker::runner::SHUTDOWN_GRACE + Duration::from_secs(5), futures_join(workers)).await;
+        served.context("web server task")?.context("web server")?;
+        tracing::info!("stopped");
         Ok(ExitCode::SUCCESS)
-    })
+    });
+    // Blocking tasks of jobs that were handed back are not waited for.
+    rt.shutdown_timeout(Duration::from_secs(1));
+    result
 }
 
 async fn futures_join(handles: Vec<tokio::task::JoinHandle<()>>) {
@@ -248,22 +270,43 @@ async fn futures_join(handles: Vec<tokio::task::JoinHandle<()>>) {
     }
 }
 
-fn worker(config: Config) -> anyhow::Result<ExitCode> {
+fn worker(config: Config, metrics_listen: Option<&str>) -> anyhow::Result<ExitCode> {
     if config.workers == 0 {
         bail!("--workers must be at least 1");
     }
-    let store = Store::open(&config, config.workers as u32 + 2)?;
+    let store = Store::open(&config, config.pool_size(config.workers, 2))?;
+    let probes = match metrics_listen {
+        Some(addr) => Some(TcpListener::bind(addr).with_context(|| format!("--metrics-listen {addr}"))?),
+        None => None,
+    };
     let rt = runtime()?;
-    rt.block_on(async move {
-        let ctx = airlock_worker::Context::new(store, &config).map_err(|e| anyhow::anyhow!(e.message))?;
+    let result = rt.block_on(async move {
+        let ctx = airlock_worker::Context::new(store.clone(), &config).map_err(|e| anyhow::anyhow!(e.message))?;
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let workers = airlock_worker::spawn_workers(&ctx, config.workers, config.upstream_sync, &stopped);
-        tracing::info!(workers = config.workers, "workers running; Ctrl-C to stop");
+        let probes = match probes {
+            Some(listener) => {
+                tracing::info!(addr = %listener.local_addr()?, "serving /metrics, /healthz and /readyz");
+                let server = airlock_server::run_probes(listener, airlock_server::AppState::new(store, config.clone()))?;
+                let handle = server.handle();
+                tokio::spawn(server);
+                Some(handle)
+            }
+            None => None,
+        };
+        tracing::info!(workers = config.workers, blobs = %ctx.store.blobs.describe(), "workers running; Ctrl-C to stop");
         wait_for_signal().await;
+        tracing::info!("shutting down: running jobs finish or go back to the queue");
         let _ = stop.send(true);
         futures_join(workers).await;
+        if let Some(handle) = probes {
+            handle.stop(false).await;
+        }
+        tracing::info!("stopped");
         Ok(ExitCode::SUCCESS)
-    })
+    });
+    rt.shutdown_timeout(Duration::from_secs(1));
+    result
 }
 
 async fn wait_for_signal() {

@@ -270,11 +270,17 @@ enum Loaded {
     /// Verified on disk: stream it from this handle, positioned at the start.
     Disk(std::fs::File, u64),
     Mismatch(String),
+    /// The object store did not answer: nothing is known about the bytes.
+    Unavailable(String),
 }
 
 fn load(state: &AppState, sha: &Sha256) -> Result<Loaded, String> {
-    let path = state.store.blobs.path_of(sha);
-    let mut file = std::fs::File::open(&path).map_err(|e| format!("cannot open the blob: {e}"))?;
+    // With an object store, a blob this node has not cached yet streams into its cache first.
+    let mut file = match state.store.blobs.open_blob(sha) {
+        Ok(file) => file,
+        Err(e @ airlock_store::blobs::BlobError::Remote { .. }) => return Ok(Loaded::Unavailable(e.to_string())),
+        Err(e) => return Err(format!("cannot open the blob: {e}")),
+    };
     let meta = file.metadata().map_err(|e| e.to_string())?;
     let fingerprint = Fingerprint::of(&meta);
     if state.files.holds(meta.len()) {
@@ -310,6 +316,10 @@ pub async fn serve(req: &HttpRequest, state: &AppState, sha: Sha256, filename: &
     let (file, len) = match loaded {
         Err(problem) | Ok(Loaded::Mismatch(problem)) => return Err(refuse(state, filename, &sha, &problem)),
         Ok(Loaded::Memory(cached)) => return Ok(respond_bytes(req, &cached, filename)),
+        Ok(Loaded::Unavailable(problem)) => {
+            tracing::warn!(%sha, %problem, "the blob store did not answer");
+            return Err(AppError::Busy("the blob store did not answer; try again shortly".into()));
+        }
         Ok(Loaded::Disk(file, len)) => (file, len),
     };
     let etag = etag_of(sha.as_str());

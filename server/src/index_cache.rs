@@ -149,6 +149,12 @@ impl Inner {
     }
 }
 
+/// A lookup's answer, counted as a hit or a miss for `/metrics`.
+fn counted<T>(found: Option<T>) -> Option<T> {
+    airlock_store::metrics::PROCESS.index_cache(found.is_some());
+    found
+}
+
 /// The per-process cache of rendered pages and approved files.
 #[derive(Default)]
 pub struct IndexCache {
@@ -171,16 +177,16 @@ impl IndexCache {
     }
 
     pub fn root(&self) -> Option<Arc<CachedPage>> {
-        self.inner.read().expect("index cache lock").root.clone()
+        counted(self.inner.read().expect("index cache lock").root.clone())
     }
 
     pub fn project(&self, name: &str) -> Option<Arc<CachedPage>> {
-        self.inner.read().expect("index cache lock").projects.get(name).cloned()
+        counted(self.inner.read().expect("index cache lock").projects.get(name).cloned())
     }
 
     pub fn file(&self, sha256: &str, filename: &str) -> Option<Arc<ServableFile>> {
         let inner = self.inner.read().expect("index cache lock");
-        inner.files.get(sha256)?.iter().find(|f| f.file.filename == filename).cloned()
+        counted(inner.files.get(sha256).and_then(|names| names.iter().find(|f| f.file.filename == filename).cloned()))
     }
 
     pub fn store_root(&self, ticket: FillTicket, page: Arc<CachedPage>) {

@@ -17,6 +17,7 @@ pub mod index_cache;
 pub mod index_feed;
 pub mod index_render;
 pub mod memory;
+pub mod metrics;
 pub mod negotiate;
 pub mod release_detail;
 pub mod review;
@@ -73,8 +74,8 @@ async fn request_span(
     let mutating = kind == RouteKind::Other && !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     let request_id = || hex::encode(rand::random::<[u8; 6]>());
     let span = match kind {
-        RouteKind::Index | RouteKind::File => tracing::debug_span!("request", id = %request_id(), method = %req.method(), path = %req.path()),
-        RouteKind::Other => tracing::info_span!("request", id = %request_id(), method = %req.method(), path = %req.path()),
+        RouteKind::Index | RouteKind::File => tracing::debug_span!("request", request_id = %request_id(), method = %req.method(), path = %req.path()),
+        RouteKind::Other => tracing::info_span!("request", request_id = %request_id(), method = %req.method(), path = %req.path()),
     };
     // What the access log needs of the request, kept only when it is on.
     let line = access.is_on().then(|| {
@@ -82,10 +83,16 @@ async fn request_span(
         let user_agent = req.headers().get(header::USER_AGENT).map(|v| v.as_bytes().to_vec());
         (req.peer_addr().map(|a| a.ip()), req.method().clone(), target, req.version(), user_agent)
     });
+    let hot_route = metrics::hot_route(kind, req.path());
     let started = std::time::Instant::now();
     async move {
         let res = next.call(req).await;
-        let micros = started.elapsed().as_micros() as u64;
+        let took = started.elapsed();
+        let micros = took.as_micros() as u64;
+        match hot_route {
+            Some(route) => metrics::observe(Some(route), took),
+            None => metrics::observe(res.as_ref().ok().and_then(|r| r.request().match_pattern()).as_deref(), took),
+        }
         let (status, bytes) = match &res {
             Ok(r) => (
                 r.status().as_u16(),
@@ -133,6 +140,8 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
 /// Start the HTTP server on `listener`, the task that follows the index
 /// change feed and the one that writes the per-minute request summary (call
 /// from within a tokio runtime). Fails when the access log cannot be opened.
+/// The caller handles signals: stop it with [`Server::handle`]'s
+/// `stop(true)`, which drains the requests in flight (up to 10 s).
 pub fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
     let access = Arc::new(AccessLog::open(&state.config.access_log)?);
     tokio::spawn(index_feed::follow(state.clone()));
@@ -147,6 +156,24 @@ pub fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
     })
     .listen(listener)?
     .shutdown_timeout(10)
+    .disable_signals()
+    .run();
+    Ok(server)
+}
+
+/// A `worker` process's probes on `listener`: `/metrics` (the queue, and
+/// this process's counters), `/healthz` and `/readyz`; nothing else.
+pub fn run_probes(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(web::Data::new(state.clone()))
+            .route("/metrics", web::get().to(metrics::metrics_page))
+            .route("/healthz", web::get().to(routes::health::healthz))
+            .route("/readyz", web::get().to(routes::health::readyz))
+    })
+    .workers(1)
+    .listen(listener)?
+    .disable_signals()
     .run();
     Ok(server)
 }

@@ -3,14 +3,25 @@
 //! stream, fsynced, checked against the expected digest and only then renamed
 //! into place, so a blob's path always holds exactly the bytes its name says.
 //! Never writes outside its root.
+//!
+//! With `blob_store = "s3://…"` the blobs live in object storage
+//! ([`crate::blob_remote`]) and the folder is this node's cache of them: a
+//! write lands in the bucket (through a temporary key) before it lands in
+//! the cache, and a read of a blob the cache lacks streams it from the
+//! bucket into the cache, checked against its name, first. Blobs never
+//! change, so the cache never goes stale.
 
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+use std::sync::Arc;
+
 use sha2::{Digest, Sha256 as Sha256Hasher};
 use thiserror::Error;
 
+use crate::blob_remote::Remote;
+use crate::config::BlobLocation;
 use crate::domain::Sha256;
 
 #[derive(Debug, Error)]
@@ -21,6 +32,8 @@ pub enum BlobError {
     HashMismatch { expected: Sha256, actual: Sha256 },
     #[error("blob {0} is not in the store")]
     Missing(Sha256),
+    #[error("object store: {what}: {message}")]
+    Remote { what: String, message: String },
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> BlobError + '_ {
@@ -29,18 +42,59 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> BlobError + '_ {
 
 #[derive(Debug, Clone)]
 pub struct BlobStore {
+    /// The blobs, or this node's cache of the object store's.
     root: PathBuf,
+    remote: Option<Arc<Remote>>,
 }
 
 impl BlobStore {
+    /// Blobs in the folder `root`.
     pub fn open(root: impl Into<PathBuf>) -> Result<Self, BlobError> {
         let root = root.into();
         fs::create_dir_all(root.join("tmp")).map_err(io_err(&root))?;
-        Ok(BlobStore { root })
+        Ok(BlobStore { root, remote: None })
     }
 
+    /// Blobs where `location` says; `cache` is the local folder an object
+    /// store's blobs are cached in.
+    pub fn open_location(location: &BlobLocation, cache: &Path) -> Result<Self, BlobError> {
+        match location {
+            BlobLocation::Folder(root) => BlobStore::open(root),
+            BlobLocation::S3 { bucket, prefix } => {
+                let remote = Remote::new(bucket, prefix)?;
+                Ok(BlobStore { remote: Some(Arc::new(remote)), ..BlobStore::open(cache)? })
+            }
+        }
+    }
+
+    /// The blob folder (with an object store: the local cache).
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// `folder PATH` or `s3://bucket/prefix`, for logs and messages.
+    pub fn describe(&self) -> String {
+        match &self.remote {
+            Some(remote) => remote.url.clone(),
+            None => format!("folder {}", self.root.display()),
+        }
+    }
+
+    /// Whether blobs live in an object store (the folder is only a cache).
+    pub fn is_remote(&self) -> bool {
+        self.remote.is_some()
+    }
+
+    /// Readiness: the folder is there (and, with an object store, the bucket answers).
+    pub fn check(&self) -> Result<(), BlobError> {
+        let tmp = self.root.join("tmp");
+        if !tmp.is_dir() {
+            return Err(BlobError::Io { path: tmp, source: io::Error::new(io::ErrorKind::NotFound, "the blob folder is gone") });
+        }
+        match &self.remote {
+            Some(remote) => remote.check(),
+            None => Ok(()),
+        }
     }
 
     /// Where the blob with this digest lives (whether or not it exists).
@@ -49,8 +103,19 @@ impl BlobStore {
         self.root.join(&s[0..2]).join(&s[2..4]).join(s)
     }
 
+    /// Whether the blob is stored. With an object store, a blob not in the
+    /// cache costs one request (and an unreachable bucket answers false).
     pub fn contains(&self, sha: &Sha256) -> bool {
-        self.path_of(sha).is_file()
+        if self.path_of(sha).is_file() {
+            return true;
+        }
+        match &self.remote {
+            Some(remote) => remote.exists(sha).unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "could not look a blob up");
+                false
+            }),
+            None => false,
+        }
     }
 
     /// Start writing a new blob; finish it with [`BlobWriter::commit`].
@@ -71,6 +136,11 @@ impl BlobStore {
     /// digest themselves or use [`BlobStore::open_verified`].
     pub fn open_blob(&self, sha: &Sha256) -> Result<File, BlobError> {
         let path = self.path_of(sha);
+        if let Some(remote) = &self.remote {
+            if !path.is_file() {
+                self.fetch(remote, sha)?;
+            }
+        }
         File::open(&path).map_err(|e| match e.kind() {
             io::ErrorKind::NotFound => BlobError::Missing(sha.clone()),
             _ => BlobError::Io { path, source: e },
@@ -90,6 +160,38 @@ impl BlobStore {
         }
         file.rewind().map_err(io_err(&path))?;
         Ok(file)
+    }
+}
+
+/// The variable naming a local S3-compatible server and bucket for tests,
+/// as `http://host:port/bucket` (CI starts one; see `.ci/run`).
+pub const TEST_S3_VAR: &str = "AIRLOCK_TEST_S3";
+
+impl BlobStore {
+    /// A store in a fresh prefix of the bucket that `AIRLOCK_TEST_S3` names,
+    /// cached in `cache`; None when the variable is unset. For tests.
+    #[doc(hidden)]
+    pub fn on_test_s3(cache: &Path) -> Option<BlobStore> {
+        let named = std::env::var(TEST_S3_VAR).ok().filter(|v| !v.is_empty())?;
+        let url = url::Url::parse(&named).unwrap_or_else(|e| panic!("{TEST_S3_VAR}={named:?} is not a URL: {e}"));
+        let bucket = url.path().trim_matches('/').to_string();
+        assert!(!bucket.is_empty(), "{TEST_S3_VAR} must name the bucket: http://host:port/bucket");
+        let endpoint = format!("{}://{}", url.scheme(), &url[url::Position::BeforeHost..url::Position::AfterPort]);
+        let prefix = format!("test-{}/", hex::encode(rand::random::<[u8; 8]>()));
+        let remote = Remote::at_endpoint(&endpoint, &bucket, &prefix).expect("test object store");
+        Some(BlobStore { remote: Some(Arc::new(remote)), ..BlobStore::open(cache).expect("cache folder") })
+    }
+
+    /// The same bucket and prefix with another cache folder: a second node.
+    #[doc(hidden)]
+    pub fn with_cache(&self, cache: &Path) -> Result<BlobStore, BlobError> {
+        Ok(BlobStore { remote: self.remote.clone(), ..BlobStore::open(cache)? })
+    }
+
+    /// Stream a blob from the object store into the cache, checked against its name.
+    fn fetch(&self, remote: &Remote, sha: &Sha256) -> Result<(), BlobError> {
+        let writer = remote.download(sha, self.writer()?)?;
+        writer.commit_local(Some(sha)).map(|_| ())
     }
 }
 
@@ -118,7 +220,25 @@ impl BlobWriter {
 
     /// Fsync and move into place. With `expected`, a digest mismatch discards
     /// the bytes and fails; nothing is stored.
-    pub fn commit(mut self, expected: Option<&Sha256>) -> Result<(Sha256, u64), BlobError> {
+    pub fn commit(self, expected: Option<&Sha256>) -> Result<(Sha256, u64), BlobError> {
+        let Some(remote) = self.store.remote.clone() else {
+            return self.commit_local(expected);
+        };
+        let actual = self.digest();
+        if let Some(expected) = expected {
+            if expected != &actual {
+                return Err(BlobError::HashMismatch { expected: expected.clone(), actual });
+            }
+        }
+        let tmp_path = self.file.path().to_path_buf();
+        let upload = self.file.reopen().map_err(io_err(&tmp_path))?;
+        remote.upload(upload, self.len, &actual)?;
+        self.commit_local(Some(&actual))
+    }
+
+    /// Fsync and move into the folder (only: for a blob the object store
+    /// already holds, or when there is none).
+    fn commit_local(mut self, expected: Option<&Sha256>) -> Result<(Sha256, u64), BlobError> {
         let actual = self.digest();
         if let Some(expected) = expected {
             if expected != &actual {
@@ -156,44 +276,96 @@ mod tests {
     use super::*;
     use std::io::Read;
 
+    /// Run `test` on a local folder store, and on the test object store when
+    /// `AIRLOCK_TEST_S3` names one (CI always does).
+    fn each_blob_store(test: impl Fn(&BlobStore, &Path)) {
+        let dir = tempfile::tempdir().unwrap();
+        eprintln!("-- on a folder");
+        test(&BlobStore::open(dir.path().join("local")).unwrap(), &dir.path().join("local"));
+        match BlobStore::on_test_s3(&dir.path().join("cache")) {
+            Some(s3) => {
+                eprintln!("-- on {}", s3.describe());
+                test(&s3, &dir.path().join("cache"));
+            }
+            None => eprintln!("-- {TEST_SKIP}"),
+        }
+    }
+
+    const TEST_SKIP: &str = "AIRLOCK_TEST_S3 is unset: the object store half of this test is skipped (CI sets it; see .ci/run)";
+
+    fn read_all(mut f: File) -> Vec<u8> {
+        let mut read = Vec::new();
+        f.read_to_end(&mut read).unwrap();
+        read
+    }
+
     #[test]
     fn blobs_are_stored_under_their_digest() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = BlobStore::open(dir.path()).unwrap();
-        let sha = store.put(b"hello").unwrap();
-        assert_eq!(sha, Sha256::of(b"hello"));
-        let path = store.path_of(&sha);
-        assert!(path.starts_with(dir.path().join(&sha.as_str()[..2]).join(&sha.as_str()[2..4])));
-        let mut read = Vec::new();
-        store.open_verified(&sha).unwrap().read_to_end(&mut read).unwrap();
-        assert_eq!(read, b"hello");
+        each_blob_store(|store, root| {
+            let sha = store.put(b"hello").unwrap();
+            assert_eq!(sha, Sha256::of(b"hello"));
+            let path = store.path_of(&sha);
+            assert!(path.starts_with(root.join(&sha.as_str()[..2]).join(&sha.as_str()[2..4])));
+            assert!(store.contains(&sha));
+            assert_eq!(read_all(store.open_verified(&sha).unwrap()), b"hello");
+            assert!(store.check().is_ok());
+        });
     }
 
     #[test]
     fn a_wrong_expected_hash_stores_nothing() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = BlobStore::open(dir.path()).unwrap();
-        let mut w = store.writer().unwrap();
-        w.write_all(b"payload").unwrap();
-        let wrong = Sha256::of(b"other");
-        assert!(matches!(w.commit(Some(&wrong)), Err(BlobError::HashMismatch { .. })));
-        assert!(!store.contains(&Sha256::of(b"payload")));
-        assert_eq!(fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0, "temp file left behind");
+        each_blob_store(|store, root| {
+            let mut w = store.writer().unwrap();
+            w.write_all(b"payload").unwrap();
+            let wrong = Sha256::of(b"other");
+            assert!(matches!(w.commit(Some(&wrong)), Err(BlobError::HashMismatch { .. })));
+            assert!(!store.contains(&Sha256::of(b"payload")));
+            assert_eq!(fs::read_dir(root.join("tmp")).unwrap().count(), 0, "temp file left behind");
+            if let Some(remote) = &store.remote {
+                assert_eq!(remote.keys().unwrap(), Vec::<String>::new(), "nothing reaches the bucket");
+            }
+        });
     }
 
     #[test]
     fn a_tampered_blob_fails_verification() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = BlobStore::open(dir.path()).unwrap();
-        let sha = store.put(b"original").unwrap();
-        fs::write(store.path_of(&sha), b"tampered").unwrap();
-        assert!(matches!(store.open_verified(&sha), Err(BlobError::HashMismatch { .. })));
+        each_blob_store(|store, _| {
+            let sha = store.put(b"original").unwrap();
+            fs::write(store.path_of(&sha), b"tampered").unwrap();
+            assert!(matches!(store.open_verified(&sha), Err(BlobError::HashMismatch { .. })));
+        });
     }
 
     #[test]
     fn missing_blobs_are_reported_as_missing() {
+        each_blob_store(|store, _| {
+            assert!(matches!(store.open_blob(&Sha256::of(b"x")), Err(BlobError::Missing(_))));
+            assert!(!store.contains(&Sha256::of(b"x")));
+        });
+    }
+
+    #[test]
+    fn another_node_streams_a_blob_from_the_object_store_and_checks_it() {
         let dir = tempfile::tempdir().unwrap();
-        let store = BlobStore::open(dir.path()).unwrap();
-        assert!(matches!(store.open_blob(&Sha256::of(b"x")), Err(BlobError::Missing(_))));
+        let Some(first) = BlobStore::on_test_s3(&dir.path().join("a")) else { return eprintln!("{TEST_SKIP}") };
+        let second = first.with_cache(&dir.path().join("b")).unwrap();
+        // Larger than one part: the multipart upload path.
+        let big: Vec<u8> = (0..(17 * 1024 * 1024 + 123)).map(|i: u32| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        let (small, large) = (first.put(b"shared bytes").unwrap(), first.put(&big).unwrap());
+        assert!(!second.path_of(&small).exists(), "the second node's cache starts empty");
+        assert!(second.contains(&small) && second.contains(&large), "the bucket has them");
+        assert_eq!(read_all(second.open_verified(&small).unwrap()), b"shared bytes");
+        assert_eq!(read_all(second.open_verified(&large).unwrap()), big);
+        assert!(second.path_of(&large).is_file(), "a read fills the cache");
+        let remote = first.remote.as_ref().unwrap();
+        let keys = remote.keys().unwrap();
+        assert_eq!(keys.len(), 2, "only the two content addresses, no temporary keys: {keys:?}");
+        assert!(keys.iter().all(|k| !k.contains("/tmp/")), "{keys:?}");
+        // Bytes changed in the bucket are refused by a node that fetches them.
+        let evil = first.put(b"good").unwrap();
+        remote.overwrite(&evil, b"evil".to_vec()).unwrap();
+        let third = first.with_cache(&dir.path().join("c")).unwrap();
+        assert!(matches!(third.open_verified(&evil), Err(BlobError::HashMismatch { .. })));
+        assert!(!third.path_of(&evil).exists(), "refused bytes are not cached");
     }
 }

@@ -154,6 +154,15 @@ pub struct Settings {
     /// Releases entering review are announced once per this many seconds,
     /// in one event.
     pub notify_batch_secs: Option<u64>,
+    // ---- beyond one machine (issue #16) ----
+    /// Where blobs live: a local folder (the default: `blob_dir`) or
+    /// `s3://bucket/prefix` on S3-compatible object storage (credentials and
+    /// endpoint from the usual `AWS_*` environment variables).
+    pub blob_store: Option<String>,
+    /// Downloads at once from one upstream host, over all jobs of a process.
+    pub upstream_concurrency: Option<usize>,
+    /// Database connections one process keeps at most.
+    pub db_pool_size: Option<u32>,
 }
 
 impl Settings {
@@ -212,6 +221,9 @@ impl Settings {
             webhook_secret: self.webhook_secret.or(lower.webhook_secret),
             webhook_max_attempts: self.webhook_max_attempts.or(lower.webhook_max_attempts),
             notify_batch_secs: self.notify_batch_secs.or(lower.notify_batch_secs),
+            blob_store: self.blob_store.or(lower.blob_store),
+            upstream_concurrency: self.upstream_concurrency.or(lower.upstream_concurrency),
+            db_pool_size: self.db_pool_size.or(lower.db_pool_size),
         }
     }
 
@@ -366,6 +378,13 @@ pub struct Config {
     pub webhook: Option<Webhook>,
     /// How often releases entering review are announced (one event each time).
     pub notify_batch: Duration,
+    // ---- beyond one machine (issue #16) ----
+    /// Where blobs live: `blob_dir`, or an object store.
+    pub blob_store: BlobLocation,
+    /// Downloads at once from one upstream host (at least 1).
+    pub upstream_concurrency: usize,
+    /// Database connections one process keeps at most (None: sized from the workers).
+    pub db_pool_size: Option<u32>,
 }
 
 /// Where events are POSTed, and the key that signs them (never printed).
@@ -408,6 +427,7 @@ impl fmt::Debug for Config {
             .field("upstream_file_hosts", &self.upstream_file_hosts)
             .field("upstream_allow_private", &self.upstream_allow_private)
             .field("reserved_names", &self.reserved_names.entries())
+            .field("blob_store", &self.blob_store)
             .finish_non_exhaustive()
     }
 }
@@ -428,6 +448,7 @@ impl Config {
 
     pub fn resolve(s: Settings) -> StoreResult<Config> {
         let data_dir = s.data_dir.unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+        let blob_dir = s.blob_dir.clone().unwrap_or_else(|| data_dir.join("blobs"));
         let database_url = s.database_url.unwrap_or_else(|| format!("sqlite://{}", data_dir.join("airlock.db").display()));
         crate::db::Backend::of_url(&database_url)?;
         let upstream = match s.upstream.map(|u| u.trim().to_string()).filter(|u| !u.is_empty()) {
@@ -515,7 +536,7 @@ impl Config {
             analysis_budget_file: s.analysis_budget_file,
             analysis_budget_archive: s.analysis_budget_archive,
             listen: s.listen.unwrap_or_else(|| DEFAULT_LISTEN.to_string()),
-            blob_dir: s.blob_dir.unwrap_or_else(|| data_dir.join("blobs")),
+            blob_dir: blob_dir.clone(),
             data_dir,
             database_url,
             upstream,
@@ -571,7 +592,26 @@ impl Config {
                 }
             },
             notify_batch: Duration::from_secs(s.notify_batch_secs.unwrap_or(60).max(1)),
+            blob_store: match s.blob_store.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+                None => BlobLocation::Folder(blob_dir.clone()),
+                Some(url) => BlobLocation::parse(url)?,
+            },
+            upstream_concurrency: match s.upstream_concurrency.unwrap_or(4) {
+                0 => return Err(StoreError::Config("upstream_concurrency must be at least 1".into())),
+                n => n.min(64),
+            },
+            db_pool_size: match s.db_pool_size {
+                Some(0) => return Err(StoreError::Config("db_pool_size must be at least 1".into())),
+                other => other,
+            },
         })
+    }
+
+    /// How many pooled database connections a process running `workers`
+    /// in-process workers keeps: `db_pool_size` when set, else room for each
+    /// worker plus `extra` (the web server's handlers, the feed).
+    pub fn pool_size(&self, workers: usize, extra: u32) -> u32 {
+        self.db_pool_size.unwrap_or_else(|| (workers as u32 + extra).min(64))
     }
 
     /// The database URL, secret included: for connecting only, never for logs.
@@ -604,6 +644,49 @@ fn parse_approvals_required(map: std::collections::BTreeMap<String, i64>) -> Sto
             }
         })
         .collect()
+}
+
+/// Where blobs live (`blob_store`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BlobLocation {
+    /// A local folder: the embedded default.
+    Folder(PathBuf),
+    /// A bucket on S3-compatible object storage, every key under `prefix`
+    /// (empty, or ending in `/`).
+    S3 { bucket: String, prefix: String },
+}
+
+impl BlobLocation {
+    /// `s3://bucket`, `s3://bucket/prefix`, or a folder path (`file://` optional).
+    pub fn parse(value: &str) -> StoreResult<BlobLocation> {
+        let v = value.trim();
+        if let Some(rest) = v.strip_prefix("s3://") {
+            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+            let valid_bucket = (3..=63).contains(&bucket.len())
+                && bucket.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+                && !bucket.starts_with(['-', '.'])
+                && !bucket.ends_with(['-', '.']);
+            if !valid_bucket {
+                return Err(StoreError::Config(format!("blob_store {v:?}: {bucket:?} is not a valid bucket name (3-63 lowercase letters, digits, - and .)")));
+            }
+            let prefix = prefix.trim_matches('/');
+            if prefix.split('/').any(|part| part == "." || part == "..") || prefix.contains("//") || prefix.chars().any(char::is_control) {
+                return Err(StoreError::Config(format!("blob_store {v:?}: the prefix must be plain path segments")));
+            }
+            let prefix = if prefix.is_empty() { String::new() } else { format!("{prefix}/") };
+            return Ok(BlobLocation::S3 { bucket: bucket.to_string(), prefix });
+        }
+        if let Some((scheme, _)) = v.split_once("://") {
+            if scheme != "file" {
+                return Err(StoreError::Config(format!("blob_store must be a folder or s3://bucket/prefix, got the scheme {scheme:?}")));
+            }
+        }
+        let path = v.strip_prefix("file://").unwrap_or(v);
+        if path.is_empty() {
+            return Err(StoreError::Config("blob_store must be a folder or s3://bucket/prefix, got an empty value".into()));
+        }
+        Ok(BlobLocation::Folder(PathBuf::from(path)))
+    }
 }
 
 /// Where the access log (one line per request) is written.
@@ -768,6 +851,27 @@ mod tests {
         let s = Settings { database_url: Some("postgres://u:hunter2@db/x".into()), ..Settings::default() };
         let shown = format!("{:?}", Config::resolve(s).unwrap());
         assert!(!shown.contains("hunter2"), "{shown}");
+    }
+
+    #[test]
+    fn blob_store_is_the_blob_folder_unless_an_object_store_url_is_given() {
+        let c = Config::resolve(Settings::default()).unwrap();
+        assert_eq!(c.blob_store, BlobLocation::Folder(PathBuf::from("./airlock-data/blobs")));
+        assert_eq!((c.upstream_concurrency, c.db_pool_size), (4, None));
+        assert_eq!(c.pool_size(2, 8), 10);
+        let s3 = |url: &str| Config::resolve(Settings { blob_store: Some(url.into()), ..Settings::default() });
+        assert_eq!(s3("s3://airlock-blobs").unwrap().blob_store, BlobLocation::S3 { bucket: "airlock-blobs".into(), prefix: String::new() });
+        assert_eq!(s3("s3://airlock-blobs/prod/eu/").unwrap().blob_store, BlobLocation::S3 { bucket: "airlock-blobs".into(), prefix: "prod/eu/".into() });
+        assert_eq!(s3("/srv/blobs").unwrap().blob_store, BlobLocation::Folder(PathBuf::from("/srv/blobs")));
+        for bad in ["s3://", "s3://A_Bucket/x", "s3://ok-bucket/../x", "gs://bucket", "s3://-bad"] {
+            let err = s3(bad).unwrap_err().to_string();
+            assert!(err.contains("blob_store"), "{bad:?}: {err}");
+        }
+        let sized = Settings { db_pool_size: Some(5), upstream_concurrency: Some(9), ..Settings::default() };
+        let c = Config::resolve(sized).unwrap();
+        assert_eq!((c.pool_size(2, 8), c.upstream_concurrency), (5, 9));
+        assert!(Config::resolve(Settings { db_pool_size: Some(0), ..Settings::default() }).is_err());
+        assert!(Config::resolve(Settings { upstream_concurrency: Some(0), ..Settings::default() }).unwrap_err().to_string().contains("upstream_concurrency"));
     }
 
     #[test]

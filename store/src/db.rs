@@ -95,8 +95,10 @@ impl ManageConnection for ConnectionManager {
         match self.backend {
             Backend::Sqlite => {
                 let mut conn = SqliteConnection::establish(self.sqlite_path()).map_err(|e| ConnectError(format!("sqlite {}: {e}", self.sqlite_path())))?;
+                // The busy timeout first: several processes opening a new
+                // database at once all switch it to WAL, which takes a lock.
                 conn.batch_execute(
-                    "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 15000; \
+                    "PRAGMA busy_timeout = 15000; PRAGMA journal_mode = WAL; \
                      PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
                 )
                 .map_err(|e| ConnectError(format!("sqlite pragmas: {e}")))?;
@@ -133,13 +135,52 @@ pub fn connect(url: &str, max_size: u32) -> StoreResult<Pool> {
     r2d2::Pool::builder().max_size(max_size).connection_timeout(Duration::from_secs(15)).build(manager).map_err(|e| StoreError::Connect(e.to_string()))
 }
 
-/// Run the pending migrations of the connection's backend.
+/// The advisory lock every process takes around migrating a PostgreSQL
+/// schema: its key is derived from the schema's name, so processes sharing
+/// one schema wait for each other and different schemas (tests) do not.
+const MIGRATION_LOCK: &str = "hashtext('airlock migrations ' || current_schema())";
+
+/// Run the pending migrations of the connection's backend. Safe when several
+/// processes start at once: on PostgreSQL they take turns under an advisory
+/// lock (the second finds nothing left to do); on SQLite each migration runs
+/// in its own transaction and the database's write lock orders them.
 pub fn run_migrations(conn: &mut AnyConnection) -> StoreResult<Vec<String>> {
     let applied = match conn {
-        AnyConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.iter().map(|m| m.to_string()).collect()),
-        AnyConnection::Postgresql(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.iter().map(|m| m.to_string()).collect()),
+        // The write lock first (`BEGIN IMMEDIATE`): a second process waits,
+        // then finds nothing pending. Each migration is a savepoint inside.
+        AnyConnection::Sqlite(c) => c
+            .immediate_transaction(|c| c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.iter().map(|m| m.to_string()).collect()).map_err(MigrationFailed))
+            .map_err(|e| match e {
+                MigrationFailed(inner) => StoreError::Migration(inner.to_string()),
+            }),
+        AnyConnection::Postgresql(c) => {
+            c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))?;
+            let applied = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.iter().map(|m| m.to_string()).collect::<Vec<_>>());
+            // A session lock: released explicitly, or when the connection closes.
+            let unlocked = c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"));
+            let applied = applied.map_err(|e| StoreError::Migration(e.to_string()))?;
+            unlocked?;
+            Ok(applied)
+        }
     };
-    applied.map_err(|e| StoreError::Migration(e.to_string()))
+    applied
+}
+
+/// A migration error carried out of a diesel transaction (which wants its
+/// error type to come from diesel's).
+#[derive(Debug)]
+struct MigrationFailed(Box<dyn std::error::Error + Send + Sync>);
+
+impl From<diesel::result::Error> for MigrationFailed {
+    fn from(e: diesel::result::Error) -> Self {
+        MigrationFailed(Box::new(e))
+    }
+}
+
+/// One round trip to the database (readiness probes).
+pub fn ping(conn: &mut AnyConnection) -> StoreResult<()> {
+    conn.batch_execute("SELECT 1")?;
+    Ok(())
 }
 
 /// Run `f` in a transaction that writes. On SQLite it begins with
@@ -181,6 +222,28 @@ mod tests {
         assert_eq!(Backend::of_url("sqlite://a.db").unwrap(), Backend::Sqlite);
         assert_eq!(Backend::of_url("postgres://u@h/db").unwrap(), Backend::Postgres);
         assert!(Backend::of_url("mysql://x").is_err());
+    }
+
+    #[test]
+    fn processes_starting_at_once_all_migrate_cleanly() {
+        for db in crate::testdb::TestDb::all() {
+            let url = db.url.clone();
+            let runs: Vec<_> = (0..4)
+                .map(|_| {
+                    let url = url.clone();
+                    std::thread::spawn(move || {
+                        let pool = connect(&url, 1).expect("connect");
+                        let mut conn = pool.get().expect("conn");
+                        run_migrations(&mut conn).map(|applied| applied.len())
+                    })
+                })
+                .collect();
+            let applied: Vec<usize> = runs.into_iter().map(|r| r.join().expect("thread").unwrap_or_else(|e| panic!("{}: {e}", db.label))).collect();
+            let total = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../migrations/sqlite")).unwrap().count();
+            assert_eq!(applied.iter().sum::<usize>(), total, "{}: each migration is applied exactly once: {applied:?}", db.label);
+            let mut conn = connect(&url, 1).unwrap().get().unwrap();
+            assert!(run_migrations(&mut conn).unwrap().is_empty(), "{}: migrations left pending", db.label);
+        }
     }
 
     #[test]

@@ -205,6 +205,51 @@ pub fn counts(conn: &mut AnyConnection) -> StoreResult<Vec<(String, i64)>> {
     Ok(jobs::table.group_by(jobs::state).select((jobs::state, diesel::dsl::count_star())).load(conn)?)
 }
 
+/// Hand a claimed job back to the queue unfinished (its worker is shutting
+/// down): runnable at once by any worker, and the attempt it used is given
+/// back. Returns false when `worker` no longer holds it.
+pub fn release(conn: &mut AnyConnection, id: i64, worker: &str) -> StoreResult<bool> {
+    let now = now_ms();
+    let n = diesel::update(jobs::table.filter(jobs::id.eq(id)).filter(jobs::leased_by.eq(worker)).filter(jobs::state.eq(RUNNING)))
+        .set((
+            jobs::state.eq(QUEUED),
+            jobs::run_after.eq(now),
+            jobs::attempts.eq(jobs::attempts - 1),
+            jobs::leased_by.eq(None::<String>),
+            jobs::lease_until.eq(None::<i64>),
+            jobs::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// The queue as `/metrics` shows it: jobs by kind and state (done jobs
+/// included), and the jobs ready to run now with the age of the oldest.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueueStats {
+    pub by_kind_state: Vec<(String, String, i64)>,
+    /// Queued jobs whose time has come (waiting for a worker).
+    pub ready: i64,
+    /// How long the oldest ready job has waited, in milliseconds.
+    pub oldest_ready_ms: i64,
+}
+
+/// Read [`QueueStats`]: two aggregate queries.
+pub fn queue_stats(conn: &mut AnyConnection) -> StoreResult<QueueStats> {
+    let now = now_ms();
+    let by_kind_state: Vec<(String, String, i64)> = jobs::table
+        .group_by((jobs::kind, jobs::state))
+        .select((jobs::kind, jobs::state, diesel::dsl::count_star()))
+        .order((jobs::kind, jobs::state))
+        .load(conn)?;
+    let (ready, oldest): (i64, Option<i64>) = jobs::table
+        .filter(jobs::state.eq(QUEUED))
+        .filter(jobs::run_after.le(now))
+        .select((diesel::dsl::count_star(), diesel::dsl::min(jobs::run_after)))
+        .first(conn)?;
+    Ok(QueueStats { by_kind_state, ready, oldest_ready_ms: oldest.map_or(0, |t| (now - t).max(0)) })
+}
+
 fn truncate(s: &str, max: usize) -> &str {
     if s.len() <= max {
         return s;
@@ -305,6 +350,29 @@ mod tests {
             let out = fail_not_before(conn, &job, "429", false, Duration::from_millis(100), Some(Duration::from_secs(7))).unwrap();
             assert_eq!(out, FailOutcome::Retry { after_ms: 7_000 });
             assert!(claim_next(conn, "w", Duration::from_secs(60)).unwrap().is_none(), "retried before Retry-After");
+        });
+    }
+
+    #[test]
+    fn a_released_job_is_claimable_at_once_without_losing_an_attempt() {
+        each_backend(|conn| {
+            let id = enqueue(conn, "mirror_release", "{}", None, 3).unwrap().unwrap();
+            enqueue(conn, "inspect_file", "{}", None, 3).unwrap().unwrap();
+            let job = claim_next(conn, "w1", Duration::from_secs(600)).unwrap().unwrap();
+            assert_eq!(job.id, id);
+            assert!(!release(conn, id, "someone-else").unwrap(), "only the holder may release");
+            let stats = queue_stats(conn).unwrap();
+            assert_eq!(stats.ready, 1);
+            assert!(stats.by_kind_state.contains(&("mirror_release".into(), RUNNING.into(), 1)), "{stats:?}");
+            assert!(release(conn, id, "w1").unwrap());
+            let stats = queue_stats(conn).unwrap();
+            assert_eq!(stats.by_kind_state, [("inspect_file".into(), QUEUED.into(), 1), ("mirror_release".into(), QUEUED.into(), 1)]);
+            assert_eq!(stats.ready, 2);
+            assert!(stats.oldest_ready_ms >= 0);
+            // Ready at once (in turn with the jobs that were ready before it).
+            let claimed = [claim_next(conn, "w2", Duration::from_secs(600)).unwrap(), claim_next(conn, "w2", Duration::from_secs(600)).unwrap()];
+            let again = claimed.iter().flatten().find(|j| j.id == id).expect("released job is claimable");
+            assert_eq!(again.attempts, 1, "the released attempt is given back");
         });
     }
 

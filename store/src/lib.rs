@@ -7,6 +7,7 @@ pub mod audit;
 pub mod audit_size;
 pub mod auth;
 pub mod backup;
+mod blob_remote;
 pub mod blobs;
 pub mod config;
 pub mod db;
@@ -21,6 +22,7 @@ pub mod fsck;
 pub mod imports;
 pub mod index;
 pub mod jobs;
+pub mod metrics;
 pub mod names;
 pub mod notify;
 pub mod overview;
@@ -62,14 +64,14 @@ pub struct Store {
 }
 
 impl Store {
-    /// Connect, run pending migrations and open the blob folder.
+    /// Connect, run pending migrations and open the blob store.
     pub fn open(config: &Config, pool_size: u32) -> StoreResult<Store> {
         let pool = db::connect(config.database_url(), pool_size)?;
         let applied = db::run_migrations(&mut *pool.get()?)?;
         if !applied.is_empty() {
             tracing::info!(migrations = ?applied, "applied database migrations");
         }
-        let blobs = BlobStore::open(&config.blob_dir)?;
+        let blobs = BlobStore::open_location(&config.blob_store, &config.blob_dir)?;
         Ok(Store { pool, blobs })
     }
 

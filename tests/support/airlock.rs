@@ -117,7 +117,10 @@ impl Airlock {
         let port = free_port();
         let log = std::fs::File::create(log_path).expect("log file");
         let mut cmd = self.cli();
-        cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--workers", "2"]);
+        cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}")]);
+        if !extra.contains(&"--workers") {
+            cmd.args(["--workers", "2"]);
+        }
         if let Some(up) = upstream {
             cmd.args(["--upstream", up]);
         }
@@ -193,6 +196,30 @@ impl Airlock {
 
     pub fn data_path(&self) -> &Path {
         self.data_dir.path()
+    }
+
+    /// The database URL given to every process, when not the data folder's SQLite.
+    pub fn database_url(&self) -> Option<&str> {
+        self.database.as_ref().map(|db| db.url.as_str())
+    }
+
+    /// Send SIGTERM to the `airlock serve` started by [`Airlock::serve`] and
+    /// wait for it to exit (at most `bound`); returns how it exited and how long it took.
+    pub fn terminate(&mut self, bound: Duration) -> (std::process::ExitStatus, Duration) {
+        let mut child = self.child.take().expect("airlock serve is running");
+        let started = Instant::now();
+        let sent = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill -TERM");
+        assert!(sent.success(), "kill -TERM failed");
+        loop {
+            if let Some(status) = child.try_wait().expect("wait for airlock serve") {
+                return (status, started.elapsed());
+            }
+            if started.elapsed() > bound {
+                let _ = child.kill();
+                panic!("airlock serve did not exit within {bound:?} of SIGTERM: {}", self.log());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// The process id of the `airlock serve` started by [`Airlock::serve`].

@@ -65,7 +65,7 @@ impl Context {
         let upstream = match &config.upstream {
             Some(url) => {
                 let egress = Egress { file_hosts: config.upstream_file_hosts.clone(), allow_private: config.upstream_allow_private };
-                Some(UpstreamClient::new(url, config.upstream_timeout, egress)?)
+                Some(UpstreamClient::with_concurrency(url, config.upstream_timeout, egress, config.upstream_concurrency)?)
             }
             None => None,
         };

@@ -22,7 +22,9 @@ pub async fn run(ctx: &Context, task: InspectFile) -> Result<(), JobError> {
     let (report, metadata_sha) = tokio::task::spawn_blocking(move || -> Result<(Report, Option<Sha256>), JobError> {
         // Streamed from the blob file: a large wheel is never held in memory whole.
         let file = blobs.open_verified(&sha).map_err(|e| JobError::permanent(format!("{filename}: {e}")))?;
+        let started = std::time::Instant::now();
         let report = inspect_source(&filename, std::io::BufReader::new(file), &limits);
+        airlock_store::metrics::PROCESS.inspection_seconds.observe(started.elapsed());
         let metadata_sha = match &report.metadata_file {
             Some(meta) => Some(blobs.put(meta).map_err(|e| JobError::transient(e.to_string()))?),
             None => None,

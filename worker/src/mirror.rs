@@ -14,6 +14,8 @@ use airlock_store::tasks::MirrorRelease;
 use airlock_store::throttle::MISS_REQUESTER;
 use airlock_store::unmirrored::{self, LeftOut};
 
+use futures_util::stream::{FuturesUnordered, StreamExt};
+
 use crate::context::Context;
 use crate::error::JobError;
 use crate::filename::DistFilename;
@@ -62,19 +64,40 @@ pub async fn run(ctx: &Context, task: MirrorRelease) -> Result<(), JobError> {
     if let Some(cap) = cap {
         check_miss_cap(wanted.iter().filter_map(|f| f.size).sum(), cap, &name, &version)?;
     }
-    let mut mirrored: u64 = 0;
-
     let known = ctx.db(move |c| files::files_of_release(c, release_id)).await?;
-    let mut file_ids = Vec::with_capacity(wanted.len());
-    for file in wanted {
-        if let Some(row) = known.iter().find(|f| f.filename == file.filename) {
-            let sha = Sha256::parse(&row.sha256).map_err(JobError::from)?;
-            if ctx.store.blobs.contains(&sha) {
-                file_ids.push(row.id);
-                continue;
+    // Files already stored (a retry) are kept; the rest download side by
+    // side, as many at once as the upstream hosts' slots allow
+    // (`upstream_concurrency`). Each is recorded as soon as it is stored, so
+    // a retry after a failure downloads only what is missing.
+    let mut file_ids: Vec<Option<i64>> = vec![None; wanted.len()];
+    let mut to_fetch = Vec::new();
+    for (i, file) in wanted.iter().enumerate() {
+        let stored = match known.iter().find(|f| f.filename == file.filename) {
+            Some(row) => {
+                let (sha, blobs) = (Sha256::parse(&row.sha256).map_err(JobError::from)?, ctx.store.blobs.clone());
+                // With an object store, asking costs a request: off the executor.
+                let present = tokio::task::spawn_blocking(move || blobs.contains(&sha)).await.unwrap_or(false);
+                present.then_some(row.id)
             }
+            None => None,
+        };
+        match stored {
+            Some(id) => file_ids[i] = Some(id),
+            None => to_fetch.push(i),
         }
-        let (sha256, size) = upstream.download(file, &ctx.store.blobs).await?;
+    }
+    let mut downloads: FuturesUnordered<_> = to_fetch
+        .iter()
+        .map(|&i| {
+            let file = wanted[i];
+            async move { (i, upstream.download(file, &ctx.store.blobs).await) }
+        })
+        .collect();
+    let mut mirrored: u64 = 0;
+    while let Some((i, downloaded)) = downloads.next().await {
+        // An error drops the downloads still running: their partial blobs are discarded.
+        let (sha256, size) = downloaded?;
+        let file = wanted[i];
         mirrored += size;
         if let Some(cap) = cap {
             check_miss_cap(mirrored, cap, &name, &version)?;
@@ -82,8 +105,10 @@ pub async fn run(ctx: &Context, task: MirrorRelease) -> Result<(), JobError> {
         tracing::info!(file = %file.filename, %sha256, size, "stored");
         let new = stored_file(release_id, file, sha256, size);
         let row = ctx.db(move |c| files::add_file(c, &new)).await?;
-        file_ids.push(row.id);
+        file_ids[i] = Some(row.id);
     }
+    drop(downloads);
+    let file_ids: Vec<i64> = file_ids.into_iter().flatten().collect();
 
     let max_attempts = ctx.max_attempts;
     ctx.db(move |c| unmirrored::finish_mirroring(c, release_id, &file_ids, &left_out, max_attempts)).await

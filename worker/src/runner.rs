@@ -4,7 +4,8 @@
 //! the dashboard shows it. Each job runs inside [`guarded`]: a panic or a
 //! run past `job_timeout_secs` is recorded as a failure like any other, so
 //! the lease is released and the worker goes on. Stops cleanly when the
-//! shutdown signal fires.
+//! shutdown signal fires: a running job gets [`SHUTDOWN_GRACE`] to finish,
+//! then goes back to the queue for another worker.
 
 use std::time::Duration;
 
@@ -26,6 +27,9 @@ use crate::{add_file, check_import, inspect_file, mirror, request_latest, resolv
 const LEASE: Duration = Duration::from_secs(120);
 /// Sleep between polls of an empty queue.
 const IDLE_POLL: Duration = Duration::from_millis(250);
+/// How long a running job may go on once shutdown is asked; past it the
+/// job is handed back to the queue (its lease released) for another worker.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// Run one worker until `shutdown` turns true.
 pub async fn run_worker(ctx: Context, worker_id: String, mut shutdown: watch::Receiver<bool>) {
@@ -37,8 +41,8 @@ pub async fn run_worker(ctx: Context, worker_id: String, mut shutdown: watch::Re
         let id = worker_id.clone();
         match ctx.db(move |c| jobs::claim_next(c, &id, LEASE)).await {
             Ok(Some(job)) => {
-                let span = tracing::info_span!("job", id = job.id, kind = %job.kind, attempt = job.attempts);
-                run_claimed(&ctx, &worker_id, job).instrument(span).await;
+                let span = tracing::info_span!("job", job_id = job.id, kind = %job.kind, attempt = job.attempts);
+                run_claimed(&ctx, &worker_id, job, shutdown.clone()).instrument(span).await;
             }
             Ok(None) => {
                 tokio::select! {
@@ -55,7 +59,7 @@ pub async fn run_worker(ctx: Context, worker_id: String, mut shutdown: watch::Re
     tracing::info!(worker = %worker_id, "worker stopped");
 }
 
-async fn run_claimed(ctx: &Context, worker_id: &str, job: Job) {
+async fn run_claimed(ctx: &Context, worker_id: &str, job: Job, mut shutdown: watch::Receiver<bool>) {
     let heartbeat = {
         let ctx = ctx.clone();
         let (id, worker) = (job.id, worker_id.to_string());
@@ -72,9 +76,27 @@ async fn run_claimed(ctx: &Context, worker_id: &str, job: Job) {
     };
     // An inspection of the same bytes would hang again; a slow download might not.
     let deterministic = job.kind == InspectFile::KIND;
-    let result = guarded(dispatch(ctx, &job), ctx.job_timeout).await.unwrap_or_else(|stopped| Err(stopped.into_error(deterministic)));
+    let work = guarded(dispatch(ctx, &job), ctx.job_timeout);
+    tokio::pin!(work);
+    let finished = tokio::select! {
+        done = &mut work => Some(done),
+        _ = stop_asked(&mut shutdown) => tokio::time::timeout(SHUTDOWN_GRACE, &mut work).await.ok(),
+    };
     heartbeat.abort();
     let id = job.id;
+    let Some(finished) = finished else {
+        // Shutting down mid-job: hand it back, so another worker takes it at once.
+        let worker = worker_id.to_string();
+        match ctx.db(move |c| jobs::release(c, id, &worker)).await {
+            Ok(_) => {
+                airlock_store::metrics::PROCESS.jobs_released.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                tracing::info!("shutting down: the unfinished job went back to the queue");
+            }
+            Err(e) => tracing::warn!(error = %e, "shutting down: could not release the job; it runs again when its lease ends"),
+        }
+        return;
+    };
+    let result = finished.unwrap_or_else(|stopped| Err(stopped.into_error(deterministic)));
     match result {
         Ok(()) => {
             if let Err(e) = ctx.db(move |c| jobs::complete(c, id)).await {
@@ -95,6 +117,13 @@ async fn run_claimed(ctx: &Context, worker_id: &str, job: Job) {
                 Err(e) => tracing::error!(error = %e, "could not record job failure"),
             }
         }
+    }
+}
+
+/// Resolves once shutdown is asked (never, if nobody can ask any more).
+async fn stop_asked(shutdown: &mut watch::Receiver<bool>) {
+    if shutdown.wait_for(|stop| *stop).await.is_err() {
+        std::future::pending::<()>().await;
     }
 }
 

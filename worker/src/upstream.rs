@@ -8,16 +8,18 @@
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use airlock_store::blobs::BlobError;
 use airlock_store::config::FileHost;
 use airlock_store::domain::{ProjectName, Sha256};
+use airlock_store::metrics::{UpstreamErrorKind, PROCESS};
 pub use airlock_store::watches::Validators;
 use airlock_store::BlobStore;
 use futures_util::StreamExt;
 use serde::Deserialize;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use url::Url;
 
 use crate::egress::{self, EgressPolicy};
@@ -103,15 +105,42 @@ pub struct Egress {
     pub allow_private: bool,
 }
 
+/// Downloads at once per upstream host (`upstream_concurrency`), shared by
+/// every job of the process: a release's files download side by side, and
+/// several releases together still ask no host for more than this.
+#[derive(Debug)]
+struct HostSlots {
+    per_host: usize,
+    hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
+}
+
+impl HostSlots {
+    /// Wait for a download slot on `url`'s host (and port).
+    async fn acquire(&self, url: &Url) -> Result<OwnedSemaphorePermit, JobError> {
+        let key = format!("{}:{}", url.host_str().unwrap_or(""), url.port_or_known_default().unwrap_or(0));
+        let slots = {
+            let mut hosts = self.hosts.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            hosts.entry(key).or_insert_with(|| Arc::new(Semaphore::new(self.per_host))).clone()
+        };
+        slots.acquire_owned().await.map_err(|_| JobError::transient("the download slots were closed"))
+    }
+}
+
 #[derive(Clone)]
 pub struct UpstreamClient {
     http: reqwest::Client,
     base: Url,
     policy: Arc<EgressPolicy>,
+    slots: Arc<HostSlots>,
 }
 
 impl UpstreamClient {
     pub fn new(base: &str, timeout: Duration, egress: Egress) -> Result<Self, JobError> {
+        UpstreamClient::with_concurrency(base, timeout, egress, 4)
+    }
+
+    /// A client that downloads at most `per_host` files at once from one host.
+    pub fn with_concurrency(base: &str, timeout: Duration, egress: Egress, per_host: usize) -> Result<Self, JobError> {
         let base = Url::parse(base).map_err(|e| JobError::permanent(format!("upstream URL {base:?} is invalid: {e}")))?;
         let policy = Arc::new(EgressPolicy::new(base.clone(), egress.file_hosts, egress.allow_private));
         let http = reqwest::Client::builder()
@@ -122,7 +151,8 @@ impl UpstreamClient {
             .dns_resolver(policy.resolver())
             .build()
             .map_err(|e| JobError::permanent(format!("building the HTTP client: {e}")))?;
-        Ok(UpstreamClient { http, base, policy })
+        let slots = Arc::new(HostSlots { per_host: per_host.max(1), hosts: Mutex::default() });
+        Ok(UpstreamClient { http, base, policy, slots })
     }
 
     /// A GET of `url`, once the egress rule allows it. A refusal, here, on
@@ -166,6 +196,7 @@ impl UpstreamClient {
             return Ok(ProjectPage::NotModified);
         }
         if status == reqwest::StatusCode::NOT_FOUND {
+            PROCESS.upstream_error(UpstreamErrorKind::NotFound);
             return Err(JobError::absent(format!("project {project} does not exist on the upstream index")));
         }
         if !status.is_success() {
@@ -190,6 +221,7 @@ impl UpstreamClient {
             .as_ref()
             .ok_or_else(|| JobError::permanent(format!("the upstream gives no sha256 for {}; Airlock only mirrors verifiable files", file.filename)))?;
         let what = format!("downloading {}", file.filename);
+        let _slot = self.slots.acquire(&file.url).await?;
         let resp = self.get(&file.url, &what)?.send().await.map_err(|e| request_error(&what, &e))?;
         let status = resp.status();
         if !status.is_success() {
@@ -207,22 +239,31 @@ impl UpstreamClient {
                 return Err(JobError::permanent(format!("{} is larger than {MAX_FILE_BYTES} bytes", file.filename)));
             }
         }
-        writer.commit(Some(expected)).map_err(|e| match e {
-            BlobError::HashMismatch { expected, actual } => {
-                // The digest of what came back goes to the log only: the
-                // job's error is shown to anyone who may read the index.
-                tracing::warn!(file = %file.filename, url = %file.url, %expected, %actual, "sha256 mismatch; the file was discarded");
-                JobError::permanent(format!(
-                    "sha256 mismatch for {}: the downloaded file does not match the upstream's published sha256; the file was discarded",
-                    file.filename
-                ))
-            }
-            other => JobError::transient(other.to_string()),
-        })
+        // Off the executor: with an object store, committing is an upload.
+        let expected_sha = expected.clone();
+        let committed = tokio::task::spawn_blocking(move || writer.commit(Some(&expected_sha)))
+            .await
+            .map_err(|e| JobError::transient(format!("storing {}: {e}", file.filename)))?;
+        committed
+            .map_err(|e| match e {
+                BlobError::HashMismatch { expected, actual } => {
+                    // The digest of what came back goes to the log only: the
+                    // job's error is shown to anyone who may read the index.
+                    tracing::warn!(file = %file.filename, url = %file.url, %expected, %actual, "sha256 mismatch; the file was discarded");
+                    PROCESS.upstream_error(UpstreamErrorKind::HashMismatch);
+                    JobError::permanent(format!(
+                        "sha256 mismatch for {}: the downloaded file does not match the upstream's published sha256; the file was discarded",
+                        file.filename
+                    ))
+                }
+                other => JobError::transient(other.to_string()),
+            })
+            .inspect(|(_, size)| PROCESS.mirrored(*size))
     }
 }
 
 fn refused(what: &str, refusal: &egress::Refusal) -> JobError {
+    PROCESS.upstream_error(UpstreamErrorKind::Refused);
     tracing::warn!(%refusal, "{what}: refused by the egress rule");
     JobError::permanent(format!("{what}: refused: {refusal}"))
 }
@@ -232,7 +273,16 @@ fn refused(what: &str, refusal: &egress::Refusal) -> JobError {
 fn request_error(what: &str, e: &reqwest::Error) -> JobError {
     match egress::refusal_of(e) {
         Some(refusal) => refused(what, refusal),
-        None => JobError::transient(format!("{what}: {}", with_cause(e))),
+        None => {
+            PROCESS.upstream_error(if e.is_timeout() {
+                UpstreamErrorKind::Timeout
+            } else if e.is_connect() {
+                UpstreamErrorKind::Connect
+            } else {
+                UpstreamErrorKind::Other
+            });
+            JobError::transient(format!("{what}: {}", with_cause(e)))
+        }
     }
 }
 
@@ -243,6 +293,7 @@ const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
 /// the upstream's `Retry-After` (in seconds) asks; other statuses are final.
 fn status_error(msg: String, resp: &reqwest::Response) -> JobError {
     let status = resp.status();
+    PROCESS.upstream_error(UpstreamErrorKind::of_status(status.as_u16()));
     if !(status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS) {
         return JobError::permanent(msg);
     }
@@ -296,7 +347,10 @@ fn bounded(mut text: String) -> String {
 /// The files of a PEP 691 JSON project page; relative URLs resolve against
 /// `page_url`. Public for the fuzz targets.
 pub fn parse_json_page(body: &[u8], page_url: &Url) -> Result<Vec<UpstreamFile>, JobError> {
-    let page: JsonProjectPage = serde_json::from_slice(body).map_err(|e| JobError::permanent(format!("the upstream's JSON project page is malformed: {e}")))?;
+    let page: JsonProjectPage = serde_json::from_slice(body).map_err(|e| {
+        PROCESS.upstream_error(UpstreamErrorKind::Malformed);
+        JobError::permanent(format!("the upstream's JSON project page is malformed: {e}"))
+    })?;
     let mut files = Vec::with_capacity(page.files.len());
     for f in page.files {
         let Ok(url) = page_url.join(&f.url) else { continue };
@@ -387,6 +441,71 @@ mod tests {
         let page = Url::parse("http://up.test/simple/demo/").unwrap();
         let names: Vec<String> = parse_html_page(html, &page).into_iter().map(|f| f.filename).collect();
         assert_eq!(names, ["a&b-1.0.tar.gz", "c+d e-1.0.tar.gz", "f+g-1.0.zip"]);
+    }
+
+    /// A server on 127.0.0.1 that answers every GET with its path as the
+    /// body after `hold`, and reports the most requests it held at once.
+    async fn counting_server(hold: Duration) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let origin = format!("http://{}", listener.local_addr().unwrap());
+        let (now, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let peak = most.clone();
+        tokio::spawn(async move {
+            while let Ok((mut conn, _)) = listener.accept().await {
+                let (now, most) = (now.clone(), most.clone());
+                tokio::spawn(async move {
+                    let mut request = Vec::new();
+                    let mut buf = [0u8; 1024];
+                    while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match conn.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => request.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    let path = String::from_utf8_lossy(&request).split(' ').nth(1).unwrap_or("").to_string();
+                    most.fetch_max(now.fetch_add(1, Ordering::SeqCst) + 1, Ordering::SeqCst);
+                    tokio::time::sleep(hold).await;
+                    now.fetch_sub(1, Ordering::SeqCst);
+                    let head = format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n", path.len());
+                    let _ = conn.write_all(head.as_bytes()).await;
+                    let _ = conn.write_all(path.as_bytes()).await;
+                });
+            }
+        });
+        (origin, peak)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn downloads_from_one_host_run_side_by_side_up_to_the_per_host_limit() {
+        let (origin, peak) = counting_server(Duration::from_millis(500)).await;
+        let client = UpstreamClient::with_concurrency(&format!("{origin}/simple/"), Duration::from_secs(10), Egress::default(), 3).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = BlobStore::open(dir.path()).unwrap();
+        let files: Vec<UpstreamFile> = (0..8)
+            .map(|i| {
+                let path = format!("/files/demo-1.0-{i}-py3-none-any.whl");
+                UpstreamFile {
+                    filename: format!("demo-1.0-{i}-py3-none-any.whl"),
+                    url: Url::parse(&format!("{origin}{path}")).unwrap(),
+                    sha256: Some(Sha256::of(path.as_bytes())),
+                    requires_python: None,
+                    yanked: None,
+                    upload_time: None,
+                    size: None,
+                }
+            })
+            .collect();
+        let started = std::time::Instant::now();
+        let stored = futures_util::future::join_all(files.iter().map(|f| client.download(f, &blobs))).await;
+        for (file, result) in files.iter().zip(stored) {
+            let (sha, _) = result.unwrap_or_else(|e| panic!("{}: {e:?}", file.filename));
+            assert!(blobs.contains(&sha));
+        }
+        assert_eq!(peak.load(std::sync::atomic::Ordering::SeqCst), 3, "at most 3 at once, and 3 were");
+        // 8 files of 0.5 s each, 3 at a time: 3 rounds (1.5 s), not 8 (4 s).
+        assert!(started.elapsed() < Duration::from_millis(3000), "took {:?}", started.elapsed());
     }
 
     #[test]

@@ -72,6 +72,8 @@ route_table! {
     get "/files/{sha256}/{filename}" => simple::file, Public;
     head "/files/{sha256}/{filename}" => simple::file, Public;
     get "/healthz" => health::healthz, Public;
+    get "/readyz" => health::readyz, Public;
+    get "/metrics" => crate::metrics::metrics_page, Public;
     get "/static/airlock.css" => stylesheet, Public;
     get "/static/airlock.js" => script, Public;
     get "/static/favicon.svg" => favicon, Public;
