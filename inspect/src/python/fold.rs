@@ -124,8 +124,17 @@ fn fold_call(node: Node, src: &[u8], depth: u32) -> Option<String> {
                 char::from_u32(n).map(String::from)
             }
             "str" => fold(first_arg()?, src, depth + 1),
+            // bytes([101, 120]) and bytearray((101, 120)): text written as byte codes.
+            "bytes" | "bytearray" => int_codes(first_arg()?, src).map(|codes| codes.into_iter().collect()),
             _ => None,
         },
+        // getattr(__import__("base64"), "b64decode")(…): a decoder reached by a computed name.
+        "call" => {
+            let decoder = computed_decoder(function, src, depth)?;
+            let text = fold(first_arg()?, src, depth + 1)?;
+            let bytes = base64_decode(&text, decoder == "urlsafe_b64decode")?;
+            Some(String::from_utf8_lossy(&bytes).into_owned())
+        }
         "attribute" => {
             let object = function.child_by_field_name("object")?;
             let method = function.child_by_field_name("attribute")?.utf8_text(src).ok()?;
@@ -162,9 +171,66 @@ fn fold_call(node: Node, src: &[u8], depth: u32) -> Option<String> {
     }
 }
 
+/// The base64 decoder a `getattr(__import__("base64"), "b64decode")`-style
+/// callee names, when both names fold.
+fn computed_decoder(function: Node, src: &[u8], depth: u32) -> Option<&'static str> {
+    let name = function.child_by_field_name("function")?.utf8_text(src).ok()?;
+    if name != "getattr" {
+        return None;
+    }
+    let args = function.child_by_field_name("arguments")?;
+    let (object, attr) = (args.named_child(0)?, args.named_child(1)?);
+    let module = match object.kind() {
+        "identifier" => object.utf8_text(src).ok()?.to_string(),
+        "call" if object.child_by_field_name("function")?.utf8_text(src).ok()? == "__import__" => {
+            fold(object.child_by_field_name("arguments")?.named_child(0)?, src, depth + 1)?
+        }
+        _ => return None,
+    };
+    if module != "base64" {
+        return None;
+    }
+    match fold(attr, src, depth + 1)?.as_str() {
+        "b64decode" => Some("b64decode"),
+        "standard_b64decode" => Some("standard_b64decode"),
+        "decodebytes" => Some("decodebytes"),
+        "urlsafe_b64decode" => Some("urlsafe_b64decode"),
+        _ => None,
+    }
+}
+
+/// The characters of a list or tuple of integer literals (`[101, 120]`), each a code point.
+fn int_codes(node: Node, src: &[u8]) -> Option<Vec<char>> {
+    if !matches!(node.kind(), "list" | "tuple") {
+        return None;
+    }
+    let mut cursor = node.walk();
+    let codes: Option<Vec<char>> = node.named_children(&mut cursor).map(|n| int_literal(n, src).and_then(char::from_u32)).collect();
+    codes.filter(|c| c.len() <= MAX_FOLD)
+}
+
+/// An integer literal in decimal, hex, octal or binary.
+fn int_literal(node: Node, src: &[u8]) -> Option<u32> {
+    if node.kind() != "integer" {
+        return None;
+    }
+    let text = node.utf8_text(src).ok()?.replace('_', "").to_ascii_lowercase();
+    match text.get(..2) {
+        Some("0x") => u32::from_str_radix(&text[2..], 16).ok(),
+        Some("0o") => u32::from_str_radix(&text[2..], 8).ok(),
+        Some("0b") => u32::from_str_radix(&text[2..], 2).ok(),
+        _ => text.parse().ok(),
+    }
+}
+
 /// Fold a list, tuple or generator of `chr(...)`/strings into parts.
 fn fold_sequence(node: Node, src: &[u8], depth: u32) -> Option<Vec<String>> {
     match node.kind() {
+        // map(chr, [102, 114, …]): source spelled as character codes.
+        "call" if is_map_of_chr(node, src) => {
+            let codes = int_codes(node.child_by_field_name("arguments")?.named_child(1)?, src)?;
+            Some(codes.into_iter().map(String::from).collect())
+        }
         "list" | "tuple" => {
             let mut cursor = node.walk();
             node.named_children(&mut cursor).map(|c| fold(c, src, depth + 1)).collect()
@@ -221,4 +287,11 @@ pub fn base64_decode(s: &str, url_safe: bool) -> Option<Vec<u8>> {
         out.extend_from_slice(&bytes[..chunk.len().saturating_sub(1)]);
     }
     Some(out)
+}
+
+/// `map(chr, …)`.
+pub(super) fn is_map_of_chr(node: Node, src: &[u8]) -> bool {
+    let function = node.child_by_field_name("function").and_then(|f| f.utf8_text(src).ok());
+    let first = node.child_by_field_name("arguments").and_then(|a| a.named_child(0)).and_then(|a| a.utf8_text(src).ok());
+    node.kind() == "call" && function == Some("map") && first == Some("chr")
 }

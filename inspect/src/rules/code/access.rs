@@ -533,7 +533,10 @@ fn install_time_host_facts(file: &PyFile, out: &mut Vec<Finding>) {
 /// run time, with nothing to see at install.
 fn exfil_flows(file: &PyFile, out: &mut Vec<Finding>) {
     for call in file.calls().filter(|c| sends(c)) {
-        let Some((endpoint, _)) = call.strings.iter().find_map(|s| exfil_endpoint(&s.to_ascii_lowercase())) else { continue };
+        let Some((endpoint, _)) = call.strings.iter().find_map(|s| exfil_endpoint(&s.to_ascii_lowercase())) else {
+            wallet_secret_to_a_hidden_address(file, call, out);
+            continue;
+        };
         // The data may be gathered in the same function before the send, or
         // be what the function was given (`def perm(private_key): …`).
         let source = secret_in(call).or_else(|| {
@@ -554,6 +557,69 @@ fn exfil_flows(file: &PyFile, out: &mut Vec<Finding>) {
     }
     // After the flows to known collectors, which say more (one finding per line is kept).
     install_time_host_facts(file, out);
+    dns_beacon(file, out);
+}
+
+/// A name lookup, on install or import, of a constant host whose answer is
+/// thrown away (`socket.gethostbyname("acme.probe.example.net")` as a
+/// statement): the query itself is the message, telling the name server's
+/// owner that the package was installed, where and when. Code that needs an
+/// address keeps the answer.
+fn dns_beacon(file: &PyFile, out: &mut Vec<Finding>) {
+    const LOOKUPS: [&str; 6] = [
+        "socket.gethostbyname",
+        "socket.gethostbyname_ex",
+        "socket.getaddrinfo",
+        "dns.resolver.resolve",
+        "dns.resolver.query",
+        "dns.resolver.Resolver().resolve",
+    ];
+    let runs_now = |c: &Call| {
+        file.runs_on_install_or_import(c.scope)
+            || file.role == Role::Module && c.function.as_ref().is_some_and(|f| file.calls().any(|m| m.scope == crate::python::Scope::Module && m.callee == *f))
+    };
+    let beacon = file.calls().filter(|c| c.is(&LOOKUPS) && runs_now(c)).find(|c| {
+        let constant_host = c.strings.first().is_some_and(|h| h.split('.').filter(|l| !l.is_empty()).count() >= 3) && !c.dynamic;
+        let line = file.line(c.line).trim_start();
+        let discarded = line.starts_with(c.callee.as_str()) || line.starts_with(&format!("{}(", c.callee.rsplit('.').next().unwrap_or("")));
+        constant_host && discarded
+    });
+    if let Some(c) = beacon {
+        let host = c.strings.first().map(String::as_str).unwrap_or("");
+        out.push(file.finding(
+            "access/exfil-flow",
+            file.weigh(Severity::High),
+            c.line,
+            format!("{}() looks up {host} on install or import and throws the answer away: the query is a beacon to that name server", c.callee),
+        ));
+    }
+}
+
+/// Names of a crypto wallet's secrets: whoever holds them holds the funds,
+/// and no service but the wallet's owner needs them.
+const WALLET_SECRETS: [&str; 6] = ["private_key", "privatekey", "priv_key", "mnemonic", "mnemonic_phrase", "seed_phrase"];
+
+/// A wallet secret (`mnemonic`, `private_key`) sent where the code hides the
+/// address: the destination is decoded (base64 and the like) just before
+/// the send, directly or through a local helper. A wallet library has no
+/// reason to hide where it posts a seed phrase.
+fn wallet_secret_to_a_hidden_address(file: &PyFile, call: &Call, out: &mut Vec<Finding>) {
+    let hidden_address = call.inner_has(&crate::rules::code::payload::DECODERS) || call.inner_has(&[".b64decode"]);
+    if !hidden_address {
+        return;
+    }
+    let secret = call
+        .arg_texts
+        .iter()
+        .flat_map(|a| a.split(|c: char| !(c.is_alphanumeric() || c == '_')))
+        .find(|w| WALLET_SECRETS.contains(&w.to_ascii_lowercase().as_str()));
+    let Some(secret) = secret else { return };
+    out.push(file.finding(
+        "access/exfil-flow",
+        file.weigh(Severity::High),
+        call.line,
+        format!("{}() sends `{secret}` (a wallet secret) to an address the code decodes first, hiding where it goes", call.callee),
+    ));
 }
 
 /// A Telegram (`123456789:AA…`) or Discord (`M….….…`) bot token.

@@ -46,6 +46,7 @@ pub fn run(file: &PyFile, out: &mut Vec<Finding>) {
             format!("a {}-character encoded string: a payload or packed code", lit.value.len()),
         ));
     }
+    executable_blob(file, out);
     if let Some((i, line)) = file.text.lines().enumerate().find(|(_, l)| l.len() > 20_000) {
         out.push(file.finding(
             "hiding/long-line",
@@ -58,6 +59,47 @@ pub fn run(file: &PyFile, out: &mut Vec<Finding>) {
         out.push(file.finding("hiding/packer", file.weigh(Severity::High), line, format!("code packed with {name} cannot be reviewed")));
     }
     steganography(file, out);
+}
+
+/// The kind of program a base64 or hex blob decodes to, read from its
+/// first bytes: a Windows (`MZ`) or Linux (ELF) executable.
+fn executable_kind(blob: &str) -> Option<&'static str> {
+    let compact: String = blob.chars().filter(|c| !c.is_whitespace()).collect();
+    // The magic is in the first few bytes: decode a prefix only.
+    let head = if compact.bytes().all(|b| b.is_ascii_hexdigit()) {
+        crate::python::fold::hex_decode(compact.get(..16)?)?
+    } else {
+        crate::python::fold::base64_decode(compact.get(..16)?, false)?
+    };
+    if head.starts_with(b"MZ") && head.len() >= 4 {
+        Some("a Windows executable")
+    } else if head.starts_with(b"\x7fELF") {
+        Some("an ELF executable")
+    } else {
+        None
+    }
+}
+
+/// A program kept in an encoded string (`"TVqQAAMA…"` is a Windows
+/// executable in base64): high when the file starts a process, which is how
+/// such a program is run once written out; a mention-like medium otherwise.
+fn executable_blob(file: &PyFile, out: &mut Vec<Finding>) {
+    let Some((lit, kind)) =
+        file.facts.literals.iter().filter(|l| l.value.len() >= 200 && looks_encoded(&l.value)).find_map(|l| Some((l, executable_kind(&l.value)?)))
+    else {
+        return;
+    };
+    let start = file.calls().find(|c| crate::python::is_process_callee(&c.callee) || c.is(&["os.startfile"]));
+    let (severity, how) = match start {
+        Some(c) => (Severity::Critical, format!(", and {}() on line {} starts a program", c.callee, c.line)),
+        None => (Severity::Medium, String::new()),
+    };
+    out.push(file.finding(
+        "hiding/executable-blob",
+        file.weigh(severity),
+        lit.line,
+        format!("{kind} is hidden in a {}-character encoded string{how}: a dropped payload", lit.value.len()),
+    ));
 }
 
 /// Libraries whose purpose is hiding data in images.
@@ -115,5 +157,11 @@ fn packer_marker(file: &PyFile) -> Option<(u32, &'static str)> {
         return Some((line, "PyArmor"));
     }
     let obfuscator = file.facts.dunder_assignments.iter().find(|(name, _)| name == "__obfuscator__");
-    obfuscator.map(|(_, line)| (*line, "an obfuscator"))
+    if let Some((_, line)) = obfuscator {
+        return Some((*line, "an obfuscator"));
+    }
+    // pyobfuscate's loader: a function of that name called with its site's
+    // address as a key, which installs the unpacked names into builtins.
+    let pyobfuscate = file.calls().find(|c| c.callee == "pyobfuscate" && c.strings.iter().any(|s| s.contains("pyobfuscate.com")));
+    pyobfuscate.map(|c| (c.line, "pyobfuscate"))
 }

@@ -101,7 +101,7 @@ fn install_modules(dist: &Dist) -> HashSet<String> {
         return modules;
     };
     let text = String::from_utf8_lossy(&setup.content);
-    if !text.contains("cmdclass") && !text.contains(".py") {
+    if !text.contains("cmdclass") && !text.contains(".py") && !text.contains("-c") {
         return modules;
     }
     let facts = dist.analysis.analyze(&setup.content, dist.analysis.per_file);
@@ -113,20 +113,45 @@ fn install_modules(dist: &Dist) -> HashSet<String> {
             modules.extend(shipped.map(|m| m.path.clone()));
         }
     }
+    // The package's own modules that a `python -c "from acme.post import run; run()"` program imports.
+    for call in facts.calls.iter().filter(|c| crate::python::is_process_callee(&c.callee) && c.strings.iter().any(|s| s == "-c" || s.contains(" -c "))) {
+        for module in call.strings.iter().flat_map(|s| imported_modules(s)) {
+            modules.extend(module_file(dist, &module.split('.').collect::<Vec<_>>()));
+        }
+    }
     let overrides_install = facts.command_classes.iter().any(|(c, _)| ["(install)", "(develop)", "(egg_info)"].iter().any(|b| c.ends_with(b)));
     if !overrides_install {
         return modules;
     }
     for call in facts.calls.iter().filter(|c| c.scope == Scope::Function && c.callee.contains('.') && !c.callee.contains("()")) {
         let parts: Vec<&str> = call.callee.split('.').collect();
-        // The longest prefix of the dotted name that is a module of the sdist.
-        let found = (1..parts.len()).rev().find_map(|k| {
-            let base = format!("{}{}", dist.root, parts[..k].join("/"));
-            [format!("{base}.py"), format!("{base}/__init__.py")].into_iter().find(|p| dist.archive.member(p).is_some())
-        });
-        modules.extend(found);
+        modules.extend(module_file(dist, &parts[..parts.len() - 1]));
     }
     modules
+}
+
+/// The file of the sdist that is the module named by the longest prefix of
+/// `parts` (`acme.hooks` is `acme/hooks.py` or `acme/hooks/__init__.py`).
+fn module_file(dist: &Dist, parts: &[&str]) -> Option<String> {
+    (1..=parts.len()).rev().find_map(|k| {
+        let base = format!("{}{}", dist.root, parts[..k].join("/"));
+        [format!("{base}.py"), format!("{base}/__init__.py")].into_iter().find(|p| dist.archive.member(p).is_some())
+    })
+}
+
+/// The modules a one-line Python program imports (`from a.b import c; c()`, `import a.b`).
+fn imported_modules(program: &str) -> Vec<String> {
+    program
+        .split([';', '\n'])
+        .filter_map(|statement| {
+            let mut words = statement.split_whitespace();
+            match words.next()? {
+                "from" | "import" => words.next().map(|m| m.trim_end_matches(',').to_string()),
+                _ => None,
+            }
+        })
+        .filter(|m| !m.is_empty() && m.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '.') && !m.starts_with('.'))
+        .collect()
 }
 
 /// A test module, by its folders or its name.
@@ -373,7 +398,8 @@ fn embedded_code(dist: &Dist, file: &PyFile, allowed: u64, out: &mut Vec<Finding
         // Documentation (help texts, doctest examples) shows code; it does not keep it to run.
         // One-line programs (`import x;exec(…)`) count as much as multi-line ones.
         .filter(|l| l.value.len() >= 40 && (l.value.contains('\n') || l.value.contains(';')) && !l.doc && !l.value.contains(">>> "))
-        .map(|l| (l.line, std::borrow::Cow::Borrowed(l.value.as_str()), false));
+        // A shell command `python3 -c '<program>'` keeps its program in quotes: that program is the code.
+        .map(|l| (l.line, python_c_program(&l.value).map_or(std::borrow::Cow::Borrowed(l.value.as_str()), std::borrow::Cow::Borrowed), false));
     let decoded = file
         .facts
         .literals
@@ -407,6 +433,22 @@ fn embedded_code(dist: &Dist, file: &PyFile, allowed: u64, out: &mut Vec<Finding
         }
     }
     (work, false)
+}
+
+/// The program of a shell command that runs Python on one (`python3 -c
+/// 'import socket; …'`): what follows `-c`, without its quotes.
+fn python_c_program(command: &str) -> Option<&str> {
+    let at = command.find("python")?;
+    let rest = &command[at..];
+    let program = rest[rest.find(" -c ")? + 4..].trim();
+    let quote = program.chars().next().filter(|c| *c == '\'' || *c == '"');
+    Some(match quote {
+        Some(q) => {
+            let inner = &program[1..];
+            inner.rfind(q).map_or(inner, |end| &inner[..end])
+        }
+        None => program,
+    })
 }
 
 /// The text a base64 (standard or URL-safe) or hex blob decodes to, when

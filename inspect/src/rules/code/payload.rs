@@ -325,7 +325,12 @@ fn exec_rules(file: &PyFile, call: &Call, out: &mut Vec<Finding>) {
         out.push(file.finding("payload/download-exec", file.weigh(Severity::Critical), call.line, format!("{what}() runs code downloaded from the network")));
     } else if runs_downloaded_file(file, call) {
         out.push(file.finding("payload/download-exec", file.weigh(Severity::Critical), call.line, format!("{what}() runs a file that this code downloaded")));
-    } else if decodes(call) || call.reversed || call.strings.iter().any(|s| looks_encoded(s)) || call.arg_texts.iter().any(|a| escaped_source(a)) {
+    } else if decodes(call)
+        || decodes_through_local_function(file, call)
+        || call.reversed
+        || call.strings.iter().any(|s| looks_encoded(s))
+        || call.arg_texts.iter().any(|a| escaped_source(a) || char_code_source(a))
+    {
         out.push(file.finding(
             "payload/exec-decoded",
             file.weigh(Severity::Critical),
@@ -344,6 +349,16 @@ fn exec_rules(file: &PyFile, call: &Call, out: &mut Vec<Finding>) {
         let severity = if file.role == Role::Auxiliary { Severity::Info } else { base };
         out.push(file.finding("payload/exec-dynamic", severity, call.line, format!("{what}() runs code built at run time")));
     }
+}
+
+/// True when an argument of `call` calls a function or method of this file
+/// (`self.decode(blob)`) whose body decodes, wherever in the file it is
+/// defined: a method defined below the one that uses it is still its helper.
+fn decodes_through_local_function(file: &PyFile, call: &Call) -> bool {
+    call.inner_calls
+        .iter()
+        .filter_map(|c| Some(c.strip_prefix("self.").unwrap_or(c)).filter(|n| !n.contains('.')))
+        .any(|name| file.calls().any(|c| c.function.as_deref() == Some(name) && (c.is(&DECODERS) || c.is(&[".b64decode", ".decompress", ".unhexlify"]))))
 }
 
 /// Calls whose result is the text of a file.
@@ -395,6 +410,15 @@ fn escaped_source(text: &str) -> bool {
         .filter(|w| w[0] == b'\\' && (w[1] == b'x' && w[2].is_ascii_hexdigit() || (b'0'..=b'7').contains(&w[1]) && (b'0'..=b'7').contains(&w[2])))
         .count();
     escapes >= 16 && escapes * 4 * 10 >= text.len() * 6
+}
+
+/// Source built from character codes (`"".join(map(chr, [102, 114, …]))`,
+/// `chr(105) + chr(109) + …`, `bytes([105, 109, …]).decode()`): code spelled
+/// so that no reader sees it.
+fn char_code_source(text: &str) -> bool {
+    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    let numbers = compact.split(|c: char| !c.is_ascii_digit()).filter(|n| !n.is_empty()).count();
+    (compact.contains("map(chr,") && numbers >= 8) || compact.matches("chr(").count() >= 8 || (compact.contains("bytes([") && numbers >= 16)
 }
 
 /// A long string that is mostly base64 or hex: an encoded blob.

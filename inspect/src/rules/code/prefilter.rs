@@ -119,6 +119,7 @@ const TOKENS: &[&str] = &[
     // packers; bot tokens; steganography libraries
     "pyarmor",
     "__obfuscator__",
+    "pyobfuscate",
     ":aa",
     "stegano",
     "stegpy",
