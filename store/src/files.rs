@@ -318,6 +318,29 @@ pub(crate) fn queue_inspection(conn: &mut AnyConnection, release_id: i64, file_i
     Ok(())
 }
 
+/// What a file is, ignoring the version: its kind and, for a wheel, its tags.
+fn file_key(f: &FileRow) -> (String, String) {
+    let name = f.filename.as_str();
+    let rest = if let Some(stem) = name.strip_suffix(".whl") {
+        let parts: Vec<&str> = stem.split('-').collect();
+        parts[parts.len().saturating_sub(3)..].join("-")
+    } else {
+        [".tar.gz", ".tar.bz2", ".tgz", ".zip", ".tar"].iter().find(|ext| name.ends_with(*ext)).map(|e| e.to_string()).unwrap_or_default()
+    };
+    (f.dist_kind.clone(), rest)
+}
+
+/// Match each file of the release with the base's file of the same kind
+/// and tags, else of the same kind.
+pub fn pair_files(new: &[FileRow], base: &[FileRow]) -> Vec<(FileRow, Option<FileRow>)> {
+    new.iter()
+        .map(|f| {
+            let same = base.iter().find(|b| file_key(b) == file_key(f)).or_else(|| base.iter().find(|b| b.dist_kind == f.dist_kind));
+            (f.clone(), same.cloned())
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,7 @@
 //! revoked** until it is reviewed again (against another approved version).
 //!
 //! Reads only the audit-size cache; it never opens an archive (the server
-//! measures, see `server/src/review.rs`).
+//! measures, see `worker/src/measure_audit.rs`).
 
 use std::collections::HashMap;
 
@@ -14,13 +14,13 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::audit;
-use crate::audit_size::{self, NO_BASE};
+use crate::audit_size;
 use crate::auth::User;
 use crate::db::AnyConnection;
 use crate::decisions::Verdict;
 use crate::domain::ReleaseStatus;
 use crate::error::StoreResult;
-use crate::releases::{nearest_approved, release_by_id};
+use crate::releases::release_by_id;
 use crate::schema::{decisions, releases};
 
 /// The criteria a decision is made for when none is named: what ships.
@@ -44,16 +44,11 @@ pub struct Reading {
 /// approved versions, or the whole release when there is none. Nothing
 /// when that size is not measured yet.
 pub fn what_is_read(conn: &mut AnyConnection, project_id: i64, release_id: i64, version: &str) -> StoreResult<Reading> {
-    let bases = nearest_approved(conn, project_id, version)?;
-    let sizes = audit_size::of_releases(conn, &[release_id])?;
-    if bases.is_empty() {
-        return Ok(match sizes.iter().find(|s| s.base_release_id == NO_BASE) {
-            Some(s) => Reading { base: Some(FULL.into()), base_release_id: None, lines: Some(s.lines) },
-            None => Reading::default(),
-        });
-    }
-    let best = sizes.iter().filter_map(|s| bases.iter().find(|b| b.id == s.base_release_id).map(|b| (s.lines, b))).min_by_key(|(lines, _)| *lines);
-    Ok(best.map(|(lines, b)| Reading { base: Some(b.version.clone()), base_release_id: Some(b.id), lines: Some(lines) }).unwrap_or_default())
+    Ok(match audit_size::best(conn, project_id, release_id, version)? {
+        Some((size, Some(b))) => Reading { base: Some(b.version), base_release_id: Some(b.id), lines: Some(size.lines) },
+        Some((size, None)) => Reading { base: Some(FULL.into()), base_release_id: None, lines: Some(size.lines) },
+        None => Reading::default(),
+    })
 }
 
 /// An approved release whose approval was read against a base since revoked.

@@ -32,6 +32,11 @@ pub struct Context {
     pub names: NamePolicy,
     /// The watch sync's settings.
     pub watch: WatchSettings,
+    /// What measuring one release may hold of the texts it diffs.
+    pub review_memory_bytes: u64,
+    /// The `small-update` auto-approval policy, weighed once a release is measured.
+    pub auto_approve: Option<airlock_store::policy::UpdatePolicy>,
+    pub review_policy: airlock_store::decisions::ReviewPolicy,
 }
 
 /// How watched projects are checked.
@@ -75,6 +80,12 @@ impl Context {
                 timeout: config.upstream_timeout * 2,
                 cooldown: config.watch_cooldown,
                 rate: config.watch_rate,
+            },
+            review_memory_bytes: config.review_memory_bytes,
+            auto_approve: config.auto_approve.clone(),
+            review_policy: airlock_store::decisions::ReviewPolicy {
+                four_eyes_severity: config.four_eyes_severity.clone(),
+                withhold_on_base_revoked: config.withhold_on_base_revoked,
             },
         })
     }

@@ -41,6 +41,8 @@ pub async fn run(ctx: &Context, task: InspectFile) -> Result<(), JobError> {
     let status = ctx.db(move |c| files::record_inspection(c, file_id, &inspection, &compare_wheel_and_sdist)).await?;
     if let Some(status) = status {
         tracing::info!(release_id = file.release_id, %status, "release inspected");
+        let (release_id, attempts) = (file.release_id, ctx.max_attempts);
+        ctx.db(move |c| airlock_store::audit_size::enqueue_measure(c, release_id, attempts)).await?;
     }
     Ok(())
 }

@@ -5,7 +5,6 @@
 //! a failed one (`POST /releases/<name>/<version>/retry`).
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
@@ -18,12 +17,9 @@ use serde::Deserialize;
 
 use crate::auth::{FormPost, Page, Viewer};
 use crate::error::AppError;
-use crate::review::{self, AuditSummary};
+use crate::review::AuditSummary;
 use crate::state::AppState;
 use crate::views::{format_age, format_time, url_part, Nav};
-
-/// How long one queue page may spend measuring new audit sizes.
-const MEASURE_BUDGET: Duration = Duration::from_secs(3);
 
 pub async fn home() -> HttpResponse {
     HttpResponse::SeeOther().insert_header((header::LOCATION, "/queue")).finish()
@@ -185,7 +181,6 @@ pub async fn page(auth: Page<Viewer>, state: web::Data<AppState>, q: web::Query<
         with_added_files: filter_status.is_empty(),
         with_base_revoked: filter_status.is_empty(),
     };
-    let reader = state.reader();
     let (counts, items, backlog, sizes, whys) = state
         .db(move |c| {
             let items = review_queue::queue(c, &filter, 500)?;
@@ -195,7 +190,7 @@ pub async fn page(auth: Page<Viewer>, state: web::Data<AppState>, q: web::Query<
             // Shown rows first, then the rest of the backlog for the header's total.
             let mut ids: Vec<i64> = items.iter().map(|i| i.release_id).collect();
             ids.extend(backlog.iter().map(|i| i.release_id).filter(|id| !ids.contains(id)).collect::<Vec<_>>());
-            let sizes = review::audit_sizes(c, &reader, &ids, MEASURE_BUDGET)?;
+            let sizes = airlock_store::audit_size::summaries(c, &ids)?;
             Ok((releases::status_counts(c)?, items, backlog, sizes, whys))
         })
         .await?;

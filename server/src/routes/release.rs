@@ -209,15 +209,11 @@ pub async fn page(auth: Page<Viewer>, state: web::Data<AppState>, path: web::Pat
     let detail = release_detail::load(&state, &name, &version).await?;
     let (metadata, requires_dist) = metadata_rows(&detail);
     let dep_names: Vec<String> = requires_dist.iter().filter_map(|r| airlock_store::domain::requirement_name(r)).collect();
-    let (release_id, reader, targets) = (detail.release.id, state.reader(), state.config.targets.clone());
+    let (release_id, targets) = (detail.release.id, state.config.targets.clone());
     let (known, audit, closure) = state
         .db(move |c| {
             let known = releases::statuses_by_project(c, &dep_names)?;
-            // A page must render even when an archive cannot be read.
-            let audit = review::audit_size(c, &reader, release_id).unwrap_or_else(|e| {
-                tracing::warn!(error = %e, "cannot measure the audit size");
-                None
-            });
+            let audit = review::audit_size(c, release_id)?;
             Ok((known, audit, closure_view::load(c, release_id, &targets)?))
         })
         .await?;
@@ -400,9 +396,8 @@ pub async fn decide(post: FormPost<Auditor, DecisionForm>, state: web::Data<AppS
     let reviewed: Option<Vec<String>> = post.form.sha256s.as_ref().map(|s| s.split(',').map(str::trim).filter(|h| !h.is_empty()).map(String::from).collect());
     let policy = state.review_policy();
     let criteria = review::criteria(&state.config, post.form.criteria.as_deref())?;
-    let reader = state.reader();
     let (release, outcome) =
-        state.db(move |c| review::measured_decide(c, &reader, release_id, &user, verdict, &comment, &policy, reviewed.as_deref(), &criteria)).await?;
+        state.db(move |c| review::measured_decide(c, release_id, &user, verdict, &comment, &policy, reviewed.as_deref(), &criteria)).await?;
     // This process shows the change at once; the others within a feed poll.
     state.index.evict_project(&detail.project.name);
     tracing::info!(project = %detail.project.name, version = %release.version, ?outcome, "decision recorded");
