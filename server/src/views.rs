@@ -42,9 +42,9 @@ pub fn format_age(ms: i64, now: i64) -> String {
     }
 }
 
-/// A byte count for people (`1.2 MiB`).
 /// A count with thousands separators: `62,481`.
-pub fn format_count(n: i64) -> String {
+pub fn format_count(n: impl Count) -> String {
+    let n = n.count();
     let digits = n.unsigned_abs().to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
     if n < 0 {
@@ -59,6 +59,7 @@ pub fn format_count(n: i64) -> String {
     out
 }
 
+/// A byte count for people (`1.2 MiB`).
 pub fn format_size(bytes: u64) -> String {
     const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
     let mut value = bytes as f64;
@@ -114,5 +115,23 @@ mod tests {
         assert_eq!(format_size(1536), "1.5 KiB");
         assert_eq!(format_age(0, 3 * 24 * 3600 * 1000), "3 d");
         assert_eq!(format_age(0, 5 * 60_000), "5 min");
+    }
+}
+
+/// A whole number for [`format_count`], however deeply referenced (a
+/// template passes `&i64` or `&&i64`).
+pub trait Count {
+    fn count(&self) -> i64;
+}
+
+impl Count for i64 {
+    fn count(&self) -> i64 {
+        *self
+    }
+}
+
+impl<T: Count + ?Sized> Count for &T {
+    fn count(&self) -> i64 {
+        (**self).count()
     }
 }

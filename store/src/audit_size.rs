@@ -33,12 +33,27 @@ pub struct AuditSize {
     pub files_removed: i64,
     pub files_changed: i64,
     pub computed_at: i64,
+    /// Lines of data (translations, docs, images, plain text), apart from `lines` of code.
+    pub data_lines: i64,
+}
+
+/// What one measurement of a release against one base found.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Measurement {
+    /// Lines of code to read.
+    pub lines: i64,
+    /// Lines of data to look over (see `airlock_inspect::delta::is_data`).
+    pub data_lines: i64,
+    pub files_added: i64,
+    pub files_removed: i64,
+    pub files_changed: i64,
 }
 
 /// The size of a review, and the base it is measured from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AuditSummary {
     pub lines: i64,
+    pub data_lines: i64,
     /// The approved version the delta is taken from; None: every line.
     pub base: Option<String>,
     #[serde(skip)]
@@ -71,6 +86,7 @@ pub fn summary(conn: &mut AnyConnection, release_id: i64) -> StoreResult<Option<
     let best = best(conn, project.id, release_id, &release.version)?;
     Ok(best.map(|(size, base)| AuditSummary {
         lines: size.lines,
+        data_lines: size.data_lines,
         base_release_id: base.as_ref().map(|b| b.id),
         base: base.map(|b| b.version),
         files_added: size.files_added,
@@ -126,13 +142,14 @@ pub fn unmeasured(conn: &mut AnyConnection) -> StoreResult<Vec<i64>> {
         .load(conn)?)
 }
 
-/// A project got a new approved version: each of its releases awaiting
-/// review may now have a nearer base, so the worker measures them again
+/// A project got a new approved version, or lost one: each of its releases
+/// awaiting review (or approved, to be reviewed again when its base is
+/// revoked) may now have other bases, so the worker measures them again
 /// (sizes already cached are kept; only the new pairs are computed).
 pub fn enqueue_project(conn: &mut AnyConnection, project_id: i64, max_attempts: i64) -> StoreResult<()> {
     let awaiting: Vec<i64> = releases::table
         .filter(releases::project_id.eq(project_id))
-        .filter(releases::status.eq(ReleaseStatus::AwaitingReview.as_str()))
+        .filter(releases::status.eq_any([ReleaseStatus::AwaitingReview.as_str(), ReleaseStatus::Approved.as_str(), ReleaseStatus::Revoked.as_str()]))
         .select(releases::id)
         .load(conn)?;
     for id in awaiting {
@@ -153,21 +170,23 @@ pub fn of_releases(conn: &mut AnyConnection, release_ids: &[i64]) -> StoreResult
 
 /// Keep a computed size. Two computations racing store the same numbers,
 /// so the loser's duplicate is simply dropped.
-pub fn put(conn: &mut AnyConnection, release_id: i64, base: Option<i64>, lines: i64, added: i64, removed: i64, changed: i64) -> StoreResult<AuditSize> {
+pub fn put(conn: &mut AnyConnection, release_id: i64, base: Option<i64>, m: Measurement) -> StoreResult<AuditSize> {
     let row = AuditSize {
         release_id,
         base_release_id: base.unwrap_or(NO_BASE),
-        lines,
-        files_added: added,
-        files_removed: removed,
-        files_changed: changed,
+        lines: m.lines,
+        files_added: m.files_added,
+        files_removed: m.files_removed,
+        files_changed: m.files_changed,
         computed_at: now_ms(),
+        data_lines: m.data_lines,
     };
     let inserted = diesel::insert_into(audit_sizes::table)
         .values((
             audit_sizes::release_id.eq(row.release_id),
             audit_sizes::base_release_id.eq(row.base_release_id),
             audit_sizes::lines.eq(row.lines),
+            audit_sizes::data_lines.eq(row.data_lines),
             audit_sizes::files_added.eq(row.files_added),
             audit_sizes::files_removed.eq(row.files_removed),
             audit_sizes::files_changed.eq(row.files_changed),

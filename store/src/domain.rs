@@ -57,22 +57,8 @@ pub fn requirement_name(req: &str) -> Option<String> {
     (!name.is_empty()).then(|| normalize(&name))
 }
 
-pub fn normalize(raw: &str) -> String {
-    let mut out = String::with_capacity(raw.len());
-    let mut in_sep = false;
-    for c in raw.chars() {
-        if matches!(c, '-' | '_' | '.') {
-            if !in_sep {
-                out.push('-');
-            }
-            in_sep = true;
-        } else {
-            out.push(c.to_ascii_lowercase());
-            in_sep = false;
-        }
-    }
-    out
-}
+/// The PEP 503 normalized form of a project name (one function for every crate).
+pub use airlock_inspect::name::normalize;
 
 impl fmt::Display for ProjectName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -318,16 +318,11 @@ pub(crate) fn queue_inspection(conn: &mut AnyConnection, release_id: i64, file_i
     Ok(())
 }
 
-/// What a file is, ignoring the version: its kind and, for a wheel, its tags.
+/// What a file is, ignoring the version: its kind and, for a wheel, its
+/// tags (for an sdist, its archive format).
 fn file_key(f: &FileRow) -> (String, String) {
-    let name = f.filename.as_str();
-    let rest = if let Some(stem) = name.strip_suffix(".whl") {
-        let parts: Vec<&str> = stem.split('-').collect();
-        parts[parts.len().saturating_sub(3)..].join("-")
-    } else {
-        [".tar.gz", ".tar.bz2", ".tgz", ".zip", ".tar"].iter().find(|ext| name.ends_with(*ext)).map(|e| e.to_string()).unwrap_or_default()
-    };
-    (f.dist_kind.clone(), rest)
+    let variant = airlock_inspect::DistFilename::parse(&f.filename).map(|d| d.variant).unwrap_or_default();
+    (f.dist_kind.clone(), variant)
 }
 
 /// Match each file of the release with the base's file of the same kind

@@ -138,6 +138,11 @@ mod tests {
         crate::decisions::tests::awaiting(conn, "demo", version, "low")
     }
 
+    /// Lines of code to read, files added and files changed.
+    fn measured(lines: i64, added: i64, changed: i64) -> audit_size::Measurement {
+        audit_size::Measurement { lines, files_added: added, files_changed: changed, ..Default::default() }
+    }
+
     fn approve(conn: &mut AnyConnection, user: &User, id: i64, criteria: Option<&str>) {
         decide_for(conn, id, user, Verdict::Approve, "read", &ReviewPolicy::default(), None, criteria, None).unwrap();
     }
@@ -147,14 +152,14 @@ mod tests {
         each_backend(|conn| {
             let alice = create_user(conn, "alice", Role::Auditor, "password1").unwrap();
             let one = awaiting(conn, "1.0");
-            audit_size::put(conn, one, None, 34_122, 10, 0, 0).unwrap();
+            audit_size::put(conn, one, None, measured(34_122, 10, 0)).unwrap();
             approve(conn, &alice, one, Some("safe-to-run"));
             let d = decisions_of(conn, one).unwrap().remove(0);
             assert_eq!((d.audit_base.as_deref(), d.audit_lines, d.criteria.as_deref()), (Some(FULL), Some(34_122), Some("safe-to-run")));
 
             let two = awaiting(conn, "1.1");
             let three = awaiting(conn, "1.2");
-            audit_size::put(conn, two, Some(one), 530, 0, 0, 2).unwrap();
+            audit_size::put(conn, two, Some(one), measured(530, 0, 2)).unwrap();
             approve(conn, &alice, two, None);
             let d = decisions_of(conn, two).unwrap().remove(0);
             assert_eq!((d.audit_base.as_deref(), d.audit_lines, d.criteria.as_deref()), (Some("1.0"), Some(530), Some(DEFAULT_CRITERIA)));
@@ -171,7 +176,7 @@ mod tests {
 
             // Under "withhold", revoking a base revokes what was read against it.
             let four = awaiting(conn, "1.3");
-            audit_size::put(conn, four, Some(three), 12, 0, 0, 1).unwrap();
+            audit_size::put(conn, four, Some(three), measured(12, 0, 1)).unwrap();
             approve(conn, &alice, four, None);
             let withhold = ReviewPolicy { withhold_on_base_revoked: true, ..ReviewPolicy::default() };
             decide(conn, three, &alice, Verdict::Revoke, "bad", &withhold, None).unwrap();
@@ -180,7 +185,7 @@ mod tests {
             assert!(decisions_of(conn, four).unwrap().last().unwrap().comment.contains("audit base demo 1.2 was revoked"));
             assert_eq!(crate::releases::release_by_id(conn, two).unwrap().1.status, "approved", "1.1 was read against 1.0, not 1.2");
             // Re-reviewed whole (no approved version is left): no longer marked.
-            audit_size::put(conn, two, None, 900, 3, 0, 0).unwrap();
+            audit_size::put(conn, two, None, measured(900, 3, 0)).unwrap();
             approve(conn, &alice, two, None);
             assert_eq!(decisions_of(conn, two).unwrap().last().unwrap().audit_base.as_deref(), Some(FULL));
             assert!(base_revoked(conn, None).unwrap().is_empty(), "a new approval read against no revoked base clears the mark");

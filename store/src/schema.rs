@@ -172,6 +172,7 @@ diesel::table! {
         files_removed -> BigInt,
         files_changed -> BigInt,
         computed_at -> BigInt,
+        data_lines -> BigInt,
     }
 }
 

@@ -181,6 +181,13 @@ impl Airlock {
         }
     }
 
+    /// The release once the worker has measured its audit size (panics after 30 s).
+    pub async fn measured(&self, token: &str, name: &str, version: &str) -> Value {
+        let what = format!("{name} {version} was never measured");
+        super::eventually(&what, Duration::from_secs(30), || async { !self.release(token, name, version).await["audit_lines"].is_null() }).await;
+        self.release(token, name, version).await
+    }
+
     pub async fn decide(&self, token: &str, name: &str, version: &str, decision: &str, comment: &str) -> reqwest::Response {
         self.http
             .post(self.url(&format!("/api/v1/releases/{name}/{version}/decision")))

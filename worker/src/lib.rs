@@ -9,7 +9,6 @@ pub mod check_import;
 pub mod context;
 pub mod egress;
 pub mod error;
-pub mod filename;
 pub mod guard;
 pub mod inspect_file;
 pub mod measure_audit;

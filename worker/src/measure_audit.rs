@@ -14,7 +14,7 @@ use std::collections::HashSet;
 use airlock_inspect::archive::{Archive, Keep};
 use airlock_inspect::delta::{self, Change, FileDelta, Side};
 use airlock_inspect::{read_distribution_from, DistKind, Limits};
-use airlock_store::audit_size;
+use airlock_store::audit_size::{self, Measurement};
 use airlock_store::domain::Sha256;
 use airlock_store::files::{files_of_release, pair_files, FileRow};
 use airlock_store::releases::release_by_id;
@@ -31,15 +31,6 @@ const MAX_DIFFED_BYTES: u64 = 1024 * 1024;
 /// Bytes held per byte of text being diffed: both versions as bytes and as
 /// text, and the diff's lines.
 const DIFF_COST_PER_BYTE: u64 = 4;
-
-/// What one measurement found: lines to read and files added, removed, changed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Measured {
-    pub lines: i64,
-    pub added: i64,
-    pub removed: i64,
-    pub changed: i64,
-}
 
 pub async fn run(ctx: &Context, task: MeasureAudit) -> Result<(), JobError> {
     let release_id = task.release_id;
@@ -64,14 +55,14 @@ pub async fn run(ctx: &Context, task: MeasureAudit) -> Result<(), JobError> {
     let Some((files, missing)) = todo else { return Ok(()) };
     if !missing.is_empty() {
         let (blobs, room) = (ctx.store.blobs.clone(), ctx.review_memory_bytes);
-        let measured = tokio::task::spawn_blocking(move || -> Result<Vec<(Option<i64>, Measured)>, JobError> {
+        let measured = tokio::task::spawn_blocking(move || -> Result<Vec<(Option<i64>, Measurement)>, JobError> {
             missing.into_iter().map(|(base_id, base_files)| Ok((base_id, measure(&release_deltas(&blobs, &files, &base_files, room)?)))).collect()
         })
         .await
         .map_err(|e| JobError::transient(format!("measuring release #{release_id}: {e}")))??;
         ctx.db(move |c| {
             for (base_id, m) in measured {
-                audit_size::put(c, release_id, base_id, m.lines, m.added, m.removed, m.changed)?;
+                audit_size::put(c, release_id, base_id, m)?;
             }
             Ok(())
         })
@@ -169,21 +160,23 @@ fn release_deltas(blobs: &BlobStore, new_files: &[FileRow], base_files: &[FileRo
     Ok(all)
 }
 
-/// Lines to read and files added, removed and changed. A file that both
-/// the wheel and the sdist carry counts once: by its path inside the
-/// project, an sdist's `src/` layout folded onto the wheel's (lines are
-/// counted once per content by [`delta::review_lines`]).
-pub fn measure(deltas: &[FileDelta]) -> Measured {
+/// Lines of code and of data to read, and files added, removed and
+/// changed. A file that both the wheel and the sdist carry counts once:
+/// by its path inside the project, an sdist's `src/` layout folded onto
+/// the wheel's (lines are counted once per content, see
+/// [`delta::split_review_lines`]).
+pub fn measure(deltas: &[FileDelta]) -> Measurement {
+    let lines = delta::split_review_lines(deltas);
+    let mut m = Measurement { lines: lines.code as i64, data_lines: lines.data as i64, ..Measurement::default() };
     let mut seen = HashSet::new();
-    let mut m = Measured { lines: delta::review_lines(deltas) as i64, ..Measured::default() };
     for d in deltas {
         if !seen.insert((d.change, d.path.strip_prefix("src/").unwrap_or(&d.path))) {
             continue;
         }
         match d.change {
-            Change::Added => m.added += 1,
-            Change::Removed => m.removed += 1,
-            Change::Changed => m.changed += 1,
+            Change::Added => m.files_added += 1,
+            Change::Removed => m.files_removed += 1,
+            Change::Changed => m.files_changed += 1,
             Change::Unchanged => {}
         }
     }
@@ -215,6 +208,12 @@ mod tests {
     fn a_file_in_both_the_wheel_and_the_sdist_counts_once() {
         // The wheel's demo/core.py and the sdist's src/demo/core.py, same content.
         let deltas = [added("demo/core.py", 120, 1), added("src/demo/core.py", 120, 1), added("demo/extra.py", 30, 2), added("setup.py", 12, 3)];
-        assert_eq!(measure(&deltas), Measured { lines: 162, added: 3, removed: 0, changed: 0 });
+        assert_eq!(measure(&deltas), Measurement { lines: 162, data_lines: 0, files_added: 3, files_removed: 0, files_changed: 0 });
+    }
+
+    #[test]
+    fn translations_and_docs_are_counted_as_data_not_code() {
+        let deltas = [added("demo/core.py", 40, 1), added("demo/locale/de/LC_MESSAGES/demo.po", 900, 2), added("docs/index.rst", 60, 3)];
+        assert_eq!(measure(&deltas), Measurement { lines: 40, data_lines: 960, files_added: 3, files_removed: 0, files_changed: 0 });
     }
 }

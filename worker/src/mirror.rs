@@ -16,8 +16,8 @@ use airlock_store::unmirrored::{self, LeftOut};
 
 use crate::context::Context;
 use crate::error::JobError;
-use crate::filename::DistFilename;
 use crate::upstream::UpstreamFile;
+use airlock_inspect::DistFilename;
 
 pub async fn run(ctx: &Context, task: MirrorRelease) -> Result<(), JobError> {
     let release_id = task.release_id;

@@ -64,7 +64,7 @@ pub async fn why(_auth: Api<Viewer>, state: web::Data<AppState>, path: web::Path
 
 /// `GET /api/v1/releases/<name>/<version>`: status, files, files left out
 /// (`not_mirrored`, with the reason) and those added but not yet approved
-/// (`awaiting_approval`), findings, decisions, and the review's size: `audit_lines` (lines to read, null while
+/// (`awaiting_approval`), findings, decisions, and the review's size: `audit_lines` (lines of code to read; `audit_data_lines`, of data; null while
 /// not inspected) and `audit_base` (the approved version the delta is taken
 /// from, or null when every line must be read).
 pub async fn release(_auth: Api<Viewer>, state: web::Data<AppState>, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
@@ -96,6 +96,7 @@ pub async fn release(_auth: Api<Viewer>, state: web::Data<AppState>, path: web::
         "max_severity": d.release.max_severity,
         "risk_score": d.release.risk_score,
         "audit_lines": audit.as_ref().map(|a| a.lines),
+        "audit_data_lines": audit.as_ref().map(|a| a.data_lines),
         "audit_base": audit.as_ref().and_then(|a| a.base.clone()),
         // What the approval in force was read against (`full`: the whole release).
         "approval": decisions::hashes_in_force(&d.decisions).and_then(|_| d.decisions.iter().rev().find(|x| x.in_force)).map(|x| json!({
