@@ -24,8 +24,12 @@ pub fn binary() -> &'static str {
     env!("CARGO_BIN_EXE_airlock")
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+/// The address a server said it bound (`airlock listening on http://ADDR/`)
+/// in its log, once it has.
+fn bound_address(log: &str) -> Option<String> {
+    let (_, rest) = log.split_once("airlock listening on http://")?;
+    let addr: String = rest.chars().take_while(|c| c.is_ascii_digit() || matches!(c, '.' | ':')).collect();
+    addr.contains(':').then_some(addr)
 }
 
 impl Airlock {
@@ -114,27 +118,31 @@ impl Airlock {
     }
 
     fn spawn_server(&self, upstream: Option<&str>, extra: &[&str], log_path: &Path) -> (Child, String) {
-        let port = free_port();
         let log = std::fs::File::create(log_path).expect("log file");
         let mut cmd = self.cli();
-        cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--workers", "2"]);
+        // Port 0: the server binds a free port itself and logs it (no race
+        // between choosing a port here and binding it there).
+        cmd.args(["serve", "--listen", "127.0.0.1:0", "--workers", "2"]);
         if let Some(up) = upstream {
             cmd.args(["--upstream", up]);
         }
         cmd.args(extra);
         cmd.env("RUST_LOG", "info").stdout(Stdio::null()).stderr(log);
         let mut child = cmd.spawn().expect("spawn airlock serve");
-        let base = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(30);
+        let mut base = None;
         loop {
-            if health_ok(&format!("{base}/healthz")) {
-                return (child, base);
+            if base.is_none() {
+                base = bound_address(&std::fs::read_to_string(log_path).unwrap_or_default()).map(|addr| format!("http://{addr}"));
+            }
+            if let Some(base) = base.as_ref().filter(|b| health_ok(&format!("{b}/healthz"))) {
+                return (child, base.clone());
             }
             if let Ok(Some(status)) = child.try_wait() {
                 panic!("airlock serve exited with {status}: {}", std::fs::read_to_string(log_path).unwrap_or_default());
             }
             assert!(Instant::now() < deadline, "airlock serve did not become healthy: {}", std::fs::read_to_string(log_path).unwrap_or_default());
-            std::thread::sleep(Duration::from_millis(100));
+            std::thread::sleep(Duration::from_millis(50));
         }
     }
 

@@ -5,7 +5,7 @@
 
 use airlock_inspect::{inspect_source, Limits, Report};
 use airlock_store::domain::Sha256;
-use airlock_store::files::{self, FileRow, Inspection, NewFinding};
+use airlock_store::files::{self, FileRow, Finding, Inspection};
 use airlock_store::tasks::InspectFile;
 use airlock_store::Config;
 
@@ -60,15 +60,13 @@ pub fn limits(config: &Config) -> Limits {
 
 /// Once every file is inspected: code the wheel has and the sdist lacks,
 /// reported on the wheel.
-fn compare_wheel_and_sdist(all: &[FileRow]) -> Vec<(i64, NewFinding)> {
+fn compare_wheel_and_sdist(all: &[FileRow]) -> Vec<(i64, Finding)> {
     let wheel = all.iter().find(|f| f.dist_kind == "wheel" && f.filename.ends_with("-any.whl")).or_else(|| all.iter().find(|f| f.dist_kind == "wheel"));
     let sdist = all.iter().find(|f| f.dist_kind == "sdist");
     let (Some(wheel), Some(sdist)) = (wheel, sdist) else { return Vec::new() };
     airlock_inspect::compare::compare_wheel_to_sdist(&wheel.entry_paths(), &sdist.entry_paths())
         .into_iter()
-        .map(|f| {
-            (wheel.id, NewFinding { rule: f.rule, severity: f.severity.as_str().to_string(), path: f.file, line: None, message: f.message, snippet: None })
-        })
+        .map(|f| (wheel.id, Finding { line: None, snippet: None, also: Vec::new(), ..f }))
         .collect()
 }
 
@@ -79,17 +77,6 @@ fn to_inspection(report: &Report, metadata_sha256: Option<Sha256>) -> Inspection
         metadata_sha256,
         capabilities: serde_json::to_string(&report.capabilities).ok(),
         entries: serde_json::to_string(&report.entries.iter().map(|e| e.path.as_str()).collect::<Vec<_>>()).ok(),
-        findings: report
-            .findings
-            .iter()
-            .map(|f| NewFinding {
-                rule: f.rule.clone(),
-                severity: f.severity.as_str().to_string(),
-                path: f.file.clone(),
-                line: f.line.map(i64::from),
-                message: f.message.clone(),
-                snippet: f.snippet.clone(),
-            })
-            .collect(),
+        findings: report.findings.clone(),
     }
 }
