@@ -48,7 +48,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let req = PinnedRequirement::parse(&requirement)?;
             let extras = PinnedRequirement::extras_of(&requirement)?;
             let store = Store::open(&config, 1)?;
-            let opts = releases::RequestOptions { requested_by: None, with_dependencies: with_deps, extras: &extras };
+            let opts = releases::RequestOptions { requested_by: None, with_dependencies: with_deps, extras: &extras, ..releases::RequestOptions::default() };
             let names = NamePolicy::new(config.reserved_names.clone(), airlock_inspect::rules::resembles);
             let out = releases::request_release_with(&mut *store.conn()?, &req, &opts, config.job_max_attempts, &names)?;
             if let Some(like) = &out.possible_typosquat_of {
@@ -156,7 +156,7 @@ fn token(config: Config, command: TokenCommand) -> anyhow::Result<ExitCode> {
     let store = Store::open(&config, 1)?;
     let mut conn = store.conn()?;
     match command {
-        TokenCommand::Create { user, label } => println!("{}", auth::create_api_token(&mut conn, &user, &label)?),
+        TokenCommand::Create { user, label } => println!("{}", auth::issue_api_token(&mut conn, "cli", &user, &label)?),
         TokenCommand::List => {
             for t in auth::list_api_tokens(&mut conn)? {
                 let state = if t.revoked_at.is_some() { "revoked" } else { "active" };

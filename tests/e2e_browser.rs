@@ -10,88 +10,17 @@
 
 mod support;
 
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use fantoccini::{Client, ClientBuilder, Locator};
-use serde_json::json;
+use fantoccini::{Client, Locator};
 use support::airlock::Airlock;
+use support::chromium::{assert_inert, screenshot, start_driver, wait_for_css, Driver};
 use support::fixtures::Package;
 use support::upstream::{LocalUpstream, UpstreamFile};
 
-/// chromedriver on a free port, killed on drop.
-struct Driver {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn find_binary(names: &[&str]) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    names.iter().flat_map(|n| std::env::split_paths(&path).map(move |d| d.join(n))).find(|p| p.is_file())
-}
-
-fn start_driver() -> Driver {
-    let bin = find_binary(&["chromedriver"]).expect("chromedriver not found: apt-get install -y chromium chromium-driver");
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let child = Command::new(bin).arg(format!("--port={port}")).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("start chromedriver");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "chromedriver did not listen on {port}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    Driver { child, url: format!("http://127.0.0.1:{port}") }
-}
-
+/// A desktop-sized session.
 async fn browser(driver: &Driver) -> Client {
-    let chromium = find_binary(&["chromium", "chromium-browser", "google-chrome"]).expect("chromium not found");
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        json!({
-            "binary": chromium,
-            "args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1366,900", "--no-first-run"],
-        }),
-    );
-    ClientBuilder::rustls().expect("rustls").capabilities(caps).connect(&driver.url).await.expect("a WebDriver session")
-}
-
-fn artifacts() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/test-artifacts");
-    std::fs::create_dir_all(&dir).expect("artifacts folder");
-    dir
-}
-
-async fn screenshot(c: &Client, name: &str) {
-    let png = c.screenshot().await.expect("screenshot");
-    std::fs::write(artifacts().join(format!("{name}.png")), png).expect("write screenshot");
-}
-
-/// No alert is open and no payload made it into the DOM as an element.
-async fn assert_inert(c: &Client, what: &str) {
-    if let Ok(text) = c.get_alert_text().await {
-        panic!("{what}: an alert opened: {text:?}");
-    }
-    let injected = c
-        .execute(
-            "return document.querySelectorAll('img[src=\"x\"], img[onerror], script:not([src]), a[href^=\"javascript:\"], [onerror], [onclick]').length \
-             + (window.__xss ? 1000 : 0);",
-            vec![],
-        )
-        .await
-        .expect("count injected elements");
-    assert_eq!(injected, json!(0), "{what}: injected elements found");
-}
-
-async fn wait_for_css(c: &Client, css: &str) -> fantoccini::elements::Element {
-    c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}"))
+    support::chromium::browser(driver, 1366, 900).await
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -180,6 +109,11 @@ async fn an_auditor_reviews_a_flagged_release_in_a_real_browser() {
         let comment = wait_for_css(&c, "#approve-dialog[open] #approve-comment").await;
         comment.send_keys("Decoded payload prints 1; reviewed the whole wheel and sdist.").await.unwrap();
         c.find(Locator::Id("approve-submit")).await.unwrap().click().await.unwrap();
+        // The auditor lands on the next release waiting, told what was decided.
+        let decided = wait_for_css(&c, "#decided").await.text().await.unwrap();
+        assert!(decided.contains("xss-demo 1.0.0: approved"), "{decided}");
+        assert_eq!(c.current_url().await.unwrap().path(), "/releases/grower/1.1");
+        c.goto(release_url.as_str()).await.unwrap();
         let status = c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css("#release-status.status-approved")).await;
         assert!(status.is_ok(), "the release is approved");
         assert_inert(&c, "approved release page").await;

@@ -89,7 +89,10 @@ async fn an_auditor_signs_in_reviews_and_approves_in_the_dashboard() {
 
     // The auditor approves with a comment.
     let (status, location) = browser.post(path, &[("decision", "approve"), ("comment", "reviewed <b>fine</b>"), ("csrf", &form_csrf)]).await;
-    assert_eq!((status, location.as_str()), (303, "/releases/airlock-demo/1.0.0"));
+    // Nothing else waits: the auditor lands on the queue, told what was decided.
+    assert_eq!((status, location.as_str()), (303, "/queue?decided=airlock-demo%201.0.0%3A%20approved"));
+    let queue = browser.get(&location).await.1;
+    assert!(queue.contains("Decided: airlock-demo 1.0.0: approved. Nothing else waits for review."), "{queue}");
     let page = browser.get("/releases/airlock-demo/1.0.0").await.1;
     assert!(page.contains("approved") && shows_escaped(&page, "reviewed <b>fine</b>"), "{page}");
 
@@ -232,8 +235,14 @@ async fn a_hostile_package_is_inert_on_every_page_and_roles_hold() {
 
     // Revocation takes it out of the index at once, and the log says who and why.
     let csrf = hidden_csrf(&alice.get("/releases/xss-demo/1.0.0").await.1);
-    let (status, _) = alice.post(decision, &[("decision", "revoke"), ("comment", "maintainer account compromised"), ("csrf", &csrf)]).await;
-    assert_eq!(status, 303);
+    // Without its confirmation box ticked, a revocation is refused and nothing changes.
+    let (status, body) = alice.post(decision, &[("decision", "revoke"), ("comment", "maintainer account compromised"), ("csrf", &csrf)]).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("tick the confirmation box"), "{body}");
+    assert!(alice.get("/simple/xss-demo/").await.1.contains(&wheel), "still served");
+    let form = [("decision", "revoke"), ("comment", "maintainer account compromised"), ("confirm", "revoke"), ("csrf", csrf.as_str())];
+    let (status, location) = alice.post(decision, &form).await;
+    assert_eq!((status, location.as_str()), (303, "/releases/xss-demo/1.0.0?decided=xss-demo%201.0.0%3A%20revoked"));
     assert!(!alice.get("/simple/xss-demo/").await.1.contains(&wheel), "revoked files leave the index");
     let audit = alice.get("/audit").await.1;
     assert!(audit.contains("release.revoke") && audit.contains("maintainer account compromised"), "{audit}");

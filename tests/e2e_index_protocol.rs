@@ -317,3 +317,87 @@ async fn a_file_whose_stored_bytes_changed_is_refused_and_alerted() {
     let resp = ix.get(&format!("/files/{}/{wheel_name}", sha256_hex(wheel_bytes)), &[]).await;
     assert_eq!(resp.status(), 200);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn details_real_clients_hit_are_answered_as_they_expect() {
+    let ix = demo_index().await;
+
+    // `?format=` with a literal `+` (decoded as a space), short forms, any case.
+    for (query, want) in [
+        ("format=application/vnd.pypi.simple.v1+json", JSON_V1),
+        ("format=application/vnd.pypi.simple.v1+html", "application/vnd.pypi.simple.v1+html; charset=utf-8"),
+        ("format=Application/VND.pypi.simple.v1%2BJSON", JSON_V1),
+        ("format=json", JSON_V1),
+        ("format=JSON", JSON_V1),
+        ("format=html", "text/html; charset=utf-8"),
+    ] {
+        let resp = ix.get(&format!("/simple/airlock-demo/?{query}"), &[(ACCEPT, "text/html")]).await;
+        assert_eq!(resp.status(), 200, "{query}");
+        assert_eq!(resp.headers()[CONTENT_TYPE], want, "{query}");
+    }
+    let resp = ix.get("/simple/airlock-demo/?format=xml", &[]).await;
+    assert_eq!(resp.status(), 406);
+    assert!(resp.text().await.unwrap().contains(JSON_V1));
+
+    // `application/*` negotiates within application as `*/*` does across types.
+    let content_type = |resp: &reqwest::Response| resp.headers()[CONTENT_TYPE].to_str().unwrap().to_string();
+    let resp = ix.get("/simple/airlock-demo/", &[(ACCEPT, "application/*")]).await;
+    assert_eq!((resp.status().as_u16(), content_type(&resp)), (200, JSON_V1.to_string()));
+    let resp = ix.get("/simple/airlock-demo/", &[(ACCEPT, "application/*, application/vnd.pypi.simple.v1+json;q=0")]).await;
+    assert_eq!((resp.status().as_u16(), content_type(&resp)), (200, "application/vnd.pypi.simple.v1+html; charset=utf-8".to_string()));
+    let resp = ix.get("/simple/", &[(ACCEPT, "application/*;q=0.5, text/html;q=0.4")]).await;
+    assert_eq!(content_type(&resp), JSON_V1);
+
+    // A client that refuses every coding the index has gets a 406, not an unasked-for body.
+    let resp = ix.get("/simple/airlock-demo/", &[(ACCEPT, JSON_V1), (ACCEPT_ENCODING, "identity;q=0")]).await;
+    assert_eq!(resp.status(), 406);
+    assert!(resp.text().await.unwrap().contains("gzip"));
+    let resp = ix.get("/simple/airlock-demo/", &[(ACCEPT, JSON_V1), (ACCEPT_ENCODING, "*;q=0, gzip")]).await;
+    assert_eq!(resp.headers()[CONTENT_ENCODING], "gzip");
+
+    // A 404 from the index varies by Accept and is never stored.
+    for accept in [JSON_V1, "text/html"] {
+        let resp = ix.get("/simple/never-heard-of-it/", &[(ACCEPT, accept)]).await;
+        assert_eq!(resp.status(), 404, "{accept}");
+        assert_eq!(resp.headers()["vary"], "Accept", "{accept}");
+        assert_eq!(resp.headers()["cache-control"], "no-store", "{accept}");
+    }
+
+    // A 404 under /files/ is for an installer: plain text, or JSON when asked; never the dashboard page.
+    let missing = format!("/files/{}/airlock_demo-1.0-py3-none-any.whl", "0".repeat(64));
+    let resp = ix.get(&missing, &[]).await;
+    assert_eq!(resp.status(), 404);
+    assert_eq!(resp.headers()[CONTENT_TYPE], "text/plain; charset=utf-8");
+    let body = resp.text().await.unwrap();
+    assert!(body.contains("no such approved file") && !body.contains("<html"), "{body}");
+    let resp = ix.get(&missing, &[(ACCEPT, "application/json")]).await;
+    assert_eq!(resp.status(), 404);
+    assert_eq!(resp.json::<Value>().await.unwrap()["error"], "no such approved file");
+    let resp = ix.get("/files/not-a-hash/x.whl", &[(ACCEPT, "*/*")]).await;
+    assert_eq!((resp.status().as_u16(), content_type(&resp)), (404, "text/plain; charset=utf-8".to_string()));
+
+    // Revoked and rejected releases say so, by whom and when.
+    let bob = ix.airlock.user_with_token("bob", "auditor");
+    assert_eq!(ix.airlock.decide(&bob, "airlock-demo", "1.0", "revoke", "the maintainer's account was taken over").await.status(), 200);
+    assert_eq!(ix.airlock.decide(&ix.auditor, "airlock-demo", "2.0", "reject", "same payload").await.status(), 200);
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let text = loop {
+        let resp = ix.get("/simple/airlock-demo/", &[(ACCEPT, "text/html")]).await;
+        let status = resp.status();
+        let text = resp.text().await.unwrap();
+        if status == 404 || std::time::Instant::now() > deadline {
+            assert_eq!(status, 404, "a revoked release left the index: {text}");
+            break text;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert!(!text.contains("rejected by an auditor"), "{text}");
+    assert!(text.contains(&format!("1.0 was approved, then revoked by bob on {today} ")), "{text}");
+    assert!(text.contains(&format!("2.0 was rejected by alice on {today} ")) && text.contains(" UTC"), "{text}");
+    let resp = ix.get("/simple/airlock-demo/", &[(ACCEPT, JSON_V1)]).await;
+    assert_eq!(resp.headers()["vary"], "Accept");
+    let body: Value = resp.json().await.unwrap();
+    let revoked = body["releases"].as_array().unwrap().iter().find(|r| r["version"] == "1.0").unwrap().clone();
+    assert_eq!((revoked["status"].as_str(), revoked["decided"]["by"].as_str()), (Some("revoked"), Some("bob")), "{body}");
+}

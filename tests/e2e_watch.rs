@@ -240,7 +240,7 @@ async fn the_periodic_sync_requests_a_new_release_without_anyone_asking() {
     airlock.wait_for(&auditor, "watched-demo", "1.0", &["awaiting_review"]).await;
     upstream.publish(release("1.1", "VALUE = 2\n"));
     let r = airlock.wait_for(&auditor, "watched-demo", "1.1", &["awaiting_review"]).await;
-    assert_eq!(r["requested_by"], "watch");
+    assert_eq!((&r["requested_by"], &r["request_source"]), (&serde_json::json!("watch"), &serde_json::json!("watch")), "{r}");
     // 1.2 adds a requirement: it is requested too, with the release.
     upstream.publish(UpstreamFile::new("watched-dep", Package::new("watched-dep", "1.0").wheel()));
     let needy = Package::new("watched-demo", "1.2").with_requires_dist("watched-dep>=1").with_module("watched_demo/__init__.py", "import watched_dep\n");
@@ -248,6 +248,7 @@ async fn the_periodic_sync_requests_a_new_release_without_anyone_asking() {
     airlock.wait_for(&auditor, "watched-demo", "1.2", &["awaiting_review"]).await;
     let dep = airlock.wait_for(&auditor, "watched-dep", "1.0", &["awaiting_review"]).await;
     assert!(dep["requested_by"].is_string(), "{dep}");
+    assert_eq!(dep["request_source"], "dependency", "{dep}");
 
     // With nothing new, the next checks are conditional and answered 304.
     let started = Instant::now();

@@ -89,6 +89,25 @@ impl AppError {
     }
 }
 
+impl AppError {
+    /// This error for an installer rather than a person (the `/files/`
+    /// routes): plain text, or `{"error": …}` when the client asked for
+    /// JSON; never the dashboard's HTML page, and never kept by a cache.
+    pub fn for_installer(&self, json: bool) -> HttpResponse {
+        self.log();
+        let mut resp = HttpResponse::build(self.status());
+        resp.insert_header((header::CACHE_CONTROL, "no-store")).insert_header((header::VARY, "Accept"));
+        if let AppError::Busy(_) = self {
+            resp.insert_header((header::RETRY_AFTER, crate::memory::RETRY_AFTER_SECS.to_string()));
+        }
+        if json {
+            resp.json(serde_json::json!({ "error": self.to_string() }))
+        } else {
+            resp.content_type("text/plain; charset=utf-8").body(format!("{self}\n"))
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage<'a> {

@@ -25,6 +25,13 @@ pub struct ReleaseDetail {
     pub base_revoked: Option<airlock_store::reading::BaseRevoked>,
 }
 
+/// Where a release's review stands (see [`ReleaseDetail::review_round`]).
+pub struct ReviewRound {
+    pub awaiting: bool,
+    pub hashes: Vec<String>,
+    pub approvals_have: Vec<String>,
+}
+
 /// Parse the path's name and version, and load the release.
 pub async fn load(state: &AppState, name: &str, version: &str) -> Result<ReleaseDetail, AppError> {
     let name = ProjectName::parse(name).map_err(|_| AppError::NotFound("no such release".into()))?;
@@ -62,6 +69,32 @@ impl ReleaseDetail {
         }
         let covered = decisions::hashes_in_force(&self.decisions).unwrap_or_default();
         self.files.iter().filter(|f| !covered.contains(&f.sha256)).collect()
+    }
+
+    /// Where its review stands: whether it waits for a decision, the file
+    /// hashes a decision covers now (sorted), and who approved them so far
+    /// in this round (the four-eyes rule). The release and diff pages both
+    /// offer the decision form from this.
+    pub fn review_round(&self) -> ReviewRound {
+        let status = self.release.status.as_str();
+        // A revoked release can be reviewed again, like one awaiting review;
+        // an approved one when files were added to it.
+        let awaiting = status == ReleaseStatus::AwaitingReview.as_str()
+            || status == ReleaseStatus::Revoked.as_str()
+            || !self.awaiting_approval().is_empty()
+            || self.base_revoked.is_some();
+        let mut hashes: Vec<String> = self.files.iter().map(|f| f.sha256.clone()).collect();
+        hashes.sort();
+        // Approvals of the current round: after the last decision that was
+        // not one, of exactly the files there are now.
+        let start = self.decisions.iter().rposition(|d| d.decision != "approve").map_or(0, |i| i + 1);
+        let same_files = |d: &&DecisionView| {
+            let mut h = d.sha256s.clone();
+            h.sort();
+            h == hashes
+        };
+        let approvals_have = if awaiting { self.decisions[start..].iter().filter(same_files).map(|d| d.user.clone()).collect() } else { Vec::new() };
+        ReviewRound { awaiting, hashes, approvals_have }
     }
 
     /// Whether a left-out file may be asked for now (the store decides; this only hides the button).

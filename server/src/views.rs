@@ -29,7 +29,14 @@ impl Nav {
 
 /// Unix milliseconds as `YYYY-MM-DD HH:MM UTC`.
 pub fn format_time(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms).map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_else(|| ms.to_string())
+    airlock_store::format_utc(ms)
+}
+
+/// An upstream timestamp (RFC 3339, as PEP 700's `upload-time`:
+/// `2026-12-01T11:20:31.123456Z`) as the dashboard shows every time:
+/// `2026-12-01 11:20 UTC`. A value that is not RFC 3339 is shown as it is.
+pub fn format_timestamp(rfc3339: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(rfc3339.trim()).map(|t| format_time(t.timestamp_millis())).unwrap_or_else(|_| rfc3339.to_string())
 }
 
 /// How long ago `ms` was, roughly (`3 d`, `5 h`, `12 min`).
@@ -39,6 +46,19 @@ pub fn format_age(ms: i64, now: i64) -> String {
         m if m >= 2 * 24 * 60 => format!("{} d", m / (24 * 60)),
         m if m >= 120 => format!("{} h", m / 60),
         m => format!("{m} min"),
+    }
+}
+
+/// The `page` query parameter of a paged list: 1 when absent, a clear
+/// error when it is not a number from 1 to `max`.
+pub fn page_number(raw: Option<&str>, max: usize) -> Result<usize, crate::error::AppError> {
+    match raw.map(str::trim).filter(|p| !p.is_empty()) {
+        None => Ok(1),
+        Some(p) => p
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| crate::error::AppError::BadRequest(format!("page must be a number from 1 to {max}, not {p:?}"))),
     }
 }
 
@@ -93,6 +113,24 @@ pub fn url_path_query(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn upstream_timestamps_read_as_dashboard_times() {
+        assert_eq!(format_timestamp("2026-12-01T11:20:31.123456Z"), "2026-12-01 11:20 UTC");
+        assert_eq!(format_timestamp("2026-12-01T12:20:31+01:00"), "2026-12-01 11:20 UTC", "converted to UTC");
+        assert_eq!(format_timestamp("2024-01-01T00:00:00.000000Z"), format_time(1_704_067_200_000), "one format for both kinds of time");
+        assert_eq!(format_timestamp("last tuesday"), "last tuesday");
+    }
+
+    #[test]
+    fn a_page_number_is_one_by_default_and_bad_ones_are_refused() {
+        assert_eq!(page_number(None, 10).unwrap(), 1);
+        assert_eq!(page_number(Some(" 3 "), 10).unwrap(), 3);
+        for bad in ["0", "11", "-1", "two", "1e3"] {
+            let err = page_number(Some(bad), 10).unwrap_err().to_string();
+            assert!(err.contains("from 1 to 10"), "{bad}: {err}");
+        }
+    }
 
     #[test]
     fn counts_get_thousands_separators() {

@@ -199,6 +199,18 @@ pub fn create_api_token(conn: &mut AnyConnection, user_name: &str, label: &str) 
     Ok(token)
 }
 
+/// Create an API token for `user_name` on behalf of `actor` (an admin in
+/// the dashboard, `cli` for the command line) and record it in the audit
+/// log, in one transaction: every way of making a token is audited alike.
+pub fn issue_api_token(conn: &mut AnyConnection, actor: &str, user_name: &str, label: &str) -> StoreResult<String> {
+    crate::db::write_transaction(conn, |conn| {
+        let token = create_api_token(conn, user_name, label)?;
+        let id: i64 = api_tokens::table.filter(api_tokens::token_hash.eq(token_digest(&token))).select(api_tokens::id).first(conn)?;
+        crate::audit::record(conn, Some(actor), "token.create", user_name, &format!("token #{id} ({})", label.trim()))?;
+        Ok(token)
+    })
+}
+
 /// The user an API token belongs to.
 pub fn token_user(conn: &mut AnyConnection, token: &str) -> StoreResult<Option<User>> {
     let digest = token_digest(token);
@@ -355,6 +367,23 @@ mod tests {
             assert!(token_user(conn, "airlock_forged").unwrap().is_none());
             let stored: Vec<String> = api_tokens::table.select(api_tokens::token_hash).load(conn).unwrap();
             assert!(!stored.contains(&token), "token stored in clear");
+        });
+    }
+
+    #[test]
+    fn issuing_a_token_is_audited_with_its_actor_and_a_refused_one_is_not() {
+        each_backend(|conn| {
+            create_user(conn, "dave", Role::Auditor, "correct horse").unwrap();
+            let token = issue_api_token(conn, "cli", "dave", " deploy ").unwrap();
+            assert_eq!(token_user(conn, &token).unwrap().map(|u| u.name).as_deref(), Some("dave"));
+            let events = crate::audit::list(conn, 10, 0).unwrap();
+            assert_eq!(events.len(), 1, "{events:?}");
+            let e = &events[0];
+            assert_eq!((e.actor.as_deref(), e.action.as_str(), e.target.as_str()), (Some("cli"), "token.create", "dave"));
+            assert!(e.detail.starts_with("token #") && e.detail.ends_with(" (deploy)"), "{e:?}");
+            assert!(!e.detail.contains(&token), "the token itself is never logged");
+            assert!(issue_api_token(conn, "cli", "nobody", "x").is_err());
+            assert_eq!(crate::audit::list(conn, 10, 0).unwrap().len(), 1, "nothing is recorded for a refused token");
         });
     }
 

@@ -296,6 +296,73 @@ impl ReleaseStatus {
     }
 }
 
+impl ReleaseStatus {
+    /// The status in words, for people: `awaiting review`, `mirroring`.
+    pub fn label(self) -> &'static str {
+        match self {
+            ReleaseStatus::Requested => "requested",
+            ReleaseStatus::Mirroring => "mirroring",
+            ReleaseStatus::Inspecting => "inspecting",
+            ReleaseStatus::AwaitingReview => "awaiting review",
+            ReleaseStatus::Approved => "approved",
+            ReleaseStatus::Rejected => "rejected",
+            ReleaseStatus::Revoked => "revoked",
+            ReleaseStatus::Failed => "failed",
+        }
+    }
+
+    /// [`ReleaseStatus::label`] of a stored status; an unknown one as stored.
+    pub fn label_of(stored: &str) -> String {
+        stored.parse::<ReleaseStatus>().map(|s| s.label().to_string()).unwrap_or_else(|_| stored.replace('_', " "))
+    }
+}
+
+/// How a release came to be asked for, recorded with it (`releases.request_source`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RequestSource {
+    /// A person's request: dashboard, API or CLI.
+    #[default]
+    Request,
+    /// A requirements or lock file imported.
+    Import,
+    /// An installer asked the index for a project Airlock did not have.
+    Miss,
+    /// A watched project's new upstream release.
+    Watch,
+    /// A dependency of another release, resolved by Airlock.
+    Dependency,
+}
+
+impl RequestSource {
+    pub const ALL: [RequestSource; 5] = [RequestSource::Request, RequestSource::Import, RequestSource::Miss, RequestSource::Watch, RequestSource::Dependency];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestSource::Request => "request",
+            RequestSource::Import => "import",
+            RequestSource::Miss => "miss",
+            RequestSource::Watch => "watch",
+            RequestSource::Dependency => "dependency",
+        }
+    }
+
+    /// In words, for people: `index miss`.
+    pub fn label(self) -> &'static str {
+        match self {
+            RequestSource::Request => "request",
+            RequestSource::Import => "import",
+            RequestSource::Miss => "index miss",
+            RequestSource::Watch => "watch",
+            RequestSource::Dependency => "dependency",
+        }
+    }
+
+    /// A stored source; an unknown one (a newer version wrote it) reads as a request.
+    pub fn of_stored(stored: &str) -> RequestSource {
+        RequestSource::ALL.into_iter().find(|s| s.as_str() == stored).unwrap_or_default()
+    }
+}
+
 impl FromStr for ReleaseStatus {
     type Err = StoreError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {

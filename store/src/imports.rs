@@ -445,7 +445,12 @@ fn request(
     names: &NamePolicy,
 ) -> StoreResult<releases::RequestOutcome> {
     let extras = line.extra_list();
-    let options = releases::RequestOptions { requested_by: import.requested_by.as_deref(), with_dependencies: import.with_dependencies, extras: &extras };
+    let options = releases::RequestOptions {
+        requested_by: import.requested_by.as_deref(),
+        with_dependencies: import.with_dependencies,
+        extras: &extras,
+        source: crate::domain::RequestSource::Import,
+    };
     releases::request_release_with(conn, req, &options, max_attempts, names)
 }
 

@@ -16,6 +16,7 @@ use serde::Serialize;
 use crate::audit;
 use crate::auth::User;
 use crate::db::AnyConnection;
+use crate::decisions::Verdict;
 use crate::domain::{ProjectName, ReleaseStatus, Role, Sha256};
 use crate::error::{StoreError, StoreResult};
 use crate::now_ms;
@@ -306,6 +307,24 @@ pub fn unyank(conn: &mut AnyConnection, user: &User, project: &ProjectName, vers
     })
 }
 
+/// An auditor's yank of a release, as the release page shows it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct YankView {
+    pub reason: String,
+    pub yanked_by: String,
+    pub at: i64,
+}
+
+/// The auditor's yank of a release, if yanked: the reason, who and when.
+pub fn yank_of(conn: &mut AnyConnection, release_id: i64) -> StoreResult<Option<YankView>> {
+    Ok(release_yanks::table
+        .find(release_id)
+        .select((release_yanks::reason, release_yanks::yanked_by, release_yanks::at))
+        .first::<(String, String, i64)>(conn)
+        .optional()?
+        .map(|(reason, yanked_by, at)| YankView { reason, yanked_by, at }))
+}
+
 /// The auditor's yank reason for a release, if yanked.
 pub fn yank_reason(conn: &mut AnyConnection, release_id: i64) -> StoreResult<Option<String>> {
     Ok(release_yanks::table.find(release_id).select(release_yanks::reason).first(conn).optional()?)
@@ -329,6 +348,19 @@ pub struct ReleaseState {
     pub version: String,
     pub status: String,
     pub error: Option<String>,
+    /// For a rejected or revoked release, the decision that made it so.
+    pub decided: Option<Refusal>,
+}
+
+/// Who rejected or revoked a release, and when.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Refusal {
+    /// The auditor's name.
+    pub by: String,
+    /// The policy that decided, when a policy did (in the auditor's name).
+    pub policy: Option<String>,
+    /// Milliseconds since the epoch.
+    pub at: i64,
 }
 
 /// A project's state from its releases' statuses: the most hopeful one,
@@ -350,18 +382,53 @@ pub fn project_state<'a>(statuses: impl Iterator<Item = &'a str> + Clone) -> &'s
 
 /// Why `project` is (or is not) in the index.
 pub fn availability(conn: &mut AnyConnection, project: &ProjectName) -> StoreResult<Availability> {
-    let rows: Vec<(String, String, Option<String>)> = releases::table
+    let rows: Vec<(i64, String, String, Option<String>)> = releases::table
         .inner_join(projects::table)
         .filter(projects::name.eq(project.as_str()))
         .order(releases::id.desc())
-        .select((releases::version, releases::status, releases::error))
+        .select((releases::id, releases::version, releases::status, releases::error))
         .load(conn)?;
-    let state = project_state(rows.iter().map(|(_, status, _)| status.as_str()));
+    let state = project_state(rows.iter().map(|(_, _, status, _)| status.as_str()));
+    let refused: Vec<i64> = rows.iter().filter(|(_, _, status, _)| matches!(status.as_str(), "rejected" | "revoked")).map(|(id, ..)| *id).collect();
+    let mut refusals = refusals_of(conn, &refused)?;
     Ok(Availability {
         project: project.to_string(),
         state: state.to_string(),
-        releases: rows.into_iter().map(|(version, status, error)| ReleaseState { version, status, error }).collect(),
+        releases: rows.into_iter().map(|(id, version, status, error)| ReleaseState { version, status, error, decided: refusals.remove(&id) }).collect(),
     })
+}
+
+/// How a rejected or revoked release came to be so: `2.0 was approved,
+/// then revoked by bob on 2026-12-01 11:20 UTC` (None in another state).
+pub fn describe_refusal(version: &str, status: &str, decided: Option<&Refusal>) -> Option<String> {
+    let verb = match status {
+        "revoked" => "approved, then revoked",
+        "rejected" => "rejected",
+        _ => return None,
+    };
+    Some(match decided {
+        Some(d) => {
+            let who = d.policy.as_ref().map_or_else(|| d.by.clone(), |policy| format!("policy {policy}"));
+            format!("{version} was {verb} by {who} on {}", crate::format_utc(d.at))
+        }
+        None => format!("{version} was {verb}"),
+    })
+}
+
+/// The latest reject or revoke decision of each of these releases.
+pub(crate) fn refusals_of(conn: &mut AnyConnection, release_ids: &[i64]) -> StoreResult<HashMap<i64, Refusal>> {
+    if release_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(i64, String, Option<String>, i64)> = decisions::table
+        .inner_join(crate::schema::users::table)
+        .filter(decisions::release_id.eq_any(release_ids))
+        .filter(decisions::decision.eq_any([Verdict::Reject.as_str(), Verdict::Revoke.as_str()]))
+        .order(decisions::id)
+        .select((decisions::release_id, crate::schema::users::name, decisions::policy, decisions::created_at))
+        .load(conn)?;
+    // Oldest first: the latest decision of a release overwrites the earlier.
+    Ok(rows.into_iter().map(|(release_id, by, policy, at)| (release_id, Refusal { by, policy, at })).collect())
 }
 
 #[cfg(test)]

@@ -44,6 +44,12 @@ pub fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
+/// Unix milliseconds as people read them everywhere Airlock shows a time
+/// (dashboard, index answers, `airlock why`): `2026-12-01 11:20 UTC`.
+pub fn format_utc(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms).map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_else(|| ms.to_string())
+}
+
 /// The database pool and blob store, opened and migrated from a config.
 #[derive(Clone)]
 pub struct Store {

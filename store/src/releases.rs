@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::audit;
 use crate::db::AnyConnection;
-use crate::domain::{PinnedRequirement, ProjectName, ReleaseStatus, Version};
+use crate::domain::{PinnedRequirement, ProjectName, ReleaseStatus, RequestSource, Version};
 use crate::error::{StoreError, StoreResult};
 use crate::names::NamePolicy;
 use crate::now_ms;
@@ -43,6 +43,8 @@ pub struct Release {
     /// The popular or approved project this name is a small edit away from,
     /// marked when the release was requested (see [`crate::names`]).
     pub possible_typosquat_of: Option<String>,
+    /// How it was asked for (see [`RequestSource`]).
+    pub request_source: String,
 }
 
 impl Release {
@@ -77,6 +79,8 @@ pub struct RequestOptions<'a> {
     pub with_dependencies: bool,
     /// Extras whose requirements count.
     pub extras: &'a [String],
+    /// How it is asked for.
+    pub source: RequestSource,
 }
 
 /// What a request did.
@@ -153,6 +157,7 @@ pub fn request_release_with(
                             releases::error.eq(None::<String>),
                             // A person's request after a miss's failed one is theirs now.
                             releases::requested_by.eq(requested_by.or(r.requested_by.as_deref())),
+                            releases::request_source.eq(if requested_by.is_some() { opts.source.as_str() } else { r.request_source.as_str() }),
                             releases::updated_at.eq(now),
                             releases::with_dependencies.eq(r.with_dependencies || opts.with_dependencies),
                             releases::extras.eq(join_extras(&r.extras(), opts.extras)),
@@ -190,6 +195,7 @@ pub fn request_release_with(
                             releases::with_dependencies.eq(opts.with_dependencies),
                             releases::extras.eq(join_extras(&[], opts.extras)),
                             releases::possible_typosquat_of.eq(resembles),
+                            releases::request_source.eq(opts.source.as_str()),
                         ))
                         .returning(releases::all_columns)
                         .get_result(conn)?;
@@ -368,6 +374,25 @@ mod tests {
             let jobs = jobs::list_in_state(conn, jobs::QUEUED, 10).unwrap();
             assert_eq!(jobs.len(), 1);
             assert_eq!(jobs[0].kind, "mirror_release");
+        });
+    }
+
+    #[test]
+    fn a_release_records_how_it_was_asked_for_and_a_person_takes_over_a_failed_miss() {
+        each_backend(|conn| {
+            use crate::domain::RequestSource;
+            let by_miss = RequestOptions { requested_by: Some(crate::throttle::MISS_REQUESTER), source: RequestSource::Miss, ..RequestOptions::default() };
+            request_release_with(conn, &req("missed==1.0"), &by_miss, 3, &NamePolicy::default()).unwrap();
+            let source = |conn: &mut AnyConnection| {
+                let (_, r) = find_release(conn, &ProjectName::parse("missed").unwrap(), &Version::parse("1.0").unwrap()).unwrap().unwrap();
+                (r.request_source, r.requested_by)
+            };
+            assert_eq!(source(conn), ("miss".to_string(), Some("index miss".to_string())));
+            diesel::update(releases::table).set(releases::status.eq("failed")).execute(conn).unwrap();
+            request_release(conn, &req("missed==1.0"), Some("alice"), 3, &NamePolicy::default()).unwrap();
+            assert_eq!(source(conn), ("request".to_string(), Some("alice".to_string())), "a person's retry is theirs");
+            assert_eq!(RequestSource::of_stored("watch"), RequestSource::Watch);
+            assert_eq!(RequestSource::of_stored("from the future"), RequestSource::Request);
         });
     }
 

@@ -26,6 +26,7 @@ diesel::table! {
         extras -> Text,
         dependencies_at -> Nullable<BigInt>,
         possible_typosquat_of -> Nullable<Text>,
+        request_source -> Text,
     }
 }
 

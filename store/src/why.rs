@@ -57,9 +57,16 @@ pub struct WhyRelease {
     /// then take it only when pinned with `==`).
     pub yanked: Option<String>,
     pub possible_typosquat_of: Option<String>,
+    /// For a rejected or revoked release: who decided so, and when.
+    pub decided: Option<index::Refusal>,
 }
 
 impl WhyRelease {
+    /// `1.0 was rejected by alice on …` for a refused release.
+    fn refusal(&self) -> Option<String> {
+        index::describe_refusal(&self.version, &self.status, self.decided.as_ref())
+    }
+
     fn served(&self) -> bool {
         self.served_files > 0
     }
@@ -81,13 +88,16 @@ pub fn why(conn: &mut AnyConnection, project: &ProjectName, version: Option<&Ver
         entry.1.push(f.yanked);
     }
     let misses = throttle::misses_of(conn, project.as_str(), MISSES_SHOWN)?;
+    let refused: Vec<i64> = rows.iter().filter(|r| matches!(r.status.as_str(), "rejected" | "revoked")).map(|r| r.id).collect();
+    let mut refusals = index::refusals_of(conn, &refused)?;
     let releases: Vec<WhyRelease> = rows
         .into_iter()
         .map(|r| {
             let (served_files, yanks) = served.remove(&r.id).unwrap_or_default();
             // Yanked as a release only when no served file is left unyanked.
             let yanked = if yanks.iter().all(Option::is_some) { yanks.into_iter().flatten().next() } else { None };
-            WhyRelease { version: r.version, status: r.status, error: r.error, served_files, yanked, possible_typosquat_of: r.possible_typosquat_of }
+            let decided = refusals.remove(&r.id);
+            WhyRelease { version: r.version, status: r.status, error: r.error, served_files, yanked, possible_typosquat_of: r.possible_typosquat_of, decided }
         })
         .collect();
     let state = index::project_state(releases.iter().map(|r| r.status.as_str())).to_string();
@@ -156,14 +166,9 @@ fn advise_version(why: &Why, p: &str, v: &Version) -> (bool, String, String) {
         Ok(s) if IN_FLIGHT.contains(&s) => {
             (false, format!("{p} {v} is being mirrored and inspected ({s})"), format!("wait until it is awaiting review, then {review}"))
         }
-        Ok(ReleaseStatus::Rejected) => (
+        Ok(ReleaseStatus::Rejected | ReleaseStatus::Revoked) => (
             false,
-            format!("{p} {v} was rejected by an auditor"),
-            format!("read the decision on its release page, or request another version with `airlock request {p}==VERSION`"),
-        ),
-        Ok(ReleaseStatus::Revoked) => (
-            false,
-            format!("{p} {v} was approved, then revoked by an auditor"),
+            format!("{p} {}", r.refusal().unwrap_or_default()),
             format!("read the decision on its release page, or request another version with `airlock request {p}==VERSION`"),
         ),
         Ok(ReleaseStatus::Failed) => (
@@ -205,12 +210,8 @@ fn advise_project(why: &Why, p: &str) -> (bool, String, String) {
     let request_any = format!("request a version with `airlock request {p}==VERSION`");
     match why.state.as_str() {
         "rejected" => {
-            let rejected: Vec<&WhyRelease> = why.releases.iter().filter(|r| r.is(&[ReleaseStatus::Rejected, ReleaseStatus::Revoked])).collect();
-            (
-                false,
-                format!("{p} is not installable: rejected by an auditor ({})", versions(&rejected)),
-                format!("read the decisions on the release pages, or {request_any}"),
-            )
+            let refused: Vec<String> = why.releases.iter().filter_map(WhyRelease::refusal).collect();
+            (false, format!("{p} is not installable: {}", refused.join("; ")), format!("read the decisions on the release pages, or {request_any}"))
         }
         "failed" => {
             let r = &why.releases[0];
@@ -344,6 +345,37 @@ mod tests {
             assert!(f.summary.contains("could not be mirrored: upstream has no file"), "{}", f.summary);
             assert_eq!(f.next_step, "retry it with `airlock request broken==1.0`");
             assert_eq!(f.version.as_deref(), Some("1.0.0"));
+        });
+    }
+
+    #[test]
+    fn a_refused_release_says_whether_it_was_rejected_or_revoked_by_whom_and_when() {
+        use diesel::prelude::*;
+        each_backend(|conn| {
+            let none = ReservedNames::default();
+            let bob = crate::auth::create_user(conn, "bob", crate::domain::Role::Auditor, "correct horse").unwrap();
+            let id = request(conn, "gone==1.0");
+            releases::set_status(conn, id, ReleaseStatus::Revoked, None).unwrap();
+            let unknown = why(conn, &name("gone"), None, &none).unwrap();
+            assert_eq!(unknown.summary, "gone is not installable: 1.0 was approved, then revoked", "no decision on record: no name");
+            let at = 1_764_588_000_000; // 2025-12-01 11:20 UTC
+            diesel::insert_into(crate::schema::decisions::table)
+                .values((
+                    crate::schema::decisions::release_id.eq(id),
+                    crate::schema::decisions::user_id.eq(bob.id),
+                    crate::schema::decisions::decision.eq("revoke"),
+                    crate::schema::decisions::comment.eq("compromised"),
+                    crate::schema::decisions::sha256s.eq("[]"),
+                    crate::schema::decisions::created_at.eq(at),
+                    crate::schema::decisions::in_force.eq(true),
+                ))
+                .execute(conn)
+                .unwrap();
+            let revoked = why(conn, &name("gone"), Some(&Version::parse("1.0").unwrap()), &none).unwrap();
+            assert_eq!(revoked.summary, "gone 1.0 was approved, then revoked by bob on 2025-12-01 11:20 UTC");
+            assert_eq!(revoked.releases[0].decided.as_ref().map(|d| d.by.as_str()), Some("bob"));
+            let project = why(conn, &name("gone"), None, &none).unwrap();
+            assert_eq!(project.summary, "gone is not installable: 1.0 was approved, then revoked by bob on 2025-12-01 11:20 UTC");
         });
     }
 

@@ -10,6 +10,7 @@
 
 pub mod airlock;
 pub mod browser;
+pub mod chromium;
 pub mod fixtures;
 pub mod memory;
 pub mod upstream;

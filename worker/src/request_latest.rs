@@ -5,7 +5,7 @@
 
 use std::str::FromStr;
 
-use airlock_store::domain::{PinnedRequirement, ProjectName, Version};
+use airlock_store::domain::{PinnedRequirement, ProjectName, RequestSource, Version};
 use airlock_store::tasks::RequestLatest;
 use airlock_store::{releases, throttle};
 
@@ -40,7 +40,12 @@ pub async fn run(ctx: &Context, task: RequestLatest) -> Result<(), JobError> {
     let max_attempts = ctx.max_attempts;
     let by = task.requested_by.clone();
     let names = ctx.names.clone();
-    let outcome = ctx.db(move |c| releases::request_release(c, &req, Some(&by), max_attempts, &names)).await?;
+    let outcome = ctx
+        .db(move |c| {
+            let opts = releases::RequestOptions { requested_by: Some(&by), source: RequestSource::Miss, ..releases::RequestOptions::default() };
+            releases::request_release_with(c, &req, &opts, max_attempts, &names)
+        })
+        .await?;
     tracing::info!(project = %outcome.project, version = %outcome.version, queued = outcome.queued, "index miss requested for review");
     Ok(())
 }

@@ -15,7 +15,7 @@ use airlock_resolve::{
     choose, dependencies, select_files, Candidate, CandidateFile, Choice, Dependency, EdgeKind, Known, Listed, Standing, Targets, WheelTags,
 };
 use airlock_store::dependencies::{self as edges, NewEdge};
-use airlock_store::domain::{PinnedRequirement, ProjectName, ReleaseStatus, Sha256, Version};
+use airlock_store::domain::{PinnedRequirement, ProjectName, ReleaseStatus, RequestSource, Sha256, Version};
 use airlock_store::files::{self, FileRow};
 use airlock_store::releases::{self, RequestOptions};
 use airlock_store::tasks::ResolveDependencies;
@@ -194,7 +194,7 @@ async fn resolve_one(
     let (by, extras, attempts, names) = (requested_by.map(str::to_string), dep.extras.clone(), ctx.max_attempts, ctx.names.clone());
     let outcome = ctx
         .db(move |c| {
-            let opts = RequestOptions { requested_by: by.as_deref(), with_dependencies: true, extras: &extras };
+            let opts = RequestOptions { requested_by: by.as_deref(), with_dependencies: true, extras: &extras, source: RequestSource::Dependency };
             match releases::request_release_with(c, &req, &opts, attempts, &names) {
                 Ok(_) => Ok(Ok(releases::find_release(c, &req.name, &req.version)?.map(|(_, r)| r.id))),
                 Err(e) if e.is_refusal() => Ok(Err(e.to_string())),

@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use airlock_store::domain::{PinnedRequirement, ProjectName, Version};
+use airlock_store::domain::{PinnedRequirement, ProjectName, RequestSource, Version};
 use airlock_store::now_ms;
 use airlock_store::releases::{self, RequestOptions};
 use airlock_store::upstream_sync::{self, UpstreamState};
@@ -178,7 +178,7 @@ async fn check_inner(ctx: &Context, upstream: &UpstreamClient, w: &Watch, paused
             let req = PinnedRequirement { name: name.clone(), version: Version::parse(v)? };
             // With its dependencies, as a person's request: a requirement the new
             // release adds is resolved (reusing approved releases) and shown.
-            let opts = RequestOptions { requested_by: Some(REQUESTER), with_dependencies: true, extras: &[] };
+            let opts = RequestOptions { requested_by: Some(REQUESTER), with_dependencies: true, extras: &[], source: RequestSource::Watch };
             match releases::request_release_with(c, &req, &opts, attempts, &names) {
                 Ok(out) => {
                     tracing::info!(project = %out.project, version = %out.version, "watched project: new release requested for review");

@@ -174,13 +174,7 @@ pub async fn create_token(auth: Page<Admin>, post: FormPost<Admin, NewToken>, st
         return Err(AppError::BadRequest("a token needs a label".into()));
     }
     let (user, actor, l) = (post.form.user.clone(), post.user.name.clone(), label.clone());
-    let token = state
-        .db(move |c| {
-            let token = auth::create_api_token(c, &user, &l)?;
-            airlock_store::audit::record(c, Some(&actor), "token.create", &user, &l)?;
-            Ok(token)
-        })
-        .await?;
+    let token = state.db(move |c| auth::issue_api_token(c, &actor, &user, &l)).await?;
     let page = tokens_page(&auth.user, &auth.csrf, &state, Some((post.form.user.clone(), token))).await?;
     let body = page.render().map_err(|e| AppError::Internal(e.to_string()))?;
     Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").insert_header(("Cache-Control", "no-store")).body(body))

@@ -35,7 +35,7 @@ pub async fn request(post: ApiPost<Viewer, RequestBody>, state: web::Data<AppSta
     let with_dependencies = post.body.with_dependencies;
     let out = state
         .db(move |c| {
-            let opts = releases::RequestOptions { requested_by: Some(&user), with_dependencies, extras: &extras };
+            let opts = releases::RequestOptions { requested_by: Some(&user), with_dependencies, extras: &extras, ..releases::RequestOptions::default() };
             releases::request_release_with(c, &req, &opts, attempts, &names)
         })
         .await?;
@@ -105,6 +105,8 @@ pub async fn release(_auth: Api<Viewer>, state: web::Data<AppState>, path: web::
         // Set when that base was revoked since: `audit_lines`/`audit_base` above are the new smallest path to re-review.
         "base_revoked": d.base_revoked.as_ref().map(|b| json!({ "base": b.base, "rereview_lines": audit.as_ref().map(|a| a.lines), "rereview_base": audit.as_ref().and_then(|a| a.base.clone()) })),
         "requested_by": d.release.requested_by,
+        // How it was asked for: request, import, miss, watch or dependency.
+        "request_source": d.release.request_source,
         "possible_typosquat_of": d.release.possible_typosquat_of,
         "metadata": d.core_metadata(),
         "capabilities": d.capabilities(),

@@ -6,6 +6,12 @@
 //! the template; invisible bidirectional-control characters are shown as
 //! visible markers, since they can make code read differently than it runs.
 //!
+//! The listing is a tree of collapsible directories with file counts (see
+//! [`crate::file_tree`]), opened within [`TREE_ROWS`] rows so that a big
+//! sdist stays a light page; a folded directory has a page of its own
+//! (`?dir=`). A filter box narrows the tree in the page's script, and
+//! `?filter=` does it on the server, over the whole archive.
+//!
 //! Only the file asked for is read whole, when it is at most the size shown,
 //! and its memory comes from the review budget first: a larger file is
 //! "too large to show", and a busy budget answers 503 with `Retry-After`.
@@ -21,6 +27,7 @@ use serde::Deserialize;
 use crate::archives;
 use crate::auth::{Page, Viewer};
 use crate::error::AppError;
+use crate::file_tree::{self, Leaf, TreeRow};
 use crate::highlight::{self, Span};
 use crate::memory::{self, Held, MemoryError};
 use crate::release_detail;
@@ -36,13 +43,11 @@ const MAX_LINES: usize = 50_000;
 /// several times (a span per token, a tag around each).
 const VIEW_COST_PER_BYTE: u64 = 16;
 
-pub struct EntryRow {
-    path: String,
-    href: String,
-    kind: &'static str,
-    size: String,
-    findings: usize,
-}
+/// Rows of the listing's tree on one page.
+const TREE_ROWS: usize = 1_000;
+
+/// Entries listed for a filter, at most.
+const FILTER_ROWS: usize = 1_000;
 
 pub struct CodeLine {
     number: usize,
@@ -73,7 +78,15 @@ pub struct BrowsePage {
     project: String,
     version: String,
     filename: String,
-    entries: Vec<EntryRow>,
+    /// Entries in the archive (or under `dir`).
+    entry_count: usize,
+    tree: Vec<TreeRow>,
+    /// The directory the listing is rooted at (`?dir=`).
+    dir: Option<String>,
+    /// The server-side filter and what it matched (at most [`FILTER_ROWS`]).
+    filter: String,
+    matches: Vec<Leaf>,
+    matches_total: usize,
     viewed: Option<Viewed>,
     missing: Option<String>,
     /// The review memory the file takes, given back once the page is rendered.
@@ -83,6 +96,10 @@ pub struct BrowsePage {
 #[derive(Deserialize)]
 pub struct BrowseQuery {
     path: Option<String>,
+    /// Only entries whose path contains this (case-insensitive).
+    filter: Option<String>,
+    /// The listing's root directory.
+    dir: Option<String>,
 }
 
 fn kind_name(kind: EntryKind) -> &'static str {
@@ -169,10 +186,11 @@ pub async fn page(
             *per_path.entry(p.as_str()).or_default() += 1;
         }
     }
-    let entries = archive
+    let leaves: Vec<Leaf> = archive
         .entries
         .iter()
-        .map(|e| EntryRow {
+        .filter(|e| e.kind != EntryKind::Dir)
+        .map(|e| Leaf {
             href: viewer_href(&base, &file.filename, &e.path, None),
             path: e.path.clone(),
             kind: kind_name(e.kind),
@@ -180,6 +198,23 @@ pub async fn page(
             findings: per_path.get(e.path.as_str()).copied().unwrap_or(0),
         })
         .collect();
+    let listing = format!("{base}/files/{}", crate::views::url_part(&file.filename));
+    let filter: String = q.filter.as_deref().unwrap_or("").trim().chars().take(200).collect();
+    let dir = q.dir.as_deref().map(|d| d.trim_matches('/').to_string()).filter(|d| !d.is_empty());
+    let (mut matches, mut matches_total) = (Vec::new(), 0);
+    let (tree, entry_count) = if filter.is_empty() {
+        file_tree::tree(leaves, dir.as_deref().unwrap_or(""), TREE_ROWS, |d| format!("{listing}?dir={}", crate::views::url_path_query(d)))
+    } else {
+        let needle = filter.to_lowercase();
+        let count = leaves.len();
+        for leaf in leaves.into_iter().filter(|l| l.path.to_lowercase().contains(&needle)) {
+            matches_total += 1;
+            if matches.len() < FILTER_ROWS {
+                matches.push(leaf);
+            }
+        }
+        (Vec::new(), count)
+    };
     let (mut viewed, mut missing) = (None, None);
     if let Some(wanted) = q.path.as_deref() {
         match archive.member(wanted) {
@@ -250,7 +285,12 @@ pub async fn page(
         project: detail.project.name,
         version: detail.release.version,
         filename: file.filename,
-        entries,
+        entry_count,
+        tree,
+        dir,
+        filter,
+        matches,
+        matches_total,
         viewed,
         missing,
         _held: held,

@@ -15,6 +15,7 @@ pub mod overview;
 pub mod projects;
 pub mod queue;
 pub mod release;
+pub mod release_actions;
 pub mod set;
 pub mod simple;
 
@@ -69,6 +70,8 @@ route_table! {
     get "/healthz" => health::healthz, Public;
     get "/static/airlock.css" => stylesheet, Public;
     get "/static/airlock.js" => script, Public;
+    get "/static/favicon.svg" => favicon, Public;
+    get "/favicon.ico" => favicon, Public;
     get "/" => queue::home, Public;
     get "/login" => login::form, Public;
     post "/login" => login::submit, Public;
@@ -80,6 +83,7 @@ route_table! {
     get "/imports/{id}" => imports::show_page, Viewer;
     post "/imports/{id}/approve" => imports::approve_form, Auditor;
     get "/queue/progress" => queue::progress, Viewer;
+    get "/queue/rows" => queue::rows, Viewer;
     get "/overview" => overview::page, Viewer;
     get "/misses" => misses::page, Viewer;
     get "/projects" => projects::list, Viewer;
@@ -99,11 +103,14 @@ route_table! {
     post "/admin/tokens" => admin::create_token, Admin;
     post "/admin/tokens/{id}/revoke" => admin::revoke_token, Admin;
     get "/releases/{name}/{version}" => release::page, Viewer;
-    post "/releases/{name}/{version}/decision" => release::decide, Auditor;
+    post "/releases/{name}/{version}/decision" => release_actions::decide, Auditor;
+    post "/releases/{name}/{version}/yank" => release_actions::yank, Auditor;
+    post "/releases/{name}/{version}/unyank" => release_actions::unyank, Auditor;
     get "/releases/{name}/{version}/set" => set::page, Viewer;
     post "/releases/{name}/{version}/set/approve" => set::approve_form, Auditor;
     post "/releases/{name}/{version}/files" => release::add_file, Viewer;
     get "/audit" => audit::page, Viewer;
+    get "/audit/export" => audit::export, Viewer;
     post "/api/v1/requests" => api::request, Viewer;
     post "/api/v1/imports" => imports::create, Viewer;
     get "/api/v1/imports/{id}" => imports::show, Viewer;
@@ -132,6 +139,12 @@ async fn script() -> HttpResponse {
         .content_type("text/javascript; charset=utf-8")
         .insert_header(("Cache-Control", "public, max-age=3600"))
         .body(include_str!("../../static/airlock.js"))
+}
+
+/// The dashboard's icon, an SVG: linked from every page, and answered at
+/// `/favicon.ico` too for the clients that ask there without looking.
+async fn favicon() -> HttpResponse {
+    HttpResponse::Ok().content_type("image/svg+xml").insert_header(("Cache-Control", "public, max-age=86400")).body(include_str!("../../static/favicon.svg"))
 }
 
 async fn stylesheet() -> HttpResponse {

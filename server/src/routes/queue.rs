@@ -1,15 +1,17 @@
 //! The review queue (`GET /queue`): releases ranked by risk, filtered by
-//! status, severity and name, each with the lines an auditor must read; the
-//! pipeline's live progress (`GET /queue/progress`, a fragment the page's
-//! script refreshes); requesting a release (`POST /requests`) and retrying
-//! a failed one (`POST /releases/<name>/<version>/retry`).
+//! status, severity and name, each with the lines an auditor must read, its
+//! four-eyes progress and who asked for it how, in pages of [`PAGE_ROWS`];
+//! the table alone (`GET /queue/rows`, same query) and the pipeline's live
+//! progress (`GET /queue/progress`), fragments the page's script refreshes;
+//! requesting a release (`POST /requests`) and retrying a failed one
+//! (`POST /releases/<name>/<version>/retry`).
 
 use std::collections::HashMap;
 
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
-use airlock_store::domain::{PinnedRequirement, ReleaseStatus};
-use airlock_store::queue::{self as review_queue, QueueFilter, QueueItem, IN_FLIGHT};
+use airlock_store::domain::{PinnedRequirement, ReleaseStatus, RequestSource};
+use airlock_store::queue::{self as review_queue, FailedJob, QueueFilter, QueueItem, IN_FLIGHT};
 use airlock_store::{jobs, releases};
 use askama::Template;
 use askama_web::WebTemplate;
@@ -19,7 +21,10 @@ use crate::auth::{FormPost, Page, Viewer};
 use crate::error::AppError;
 use crate::review::AuditSummary;
 use crate::state::AppState;
-use crate::views::{format_age, format_time, url_part, Nav};
+use crate::views::{format_age, format_count, format_time, url_part, Nav};
+
+/// Rows on one page of the queue.
+pub const PAGE_ROWS: i64 = 500;
 
 pub async fn home() -> HttpResponse {
     HttpResponse::SeeOther().insert_header((header::LOCATION, "/queue")).finish()
@@ -30,6 +35,8 @@ pub struct QueueRow {
     project: String,
     version: String,
     status: String,
+    /// The status in words.
+    status_label: String,
     error: Option<String>,
     max_severity: String,
     risk_score: i64,
@@ -37,8 +44,13 @@ pub struct QueueRow {
     files_inspected: i64,
     files_awaiting_approval: bool,
     findings: i64,
-    waiting: String,
+    /// How long it has waited for review; None when it is not waiting.
+    waiting: Option<String>,
     requested: String,
+    /// How it was asked for, in words, and by whom (`request by alice`, `index miss`).
+    requested_how: String,
+    /// Approvals so far and approvals needed, when more than one is needed.
+    approvals: Option<(usize, usize)>,
     /// Lines to read, or None while not yet measured.
     audit_lines: Option<i64>,
     audit_base: Option<String>,
@@ -68,19 +80,32 @@ fn whys(rows: Vec<(i64, airlock_store::files::FindingRow)>) -> HashMap<i64, Vec<
     by_release.into_iter().map(|(id, findings)| (id, airlock_inspect::finding::why(&findings))).collect()
 }
 
+/// How a release was asked for, in words: the source, and the person when one did.
+fn requested_how(source: &str, by: Option<&str>) -> String {
+    let source = RequestSource::of_stored(source);
+    match (source, by) {
+        (RequestSource::Miss | RequestSource::Watch, _) | (_, None) => source.label().to_string(),
+        (_, Some(who)) => format!("{} by {who}", source.label()),
+    }
+}
+
 impl QueueRow {
     fn new(i: QueueItem, size: Option<&AuditSummary>, now: i64, why: Vec<String>) -> Self {
+        let waiting = i.status == ReleaseStatus::AwaitingReview.as_str() || i.files_awaiting_approval || i.base_revoked.is_some();
         QueueRow {
             why,
             href: format!("/releases/{}/{}", url_part(&i.project), url_part(&i.version)),
-            waiting: format_age(i.created_at, now),
+            waiting: waiting.then(|| format_age(i.created_at, now)),
             requested: format_time(i.created_at),
+            requested_how: requested_how(&i.request_source, i.requested_by.as_deref()),
+            approvals: None,
             audit_lines: size.map(|s| s.lines),
             audit_base: size.and_then(|s| s.base.clone()),
             possible_typosquat_of: i.possible_typosquat_of,
             base_revoked: i.base_revoked,
             project: i.project,
             version: i.version,
+            status_label: ReleaseStatus::label_of(&i.status),
             status: i.status,
             error: i.error,
             max_severity: i.max_severity,
@@ -106,15 +131,73 @@ pub struct Progress {
     in_flight: Vec<QueueRow>,
     failed: Vec<QueueRow>,
     jobs: Vec<(String, i64)>,
+    /// Every job parked as failed (the count in `jobs`), newest first.
+    failed_jobs: Vec<FailedJobRow>,
+    /// Failed jobs past those listed.
+    failed_jobs_more: i64,
+}
+
+/// A failed job as the pipeline card lists it.
+pub struct FailedJobRow {
+    kind: String,
+    subject: String,
+    href: Option<String>,
+    error: String,
+    attempts: i64,
+    when: String,
+}
+
+impl FailedJobRow {
+    fn new(j: FailedJob) -> Self {
+        FailedJobRow {
+            href: j.release.as_ref().map(|(p, v)| format!("/releases/{}/{}", url_part(p), url_part(v))),
+            kind: j.kind.replace('_', " "),
+            subject: j.subject,
+            error: j.error.unwrap_or_else(|| "unknown error".into()),
+            attempts: j.attempts,
+            when: format_time(j.updated_at),
+        }
+    }
+}
+
+/// Failed jobs listed on the pipeline card.
+const FAILED_JOBS_SHOWN: i64 = 200;
+
+/// The queue's table: one page of rows and the links to the others.
+pub struct QueueTable {
+    heading: String,
+    items: Vec<QueueRow>,
+    /// `rows 501–1,000 of 1,234`, or None when one page holds them all.
+    range: Option<String>,
+    prev_href: Option<String>,
+    next_href: Option<String>,
+    /// The fragment's URL, for the page's script.
+    refresh_href: String,
+    /// What an empty table means: nothing requested or waiting yet (with what to do next), or filters that match nothing.
+    empty: EmptyQueue,
+}
+
+/// Why the table is empty, for a message that says what to do next.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum EmptyQueue {
+    NothingWaiting,
+    NothingRequested,
+    NoMatch,
+}
+
+/// The queue's table alone, for the page's script.
+#[derive(Template)]
+#[template(path = "queue_rows.html")]
+pub struct RowsFragment {
+    table: QueueTable,
 }
 
 #[derive(Template, WebTemplate)]
 #[template(path = "queue.html")]
 pub struct QueuePage {
     nav: Option<Nav>,
-    heading: String,
-    counts: Vec<(String, i64)>,
-    items: Vec<QueueRow>,
+    counts: Vec<(String, String, i64)>,
+    table: QueueTable,
     message: Option<String>,
     backlog_releases: i64,
     backlog_lines: i64,
@@ -122,7 +205,8 @@ pub struct QueuePage {
     filter_status: String,
     filter_severity: String,
     filter_q: String,
-    statuses: Vec<&'static str>,
+    /// Each status and its label, for the filter.
+    statuses: Vec<(&'static str, &'static str)>,
     progress: Progress,
 }
 
@@ -134,18 +218,51 @@ pub struct QueueQuery {
     requested: Option<String>,
     /// Set with `requested` when the name resembles another project.
     typosquat_of: Option<String>,
+    /// The page of rows, from 1.
+    page: Option<String>,
+    /// Set by the redirect after a decision when nothing else waits.
+    decided: Option<String>,
+}
+
+impl QueueQuery {
+    /// The filters as a query string (without the page), for links.
+    fn filters(&self) -> String {
+        let mut parts = Vec::new();
+        for (key, value) in [("status", &self.status), ("severity", &self.severity), ("q", &self.q)] {
+            if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
+                parts.push(format!("{key}={}", url_part(v)));
+            }
+        }
+        parts.join("&")
+    }
+
+    /// The page asked for (1 when none); a bad one is a clear error.
+    fn page_number(&self) -> Result<i64, AppError> {
+        Ok(crate::views::page_number(self.page.as_deref(), 1_000_000)? as i64)
+    }
+}
+
+fn with_page(path: &str, filters: &str, page: i64) -> String {
+    match (filters.is_empty(), page) {
+        (true, 1) => path.to_string(),
+        (true, n) => format!("{path}?page={n}"),
+        (false, 1) => format!("{path}?{filters}"),
+        (false, n) => format!("{path}?{filters}&page={n}"),
+    }
 }
 
 const SEVERITIES: [&str; 5] = ["critical", "high", "medium", "low", "info"];
 
 async fn load_progress(state: &AppState, csrf: &str) -> Result<Progress, AppError> {
-    let (in_flight, failed, mut job_counts) = state
+    let (in_flight, failed, mut job_counts, failed_jobs) = state
         .db(|c| {
             let in_flight = review_queue::queue(c, &QueueFilter { statuses: IN_FLIGHT.to_vec(), ..QueueFilter::default() }, 200)?;
             let failed = review_queue::queue(c, &QueueFilter { statuses: vec![ReleaseStatus::Failed], ..QueueFilter::default() }, 200)?;
-            Ok((in_flight, failed, jobs::counts(c)?))
+            Ok((in_flight, failed, jobs::counts(c)?, review_queue::failed_jobs(c, FAILED_JOBS_SHOWN)?))
         })
         .await?;
+    let failed_jobs: Vec<FailedJobRow> = failed_jobs.into_iter().map(FailedJobRow::new).collect();
+    let failed_total = job_counts.iter().find(|(s, _)| s == jobs::FAILED).map_or(0, |(_, n)| *n);
     let now = airlock_store::now_ms();
     job_counts.sort_by_key(|(s, _)| [jobs::RUNNING, jobs::QUEUED, jobs::FAILED, jobs::DONE].iter().position(|x| x == s));
     Ok(Progress {
@@ -153,17 +270,31 @@ async fn load_progress(state: &AppState, csrf: &str) -> Result<Progress, AppErro
         in_flight: in_flight.into_iter().map(|i| QueueRow::new(i, None, now, Vec::new())).collect(),
         failed: failed.into_iter().map(|i| QueueRow::new(i, None, now, Vec::new())).collect(),
         jobs: job_counts,
+        failed_jobs_more: (failed_total - failed_jobs.len() as i64).max(0),
+        failed_jobs,
     })
 }
 
-pub async fn page(auth: Page<Viewer>, state: web::Data<AppState>, q: web::Query<QueueQuery>) -> Result<QueuePage, AppError> {
+/// The queue's table and the backlog's figures, as the page and its fragment show them.
+struct Loaded {
+    table: QueueTable,
+    counts: Vec<(String, i64)>,
+    backlog_releases: i64,
+    backlog_lines: i64,
+    backlog_unmeasured: i64,
+    filter_status: String,
+    filter_severity: String,
+    filter_q: String,
+}
+
+async fn load(state: &AppState, q: &QueueQuery, rows_path: &str) -> Result<Loaded, AppError> {
     let filter_status = q.status.clone().unwrap_or_default();
     let (heading, statuses) = match filter_status.as_str() {
         "" => ("Awaiting review".to_string(), vec![ReleaseStatus::AwaitingReview]),
         "all" => ("All releases".to_string(), Vec::new()),
         s => {
             let status: ReleaseStatus = s.parse().map_err(|_| AppError::BadRequest(format!("unknown status {s:?}")))?;
-            (format!("Releases {status}"), vec![status])
+            (format!("Releases {}", status.label()), vec![status])
         }
     };
     let min_severity = q.severity.clone().filter(|s| !s.is_empty());
@@ -172,6 +303,7 @@ pub async fn page(auth: Page<Viewer>, state: web::Data<AppState>, q: web::Query<
             return Err(AppError::BadRequest(format!("unknown severity {s:?}")));
         }
     }
+    let page = q.page_number()?;
     let search = q.q.clone().map(|s| s.trim().chars().take(100).collect::<String>()).filter(|s| !s.is_empty());
     // The default view also holds approved releases with files added since their approval.
     let filter = QueueFilter {
@@ -181,17 +313,19 @@ pub async fn page(auth: Page<Viewer>, state: web::Data<AppState>, q: web::Query<
         with_added_files: filter_status.is_empty(),
         with_base_revoked: filter_status.is_empty(),
     };
-    let (counts, items, backlog, sizes, whys) = state
+    let offset = (page - 1) * PAGE_ROWS;
+    let (counts, shown, backlog, sizes, whys, rounds) = state
         .db(move |c| {
-            let items = review_queue::queue(c, &filter, 500)?;
-            let shown: Vec<i64> = items.iter().map(|i| i.release_id).collect();
-            let whys = whys(airlock_store::files::serious_findings_of(c, &shown)?);
+            let shown = review_queue::queue_page(c, &filter, offset, PAGE_ROWS)?;
+            let ids: Vec<i64> = shown.items.iter().map(|i| i.release_id).collect();
+            let whys = whys(airlock_store::files::serious_findings_of(c, &ids)?);
+            let rounds = review_queue::approvals_this_round(c, &ids)?;
             let backlog = review_queue::queue(c, &QueueFilter { statuses: vec![ReleaseStatus::AwaitingReview], ..QueueFilter::default() }, 5000)?;
             // Shown rows first, then the rest of the backlog for the header's total.
-            let mut ids: Vec<i64> = items.iter().map(|i| i.release_id).collect();
+            let mut ids = ids;
             ids.extend(backlog.iter().map(|i| i.release_id).filter(|id| !ids.contains(id)).collect::<Vec<_>>());
             let sizes = airlock_store::audit_size::summaries(c, &ids)?;
-            Ok((releases::status_counts(c)?, items, backlog, sizes, whys))
+            Ok((releases::status_counts(c)?, shown, backlog, sizes, whys, rounds))
         })
         .await?;
     let mut counts: Vec<(String, i64)> = counts;
@@ -200,31 +334,88 @@ pub async fn page(auth: Page<Viewer>, state: web::Data<AppState>, q: web::Query<
     let backlog_unmeasured = backlog.iter().filter(|i| !sizes.contains_key(&i.release_id)).count() as i64;
     let now = airlock_store::now_ms();
     let sizes: HashMap<i64, AuditSummary> = sizes;
-    Ok(QueuePage {
-        progress: load_progress(&state, &auth.csrf).await?,
-        nav: Nav::new(&auth.user, &auth.csrf),
+    let policy = state.review_policy();
+    let (total, first) = (shown.total, offset + 1);
+    let last = offset + shown.items.len() as i64;
+    let filters = q.filters();
+    let items = shown
+        .items
+        .into_iter()
+        .map(|i| {
+            let needed = policy.approvals_needed(&i.max_severity);
+            let have = rounds.get(&i.release_id).map_or(0, Vec::len);
+            let s = sizes.get(&i.release_id);
+            let why = whys.get(&i.release_id).cloned().unwrap_or_default();
+            let mut row = QueueRow::new(i, s, now, why);
+            if needed > 1 && row.waiting.is_some() {
+                row.approvals = Some((have, needed));
+            }
+            row
+        })
+        .collect();
+    let table = QueueTable {
         heading,
-        counts,
-        items: items
-            .into_iter()
-            .map(|i| {
-                let s = sizes.get(&i.release_id);
-                let why = whys.get(&i.release_id).cloned().unwrap_or_default();
-                QueueRow::new(i, s, now, why)
-            })
-            .collect(),
-        message: q.requested.as_ref().map(|r| match &q.typosquat_of {
-            Some(like) => format!("Requested {r}. Possible typosquat of {like}: check that you meant this name; the auditor sees the mark too."),
-            None => format!("Requested {r}."),
+        items,
+        range: (total > PAGE_ROWS || page > 1).then(|| {
+            if last >= first {
+                format!("rows {}–{} of {}", format_count(first), format_count(last), format_count(total))
+            } else {
+                format!("no rows on page {page} of {}", format_count(total))
+            }
         }),
+        prev_href: (page > 1).then(|| with_page("/queue", &filters, page - 1)),
+        next_href: (last < total).then(|| with_page("/queue", &filters, page + 1)),
+        refresh_href: with_page(rows_path, &filters, page),
+        empty: if search.is_some() || min_severity.is_some() || !(filter_status.is_empty() || filter_status == "all") {
+            EmptyQueue::NoMatch
+        } else if filter_status.is_empty() {
+            EmptyQueue::NothingWaiting
+        } else {
+            EmptyQueue::NothingRequested
+        },
+    };
+    Ok(Loaded {
+        table,
+        counts,
         backlog_releases: backlog.len() as i64,
         backlog_lines,
         backlog_unmeasured,
         filter_status,
         filter_severity: min_severity.unwrap_or_default(),
         filter_q: search.unwrap_or_default(),
-        statuses: ReleaseStatus::ALL.iter().map(|s| s.as_str()).collect(),
     })
+}
+
+pub async fn page(auth: Page<Viewer>, state: web::Data<AppState>, q: web::Query<QueueQuery>) -> Result<QueuePage, AppError> {
+    let loaded = load(&state, &q, "/queue/rows").await?;
+    Ok(QueuePage {
+        progress: load_progress(&state, &auth.csrf).await?,
+        nav: Nav::new(&auth.user, &auth.csrf),
+        counts: loaded.counts.into_iter().map(|(s, n)| (ReleaseStatus::label_of(&s), s, n)).collect(),
+        table: loaded.table,
+        message: q
+            .requested
+            .as_ref()
+            .map(|r| match &q.typosquat_of {
+                Some(like) => format!("Requested {r}. Possible typosquat of {like}: check that you meant this name; the auditor sees the mark too."),
+                None => format!("Requested {r}."),
+            })
+            .or_else(|| q.decided.as_ref().map(|d| format!("Decided: {}. Nothing else waits for review.", d.chars().take(300).collect::<String>()))),
+        backlog_releases: loaded.backlog_releases,
+        backlog_lines: loaded.backlog_lines,
+        backlog_unmeasured: loaded.backlog_unmeasured,
+        filter_status: loaded.filter_status,
+        filter_severity: loaded.filter_severity,
+        filter_q: loaded.filter_q,
+        statuses: ReleaseStatus::ALL.iter().map(|s| (s.as_str(), s.label())).collect(),
+    })
+}
+
+/// `GET /queue/rows`: the queue's table alone (same query as the page), for the page's script.
+pub async fn rows(_auth: Page<Viewer>, state: web::Data<AppState>, q: web::Query<QueueQuery>) -> Result<HttpResponse, AppError> {
+    let loaded = load(&state, &q, "/queue/rows").await?;
+    let body = RowsFragment { table: loaded.table }.render().map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").insert_header(("Cache-Control", "no-store")).body(body))
 }
 
 /// `GET /queue/progress`: the progress section alone, for the page's script.
@@ -249,7 +440,7 @@ pub async fn request(post: FormPost<Viewer, RequestForm>, state: web::Data<AppSt
     let (attempts, names) = (state.config.job_max_attempts, state.names.clone());
     let out = state
         .db(move |c| {
-            let opts = releases::RequestOptions { requested_by: Some(&user), with_dependencies, extras: &extras };
+            let opts = releases::RequestOptions { requested_by: Some(&user), with_dependencies, extras: &extras, ..releases::RequestOptions::default() };
             releases::request_release_with(c, &req, &opts, attempts, &names)
         })
         .await?;

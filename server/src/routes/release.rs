@@ -1,13 +1,12 @@
 //! The release page (`GET /releases/<name>/<version>`): metadata, files,
 //! capabilities, findings grouped by severity (each linking to its line in
 //! the file viewer), dependencies with their review status, the audit size;
-//! and the auditor's decisions (`POST …/decision`): approve, reject, revoke.
+//! and the auditor's forms (decisions, yanks: see [`super::release_actions`]).
 //! Files the targets left out are listed as not mirrored, and anyone signed
 //! in may ask for one (`POST …/files`); it is served only once approved.
 
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
-use airlock_store::decisions::Verdict;
 use airlock_store::domain::{ReleaseStatus, Role};
 use airlock_store::releases;
 use airlock_store::unmirrored;
@@ -15,13 +14,13 @@ use askama::Template;
 use askama_web::WebTemplate;
 use serde::Deserialize;
 
-use crate::auth::{Auditor, FormPost, Page, Viewer};
+use crate::auth::{FormPost, Page, Viewer};
 use crate::closure_view::{self, TreeRow};
 use crate::error::AppError;
 use crate::release_detail::{self, ReleaseDetail};
 use crate::review::{self, AuditSummary};
 use crate::state::AppState;
-use crate::views::{format_count, format_size, format_time, url_part, url_path_query, Nav};
+use crate::views::{format_count, format_size, format_time, format_timestamp, url_part, url_path_query, Nav};
 
 pub struct FileView {
     filename: String,
@@ -124,6 +123,27 @@ pub struct ReleasePage {
     base_revoked: Option<String>,
     /// The criteria a decision may be made for, the default first.
     criteria: Vec<String>,
+    /// The status in words.
+    status_label: String,
+    /// An auditor's yank: the reason, who and when.
+    yank: Option<YankRow>,
+    /// The signed-in user may yank it or take the yank back.
+    can_yank: bool,
+    /// What the last decision did, after the redirect that follows it.
+    decided: Option<String>,
+}
+
+/// An auditor's yank, as the page shows it.
+pub struct YankRow {
+    reason: String,
+    by: String,
+    when: String,
+}
+
+#[derive(Deserialize)]
+pub struct ReleaseQuery {
+    /// Set by the redirect after a decision: what was decided, in words.
+    decided: Option<String>,
 }
 
 /// The dependency closure as the release page shows it.
@@ -204,17 +224,22 @@ pub fn release_base(project: &str, version: &str) -> String {
     format!("/releases/{}/{}", url_part(project), url_part(version))
 }
 
-pub async fn page(auth: Page<Viewer>, state: web::Data<AppState>, path: web::Path<(String, String)>) -> Result<ReleasePage, AppError> {
+pub async fn page(
+    auth: Page<Viewer>,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    q: web::Query<ReleaseQuery>,
+) -> Result<ReleasePage, AppError> {
     let (name, version) = path.into_inner();
     let detail = release_detail::load(&state, &name, &version).await?;
     let (metadata, requires_dist) = metadata_rows(&detail);
     let dep_names: Vec<String> = requires_dist.iter().filter_map(|r| airlock_store::domain::requirement_name(r)).collect();
     let (release_id, targets) = (detail.release.id, state.config.targets.clone());
-    let (known, audit, closure) = state
+    let (known, audit, closure, yank) = state
         .db(move |c| {
             let known = releases::statuses_by_project(c, &dep_names)?;
             let audit = review::audit_size(c, release_id)?;
-            Ok((known, audit, closure_view::load(c, release_id, &targets)?))
+            Ok((known, audit, closure_view::load(c, release_id, &targets)?, airlock_store::index::yank_of(c, release_id)?))
         })
         .await?;
     let extras = detail.release.extras();
@@ -249,35 +274,18 @@ pub async fn page(auth: Page<Viewer>, state: web::Data<AppState>, path: web::Pat
     let base = release_base(&detail.project.name, &detail.release.version);
     let status = detail.release.status.clone();
     let awaiting_approval: Vec<String> = detail.awaiting_approval().iter().map(|f| f.filename.clone()).collect();
-    // A revoked release can be reviewed again, like one awaiting review; an
-    // approved one when files were added to it.
-    let awaiting = status == ReleaseStatus::AwaitingReview.as_str()
-        || status == ReleaseStatus::Revoked.as_str()
-        || !awaiting_approval.is_empty()
-        || detail.base_revoked.is_some();
+    let round = detail.review_round();
     let auditor = auth.user.role >= Role::Auditor;
-    let mut hashes: Vec<String> = detail.files.iter().map(|f| f.sha256.clone()).collect();
-    hashes.sort();
-    let approvals_have: Vec<String> = {
-        // Approvals of the current round: after the last decision that was
-        // not one, of exactly the files there are now.
-        let start = detail.decisions.iter().rposition(|d| d.decision != "approve").map_or(0, |i| i + 1);
-        let same_files = |d: &&airlock_store::decisions::DecisionView| {
-            let mut h = d.sha256s.clone();
-            h.sort();
-            h == hashes
-        };
-        if awaiting {
-            detail.decisions[start..].iter().filter(same_files).map(|d| d.user.clone()).collect()
-        } else {
-            Vec::new()
-        }
-    };
+    let (awaiting, hashes, approvals_have) = (round.awaiting, round.hashes, round.approvals_have);
     let already_approved = approvals_have.contains(&auth.user.name);
     let not_mirrored_bytes: i64 = detail.not_mirrored.iter().filter_map(|f| f.size).sum();
     let mut criteria = vec![state.config.default_criteria.clone()];
     criteria.extend(state.config.criteria.iter().filter(|c| **c != state.config.default_criteria).cloned());
     Ok(ReleasePage {
+        status_label: ReleaseStatus::label_of(&status),
+        yank: yank.map(|y| YankRow { reason: y.reason, by: y.yanked_by, when: format_time(y.at) }),
+        can_yank: auditor,
+        decided: q.decided.as_ref().map(|d| d.chars().take(300).collect()),
         base_revoked: detail.base_revoked.as_ref().map(|b| b.base.clone()),
         criteria,
         targets: state.config.targets.to_string(),
@@ -323,7 +331,7 @@ pub async fn page(auth: Page<Viewer>, state: web::Data<AppState>, path: web::Pat
                 sha256: f.sha256.clone(),
                 max_severity: f.max_severity.clone(),
                 yanked: f.yanked.clone(),
-                upload_time: f.upload_time.clone(),
+                upload_time: f.upload_time.as_deref().map(format_timestamp),
                 requires_python: f.requires_python.clone(),
                 removed_upstream: f.upstream_removed_at.map(format_time),
             })
@@ -373,35 +381,5 @@ pub async fn add_file(post: FormPost<Viewer, AddFileForm>, state: web::Data<AppS
     let out = state.db(move |c| unmirrored::request_add(c, release_id, &filename, &user, attempts)).await?;
     tracing::info!(project = %out.project, version = %out.version, file = %out.filename, "file requested");
     let location = format!("{}#not-mirrored", release_base(&detail.project.name, &detail.release.version));
-    Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish())
-}
-
-#[derive(Deserialize)]
-pub struct DecisionForm {
-    decision: String,
-    comment: String,
-    /// The file hashes the page showed, comma-separated.
-    #[serde(default)]
-    sha256s: Option<String>,
-    /// `safe-to-run`, `safe-to-deploy` or another configured name.
-    #[serde(default)]
-    criteria: Option<String>,
-}
-
-pub async fn decide(post: FormPost<Auditor, DecisionForm>, state: web::Data<AppState>, path: web::Path<(String, String)>) -> Result<HttpResponse, AppError> {
-    let (name, version) = path.into_inner();
-    let verdict = Verdict::parse(&post.form.decision)?;
-    let detail = release_detail::load(&state, &name, &version).await?;
-    let (release_id, user, comment) = (detail.release.id, post.user.clone(), post.form.comment.clone());
-    let reviewed: Option<Vec<String>> = post.form.sha256s.as_ref().map(|s| s.split(',').map(str::trim).filter(|h| !h.is_empty()).map(String::from).collect());
-    let policy = state.review_policy();
-    let criteria = review::criteria(&state.config, post.form.criteria.as_deref())?;
-    let (release, outcome) =
-        state.db(move |c| review::measured_decide(c, release_id, &user, verdict, &comment, &policy, reviewed.as_deref(), &criteria)).await?;
-    // This process shows the change at once; the others within a feed poll.
-    state.index.evict_project(&detail.project.name);
-    tracing::info!(project = %detail.project.name, version = %release.version, ?outcome, "decision recorded");
-    // The page shows where the review stands (approvals so far under the four-eyes rule).
-    let location = release_base(&detail.project.name, &release.version);
     Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish())
 }

@@ -37,29 +37,41 @@ fn negotiated(req: &HttpRequest, q: &FormatQuery) -> Option<IndexFormat> {
     negotiate::choose(header_str(req, header::ACCEPT), q.format.as_deref())
 }
 
-fn not_acceptable() -> HttpResponse {
-    HttpResponse::NotAcceptable().content_type("text/plain; charset=utf-8").body(format!(
-        "acceptable types: {}, {}, {}\n",
-        negotiate::JSON_V1,
-        negotiate::HTML_V1,
-        negotiate::HTML_LEGACY
-    ))
+/// A `406`: which types (or codings) the index can answer with. It varies
+/// by the request's headers as a page does, and no cache may keep it.
+fn not_acceptable(what: &str) -> HttpResponse {
+    HttpResponse::NotAcceptable()
+        .content_type("text/plain; charset=utf-8")
+        .insert_header((header::VARY, HeaderValue::from_static("Accept, Accept-Encoding")))
+        .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .body(format!("acceptable {what}\n"))
+}
+
+fn types_not_acceptable() -> HttpResponse {
+    not_acceptable(&format!("types: {}, {}, {} (or ?format=json or ?format=html)", negotiate::JSON_V1, negotiate::HTML_V1, negotiate::HTML_LEGACY))
+}
+
+/// A `404` from the index: it differs by Accept (JSON or text) and by the
+/// moment (a project may be requested or approved a minute later), so it
+/// says `Vary: Accept` and is never stored by a cache.
+fn index_not_found() -> actix_web::HttpResponseBuilder {
+    let mut resp = HttpResponse::NotFound();
+    resp.insert_header((header::VARY, HeaderValue::from_static("Accept"))).insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
+    resp
 }
 
 /// Send a cached page body in the client's best encoding, or a `304`.
 fn send(req: &HttpRequest, page: &CachedPage, format: IndexFormat) -> Result<HttpResponse, AppError> {
     let body: &Body = page.body(match format {
         IndexFormat::Json => PageFormat::Json,
-        IndexFormat::Html(_) => PageFormat::Html,
+        IndexFormat::HtmlV1 | IndexFormat::HtmlLegacy => PageFormat::Html,
     })?;
-    let encoding = negotiate::choose_encoding(header_str(req, header::ACCEPT_ENCODING));
+    let Some(encoding) = negotiate::choose_encoding(header_str(req, header::ACCEPT_ENCODING)) else {
+        return Ok(not_acceptable(&format!("encodings: {}", negotiate::ENCODINGS)));
+    };
     let (bytes, encoding) = body.encoded(encoding);
     let etag = body.etag(encoding);
-    let content_type = match format {
-        IndexFormat::Json => negotiate::JSON_V1,
-        IndexFormat::Html(negotiate::HTML_V1) => "application/vnd.pypi.simple.v1+html; charset=utf-8",
-        IndexFormat::Html(_) => "text/html; charset=utf-8",
-    };
+    let content_type = format.content_type();
     let unchanged = negotiate::none_match(header_str(req, header::IF_NONE_MATCH), etag.to_str().unwrap_or_default());
     let mut resp = if unchanged { HttpResponse::NotModified() } else { HttpResponse::Ok() };
     // Static and prebuilt header values: nothing is parsed or copied here.
@@ -83,7 +95,7 @@ pub async fn root(req: HttpRequest, state: web::Data<AppState>, q: web::Query<Fo
     if let Err(denied) = index_access::check(&req, &state).await {
         return Ok(denied);
     }
-    let Some(format) = negotiated(&req, &q) else { return Ok(not_acceptable()) };
+    let Some(format) = negotiated(&req, &q) else { return Ok(types_not_acceptable()) };
     let page = match state.index.root() {
         Some(page) => page,
         None => {
@@ -118,12 +130,12 @@ pub async fn project(req: HttpRequest, state: web::Data<AppState>, path: web::Pa
     };
     let raw = path.into_inner();
     let Ok(name) = ProjectName::parse(&raw) else {
-        return Ok(HttpResponse::NotFound().content_type("text/plain; charset=utf-8").body("not a valid project name\n"));
+        return Ok(index_not_found().content_type("text/plain; charset=utf-8").body("not a valid project name\n"));
     };
     if name.as_str() != raw {
         return Ok(redirect_to_normal(&req, &raw));
     }
-    let Some(format) = negotiated(&req, &q) else { return Ok(not_acceptable()) };
+    let Some(format) = negotiated(&req, &q) else { return Ok(types_not_acceptable()) };
     if let Some(page) = state.index.project(name.as_str()) {
         return send(&req, &page, format);
     }
@@ -168,7 +180,7 @@ async fn missing(state: &AppState, req: &HttpRequest, name: ProjectName, reader:
         None => explain(&availability, outcome),
     };
     Ok(match format {
-        IndexFormat::Json => HttpResponse::NotFound().json(json!({
+        IndexFormat::Json => index_not_found().json(json!({
             "error": explanation,
             "project": availability.project,
             "state": availability.state,
@@ -177,7 +189,7 @@ async fn missing(state: &AppState, req: &HttpRequest, name: ProjectName, reader:
             "miss": outcome.map(|o| o.as_str()),
             "reserved": reserved,
         })),
-        IndexFormat::Html(_) => HttpResponse::NotFound().content_type("text/plain; charset=utf-8").body(format!("{explanation}\n")),
+        IndexFormat::HtmlV1 | IndexFormat::HtmlLegacy => index_not_found().content_type("text/plain; charset=utf-8").body(format!("{explanation}\n")),
     })
 }
 
@@ -192,7 +204,10 @@ pub fn explain(a: &Availability, miss: Option<MissOutcome>) -> String {
             "{p} is not approved yet: {} awaiting mirroring or review in Airlock",
             versions(&["requested", "mirroring", "inspecting", "awaiting_review"])
         ),
-        "rejected" => format!("{p} was rejected by an auditor ({})", versions(&["rejected", "revoked"])),
+        "rejected" => {
+            let refused: Vec<String> = a.releases.iter().filter_map(|r| index::describe_refusal(&r.version, &r.status, r.decided.as_ref())).collect();
+            format!("{p} is not served: {}", refused.join("; "))
+        }
         "failed" => format!("{p} could not be mirrored ({}); an auditor can retry it", versions(&["failed"])),
         _ => match miss {
             Some(MissOutcome::Requested) => {
@@ -228,11 +243,23 @@ pub async fn availability(req: HttpRequest, state: web::Data<AppState>, path: we
 }
 
 /// `GET /files/<sha256>/<filename>` and `…/<filename>.metadata` (PEP 658).
-pub async fn file(req: HttpRequest, state: web::Data<AppState>, path: web::Path<(String, String)>) -> Result<HttpResponse, AppError> {
+/// Installers fetch these: a refusal is plain text (JSON when asked for),
+/// not the dashboard's error page.
+pub async fn file(req: HttpRequest, state: web::Data<AppState>, path: web::Path<(String, String)>) -> HttpResponse {
     if let Err(denied) = index_access::check(&req, &state).await {
-        return Ok(denied);
+        return denied;
     }
     let (sha, filename) = path.into_inner();
+    match serve_file(&req, &state, sha, filename).await {
+        Ok(resp) => resp,
+        Err(e) => {
+            let json = header_str(&req, header::ACCEPT).is_some_and(|a| a.to_ascii_lowercase().contains("json"));
+            e.for_installer(json)
+        }
+    }
+}
+
+async fn serve_file(req: &HttpRequest, state: &AppState, sha: String, filename: String) -> Result<HttpResponse, AppError> {
     let not_found = || AppError::NotFound("no such approved file".into());
     let sha = Sha256::parse(&sha).map_err(|_| not_found())?;
     let (dist_name, want_metadata) = match filename.strip_suffix(".metadata") {
@@ -256,5 +283,5 @@ pub async fn file(req: HttpRequest, state: web::Data<AppState>, path: web::Path<
     } else {
         sha
     };
-    file_serving::serve(&req, &state, blob, &filename).await
+    file_serving::serve(req, state, blob, &filename).await
 }

@@ -62,6 +62,7 @@ fn a_checked_line_requests_its_release_once() {
         assert_eq!(request_line(conn, demo, &v, 3, &Default::default()).unwrap(), LineState::Requested, "a second run changes nothing");
         let (_, release) = releases::find_release(conn, &ProjectName::parse("demo").unwrap(), &v).unwrap().unwrap();
         assert_eq!(release.requested_by.as_deref(), Some("alice"));
+        assert_eq!(release.request_source, "import", "the release says it came from an import");
         let mirror_jobs = jobs::list_in_state(conn, jobs::QUEUED, 100).unwrap().into_iter().filter(|j| j.kind == "mirror_release").count();
         assert_eq!(mirror_jobs, 1);
 

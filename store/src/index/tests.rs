@@ -129,6 +129,20 @@ fn availability_says_why_a_project_is_missing() {
         let rejected = availability(conn, &name).unwrap();
         assert_eq!(rejected.state, "rejected");
         assert_eq!(rejected.releases[0].status, "rejected");
+        let refusal = rejected.releases[0].decided.clone().expect("who rejected it");
+        assert_eq!((refusal.by.as_str(), refusal.policy.as_deref()), ("ada", None));
+        assert!((now_ms() - refusal.at).abs() < 60_000, "{refusal:?}");
+
+        // A revoked release names the auditor of the revocation, not of the approval.
+        let id = reviewed_release(conn, "demo", "2.0", 1);
+        decide(conn, id, &ada, Verdict::Approve, "ok", &ReviewPolicy::default(), None).unwrap();
+        assert!(availability(conn, &name).unwrap().releases[0].decided.is_none(), "an approved release has no refusal");
+        let bob = create_user(conn, "bob", Role::Auditor, "correct horse battery").unwrap();
+        decide(conn, id, &bob, Verdict::Revoke, "bad", &ReviewPolicy::default(), None).unwrap();
+        let revoked = availability(conn, &name).unwrap();
+        assert_eq!(revoked.releases[0].version, "2.0");
+        assert_eq!(revoked.releases[0].status, "revoked");
+        assert_eq!(revoked.releases[0].decided.as_ref().map(|d| d.by.as_str()), Some("bob"));
     }
 }
 
