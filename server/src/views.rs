@@ -110,6 +110,24 @@ pub fn url_path_query(s: &str) -> String {
     utf8_percent_encode(s, KEEP_SLASH).to_string()
 }
 
+/// A whole number for [`format_count`], however deeply referenced (a
+/// template passes `&i64` or `&&i64`).
+pub trait Count {
+    fn count(&self) -> i64;
+}
+
+impl Count for i64 {
+    fn count(&self) -> i64 {
+        *self
+    }
+}
+
+impl<T: Count + ?Sized> Count for &T {
+    fn count(&self) -> i64 {
+        (**self).count()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,23 +171,5 @@ mod tests {
         assert_eq!(format_size(1536), "1.5 KiB");
         assert_eq!(format_age(0, 3 * 24 * 3600 * 1000), "3 d");
         assert_eq!(format_age(0, 5 * 60_000), "5 min");
-    }
-}
-
-/// A whole number for [`format_count`], however deeply referenced (a
-/// template passes `&i64` or `&&i64`).
-pub trait Count {
-    fn count(&self) -> i64;
-}
-
-impl Count for i64 {
-    fn count(&self) -> i64 {
-        *self
-    }
-}
-
-impl<T: Count + ?Sized> Count for &T {
-    fn count(&self) -> i64 {
-        (**self).count()
     }
 }

@@ -178,7 +178,7 @@ impl Airlock {
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 continue;
             }
-            assert!(resp.status().is_success(), "GET release {name} {version}: {}", resp.status());
+            assert!(resp.status().is_success(), "GET release {name} {version}: {}\n{}", resp.status(), self.log());
             let r: Value = resp.json().await.expect("json");
             let status = r["status"].as_str().unwrap_or("").to_string();
             if statuses.contains(&status.as_str()) {
