@@ -157,6 +157,11 @@ pub enum Command {
         #[arg(long)]
         due: bool,
     },
+    /// OSV advisories: import them, and see what they match.
+    Advisories {
+        #[command(subcommand)]
+        command: AdvisoryCommand,
+    },
     /// Print the inspection rules as Markdown (the source of docs/rules.md).
     Rules,
     /// Back up the whole instance (SQLite database snapshot and every blob,
@@ -193,6 +198,15 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = ScanFormat::Text)]
         format: ScanFormat,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdvisoryCommand {
+    /// Import OSV records for the PyPI ecosystem from SOURCE: a JSON
+    /// record, a folder of them, an OSV export archive (zip), or an
+    /// http(s) URL of either. Matches are recorded and acted on (malware
+    /// rejected or revoked); prints the report as JSON.
+    Import { source: String },
 }
 
 #[derive(Debug, Subcommand)]

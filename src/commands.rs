@@ -73,6 +73,13 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Watch { name, specifier, backfill } => crate::watch::watch(&config, &name, specifier.as_deref().unwrap_or(""), backfill),
         Command::Unwatch { name } => crate::watch::unwatch(&config, &name),
         Command::Sync { due } => crate::watch::sync(&config, !due, runtime()?),
+        Command::Advisories { command: crate::cli::AdvisoryCommand::Import { source } } => {
+            let store = Store::open(&config, 2)?;
+            let ctx = airlock_worker::Context::new(store, &config).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let report = runtime()?.block_on(airlock_worker::advisories::import(&ctx, &source)).map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{}", serde_json::to_string(&report)?);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Rules => {
             print!("{}", airlock_inspect::rules::rules_markdown());
             Ok(ExitCode::SUCCESS)

@@ -1,5 +1,5 @@
 //! The dashboard in a real browser: headless Chromium driven over
-//! chromedriver (started here) with fantoccini. An auditor signs in, opens
+//! chromedriver (see tests/support/chromium.rs). An auditor signs in, opens
 //! the queue and a flagged release, follows a finding to its line with the
 //! keyboard, approves in the dialog, and finds the package in the simple
 //! index. A package carrying script and markup payloads must stay inert:

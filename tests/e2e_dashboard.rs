@@ -183,10 +183,12 @@ async fn a_hostile_package_is_inert_on_every_page_and_roles_hold() {
         "/queue".to_string(),
         "/queue?status=all&severity=high&q=xss".to_string(),
         "/queue/progress".to_string(),
+        "/queue/rows?status=all".to_string(),
         "/releases/xss-demo/1.0.0".to_string(),
         "/releases/xss-demo/1.0.0/diff".to_string(),
         format!("/releases/xss-demo/1.0.0/files/{wheel}"),
         viewer_url.clone(),
+        format!("/releases/xss-demo/1.0.0/files/{wheel}?filter=%22%3E%3Cimg%20src%3Dx%20onerror%3Dalert(2)%3E"),
         "/overview".to_string(),
         "/audit".to_string(),
     ];

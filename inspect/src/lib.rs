@@ -13,6 +13,7 @@ pub mod filename;
 pub mod finding;
 pub mod metadata;
 pub mod name;
+pub mod native;
 pub mod python;
 pub mod report;
 pub mod rules;

@@ -48,6 +48,13 @@ impl Reader {
         self.read(file, Keep::Only { paths, max_bytes: MAX_SHOWN_BYTES })
     }
 
+    /// The listing of `file`'s archive and the whole content of the binary
+    /// at `path`, when it is at most `max_bytes` (its head otherwise). Hold
+    /// its memory first. Blocking.
+    pub fn load_whole(&self, file: &FileRow, path: &str, max_bytes: u64) -> Result<Archive, StoreError> {
+        self.read(file, Keep::Whole { path, max_bytes })
+    }
+
     fn read(&self, file: &FileRow, keep: Keep<'_>) -> Result<Archive, StoreError> {
         let sha = Sha256::parse(&file.sha256)?;
         let blob = self.blobs.open_verified(&sha)?;

@@ -10,6 +10,7 @@ pub mod csv;
 pub mod error;
 pub mod file_serving;
 pub mod file_tree;
+pub mod findings_view;
 pub mod highlight;
 pub mod index_access;
 pub mod index_cache;

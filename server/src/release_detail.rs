@@ -23,6 +23,8 @@ pub struct ReleaseDetail {
     pub not_mirrored: Vec<UnmirroredRow>,
     /// Set when the approval in force was read against a base since revoked.
     pub base_revoked: Option<airlock_store::reading::BaseRevoked>,
+    /// Advisories that match this release, worst first.
+    pub advisories: Vec<airlock_store::advisories::MatchView>,
 }
 
 /// Where a release's review stands (see [`ReleaseDetail::review_round`]).
@@ -45,6 +47,7 @@ pub async fn load(state: &AppState, name: &str, version: &str) -> Result<Release
                 decisions: decisions::decisions_of(c, release.id)?,
                 not_mirrored: unmirrored::of_release(c, release.id)?,
                 base_revoked: airlock_store::reading::base_revoked(c, Some(&[release.id]))?.remove(&release.id),
+                advisories: airlock_store::advisories::of_release(c, release.id)?,
                 project,
                 release,
             })

@@ -53,10 +53,7 @@ impl AppState {
 
     /// The four-eyes rule and the base-revoked policy in force, from the configuration.
     pub fn review_policy(&self) -> airlock_store::decisions::ReviewPolicy {
-        airlock_store::decisions::ReviewPolicy {
-            four_eyes_severity: self.config.four_eyes_severity.clone(),
-            withhold_on_base_revoked: self.config.withhold_on_base_revoked,
-        }
+        self.config.review_policy()
     }
 
     /// Run `f` with a pooled connection on actix's blocking pool.

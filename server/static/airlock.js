@@ -17,6 +17,9 @@
     if (!findings.length) return;
     current = Math.max(0, Math.min(findings.length - 1, i));
     findings.forEach(function (f, n) { f.classList.toggle("current", n === current); });
+    // A place inside a collapsed rule card: open the card first.
+    var details = findings[current].closest("details");
+    if (details && !details.open) details.open = true;
     findings[current].focus();
     findings[current].scrollIntoView({ block: "center" });
   }
@@ -127,5 +130,16 @@
       };
       reader.readAsText(file);
     });
+  }
+  // The header's inbox link shows the unread count (text only).
+  var inboxCount = document.getElementById("inbox-count");
+  if (inboxCount && window.fetch) {
+    fetch("/inbox/count", { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.text() : ""; })
+      .then(function (t) {
+        var n = parseInt(t, 10);
+        if (n > 0) { inboxCount.textContent = String(n); inboxCount.hidden = false; }
+      })
+      .catch(function () {});
   }
 })();

@@ -128,6 +128,32 @@ pub struct Settings {
     /// file path (appended to). Off by default: the log then carries a
     /// per-minute summary of the requests served instead.
     pub access_log: Option<String>,
+    // ---- keeping the approved set current, continued (issue #13) ----
+    /// Distinct auditors a release needs, per severity of its worst
+    /// finding: `{ critical = 3, high = 2, medium = 1 }`. The largest count
+    /// among the severities a release reaches applies; `four_eyes_severity
+    /// = "high"` is a shorthand for `{ high = 2 }`.
+    pub approvals_required: Option<std::collections::BTreeMap<String, i64>>,
+    /// Where to fetch OSV advisories from periodically: an OSV export
+    /// archive (a zip of per-advisory JSON files) or one JSON record.
+    pub advisories_url: Option<String>,
+    /// Fetch `advisories_url` every N s (0: only on demand).
+    pub advisories_sync_secs: Option<u64>,
+    /// Refuse approvals of releases matched by an advisory at or above
+    /// this severity (`critical`, `high`, `medium`, `low`, or `off`).
+    pub advisory_block_severity: Option<String>,
+    /// Revoke approved releases matched by an advisory at or above this
+    /// severity (or `off`). OSV `MAL-` records always reject or revoke.
+    pub advisory_revoke_severity: Option<String>,
+    /// Notifications: POST each event as JSON to this URL.
+    pub webhook_url: Option<String>,
+    /// Signs the webhook's body: `X-Airlock-Signature: sha256=<hex HMAC-SHA256>`.
+    pub webhook_secret: Option<String>,
+    /// Delivery attempts per event before it is marked failed.
+    pub webhook_max_attempts: Option<i64>,
+    /// Releases entering review are announced once per this many seconds,
+    /// in one event.
+    pub notify_batch_secs: Option<u64>,
 }
 
 impl Settings {
@@ -177,6 +203,15 @@ impl Settings {
             auto_approve_max_lines: self.auto_approve_max_lines.or(lower.auto_approve_max_lines),
             auto_approve_below: self.auto_approve_below.or(lower.auto_approve_below),
             access_log: self.access_log.or(lower.access_log),
+            approvals_required: self.approvals_required.or(lower.approvals_required),
+            advisories_url: self.advisories_url.or(lower.advisories_url),
+            advisories_sync_secs: self.advisories_sync_secs.or(lower.advisories_sync_secs),
+            advisory_block_severity: self.advisory_block_severity.or(lower.advisory_block_severity),
+            advisory_revoke_severity: self.advisory_revoke_severity.or(lower.advisory_revoke_severity),
+            webhook_url: self.webhook_url.or(lower.webhook_url),
+            webhook_secret: self.webhook_secret.or(lower.webhook_secret),
+            webhook_max_attempts: self.webhook_max_attempts.or(lower.webhook_max_attempts),
+            notify_batch_secs: self.notify_batch_secs.or(lower.notify_batch_secs),
         }
     }
 
@@ -318,6 +353,47 @@ pub struct Config {
     // ---- serving (issue #17) ----
     /// Where the per-request access log goes.
     pub access_log: AccessLogTarget,
+    // ---- keeping the approved set current, continued (issue #13) ----
+    /// `approvals_required`: (severity, distinct auditors), checked; the
+    /// four-eyes shorthand is kept apart in `four_eyes_severity`.
+    pub approvals_required: Vec<(String, usize)>,
+    /// Where advisories are fetched from, and how often (None: on demand).
+    pub advisories_url: Option<String>,
+    pub advisories_sync: Option<Duration>,
+    /// What advisory matches do beyond flagging.
+    pub advisories: crate::advisories::AdvisoryPolicy,
+    /// The notification webhook (None: the inbox only).
+    pub webhook: Option<Webhook>,
+    /// How often releases entering review are announced (one event each time).
+    pub notify_batch: Duration,
+}
+
+/// Where events are POSTed, and the key that signs them (never printed).
+#[derive(Clone)]
+pub struct Webhook {
+    pub url: String,
+    pub secret: Option<String>,
+    pub max_attempts: i64,
+}
+
+impl fmt::Debug for Webhook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Webhook").field("url", &self.url).field("secret", &self.secret.as_ref().map(|_| "[redacted]")).finish()
+    }
+}
+
+impl Config {
+    /// How many approvals releases need, and what blocks one, as
+    /// configured: the [`crate::decisions::ReviewPolicy`] every decision is
+    /// weighed under.
+    pub fn review_policy(&self) -> crate::decisions::ReviewPolicy {
+        crate::decisions::ReviewPolicy {
+            four_eyes_severity: self.four_eyes_severity.clone(),
+            withhold_on_base_revoked: self.withhold_on_base_revoked,
+            approvals_required: self.approvals_required.clone(),
+            advisory_block_severity: self.advisories.block_severity.clone(),
+        }
+    }
 }
 
 impl fmt::Debug for Config {
@@ -470,6 +546,31 @@ impl Config {
             miss_max_release_bytes: s.miss_max_release_mb.unwrap_or(200) * 1024 * 1024,
             reserved_names: ReservedNames::parse(&s.reserved_names.unwrap_or_default())?,
             access_log: AccessLogTarget::parse(s.access_log.as_deref().unwrap_or("off"))?,
+            approvals_required: parse_approvals_required(s.approvals_required.unwrap_or_default())?,
+            advisories_url: match s.advisories_url.map(|u| u.trim().to_string()).filter(|u| !u.is_empty()) {
+                Some(u) if !(u.starts_with("http://") || u.starts_with("https://")) => {
+                    return Err(StoreError::Config(format!("advisories_url must be an http(s) URL, got {u:?}")))
+                }
+                other => other,
+            },
+            advisories_sync: match s.advisories_sync_secs.unwrap_or(86_400) {
+                0 => None,
+                secs => Some(Duration::from_secs(secs)),
+            },
+            advisories: crate::advisories::AdvisoryPolicy {
+                block_severity: severity_or_off("advisory_block_severity", s.advisory_block_severity.as_deref())?,
+                revoke_severity: severity_or_off("advisory_revoke_severity", s.advisory_revoke_severity.as_deref())?,
+            },
+            webhook: match s.webhook_url.map(|u| u.trim().to_string()).filter(|u| !u.is_empty()) {
+                None => None,
+                Some(u) if !(u.starts_with("http://") || u.starts_with("https://")) => {
+                    return Err(StoreError::Config(format!("webhook_url must be an http(s) URL, got {u:?}")))
+                }
+                Some(url) => {
+                    Some(Webhook { url, secret: s.webhook_secret.filter(|k| !k.is_empty()), max_attempts: s.webhook_max_attempts.unwrap_or(8).clamp(1, 100) })
+                }
+            },
+            notify_batch: Duration::from_secs(s.notify_batch_secs.unwrap_or(60).max(1)),
         })
     }
 
@@ -477,6 +578,32 @@ impl Config {
     pub fn database_url(&self) -> &str {
         &self.database_url
     }
+}
+
+/// A severity setting that may be `off`: None for off or unset.
+fn severity_or_off(key: &str, value: Option<&str>) -> StoreResult<Option<String>> {
+    match value.map(|v| v.trim().to_ascii_lowercase()) {
+        None => Ok(None),
+        Some(v) if v.is_empty() || v == "off" || v == "none" => Ok(None),
+        Some(v) if matches!(v.as_str(), "critical" | "high" | "medium" | "low") => Ok(Some(v)),
+        Some(v) => Err(StoreError::Config(format!("{key} must be critical, high, medium, low or off, got {v:?}"))),
+    }
+}
+
+/// Check `approvals_required`: known severities, counts from 1 to 10.
+fn parse_approvals_required(map: std::collections::BTreeMap<String, i64>) -> StoreResult<Vec<(String, usize)>> {
+    map.into_iter()
+        .map(|(sev, n)| {
+            let sev = sev.trim().to_ascii_lowercase();
+            if !matches!(sev.as_str(), "critical" | "high" | "medium" | "low" | "info") {
+                return Err(StoreError::Config(format!("approvals_required: {sev:?} is not a severity (critical, high, medium, low, info)")));
+            }
+            match usize::try_from(n) {
+                Ok(n @ 1..=10) => Ok((sev, n)),
+                _ => Err(StoreError::Config(format!("approvals_required: {sev} = {n}; give a count of auditors from 1 to 10"))),
+            }
+        })
+        .collect()
 }
 
 /// Where the access log (one line per request) is written.
@@ -620,6 +747,20 @@ mod tests {
         assert!(Config::resolve(Settings::default()).unwrap().reserved_names.is_empty());
         std::fs::write(&file, "reserved_names = [\"*\"]\n").unwrap();
         assert!(Config::load(Some(&file), Settings::default()).unwrap_err().to_string().contains("reserved_names"));
+    }
+
+    #[test]
+    fn approvals_required_is_a_count_per_severity_from_the_config_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("airlock.toml");
+        std::fs::write(&file, "approvals_required = { critical = 3, high = 2, medium = 1 }\n").unwrap();
+        let c = Config::load(Some(&file), Settings::default()).unwrap();
+        assert_eq!(c.approvals_required, [("critical".to_string(), 3), ("high".to_string(), 2), ("medium".to_string(), 1)]);
+        for bad in ["approvals_required = { severe = 2 }\n", "approvals_required = { high = 0 }\n", "approvals_required = { high = 11 }\n"] {
+            std::fs::write(&file, bad).unwrap();
+            let err = Config::load(Some(&file), Settings::default()).unwrap_err().to_string();
+            assert!(err.contains("approvals_required"), "{bad}: {err}");
+        }
     }
 
     #[test]

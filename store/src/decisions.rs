@@ -45,25 +45,36 @@ impl Verdict {
     }
 }
 
-/// How many approvals a release needs: the four-eyes rule.
+/// How many approvals a release needs: the four-eyes rule, generalised
+/// to a count per severity (`approvals_required`).
 #[derive(Debug, Clone, Default)]
 pub struct ReviewPolicy {
     /// Releases whose worst finding is at least this severe need two
-    /// different auditors; None turns the rule off.
+    /// different auditors; None turns the rule off. A shorthand for
+    /// `approvals_required = { SEVERITY = 2 }`; both may be set, and the
+    /// larger count wins.
     pub four_eyes_severity: Option<String>,
     /// `base_revoked_policy = "withhold"`: revoking a release also revokes
     /// the releases approved after reading their delta from it, until they
     /// are reviewed again. Off (the default): they stay served, flagged.
     pub withhold_on_base_revoked: bool,
+    /// `approvals_required`: distinct auditors needed for a release whose
+    /// worst finding is at least this severe, per severity. A release
+    /// needs the largest count among the severities it reaches, and never
+    /// fewer than one.
+    pub approvals_required: Vec<(String, usize)>,
+    /// `advisory_block_severity`: approvals of a release matched by an
+    /// advisory at or above it are refused (a malware record always is).
+    pub advisory_block_severity: Option<String>,
 }
 
 impl ReviewPolicy {
     /// Distinct auditors who must approve a release of this max severity.
     pub fn approvals_needed(&self, max_severity: &str) -> usize {
-        match &self.four_eyes_severity {
-            Some(threshold) if severity_rank(max_severity) >= severity_rank(threshold) => 2,
-            _ => 1,
-        }
+        let rank = severity_rank(max_severity);
+        let four_eyes = self.four_eyes_severity.iter().filter(|t| rank >= severity_rank(t)).map(|_| 2);
+        let counted = self.approvals_required.iter().filter(|(sev, _)| rank >= severity_rank(sev)).map(|(_, n)| *n);
+        four_eyes.chain(counted).max().unwrap_or(1).max(1)
     }
 }
 
@@ -250,11 +261,13 @@ pub fn decide_for(
             approvals_this_round(&decided, &hashes)
         };
         let needed = policy.approvals_needed(&release.max_severity);
+        if verdict == Verdict::Approve {
+            if let Some(advisory) = crate::advisories::blocking(conn, release_id, policy.advisory_block_severity.as_deref())? {
+                return Err(StoreError::Conflict(format!("{} {} cannot be approved: advisory {advisory}", project.name, release.version)));
+            }
+        }
         if verdict == Verdict::Approve && round.contains(&user.id) {
-            return Err(StoreError::Conflict(format!(
-                "you already approved {} {}; the four-eyes rule needs a different auditor",
-                project.name, release.version
-            )));
+            return Err(StoreError::Conflict(format!("you already approved {} {}; it needs {needed} different auditors", project.name, release.version)));
         }
         let (outcome, new_status) = match verdict {
             Verdict::Approve if round.len() + 1 < needed => (Outcome::ApprovalRecorded { have: round.len() + 1, needed }, None),
@@ -308,13 +321,51 @@ pub fn decide_for(
         if matches!(new_status, Some(ReleaseStatus::Approved | ReleaseStatus::Revoked)) {
             audit_size::enqueue_project(conn, project.id, audit_size::MEASURE_ATTEMPTS)?;
         }
-        if verdict == Verdict::Revoke && policy.withhold_on_base_revoked {
-            for dependent in reading::base_revoked(conn, None)?.into_values().filter(|b| b.base_release_id == release_id) {
-                reading::withhold(conn, dependent.release_id, user, &target, now)?;
+        if let Some(by) = by_policy {
+            let summary = format!("policy {by}: {} {target}", verdict.as_str());
+            let payload =
+                serde_json::json!({ "policy": by, "decision": verdict.as_str(), "project": project.name, "version": release.version, "comment": comment });
+            crate::notify::record(conn, crate::notify::Kind::PolicyDecision, &summary, payload)?;
+        }
+        if verdict == Verdict::Revoke {
+            let dependents: Vec<reading::BaseRevoked> = reading::base_revoked(conn, None)?.into_values().filter(|b| b.base_release_id == release_id).collect();
+            for dependent in &dependents {
+                if policy.withhold_on_base_revoked {
+                    reading::withhold(conn, dependent.release_id, user, &target, now)?;
+                }
+            }
+            if !dependents.is_empty() {
+                let ids: Vec<i64> = dependents.iter().map(|d| d.release_id).collect();
+                let summary = format!("{target} was revoked: {} approval(s) read against it need a new review", ids.len());
+                let payload = serde_json::json!({ "revoked": target, "dependent_release_ids": ids, "withheld": policy.withhold_on_base_revoked });
+                crate::notify::record(conn, crate::notify::Kind::BaseRevoked, &summary, payload)?;
             }
         }
         Ok((release, outcome))
     })
+}
+
+/// Approvals recorded toward the next approval of each release (distinct
+/// auditors since its last decision in force or refusal), for those with
+/// any: what a queue row shows as "1 of 2 approvals".
+pub fn approvals_recorded(conn: &mut AnyConnection, release_ids: &[i64]) -> StoreResult<std::collections::HashMap<i64, usize>> {
+    let rows: Vec<(i64, i64, String, bool)> = decisions::table
+        .filter(decisions::release_id.eq_any(release_ids))
+        .order(decisions::id)
+        .select((decisions::release_id, decisions::user_id, decisions::decision, decisions::in_force))
+        .load(conn)?;
+    let mut rounds: std::collections::HashMap<i64, Vec<i64>> = std::collections::HashMap::new();
+    for (release_id, user_id, decision, in_force) in rows {
+        let round = rounds.entry(release_id).or_default();
+        if decision == "approve" && !in_force {
+            if !round.contains(&user_id) {
+                round.push(user_id);
+            }
+        } else {
+            round.clear();
+        }
+    }
+    Ok(rounds.into_iter().filter(|(_, users)| !users.is_empty()).map(|(id, users)| (id, users.len())).collect())
 }
 
 /// The hashes the approval in force covers, from a release's decisions

@@ -10,7 +10,7 @@ use crate::domain::{ReleaseStatus, Sha256};
 use crate::error::StoreResult;
 use crate::now_ms;
 use crate::releases::severity_rank;
-use crate::schema::{files, findings, releases};
+use crate::schema::{files, findings, projects, releases};
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]
 #[diesel(table_name = files)]
@@ -158,15 +158,22 @@ pub struct Inspection {
     pub findings: Vec<Finding>,
 }
 
-/// Points a finding of each severity adds to a release's risk score.
+/// Points a finding of each severity adds to a release's risk score (info
+/// and anything else: 0). The queue's legend shows this table.
+pub const SEVERITY_WEIGHTS: [(&str, i64); 4] = [("critical", 100), ("high", 40), ("medium", 10), ("low", 3)];
+
+/// Points a finding of `severity` adds to a release's risk score.
 pub fn severity_weight(severity: &str) -> i64 {
-    match severity {
-        "critical" => 100,
-        "high" => 40,
-        "medium" => 10,
-        "low" => 3,
-        _ => 0,
-    }
+    SEVERITY_WEIGHTS.iter().find(|(s, _)| *s == severity).map_or(0, |(_, w)| *w)
+}
+
+/// The risk score of findings given as `(file id, rule, severity)`: a rule
+/// counts once per distribution file and severity, however many places it
+/// was found at (each place is a row), so the score does not grow with the
+/// number of files alone (as the inspection scores a distribution).
+pub fn risk_score<'a>(findings: impl IntoIterator<Item = (i64, &'a str, &'a str)>) -> i64 {
+    let distinct: std::collections::HashSet<(i64, &str, &str)> = findings.into_iter().collect();
+    distinct.into_iter().map(|(_, _, severity)| severity_weight(severity)).sum()
 }
 
 /// Findings that need several files of a release (wheel against sdist):
@@ -202,7 +209,7 @@ pub fn record_inspection(conn: &mut AnyConnection, file_id: i64, inspection: &In
                 files::max_severity.eq(max),
                 files::capabilities.eq(&inspection.capabilities),
                 files::entries.eq(&inspection.entries),
-                files::risk_score.eq(inspection.findings.iter().map(|f| severity_weight(f.severity.as_str())).sum::<i64>()),
+                files::risk_score.eq(risk_score(inspection.findings.iter().map(|f| (file_id, f.rule.as_str(), f.severity.as_str())))),
             ))
             .returning(files::all_columns)
             .get_result(conn)?;
@@ -224,12 +231,10 @@ fn finish_release_if_inspected(conn: &mut AnyConnection, release_id: i64, cross_
     for (file_id, new) in by_file {
         insert_and_rescore_file(conn, file_id, &new)?;
     }
-    let severities: Vec<String> = findings::table.inner_join(files::table).filter(files::release_id.eq(release_id)).select(findings::severity).load(conn)?;
-    let score: i64 = severities.iter().map(|s| severity_weight(s)).sum();
-    let max = severities.iter().max_by_key(|s| severity_rank(s)).map(String::as_str).unwrap_or("none");
     // Scored in every state: a file added to an approved release raises the
-    // bar (four-eyes rule) for the approval that would serve it.
-    diesel::update(releases::table.find(release_id)).set((releases::risk_score.eq(score), releases::max_severity.eq(max))).execute(conn)?;
+    // bar (four-eyes rule) for the approval that would serve it. Rules
+    // suppressed for the project do not count.
+    crate::suppressions::rescore_release(conn, release_id)?;
     let n = diesel::update(releases::table.find(release_id).filter(releases::status.eq(ReleaseStatus::Inspecting.as_str())))
         .set((releases::status.eq(ReleaseStatus::AwaitingReview.as_str()), releases::updated_at.eq(now_ms())))
         .execute(conn)?;
@@ -249,11 +254,10 @@ fn insert_and_rescore_file(conn: &mut AnyConnection, file_id: i64, new: &[Findin
         }
         insert_finding(conn, file_id, f)?;
     }
-    let severities: Vec<String> = findings::table.filter(findings::file_id.eq(file_id)).select(findings::severity).load(conn)?;
-    let max = severities.iter().max_by_key(|s| severity_rank(s)).map(String::as_str).unwrap_or("none");
-    diesel::update(files::table.find(file_id))
-        .set((files::max_severity.eq(max), files::risk_score.eq(severities.iter().map(|s| severity_weight(s)).sum::<i64>())))
-        .execute(conn)?;
+    let rows: Vec<(String, String)> = findings::table.filter(findings::file_id.eq(file_id)).select((findings::rule, findings::severity)).load(conn)?;
+    let max = rows.iter().map(|(_, s)| s.as_str()).max_by_key(|s| severity_rank(s)).unwrap_or("none");
+    let score = risk_score(rows.iter().map(|(rule, s)| (file_id, rule.as_str(), s.as_str())));
+    diesel::update(files::table.find(file_id)).set((files::max_severity.eq(max), files::risk_score.eq(score))).execute(conn)?;
     Ok(())
 }
 
@@ -270,20 +274,21 @@ pub fn findings_of_release(conn: &mut AnyConnection, release_id: i64) -> StoreRe
 }
 
 /// The medium-or-worse findings of `release_ids`, with their release: what
-/// a queue row's one-line "why" is made from.
+/// a queue row's one-line "why" is made from. Rules suppressed for the
+/// project are left out, as they are of its score.
 pub fn serious_findings_of(conn: &mut AnyConnection, release_ids: &[i64]) -> StoreResult<Vec<(i64, FindingRow)>> {
+    let suppressed: std::collections::HashSet<(String, String)> = crate::suppressions::list(conn)?.into_iter().map(|s| (s.project, s.rule)).collect();
     let mut out = Vec::new();
     // Chunks keep the IN list within every backend's parameter limit.
     for chunk in release_ids.chunks(500) {
-        out.extend(
-            findings::table
-                .inner_join(files::table)
-                .filter(files::release_id.eq_any(chunk))
-                .filter(findings::severity.eq_any(["critical", "high", "medium"]))
-                .order(findings::id)
-                .select((files::release_id, FindingRow::as_select()))
-                .load::<(i64, FindingRow)>(conn)?,
-        );
+        let rows = findings::table
+            .inner_join(files::table.inner_join(releases::table.inner_join(projects::table)))
+            .filter(files::release_id.eq_any(chunk))
+            .filter(findings::severity.eq_any(["critical", "high", "medium"]))
+            .order(findings::id)
+            .select((files::release_id, projects::name, FindingRow::as_select()))
+            .load::<(i64, String, FindingRow)>(conn)?;
+        out.extend(rows.into_iter().filter(|(_, project, f)| !suppressed.contains(&(project.clone(), f.rule.clone()))).map(|(id, _, f)| (id, f)));
     }
     Ok(out)
 }

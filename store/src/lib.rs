@@ -2,6 +2,7 @@
 //! (diesel over SQLite or PostgreSQL, one query layer for both), the job
 //! queue, and the content-addressed blob store. Knows nothing of HTTP or HTML.
 
+pub mod advisories;
 pub mod audit;
 pub mod audit_size;
 pub mod auth;
@@ -15,17 +16,20 @@ pub mod domain;
 pub mod error;
 pub mod export;
 pub mod files;
+pub mod finding_reviews;
 pub mod fsck;
 pub mod imports;
 pub mod index;
 pub mod jobs;
 pub mod names;
+pub mod notify;
 pub mod overview;
 pub mod policy;
 pub mod queue;
 pub mod reading;
 pub mod releases;
 pub mod schema;
+pub mod suppressions;
 pub mod tasks;
 pub mod testdb;
 pub mod throttle;

@@ -141,7 +141,10 @@ pub fn record_refusal(conn: &mut AnyConnection, actor: Option<&str>, target: &st
         REFUSED_ACTION,
         target,
         &format!("{how} refused: matches reserved_names entry {pattern}; nothing was fetched from the upstream index"),
-    )
+    )?;
+    let payload = serde_json::json!({ "target": target, "pattern": pattern, "how": how, "by": actor });
+    crate::notify::record(conn, crate::notify::Kind::NameReserved, &format!("{how} of {target} refused: reserved name ({pattern})"), payload)?;
+    Ok(())
 }
 
 #[cfg(test)]

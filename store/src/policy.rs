@@ -8,8 +8,9 @@
 //! in the audit log, revocable like any other.
 //!
 //! [`evaluate`] is pure: facts in, evidence or the reason out. It never
-//! approves a release without a base, nor one the four-eyes rule wants two
-//! people for.
+//! approves a release without a base, nor one that needs more than one
+//! approval (`approvals_required`, the four-eyes rule): a policy's approval
+//! counts as one approval, and it never applies where more are needed.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -82,7 +83,7 @@ pub fn evaluate(policy: &UpdatePolicy, new: &Facts, base: &Facts, lines: i64) ->
 
 /// The policy's own user: an auditor no one can sign in as (disabled, no
 /// password, a name people cannot take).
-fn policy_user(conn: &mut AnyConnection, name: &str) -> StoreResult<User> {
+pub(crate) fn policy_user(conn: &mut AnyConnection, name: &str) -> StoreResult<User> {
     let user = format!("policy:{name}");
     if let Some(u) = crate::auth::find_user(conn, &user)? {
         return Ok(u);
@@ -121,7 +122,8 @@ pub fn apply(
         return Ok(Err("not awaiting review against an approved base".into()));
     }
     if review.approvals_needed(&release.max_severity) > 1 {
-        return Ok(Err("the four-eyes rule wants two people".into()));
+        // A policy is one approval: it never stands in for several people.
+        return Ok(Err(format!("approvals_required wants {} people for a {} release", review.approvals_needed(&release.max_severity), release.max_severity)));
     }
     let verdict = evaluate(policy, &facts(conn, release_id)?, &facts(conn, base_release_id)?, lines);
     let evidence = match verdict {

@@ -28,6 +28,9 @@ pub struct QueueFilter {
     /// Also approved releases whose audit base was revoked since (see
     /// [`crate::reading`]): they wait for a new review.
     pub with_base_revoked: bool,
+    /// How many approvals each row needs (`approvals_required`, the
+    /// four-eyes rule): fills [`QueueItem::approvals_required`].
+    pub approvals: crate::decisions::ReviewPolicy,
 }
 
 /// One row of the review queue.
@@ -56,6 +59,15 @@ pub struct QueueItem {
     pub requested_by: Option<String>,
     /// How it was asked for (see [`crate::domain::RequestSource`]).
     pub request_source: String,
+    /// Distinct auditors this release needs under the filter's review
+    /// policy (`approvals_required`, four-eyes): 1 unless configured.
+    pub approvals_required: usize,
+    /// Approvals recorded toward it so far (0 when none is pending).
+    pub approvals_recorded: usize,
+    /// Advisories matching it (OSV ids, worst first; see [`crate::advisories`]).
+    pub advisories: Vec<String>,
+    /// One of them is a malware (`MAL-`) record.
+    pub malicious: bool,
 }
 
 /// Releases matching `filter`, riskiest first: max severity, then score,
@@ -119,10 +131,13 @@ pub fn queue_page(conn: &mut AnyConnection, filter: &QueueFilter, offset: i64, l
     for release_id in finding_rows {
         *finding_counts.entry(release_id).or_default() += 1;
     }
+    let recorded = crate::decisions::approvals_recorded(conn, &ids)?;
+    let advisories = crate::advisories::matches(conn, Some(&ids), 10_000)?;
     let mut by_id: HashMap<i64, QueueItem> = rows
         .into_iter()
         .map(|(project, release)| {
             let (files, files_inspected) = file_counts.get(&release.id).copied().unwrap_or_default();
+            let approvals_required = filter.approvals.approvals_needed(&release.max_severity);
             let item = QueueItem {
                 release_id: release.id,
                 project_id: project.id,
@@ -142,6 +157,10 @@ pub fn queue_page(conn: &mut AnyConnection, filter: &QueueFilter, offset: i64, l
                 base_revoked: base_revoked.get(&release.id).map(|b| b.base.clone()),
                 requested_by: release.requested_by,
                 request_source: release.request_source,
+                approvals_required,
+                approvals_recorded: recorded.get(&release.id).copied().unwrap_or(0),
+                advisories: advisories.get(&release.id).map(|m| m.iter().map(|a| a.osv_id.clone()).collect()).unwrap_or_default(),
+                malicious: advisories.get(&release.id).is_some_and(|m| m.iter().any(|a| a.malicious)),
             };
             (release.id, item)
         })

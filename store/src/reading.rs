@@ -173,6 +173,9 @@ mod tests {
             assert_eq!(marked.len(), 1, "only the release read against 1.0: {marked:?}");
             assert_eq!(marked[&two].base, "1.0");
             assert_eq!(base_revoked(conn, Some(&[three])).unwrap().len(), 0);
+            let events = crate::notify::recent(conn, 10).unwrap();
+            let told: Vec<&str> = events.iter().filter(|e| e.kind == "base.revoked").map(|e| e.summary.as_str()).collect();
+            assert_eq!(told, ["demo 1.0 was revoked: 1 approval(s) read against it need a new review"], "one event names the dependents");
 
             // Under "withhold", revoking a base revokes what was read against it.
             let four = awaiting(conn, "1.3");

@@ -287,6 +287,88 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    finding_reviews (id) {
+        id -> BigInt,
+        project_id -> BigInt,
+        release_id -> BigInt,
+        rule -> Text,
+        place -> Text,
+        cited -> Text,
+        verdict -> Text,
+        comment -> Text,
+        user_name -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    suppressions (id) {
+        id -> BigInt,
+        project -> Text,
+        rule -> Text,
+        reason -> Text,
+        created_by -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    advisories (id) {
+        id -> BigInt,
+        osv_id -> Text,
+        project -> Text,
+        summary -> Text,
+        severity -> Text,
+        malicious -> Bool,
+        affected -> Text,
+        fixed -> Text,
+        modified -> Nullable<Text>,
+        source -> Text,
+        imported_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    advisory_matches (id) {
+        id -> BigInt,
+        osv_id -> Text,
+        release_id -> BigInt,
+        matched_at -> BigInt,
+        action -> Text,
+    }
+}
+
+diesel::table! {
+    notifications (id) {
+        id -> BigInt,
+        event_id -> Text,
+        kind -> Text,
+        summary -> Text,
+        payload -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (notification_id) {
+        notification_id -> BigInt,
+        state -> Text,
+        attempts -> BigInt,
+        next_attempt_at -> BigInt,
+        last_error -> Nullable<Text>,
+        last_attempt_at -> Nullable<BigInt>,
+        delivered_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    notification_reads (user_id) {
+        user_id -> BigInt,
+        last_read_id -> BigInt,
+    }
+}
+
 diesel::joinable!(releases -> projects (project_id));
 diesel::joinable!(unmirrored_files -> releases (release_id));
 diesel::joinable!(import_lines -> imports (import_id));
@@ -294,9 +376,12 @@ diesel::joinable!(import_lines -> releases (release_id));
 diesel::joinable!(release_yanks -> releases (release_id));
 diesel::joinable!(files -> releases (release_id));
 diesel::joinable!(findings -> files (file_id));
+diesel::joinable!(finding_reviews -> releases (release_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(decisions -> releases (release_id));
+diesel::joinable!(webhook_deliveries -> notifications (notification_id));
+diesel::joinable!(advisory_matches -> releases (release_id));
 diesel::joinable!(decisions -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -321,4 +406,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     dependency_edges,
     unmirrored_files,
     watches,
+    finding_reviews,
+    suppressions,
+    advisories,
+    advisory_matches,
+    notifications,
+    webhook_deliveries,
+    notification_reads,
 );

@@ -133,6 +133,20 @@ impl Task for MeasureAudit {
     }
 }
 
+/// Fetch OSV advisories from a URL (`advisories_url`), store them, match
+/// them against the releases held and act (see `advisories`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct FetchAdvisories {
+    pub url: String,
+}
+
+impl Task for FetchAdvisories {
+    const KIND: &'static str = "fetch_advisories";
+    fn dedup_key(&self) -> Option<String> {
+        Some(format!("fetch_advisories:{}", self.url))
+    }
+}
+
 /// Enqueue `task`; returns the job id, or None when an identical job is live.
 pub fn enqueue<T: Task>(conn: &mut AnyConnection, task: &T, max_attempts: i64) -> StoreResult<Option<i64>> {
     let payload = serde_json::to_string(task).map_err(|e| StoreError::Invalid(e.to_string()))?;

@@ -36,7 +36,17 @@ pub struct Context {
     pub review_memory_bytes: u64,
     /// The `small-update` auto-approval policy, weighed once a release is measured.
     pub auto_approve: Option<airlock_store::policy::UpdatePolicy>,
-    pub review_policy: airlock_store::decisions::ReviewPolicy,
+    /// Approvals and advisory blocks, as decisions are weighed.
+    pub review: airlock_store::decisions::ReviewPolicy,
+    /// What advisory matches do.
+    pub advisories: airlock_store::advisories::AdvisoryPolicy,
+    /// `advisories_url` and its period (None: on demand only).
+    pub advisories_url: Option<String>,
+    pub advisories_sync: Option<Duration>,
+    /// The notification webhook (None: inbox only).
+    pub webhook: Option<airlock_store::config::Webhook>,
+    /// How often releases entering review are announced.
+    pub notify_batch: Duration,
 }
 
 /// How watched projects are checked.
@@ -83,10 +93,12 @@ impl Context {
             },
             review_memory_bytes: config.review_memory_bytes,
             auto_approve: config.auto_approve.clone(),
-            review_policy: airlock_store::decisions::ReviewPolicy {
-                four_eyes_severity: config.four_eyes_severity.clone(),
-                withhold_on_base_revoked: config.withhold_on_base_revoked,
-            },
+            review: config.review_policy(),
+            advisories: config.advisories.clone(),
+            advisories_url: config.advisories_url.clone(),
+            advisories_sync: config.advisories_sync,
+            webhook: config.webhook.clone(),
+            notify_batch: config.notify_batch,
         })
     }
 

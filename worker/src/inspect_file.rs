@@ -43,6 +43,13 @@ pub async fn run(ctx: &Context, task: InspectFile) -> Result<(), JobError> {
         tracing::info!(release_id = file.release_id, %status, "release inspected");
         let (release_id, attempts) = (file.release_id, ctx.max_attempts);
         ctx.db(move |c| airlock_store::audit_size::enqueue_measure(c, release_id, attempts)).await?;
+        // Entering review: checked against the advisories at once.
+        let (release_id, policy, review) = (file.release_id, ctx.advisories.clone(), ctx.review.clone());
+        match ctx.db(move |c| airlock_store::advisories::check_release(c, release_id, &policy, &review)).await {
+            Ok(found) if !found.is_empty() => tracing::warn!(release_id, advisories = ?found, "release matches advisories"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(release_id, error = %e, "checking the release against advisories"),
+        }
     }
     Ok(())
 }
@@ -77,6 +84,8 @@ fn to_inspection(report: &Report, metadata_sha256: Option<Sha256>) -> Inspection
         metadata_sha256,
         capabilities: serde_json::to_string(&report.capabilities).ok(),
         entries: serde_json::to_string(&report.entries.iter().map(|e| e.path.as_str()).collect::<Vec<_>>()).ok(),
-        findings: report.findings.clone(),
+        // One row per place, so the release page can list every place of
+        // a rule (the store scores a rule once per file and severity).
+        findings: report.findings.iter().flat_map(|f| f.each_place()).collect(),
     }
 }

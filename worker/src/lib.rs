@@ -2,9 +2,11 @@
 //! database queue, the upstream client (PEP 691 JSON with PEP 503 HTML
 //! fallback), and the jobs: `mirror_release`, `add_file`, `inspect_file`,
 //! `resolve_dependencies`, `request_latest`, `sync_upstream` (with its
-//! scheduler), the watch sync and `check_import_line`.
+//! scheduler), the watch sync, `check_import_line`, `fetch_advisories`
+//! (with its scheduler) and the notification delivery task.
 
 pub mod add_file;
+pub mod advisories;
 pub mod check_import;
 pub mod context;
 pub mod egress;
@@ -13,6 +15,7 @@ pub mod guard;
 pub mod inspect_file;
 pub mod measure_audit;
 pub mod mirror;
+pub mod notify;
 pub mod request_latest;
 pub mod resolve_dependencies;
 pub mod runner;
@@ -45,6 +48,12 @@ pub fn spawn_workers(ctx: &Context, count: usize, sync: Option<std::time::Durati
     }
     if let (Some(interval), Some(_), true) = (ctx.watch.interval, &ctx.upstream, count > 0) {
         handles.push(tokio::spawn(watch_sync::schedule(ctx.clone(), interval, shutdown.clone())));
+    }
+    if let (Some(interval), Some(url), true) = (ctx.advisories_sync, &ctx.advisories_url, count > 0) {
+        handles.push(tokio::spawn(advisories::schedule(ctx.clone(), url.clone(), interval, shutdown.clone())));
+    }
+    if count > 0 {
+        handles.push(tokio::spawn(notify::run(ctx.clone(), shutdown.clone())));
     }
     handles
 }

@@ -96,7 +96,7 @@ pub async fn queue_backlog(ctx: Context) {
 /// decision is an ordinary one, and a refusal is logged with its reason.
 async fn weigh_policy(ctx: &Context, release_id: i64) -> Result<(), JobError> {
     let Some(policy) = ctx.auto_approve.clone() else { return Ok(()) };
-    let review = ctx.review_policy.clone();
+    let review = ctx.review.clone();
     let outcome = ctx
         .db(move |c| {
             let Some(size) = audit_size::summary(c, release_id)? else { return Ok(None) };

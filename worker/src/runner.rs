@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use airlock_store::imports::{self, LineState};
 use airlock_store::jobs::{self, FailOutcome, Job};
-use airlock_store::tasks::{self, AddFile, CheckImportLine, InspectFile, MeasureAudit, MirrorRelease, RequestLatest, ResolveDependencies, SyncUpstream, Task};
+use airlock_store::tasks::{
+    self, AddFile, CheckImportLine, FetchAdvisories, InspectFile, MeasureAudit, MirrorRelease, RequestLatest, ResolveDependencies, SyncUpstream, Task,
+};
 use airlock_store::{files, releases, unmirrored};
 use tokio::sync::watch;
 use tracing::Instrument;
@@ -106,6 +108,7 @@ async fn dispatch(ctx: &Context, job: &Job) -> Result<(), JobError> {
         ResolveDependencies::KIND => resolve_dependencies::run(ctx, tasks::decode(job)?).await,
         CheckImportLine::KIND => check_import::run(ctx, tasks::decode(job)?).await,
         MeasureAudit::KIND => measure_audit::run(ctx, tasks::decode(job)?).await,
+        FetchAdvisories::KIND => crate::advisories::run(ctx, tasks::decode(job)?).await,
         other => Err(JobError::permanent(format!("unknown job kind {other:?}"))),
     }
 }
@@ -155,6 +158,16 @@ async fn note_retry(ctx: &Context, job: &Job, err: &JobError) {
 /// an import line it was checking. A release whose requirements cannot be
 /// resolved stays reviewable; its closure shows the gap.
 async fn give_up(ctx: &Context, job: &Job, err: &JobError) {
+    let (kind, id, msg) = (job.kind.clone(), job.id, err.message.clone());
+    let noted = ctx
+        .db(move |c| {
+            let summary = format!("job {kind} #{id} failed for good: {msg}");
+            airlock_store::notify::record(c, airlock_store::notify::Kind::JobFailed, &summary, serde_json::json!({ "job_id": id, "kind": kind, "error": msg }))
+        })
+        .await;
+    if let Err(e) = noted {
+        tracing::warn!(error = %e, "could not record the failed job's notification");
+    }
     if job.kind == ResolveDependencies::KIND {
         let task = match tasks::decode::<ResolveDependencies>(job) {
             Ok(task) => task,

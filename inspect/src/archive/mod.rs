@@ -37,6 +37,10 @@ pub enum Keep<'a> {
     /// Like `Only`, for the files whose path `wanted` accepts: for reading
     /// a few files whose exact names are not known beforehand (metadata).
     Matching { wanted: fn(&str) -> bool, max_bytes: u64 },
+    /// One file kept whole, binary or not, when it declares at most
+    /// `max_bytes` (only its head when larger): for describing a native
+    /// binary. Other files are listed but not read.
+    Whole { path: &'a str, max_bytes: u64 },
 }
 
 impl Keep<'_> {
@@ -51,6 +55,8 @@ impl Keep<'_> {
             Keep::Only { .. } => None,
             Keep::Matching { wanted, max_bytes } if wanted(path) => Some(if size <= *max_bytes { size } else { HEAD_BYTES }),
             Keep::Matching { .. } => None,
+            Keep::Whole { path: wanted, max_bytes } if *wanted == path => Some(if size <= *max_bytes { size } else { HEAD_BYTES }),
+            Keep::Whole { .. } => None,
         }
     }
 

@@ -74,7 +74,9 @@ pub const RULES: &[Rule] = &[
     Rule { id: "native/binary", severity: Severity::Low, description: "A bundled native executable or library, which static analysis of Python cannot see into." },
 ];
 
-/// The rule reference as Markdown: one section per family, one row per rule.
+/// The rule reference as Markdown: one section per family, and in it one
+/// section per rule, headed by the rule's id (the dashboard serves it at
+/// `/docs/rules`, with each rule's id as the anchor findings link to).
 /// `docs/rules.md` is this text (a test keeps them equal).
 pub fn rules_markdown() -> String {
     let mut out = String::from(
@@ -88,9 +90,9 @@ pub fn rules_markdown() -> String {
         let this = rule.id.split('/').next().unwrap_or("");
         if this != family {
             family = this;
-            out.push_str(&format!("\n## {family}\n\n| rule | severity | what it means |\n| --- | --- | --- |\n"));
+            out.push_str(&format!("\n## {family}\n"));
         }
-        out.push_str(&format!("| `{}` | {} | {} |\n", rule.id, rule.severity.as_str(), rule.description.replace('|', "\\|")));
+        out.push_str(&format!("\n### {}\n\nDefault severity: {}. {}\n", rule.id, rule.severity.as_str(), rule.description));
     }
     out
 }

@@ -20,6 +20,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use actix_web::web;
 use airlock_inspect::archive::EntryKind;
+use airlock_inspect::native::{self, NativeInfo};
 use askama::Template;
 use askama_web::WebTemplate;
 use serde::Deserialize;
@@ -67,6 +68,12 @@ pub struct Viewed {
     sha256: String,
     /// Findings about the file as a whole (no line).
     notes: Vec<String>,
+    /// What a native binary is and uses; None for other files.
+    native: Option<NativeInfo>,
+    /// Why a native binary is not described, when it is not.
+    native_missing: Option<String>,
+    /// Its head reads like a native binary.
+    native_candidate: bool,
 }
 
 #[derive(Template, WebTemplate)]
@@ -274,8 +281,18 @@ pub async fn page(
                     },
                     sha256: member.sha256.map(hex::encode).unwrap_or_else(|| "unknown (not read whole)".into()),
                     notes,
+                    native_candidate: !member.text && native::is_native(&member.content),
+                    native: None,
+                    native_missing: None,
                 });
             }
+        }
+    }
+    if let Some(v) = viewed.as_mut().filter(|v| !v.text && v.native_candidate) {
+        match describe_native(&state, &file, &v.path, v.bytes).await {
+            Ok(info) => v.native = info,
+            Err(AppError::Busy(e)) => return Err(AppError::Busy(e)),
+            Err(e) => v.native_missing = Some(e.to_string()),
         }
     }
     Ok(BrowsePage {
@@ -295,4 +312,32 @@ pub async fn page(
         missing,
         _held: held,
     })
+}
+
+/// Largest native binary described, in bytes: it is read whole, from the
+/// review memory budget.
+const MAX_NATIVE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Read a native binary whole (its memory taken from the review budget
+/// first) and describe it, on a blocking thread. Ok(None) when it is
+/// larger than [`MAX_NATIVE_BYTES`] or than the whole budget.
+async fn describe_native(state: &AppState, file: &airlock_store::files::FileRow, path: &str, size: u64) -> Result<Option<NativeInfo>, AppError> {
+    if size > MAX_NATIVE_BYTES {
+        return Err(AppError::BadRequest(format!("{} is larger than {} MiB and is not read whole", format_size(size), MAX_NATIVE_BYTES / (1024 * 1024))));
+    }
+    let (reader, file, path) = (state.reader(), file.clone(), path.to_string());
+    web::block(move || -> Result<Option<NativeInfo>, AppError> {
+        let _held = match reader.memory.hold(size) {
+            Ok(h) => h,
+            Err(MemoryError::TooLarge { .. }) => return Err(AppError::BadRequest(format!("{} does not fit in the review memory budget", format_size(size)))),
+            Err(busy) => return Err(busy.into()),
+        };
+        let archive = reader.load_whole(&file, &path, MAX_NATIVE_BYTES)?;
+        let member = archive.member(&path).ok_or_else(|| AppError::NotFound(format!("{path} is not in this archive")))?;
+        if member.truncated {
+            return Err(AppError::BadRequest("a reading limit cut the binary short".into()));
+        }
+        Ok(native::describe(&member.content))
+    })
+    .await?
 }

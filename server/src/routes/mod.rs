@@ -6,9 +6,12 @@ pub mod api;
 pub mod audit;
 pub mod browse;
 pub mod diff;
+pub mod docs;
 pub mod export;
+pub mod findings;
 pub mod health;
 pub mod imports;
+pub mod inbox;
 pub mod login;
 pub mod misses;
 pub mod overview;
@@ -18,6 +21,7 @@ pub mod release;
 pub mod release_actions;
 pub mod set;
 pub mod simple;
+pub mod suppressions;
 
 use actix_web::{web, HttpResponse};
 
@@ -102,6 +106,10 @@ route_table! {
     get "/admin/tokens" => admin::tokens, Admin;
     post "/admin/tokens" => admin::create_token, Admin;
     post "/admin/tokens/{id}/revoke" => admin::revoke_token, Admin;
+    get "/admin/suppressions" => suppressions::page, Admin;
+    post "/admin/suppressions" => suppressions::create, Admin;
+    post "/admin/suppressions/{id}/remove" => suppressions::remove, Admin;
+    get "/docs/rules" => docs::rules, Viewer;
     get "/releases/{name}/{version}" => release::page, Viewer;
     post "/releases/{name}/{version}/decision" => release_actions::decide, Auditor;
     post "/releases/{name}/{version}/yank" => release_actions::yank, Auditor;
@@ -109,8 +117,14 @@ route_table! {
     get "/releases/{name}/{version}/set" => set::page, Viewer;
     post "/releases/{name}/{version}/set/approve" => set::approve_form, Auditor;
     post "/releases/{name}/{version}/files" => release::add_file, Viewer;
+    post "/releases/{name}/{version}/findings/review" => findings::review, Auditor;
     get "/audit" => audit::page, Viewer;
     get "/audit/export" => audit::export, Viewer;
+    get "/inbox" => inbox::page, Viewer;
+    get "/inbox/count" => inbox::count, Viewer;
+    post "/inbox/read" => inbox::mark_read, Viewer;
+    get "/admin/notifications" => inbox::deliveries, Admin;
+    post "/admin/advisories/fetch" => inbox::fetch_advisories, Admin;
     post "/api/v1/requests" => api::request, Viewer;
     post "/api/v1/imports" => imports::create, Viewer;
     get "/api/v1/imports/{id}" => imports::show, Viewer;

@@ -56,6 +56,9 @@ pub struct OverviewPage {
     throughput_total: i64,
     throughput_max: i64,
     waiting: Vec<WaitingRow>,
+    /// Advisory matches, newest first, with each release's page.
+    advisory_matches: Vec<(String, airlock_store::advisories::MatchView)>,
+    advisories_stored: i64,
 }
 
 /// Chart units for the longest bar.
@@ -73,11 +76,22 @@ fn hbars(rows: Vec<(String, i64, String)>) -> Vec<HBar> {
 
 pub async fn page(auth: Page<Viewer>, state: web::Data<AppState>) -> Result<OverviewPage, AppError> {
     let now = airlock_store::now_ms();
-    let (counts, days, rules, waiting) = state
+    let (counts, days, rules, waiting, (matched, advisories_stored)) = state
         .db(move |c| {
-            Ok((releases::status_counts(c)?, overview::decisions_per_day(c, DAYS, now)?, overview::findings_by_rule(c, 15)?, overview::oldest_waiting(c, 10)?))
+            let matched = airlock_store::advisories::matches(c, None, 50)?;
+            let advisories = (matched, airlock_store::advisories::count(c)?);
+            Ok((
+                releases::status_counts(c)?,
+                overview::decisions_per_day(c, DAYS, now)?,
+                overview::findings_by_rule(c, 15)?,
+                overview::oldest_waiting(c, 10)?,
+                advisories,
+            ))
         })
         .await?;
+    let mut advisory_matches: Vec<(String, airlock_store::advisories::MatchView)> =
+        matched.into_values().flatten().map(|m| (release_base(&m.project, &m.version), m)).collect();
+    advisory_matches.sort_by(|a, b| b.1.matched_at.cmp(&a.1.matched_at).then(a.1.osv_id.cmp(&b.1.osv_id)));
     let states = hbars(
         ReleaseStatus::ALL
             .iter()
@@ -105,6 +119,8 @@ pub async fn page(auth: Page<Viewer>, state: web::Data<AppState>) -> Result<Over
         })
         .collect();
     Ok(OverviewPage {
+        advisory_matches,
+        advisories_stored,
         nav: Nav::new(&auth.user, &auth.csrf),
         states_height: states.len() as i64 * ROW,
         rules_height: (rules.len() as i64 * ROW).max(ROW),

@@ -59,6 +59,9 @@ pub struct QueueRow {
     base_revoked: Option<String>,
     /// Why it ranks where it does: its top one or two behaviours.
     why: Vec<String>,
+    /// Matching advisories (OSV ids) and whether one says malware.
+    advisories: Vec<String>,
+    malicious: bool,
 }
 
 /// Each release's "why" (the inspection engine's summary of its worst
@@ -103,6 +106,8 @@ impl QueueRow {
             audit_base: size.and_then(|s| s.base.clone()),
             possible_typosquat_of: i.possible_typosquat_of,
             base_revoked: i.base_revoked,
+            advisories: i.advisories,
+            malicious: i.malicious,
             project: i.project,
             version: i.version,
             status_label: ReleaseStatus::label_of(&i.status),
@@ -199,12 +204,7 @@ pub struct QueuePage {
     counts: Vec<(String, String, i64)>,
     table: QueueTable,
     message: Option<String>,
-    backlog_releases: i64,
-    backlog_lines: i64,
-    backlog_unmeasured: i64,
-    filter_status: String,
-    filter_severity: String,
-    filter_q: String,
+    head: Head,
     /// Each status and its label, for the filter.
     statuses: Vec<(&'static str, &'static str)>,
     progress: Progress,
@@ -275,16 +275,21 @@ async fn load_progress(state: &AppState, csrf: &str) -> Result<Progress, AppErro
     })
 }
 
-/// The queue's table and the backlog's figures, as the page and its fragment show them.
-struct Loaded {
-    table: QueueTable,
-    counts: Vec<(String, i64)>,
+/// The backlog's figures and the filters, for the page's head.
+pub struct Head {
     backlog_releases: i64,
     backlog_lines: i64,
     backlog_unmeasured: i64,
     filter_status: String,
     filter_severity: String,
     filter_q: String,
+}
+
+/// The queue's table and the page's head, as the page and its fragment show them.
+struct Loaded {
+    table: QueueTable,
+    counts: Vec<(String, i64)>,
+    head: Head,
 }
 
 async fn load(state: &AppState, q: &QueueQuery, rows_path: &str) -> Result<Loaded, AppError> {
@@ -312,6 +317,7 @@ async fn load(state: &AppState, q: &QueueQuery, rows_path: &str) -> Result<Loade
         search: search.clone(),
         with_added_files: filter_status.is_empty(),
         with_base_revoked: filter_status.is_empty(),
+        approvals: state.review_policy(),
     };
     let offset = (page - 1) * PAGE_ROWS;
     let (counts, shown, backlog, sizes, whys, rounds) = state
@@ -377,12 +383,14 @@ async fn load(state: &AppState, q: &QueueQuery, rows_path: &str) -> Result<Loade
     Ok(Loaded {
         table,
         counts,
-        backlog_releases: backlog.len() as i64,
-        backlog_lines,
-        backlog_unmeasured,
-        filter_status,
-        filter_severity: min_severity.unwrap_or_default(),
-        filter_q: search.unwrap_or_default(),
+        head: Head {
+            backlog_releases: backlog.len() as i64,
+            backlog_lines,
+            backlog_unmeasured,
+            filter_status,
+            filter_severity: min_severity.unwrap_or_default(),
+            filter_q: search.unwrap_or_default(),
+        },
     })
 }
 
@@ -401,12 +409,7 @@ pub async fn page(auth: Page<Viewer>, state: web::Data<AppState>, q: web::Query<
                 None => format!("Requested {r}."),
             })
             .or_else(|| q.decided.as_ref().map(|d| format!("Decided: {}. Nothing else waits for review.", d.chars().take(300).collect::<String>()))),
-        backlog_releases: loaded.backlog_releases,
-        backlog_lines: loaded.backlog_lines,
-        backlog_unmeasured: loaded.backlog_unmeasured,
-        filter_status: loaded.filter_status,
-        filter_severity: loaded.filter_severity,
-        filter_q: loaded.filter_q,
+        head: loaded.head,
         statuses: ReleaseStatus::ALL.iter().map(|s| (s.as_str(), s.label())).collect(),
     })
 }

@@ -1,7 +1,8 @@
 //! The release page (`GET /releases/<name>/<version>`): metadata, files,
-//! capabilities, findings grouped by severity (each linking to its line in
-//! the file viewer), dependencies with their review status, the audit size;
-//! and the auditor's forms (decisions, yanks: see [`super::release_actions`]).
+//! capabilities, findings as one card per rule (each place linking to its
+//! line in the file viewer, with the verdicts given on it), dependencies with
+//! their review status, the audit size; and the auditor's forms (decisions,
+//! yanks: see [`super::release_actions`]).
 //! Files the targets left out are listed as not mirrored, and anyone signed
 //! in may ask for one (`POST …/files`); it is served only once approved.
 
@@ -10,6 +11,7 @@ use actix_web::{web, HttpResponse};
 use airlock_store::domain::{ReleaseStatus, Role};
 use airlock_store::releases;
 use airlock_store::unmirrored;
+use airlock_store::{finding_reviews, suppressions};
 use askama::Template;
 use askama_web::WebTemplate;
 use serde::Deserialize;
@@ -17,6 +19,7 @@ use serde::Deserialize;
 use crate::auth::{FormPost, Page, Viewer};
 use crate::closure_view::{self, TreeRow};
 use crate::error::AppError;
+use crate::findings_view::{self, RuleCard};
 use crate::release_detail::{self, ReleaseDetail};
 use crate::review::{self, AuditSummary};
 use crate::state::AppState;
@@ -35,22 +38,6 @@ pub struct FileView {
     requires_python: Option<String>,
     /// When a watch's sync found it gone from the upstream's listing.
     removed_upstream: Option<String>,
-}
-
-pub struct FindingView {
-    rule: String,
-    filename: String,
-    path: Option<String>,
-    line: Option<i64>,
-    /// The file viewer at the finding's line, when it names a file.
-    href: Option<String>,
-    message: String,
-    snippet: Option<String>,
-}
-
-pub struct SeverityGroup {
-    severity: String,
-    findings: Vec<FindingView>,
 }
 
 /// A file the upstream lists that the targets left out.
@@ -99,7 +86,10 @@ pub struct ReleasePage {
     capabilities: Vec<String>,
     files: Vec<FileView>,
     finding_count: usize,
-    groups: Vec<SeverityGroup>,
+    /// The findings, one card per rule (see [`crate::findings_view`]).
+    cards: Vec<RuleCard>,
+    /// Whether the user may give verdicts on findings.
+    can_review_findings: bool,
     decisions: Vec<DecisionRow>,
     audit: Option<AuditSummary>,
     can_decide: bool,
@@ -131,6 +121,8 @@ pub struct ReleasePage {
     can_yank: bool,
     /// What the last decision did, after the redirect that follows it.
     decided: Option<String>,
+    /// Advisories matching this release, worst first.
+    advisories: Vec<airlock_store::advisories::MatchView>,
 }
 
 /// An auditor's yank, as the page shows it.
@@ -199,27 +191,6 @@ pub fn viewer_href(base: &str, filename: &str, path: &str, line: Option<i64>) ->
     format!("{base}/files/{}?path={}{anchor}", url_part(filename), url_path_query(path))
 }
 
-/// Findings by severity, most severe first.
-fn group_findings(detail: &ReleaseDetail, base: &str) -> Vec<SeverityGroup> {
-    let mut groups: Vec<SeverityGroup> = Vec::new();
-    for (f, filename) in &detail.findings {
-        let view = FindingView {
-            rule: f.rule.clone(),
-            filename: filename.clone(),
-            path: f.path.clone(),
-            line: f.line,
-            href: f.path.as_ref().map(|p| viewer_href(base, filename, p, f.line)),
-            message: f.message.clone(),
-            snippet: f.snippet.clone(),
-        };
-        match groups.last_mut() {
-            Some(g) if g.severity == f.severity => g.findings.push(view),
-            _ => groups.push(SeverityGroup { severity: f.severity.clone(), findings: vec![view] }),
-        }
-    }
-    groups
-}
-
 pub fn release_base(project: &str, version: &str) -> String {
     format!("/releases/{}/{}", url_part(project), url_part(version))
 }
@@ -235,11 +206,14 @@ pub async fn page(
     let (metadata, requires_dist) = metadata_rows(&detail);
     let dep_names: Vec<String> = requires_dist.iter().filter_map(|r| airlock_store::domain::requirement_name(r)).collect();
     let (release_id, targets) = (detail.release.id, state.config.targets.clone());
-    let (known, audit, closure, yank) = state
+    let (project_id, project_name) = (detail.project.id, detail.project.name.clone());
+    let (known, audit, closure, yank, reviews, suppressed) = state
         .db(move |c| {
+            let reviews = finding_reviews::in_force(c, project_id, release_id)?;
+            let suppressed = suppressions::of_project(c, &project_name)?;
             let known = releases::statuses_by_project(c, &dep_names)?;
             let audit = review::audit_size(c, release_id)?;
-            Ok((known, audit, closure_view::load(c, release_id, &targets)?, airlock_store::index::yank_of(c, release_id)?))
+            Ok((known, audit, closure_view::load(c, release_id, &targets)?, airlock_store::index::yank_of(c, release_id)?, reviews, suppressed))
         })
         .await?;
     let extras = detail.release.extras();
@@ -287,6 +261,7 @@ pub async fn page(
         can_yank: auditor,
         decided: q.decided.as_ref().map(|d| d.chars().take(300).collect()),
         base_revoked: detail.base_revoked.as_ref().map(|b| b.base.clone()),
+        advisories: detail.advisories.clone(),
         criteria,
         targets: state.config.targets.to_string(),
         target_gap: detail.target_gap(&state.config.targets),
@@ -306,7 +281,8 @@ pub async fn page(
             .collect(),
         awaiting_approval,
         nav: Nav::new(&auth.user, &auth.csrf),
-        groups: group_findings(&detail, &base),
+        cards: findings_view::cards(&detail.findings, &detail.files, &reviews, &suppressed, detail.release.id, &base),
+        can_review_findings: auditor,
         finding_count: detail.findings.len(),
         metadata,
         dependencies,

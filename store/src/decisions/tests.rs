@@ -1,5 +1,5 @@
 use super::*;
-use crate::auth::create_user;
+use crate::auth::{create_user, User};
 use crate::domain::{PinnedRequirement, ProjectName, Sha256, Version};
 use crate::files::{add_file, NewFile};
 use crate::index::approved_files;
@@ -79,6 +79,37 @@ fn four_eyes_needs_two_different_auditors_at_or_above_the_severity() {
         assert_eq!(r.status, "approved");
         let log = crate::audit::list(conn, 10, 0).unwrap();
         assert!(log.iter().any(|e| e.detail.contains("approval 1 of 2")), "{log:?}");
+    });
+}
+
+#[test]
+fn approvals_required_per_severity_needs_that_many_distinct_auditors() {
+    each_backend(|conn| {
+        let auditors: Vec<User> = ["ann", "ben", "cat"].iter().map(|n| create_user(conn, n, Role::Auditor, "password1").unwrap()).collect();
+        let required = vec![("critical".to_string(), 3), ("high".to_string(), 2), ("medium".to_string(), 1)];
+        let policy = ReviewPolicy { approvals_required: required, ..ReviewPolicy::default() };
+        assert_eq!(["critical", "high", "medium", "low", "none"].map(|s| policy.approvals_needed(s)), [3, 2, 1, 1, 1]);
+        // The shorthand and the map together: the larger count wins.
+        let both = ReviewPolicy { four_eyes_severity: Some("medium".into()), ..policy.clone() };
+        assert_eq!(["critical", "high", "medium", "low"].map(|s| both.approvals_needed(s)), [3, 2, 2, 1]);
+
+        let worst = awaiting(conn, "worst", "1.0", "critical");
+        let (_, first) = decide(conn, worst, &auditors[0], Verdict::Approve, "one", &policy, None).unwrap();
+        assert_eq!(first, Outcome::ApprovalRecorded { have: 1, needed: 3 });
+        let twice = decide(conn, worst, &auditors[0], Verdict::Approve, "one again", &policy, None);
+        assert!(matches!(twice, Err(StoreError::Conflict(_))), "the same auditor counts once");
+        let (r, second) = decide(conn, worst, &auditors[1], Verdict::Approve, "two", &policy, None).unwrap();
+        assert_eq!((r.status.as_str(), second), ("awaiting_review", Outcome::ApprovalRecorded { have: 2, needed: 3 }));
+        assert_eq!(served(conn, "worst"), 0, "two of three approvals serve nothing");
+        let (r, third) = decide(conn, worst, &auditors[2], Verdict::Approve, "three", &policy, None).unwrap();
+        assert_eq!((r.status.as_str(), third), ("approved", Outcome::Approved));
+        assert_eq!(served(conn, "worst"), 2);
+
+        let high = awaiting(conn, "high", "1.0", "high");
+        decide(conn, high, &auditors[2], Verdict::Approve, "one", &policy, None).unwrap();
+        let (r, _) = decide(conn, high, &auditors[0], Verdict::Approve, "two", &policy, None).unwrap();
+        assert_eq!(r.status, "approved", "high needs two");
+        assert_eq!(approvals_recorded(conn, &[worst, high]).unwrap().get(&worst), None, "an approved release has no round in progress");
     });
 }
 

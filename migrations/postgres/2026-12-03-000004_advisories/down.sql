@@ -1,0 +1,2 @@
+DROP TABLE advisory_matches;
+DROP TABLE advisories;

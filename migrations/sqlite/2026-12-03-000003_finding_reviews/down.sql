@@ -1,0 +1,2 @@
+DROP TABLE suppressions;
+DROP TABLE finding_reviews;
