@@ -9,11 +9,9 @@ use airlock_inspect::{inspect_source, Limits, Severity};
 
 use crate::cli::ScanFormat;
 
-const DIST_SUFFIXES: [&str; 6] = [".whl", ".tar.gz", ".tgz", ".zip", ".tar.bz2", ".egg"];
-
 fn is_distribution(path: &Path) -> bool {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("").to_ascii_lowercase();
-    DIST_SUFFIXES.iter().any(|s| name.ends_with(s))
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    airlock_inspect::DistKind::of(name) != airlock_inspect::DistKind::Unknown
 }
 
 fn collect(path: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {

@@ -168,7 +168,8 @@ async fn a_hostile_package_is_inert_on_every_page_and_roles_hold() {
     airlock.add_user("victor", "viewer", "correct horse battery");
     airlock.serve(Some(&upstream.base_url));
     assert_eq!(airlock.request(&alice_token, "xss-demo==1.0.0").await.status().as_u16(), 202);
-    let api = airlock.wait_for(&alice_token, "xss-demo", "1.0.0", &["awaiting_review"]).await;
+    airlock.wait_for(&alice_token, "xss-demo", "1.0.0", &["awaiting_review"]).await;
+    let api = airlock.measured(&alice_token, "xss-demo", "1.0.0").await;
     assert_eq!(api["max_severity"], "critical", "{api}");
     assert!(api["audit_lines"].as_i64().unwrap() > 0, "a first release is read whole: {api}");
     assert!(api["audit_base"].is_null(), "{api}");
@@ -273,10 +274,12 @@ async fn the_review_is_measured_from_the_nearest_approved_version_with_the_small
     for v in ["1.0", "2.0"] {
         airlock.request(&token, &format!("grower=={v}")).await;
         airlock.wait_for(&token, "grower", v, &["awaiting_review"]).await;
+        airlock.measured(&token, "grower", v).await;
         assert_eq!(airlock.decide(&token, "grower", v, "approve", "baseline").await.status().as_u16(), 200);
     }
     airlock.request(&token, "grower==1.1").await;
-    let r = airlock.wait_for(&token, "grower", "1.1", &["awaiting_review"]).await;
+    airlock.wait_for(&token, "grower", "1.1", &["awaiting_review"]).await;
+    let r = airlock.measured(&token, "grower", "1.1").await;
     assert_eq!(r["audit_base"], "1.0", "1.0 is nearer in content than 2.0: {r}");
     let lines = r["audit_lines"].as_i64().unwrap();
     assert!((4..=20).contains(&lines), "the delta is the new module and version bumps, got {lines}");

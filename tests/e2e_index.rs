@@ -6,11 +6,11 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 use support::airlock::{pip, pip_install, uv_pip, Airlock};
-use support::{sha256_hex, LocalUpstream, Package, UpstreamFile};
+use support::{eventually, sha256_hex, LocalUpstream, Package, UpstreamFile};
 
 /// `airlock-app 1.0` needs `airlock-lib>=1.0`; the lib has 1.0 and 1.1.
 /// Returns the upstream and every distribution as (filename, bytes).
@@ -58,26 +58,20 @@ fn wheel_downloads(log: &str, from: usize) -> Vec<String> {
     log[from..].lines().filter(|l| l.contains("\"GET /files/") && l.contains(".whl HTTP/")).map(str::to_string).collect()
 }
 
+/// Wait until the server's access log has caught up with every request
+/// made so far: it is written in order, so once a marker request sent now
+/// shows in it, so does everything before. A wheel download that is not
+/// in the log then was never made.
+async fn access_log_caught_up(airlock: &Airlock) {
+    let marker = format!("/healthz?caught-up={}", airlock.log().len());
+    reqwest::get(airlock.url(&marker)).await.expect("marker request");
+    eventually("the access log never showed the marker request", Duration::from_secs(10), || std::future::ready(airlock.log().contains(&marker))).await;
+}
+
 /// A project's PEP 691 page from `base` (a server's origin), as JSON.
 async fn json_page(base: &str, project: &str) -> Value {
     let resp = reqwest::Client::new().get(format!("{base}/simple/{project}/")).header("Accept", "application/vnd.pypi.simple.v1+json").send().await.unwrap();
     resp.json().await.unwrap()
-}
-
-/// Poll `check` until it holds; panics with `what` after `bound` (a bound
-/// far above the target, which only catches a change that never arrives).
-/// Returns how long it took.
-async fn eventually<F, Fut>(what: &str, bound: Duration, mut check: F) -> Duration
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let started = Instant::now();
-    while !check().await {
-        assert!(started.elapsed() < bound, "{what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    started.elapsed()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -103,7 +97,7 @@ async fn pip_and_uv_install_resolve_and_pin_through_airlock_only() {
     assert_eq!(installed_version(target.path(), "airlock-lib").as_deref(), Some("1.1"), "{}", run.output);
 
     // Resolution reads the PEP 658 metadata files, not the wheels.
-    std::thread::sleep(Duration::from_millis(200)); // let the access log catch up
+    access_log_caught_up(&airlock).await;
     assert!(!wheel_downloads(&airlock.log(), 0).is_empty(), "the installs' downloads are in the access log:\n{}", airlock.log());
     let mark = airlock.log().len();
     let report = tempfile::NamedTempFile::new().unwrap();
@@ -117,7 +111,7 @@ async fn pip_and_uv_install_resolve_and_pin_through_airlock_only() {
         .map(|i| format!("{}=={}", i["metadata"]["name"].as_str().unwrap(), i["metadata"]["version"].as_str().unwrap()))
         .collect();
     assert!(resolved.contains(&"airlock-lib==1.1".to_string()) && resolved.len() == 2, "{resolved:?}");
-    std::thread::sleep(Duration::from_millis(200));
+    access_log_caught_up(&airlock).await;
     let downloads = wheel_downloads(&airlock.log(), mark);
     assert!(downloads.is_empty(), "pip's resolution downloaded wheels:\n{}\n{}", downloads.join("\n"), &airlock.log()[mark..]);
     let mark = airlock.log().len();
@@ -125,7 +119,7 @@ async fn pip_and_uv_install_resolve_and_pin_through_airlock_only() {
     std::fs::write(inputs.path(), "airlock-app\n").unwrap();
     let run = uv_pip(&index, &["compile", inputs.path().to_str().unwrap(), "--quiet"]);
     assert!(run.success && run.output.contains("airlock-lib==1.1"), "uv pip compile: {}", run.output);
-    std::thread::sleep(Duration::from_millis(200)); // let the log catch up
+    access_log_caught_up(&airlock).await;
     let log = airlock.log();
     assert!(log[mark..].contains(".whl.metadata"), "uv fetched no metadata file:\n{}", &log[mark..]);
     let downloads = wheel_downloads(&log, mark);

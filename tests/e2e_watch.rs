@@ -48,6 +48,7 @@ async fn a_watched_project_brings_its_new_release_to_review_with_its_delta() {
     // 1.0 is read whole and approved for what ships.
     assert_eq!(airlock.request(&auditor, "watched-demo==1.0").await.status(), 202);
     airlock.wait_for(&auditor, "watched-demo", "1.0", &["awaiting_review"]).await;
+    airlock.measured(&auditor, "watched-demo", "1.0").await;
     assert_eq!(airlock.decide(&auditor, "watched-demo", "1.0", "approve", "read it all").await.status(), 200);
     let one = airlock.release(&auditor, "watched-demo", "1.0").await;
     assert_eq!(one["decisions"][0]["audit_base"], "full", "{one}");
@@ -72,6 +73,7 @@ async fn a_watched_project_brings_its_new_release_to_review_with_its_delta() {
     assert_eq!(second["requested"], serde_json::json!(["watched-demo==1.1"]), "{second}");
     let r = airlock.wait_for(&auditor, "watched-demo", "1.1", &["awaiting_review", "failed"]).await;
     assert_eq!(r["status"], "awaiting_review", "{r}");
+    let r = airlock.measured(&auditor, "watched-demo", "1.1").await;
     assert_eq!((r["requested_by"].as_str(), r["audit_base"].as_str()), (Some("watch"), Some("1.0")), "queued with its delta from 1.0: {r}");
     let delta = r["audit_lines"].as_i64().unwrap();
     assert!(delta > 0, "{r}");
@@ -170,6 +172,7 @@ async fn a_watched_project_brings_its_new_release_to_review_with_its_delta() {
     assert_eq!((state["watch"]["newest_upstream"].as_str(), state["newest_approved"].as_str()), (Some("2.0"), Some("1.1")), "{state}");
 
     // Re-reviewed whole, approved again: the mark goes.
+    airlock.measured(&auditor, "watched-demo", "1.1").await;
     assert_eq!(airlock.decide(&auditor, "watched-demo", "1.1", "approve", "read it whole").await.status(), 200);
     let r = airlock.release(&auditor, "watched-demo", "1.1").await;
     assert_eq!((r["base_revoked"].clone(), r["approval"]["audit_base"].clone()), (Value::Null, Value::String("full".into())), "{r}");

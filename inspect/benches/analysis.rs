@@ -59,8 +59,11 @@ fn parse(src: &str) {
     assert!(parser.parse(src, None).is_some());
 }
 
+/// A shape of source: its name, what one unit of it is, and its generator.
+type Shape = (&'static str, &'static str, fn(usize) -> String);
+
 fn main() {
-    let shapes: [(&str, &str, fn(usize) -> String); 4] =
+    let shapes: [Shape; 4] =
         [("method chain", "link", chain), ("call nesting", "level", nesting), ("concatenation", "term", concatenation), ("list literal", "item", literal)];
     let only = std::env::args().skip(1).find(|a| !a.starts_with('-'));
     println!("| shape | size | source bytes | work units | parse | analysis (parse included) | per unit |");

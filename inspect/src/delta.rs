@@ -185,15 +185,52 @@ pub fn compare(base: Option<Side>, new: Side) -> Vec<FileDelta> {
 /// release (a wheel and an sdist share most of their files): each distinct
 /// change (old content, new content) is counted once.
 pub fn review_lines<'a>(deltas: impl IntoIterator<Item = &'a FileDelta>) -> usize {
+    let lines = split_review_lines(deltas);
+    lines.code + lines.data
+}
+
+/// [`review_lines`], as code to read and data to look over.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReviewLines {
+    pub code: usize,
+    /// Lines of files that are data rather than code (see [`is_data`]).
+    pub data: usize,
+}
+
+/// [`review_lines`], code and data counted apart.
+pub fn split_review_lines<'a>(deltas: impl IntoIterator<Item = &'a FileDelta>) -> ReviewLines {
     // (old content, new content), by hash.
     type ContentChange = (Option<[u8; 32]>, Option<[u8; 32]>);
     let mut seen: HashSet<ContentChange> = HashSet::new();
-    deltas
+    let mut lines = ReviewLines::default();
+    for d in deltas
         .into_iter()
         .filter(|d| d.change != Change::Unchanged)
         .filter(|d| d.old_sha256.is_none() && d.new_sha256.is_none() || seen.insert((d.old_sha256, d.new_sha256)))
-        .map(FileDelta::review_lines)
-        .sum()
+    {
+        if is_data(&d.path) {
+            lines.data += d.review_lines();
+        } else {
+            lines.code += d.review_lines();
+        }
+    }
+    lines
+}
+
+/// File endings of data: translations, documentation and plain text, images.
+const DATA_ENDINGS: [&str; 15] = ["po", "mo", "pot", "txt", "rst", "md", "png", "jpg", "jpeg", "gif", "svg", "ico", "bmp", "webp", "tiff"];
+
+/// Folders whose files are data: translations and documentation.
+const DATA_FOLDERS: [&str; 4] = ["locale", "locales", "doc", "docs"];
+
+/// True when a file is data an auditor looks over rather than code to
+/// read: translations (`.po`, `.mo`, anything under a `locale` folder),
+/// documentation (`docs/`, `.rst`, `.md`, `.txt`) and images.
+pub fn is_data(path: &str) -> bool {
+    let path = path.to_ascii_lowercase();
+    let (folders, name) = path.rsplit_once('/').unwrap_or(("", &path));
+    let ending = name.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
+    DATA_ENDINGS.contains(&ending) || folders.split('/').any(|f| DATA_FOLDERS.contains(&f))
 }
 
 /// One line of a unified diff.
@@ -310,5 +347,24 @@ mod tests {
                 (' ', Some(3), Some(3), "c"),
             ]
         );
+    }
+
+    #[test]
+    fn translations_docs_images_and_text_are_data_and_code_is_not() {
+        for data in [
+            "demo/locale/de/LC_MESSAGES/demo.po",
+            "demo/locale/de/messages.json",
+            "demo/i18n/fr.mo",
+            "docs/index.html",
+            "README.md",
+            "CHANGES.rst",
+            "demo/static/logo.PNG",
+            "notes.txt",
+        ] {
+            assert!(is_data(data), "{data}");
+        }
+        for code in ["demo/__init__.py", "setup.py", "demo/docstring.py", "demo/docs.py", "LICENSE", "demo/_native.c"] {
+            assert!(!is_data(code), "{code}");
+        }
     }
 }

@@ -9,8 +9,10 @@ pub mod capabilities;
 pub mod compare;
 pub mod declared;
 pub mod delta;
+pub mod filename;
 pub mod finding;
 pub mod metadata;
+pub mod name;
 pub mod native;
 pub mod python;
 pub mod report;
@@ -18,6 +20,7 @@ pub mod rules;
 
 pub use archive::{ArchiveEntry, EntryKind, Limits};
 pub use capabilities::Capability;
+pub use filename::DistFilename;
 pub use finding::{Finding, Severity};
 pub use metadata::CoreMetadata;
 pub use report::{inspect_archive, inspect_source, read_distribution, read_distribution_from, DistKind, Report};

@@ -23,6 +23,16 @@ pub enum DistKind {
 }
 
 impl DistKind {
+    /// The kind of distribution a file name says it is, by its ending.
+    pub fn of(filename: &str) -> DistKind {
+        classify(filename).0
+    }
+
+    /// The kind [`DistKind::as_str`] names; anything else is `Unknown`.
+    pub fn parse(s: &str) -> DistKind {
+        [DistKind::Wheel, DistKind::Sdist, DistKind::Egg].into_iter().find(|k| k.as_str() == s).unwrap_or(DistKind::Unknown)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             DistKind::Wheel => "wheel",

@@ -65,12 +65,7 @@ impl Reader {
 
 /// The file's kind as the inspection recorded it.
 pub fn dist_kind(file: &FileRow) -> DistKind {
-    match file.dist_kind.as_str() {
-        "wheel" => DistKind::Wheel,
-        "sdist" => DistKind::Sdist,
-        "egg" => DistKind::Egg,
-        _ => DistKind::Unknown,
-    }
+    DistKind::parse(&file.dist_kind)
 }
 
 /// A short description of what a binary file is, from its first bytes.

@@ -145,7 +145,6 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
 pub fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
     let access = Arc::new(AccessLog::open(&state.config.access_log)?);
     tokio::spawn(index_feed::follow(state.clone()));
-    tokio::spawn(review::measure_backlog(state.clone()));
     tokio::spawn(access_log::summarize_every_interval(access.clone()));
     let server = HttpServer::new(move || {
         let access = access.clone();

@@ -63,7 +63,8 @@ pub fn page_number(raw: Option<&str>, max: usize) -> Result<usize, crate::error:
 }
 
 /// A count with thousands separators: `62,481`.
-pub fn format_count(n: i64) -> String {
+pub fn format_count(n: impl Count) -> String {
+    let n = n.count();
     let digits = n.unsigned_abs().to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
     if n < 0 {
@@ -107,6 +108,24 @@ pub fn url_part(s: &str) -> String {
 pub fn url_path_query(s: &str) -> String {
     const KEEP_SLASH: &AsciiSet = &COMPONENT.remove(b'/');
     utf8_percent_encode(s, KEEP_SLASH).to_string()
+}
+
+/// A whole number for [`format_count`], however deeply referenced (a
+/// template passes `&i64` or `&&i64`).
+pub trait Count {
+    fn count(&self) -> i64;
+}
+
+impl Count for i64 {
+    fn count(&self) -> i64 {
+        *self
+    }
+}
+
+impl<T: Count + ?Sized> Count for &T {
+    fn count(&self) -> i64 {
+        (**self).count()
+    }
 }
 
 #[cfg(test)]

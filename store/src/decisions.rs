@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::audit;
+use crate::audit_size;
 use crate::auth::User;
 use crate::db::AnyConnection;
 use crate::domain::{ReleaseStatus, Role};
@@ -315,6 +316,11 @@ pub fn decide_for(
         let by = by_policy.map(|p| format!("by policy {p}: ")).unwrap_or_default();
         let detail = format!("{by}{comment}{step}{added}{rereviewed}{base} [files: {}]", hashes.join(", "));
         audit::record(conn, Some(&user.name), &format!("release.{}", verdict.as_str()), &target, &detail)?;
+        // A new approved version (or one fewer) changes the project's audit
+        // bases: the worker measures its releases awaiting review again.
+        if matches!(new_status, Some(ReleaseStatus::Approved | ReleaseStatus::Revoked)) {
+            audit_size::enqueue_project(conn, project.id, audit_size::MEASURE_ATTEMPTS)?;
+        }
         if let Some(by) = by_policy {
             let summary = format!("policy {by}: {} {target}", verdict.as_str());
             let payload =

@@ -48,31 +48,19 @@ impl ProjectName {
     }
 }
 
-/// PEP 503 normalization of any string (no validation).
-/// The project a PEP 508 requirement names: its leading name, normalized.
-/// (For showing or grouping a requirement, even one that does not parse;
-/// no full PEP 508 parse.)
+/// The project a PEP 508 requirement names, normalized. For showing or
+/// grouping a requirement, so one that pep508_rs refuses (metadata is
+/// hostile input) still shows under its leading name.
 pub fn requirement_name(req: &str) -> Option<String> {
+    if let Ok(parsed) = pep508_rs::Requirement::<pep508_rs::VerbatimUrl>::from_str(req.trim()) {
+        return Some(parsed.name.to_string());
+    }
     let name: String = req.trim().chars().take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')).collect();
     (!name.is_empty()).then(|| normalize(&name))
 }
 
-pub fn normalize(raw: &str) -> String {
-    let mut out = String::with_capacity(raw.len());
-    let mut in_sep = false;
-    for c in raw.chars() {
-        if matches!(c, '-' | '_' | '.') {
-            if !in_sep {
-                out.push('-');
-            }
-            in_sep = true;
-        } else {
-            out.push(c.to_ascii_lowercase());
-            in_sep = false;
-        }
-    }
-    out
-}
+/// The PEP 503 normalized form of a project name (one function for every crate).
+pub use airlock_inspect::name::normalize;
 
 impl fmt::Display for ProjectName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -127,33 +115,49 @@ pub struct PinnedRequirement {
 
 impl PinnedRequirement {
     pub fn parse(raw: &str) -> Result<Self, StoreError> {
+        let (name, version, _) = Self::parse_with_extras(raw)?;
+        Ok(PinnedRequirement { name, version })
+    }
+
+    /// The extras written in `raw` (`name[a,b]==1.0`), normalized; at most 32.
+    pub fn extras_of(raw: &str) -> Result<Vec<String>, StoreError> {
+        let (_, _, extras) = Self::parse_with_extras(raw)?;
+        if extras.len() > 32 {
+            return Err(StoreError::Invalid(format!("requirement {:?} has more than 32 extras", shown(raw))));
+        }
+        Ok(extras)
+    }
+
+    /// A PEP 508 requirement that pins one exact version (`==`, no
+    /// wildcard, no URL, no environment marker), with its extras.
+    fn parse_with_extras(raw: &str) -> Result<(ProjectName, Version, Vec<String>), StoreError> {
+        use pep508_rs::{Requirement, VerbatimUrl, VersionOrUrl};
         let raw = raw.trim();
         if raw.len() > MAX_REQUIREMENT_LEN {
             return Err(StoreError::Invalid(format!("a requirement is at most {MAX_REQUIREMENT_LEN} bytes, this one has {}", raw.len())));
         }
-        let (name, version) =
-            raw.split_once("==").ok_or_else(|| StoreError::Invalid(format!("requirement {:?} must be pinned as name==version", shown(raw))))?;
-        let version = version.trim();
-        if version.starts_with('=') || version.contains('*') {
-            return Err(StoreError::Invalid(format!("requirement {:?} must pin one exact version", shown(raw))));
+        let req = Requirement::<VerbatimUrl>::from_str(raw)
+            .map_err(|e| StoreError::Invalid(format!("requirement {:?}: {}", shown(raw), first_line(&e.to_string()))))?;
+        let pinned = || StoreError::Invalid(format!("requirement {:?} must pin one exact version, as name==version", shown(raw)));
+        if !req.marker.is_true() {
+            return Err(StoreError::Invalid(format!("requirement {:?} must not carry an environment marker: Airlock mirrors exact releases", shown(raw))));
         }
-        // Extras (`name[extra]==1.0`) name the same release.
-        let name = name.split('[').next().unwrap_or(name);
-        Ok(PinnedRequirement { name: ProjectName::parse(name)?, version: Version::parse(version)? })
+        let version = match &req.version_or_url {
+            Some(VersionOrUrl::VersionSpecifier(specs)) => match specs.iter().collect::<Vec<_>>().as_slice() {
+                [only] if *only.operator() == pep440_rs::Operator::Equal => only.version().to_string(),
+                _ => return Err(pinned()),
+            },
+            _ => return Err(pinned()),
+        };
+        let extras = req.extras.iter().map(|e| e.to_string()).collect();
+        Ok((ProjectName::parse(req.name.as_ref())?, Version::parse(&version)?, extras))
     }
+}
 
-    /// The extras written in `raw` (`name[a,b]==1.0`), normalized; at most
-    /// 32, each a valid extra name.
-    pub fn extras_of(raw: &str) -> Result<Vec<String>, StoreError> {
-        let name = raw.split("==").next().unwrap_or("");
-        let Some((_, rest)) = name.split_once('[') else { return Ok(Vec::new()) };
-        let inner = rest.split_once(']').map(|(i, _)| i).ok_or_else(|| StoreError::Invalid(format!("requirement {:?} has an unclosed [", shown(raw))))?;
-        let extras: Vec<String> = inner.split(',').map(str::trim).filter(|e| !e.is_empty()).map(normalize).collect();
-        if extras.len() > 32 || extras.iter().any(|e| !e.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')) {
-            return Err(StoreError::Invalid(format!("requirement {:?} has invalid extras", shown(raw))));
-        }
-        Ok(extras)
-    }
+/// The first line of a parser's message (pep508_rs draws a caret under
+/// the input on the next lines).
+fn first_line(message: &str) -> &str {
+    message.lines().next().unwrap_or(message)
 }
 
 /// A sha256 digest as 64 lowercase hex characters.
@@ -408,6 +412,18 @@ mod tests {
         assert!(PinnedRequirement::extras_of("celery==5.4.0").unwrap().is_empty());
         assert!(PinnedRequirement::extras_of("celery[redis==5.4.0").is_err());
         assert!(PinnedRequirement::extras_of("celery[re dis;x]==5.4.0").is_err());
+    }
+
+    #[test]
+    fn requirement_errors_say_what_is_wrong() {
+        let marker = PinnedRequirement::parse("six==1.16.0; python_version < '3'").unwrap_err().to_string();
+        assert!(marker.contains("environment marker"), "{marker}");
+        let range = PinnedRequirement::parse("six>=1.0,<2").unwrap_err().to_string();
+        assert!(range.contains("must pin one exact version"), "{range}");
+        let broken = PinnedRequirement::parse("six[==1.0").unwrap_err().to_string();
+        assert!(broken.starts_with("invalid input: requirement \"six[==1.0\"") && !broken.contains('\n'), "{broken}");
+        assert_eq!(requirement_name("Zope.Interface[test] >=5; python_version>'3.8'").as_deref(), Some("zope-interface"));
+        assert_eq!(requirement_name("Weird_Name (>=1.0"), Some("weird-name".into()), "a broken requirement still shows under its name");
     }
 
     #[test]

@@ -37,9 +37,52 @@ impl StoreError {
         matches!(self, StoreError::Database(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)))
     }
 
+    /// True when trying again later could succeed: the database could not
+    /// be reached, its pool was empty, it was busy or locked, or a file
+    /// could not be read or written. A refused input, a missing row or
+    /// blob, or a broken constraint fails the same way every time.
+    pub fn is_transient(&self) -> bool {
+        use diesel::result::{DatabaseErrorKind as Kind, Error as Db};
+        match self {
+            StoreError::Connect(_) | StoreError::Pool(_) => true,
+            StoreError::Blob(crate::blobs::BlobError::Io { .. }) => true,
+            StoreError::Blob(_) => false,
+            StoreError::Database(Db::DatabaseError(kind, _)) => {
+                !matches!(kind, Kind::UniqueViolation | Kind::ForeignKeyViolation | Kind::NotNullViolation | Kind::CheckViolation)
+            }
+            StoreError::Database(Db::NotFound | Db::QueryBuilderError(_) | Db::DeserializationError(_) | Db::SerializationError(_)) => false,
+            // Connection lost, a broken transaction, a rollback: worth another try.
+            StoreError::Database(_) => true,
+            StoreError::Migration(_)
+            | StoreError::NotFound(_)
+            | StoreError::Invalid(_)
+            | StoreError::Conflict(_)
+            | StoreError::Config(_)
+            | StoreError::Reserved { .. } => false,
+        }
+    }
+
     /// True when the store refused the input (a decision about it, not a
     /// failure to retry): callers record the reason and go on.
     pub fn is_refusal(&self) -> bool {
         matches!(self, StoreError::Invalid(_) | StoreError::Conflict(_) | StoreError::Reserved { .. })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diesel::result::{DatabaseErrorKind, Error as Db};
+
+    #[test]
+    fn only_passing_failures_are_transient() {
+        let busy = StoreError::Database(Db::DatabaseError(DatabaseErrorKind::Unknown, Box::new("database is locked".to_string())));
+        assert!(busy.is_transient());
+        assert!(StoreError::Connect("refused".into()).is_transient());
+        let unique = StoreError::Database(Db::DatabaseError(DatabaseErrorKind::UniqueViolation, Box::new("duplicate".to_string())));
+        assert!(!unique.is_transient());
+        assert!(!StoreError::Database(Db::NotFound).is_transient());
+        assert!(!StoreError::Invalid("job 3 payload: missing field".into()).is_transient());
+        assert!(!StoreError::NotFound("release 9".into()).is_transient());
     }
 }

@@ -123,14 +123,24 @@ pub struct FindingRow {
     pub snippet: Option<String>,
 }
 
-#[derive(Debug, Clone)]
-pub struct NewFinding {
-    pub rule: String,
-    pub severity: String,
-    pub path: Option<String>,
-    pub line: Option<i64>,
-    pub message: String,
-    pub snippet: Option<String>,
+/// A finding to record is the inspection engine's own (its `also` places
+/// are summed up in its message; only the first place is stored).
+pub use airlock_inspect::Finding;
+
+/// Record one finding of a file (inside the caller's transaction).
+fn insert_finding(conn: &mut AnyConnection, file_id: i64, f: &Finding) -> StoreResult<()> {
+    diesel::insert_into(findings::table)
+        .values((
+            findings::file_id.eq(file_id),
+            findings::rule.eq(&f.rule),
+            findings::severity.eq(f.severity.as_str()),
+            findings::path.eq(&f.file),
+            findings::line.eq(f.line.map(i64::from)),
+            findings::message.eq(&f.message),
+            findings::snippet.eq(&f.snippet),
+        ))
+        .execute(conn)?;
+    Ok(())
 }
 
 /// What inspecting one file produced.
@@ -145,7 +155,7 @@ pub struct Inspection {
     pub capabilities: Option<String>,
     /// Entry paths, as JSON.
     pub entries: Option<String>,
-    pub findings: Vec<NewFinding>,
+    pub findings: Vec<Finding>,
 }
 
 /// Points a finding of each severity adds to a release's risk score (info
@@ -169,7 +179,7 @@ pub fn risk_score<'a>(findings: impl IntoIterator<Item = (i64, &'a str, &'a str)
 /// Findings that need several files of a release (wheel against sdist):
 /// given every file, once all are inspected, the findings to add and the
 /// file each belongs to.
-pub type CrossCheck<'a> = &'a dyn Fn(&[FileRow]) -> Vec<(i64, NewFinding)>;
+pub type CrossCheck<'a> = &'a dyn Fn(&[FileRow]) -> Vec<(i64, Finding)>;
 
 /// Record a file's inspection (replacing any earlier one). When it was the
 /// release's last uninspected file, run `cross_check` over all its files,
@@ -185,18 +195,8 @@ pub fn record_inspection(conn: &mut AnyConnection, file_id: i64, inspection: &In
         diesel::delete(findings::table.filter(findings::file_id.eq(file_id))).execute(conn)?;
         let mut max = "none";
         for f in &inspection.findings {
-            diesel::insert_into(findings::table)
-                .values((
-                    findings::file_id.eq(file_id),
-                    findings::rule.eq(&f.rule),
-                    findings::severity.eq(&f.severity),
-                    findings::path.eq(&f.path),
-                    findings::line.eq(f.line),
-                    findings::message.eq(&f.message),
-                    findings::snippet.eq(&f.snippet),
-                ))
-                .execute(conn)?;
-            if severity_rank(&f.severity) > severity_rank(max) {
+            insert_finding(conn, file_id, f)?;
+            if severity_rank(f.severity.as_str()) > severity_rank(max) {
                 max = f.severity.as_str();
             }
         }
@@ -224,7 +224,7 @@ fn finish_release_if_inspected(conn: &mut AnyConnection, release_id: i64, cross_
     if all.iter().any(|f| !f.inspected) {
         return Ok(None);
     }
-    let mut by_file: std::collections::BTreeMap<i64, Vec<NewFinding>> = std::collections::BTreeMap::new();
+    let mut by_file: std::collections::BTreeMap<i64, Vec<Finding>> = std::collections::BTreeMap::new();
     for (file_id, finding) in cross_check(&all) {
         by_file.entry(file_id).or_default().push(finding);
     }
@@ -245,24 +245,14 @@ fn finish_release_if_inspected(conn: &mut AnyConnection, release_id: i64, cross_
 /// A finding the file already has is not added again: the cross-file check
 /// runs each time the release's files are all inspected (a file added later,
 /// a retried job).
-fn insert_and_rescore_file(conn: &mut AnyConnection, file_id: i64, new: &[NewFinding]) -> StoreResult<()> {
+fn insert_and_rescore_file(conn: &mut AnyConnection, file_id: i64, new: &[Finding]) -> StoreResult<()> {
     let existing: Vec<(String, Option<String>, String)> =
         findings::table.filter(findings::file_id.eq(file_id)).select((findings::rule, findings::path, findings::message)).load(conn)?;
     for f in new {
-        if existing.iter().any(|(rule, path, message)| *rule == f.rule && *path == f.path && *message == f.message) {
+        if existing.iter().any(|(rule, path, message)| *rule == f.rule && *path == f.file && *message == f.message) {
             continue;
         }
-        diesel::insert_into(findings::table)
-            .values((
-                findings::file_id.eq(file_id),
-                findings::rule.eq(&f.rule),
-                findings::severity.eq(&f.severity),
-                findings::path.eq(&f.path),
-                findings::line.eq(f.line),
-                findings::message.eq(&f.message),
-                findings::snippet.eq(&f.snippet),
-            ))
-            .execute(conn)?;
+        insert_finding(conn, file_id, f)?;
     }
     let rows: Vec<(String, String)> = findings::table.filter(findings::file_id.eq(file_id)).select((findings::rule, findings::severity)).load(conn)?;
     let max = rows.iter().map(|(_, s)| s.as_str()).max_by_key(|s| severity_rank(s)).unwrap_or("none");
@@ -323,8 +313,26 @@ pub(crate) fn queue_inspection(conn: &mut AnyConnection, release_id: i64, file_i
     Ok(())
 }
 
+/// What a file is, ignoring the version: its kind and, for a wheel, its
+/// tags (for an sdist, its archive format).
+fn file_key(f: &FileRow) -> (String, String) {
+    let variant = airlock_inspect::DistFilename::parse(&f.filename).map(|d| d.variant).unwrap_or_default();
+    (f.dist_kind.clone(), variant)
+}
+
+/// Match each file of the release with the base's file of the same kind
+/// and tags, else of the same kind.
+pub fn pair_files(new: &[FileRow], base: &[FileRow]) -> Vec<(FileRow, Option<FileRow>)> {
+    new.iter()
+        .map(|f| {
+            let same = base.iter().find(|b| file_key(b) == file_key(f)).or_else(|| base.iter().find(|b| b.dist_kind == f.dist_kind));
+            (f.clone(), same.cloned())
+        })
+        .collect()
+}
+
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::domain::{PinnedRequirement, ProjectName, Version};
     use crate::releases::{find_release, release_by_id, request_release};
@@ -356,6 +364,12 @@ mod tests {
         (r.id, ids)
     }
 
+    /// A finding of `severity` (`low`, `high`, …) of the rule `test/rule`.
+    pub(crate) fn test_finding(severity: &str) -> Finding {
+        let severity = airlock_inspect::Severity::parse(severity).expect("a severity name");
+        Finding { rule: "test/rule".into(), severity, file: None, line: None, message: "m".into(), snippet: None, also: Vec::new() }
+    }
+
     fn inspection(severity: &str) -> Inspection {
         Inspection {
             dist_kind: "wheel".into(),
@@ -363,7 +377,7 @@ mod tests {
             metadata_sha256: None,
             capabilities: Some("[\"network\"]".into()),
             entries: None,
-            findings: vec![NewFinding { rule: "test/rule".into(), severity: severity.into(), path: None, line: None, message: "m".into(), snippet: None }],
+            findings: vec![test_finding(severity)],
         }
     }
 

@@ -6,7 +6,7 @@
 //! revoked** until it is reviewed again (against another approved version).
 //!
 //! Reads only the audit-size cache; it never opens an archive (the server
-//! measures, see `server/src/review.rs`).
+//! measures, see `worker/src/measure_audit.rs`).
 
 use std::collections::HashMap;
 
@@ -14,13 +14,13 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::audit;
-use crate::audit_size::{self, NO_BASE};
+use crate::audit_size;
 use crate::auth::User;
 use crate::db::AnyConnection;
 use crate::decisions::Verdict;
 use crate::domain::ReleaseStatus;
 use crate::error::StoreResult;
-use crate::releases::{nearest_approved, release_by_id};
+use crate::releases::release_by_id;
 use crate::schema::{decisions, releases};
 
 /// The criteria a decision is made for when none is named: what ships.
@@ -44,16 +44,11 @@ pub struct Reading {
 /// approved versions, or the whole release when there is none. Nothing
 /// when that size is not measured yet.
 pub fn what_is_read(conn: &mut AnyConnection, project_id: i64, release_id: i64, version: &str) -> StoreResult<Reading> {
-    let bases = nearest_approved(conn, project_id, version)?;
-    let sizes = audit_size::of_releases(conn, &[release_id])?;
-    if bases.is_empty() {
-        return Ok(match sizes.iter().find(|s| s.base_release_id == NO_BASE) {
-            Some(s) => Reading { base: Some(FULL.into()), base_release_id: None, lines: Some(s.lines) },
-            None => Reading::default(),
-        });
-    }
-    let best = sizes.iter().filter_map(|s| bases.iter().find(|b| b.id == s.base_release_id).map(|b| (s.lines, b))).min_by_key(|(lines, _)| *lines);
-    Ok(best.map(|(lines, b)| Reading { base: Some(b.version.clone()), base_release_id: Some(b.id), lines: Some(lines) }).unwrap_or_default())
+    Ok(match audit_size::best(conn, project_id, release_id, version)? {
+        Some((size, Some(b))) => Reading { base: Some(b.version), base_release_id: Some(b.id), lines: Some(size.lines) },
+        Some((size, None)) => Reading { base: Some(FULL.into()), base_release_id: None, lines: Some(size.lines) },
+        None => Reading::default(),
+    })
 }
 
 /// An approved release whose approval was read against a base since revoked.
@@ -143,6 +138,11 @@ mod tests {
         crate::decisions::tests::awaiting(conn, "demo", version, "low")
     }
 
+    /// Lines of code to read, files added and files changed.
+    fn measured(lines: i64, added: i64, changed: i64) -> audit_size::Measurement {
+        audit_size::Measurement { lines, files_added: added, files_changed: changed, ..Default::default() }
+    }
+
     fn approve(conn: &mut AnyConnection, user: &User, id: i64, criteria: Option<&str>) {
         decide_for(conn, id, user, Verdict::Approve, "read", &ReviewPolicy::default(), None, criteria, None).unwrap();
     }
@@ -152,14 +152,14 @@ mod tests {
         each_backend(|conn| {
             let alice = create_user(conn, "alice", Role::Auditor, "password1").unwrap();
             let one = awaiting(conn, "1.0");
-            audit_size::put(conn, one, None, 34_122, 10, 0, 0).unwrap();
+            audit_size::put(conn, one, None, measured(34_122, 10, 0)).unwrap();
             approve(conn, &alice, one, Some("safe-to-run"));
             let d = decisions_of(conn, one).unwrap().remove(0);
             assert_eq!((d.audit_base.as_deref(), d.audit_lines, d.criteria.as_deref()), (Some(FULL), Some(34_122), Some("safe-to-run")));
 
             let two = awaiting(conn, "1.1");
             let three = awaiting(conn, "1.2");
-            audit_size::put(conn, two, Some(one), 530, 0, 0, 2).unwrap();
+            audit_size::put(conn, two, Some(one), measured(530, 0, 2)).unwrap();
             approve(conn, &alice, two, None);
             let d = decisions_of(conn, two).unwrap().remove(0);
             assert_eq!((d.audit_base.as_deref(), d.audit_lines, d.criteria.as_deref()), (Some("1.0"), Some(530), Some(DEFAULT_CRITERIA)));
@@ -179,7 +179,7 @@ mod tests {
 
             // Under "withhold", revoking a base revokes what was read against it.
             let four = awaiting(conn, "1.3");
-            audit_size::put(conn, four, Some(three), 12, 0, 0, 1).unwrap();
+            audit_size::put(conn, four, Some(three), measured(12, 0, 1)).unwrap();
             approve(conn, &alice, four, None);
             let withhold = ReviewPolicy { withhold_on_base_revoked: true, ..ReviewPolicy::default() };
             decide(conn, three, &alice, Verdict::Revoke, "bad", &withhold, None).unwrap();
@@ -188,7 +188,7 @@ mod tests {
             assert!(decisions_of(conn, four).unwrap().last().unwrap().comment.contains("audit base demo 1.2 was revoked"));
             assert_eq!(crate::releases::release_by_id(conn, two).unwrap().1.status, "approved", "1.1 was read against 1.0, not 1.2");
             // Re-reviewed whole (no approved version is left): no longer marked.
-            audit_size::put(conn, two, None, 900, 3, 0, 0).unwrap();
+            audit_size::put(conn, two, None, measured(900, 3, 0)).unwrap();
             approve(conn, &alice, two, None);
             assert_eq!(decisions_of(conn, two).unwrap().last().unwrap().audit_base.as_deref(), Some(FULL));
             assert!(base_revoked(conn, None).unwrap().is_empty(), "a new approval read against no revoked base clears the mark");

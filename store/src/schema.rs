@@ -173,6 +173,7 @@ diesel::table! {
         files_removed -> BigInt,
         files_changed -> BigInt,
         computed_at -> BigInt,
+        data_lines -> BigInt,
     }
 }
 

@@ -118,6 +118,21 @@ impl Task for ResolveDependencies {
     }
 }
 
+/// Measure what reviewing a release reads (its audit size) against each
+/// of its bases, read from the archives; then weigh the `small-update`
+/// policy. Queued when the release's inspection finishes.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct MeasureAudit {
+    pub release_id: i64,
+}
+
+impl Task for MeasureAudit {
+    const KIND: &'static str = "measure_audit";
+    fn dedup_key(&self) -> Option<String> {
+        Some(format!("measure_audit:{}", self.release_id))
+    }
+}
+
 /// Fetch OSV advisories from a URL (`advisories_url`), store them, match
 /// them against the releases held and act (see `advisories`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

@@ -247,8 +247,7 @@ mod tests {
 
     /// An inspection with one finding of `severity`.
     fn inspected(severity: &str) -> Inspection {
-        let finding =
-            crate::files::NewFinding { rule: "test/rule".into(), severity: severity.into(), path: None, line: None, message: "m".into(), snippet: None };
+        let finding = crate::files::tests::test_finding(severity);
         Inspection { dist_kind: "wheel".into(), core_metadata: None, metadata_sha256: None, capabilities: None, entries: None, findings: vec![finding] }
     }
 

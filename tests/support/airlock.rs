@@ -24,8 +24,12 @@ pub fn binary() -> &'static str {
     env!("CARGO_BIN_EXE_airlock")
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+/// The address a server said it bound (`airlock listening on http://ADDR/`)
+/// in its log, once it has.
+fn bound_address(log: &str) -> Option<String> {
+    let (_, rest) = log.split_once("airlock listening on http://")?;
+    let addr: String = rest.chars().take_while(|c| c.is_ascii_digit() || matches!(c, '.' | ':')).collect();
+    addr.contains(':').then_some(addr)
 }
 
 impl Airlock {
@@ -114,10 +118,11 @@ impl Airlock {
     }
 
     fn spawn_server(&self, upstream: Option<&str>, extra: &[&str], log_path: &Path) -> (Child, String) {
-        let port = free_port();
         let log = std::fs::File::create(log_path).expect("log file");
         let mut cmd = self.cli();
-        cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}")]);
+        // Port 0: the server binds a free port itself and logs it (no race
+        // between choosing a port here and binding it there).
+        cmd.args(["serve", "--listen", "127.0.0.1:0"]);
         if !extra.contains(&"--workers") {
             cmd.args(["--workers", "2"]);
         }
@@ -127,17 +132,20 @@ impl Airlock {
         cmd.args(extra);
         cmd.env("RUST_LOG", "info").stdout(Stdio::null()).stderr(log);
         let mut child = cmd.spawn().expect("spawn airlock serve");
-        let base = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(30);
+        let mut base = None;
         loop {
-            if health_ok(&format!("{base}/healthz")) {
-                return (child, base);
+            if base.is_none() {
+                base = bound_address(&std::fs::read_to_string(log_path).unwrap_or_default()).map(|addr| format!("http://{addr}"));
+            }
+            if let Some(base) = base.as_ref().filter(|b| health_ok(&format!("{b}/healthz"))) {
+                return (child, base.clone());
             }
             if let Ok(Some(status)) = child.try_wait() {
                 panic!("airlock serve exited with {status}: {}", std::fs::read_to_string(log_path).unwrap_or_default());
             }
             assert!(Instant::now() < deadline, "airlock serve did not become healthy: {}", std::fs::read_to_string(log_path).unwrap_or_default());
-            std::thread::sleep(Duration::from_millis(100));
+            std::thread::sleep(Duration::from_millis(50));
         }
     }
 
@@ -173,7 +181,7 @@ impl Airlock {
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 continue;
             }
-            assert!(resp.status().is_success(), "GET release {name} {version}: {}", resp.status());
+            assert!(resp.status().is_success(), "GET release {name} {version}: {}\n{}", resp.status(), self.log());
             let r: Value = resp.json().await.expect("json");
             let status = r["status"].as_str().unwrap_or("").to_string();
             if statuses.contains(&status.as_str()) {
@@ -182,6 +190,13 @@ impl Airlock {
             assert!(Instant::now() < deadline, "{name} {version} stuck in {status}: {r}\n{}", self.log());
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// The release once the worker has measured its audit size (panics after 30 s).
+    pub async fn measured(&self, token: &str, name: &str, version: &str) -> Value {
+        let what = format!("{name} {version} was never measured");
+        super::eventually(&what, Duration::from_secs(30), || async { !self.release(token, name, version).await["audit_lines"].is_null() }).await;
+        self.release(token, name, version).await
     }
 
     pub async fn decide(&self, token: &str, name: &str, version: &str, decision: &str, comment: &str) -> reqwest::Response {

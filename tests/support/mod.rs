@@ -19,3 +19,19 @@ pub mod upstream;
 pub use fixtures::{project_name, sha256_hex, wheel_name, Package, PyFile};
 #[allow(unused_imports)]
 pub use upstream::{Fault, LocalUpstream, Served, UpstreamFile, UpstreamOptions};
+
+/// Poll `check` every 20 ms until it holds; panics with `what` once `bound`
+/// has passed. Returns how long it took. Use it instead of a fixed sleep
+/// before an assertion, and instead of a hand-written polling loop.
+pub async fn eventually<F, Fut>(what: &str, bound: std::time::Duration, mut check: F) -> std::time::Duration
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = std::time::Instant::now();
+    while !check().await {
+        assert!(started.elapsed() < bound, "{what}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    started.elapsed()
+}

@@ -32,6 +32,10 @@ pub struct Context {
     pub names: NamePolicy,
     /// The watch sync's settings.
     pub watch: WatchSettings,
+    /// What measuring one release may hold of the texts it diffs.
+    pub review_memory_bytes: u64,
+    /// The `small-update` auto-approval policy, weighed once a release is measured.
+    pub auto_approve: Option<airlock_store::policy::UpdatePolicy>,
     /// Approvals and advisory blocks, as decisions are weighed.
     pub review: airlock_store::decisions::ReviewPolicy,
     /// What advisory matches do.
@@ -87,6 +91,8 @@ impl Context {
                 cooldown: config.watch_cooldown,
                 rate: config.watch_rate,
             },
+            review_memory_bytes: config.review_memory_bytes,
+            auto_approve: config.auto_approve.clone(),
             review: config.review_policy(),
             advisories: config.advisories.clone(),
             advisories_url: config.advisories_url.clone(),

@@ -46,8 +46,32 @@ impl std::fmt::Display for JobError {
     }
 }
 
+impl std::error::Error for JobError {}
+
+/// A store error is retried only when it may pass (a lost connection, an
+/// empty pool, a busy database); a bad payload, a missing row or a broken
+/// constraint fails the job for good at once.
 impl From<airlock_store::StoreError> for JobError {
     fn from(e: airlock_store::StoreError) -> Self {
-        JobError::transient(e.to_string())
+        if e.is_transient() {
+            JobError::transient(e.to_string())
+        } else {
+            JobError::permanent(e.to_string())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use airlock_store::StoreError;
+
+    #[test]
+    fn a_bad_payload_is_permanent_and_a_lost_pool_is_not() {
+        assert!(JobError::from(StoreError::Invalid("job 7 payload: expected a number".into())).permanent);
+        assert!(JobError::from(StoreError::NotFound("file 12".into())).permanent);
+        assert!(!JobError::from(StoreError::Connect("connection refused".into())).permanent);
+        let e: &dyn std::error::Error = &JobError::transient("timed out");
+        assert_eq!(e.to_string(), "timed out");
     }
 }

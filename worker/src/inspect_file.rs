@@ -5,7 +5,7 @@
 
 use airlock_inspect::{inspect_source, Limits, Report};
 use airlock_store::domain::Sha256;
-use airlock_store::files::{self, FileRow, Inspection, NewFinding};
+use airlock_store::files::{self, FileRow, Finding, Inspection};
 use airlock_store::tasks::InspectFile;
 use airlock_store::Config;
 
@@ -43,6 +43,8 @@ pub async fn run(ctx: &Context, task: InspectFile) -> Result<(), JobError> {
     let status = ctx.db(move |c| files::record_inspection(c, file_id, &inspection, &compare_wheel_and_sdist)).await?;
     if let Some(status) = status {
         tracing::info!(release_id = file.release_id, %status, "release inspected");
+        let (release_id, attempts) = (file.release_id, ctx.max_attempts);
+        ctx.db(move |c| airlock_store::audit_size::enqueue_measure(c, release_id, attempts)).await?;
         // Entering review: checked against the advisories at once.
         let (release_id, policy, review) = (file.release_id, ctx.advisories.clone(), ctx.review.clone());
         match ctx.db(move |c| airlock_store::advisories::check_release(c, release_id, &policy, &review)).await {
@@ -67,15 +69,13 @@ pub fn limits(config: &Config) -> Limits {
 
 /// Once every file is inspected: code the wheel has and the sdist lacks,
 /// reported on the wheel.
-fn compare_wheel_and_sdist(all: &[FileRow]) -> Vec<(i64, NewFinding)> {
+fn compare_wheel_and_sdist(all: &[FileRow]) -> Vec<(i64, Finding)> {
     let wheel = all.iter().find(|f| f.dist_kind == "wheel" && f.filename.ends_with("-any.whl")).or_else(|| all.iter().find(|f| f.dist_kind == "wheel"));
     let sdist = all.iter().find(|f| f.dist_kind == "sdist");
     let (Some(wheel), Some(sdist)) = (wheel, sdist) else { return Vec::new() };
     airlock_inspect::compare::compare_wheel_to_sdist(&wheel.entry_paths(), &sdist.entry_paths())
         .into_iter()
-        .map(|f| {
-            (wheel.id, NewFinding { rule: f.rule, severity: f.severity.as_str().to_string(), path: f.file, line: None, message: f.message, snippet: None })
-        })
+        .map(|f| (wheel.id, Finding { line: None, snippet: None, also: Vec::new(), ..f }))
         .collect()
 }
 
@@ -88,18 +88,6 @@ fn to_inspection(report: &Report, metadata_sha256: Option<Sha256>) -> Inspection
         entries: serde_json::to_string(&report.entries.iter().map(|e| e.path.as_str()).collect::<Vec<_>>()).ok(),
         // One row per place, so the release page can list every place of
         // a rule (the store scores a rule once per file and severity).
-        findings: report
-            .findings
-            .iter()
-            .flat_map(|f| f.each_place())
-            .map(|f| NewFinding {
-                severity: f.severity.as_str().to_string(),
-                line: f.line.map(i64::from),
-                rule: f.rule,
-                path: f.file,
-                message: f.message,
-                snippet: f.snippet,
-            })
-            .collect(),
+        findings: report.findings.iter().flat_map(|f| f.each_place()).collect(),
     }
 }

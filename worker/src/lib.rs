@@ -11,9 +11,9 @@ pub mod check_import;
 pub mod context;
 pub mod egress;
 pub mod error;
-pub mod filename;
 pub mod guard;
 pub mod inspect_file;
+pub mod measure_audit;
 pub mod mirror;
 pub mod notify;
 pub mod request_latest;
@@ -40,6 +40,7 @@ pub fn spawn_workers(ctx: &Context, count: usize, sync: Option<std::time::Durati
     let pid = std::process::id();
     if count > 0 {
         tokio::spawn(recover_dead_leases(ctx.clone(), host.clone(), pid, airlock_store::now_ms()));
+        tokio::spawn(measure_audit::queue_backlog(ctx.clone()));
     }
     let mut handles: Vec<JoinHandle<()>> = (0..count).map(|i| tokio::spawn(run_worker(ctx.clone(), format!("{host}:{pid}:{i}"), shutdown.clone()))).collect();
     if let (Some(interval), Some(_), true) = (sync, &ctx.upstream, count > 0) {

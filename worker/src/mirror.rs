@@ -18,8 +18,8 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 
 use crate::context::Context;
 use crate::error::JobError;
-use crate::filename::DistFilename;
 use crate::upstream::UpstreamFile;
+use airlock_inspect::DistFilename;
 
 pub async fn run(ctx: &Context, task: MirrorRelease) -> Result<(), JobError> {
     let release_id = task.release_id;

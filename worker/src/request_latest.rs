@@ -11,8 +11,8 @@ use airlock_store::{releases, throttle};
 
 use crate::context::Context;
 use crate::error::JobError;
-use crate::filename::DistFilename;
 use crate::upstream::UpstreamFile;
+use airlock_inspect::DistFilename;
 
 pub async fn run(ctx: &Context, task: RequestLatest) -> Result<(), JobError> {
     let upstream = ctx

@@ -22,7 +22,7 @@ use airlock_store::tasks::ResolveDependencies;
 
 use crate::context::Context;
 use crate::error::JobError;
-use crate::filename::{DistFilename, DistType};
+use airlock_inspect::{DistFilename, DistKind};
 
 pub async fn run(ctx: &Context, task: ResolveDependencies) -> Result<(), JobError> {
     let release_id = task.release_id;
@@ -39,7 +39,7 @@ pub async fn run(ctx: &Context, task: ResolveDependencies) -> Result<(), JobErro
     }
     let stored = ctx.db(move |c| files::files_of_release(c, release_id)).await?;
     let targets = ctx.targets.clone();
-    let sdist = stored.iter().find(|f| DistFilename::parse(&f.filename).is_some_and(|d| d.dist_type == DistType::Sdist));
+    let sdist = stored.iter().find(|f| DistFilename::parse(&f.filename).is_some_and(|d| d.kind == DistKind::Sdist));
     let Some(source) = fitting_wheel(&stored, &targets).or(sdist).or(stored.first()) else {
         return Err(JobError::permanent(format!("{} {} has no stored file to read its requirements from", project.name, release.version)));
     };

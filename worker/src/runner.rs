@@ -12,7 +12,7 @@ use std::time::Duration;
 use airlock_store::imports::{self, LineState};
 use airlock_store::jobs::{self, FailOutcome, Job};
 use airlock_store::tasks::{
-    self, AddFile, CheckImportLine, FetchAdvisories, InspectFile, MirrorRelease, RequestLatest, ResolveDependencies, SyncUpstream, Task,
+    self, AddFile, CheckImportLine, FetchAdvisories, InspectFile, MeasureAudit, MirrorRelease, RequestLatest, ResolveDependencies, SyncUpstream, Task,
 };
 use airlock_store::{files, releases, unmirrored};
 use tokio::sync::watch;
@@ -21,7 +21,7 @@ use tracing::Instrument;
 use crate::context::Context;
 use crate::error::JobError;
 use crate::guard::guarded;
-use crate::{add_file, check_import, inspect_file, mirror, request_latest, resolve_dependencies, sync_upstream};
+use crate::{add_file, check_import, inspect_file, measure_audit, mirror, request_latest, resolve_dependencies, sync_upstream};
 
 /// How long a claim lasts without a heartbeat.
 const LEASE: Duration = Duration::from_secs(120);
@@ -136,6 +136,7 @@ async fn dispatch(ctx: &Context, job: &Job) -> Result<(), JobError> {
         SyncUpstream::KIND => sync_upstream::run(ctx, tasks::decode(job)?).await,
         ResolveDependencies::KIND => resolve_dependencies::run(ctx, tasks::decode(job)?).await,
         CheckImportLine::KIND => check_import::run(ctx, tasks::decode(job)?).await,
+        MeasureAudit::KIND => measure_audit::run(ctx, tasks::decode(job)?).await,
         FetchAdvisories::KIND => crate::advisories::run(ctx, tasks::decode(job)?).await,
         other => Err(JobError::permanent(format!("unknown job kind {other:?}"))),
     }
@@ -155,7 +156,13 @@ async fn release_of(ctx: &Context, job: &Job) -> Option<i64> {
 
 /// A failure of adding a file shows on the left-out file, not its release.
 async fn note_on_added_file(ctx: &Context, job: &Job, msg: String) -> bool {
-    let Ok(AddFile { release_id, filename }) = tasks::decode::<AddFile>(job) else { return false };
+    let AddFile { release_id, filename } = match tasks::decode::<AddFile>(job) {
+        Ok(task) => task,
+        Err(e) => {
+            tracing::error!(error = %e, note = %msg, "an add-file job failed and its payload is unreadable");
+            return false;
+        }
+    };
     if let Err(e) = ctx.db(move |c| unmirrored::add_failed(c, release_id, &filename, &msg)).await {
         tracing::warn!(error = %e, "could not record why adding a file failed");
     }
@@ -170,7 +177,9 @@ async fn note_retry(ctx: &Context, job: &Job, err: &JobError) {
     }
     if let Some(release_id) = release_of(ctx, job).await {
         let msg = format!("attempt {} of {} failed, retrying: {}", job.attempts, job.max_attempts, err.message);
-        let _ = ctx.db(move |c| releases::set_error_note(c, release_id, &msg)).await;
+        if let Err(e) = ctx.db(move |c| releases::set_error_note(c, release_id, &msg)).await {
+            tracing::warn!(release_id, error = %e, job_error = %err, "could not note the failed attempt on the release");
+        }
     }
 }
 
@@ -189,10 +198,16 @@ async fn give_up(ctx: &Context, job: &Job, err: &JobError) {
         tracing::warn!(error = %e, "could not record the failed job's notification");
     }
     if job.kind == ResolveDependencies::KIND {
-        let Ok(task) = tasks::decode::<ResolveDependencies>(job) else { return };
+        let task = match tasks::decode::<ResolveDependencies>(job) {
+            Ok(task) => task,
+            Err(e) => return tracing::error!(error = %e, job_error = %err, "a dependency job failed for good and its payload is unreadable"),
+        };
         let problem = format!("its requirements could not be resolved: {}", err.message);
         let gap = resolve_dependencies::gap_edge(&ctx.targets, "(its requirements)".into(), String::new(), problem);
-        let _ = ctx.db(move |c| airlock_store::dependencies::replace_edges(c, task.release_id, &[gap])).await;
+        let release_id = task.release_id;
+        if let Err(e) = ctx.db(move |c| airlock_store::dependencies::replace_edges(c, release_id, &[gap])).await {
+            tracing::error!(release_id, error = %e, job_error = %err, "could not record the release's unresolved requirements");
+        }
         return;
     }
     if job.kind == AddFile::KIND {
@@ -201,12 +216,16 @@ async fn give_up(ctx: &Context, job: &Job, err: &JobError) {
     }
     if let Some(release_id) = release_of(ctx, job).await {
         let msg = err.message.clone();
-        let _ = ctx.db(move |c| releases::fail(c, release_id, &msg)).await;
+        if let Err(e) = ctx.db(move |c| releases::fail(c, release_id, &msg)).await {
+            tracing::error!(release_id, error = %e, job_error = %err, "could not mark the release failed");
+        }
     }
     let import_line = (job.kind == CheckImportLine::KIND).then(|| tasks::decode::<CheckImportLine>(job).ok()).flatten();
     if let Some(CheckImportLine { line_id }) = import_line {
         let msg = format!("checking against the upstream failed: {}", err.message);
         let target = format!("import line #{line_id}");
-        let _ = ctx.db(move |c| imports::refuse_line(c, line_id, LineState::Failed, "import.failed", &target, &msg)).await;
+        if let Err(e) = ctx.db(move |c| imports::refuse_line(c, line_id, LineState::Failed, "import.failed", &target, &msg)).await {
+            tracing::error!(line_id, error = %e, job_error = %err, "could not mark the import line failed");
+        }
     }
 }

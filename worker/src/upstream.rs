@@ -228,38 +228,61 @@ impl UpstreamClient {
             return Err(status_error(format!("downloading {}: the upstream answered {status}", file.filename), &resp));
         }
         if resp.content_length().is_some_and(|n| n > MAX_FILE_BYTES) {
-            return Err(JobError::permanent(format!("{} is larger than {MAX_FILE_BYTES} bytes", file.filename)));
+            return Err(too_large(&file.filename));
         }
-        let mut writer = blobs.writer().map_err(|e| JobError::transient(e.to_string()))?;
-        let mut stream = resp.bytes_stream();
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| JobError::transient(format!("downloading {}: {}", file.filename, with_cause(&e))))?;
-            writer.write_all(&chunk).map_err(|e| JobError::transient(format!("writing {}: {e}", file.filename)))?;
-            if writer.len() > MAX_FILE_BYTES {
-                return Err(JobError::permanent(format!("{} is larger than {MAX_FILE_BYTES} bytes", file.filename)));
+        // The blob is written, hashed and fsynced on a blocking thread: the
+        // async side only moves chunks to it through a bounded channel.
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(16);
+        let (blobs, name, url, expected) = (blobs.clone(), file.filename.clone(), file.url.clone(), expected.clone());
+        let writing = tokio::task::spawn_blocking(move || -> Result<(Sha256, u64), JobError> {
+            let mut writer = blobs.writer().map_err(|e| JobError::transient(e.to_string()))?;
+            while let Some(chunk) = rx.blocking_recv() {
+                writer.write_all(&chunk).map_err(|e| JobError::transient(format!("writing {name}: {e}")))?;
+                if writer.len() > MAX_FILE_BYTES {
+                    return Err(too_large(&name));
+                }
             }
-        }
-        // Off the executor: with an object store, committing is an upload.
-        let expected_sha = expected.clone();
-        let committed = tokio::task::spawn_blocking(move || writer.commit(Some(&expected_sha)))
-            .await
-            .map_err(|e| JobError::transient(format!("storing {}: {e}", file.filename)))?;
-        committed
-            .map_err(|e| match e {
+            writer.commit(Some(&expected)).map_err(|e| match e {
                 BlobError::HashMismatch { expected, actual } => {
                     // The digest of what came back goes to the log only: the
                     // job's error is shown to anyone who may read the index.
-                    tracing::warn!(file = %file.filename, url = %file.url, %expected, %actual, "sha256 mismatch; the file was discarded");
+                    tracing::warn!(file = %name, %url, %expected, %actual, "sha256 mismatch; the file was discarded");
                     PROCESS.upstream_error(UpstreamErrorKind::HashMismatch);
                     JobError::permanent(format!(
-                        "sha256 mismatch for {}: the downloaded file does not match the upstream's published sha256; the file was discarded",
-                        file.filename
+                        "sha256 mismatch for {name}: the downloaded file does not match the upstream's published sha256; the file was discarded"
                     ))
                 }
                 other => JobError::transient(other.to_string()),
             })
-            .inspect(|(_, size)| PROCESS.mirrored(*size))
+        });
+        let mut stream = resp.bytes_stream();
+        let mut received = None;
+        while let Some(chunk) = stream.next().await {
+            match chunk {
+                // A closed channel: the writer stopped with an error, which it returns below.
+                Ok(chunk) => {
+                    if tx.send(chunk).await.is_err() {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    received = Some(JobError::transient(format!("downloading {}: {}", file.filename, with_cause(&e))));
+                    break;
+                }
+            }
+        }
+        drop(tx);
+        let written = writing.await.map_err(|e| JobError::transient(format!("writing {}: the writer thread failed: {e}", file.filename)))?;
+        match (received, written) {
+            // A broken download leaves an unfinished blob that is never committed.
+            (Some(e), Ok(_)) => Err(e),
+            (_, written) => written.inspect(|(_, size)| PROCESS.mirrored(*size)),
+        }
     }
+}
+
+fn too_large(filename: &str) -> JobError {
+    JobError::permanent(format!("{filename} is larger than {MAX_FILE_BYTES} bytes"))
 }
 
 fn refused(what: &str, refusal: &egress::Refusal) -> JobError {

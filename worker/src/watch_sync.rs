@@ -28,8 +28,8 @@ use tokio::sync::watch as signal;
 
 use crate::context::Context;
 use crate::error::JobError;
-use crate::filename::DistFilename;
 use crate::upstream::{ProjectPage, UpstreamClient};
+use airlock_inspect::DistFilename;
 
 /// Who the releases a watch requests are requested by.
 pub const REQUESTER: &str = "watch";

@@ -226,6 +226,17 @@ impl Archive {
         self.members.iter().find(|m| m.path == path)
     }
 
+    /// Put the content that a second read of the same archive kept
+    /// (`loaded`, with [`Keep::Only`]) into the members this one measured.
+    pub fn fill(&mut self, loaded: Archive) {
+        for got in loaded.members {
+            if let Some(m) = self.members.iter_mut().find(|m| m.path == got.path && m.sha256 == got.sha256) {
+                m.truncated = got.truncated;
+                m.content = got.content;
+            }
+        }
+    }
+
     pub(crate) fn finding(&mut self, rule: &str, severity: Severity, file: Option<&str>, message: String) {
         self.findings.push(Finding { rule: rule.to_string(), severity, file: file.map(str::to_string), line: None, message, snippet: None, also: Vec::new() });
     }

@@ -254,39 +254,29 @@ fn fold_sequence(node: Node, src: &[u8], depth: u32) -> Option<Vec<String>> {
     }
 }
 
+/// Hex digits, whitespace ignored (as `bytes.fromhex` reads them).
 pub fn hex_decode(s: &str) -> Option<Vec<u8>> {
     let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
+    hex::decode(s).ok()
 }
 
-/// Standard (or URL-safe) base64, padding optional, whitespace ignored.
+/// Lenient base64, as Python's decoders read what packers write: standard
+/// (or URL-safe) alphabet, padding optional and `=` anywhere ignored,
+/// whitespace ignored, stray trailing bits allowed, and a last lone
+/// character (never a whole byte) dropped.
 pub fn base64_decode(s: &str, url_safe: bool) -> Option<Vec<u8>> {
-    let value = |c: u8| -> Option<u32> {
-        Some(match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' if !url_safe => 62,
-            b'/' if !url_safe => 63,
-            b'-' if url_safe => 62,
-            b'_' if url_safe => 63,
-            _ => return None,
-        } as u32)
-    };
-    let clean: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace() && *b != b'=').collect();
-    let mut out = Vec::with_capacity(clean.len() * 3 / 4);
-    for chunk in clean.chunks(4) {
-        let mut n = 0u32;
-        for (i, c) in chunk.iter().enumerate() {
-            n |= value(*c)? << (18 - 6 * i);
-        }
-        let bytes = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
-        out.extend_from_slice(&bytes[..chunk.len().saturating_sub(1)]);
+    use base64::alphabet;
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    use base64::Engine;
+    const LENIENT: GeneralPurposeConfig =
+        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::RequireNone).with_decode_allow_trailing_bits(true);
+    const STANDARD: GeneralPurpose = GeneralPurpose::new(&alphabet::STANDARD, LENIENT);
+    const URL_SAFE: GeneralPurpose = GeneralPurpose::new(&alphabet::URL_SAFE, LENIENT);
+    let mut clean: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace() && *b != b'=').collect();
+    if clean.len() % 4 == 1 {
+        clean.pop();
     }
-    Some(out)
+    if url_safe { URL_SAFE.decode(&clean) } else { STANDARD.decode(&clean) }.ok()
 }
 
 /// `map(chr, …)`.

@@ -104,7 +104,7 @@ pub fn entry_points(dist: &Dist, out: &mut Vec<Finding>) {
             let Some((name, _)) = t.split_once('=') else { continue };
             let name = name.trim();
             let own = dist.metadata.and_then(|m| m.name.as_deref()).is_some_and(|project| {
-                let project = project.to_ascii_lowercase().replace('_', "-");
+                let project = crate::name::normalize(project);
                 name == project || name.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.') == project
             });
             if SHADOWED.contains(&name) && !own {

@@ -21,17 +21,6 @@ fn popular() -> &'static (Vec<&'static str>, HashSet<&'static str>) {
     })
 }
 
-fn normalize(name: &str) -> String {
-    let mut out = String::new();
-    for c in name.chars() {
-        let c = if matches!(c, '_' | '.') { '-' } else { c.to_ascii_lowercase() };
-        if !(c == '-' && out.ends_with('-')) {
-            out.push(c);
-        }
-    }
-    out
-}
-
 /// Damerau-Levenshtein distance (optimal string alignment), capped at 2.
 fn distance(a: &str, b: &str) -> usize {
     let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
@@ -65,7 +54,7 @@ fn imitates(name: &str, target: &str) -> bool {
 
 /// The popular project `name` imitates, if any.
 pub fn typosquat_of(name: &str) -> Option<&'static str> {
-    let name = normalize(name);
+    let name = crate::name::normalize(name);
     let (list, set) = popular();
     if name.len() < 4 || set.contains(name.as_str()) {
         return None;
@@ -78,14 +67,14 @@ pub fn typosquat_of(name: &str) -> Option<&'static str> {
 /// has approved). None for a popular name, a known name itself, or a name
 /// shorter than 4 characters.
 pub fn resembles(name: &str, known: &[String]) -> Option<String> {
-    let name = normalize(name);
-    if name.len() < 4 || popular().1.contains(name.as_str()) || known.iter().any(|k| normalize(k) == name) {
+    let name = crate::name::normalize(name);
+    if name.len() < 4 || popular().1.contains(name.as_str()) || known.iter().any(|k| crate::name::normalize(k) == name) {
         return None;
     }
     if let Some(popular) = typosquat_of(&name) {
         return Some(popular.to_string());
     }
-    known.iter().map(|k| normalize(k)).find(|k| imitates(&name, k))
+    known.iter().map(|k| crate::name::normalize(k)).find(|k| imitates(&name, k))
 }
 
 pub fn run(dist: &Dist, out: &mut Vec<Finding>) {

@@ -5,6 +5,7 @@
 //! the file name says.
 
 use std::collections::HashMap;
+use std::str::FromStr;
 
 use crate::archive::Member;
 use crate::finding::{Finding, Severity};
@@ -18,16 +19,8 @@ fn exempt(path: &str) -> bool {
 
 /// urlsafe base64 without padding, as RECORD writes digests.
 fn b64_urlsafe(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::with_capacity(bytes.len() * 4 / 3 + 2);
-    for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..=chunk.len() {
-            out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-        }
-    }
-    out
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// One RECORD row: path, then `sha256=<digest>` and size when given. Paths
@@ -134,14 +127,7 @@ fn name_and_version(dist: &Dist, out: &mut Vec<Finding>) {
         }
         DistKind::Unknown => return,
     };
-    let norm = |s: &str| s.to_ascii_lowercase().replace(['_', '.'], "-");
-    let version_norm = |s: &str| {
-        let mut v = s.trim().to_ascii_lowercase().trim_start_matches('v').to_string();
-        while v.ends_with(".0") && v.matches('.').count() > 0 {
-            v.truncate(v.len() - 2);
-        }
-        v
-    };
+    let norm = crate::name::normalize;
     // Legacy sdist names are ambiguous (`pkg-1.0-post1.tar.gz`): there, the
     // file name need only start with the metadata's name.
     let (file_name, file_version): (String, String) = match (dist.kind, meta.name.as_deref()) {
@@ -169,7 +155,7 @@ fn name_and_version(dist: &Dist, out: &mut Vec<Finding>) {
         }
     }
     if let Some(version) = meta.version.as_deref() {
-        if !file_version.is_empty() && version_norm(version) != version_norm(file_version) {
+        if !file_version.is_empty() && !same_version(version, file_version) {
             out.push(Finding {
                 rule: "metadata/name-mismatch".into(),
                 severity: Severity::Medium,
@@ -183,9 +169,57 @@ fn name_and_version(dist: &Dist, out: &mut Vec<Finding>) {
     }
 }
 
+/// True when two version strings name the same PEP 440 version (`1.0rc1`
+/// and `1.0.0rc1`, `2024.01.05` and `2024.1.5`); versions that are not PEP
+/// 440 compare as written, ignoring case and surrounding space.
+fn same_version(a: &str, b: &str) -> bool {
+    match (pep440_rs::Version::from_str(a.trim()), pep440_rs::Version::from_str(b.trim())) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a.trim().eq_ignore_ascii_case(b.trim()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The findings `name_and_version` reports for a file name and the
+    /// name and version its metadata gives.
+    fn mismatches(filename: &str, kind: DistKind, name: &str, version: &str) -> Vec<String> {
+        let archive = crate::archive::Archive::default();
+        let meta = crate::metadata::CoreMetadata { name: Some(name.into()), version: Some(version.into()), ..Default::default() };
+        let limits = crate::Limits::default();
+        let dist = Dist {
+            filename,
+            kind,
+            archive: &archive,
+            metadata: Some(&meta),
+            root: String::new(),
+            analysis: crate::rules::budget::AnalysisBudget::new(&limits),
+        };
+        let mut out = Vec::new();
+        name_and_version(&dist, &mut out);
+        out.into_iter().map(|f| f.message).collect()
+    }
+
+    #[test]
+    fn equal_pep_440_versions_written_differently_are_no_mismatch() {
+        assert_eq!(mismatches("demo-1.0.0rc1-py3-none-any.whl", DistKind::Wheel, "demo", "1.0rc1"), Vec::<String>::new());
+        assert_eq!(mismatches("calver-2024.01.05.tar.gz", DistKind::Sdist, "calver", "2024.1.5"), Vec::<String>::new());
+        let wrong = mismatches("demo-1.0.1-py3-none-any.whl", DistKind::Wheel, "demo", "1.0rc1");
+        assert_eq!(wrong.len(), 1, "{wrong:?}");
+        assert!(wrong[0].contains("version"), "{wrong:?}");
+    }
+
+    #[test]
+    fn versions_compare_as_pep_440_versions() {
+        assert!(same_version("1.0.0rc1", "1.0rc1"));
+        assert!(same_version("2024.01.05", "2024.1.5"));
+        assert!(same_version("v1.2", "1.2.0"));
+        assert!(!same_version("1.0.1", "1.0"));
+        assert!(!same_version("1.0rc1", "1.0"));
+        assert!(same_version("not-a-version", "NOT-A-VERSION"));
+    }
 
     #[test]
     fn record_rows_parse_with_quoted_paths() {

@@ -64,20 +64,17 @@ pub async fn why(_auth: Api<Viewer>, state: web::Data<AppState>, path: web::Path
 
 /// `GET /api/v1/releases/<name>/<version>`: status, files, files left out
 /// (`not_mirrored`, with the reason) and those added but not yet approved
-/// (`awaiting_approval`), findings, decisions, and the review's size: `audit_lines` (lines to read, null while
+/// (`awaiting_approval`), findings, decisions, and the review's size: `audit_lines` (lines of code to read; `audit_data_lines`, of data; null while
 /// not inspected) and `audit_base` (the approved version the delta is taken
 /// from, or null when every line must be read).
 pub async fn release(_auth: Api<Viewer>, state: web::Data<AppState>, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
     let (name, version) = path.into_inner();
     let d = release_detail::load(&state, &name, &version).await?;
-    let (release_id, reader, targets) = (d.release.id, state.reader(), state.config.targets.clone());
+    let (release_id, targets) = (d.release.id, state.config.targets.clone());
     // The release's data must come back even when an archive cannot be read.
     let (audit, closure) = state
         .db(move |c| {
-            let audit = crate::review::audit_size(c, &reader, release_id).unwrap_or_else(|e| {
-                tracing::warn!(error = %e, "cannot measure the audit size");
-                None
-            });
+            let audit = crate::review::audit_size(c, release_id)?;
             Ok((audit, crate::closure_view::load(c, release_id, &targets)?))
         })
         .await?;
@@ -99,6 +96,7 @@ pub async fn release(_auth: Api<Viewer>, state: web::Data<AppState>, path: web::
         "max_severity": d.release.max_severity,
         "risk_score": d.release.risk_score,
         "audit_lines": audit.as_ref().map(|a| a.lines),
+        "audit_data_lines": audit.as_ref().map(|a| a.data_lines),
         "audit_base": audit.as_ref().and_then(|a| a.base.clone()),
         // What the approval in force was read against (`full`: the whole release).
         "approval": decisions::hashes_in_force(&d.decisions).and_then(|_| d.decisions.iter().rev().find(|x| x.in_force)).map(|x| json!({
@@ -194,9 +192,7 @@ pub async fn decide(post: ApiPost<Auditor, DecisionBody>, state: web::Data<AppSt
     let (release_id, user, comment) = (d.release.id, post.user, post.body.comment);
     let policy = state.review_policy();
     let criteria = crate::review::criteria(&state.config, post.body.criteria.as_deref()).map_err(AppError::from)?;
-    let reader = state.reader();
-    let (release, outcome) =
-        state.db(move |c| crate::review::measured_decide(c, &reader, release_id, &user, verdict, &comment, &policy, None, &criteria)).await?;
+    let (release, outcome) = state.db(move |c| crate::review::measured_decide(c, release_id, &user, verdict, &comment, &policy, None, &criteria)).await?;
     // This process shows the change at once; the others within a feed poll.
     state.index.evict_project(&d.project.name);
     Ok(HttpResponse::Ok().json(json!({ "project": d.project.name, "version": release.version, "status": release.status, "outcome": outcome })))

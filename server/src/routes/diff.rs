@@ -245,7 +245,7 @@ pub async fn page(auth: Page<Viewer>, state: web::Data<AppState>, path: web::Pat
     let out = web::block(move || -> Result<_, AppError> {
         let mut conn = store.conn()?;
         let c = &mut *conn;
-        let audit = review::audit_size(c, &reader, release_id)?;
+        let audit = review::audit_size(c, release_id)?;
         let base = match &wanted_base {
             Some(v) => {
                 let name = ProjectName::parse(&project.name)?;

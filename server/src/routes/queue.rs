@@ -7,7 +7,6 @@
 //! (`POST /releases/<name>/<version>/retry`).
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
@@ -20,12 +19,9 @@ use serde::Deserialize;
 
 use crate::auth::{FormPost, Page, Viewer};
 use crate::error::AppError;
-use crate::review::{self, AuditSummary};
+use crate::review::AuditSummary;
 use crate::state::AppState;
 use crate::views::{format_age, format_count, format_time, url_part, Nav};
-
-/// How long one queue page may spend measuring new audit sizes.
-const MEASURE_BUDGET: Duration = Duration::from_secs(3);
 
 /// Rows on one page of the queue.
 pub const PAGE_ROWS: i64 = 500;
@@ -323,7 +319,6 @@ async fn load(state: &AppState, q: &QueueQuery, rows_path: &str) -> Result<Loade
         with_base_revoked: filter_status.is_empty(),
         approvals: state.review_policy(),
     };
-    let reader = state.reader();
     let offset = (page - 1) * PAGE_ROWS;
     let (counts, shown, backlog, sizes, whys, rounds) = state
         .db(move |c| {
@@ -335,7 +330,7 @@ async fn load(state: &AppState, q: &QueueQuery, rows_path: &str) -> Result<Loade
             // Shown rows first, then the rest of the backlog for the header's total.
             let mut ids = ids;
             ids.extend(backlog.iter().map(|i| i.release_id).filter(|id| !ids.contains(id)).collect::<Vec<_>>());
-            let sizes = review::audit_sizes(c, &reader, &ids, MEASURE_BUDGET)?;
+            let sizes = airlock_store::audit_size::summaries(c, &ids)?;
             Ok((releases::status_counts(c)?, shown, backlog, sizes, whys, rounds))
         })
         .await?;

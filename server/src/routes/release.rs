@@ -205,18 +205,14 @@ pub async fn page(
     let detail = release_detail::load(&state, &name, &version).await?;
     let (metadata, requires_dist) = metadata_rows(&detail);
     let dep_names: Vec<String> = requires_dist.iter().filter_map(|r| airlock_store::domain::requirement_name(r)).collect();
-    let (release_id, reader, targets) = (detail.release.id, state.reader(), state.config.targets.clone());
+    let (release_id, targets) = (detail.release.id, state.config.targets.clone());
     let (project_id, project_name) = (detail.project.id, detail.project.name.clone());
     let (known, audit, closure, yank, reviews, suppressed) = state
         .db(move |c| {
             let reviews = finding_reviews::in_force(c, project_id, release_id)?;
             let suppressed = suppressions::of_project(c, &project_name)?;
             let known = releases::statuses_by_project(c, &dep_names)?;
-            // A page must render even when an archive cannot be read.
-            let audit = review::audit_size(c, &reader, release_id).unwrap_or_else(|e| {
-                tracing::warn!(error = %e, "cannot measure the audit size");
-                None
-            });
+            let audit = review::audit_size(c, release_id)?;
             Ok((known, audit, closure_view::load(c, release_id, &targets)?, airlock_store::index::yank_of(c, release_id)?, reviews, suppressed))
         })
         .await?;

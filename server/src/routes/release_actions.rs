@@ -109,9 +109,8 @@ pub async fn decide(post: FormPost<Auditor, DecisionForm>, state: web::Data<AppS
     let reviewed: Option<Vec<String>> = post.form.sha256s.as_ref().map(|s| s.split(',').map(str::trim).filter(|h| !h.is_empty()).map(String::from).collect());
     let policy = state.review_policy();
     let criteria = review::criteria(&state.config, post.form.criteria.as_deref())?;
-    let reader = state.reader();
     let (release, outcome) =
-        state.db(move |c| review::measured_decide(c, &reader, release_id, &user, verdict, &comment, &policy, reviewed.as_deref(), &criteria)).await?;
+        state.db(move |c| review::measured_decide(c, release_id, &user, verdict, &comment, &policy, reviewed.as_deref(), &criteria)).await?;
     // This process shows the change at once; the others within a feed poll.
     state.index.evict_project(&detail.project.name);
     tracing::info!(project = %detail.project.name, version = %release.version, ?outcome, "decision recorded");

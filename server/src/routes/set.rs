@@ -5,8 +5,6 @@
 //! members whose worst finding is below `bulk_approve_below`, each by an
 //! ordinary decision, leaving the others for individual review.
 
-use std::time::Duration;
-
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use airlock_store::releases::severity_rank;
@@ -18,15 +16,10 @@ use crate::auth::{ApiPost, Auditor, FormPost, Page, Viewer};
 use crate::closure_view::{self, BulkOutcome, ClosureView};
 use crate::error::{ApiError, AppError};
 use crate::release_detail;
-use crate::review;
 use crate::routes::release::release_base;
 use crate::state::AppState;
 use crate::views::{format_count, Nav};
 use airlock_store::dependencies::NodeRow;
-
-/// Time the page may spend measuring audit sizes not measured yet; the
-/// rest show as "measuring" and are filled in by the background task.
-const MEASURE_BUDGET: Duration = Duration::from_secs(2);
 
 pub struct MemberRow {
     project: String,
@@ -84,8 +77,7 @@ pub async fn page(auth: Page<Viewer>, state: web::Data<AppState>, path: web::Pat
     let (detail, view) = load(&state, &name, &version).await?;
     let below = state.config.bulk_approve_below.clone();
     let ids = view.analysis.members.clone();
-    let reader = state.reader();
-    let sizes = state.db(move |c| review::audit_sizes(c, &reader, &ids, MEASURE_BUDGET)).await?;
+    let sizes = state.db(move |c| airlock_store::audit_size::summaries(c, &ids)).await?;
     let root_id = detail.release.id;
     let members: Vec<MemberRow> = view
         .members_by_risk()

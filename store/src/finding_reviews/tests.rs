@@ -1,24 +1,25 @@
 use super::*;
 use crate::domain::{PinnedRequirement, ProjectName, Sha256, Version};
-use crate::files::{add_file, findings_of_release, record_inspection, start_inspection, Inspection, NewFile, NewFinding};
+use crate::files::{add_file, findings_of_release, record_inspection, start_inspection, Finding, Inspection, NewFile};
 use crate::releases::{find_release, request_release};
 use crate::testdb::each_backend;
 
 /// A finding at a line of a file (`path`, `line`, `text`).
-pub(crate) fn at(rule: &str, severity: &str, path: &str, line: i64, text: &str) -> NewFinding {
-    NewFinding {
+pub(crate) fn at(rule: &str, severity: &str, path: &str, line: i64, text: &str) -> Finding {
+    Finding {
         rule: rule.into(),
-        severity: severity.into(),
-        path: Some(path.into()),
-        line: Some(line),
+        severity: airlock_inspect::Severity::parse(severity).expect("a severity name"),
+        file: Some(path.into()),
+        line: Some(u32::try_from(line).expect("a line number")),
         message: format!("{rule} here"),
         snippet: Some(text.into()),
+        also: Vec::new(),
     }
 }
 
 /// A release of `name` with a wheel and an sdist, inspected with these
 /// findings (the sdist's paths under its `name-version/` folder), awaiting review.
-pub(crate) fn inspected(conn: &mut AnyConnection, name: &str, version: &str, wheel: Vec<NewFinding>, sdist: Vec<NewFinding>) -> i64 {
+pub(crate) fn inspected(conn: &mut AnyConnection, name: &str, version: &str, wheel: Vec<Finding>, sdist: Vec<Finding>) -> i64 {
     request_release(conn, &PinnedRequirement::parse(&format!("{name}=={version}")).unwrap(), None, 3, &Default::default()).unwrap();
     let (_, r) = find_release(conn, &ProjectName::parse(name).unwrap(), &Version::parse(version).unwrap()).unwrap().unwrap();
     let mut ids = Vec::new();
@@ -38,7 +39,7 @@ pub(crate) fn inspected(conn: &mut AnyConnection, name: &str, version: &str, whe
     start_inspection(conn, r.id, &ids, 3).unwrap();
     let top = format!("{name}-{version}/");
     let sdist = sdist.into_iter().map(|mut f| {
-        f.path = f.path.map(|p| format!("{top}{p}"));
+        f.file = f.file.map(|p| format!("{top}{p}"));
         f
     });
     for (id, (kind, findings)) in ids.iter().zip([("wheel", wheel), ("sdist", sdist.collect())]) {

@@ -33,9 +33,8 @@ impl Command {
     /// (`bash -c "curl …"`, `cmd /c …`, `powershell -Command …`).
     pub fn programs(&self) -> Vec<&str> {
         let mut out = Vec::new();
-        let mut words = self.words.iter().map(String::as_str).peekable();
         let mut want_program = true;
-        while let Some(word) = words.next() {
+        for word in self.words.iter().map(String::as_str) {
             if want_program {
                 if word.contains('=') && !word.starts_with('-') || WRAPPERS.contains(&program_name(word).as_str()) || word.starts_with('-') {
                     continue;

@@ -1,13 +1,9 @@
 //! Distribution file names (PEP 427 wheels, PEP 625 and legacy sdists),
-//! parsed into name and version instead of split at each call site.
+//! parsed into name, version and tags instead of split at each call site.
+//! The one parser of file names for every crate.
 
-use airlock_store::domain::normalize;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DistType {
-    Wheel,
-    Sdist,
-}
+use crate::name::normalize;
+use crate::report::DistKind;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DistFilename {
@@ -15,10 +11,15 @@ pub struct DistFilename {
     pub name: String,
     /// The version exactly as written in the file name.
     pub version: String,
-    pub dist_type: DistType,
+    /// `Wheel` or `Sdist`.
+    pub kind: DistKind,
+    /// What tells two files of one version apart: a wheel's tags
+    /// (`py3-none-any`), an sdist's archive format (`.tar.gz`).
+    pub variant: String,
 }
 
-const SDIST_SUFFIXES: [&str; 5] = [".tar.gz", ".tgz", ".zip", ".tar.bz2", ".tar"];
+/// The archive formats of sdists, longest match first.
+pub const SDIST_SUFFIXES: [&str; 5] = [".tar.gz", ".tgz", ".zip", ".tar.bz2", ".tar"];
 
 impl DistFilename {
     /// Parse a wheel or sdist file name; anything else (eggs, installers,
@@ -32,7 +33,8 @@ impl DistFilename {
             if !(parts.len() == 5 || parts.len() == 6) || parts.iter().any(|p| p.is_empty()) {
                 return None;
             }
-            return Some(DistFilename { name: normalize(parts[0]), version: parts[1].to_string(), dist_type: DistType::Wheel });
+            let variant = parts[parts.len() - 3..].join("-");
+            return Some(DistFilename { name: normalize(parts[0]), version: parts[1].to_string(), kind: DistKind::Wheel, variant });
         }
         let lower = filename.to_ascii_lowercase();
         let suffix = SDIST_SUFFIXES.iter().find(|s| lower.ends_with(*s))?;
@@ -41,7 +43,7 @@ impl DistFilename {
         if name.is_empty() || version.is_empty() {
             return None;
         }
-        Some(DistFilename { name: normalize(name), version: version.to_string(), dist_type: DistType::Sdist })
+        Some(DistFilename { name: normalize(name), version: version.to_string(), kind: DistKind::Sdist, variant: suffix.to_string() })
     }
 }
 
@@ -52,16 +54,16 @@ mod tests {
     #[test]
     fn wheels_parse_into_name_and_version() {
         let f = DistFilename::parse("Demo_Pkg-1.0.0-py3-none-any.whl").unwrap();
-        assert_eq!((f.name.as_str(), f.version.as_str(), f.dist_type), ("demo-pkg", "1.0.0", DistType::Wheel));
+        assert_eq!((f.name.as_str(), f.version.as_str(), f.kind, f.variant.as_str()), ("demo-pkg", "1.0.0", DistKind::Wheel, "py3-none-any"));
         let f = DistFilename::parse("numpy-2.1.0-1-cp312-cp312-manylinux_2_17_x86_64.whl").unwrap();
-        assert_eq!(f.version, "2.1.0");
+        assert_eq!((f.version.as_str(), f.variant.as_str()), ("2.1.0", "cp312-cp312-manylinux_2_17_x86_64"));
         assert!(DistFilename::parse("bad-1.0.whl").is_none());
     }
 
     #[test]
     fn sdists_parse_including_legacy_dashed_names() {
         let f = DistFilename::parse("python-dateutil-2.8.2.tar.gz").unwrap();
-        assert_eq!((f.name.as_str(), f.version.as_str(), f.dist_type), ("python-dateutil", "2.8.2", DistType::Sdist));
+        assert_eq!((f.name.as_str(), f.version.as_str(), f.kind, f.variant.as_str()), ("python-dateutil", "2.8.2", DistKind::Sdist, ".tar.gz"));
         assert_eq!(DistFilename::parse("demo_pkg-1.0.zip").unwrap().version, "1.0");
     }
 

@@ -1,0 +1,1 @@
+ALTER TABLE audit_sizes DROP COLUMN data_lines;
