@@ -55,7 +55,7 @@ fn registry(extra: &str) -> String {
 async fn wait_awaiting(b: &mut Browser, path: &str) -> String {
     for _ in 0..300 {
         let (_, page) = b.get(path).await;
-        if page.contains("id=\"release-status\">awaiting_review") {
+        if page.contains("status-awaiting_review\" id=\"release-status\"") {
             return page;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
