@@ -12,16 +12,11 @@ mod support;
 
 use std::time::Duration;
 
-use fantoccini::{Client, Locator};
+use fantoccini::Locator;
 use support::airlock::Airlock;
-use support::chromium::{assert_inert, screenshot, start_driver, wait_for_css, Driver};
+use support::chromium::{assert_inert, desktop, screenshot, start_driver, wait_for_css};
 use support::fixtures::Package;
 use support::upstream::{LocalUpstream, UpstreamFile};
-
-/// A desktop-sized session.
-async fn browser(driver: &Driver) -> Client {
-    support::chromium::browser(driver, 1366, 900).await
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_auditor_reviews_a_flagged_release_in_a_real_browser() {
@@ -52,7 +47,7 @@ async fn an_auditor_reviews_a_flagged_release_in_a_real_browser() {
     }
 
     let driver = start_driver();
-    let c = browser(&driver).await;
+    let c = desktop(&driver).await;
     let (session, base_url, wheel) = (c.clone(), airlock.base.clone(), hostile.wheel_filename());
     let outcome = async move {
         let c = session;

@@ -15,7 +15,7 @@ use fantoccini::{Client, Locator};
 use serde_json::{json, Value};
 use support::airlock::Airlock;
 use support::browser::Browser;
-use support::chromium::{assert_inert, run_story, screenshot, sign_in, start_driver, wait_for_css, Driver};
+use support::chromium::{assert_inert, desktop, run_story, screenshot, sign_in, start_driver, wait_for_css};
 use support::fixtures::Package;
 use support::upstream::{Fault, LocalUpstream, UpstreamFile};
 
@@ -54,11 +54,6 @@ fn guarded_module() -> (String, usize) {
     (src, line)
 }
 
-/// A desktop-sized session.
-async fn browser(driver: &Driver) -> Client {
-    support::chromium::browser(driver, 1366, 900).await
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn an_auditor_decides_from_the_diff_moves_on_and_yanks_in_a_real_browser() {
     let (module, exec_line) = guarded_module();
@@ -90,7 +85,7 @@ async fn an_auditor_decides_from_the_diff_moves_on_and_yanks_in_a_real_browser()
     assert_eq!(miss.status().as_u16(), 404, "an index miss");
 
     let driver = start_driver();
-    let c = browser(&driver).await;
+    let c = desktop(&driver).await;
     let (session, base) = (c.clone(), airlock.base.clone());
     run_story(c, async move {
         let c = session;
@@ -231,7 +226,7 @@ async fn the_queue_pages_past_500_rows_and_refreshes_itself() {
     let data = airlock.data_path().to_path_buf();
 
     let driver = start_driver();
-    let c = browser(&driver).await;
+    let c = desktop(&driver).await;
     let (session, base) = (c.clone(), airlock.base.clone());
     run_story(c, async move {
         let c = session;
@@ -342,7 +337,7 @@ async fn a_release_of_thousands_of_files_stays_light_and_its_tree_filters() {
     println!("page sizes for {MODULES} files: {sizes:?}");
 
     let driver = start_driver();
-    let c = browser(&driver).await;
+    let c = desktop(&driver).await;
     let (session, base) = (c.clone(), airlock.base.clone());
     run_story(c, async move {
         let c = session;

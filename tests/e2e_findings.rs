@@ -15,10 +15,10 @@ mod support;
 use std::process::Command;
 use std::time::Duration;
 
-use fantoccini::{Client, Locator};
+use fantoccini::Locator;
 use support::airlock::Airlock;
 use support::browser::{hidden_csrf, Browser};
-use support::chromium::{assert_inert, screenshot, start_driver, wait_for_css, Driver};
+use support::chromium::{assert_inert, desktop, screenshot, start_driver, wait_for_css};
 use support::fixtures::Package;
 use support::upstream::{LocalUpstream, UpstreamFile};
 
@@ -83,11 +83,6 @@ fn first_text_of(page: &str, class_attr: &str) -> String {
         }
     }
     out.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// A desktop-sized session.
-async fn browser(driver: &Driver) -> Client {
-    support::chromium::browser(driver, 1366, 900).await
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -253,7 +248,7 @@ async fn auditors_work_through_many_findings_at_the_desk() {
     let (_, queue) = alice.get("/queue").await;
     assert_eq!(score_of(&queue, "1.0"), before, "removing the suppression restores the score");
     let driver = start_driver();
-    let c = browser(&driver).await;
+    let c = desktop(&driver).await;
     let (session, base_url, viewer_path) = (c.clone(), airlock.base.clone(), viewer.clone());
     let outcome = async move {
         let c = session;

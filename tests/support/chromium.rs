@@ -41,6 +41,11 @@ pub fn start_driver() -> Driver {
     Driver { child, url: format!("http://127.0.0.1:{port}") }
 }
 
+/// A desktop-sized session (1366 × 900).
+pub async fn desktop(driver: &Driver) -> Client {
+    browser(driver, 1366, 900).await
+}
+
 /// A headless session whose window is `width` × `height` CSS pixels.
 pub async fn browser(driver: &Driver, width: u32, height: u32) -> Client {
     let chromium = find_binary(&["chromium", "chromium-browser", "google-chrome"]).expect("chromium not found");

@@ -30,10 +30,7 @@ pub async fn run(ctx: &Context, task: AddFile) -> Result<(), JobError> {
         return Err(JobError::permanent(format!("{filename} is not a file of this release that was left out")));
     };
     let (project, release) = ctx.db(move |c| releases::release_by_id(c, release_id)).await?;
-    let upstream = ctx
-        .upstream
-        .as_ref()
-        .ok_or_else(|| JobError::permanent("no upstream index is configured: set --upstream, AIRLOCK_UPSTREAM or `upstream` in the config file"))?;
+    let upstream = ctx.upstream_client()?;
     let name = ProjectName::parse(&project.name).map_err(JobError::from)?;
     let version = Version::parse(&release.version).map_err(JobError::from)?;
     let listed = upstream.project_files(&name).await?;

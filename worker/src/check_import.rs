@@ -59,10 +59,7 @@ async fn check_upstream(
     specifier: Option<&str>,
     hashes: &[String],
 ) -> Result<Result<Version, Refusal>, JobError> {
-    let upstream = ctx
-        .upstream
-        .as_ref()
-        .ok_or_else(|| JobError::permanent("no upstream index is configured: set --upstream, AIRLOCK_UPSTREAM or `upstream` in the config file"))?;
+    let upstream = ctx.upstream_client()?;
     let listed = match upstream.project_files(name).await {
         Ok(listed) => listed,
         Err(e) if e.upstream_absent => {

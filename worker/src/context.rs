@@ -65,6 +65,14 @@ pub struct WatchSettings {
 }
 
 impl Context {
+    /// The upstream client, or the permanent error every job that needs the
+    /// upstream gives when none is configured.
+    pub fn upstream_client(&self) -> Result<&UpstreamClient, JobError> {
+        self.upstream
+            .as_ref()
+            .ok_or_else(|| JobError::permanent("no upstream index is configured: set --upstream, AIRLOCK_UPSTREAM or `upstream` in the config file"))
+    }
+
     pub fn new(store: Store, config: &Config) -> Result<Context, JobError> {
         let upstream = match &config.upstream {
             Some(url) => {

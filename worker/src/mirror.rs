@@ -32,10 +32,7 @@ pub async fn run(ctx: &Context, task: MirrorRelease) -> Result<(), JobError> {
     refuse_reserved(ctx, &project.name, Some(&release.version)).await?;
     ctx.db(move |c| releases::set_status(c, release_id, ReleaseStatus::Mirroring, None)).await?;
 
-    let upstream = ctx
-        .upstream
-        .as_ref()
-        .ok_or_else(|| JobError::permanent("no upstream index is configured: set --upstream, AIRLOCK_UPSTREAM or `upstream` in the config file"))?;
+    let upstream = ctx.upstream_client()?;
     let name = ProjectName::parse(&project.name).map_err(JobError::from)?;
     let version = Version::parse(&release.version).map_err(JobError::from)?;
     let listed = upstream.project_files(&name).await?;

@@ -15,10 +15,7 @@ use crate::upstream::UpstreamFile;
 use airlock_inspect::DistFilename;
 
 pub async fn run(ctx: &Context, task: RequestLatest) -> Result<(), JobError> {
-    let upstream = ctx
-        .upstream
-        .as_ref()
-        .ok_or_else(|| JobError::permanent("no upstream index is configured: set --upstream, AIRLOCK_UPSTREAM or `upstream` in the config file"))?;
+    let upstream = ctx.upstream_client()?;
     let name = ProjectName::parse(&task.project).map_err(JobError::from)?;
     crate::mirror::refuse_reserved(ctx, name.as_str(), None).await?;
     let listed = match upstream.project_files(&name).await {

@@ -212,7 +212,7 @@ async fn resolve_one(
 /// The project's versions on the upstream with their files; None when the
 /// upstream has no such project.
 async fn upstream_candidates(ctx: &Context, project: &str) -> Result<Option<Vec<Candidate>>, JobError> {
-    let upstream = ctx.upstream.as_ref().ok_or_else(|| JobError::permanent("no upstream index is configured"))?;
+    let upstream = ctx.upstream_client()?;
     let name = ProjectName::parse(project).map_err(JobError::from)?;
     let listed = match upstream.project_files(&name).await {
         Ok(listed) => listed,

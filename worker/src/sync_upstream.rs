@@ -16,7 +16,7 @@ use crate::context::Context;
 use crate::error::JobError;
 
 pub async fn run(ctx: &Context, task: SyncUpstream) -> Result<(), JobError> {
-    let upstream = ctx.upstream.as_ref().ok_or_else(|| JobError::permanent("no upstream index is configured"))?;
+    let upstream = ctx.upstream_client()?;
     let name = ProjectName::parse(&task.project).map_err(JobError::from)?;
     let listed: Vec<UpstreamState> =
         upstream.project_files(&name).await?.into_iter().map(|f| UpstreamState { filename: f.filename, sha256: f.sha256, yanked: f.yanked }).collect();

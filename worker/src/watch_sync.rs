@@ -64,7 +64,7 @@ enum One {
 /// One pass over the watches due now (every watch when `all`).
 pub async fn sync_pass(ctx: &Context, all: bool) -> Result<PassReport, JobError> {
     let started = std::time::Instant::now();
-    let upstream = ctx.upstream.clone().ok_or_else(|| JobError::permanent("no upstream index is configured"))?;
+    let upstream = ctx.upstream_client()?.clone();
     let interval_ms = ctx.watch.interval.unwrap_or(Duration::from_secs(3600)).as_millis() as i64;
     let now = now_ms();
     let due = ctx.db(move |c| watches::claim_due(c, now, interval_ms, all)).await?;
