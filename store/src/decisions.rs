@@ -349,23 +349,8 @@ pub fn decide_for(
 /// auditors since its last decision in force or refusal), for those with
 /// any: what a queue row shows as "1 of 2 approvals".
 pub fn approvals_recorded(conn: &mut AnyConnection, release_ids: &[i64]) -> StoreResult<std::collections::HashMap<i64, usize>> {
-    let rows: Vec<(i64, i64, String, bool)> = decisions::table
-        .filter(decisions::release_id.eq_any(release_ids))
-        .order(decisions::id)
-        .select((decisions::release_id, decisions::user_id, decisions::decision, decisions::in_force))
-        .load(conn)?;
-    let mut rounds: std::collections::HashMap<i64, Vec<i64>> = std::collections::HashMap::new();
-    for (release_id, user_id, decision, in_force) in rows {
-        let round = rounds.entry(release_id).or_default();
-        if decision == "approve" && !in_force {
-            if !round.contains(&user_id) {
-                round.push(user_id);
-            }
-        } else {
-            round.clear();
-        }
-    }
-    Ok(rounds.into_iter().filter(|(_, users)| !users.is_empty()).map(|(id, users)| (id, users.len())).collect())
+    // One reading of a four-eyes round: the queue's, counted.
+    Ok(crate::queue::approvals_this_round(conn, release_ids)?.into_iter().map(|(id, users)| (id, users.len())).collect())
 }
 
 /// The hashes the approval in force covers, from a release's decisions

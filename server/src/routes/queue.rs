@@ -320,18 +320,17 @@ async fn load(state: &AppState, q: &QueueQuery, rows_path: &str) -> Result<Loade
         approvals: state.review_policy(),
     };
     let offset = (page - 1) * PAGE_ROWS;
-    let (counts, shown, backlog, sizes, whys, rounds) = state
+    let (counts, shown, backlog, sizes, whys) = state
         .db(move |c| {
             let shown = review_queue::queue_page(c, &filter, offset, PAGE_ROWS)?;
             let ids: Vec<i64> = shown.items.iter().map(|i| i.release_id).collect();
             let whys = whys(airlock_store::files::serious_findings_of(c, &ids)?);
-            let rounds = review_queue::approvals_this_round(c, &ids)?;
             let backlog = review_queue::queue(c, &QueueFilter { statuses: vec![ReleaseStatus::AwaitingReview], ..QueueFilter::default() }, 5000)?;
             // Shown rows first, then the rest of the backlog for the header's total.
             let mut ids = ids;
             ids.extend(backlog.iter().map(|i| i.release_id).filter(|id| !ids.contains(id)).collect::<Vec<_>>());
             let sizes = airlock_store::audit_size::summaries(c, &ids)?;
-            Ok((releases::status_counts(c)?, shown, backlog, sizes, whys, rounds))
+            Ok((releases::status_counts(c)?, shown, backlog, sizes, whys))
         })
         .await?;
     let mut counts: Vec<(String, i64)> = counts;
@@ -340,7 +339,6 @@ async fn load(state: &AppState, q: &QueueQuery, rows_path: &str) -> Result<Loade
     let backlog_unmeasured = backlog.iter().filter(|i| !sizes.contains_key(&i.release_id)).count() as i64;
     let now = airlock_store::now_ms();
     let sizes: HashMap<i64, AuditSummary> = sizes;
-    let policy = state.review_policy();
     let (total, first) = (shown.total, offset + 1);
     let last = offset + shown.items.len() as i64;
     let filters = q.filters();
@@ -348,8 +346,8 @@ async fn load(state: &AppState, q: &QueueQuery, rows_path: &str) -> Result<Loade
         .items
         .into_iter()
         .map(|i| {
-            let needed = policy.approvals_needed(&i.max_severity);
-            let have = rounds.get(&i.release_id).map_or(0, Vec::len);
+            // The store weighed each row under the filter's review policy.
+            let (have, needed) = (i.approvals_recorded, i.approvals_required);
             let s = sizes.get(&i.release_id);
             let why = whys.get(&i.release_id).cloned().unwrap_or_default();
             let mut row = QueueRow::new(i, s, now, why);
