@@ -15,6 +15,9 @@
 #    Airlock alternately, twice (nginx, Airlock, Airlock, nginx), and the
 #    table gives the mean of the two same-moment ratios, the worse p99 of
 #    each server, and the machine's load average when the endpoint started.
+#    It also gives each server's CPU time per request (user + system, all
+#    of its processes and threads, from /proc), which a busy machine moves
+#    far less than it moves requests per second.
 # 4. Airlock's log volume over the whole run, per million requests.
 #
 # AIRLOCK_BENCH_BIN=PATH runs another build of airlock (e.g. an older
@@ -98,40 +101,56 @@ to_ms() {
 }
 
 airlock_requests=0
-# run CONNS SECS URL [HEADER] -> "req/s p99_ms requests errors"
+nginx_pids() { cat "$out/nginx.pid"; pgrep -P "$(cat "$out/nginx.pid")"; }
+# CPU clock ticks (user + system) used so far by the processes PIDS...
+# (a process's /proc/PID/stat counts all of its threads).
+cpu_ticks() {
+    local total=0 pid
+    for pid in "$@"; do
+        total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat")))
+    done
+    echo "$total"
+}
+tick_us=$((1000000 / $(getconf CLK_TCK)))
+# run PIDS CONNS SECS URL [HEADER] -> "req/s p99_ms requests errors cpu_us_per_request"
 run() {
-    local conns="$1" secs="$2" url="$3" header="${4:-}"
+    local pids="$1" conns="$2" secs="$3" url="$4" header="${5:-}"
     local args=(-t2 -c"$conns" -d"${secs}s" --latency)
     [ -n "$header" ] && args+=(-H "$header")
-    local report
+    local report before after
+    # shellcheck disable=SC2086
+    before="$(cpu_ticks $pids)"
     report="$(wrk "${args[@]}" "$url")"
+    # shellcheck disable=SC2086
+    after="$(cpu_ticks $pids)"
     echo "$report" >>"$out/wrk.log"
     local rps p99 requests errors
     rps="$(awk '/Requests\/sec/ {print $2}' <<<"$report")"
     p99="$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$report")")"
     requests="$(awk '/requests in/ {print $1}' <<<"$report")"
     errors="$(grep -E 'Non-2xx|Socket errors' <<<"$report" | tr -s ' ' | paste -sd ';' | tr ' ' '_' || true)"
-    echo "$rps $p99 $requests ${errors:-none}"
+    echo "$rps $p99 $requests ${errors:-none} $(echo "($after - $before) * $tick_us / $requests" | bc -l)"
 }
 
 : >"$out/wrk.log"
 printf '\n%s, %s s per run, 64 connections; load average at start: %s\n' "$(date -u +%FT%TZ)" "$duration" "$(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-26s %10s %11s %7s %7s %6s %10s %12s %5s\n' endpoint "nginx r/s" "airlock r/s" ratio1 ratio2 mean "nginx p99" "airlock p99" load
+printf '%-26s %10s %11s %7s %7s %6s %10s %12s %11s %11s %5s\n' endpoint "nginx r/s" "airlock r/s" ratio1 ratio2 mean "nginx p99" "airlock p99" "nginx cpu" "airlock cpu" load
 row() {
     local name="$1" airlock_url="$2" nginx_url="$3" header="${4:-}"
-    local load n1 n1p a1 a1p a1n a1e n2 n2p a2 a2p a2n a2e
+    local load n1 n1p n1c a1 a1p a1n a1e a1c n2 n2p n2c a2 a2p a2n a2e a2c
     load="$(cut -d' ' -f1 /proc/loadavg)"
-    read -r n1 n1p _ _ <<<"$(run 64 "$duration" "$nginx_url" "$header")"
-    read -r a1 a1p a1n a1e <<<"$(run 64 "$duration" "$airlock_url" "$header")"
-    read -r a2 a2p a2n a2e <<<"$(run 64 "$duration" "$airlock_url" "$header")"
-    read -r n2 n2p _ _ <<<"$(run 64 "$duration" "$nginx_url" "$header")"
+    read -r n1 n1p _ _ n1c <<<"$(run "$(nginx_pids)" 64 "$duration" "$nginx_url" "$header")"
+    read -r a1 a1p a1n a1e a1c <<<"$(run "$airlock_pid" 64 "$duration" "$airlock_url" "$header")"
+    read -r a2 a2p a2n a2e a2c <<<"$(run "$airlock_pid" 64 "$duration" "$airlock_url" "$header")"
+    read -r n2 n2p _ _ n2c <<<"$(run "$(nginx_pids)" 64 "$duration" "$nginx_url" "$header")"
     airlock_requests=$((airlock_requests + a1n + a2n))
     local r1 r2
     r1="$(echo "$a1 / $n1" | bc -l)"
     r2="$(echo "$a2 / $n2" | bc -l)"
-    printf '%-26s %10.0f %11.0f %6.2fx %6.2fx %5.2fx %8s ms %9s ms %5s %s\n' "$name" "$(echo "($n1 + $n2) / 2" | bc -l)" \
+    printf '%-26s %10.0f %11.0f %6.2fx %6.2fx %5.2fx %8s ms %9s ms %8.1f us %8.1f us %5s %s\n' "$name" "$(echo "($n1 + $n2) / 2" | bc -l)" \
         "$(echo "($a1 + $a2) / 2" | bc -l)" "$r1" "$r2" "$(echo "($r1 + $r2) / 2" | bc -l)" \
-        "$(printf '%s\n%s\n' "$n1p" "$n2p" | sort -g | tail -1)" "$(printf '%s\n%s\n' "$a1p" "$a2p" | sort -g | tail -1)" "$load" \
+        "$(printf '%s\n%s\n' "$n1p" "$n2p" | sort -g | tail -1)" "$(printf '%s\n%s\n' "$a1p" "$a2p" | sort -g | tail -1)" \
+        "$(echo "($n1c + $n2c) / 2" | bc -l)" "$(echo "($a1c + $a2c) / 2" | bc -l)" "$load" \
         "$([ "$a1e$a2e" = nonenone ] || echo "airlock errors: $a1e $a2e")"
 }
 row "/simple/<project>/ HTML" "$a/simple/$SMALL/" "$n/simple/$SMALL/"
