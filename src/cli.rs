@@ -62,6 +62,9 @@ pub struct GlobalArgs {
     /// Database connections this process keeps at most [default: workers + 8 for serve, workers + 2 for worker].
     #[arg(long, env = "AIRLOCK_DB_POOL_SIZE", global = true)]
     pub db_pool_size: Option<u32>,
+    /// With an object store: the most this node's cache of its blobs holds, in MiB [default: 10240].
+    #[arg(long, env = "AIRLOCK_BLOB_CACHE_MB", global = true)]
+    pub blob_cache_mb: Option<u64>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -275,6 +278,7 @@ impl GlobalArgs {
             blob_store: self.blob_store.clone(),
             upstream_concurrency: self.upstream_concurrency,
             db_pool_size: self.db_pool_size,
+            blob_cache_mb: self.blob_cache_mb,
             ..Settings::default()
         }
     }

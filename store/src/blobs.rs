@@ -9,7 +9,8 @@
 //! write lands in the bucket (through a temporary key) before it lands in
 //! the cache, and a read of a blob the cache lacks streams it from the
 //! bucket into the cache, checked against its name, first. Blobs never
-//! change, so the cache never goes stale.
+//! change, so the cache never goes stale; its size is bounded
+//! ([`crate::blob_cache`]).
 
 use std::fs::{self, File};
 use std::io::{self, Write};
@@ -20,6 +21,7 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256 as Sha256Hasher};
 use thiserror::Error;
 
+use crate::blob_cache::CacheBound;
 use crate::blob_remote::Remote;
 use crate::config::BlobLocation;
 use crate::domain::Sha256;
@@ -45,6 +47,8 @@ pub struct BlobStore {
     /// The blobs, or this node's cache of the object store's.
     root: PathBuf,
     remote: Option<Arc<Remote>>,
+    /// With an object store: the bound on the cache folder.
+    bound: Option<Arc<CacheBound>>,
 }
 
 impl BlobStore {
@@ -52,19 +56,26 @@ impl BlobStore {
     pub fn open(root: impl Into<PathBuf>) -> Result<Self, BlobError> {
         let root = root.into();
         fs::create_dir_all(root.join("tmp")).map_err(io_err(&root))?;
-        Ok(BlobStore { root, remote: None })
+        Ok(BlobStore { root, remote: None, bound: None })
     }
 
     /// Blobs where `location` says; `cache` is the local folder an object
-    /// store's blobs are cached in.
-    pub fn open_location(location: &BlobLocation, cache: &Path) -> Result<Self, BlobError> {
+    /// store's blobs are cached in, holding at most `cache_limit` bytes.
+    pub fn open_location(location: &BlobLocation, cache: &Path, cache_limit: u64) -> Result<Self, BlobError> {
         match location {
             BlobLocation::Folder(root) => BlobStore::open(root),
             BlobLocation::S3 { bucket, prefix } => {
                 let remote = Remote::new(bucket, prefix)?;
-                Ok(BlobStore { remote: Some(Arc::new(remote)), ..BlobStore::open(cache)? })
+                BlobStore::cached(Arc::new(remote), cache, Some(cache_limit))
             }
         }
+    }
+
+    /// An object store's blobs, cached in the folder `cache` (bounded when a limit is given).
+    fn cached(remote: Arc<Remote>, cache: &Path, limit: Option<u64>) -> Result<Self, BlobError> {
+        let local = BlobStore::open(cache)?;
+        let bound = limit.map(|limit| Arc::new(CacheBound::new(&local.root, limit)));
+        Ok(BlobStore { remote: Some(remote), bound, ..local })
     }
 
     /// The blob folder (with an object store: the local cache).
@@ -141,7 +152,15 @@ impl BlobStore {
                 self.fetch(remote, sha)?;
             }
         }
-        File::open(&path).map_err(|e| match e.kind() {
+        match File::open(&path) {
+            // Trimmed from the cache between the check and the open: once more.
+            Err(e) if e.kind() == io::ErrorKind::NotFound && self.remote.is_some() => {
+                self.fetch(self.remote.as_deref().expect("checked"), sha)?;
+                File::open(&path)
+            }
+            opened => opened,
+        }
+        .map_err(|e| match e.kind() {
             io::ErrorKind::NotFound => BlobError::Missing(sha.clone()),
             _ => BlobError::Io { path, source: e },
         })
@@ -179,13 +198,20 @@ impl BlobStore {
         let endpoint = format!("{}://{}", url.scheme(), &url[url::Position::BeforeHost..url::Position::AfterPort]);
         let prefix = format!("test-{}/", hex::encode(rand::random::<[u8; 8]>()));
         let remote = Remote::at_endpoint(&endpoint, &bucket, &prefix).expect("test object store");
-        Some(BlobStore { remote: Some(Arc::new(remote)), ..BlobStore::open(cache).expect("cache folder") })
+        Some(BlobStore::cached(Arc::new(remote), cache, None).expect("cache folder"))
     }
 
     /// The same bucket and prefix with another cache folder: a second node.
     #[doc(hidden)]
     pub fn with_cache(&self, cache: &Path) -> Result<BlobStore, BlobError> {
-        Ok(BlobStore { remote: self.remote.clone(), ..BlobStore::open(cache)? })
+        self.with_bounded_cache(cache, None)
+    }
+
+    /// The same bucket and prefix with another cache folder of at most `limit` bytes.
+    #[doc(hidden)]
+    pub fn with_bounded_cache(&self, cache: &Path, limit: Option<u64>) -> Result<BlobStore, BlobError> {
+        let remote = self.remote.clone().ok_or_else(|| BlobError::Remote { what: "cache".into(), message: "not an object store".into() })?;
+        BlobStore::cached(remote, cache, limit)
     }
 
     /// Stream a blob from the object store into the cache, checked against its name.
@@ -253,6 +279,9 @@ impl BlobWriter {
         self.file.persist(&dest).map_err(|e| BlobError::Io { path: dest.clone(), source: e.error })?;
         if let Ok(dir) = File::open(&parent) {
             let _ = dir.sync_all();
+        }
+        if let Some(bound) = &self.store.bound {
+            bound.added(&self.store.root, &dest, self.len);
         }
         Ok((actual, self.len))
     }
@@ -367,5 +396,28 @@ mod tests {
         let third = first.with_cache(&dir.path().join("c")).unwrap();
         assert!(matches!(third.open_verified(&evil), Err(BlobError::HashMismatch { .. })));
         assert!(!third.path_of(&evil).exists(), "refused bytes are not cached");
+    }
+
+    #[test]
+    fn a_bounded_cache_lets_the_oldest_blobs_go_and_fetches_them_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let Some(first) = BlobStore::on_test_s3(&dir.path().join("a")) else { return eprintln!("{TEST_SKIP}") };
+        let blobs: Vec<(Sha256, Vec<u8>)> = (0..5u8)
+            .map(|i| {
+                let bytes = vec![i; 400];
+                (first.put(&bytes).unwrap(), bytes)
+            })
+            .collect();
+        // A node whose cache holds at most 1,000 bytes reads all five.
+        let node = first.with_bounded_cache(&dir.path().join("b"), Some(1_000)).unwrap();
+        for (sha, bytes) in &blobs {
+            assert_eq!(&read_all(node.open_verified(sha).unwrap()), bytes);
+            let held: u64 = blobs.iter().filter(|(s, _)| node.path_of(s).is_file()).map(|(_, b)| b.len() as u64).sum();
+            assert!(held <= 1_000, "the cache holds {held} bytes, over its bound");
+            assert!(node.path_of(sha).is_file(), "the blob just read stays");
+        }
+        let (first_sha, first_bytes) = &blobs[0];
+        assert!(!node.path_of(first_sha).exists(), "the first fetched left the cache");
+        assert_eq!(&read_all(node.open_verified(first_sha).unwrap()), first_bytes, "and is fetched again on demand");
     }
 }

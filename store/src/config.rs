@@ -163,6 +163,8 @@ pub struct Settings {
     pub upstream_concurrency: Option<usize>,
     /// Database connections one process keeps at most.
     pub db_pool_size: Option<u32>,
+    /// With an object store: the most this node's cache folder holds, in MiB.
+    pub blob_cache_mb: Option<u64>,
 }
 
 impl Settings {
@@ -224,6 +226,7 @@ impl Settings {
             blob_store: self.blob_store.or(lower.blob_store),
             upstream_concurrency: self.upstream_concurrency.or(lower.upstream_concurrency),
             db_pool_size: self.db_pool_size.or(lower.db_pool_size),
+            blob_cache_mb: self.blob_cache_mb.or(lower.blob_cache_mb),
         }
     }
 
@@ -385,6 +388,8 @@ pub struct Config {
     pub upstream_concurrency: usize,
     /// Database connections one process keeps at most (None: sized from the workers).
     pub db_pool_size: Option<u32>,
+    /// With an object store: the most this node's cache folder holds, in bytes.
+    pub blob_cache_bytes: u64,
 }
 
 /// Where events are POSTed, and the key that signs them (never printed).
@@ -428,6 +433,7 @@ impl fmt::Debug for Config {
             .field("upstream_allow_private", &self.upstream_allow_private)
             .field("reserved_names", &self.reserved_names.entries())
             .field("blob_store", &self.blob_store)
+            .field("blob_cache_bytes", &self.blob_cache_bytes)
             .finish_non_exhaustive()
     }
 }
@@ -604,6 +610,10 @@ impl Config {
                 Some(0) => return Err(StoreError::Config("db_pool_size must be at least 1".into())),
                 other => other,
             },
+            blob_cache_bytes: match s.blob_cache_mb.unwrap_or(DEFAULT_BLOB_CACHE_MB) {
+                0 => return Err(StoreError::Config("blob_cache_mb must be at least 1".into())),
+                mb => mb.saturating_mul(1024 * 1024),
+            },
         })
     }
 
@@ -645,6 +655,9 @@ fn parse_approvals_required(map: std::collections::BTreeMap<String, i64>) -> Sto
         })
         .collect()
 }
+
+/// The default bound on a node's cache of an object store's blobs: 10 GiB.
+pub const DEFAULT_BLOB_CACHE_MB: u64 = 10 * 1024;
 
 /// Where blobs live (`blob_store`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -872,6 +885,9 @@ mod tests {
         assert_eq!((c.pool_size(2, 8), c.upstream_concurrency), (5, 9));
         assert!(Config::resolve(Settings { db_pool_size: Some(0), ..Settings::default() }).is_err());
         assert!(Config::resolve(Settings { upstream_concurrency: Some(0), ..Settings::default() }).unwrap_err().to_string().contains("upstream_concurrency"));
+        assert_eq!(Config::resolve(Settings::default()).unwrap().blob_cache_bytes, 10 * 1024 * 1024 * 1024);
+        assert_eq!(Config::resolve(Settings { blob_cache_mb: Some(512), ..Settings::default() }).unwrap().blob_cache_bytes, 512 * 1024 * 1024);
+        assert!(Config::resolve(Settings { blob_cache_mb: Some(0), ..Settings::default() }).unwrap_err().to_string().contains("blob_cache_mb"));
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod audit_size;
 pub mod auth;
 pub mod backup;
+pub mod blob_cache;
 mod blob_remote;
 pub mod blobs;
 pub mod config;
@@ -71,7 +72,7 @@ impl Store {
         if !applied.is_empty() {
             tracing::info!(migrations = ?applied, "applied database migrations");
         }
-        let blobs = BlobStore::open_location(&config.blob_store, &config.blob_dir)?;
+        let blobs = BlobStore::open_location(&config.blob_store, &config.blob_dir, config.blob_cache_bytes)?;
         Ok(Store { pool, blobs })
     }
 
