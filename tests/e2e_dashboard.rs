@@ -351,7 +351,7 @@ async fn a_release_awaiting_review_is_measured_in_the_background() {
         let conn = &mut pool.get().unwrap();
         if let Some((_, release)) = airlock_store::releases::find_release(conn, &name, &version).unwrap() {
             if let Some(size) = airlock_store::audit_size::of_releases(conn, &[release.id]).unwrap().pop() {
-                assert_eq!(release.status, "awaiting_review");
+                assert_eq!(release.status, airlock_store::domain::ReleaseStatus::AwaitingReview);
                 break size;
             }
         }

@@ -375,6 +375,21 @@ async fn a_release_the_upstream_yanks_after_approval_is_yanked_in_airlock_too() 
     assert!(airlock.log().contains("upstream yank state synced"), "{}", airlock.log());
 }
 
+/// Send a request that the default log records (any POST is logged at
+/// INFO) and wait until its line is written; returns where that line starts
+/// and ends in the log. Everything logged before the request is in the log
+/// then: a positive signal instead of a pause.
+async fn log_marker(airlock: &Airlock, name: &str) -> (usize, usize) {
+    let needle = format!("path=/log-marker/{name}");
+    reqwest::Client::new().post(airlock.url(&format!("/log-marker/{name}"))).send().await.unwrap();
+    eventually(&format!("the {name} marker was logged"), Duration::from_secs(10), || std::future::ready(airlock.log().contains(&needle))).await;
+    let log = airlock.log();
+    let at = log.find(&needle).unwrap();
+    let start = log[..at].rfind('\n').map_or(0, |i| i + 1);
+    let end = log[at..].find('\n').map_or(log.len(), |i| at + i + 1);
+    (start, end)
+}
+
 /// What uv sends for a project page.
 const UV_ACCEPT: &str = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01";
 
@@ -417,14 +432,16 @@ async fn by_default_index_hits_write_no_log_line_while_decisions_do() {
             }
         }
     };
-    std::thread::sleep(Duration::from_millis(300));
-    let mark = airlock.log().len();
+    // Between two marker lines, what the hits wrote (nothing arrives late:
+    // the log is written in order, and the second marker is in it).
+    let (_, mark) = log_marker(&airlock, "before").await;
     hits(airlock.base.clone(), file_url.clone()).await;
-    std::thread::sleep(Duration::from_millis(300));
+    let (end, _) = log_marker(&airlock, "after").await;
     let log = airlock.log();
-    let per_request: Vec<&str> = log[mark..].lines().filter(|l| l.contains("/simple/") || l.contains("/files/")).collect();
+    let written = &log[mark..end];
+    let per_request: Vec<&str> = written.lines().filter(|l| l.contains("/simple/") || l.contains("/files/")).collect();
     assert!(per_request.is_empty(), "200 index hits wrote per-request lines:\n{}", per_request.join("\n"));
-    assert!(log[mark..].lines().count() <= 3, "200 index hits wrote lines:\n{}", &log[mark..]);
+    assert!(written.lines().count() <= 3, "200 index hits wrote lines:\n{written}");
 
     // The access log, on request: one line per hit, in its own file.
     let access = airlock.data_path().join("access.log");

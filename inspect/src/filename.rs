@@ -45,6 +45,25 @@ impl DistFilename {
         }
         Some(DistFilename { name: normalize(name), version: version.to_string(), kind: DistKind::Sdist, variant: suffix.to_string() })
     }
+
+    /// [`DistFilename::parse`], knowing the project the file belongs to. A
+    /// legacy sdist name is ambiguous when its name or version holds a dash
+    /// (`foo-bar-1.0.tar.gz`: `foo-bar` 1.0, or `foo` `bar-1.0`;
+    /// `pkg-1.0-post1.tar.gz`), and `parse` splits at the last dash: here it
+    /// is split right after the project's name when it starts with it.
+    pub fn parse_for_project(filename: &str, project: &str) -> Option<DistFilename> {
+        let parsed = DistFilename::parse(filename)?;
+        let project = normalize(project);
+        if parsed.kind != DistKind::Sdist || parsed.name == project {
+            return Some(parsed);
+        }
+        let stem = &filename[..filename.len() - parsed.variant.len()];
+        let after_name = stem.match_indices('-').map(|(i, _)| i).find(|&i| normalize(&stem[..i]) == project).map(|i| &stem[i + 1..]);
+        Some(match after_name {
+            Some(version) if !version.is_empty() => DistFilename { name: project, version: version.to_string(), ..parsed },
+            _ => parsed,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -65,6 +84,21 @@ mod tests {
         let f = DistFilename::parse("python-dateutil-2.8.2.tar.gz").unwrap();
         assert_eq!((f.name.as_str(), f.version.as_str(), f.kind, f.variant.as_str()), ("python-dateutil", "2.8.2", DistKind::Sdist, ".tar.gz"));
         assert_eq!(DistFilename::parse("demo_pkg-1.0.zip").unwrap().version, "1.0");
+    }
+
+    #[test]
+    fn ambiguous_legacy_sdists_split_after_the_known_project_name() {
+        let f = DistFilename::parse_for_project("foo-bar-1.0.tar.gz", "foo").unwrap();
+        assert_eq!((f.name.as_str(), f.version.as_str()), ("foo", "bar-1.0"));
+        let f = DistFilename::parse_for_project("foo-bar-1.0.tar.gz", "Foo_Bar").unwrap();
+        assert_eq!((f.name.as_str(), f.version.as_str()), ("foo-bar", "1.0"));
+        let f = DistFilename::parse_for_project("Pkg-1.0-post1.zip", "pkg").unwrap();
+        assert_eq!((f.name.as_str(), f.version.as_str(), f.variant.as_str()), ("pkg", "1.0-post1", ".zip"));
+        // Another project's file keeps the plain split; wheels are never ambiguous.
+        let f = DistFilename::parse_for_project("other-2.0.tar.gz", "pkg").unwrap();
+        assert_eq!((f.name.as_str(), f.version.as_str()), ("other", "2.0"));
+        let f = DistFilename::parse_for_project("foo_bar-1.0-py3-none-any.whl", "foo").unwrap();
+        assert_eq!((f.name.as_str(), f.version.as_str()), ("foo-bar", "1.0"));
     }
 
     #[test]

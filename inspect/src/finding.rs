@@ -27,8 +27,25 @@ impl Severity {
         }
     }
 
+    /// Points a finding of this severity adds to a risk score.
+    pub const fn weight(self) -> u64 {
+        match self {
+            Severity::Critical => 100,
+            Severity::High => 40,
+            Severity::Medium => 10,
+            Severity::Low => 3,
+            Severity::Info | Severity::None => 0,
+        }
+    }
+
     pub fn parse(s: &str) -> Option<Severity> {
         [Severity::None, Severity::Info, Severity::Low, Severity::Medium, Severity::High, Severity::Critical].into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for Severity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

@@ -28,9 +28,9 @@ impl DistKind {
         classify(filename).0
     }
 
-    /// The kind [`DistKind::as_str`] names; anything else is `Unknown`.
-    pub fn parse(s: &str) -> DistKind {
-        [DistKind::Wheel, DistKind::Sdist, DistKind::Egg].into_iter().find(|k| k.as_str() == s).unwrap_or(DistKind::Unknown)
+    /// The kind [`DistKind::as_str`] names, `unknown` included; None for any other text.
+    pub fn parse(s: &str) -> Option<DistKind> {
+        [DistKind::Wheel, DistKind::Sdist, DistKind::Egg, DistKind::Unknown].into_iter().find(|k| k.as_str() == s)
     }
 
     pub fn as_str(self) -> &'static str {
@@ -40,6 +40,12 @@ impl DistKind {
             DistKind::Egg => "egg",
             DistKind::Unknown => "unknown",
         }
+    }
+}
+
+impl std::fmt::Display for DistKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -63,17 +69,6 @@ pub struct Report {
     pub capabilities: BTreeSet<Capability>,
     /// What each Python file can do (files with none are left out).
     pub file_capabilities: BTreeMap<String, BTreeSet<Capability>>,
-}
-
-/// Points a finding of each severity adds to a risk score.
-pub fn severity_weight(severity: Severity) -> u64 {
-    match severity {
-        Severity::Critical => 100,
-        Severity::High => 40,
-        Severity::Medium => 10,
-        Severity::Low => 3,
-        Severity::Info | Severity::None => 0,
-    }
 }
 
 /// What the rules see: the distribution's kind, name, files and metadata.
@@ -191,7 +186,7 @@ pub fn inspect_source<R: std::io::Read + std::io::Seek>(filename: &str, source: 
     let findings = crate::finding::group(findings);
     let max_severity = findings.iter().map(|f| f.severity).max().unwrap_or(Severity::None);
     let why = crate::finding::why(&findings);
-    let risk_score = findings.iter().map(|f| severity_weight(f.severity)).sum();
+    let risk_score = findings.iter().map(|f| f.severity.weight()).sum();
     Report {
         kind,
         metadata_file: if kind == DistKind::Wheel { metadata_file } else { None },

@@ -162,7 +162,7 @@ fn populate(
         start_inspection(conn, release.id, &ids.iter().map(|(id, _)| *id).collect::<Vec<_>>(), 3).expect("start");
         for (id, metadata_sha256) in ids {
             let inspection = Inspection {
-                dist_kind: "wheel".into(),
+                dist_kind: airlock_inspect::DistKind::Wheel,
                 core_metadata: None,
                 metadata_sha256: metadata_sha256.map(|m: Sha256| m),
                 capabilities: None,

@@ -9,7 +9,7 @@
 use std::collections::HashSet;
 
 use airlock_inspect::archive::{Archive, Keep};
-use airlock_inspect::{read_distribution_from, DistKind, Limits};
+use airlock_inspect::{read_distribution_from, Limits};
 use airlock_store::domain::Sha256;
 use airlock_store::files::FileRow;
 use airlock_store::{BlobStore, StoreError};
@@ -61,11 +61,6 @@ impl Reader {
         read_distribution_from(&file.filename, std::io::BufReader::new(blob), &viewer_limits(), keep)
             .ok_or_else(|| StoreError::Invalid(format!("{} is not a distribution archive", file.filename)))
     }
-}
-
-/// The file's kind as the inspection recorded it.
-pub fn dist_kind(file: &FileRow) -> DistKind {
-    DistKind::parse(&file.dist_kind)
 }
 
 /// A short description of what a binary file is, from its first bytes.

@@ -6,13 +6,13 @@
 
 use std::collections::HashMap;
 
+use airlock_inspect::Severity;
 use airlock_resolve::closure::Closure;
 use airlock_resolve::Targets;
 use airlock_store::auth::User;
 use airlock_store::decisions::{self, Outcome, ReviewPolicy, Verdict};
 use airlock_store::dependencies::{self, NodeRow};
 use airlock_store::domain::ReleaseStatus;
-use airlock_store::releases::severity_rank;
 use airlock_store::{AnyConnection, StoreResult};
 use serde::Serialize;
 
@@ -39,7 +39,7 @@ pub struct TreeRow {
     pub targets: String,
     pub project: Option<String>,
     pub version: Option<String>,
-    pub status: Option<String>,
+    pub status: Option<ReleaseStatus>,
     pub href: Option<String>,
     pub problem: Option<String>,
     pub repeat: bool,
@@ -74,7 +74,7 @@ impl ClosureView {
                     targets: l.targets.clone(),
                     project: node.map(|n| n.project.clone()),
                     version: node.map(|n| n.version.clone()),
-                    status: node.map(|n| n.status.clone()),
+                    status: node.map(|n| n.status),
                     href: node.map(|n| release_base(&n.project, &n.version)),
                     problem: l.problem.clone(),
                     repeat: l.repeat,
@@ -88,9 +88,7 @@ impl ClosureView {
     pub fn members_by_risk(&self) -> Vec<&NodeRow> {
         let root = self.analysis.members.first().copied();
         let mut v: Vec<&NodeRow> = self.analysis.members.iter().filter(|id| Some(**id) != root).filter_map(|id| self.nodes.get(id)).collect();
-        v.sort_by(|a, b| {
-            b.risk_score.cmp(&a.risk_score).then(severity_rank(&b.max_severity).cmp(&severity_rank(&a.max_severity))).then(a.project.cmp(&b.project))
-        });
+        v.sort_by(|a, b| b.risk_score.cmp(&a.risk_score).then(b.max_severity.cmp(&a.max_severity)).then(a.project.cmp(&b.project)));
         v
     }
 
@@ -110,7 +108,7 @@ impl ClosureView {
             .iter()
             .filter(|id| Some(**id) != root)
             .filter_map(|id| self.nodes.get(id))
-            .filter(|n| n.status != ReleaseStatus::Approved.as_str())
+            .filter(|n| n.status != ReleaseStatus::Approved)
             // A version superseded on every target is never installed.
             .filter(|n| a.picked_on.get(&n.id).is_some_and(|m| *m != 0))
             .map(|n| format!("{} {} ({})", n.project, n.version, n.status))
@@ -172,13 +170,13 @@ pub async fn bulk_approve<F>(
 where
     F: FnOnce(&mut AnyConnection) -> StoreResult<Vec<NodeRow>> + Send + 'static,
 {
-    let (below, policy) = (state.config.bulk_approve_below.clone(), state.review_policy());
+    let (below, policy) = (state.config.bulk_approve_below, state.review_policy());
     let comment = format!("{} [{label}, members below {below}]", comment.trim());
     let outcome = state
         .db(move |c| {
             let rows = load(c)?;
             let members: Vec<&NodeRow> = rows.iter().collect();
-            let out = approve_low_risk(c, &members, &user, &below, &comment, &policy)?;
+            let out = approve_low_risk(c, &members, &user, below, &comment, &policy)?;
             let detail = format!("approved {} release(s), left {}", out.approved.len(), out.left.len());
             airlock_store::audit::record(c, Some(&user.name), action, &target, &detail)?;
             Ok(out)
@@ -197,21 +195,21 @@ fn approve_low_risk(
     conn: &mut AnyConnection,
     members: &[&NodeRow],
     user: &User,
-    below: &str,
+    below: Severity,
     comment: &str,
     policy: &ReviewPolicy,
 ) -> StoreResult<BulkOutcome> {
     let mut out = BulkOutcome::default();
     for n in members {
         let name = format!("{} {}", n.project, n.version);
-        let awaiting = n.status == ReleaseStatus::AwaitingReview.as_str() || n.status == ReleaseStatus::Revoked.as_str();
+        let awaiting = n.status == ReleaseStatus::AwaitingReview || n.status == ReleaseStatus::Revoked;
         if !awaiting {
-            if n.status != ReleaseStatus::Approved.as_str() {
+            if n.status != ReleaseStatus::Approved {
                 out.left.push(Left { release: name, reason: format!("it is {}", n.status) });
             }
             continue;
         }
-        if severity_rank(&n.max_severity) >= severity_rank(below) {
+        if n.max_severity >= below {
             out.left.push(Left { release: name, reason: format!("its worst finding is {}", n.max_severity) });
             continue;
         }

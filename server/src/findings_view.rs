@@ -9,9 +9,9 @@
 
 use std::collections::HashMap;
 
+use airlock_inspect::{DistKind, Severity};
 use airlock_store::files::FileRow;
 use airlock_store::finding_reviews::{FindingKey, ReviewNote};
-use airlock_store::releases::severity_rank;
 use airlock_store::suppressions::Suppression;
 
 use crate::routes::release::viewer_href;
@@ -42,7 +42,7 @@ pub struct Place {
     pub line: Option<i64>,
     /// The file viewer at the line, in the first archive.
     pub href: Option<String>,
-    pub severity: String,
+    pub severity: Severity,
     /// The message, when it differs from the card's.
     pub message: Option<String>,
     pub snippet: Option<String>,
@@ -57,7 +57,7 @@ pub struct RuleCard {
     /// The rule's one-line description, when the engine knows the rule.
     pub description: Option<&'static str>,
     /// The most severe of its places.
-    pub severity: String,
+    pub severity: Severity,
     pub message: String,
     pub places: Vec<Place>,
     /// Every finding id of the card, comma-separated (the card-wide form).
@@ -102,19 +102,19 @@ pub fn cards(
     release_id: i64,
     base: &str,
 ) -> Vec<RuleCard> {
-    let kinds: HashMap<&str, &str> = files.iter().map(|f| (f.filename.as_str(), f.dist_kind.as_str())).collect();
+    let kinds: HashMap<&str, DistKind> = files.iter().map(|f| (f.filename.as_str(), f.dist_kind)).collect();
     let mut cards: Vec<RuleCard> = Vec::new();
     let mut by_rule: HashMap<String, usize> = HashMap::new();
     // (card, key, line, message) -> place index in that card.
     let mut by_place: HashMap<(usize, FindingKey, Option<i64>, String), usize> = HashMap::new();
     for (f, filename) in findings {
-        let kind = kinds.get(filename.as_str()).copied().unwrap_or("unknown");
+        let kind = kinds.get(filename.as_str()).copied().unwrap_or(DistKind::Unknown);
         let card_index = *by_rule.entry(f.rule.clone()).or_insert_with(|| {
             cards.push(RuleCard {
                 rule: f.rule.clone(),
                 doc_href: rule_doc_href(&f.rule),
                 description: airlock_inspect::rules::rule(&f.rule).map(|r| r.description),
-                severity: f.severity.clone(),
+                severity: f.severity,
                 message: f.message.clone(),
                 places: Vec::new(),
                 finding_ids: String::new(),
@@ -125,9 +125,7 @@ pub fn cards(
             cards.len() - 1
         });
         let card = &mut cards[card_index];
-        if severity_rank(&f.severity) > severity_rank(&card.severity) {
-            card.severity = f.severity.clone();
-        }
+        card.severity = card.severity.max(f.severity);
         if !card.finding_ids.is_empty() {
             card.finding_ids.push(',');
         }
@@ -149,7 +147,7 @@ pub fn cards(
             path: f.path.clone(),
             line: f.line,
             href: f.path.as_ref().map(|p| viewer_href(base, filename, p, f.line)),
-            severity: f.severity.clone(),
+            severity: f.severity,
             message: (f.message != card.message).then(|| f.message.clone()),
             snippet: f.snippet.clone().filter(|s| !s.is_empty()),
             review: reviews.get(&key).map(|n| review_view(n, release_id)),
@@ -160,9 +158,7 @@ pub fn cards(
         card.reviewed = card.places.iter().filter(|p| p.review.is_some()).count();
         card.open = card.suppressed.is_none() && card.places.len() <= OPEN_UP_TO;
     }
-    cards.sort_by(|a, b| {
-        a.suppressed.is_some().cmp(&b.suppressed.is_some()).then(severity_rank(&b.severity).cmp(&severity_rank(&a.severity))).then(a.rule.cmp(&b.rule))
-    });
+    cards.sort_by(|a, b| a.suppressed.is_some().cmp(&b.suppressed.is_some()).then(b.severity.cmp(&a.severity)).then(a.rule.cmp(&b.rule)));
     cards
 }
 
@@ -184,9 +180,9 @@ mod tests {
             yanked: None,
             upload_time: None,
             metadata_sha256: None,
-            dist_kind: kind.into(),
+            dist_kind: DistKind::parse(kind).unwrap(),
             inspected: true,
-            max_severity: "none".into(),
+            max_severity: Severity::None,
             core_metadata: None,
             created_at: 0,
             capabilities: None,
@@ -201,7 +197,7 @@ mod tests {
             id,
             file_id: 1,
             rule: rule.into(),
-            severity: severity.into(),
+            severity: Severity::parse(severity).unwrap(),
             path: Some(path.into()),
             line,
             message: format!("{rule} message"),

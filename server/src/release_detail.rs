@@ -1,6 +1,7 @@
 //! Everything known about one release, loaded in one database call: shared
 //! by the release page and `GET /api/v1/releases/<name>/<version>`.
 
+use airlock_inspect::DistKind;
 use airlock_resolve::{select_files, Listed, Targets};
 use airlock_store::decisions::{self, DecisionView};
 use airlock_store::domain::{ProjectName, ReleaseStatus, Version};
@@ -67,7 +68,7 @@ impl ReleaseDetail {
     /// Files of an approved release that its approval in force does not
     /// cover: added on request since, not served until an approval covers them.
     pub fn awaiting_approval(&self) -> Vec<&FileRow> {
-        if self.release.status != ReleaseStatus::Approved.as_str() {
+        if self.release.status != ReleaseStatus::Approved {
             return Vec::new();
         }
         let covered = decisions::hashes_in_force(&self.decisions).unwrap_or_default();
@@ -79,13 +80,11 @@ impl ReleaseDetail {
     /// in this round (the four-eyes rule). The release and diff pages both
     /// offer the decision form from this.
     pub fn review_round(&self) -> ReviewRound {
-        let status = self.release.status.as_str();
+        let status = self.release.status;
         // A revoked release can be reviewed again, like one awaiting review;
         // an approved one when files were added to it.
-        let awaiting = status == ReleaseStatus::AwaitingReview.as_str()
-            || status == ReleaseStatus::Revoked.as_str()
-            || !self.awaiting_approval().is_empty()
-            || self.base_revoked.is_some();
+        let awaiting =
+            status == ReleaseStatus::AwaitingReview || status == ReleaseStatus::Revoked || !self.awaiting_approval().is_empty() || self.base_revoked.is_some();
         let mut hashes: Vec<String> = self.files.iter().map(|f| f.sha256.clone()).collect();
         hashes.sort();
         // Approvals of the current round: after the last decision that was
@@ -102,11 +101,11 @@ impl ReleaseDetail {
 
     /// Whether a left-out file may be asked for now (the store decides; this only hides the button).
     pub fn can_add_files(&self) -> bool {
-        let open = match self.release.status() {
-            Ok(ReleaseStatus::Requested | ReleaseStatus::Mirroring | ReleaseStatus::Rejected) | Err(_) => false,
+        let open = match self.release.status {
+            ReleaseStatus::Requested | ReleaseStatus::Mirroring | ReleaseStatus::Rejected => false,
             // Failed because nothing fit (no file mirrored): a file added is what it needs.
-            Ok(ReleaseStatus::Failed) => self.files.is_empty(),
-            Ok(_) => true,
+            ReleaseStatus::Failed => self.files.is_empty(),
+            _ => true,
         };
         open && !self.not_mirrored.is_empty()
     }
@@ -118,7 +117,7 @@ impl ReleaseDetail {
             .files
             .iter()
             .map(|f| Listed { filename: &f.filename, requires_python: f.requires_python.as_deref() })
-            .chain(self.not_mirrored.iter().map(|f| Listed { filename: &f.filename, requires_python: f.requires_python.as_deref() }))
+            .chain(self.not_mirrored.iter().map(|f| Listed { filename: &f.file.filename, requires_python: f.file.requires_python.as_deref() }))
             .collect();
         if listed.is_empty() {
             return None;
@@ -130,7 +129,7 @@ impl ReleaseDetail {
     /// wheel (or sdist), as JSON.
     pub fn core_metadata(&self) -> Option<serde_json::Value> {
         let mut files: Vec<&FileRow> = self.files.iter().filter(|f| f.core_metadata.is_some()).collect();
-        files.sort_by_key(|f| f.dist_kind != "wheel");
+        files.sort_by_key(|f| f.dist_kind != DistKind::Wheel);
         files.first().and_then(|f| serde_json::from_str(f.core_metadata.as_deref()?).ok())
     }
 }

@@ -46,10 +46,10 @@ pub struct FilePair {
 impl FilePair {
     pub fn deltas(&self) -> Vec<FileDelta> {
         let base = match (&self.base_file, &self.base_archive) {
-            (Some(f), Some(a)) => Some(Side { archive: a, kind: archives::dist_kind(f) }),
+            (Some(f), Some(a)) => Some(Side { archive: a, kind: f.dist_kind }),
             _ => None,
         };
-        delta::compare(base, Side { archive: &self.new_archive, kind: archives::dist_kind(&self.new_file) })
+        delta::compare(base, Side { archive: &self.new_archive, kind: self.new_file.dist_kind })
     }
 }
 

@@ -28,9 +28,9 @@ use crate::db::AnyConnection;
 use crate::decisions::{decide_for, ReviewPolicy, Verdict};
 use crate::domain::ReleaseStatus;
 use crate::error::StoreResult;
-use crate::releases::severity_rank;
 use crate::schema::{advisories, advisory_matches, projects, releases};
 use crate::{audit, now_ms};
+use airlock_inspect::Severity;
 
 pub use osv::{Advisory, Affected};
 
@@ -41,9 +41,9 @@ pub const ADVISORY_POLICY: &str = "advisory";
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AdvisoryPolicy {
     /// Approvals of a release matched at or above this severity are refused.
-    pub block_severity: Option<String>,
+    pub block_severity: Option<Severity>,
     /// Approved releases matched at or above this severity are revoked.
-    pub revoke_severity: Option<String>,
+    pub revoke_severity: Option<Severity>,
 }
 
 /// What an import stored.
@@ -83,6 +83,13 @@ pub struct MatchView {
     pub matched_at: i64,
     /// `flagged`, `blocked`, `rejected` or `revoked`.
     pub action: String,
+}
+
+impl MatchView {
+    /// The advisory's severity on Airlock's scale (an `unknown` one lowest).
+    pub fn rank(&self) -> Severity {
+        Severity::parse(&self.severity).unwrap_or_default()
+    }
 }
 
 /// Store `found` (read from `source`): each advisory-project pair replaces
@@ -285,18 +292,18 @@ pub fn matches(conn: &mut AnyConnection, ids: Option<&[i64]>, limit: i64) -> Sto
         });
     }
     for list in out.values_mut() {
-        list.sort_by(|a, b| b.malicious.cmp(&a.malicious).then(severity_rank(&b.severity).cmp(&severity_rank(&a.severity))));
+        list.sort_by(|a, b| b.malicious.cmp(&a.malicious).then(b.rank().cmp(&a.rank())));
     }
     Ok(out)
 }
 
 /// The advisory that refuses an approval of this release under
 /// `block_severity` (any malware record does), if one does.
-pub fn blocking(conn: &mut AnyConnection, release_id: i64, block_severity: Option<&str>) -> StoreResult<Option<String>> {
+pub fn blocking(conn: &mut AnyConnection, release_id: i64, block_severity: Option<Severity>) -> StoreResult<Option<String>> {
     let found = of_release(conn, release_id)?;
     Ok(found
         .into_iter()
-        .find(|m| m.malicious || block_severity.is_some_and(|b| severity_rank(&m.severity) >= severity_rank(b)))
+        .find(|m| m.malicious || block_severity.is_some_and(|b| m.rank() >= b))
         .map(|m| format!("{} ({}): {}", m.osv_id, if m.malicious { "malicious" } else { m.severity.as_str() }, m.summary)))
 }
 
@@ -306,11 +313,11 @@ pub fn blocking(conn: &mut AnyConnection, release_id: i64, block_severity: Optio
 pub fn act(conn: &mut AnyConnection, release_id: i64, policy: &AdvisoryPolicy, review: &ReviewPolicy) -> StoreResult<()> {
     let found = of_release(conn, release_id)?;
     let (_, release) = crate::releases::release_by_id(conn, release_id)?;
-    let status = release.status()?;
+    let status = release.status;
     let worst = found.first();
     let Some(worst) = worst else { return Ok(()) };
-    let revoke_at = |m: &MatchView| policy.revoke_severity.as_deref().is_some_and(|r| severity_rank(&m.severity) >= severity_rank(r));
-    let block_at = |m: &MatchView| policy.block_severity.as_deref().is_some_and(|b| severity_rank(&m.severity) >= severity_rank(b));
+    let revoke_at = |m: &MatchView| policy.revoke_severity.is_some_and(|r| m.rank() >= r);
+    let block_at = |m: &MatchView| policy.block_severity.is_some_and(|b| m.rank() >= b);
     let (verdict, action) = match status {
         ReleaseStatus::AwaitingReview if worst.malicious => (Some(Verdict::Reject), "rejected"),
         ReleaseStatus::Approved if worst.malicious || revoke_at(worst) => (Some(Verdict::Revoke), "revoked"),

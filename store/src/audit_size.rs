@@ -65,7 +65,7 @@ pub struct AuditSummary {
 
 /// True once every file of a release is inspected, so it can be measured.
 pub fn measurable(release: &Release) -> bool {
-    !matches!(release.status.parse(), Ok(ReleaseStatus::Requested | ReleaseStatus::Mirroring | ReleaseStatus::Inspecting | ReleaseStatus::Failed))
+    !matches!(release.status, ReleaseStatus::Requested | ReleaseStatus::Mirroring | ReleaseStatus::Inspecting | ReleaseStatus::Failed)
 }
 
 /// What a release is measured against: each of the nearest approved
@@ -136,7 +136,7 @@ pub fn enqueue_measure(conn: &mut AnyConnection, release_id: i64, max_attempts: 
 pub fn unmeasured(conn: &mut AnyConnection) -> StoreResult<Vec<i64>> {
     use diesel::dsl::{exists, not};
     Ok(releases::table
-        .filter(releases::status.eq(ReleaseStatus::AwaitingReview.as_str()))
+        .filter(releases::status.eq(ReleaseStatus::AwaitingReview))
         .filter(not(exists(audit_sizes::table.filter(audit_sizes::release_id.eq(releases::id)))))
         .select(releases::id)
         .load(conn)?)
@@ -149,7 +149,7 @@ pub fn unmeasured(conn: &mut AnyConnection) -> StoreResult<Vec<i64>> {
 pub fn enqueue_project(conn: &mut AnyConnection, project_id: i64, max_attempts: i64) -> StoreResult<()> {
     let awaiting: Vec<i64> = releases::table
         .filter(releases::project_id.eq(project_id))
-        .filter(releases::status.eq_any([ReleaseStatus::AwaitingReview.as_str(), ReleaseStatus::Approved.as_str(), ReleaseStatus::Revoked.as_str()]))
+        .filter(releases::status.eq_any([ReleaseStatus::AwaitingReview, ReleaseStatus::Approved, ReleaseStatus::Revoked]))
         .select(releases::id)
         .load(conn)?;
     for id in awaiting {

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use airlock_inspect::Severity;
 use airlock_resolve::Targets;
 
 use crate::error::{StoreError, StoreResult};
@@ -319,7 +320,7 @@ pub struct Config {
     pub review_memory_bytes: u64,
     /// The four-eyes rule: releases at or above this severity need two
     /// distinct auditors' approvals. None: one approval always suffices.
-    pub four_eyes_severity: Option<String>,
+    pub four_eyes_severity: Option<Severity>,
     /// How often upstream yanks are re-read for approved projects (None: never).
     pub upstream_sync: Option<Duration>,
     /// Wall-clock limit of one job.
@@ -345,7 +346,7 @@ pub struct Config {
     /// Mirror every release's sdist, even where wheels cover every target.
     pub mirror_sdists_always: bool,
     /// "Approve the set" takes the members whose worst finding is below this.
-    pub bulk_approve_below: String,
+    pub bulk_approve_below: Severity,
     // ---- name protection (issue #11) ----
     /// Names never fetched from the upstream index.
     pub reserved_names: ReservedNames,
@@ -371,7 +372,7 @@ pub struct Config {
     // ---- keeping the approved set current, continued (issue #13) ----
     /// `approvals_required`: (severity, distinct auditors), checked; the
     /// four-eyes shorthand is kept apart in `four_eyes_severity`.
-    pub approvals_required: Vec<(String, usize)>,
+    pub approvals_required: Vec<(Severity, usize)>,
     /// Where advisories are fetched from, and how often (None: on demand).
     pub advisories_url: Option<String>,
     pub advisories_sync: Option<Duration>,
@@ -412,10 +413,10 @@ impl Config {
     /// weighed under.
     pub fn review_policy(&self) -> crate::decisions::ReviewPolicy {
         crate::decisions::ReviewPolicy {
-            four_eyes_severity: self.four_eyes_severity.clone(),
+            four_eyes_severity: self.four_eyes_severity,
             withhold_on_base_revoked: self.withhold_on_base_revoked,
             approvals_required: self.approvals_required.clone(),
-            advisory_block_severity: self.advisories.block_severity.clone(),
+            advisory_block_severity: self.advisories.block_severity,
         }
     }
 }
@@ -476,8 +477,10 @@ impl Config {
         };
         let four_eyes_severity = match s.four_eyes_severity.as_deref().map(str::trim) {
             None | Some("") | Some("off") | Some("none") => None,
-            Some(sev @ ("critical" | "high" | "medium" | "low" | "info")) => Some(sev.to_string()),
-            Some(other) => return Err(StoreError::Config(format!("four_eyes_severity must be critical, high, medium, low, info or off, got {other:?}"))),
+            Some(sev) => Some(
+                named_severity(sev)
+                    .ok_or_else(|| StoreError::Config(format!("four_eyes_severity must be critical, high, medium, low, info or off, got {sev:?}")))?,
+            ),
         };
         let upstream_file_hosts =
             s.upstream_file_hosts.unwrap_or_default().iter().filter(|h| !h.trim().is_empty()).map(|h| FileHost::parse(h)).collect::<StoreResult<Vec<_>>>()?;
@@ -496,9 +499,10 @@ impl Config {
             Some(other) => return Err(StoreError::Config(format!("mirror_sdists must be needed or always, got {other:?}"))),
         };
         let bulk_approve_below = match s.bulk_approve_below.as_deref().map(str::trim) {
-            None => "medium".to_string(),
-            Some(sev @ ("critical" | "high" | "medium" | "low" | "info")) => sev.to_string(),
-            Some(other) => return Err(StoreError::Config(format!("bulk_approve_below must be critical, high, medium, low or info, got {other:?}"))),
+            None => Severity::Medium,
+            Some(sev) => {
+                named_severity(sev).ok_or_else(|| StoreError::Config(format!("bulk_approve_below must be critical, high, medium, low or info, got {sev:?}")))?
+            }
         };
         let criteria: Vec<String> = match s.criteria {
             Some(list) => list.iter().map(|c| c.trim().to_string()).filter(|c| !c.is_empty()).collect(),
@@ -524,9 +528,12 @@ impl Config {
             },
             auto_approve: match (s.auto_approve_max_lines.unwrap_or(0), s.auto_approve_below.as_deref().map(str::trim)) {
                 (n, _) if n <= 0 => None,
-                (n, None) => Some(crate::policy::UpdatePolicy { max_lines: n, below: "low".into() }),
-                (n, Some(sev @ ("critical" | "high" | "medium" | "low" | "info"))) => Some(crate::policy::UpdatePolicy { max_lines: n, below: sev.into() }),
-                (_, Some(other)) => return Err(StoreError::Config(format!("auto_approve_below must be critical, high, medium, low or info, got {other:?}"))),
+                (n, None) => Some(crate::policy::UpdatePolicy { max_lines: n, below: Severity::Low }),
+                (n, Some(sev)) => Some(crate::policy::UpdatePolicy {
+                    max_lines: n,
+                    below: named_severity(sev)
+                        .ok_or_else(|| StoreError::Config(format!("auto_approve_below must be critical, high, medium, low or info, got {sev:?}")))?,
+                }),
             },
             withhold_on_base_revoked: match s.base_revoked_policy.as_deref().map(str::trim) {
                 None | Some("flag") => false,
@@ -630,24 +637,32 @@ impl Config {
     }
 }
 
+/// The severity a setting names: `critical`, `high`, `medium`, `low` or
+/// `info` (`none` is no severity a setting can name).
+fn named_severity(value: &str) -> Option<Severity> {
+    Severity::parse(value).filter(|s| *s != Severity::None)
+}
+
 /// A severity setting that may be `off`: None for off or unset.
-fn severity_or_off(key: &str, value: Option<&str>) -> StoreResult<Option<String>> {
+fn severity_or_off(key: &str, value: Option<&str>) -> StoreResult<Option<Severity>> {
     match value.map(|v| v.trim().to_ascii_lowercase()) {
         None => Ok(None),
         Some(v) if v.is_empty() || v == "off" || v == "none" => Ok(None),
-        Some(v) if matches!(v.as_str(), "critical" | "high" | "medium" | "low") => Ok(Some(v)),
-        Some(v) => Err(StoreError::Config(format!("{key} must be critical, high, medium, low or off, got {v:?}"))),
+        Some(v) => match named_severity(&v).filter(|s| *s >= Severity::Low) {
+            Some(sev) => Ok(Some(sev)),
+            None => Err(StoreError::Config(format!("{key} must be critical, high, medium, low or off, got {v:?}"))),
+        },
     }
 }
 
 /// Check `approvals_required`: known severities, counts from 1 to 10.
-fn parse_approvals_required(map: std::collections::BTreeMap<String, i64>) -> StoreResult<Vec<(String, usize)>> {
+fn parse_approvals_required(map: std::collections::BTreeMap<String, i64>) -> StoreResult<Vec<(Severity, usize)>> {
     map.into_iter()
-        .map(|(sev, n)| {
-            let sev = sev.trim().to_ascii_lowercase();
-            if !matches!(sev.as_str(), "critical" | "high" | "medium" | "low" | "info") {
-                return Err(StoreError::Config(format!("approvals_required: {sev:?} is not a severity (critical, high, medium, low, info)")));
-            }
+        .map(|(name, n)| {
+            let name = name.trim().to_ascii_lowercase();
+            let Some(sev) = named_severity(&name) else {
+                return Err(StoreError::Config(format!("approvals_required: {name:?} is not a severity (critical, high, medium, low, info)")));
+            };
             match usize::try_from(n) {
                 Ok(n @ 1..=10) => Ok((sev, n)),
                 _ => Err(StoreError::Config(format!("approvals_required: {sev} = {n}; give a count of auditors from 1 to 10"))),
@@ -775,7 +790,7 @@ mod tests {
         let bad_rule = Settings { four_eyes_severity: Some("severe".into()), ..Settings::default() };
         assert!(Config::resolve(bad_rule).unwrap_err().to_string().contains("four_eyes_severity"));
         let rule = Settings { four_eyes_severity: Some("high".into()), ..Settings::default() };
-        assert_eq!(Config::resolve(rule).unwrap().four_eyes_severity.as_deref(), Some("high"));
+        assert_eq!(Config::resolve(rule).unwrap().four_eyes_severity, Some(Severity::High));
         let no_budget = Settings { analysis_budget_file: Some(0), ..Settings::default() };
         assert!(Config::resolve(no_budget).unwrap_err().to_string().contains("analysis_budget_file"));
     }
@@ -814,7 +829,7 @@ mod tests {
         let c = Config::resolve(Settings::default()).unwrap();
         assert_eq!(c.targets.len(), 12);
         assert!(!c.mirror_sdists_always);
-        assert_eq!(c.bulk_approve_below, "medium");
+        assert_eq!(c.bulk_approve_below, Severity::Medium);
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("airlock.toml");
         std::fs::write(&file, "target_pythons = [\"3.12\"]\ntarget_platforms = [\"linux_x86_64\"]\nmirror_sdists = \"always\"\n").unwrap();
@@ -851,7 +866,7 @@ mod tests {
         let file = dir.path().join("airlock.toml");
         std::fs::write(&file, "approvals_required = { critical = 3, high = 2, medium = 1 }\n").unwrap();
         let c = Config::load(Some(&file), Settings::default()).unwrap();
-        assert_eq!(c.approvals_required, [("critical".to_string(), 3), ("high".to_string(), 2), ("medium".to_string(), 1)]);
+        assert_eq!(c.approvals_required, [(Severity::Critical, 3), (Severity::High, 2), (Severity::Medium, 1)]);
         for bad in ["approvals_required = { severe = 2 }\n", "approvals_required = { high = 0 }\n", "approvals_required = { high = 11 }\n"] {
             std::fs::write(&file, bad).unwrap();
             let err = Config::load(Some(&file), Settings::default()).unwrap_err().to_string();

@@ -8,13 +8,15 @@ use serde::Serialize;
 use crate::audit;
 use crate::audit_size;
 use crate::auth::User;
+use airlock_inspect::Severity;
+
 use crate::db::AnyConnection;
 use crate::domain::{ReleaseStatus, Role};
 use crate::error::{StoreError, StoreResult};
 use crate::files::files_of_release;
 use crate::now_ms;
 use crate::reading;
-use crate::releases::{release_by_id, severity_rank, Release};
+use crate::releases::{release_by_id, Release};
 use crate::schema::{decisions, releases, users};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -53,7 +55,7 @@ pub struct ReviewPolicy {
     /// different auditors; None turns the rule off. A shorthand for
     /// `approvals_required = { SEVERITY = 2 }`; both may be set, and the
     /// larger count wins.
-    pub four_eyes_severity: Option<String>,
+    pub four_eyes_severity: Option<Severity>,
     /// `base_revoked_policy = "withhold"`: revoking a release also revokes
     /// the releases approved after reading their delta from it, until they
     /// are reviewed again. Off (the default): they stay served, flagged.
@@ -62,18 +64,17 @@ pub struct ReviewPolicy {
     /// worst finding is at least this severe, per severity. A release
     /// needs the largest count among the severities it reaches, and never
     /// fewer than one.
-    pub approvals_required: Vec<(String, usize)>,
+    pub approvals_required: Vec<(Severity, usize)>,
     /// `advisory_block_severity`: approvals of a release matched by an
     /// advisory at or above it are refused (a malware record always is).
-    pub advisory_block_severity: Option<String>,
+    pub advisory_block_severity: Option<Severity>,
 }
 
 impl ReviewPolicy {
     /// Distinct auditors who must approve a release of this max severity.
-    pub fn approvals_needed(&self, max_severity: &str) -> usize {
-        let rank = severity_rank(max_severity);
-        let four_eyes = self.four_eyes_severity.iter().filter(|t| rank >= severity_rank(t)).map(|_| 2);
-        let counted = self.approvals_required.iter().filter(|(sev, _)| rank >= severity_rank(sev)).map(|(_, n)| *n);
+    pub fn approvals_needed(&self, max_severity: Severity) -> usize {
+        let four_eyes = self.four_eyes_severity.iter().filter(|t| max_severity >= **t).map(|_| 2);
+        let counted = self.approvals_required.iter().filter(|(sev, _)| max_severity >= *sev).map(|(_, n)| *n);
         four_eyes.chain(counted).max().unwrap_or(1).max(1)
     }
 }
@@ -196,7 +197,7 @@ pub fn decide_for(
     let comment = check_comment(comment)?;
     crate::db::write_transaction(conn, |conn| {
         let (project, release) = release_by_id(conn, release_id)?;
-        let status = release.status()?;
+        let status = release.status;
         let decided: Vec<Decided> = decisions::table
             .filter(decisions::release_id.eq(release_id))
             .order(decisions::id)
@@ -260,9 +261,9 @@ pub fn decide_for(
         } else {
             approvals_this_round(&decided, &hashes)
         };
-        let needed = policy.approvals_needed(&release.max_severity);
+        let needed = policy.approvals_needed(release.max_severity);
         if verdict == Verdict::Approve {
-            if let Some(advisory) = crate::advisories::blocking(conn, release_id, policy.advisory_block_severity.as_deref())? {
+            if let Some(advisory) = crate::advisories::blocking(conn, release_id, policy.advisory_block_severity)? {
                 return Err(StoreError::Conflict(format!("{} {} cannot be approved: advisory {advisory}", project.name, release.version)));
             }
         }

@@ -11,7 +11,10 @@ use airlock_resolve::Targets;
 use diesel::prelude::*;
 use serde::Serialize;
 
+use airlock_inspect::Severity;
+
 use crate::db::AnyConnection;
+use crate::domain::ReleaseStatus;
 use crate::error::StoreResult;
 use crate::now_ms;
 use crate::schema::{dependency_edges, projects, releases};
@@ -53,9 +56,9 @@ pub struct NodeRow {
     pub id: i64,
     pub project: String,
     pub version: String,
-    pub status: String,
+    pub status: ReleaseStatus,
     pub error: Option<String>,
-    pub max_severity: String,
+    pub max_severity: Severity,
     pub risk_score: i64,
     pub with_dependencies: bool,
     pub dependencies_at: Option<i64>,
@@ -149,7 +152,7 @@ pub fn analyze(conn: &mut AnyConnection, root: i64, targets: &Targets) -> StoreR
             id: r.id,
             project: r.project.clone(),
             version: r.version.clone(),
-            status: r.status.clone(),
+            status: r.status.as_str().to_string(),
             resolved: r.dependencies_at.is_some(),
             error: r.error.clone(),
         })
@@ -187,6 +190,6 @@ pub fn dependents(conn: &mut AnyConnection, release_id: i64) -> StoreResult<Vec<
 
 /// A project's releases in Airlock, as `(id, version, status)`: the
 /// candidates a requirement may reuse before asking the upstream.
-pub fn releases_of_project(conn: &mut AnyConnection, project: &str) -> StoreResult<Vec<(i64, String, String)>> {
+pub fn releases_of_project(conn: &mut AnyConnection, project: &str) -> StoreResult<Vec<(i64, String, ReleaseStatus)>> {
     Ok(releases::table.inner_join(projects::table).filter(projects::name.eq(project)).select((releases::id, releases::version, releases::status)).load(conn)?)
 }

@@ -255,8 +255,10 @@ impl FromStr for Role {
     }
 }
 
-/// Where a release is on its way from request to the index.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Where a release is on its way from request to the index (stored as
+/// [`ReleaseStatus::as_str`]; see [`crate::text_enums`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, diesel::expression::AsExpression, diesel::deserialize::FromSqlRow)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[serde(rename_all = "snake_case")]
 pub enum ReleaseStatus {
     Requested,
@@ -309,11 +311,6 @@ impl ReleaseStatus {
             ReleaseStatus::Revoked => "revoked",
             ReleaseStatus::Failed => "failed",
         }
-    }
-
-    /// [`ReleaseStatus::label`] of a stored status; an unknown one as stored.
-    pub fn label_of(stored: &str) -> String {
-        stored.parse::<ReleaseStatus>().map(|s| s.label().to_string()).unwrap_or_else(|_| stored.replace('_', " "))
     }
 }
 

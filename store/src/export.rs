@@ -102,7 +102,7 @@ pub fn of_roots(conn: &mut AnyConnection, roots: &[PinnedRequirement], targets: 
         let Some((_, release)) = releases::find_release(conn, &root.name, &root.version)? else {
             return Err(StoreError::NotFound(format!("{} {} is not known to Airlock: request it first", root.name, root.version)));
         };
-        if release.status != ReleaseStatus::Approved.as_str() {
+        if release.status != ReleaseStatus::Approved {
             return Err(StoreError::Conflict(format!("{} {} is {}, not approved", root.name, root.version, release.status)));
         }
         ids.push(release.id);
@@ -137,7 +137,7 @@ pub fn of_roots(conn: &mut AnyConnection, roots: &[PinnedRequirement], targets: 
             }
             None => {
                 let (project, release) = releases::release_by_id(conn, id)?;
-                if release.status != ReleaseStatus::Approved.as_str() {
+                if release.status != ReleaseStatus::Approved {
                     return Err(StoreError::Conflict(format!(
                         "{} {} (a dependency of the roots) is {}, not approved: the set is not installable yet",
                         project.name, release.version, release.status

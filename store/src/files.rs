@@ -5,11 +5,12 @@
 use diesel::prelude::*;
 use serde::Serialize;
 
+use airlock_inspect::{DistKind, Severity};
+
 use crate::db::AnyConnection;
 use crate::domain::{ReleaseStatus, Sha256};
 use crate::error::StoreResult;
 use crate::now_ms;
-use crate::releases::severity_rank;
 use crate::schema::{files, findings, projects, releases};
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]
@@ -25,9 +26,9 @@ pub struct FileRow {
     pub yanked: Option<String>,
     pub upload_time: Option<String>,
     pub metadata_sha256: Option<String>,
-    pub dist_kind: String,
+    pub dist_kind: DistKind,
     pub inspected: bool,
-    pub max_severity: String,
+    pub max_severity: Severity,
     #[serde(skip)]
     pub core_metadata: Option<String>,
     pub created_at: i64,
@@ -116,7 +117,7 @@ pub struct FindingRow {
     pub id: i64,
     pub file_id: i64,
     pub rule: String,
-    pub severity: String,
+    pub severity: Severity,
     pub path: Option<String>,
     pub line: Option<i64>,
     pub message: String,
@@ -146,7 +147,7 @@ fn insert_finding(conn: &mut AnyConnection, file_id: i64, f: &Finding) -> StoreR
 /// What inspecting one file produced.
 #[derive(Debug, Clone)]
 pub struct Inspection {
-    pub dist_kind: String,
+    pub dist_kind: DistKind,
     /// Core metadata fields as JSON, for display.
     pub core_metadata: Option<String>,
     /// Digest of the wheel's METADATA file, stored as its own blob (PEP 658).
@@ -158,22 +159,17 @@ pub struct Inspection {
     pub findings: Vec<Finding>,
 }
 
-/// Points a finding of each severity adds to a release's risk score (info
-/// and anything else: 0). The queue's legend shows this table.
-pub const SEVERITY_WEIGHTS: [(&str, i64); 4] = [("critical", 100), ("high", 40), ("medium", 10), ("low", 3)];
-
-/// Points a finding of `severity` adds to a release's risk score.
-pub fn severity_weight(severity: &str) -> i64 {
-    SEVERITY_WEIGHTS.iter().find(|(s, _)| *s == severity).map_or(0, |(_, w)| *w)
-}
+/// The severities that add to a release's risk score ([`Severity::weight`];
+/// info: 0). The queue's legend lists them.
+pub const SCORED_SEVERITIES: [Severity; 4] = [Severity::Critical, Severity::High, Severity::Medium, Severity::Low];
 
 /// The risk score of findings given as `(file id, rule, severity)`: a rule
 /// counts once per distribution file and severity, however many places it
 /// was found at (each place is a row), so the score does not grow with the
 /// number of files alone (as the inspection scores a distribution).
-pub fn risk_score<'a>(findings: impl IntoIterator<Item = (i64, &'a str, &'a str)>) -> i64 {
-    let distinct: std::collections::HashSet<(i64, &str, &str)> = findings.into_iter().collect();
-    distinct.into_iter().map(|(_, _, severity)| severity_weight(severity)).sum()
+pub fn risk_score<'a>(findings: impl IntoIterator<Item = (i64, &'a str, Severity)>) -> i64 {
+    let distinct: std::collections::HashSet<(i64, &str, Severity)> = findings.into_iter().collect();
+    distinct.into_iter().map(|(_, _, severity)| severity.weight() as i64).sum()
 }
 
 /// Findings that need several files of a release (wheel against sdist):
@@ -193,23 +189,21 @@ pub fn record_inspection(conn: &mut AnyConnection, file_id: i64, inspection: &In
         let release_id: i64 = files::table.find(file_id).select(files::release_id).first(conn)?;
         diesel::update(releases::table.find(release_id)).set(releases::updated_at.eq(now_ms())).execute(conn)?;
         diesel::delete(findings::table.filter(findings::file_id.eq(file_id))).execute(conn)?;
-        let mut max = "none";
+        let mut max = Severity::None;
         for f in &inspection.findings {
             insert_finding(conn, file_id, f)?;
-            if severity_rank(f.severity.as_str()) > severity_rank(max) {
-                max = f.severity.as_str();
-            }
+            max = max.max(f.severity);
         }
         let file: FileRow = diesel::update(files::table.find(file_id))
             .set((
                 files::inspected.eq(true),
-                files::dist_kind.eq(&inspection.dist_kind),
+                files::dist_kind.eq(inspection.dist_kind.as_str()),
                 files::core_metadata.eq(&inspection.core_metadata),
                 files::metadata_sha256.eq(inspection.metadata_sha256.as_ref().map(|s| s.as_str())),
-                files::max_severity.eq(max),
+                files::max_severity.eq(max.as_str()),
                 files::capabilities.eq(&inspection.capabilities),
                 files::entries.eq(&inspection.entries),
-                files::risk_score.eq(risk_score(inspection.findings.iter().map(|f| (file_id, f.rule.as_str(), f.severity.as_str())))),
+                files::risk_score.eq(risk_score(inspection.findings.iter().map(|f| (file_id, f.rule.as_str(), f.severity)))),
             ))
             .returning(files::all_columns)
             .get_result(conn)?;
@@ -235,8 +229,8 @@ fn finish_release_if_inspected(conn: &mut AnyConnection, release_id: i64, cross_
     // bar (four-eyes rule) for the approval that would serve it. Rules
     // suppressed for the project do not count.
     crate::suppressions::rescore_release(conn, release_id)?;
-    let n = diesel::update(releases::table.find(release_id).filter(releases::status.eq(ReleaseStatus::Inspecting.as_str())))
-        .set((releases::status.eq(ReleaseStatus::AwaitingReview.as_str()), releases::updated_at.eq(now_ms())))
+    let n = diesel::update(releases::table.find(release_id).filter(releases::status.eq(ReleaseStatus::Inspecting)))
+        .set((releases::status.eq(ReleaseStatus::AwaitingReview), releases::updated_at.eq(now_ms())))
         .execute(conn)?;
     Ok((n == 1).then_some(ReleaseStatus::AwaitingReview))
 }
@@ -254,10 +248,10 @@ fn insert_and_rescore_file(conn: &mut AnyConnection, file_id: i64, new: &[Findin
         }
         insert_finding(conn, file_id, f)?;
     }
-    let rows: Vec<(String, String)> = findings::table.filter(findings::file_id.eq(file_id)).select((findings::rule, findings::severity)).load(conn)?;
-    let max = rows.iter().map(|(_, s)| s.as_str()).max_by_key(|s| severity_rank(s)).unwrap_or("none");
-    let score = risk_score(rows.iter().map(|(rule, s)| (file_id, rule.as_str(), s.as_str())));
-    diesel::update(files::table.find(file_id)).set((files::max_severity.eq(max), files::risk_score.eq(score))).execute(conn)?;
+    let rows: Vec<(String, Severity)> = findings::table.filter(findings::file_id.eq(file_id)).select((findings::rule, findings::severity)).load(conn)?;
+    let max = rows.iter().map(|(_, s)| *s).max().unwrap_or_default();
+    let score = risk_score(rows.iter().map(|(rule, s)| (file_id, rule.as_str(), *s)));
+    diesel::update(files::table.find(file_id)).set((files::max_severity.eq(max.as_str()), files::risk_score.eq(score))).execute(conn)?;
     Ok(())
 }
 
@@ -269,7 +263,7 @@ pub fn findings_of_release(conn: &mut AnyConnection, release_id: i64) -> StoreRe
         .order(findings::id)
         .select((FindingRow::as_select(), files::filename))
         .load(conn)?;
-    rows.sort_by_key(|(f, _)| std::cmp::Reverse(severity_rank(&f.severity)));
+    rows.sort_by_key(|(f, _)| std::cmp::Reverse(f.severity));
     Ok(rows)
 }
 
@@ -284,7 +278,7 @@ pub fn serious_findings_of(conn: &mut AnyConnection, release_ids: &[i64]) -> Sto
         let rows = findings::table
             .inner_join(files::table.inner_join(releases::table.inner_join(projects::table)))
             .filter(files::release_id.eq_any(chunk))
-            .filter(findings::severity.eq_any(["critical", "high", "medium"]))
+            .filter(findings::severity.eq_any([Severity::Critical, Severity::High, Severity::Medium].map(|s| s.as_str())))
             .order(findings::id)
             .select((files::release_id, projects::name, FindingRow::as_select()))
             .load::<(i64, String, FindingRow)>(conn)?;
@@ -315,9 +309,9 @@ pub(crate) fn queue_inspection(conn: &mut AnyConnection, release_id: i64, file_i
 
 /// What a file is, ignoring the version: its kind and, for a wheel, its
 /// tags (for an sdist, its archive format).
-fn file_key(f: &FileRow) -> (String, String) {
+fn file_key(f: &FileRow) -> (DistKind, String) {
     let variant = airlock_inspect::DistFilename::parse(&f.filename).map(|d| d.variant).unwrap_or_default();
-    (f.dist_kind.clone(), variant)
+    (f.dist_kind, variant)
 }
 
 /// Match each file of the release with the base's file of the same kind
@@ -372,7 +366,7 @@ pub(crate) mod tests {
 
     fn inspection(severity: &str) -> Inspection {
         Inspection {
-            dist_kind: "wheel".into(),
+            dist_kind: airlock_inspect::DistKind::Wheel,
             core_metadata: None,
             metadata_sha256: None,
             capabilities: Some("[\"network\"]".into()),
@@ -437,7 +431,7 @@ pub(crate) mod tests {
                     }
                 });
                 let (_, r) = release_by_id(&mut pool.get().unwrap(), release_id).unwrap();
-                assert_eq!(r.status, "awaiting_review", "round {round} on {}", db.label);
+                assert_eq!(r.status, crate::domain::ReleaseStatus::AwaitingReview, "round {round} on {}", db.label);
             }
         }
     }

@@ -12,6 +12,8 @@
 use diesel::prelude::*;
 use serde::Serialize;
 
+use airlock_inspect::DistKind;
+
 use crate::db::AnyConnection;
 use crate::error::{StoreError, StoreResult};
 use crate::files::FindingRow;
@@ -56,8 +58,8 @@ impl std::str::FromStr for Verdict {
 /// The path of a distribution's member inside the package, the same for a
 /// wheel and an sdist of any version: an sdist's top folder
 /// (`name-1.0/`) and a `src/` layout folder are left out.
-pub fn package_path(dist_kind: &str, path: &str) -> String {
-    let inner = if dist_kind == "sdist" { path.split_once('/').map_or(path, |(_, rest)| rest) } else { path };
+pub fn package_path(dist_kind: DistKind, path: &str) -> String {
+    let inner = if dist_kind == DistKind::Sdist { path.split_once('/').map_or(path, |(_, rest)| rest) } else { path };
     inner.strip_prefix("src/").unwrap_or(inner).to_string()
 }
 
@@ -72,7 +74,7 @@ pub struct FindingKey {
 }
 
 impl FindingKey {
-    pub fn of(finding: &FindingRow, dist_kind: &str) -> FindingKey {
+    pub fn of(finding: &FindingRow, dist_kind: DistKind) -> FindingKey {
         FindingKey {
             rule: finding.rule.clone(),
             place: finding.path.as_deref().map(|p| package_path(dist_kind, p)).unwrap_or_default(),
@@ -111,7 +113,7 @@ pub fn record(conn: &mut AnyConnection, release_id: i64, finding_ids: &[i64], ve
     }
     conn.transaction(|conn| {
         let (project, release) = crate::releases::release_by_id(conn, release_id)?;
-        let rows: Vec<(FindingRow, String)> = findings::table
+        let rows: Vec<(FindingRow, DistKind)> = findings::table
             .inner_join(files::table)
             .filter(files::release_id.eq(release_id))
             .filter(findings::id.eq_any(finding_ids))
@@ -120,7 +122,7 @@ pub fn record(conn: &mut AnyConnection, release_id: i64, finding_ids: &[i64], ve
         if rows.len() != finding_ids.iter().collect::<std::collections::HashSet<_>>().len() {
             return Err(StoreError::NotFound(format!("finding of {} {}", project.name, release.version)));
         }
-        let mut keys: Vec<FindingKey> = rows.iter().map(|(f, kind)| FindingKey::of(f, kind)).collect();
+        let mut keys: Vec<FindingKey> = rows.iter().map(|(f, kind)| FindingKey::of(f, *kind)).collect();
         keys.sort();
         keys.dedup();
         let now = now_ms();

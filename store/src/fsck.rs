@@ -150,7 +150,7 @@ mod tests {
             let req = PinnedRequirement::parse("demo==1.0").unwrap();
             let release = crate::releases::request_release(conn, &req, Some("alice"), 3, &Default::default()).unwrap();
             let (_, row) = crate::releases::find_release(conn, &req.name, &req.version).unwrap().unwrap();
-            assert_eq!(release.status, ReleaseStatus::Requested.as_str());
+            assert_eq!(release.status, ReleaseStatus::Requested);
             let mut add = |name: &str, bytes: &[u8]| {
                 let sha = blobs.put(bytes).unwrap();
                 let new = NewFile {

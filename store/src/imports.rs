@@ -423,7 +423,7 @@ pub fn request_line(conn: &mut AnyConnection, line_id: i64, version: &Version, m
         Err(e) => return Err(e),
     };
     let release_id = releases::find_release(conn, &req.name, &req.version)?.map(|(_, r)| r.id);
-    let (state, reason) = if outcome.status == ReleaseStatus::Approved.as_str() {
+    let (state, reason) = if outcome.status == ReleaseStatus::Approved {
         (LineState::AlreadyApproved, None)
     } else if outcome.queued {
         (LineState::Requested, None)
@@ -499,13 +499,9 @@ pub struct LineReport {
 /// An import's progress and result.
 #[derive(Debug, Clone, Serialize)]
 pub struct ImportReport {
-    pub id: i64,
-    pub format: String,
-    pub source: String,
-    pub requested_by: Option<String>,
-    pub resolve_unpinned: bool,
-    pub with_dependencies: bool,
-    pub created_at: i64,
+    /// The import itself (its fields sit at the top level in JSON).
+    #[serde(flatten)]
+    pub import: ImportRow,
     /// True once no line is pending.
     pub done: bool,
     pub counts: ImportCounts,
@@ -572,18 +568,7 @@ pub fn report(conn: &mut AnyConnection, id: i64) -> StoreResult<ImportReport> {
             release_error,
         });
     }
-    Ok(ImportReport {
-        id: import.id,
-        format: import.format,
-        source: import.source,
-        requested_by: import.requested_by,
-        resolve_unpinned: import.resolve_unpinned,
-        with_dependencies: import.with_dependencies,
-        created_at: import.created_at,
-        done: counts.pending == 0,
-        counts,
-        lines,
-    })
+    Ok(ImportReport { import, done: counts.pending == 0, counts, lines })
 }
 
 /// The newest imports, newest first, with their line counts.

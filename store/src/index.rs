@@ -87,7 +87,7 @@ fn into_index_file(row: IndexRow) -> IndexFile {
 pub fn approved_projects(conn: &mut AnyConnection) -> StoreResult<Vec<String>> {
     Ok(projects::table
         .inner_join(releases::table)
-        .filter(releases::status.eq(ReleaseStatus::Approved.as_str()))
+        .filter(releases::status.eq(ReleaseStatus::Approved))
         .select(projects::name)
         .distinct()
         .order(projects::name)
@@ -112,7 +112,7 @@ fn approved_hashes_of_project(conn: &mut AnyConnection, project: &ProjectName) -
     let approved_releases = releases::table
         .inner_join(projects::table)
         .filter(projects::name.eq(project.as_str()))
-        .filter(releases::status.eq(ReleaseStatus::Approved.as_str()))
+        .filter(releases::status.eq(ReleaseStatus::Approved))
         .select(releases::id);
     let rows: Vec<(i64, String, String)> = decisions::table
         .filter(decisions::release_id.eq_any(approved_releases))
@@ -154,7 +154,7 @@ pub fn approved_files(conn: &mut AnyConnection, project: &ProjectName) -> StoreR
     let rows: Vec<IndexRow> = files::table
         .inner_join(releases::table.inner_join(projects::table).left_join(release_yanks::table))
         .filter(projects::name.eq(project.as_str()))
-        .filter(releases::status.eq(ReleaseStatus::Approved.as_str()))
+        .filter(releases::status.eq(ReleaseStatus::Approved))
         .select(index_row_columns())
         .load(conn)?;
     let approved = approved_hashes_of_project(conn, project)?;
@@ -170,7 +170,7 @@ pub fn approved_file(conn: &mut AnyConnection, sha256: &Sha256, filename: &str) 
         .inner_join(releases::table.left_join(release_yanks::table))
         .filter(files::sha256.eq(sha256.as_str()))
         .filter(files::filename.eq(filename))
-        .filter(releases::status.eq(ReleaseStatus::Approved.as_str()))
+        .filter(releases::status.eq(ReleaseStatus::Approved))
         .select(index_row_columns())
         .load(conn)?;
     let Some(file) = keep_approved(conn, rows)?.into_iter().next() else { return Ok(None) };
@@ -188,7 +188,7 @@ pub fn approved_files_of_releases(conn: &mut AnyConnection, release_ids: &[i64])
         let rows: Vec<(String, IndexRow)> = files::table
             .inner_join(releases::table.inner_join(projects::table).left_join(release_yanks::table))
             .filter(releases::id.eq_any(chunk))
-            .filter(releases::status.eq(ReleaseStatus::Approved.as_str()))
+            .filter(releases::status.eq(ReleaseStatus::Approved))
             .select((projects::name, index_row_columns()))
             .load(conn)?;
         let project_of: HashMap<i64, String> = rows.iter().map(|(name, row)| (row.0, name.clone())).collect();
@@ -202,14 +202,14 @@ pub fn approved_files_of_releases(conn: &mut AnyConnection, release_ids: &[i64])
 pub fn approved_releases(conn: &mut AnyConnection) -> StoreResult<Vec<(i64, String, String)>> {
     Ok(releases::table
         .inner_join(projects::table)
-        .filter(releases::status.eq(ReleaseStatus::Approved.as_str()))
+        .filter(releases::status.eq(ReleaseStatus::Approved))
         .select((releases::id, projects::name, releases::version))
         .load(conn)?)
 }
 
 /// Every approved file of every project, for warming a cache or a benchmark.
 pub fn count_approved_files(conn: &mut AnyConnection) -> StoreResult<i64> {
-    Ok(files::table.inner_join(releases::table).filter(releases::status.eq(ReleaseStatus::Approved.as_str())).count().get_result(conn)?)
+    Ok(files::table.inner_join(releases::table).filter(releases::status.eq(ReleaseStatus::Approved)).count().get_result(conn)?)
 }
 
 // ---- the change feed -------------------------------------------------------
@@ -346,7 +346,7 @@ pub struct Availability {
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct ReleaseState {
     pub version: String,
-    pub status: String,
+    pub status: ReleaseStatus,
     pub error: Option<String>,
     /// For a rejected or revoked release, the decision that made it so.
     pub decided: Option<Refusal>,
@@ -365,15 +365,16 @@ pub struct Refusal {
 
 /// A project's state from its releases' statuses: the most hopeful one,
 /// `approved`, `pending`, `rejected`, `failed` or (none) `never_requested`.
-pub fn project_state<'a>(statuses: impl Iterator<Item = &'a str> + Clone) -> &'static str {
-    let has = |s: &[&str]| statuses.clone().any(|status| s.contains(&status));
-    if has(&["approved"]) {
+pub fn project_state(statuses: impl Iterator<Item = ReleaseStatus> + Clone) -> &'static str {
+    use ReleaseStatus::*;
+    let has = |s: &[ReleaseStatus]| statuses.clone().any(|status| s.contains(&status));
+    if has(&[Approved]) {
         "approved"
-    } else if has(&["requested", "mirroring", "inspecting", "awaiting_review"]) {
+    } else if has(&[Requested, Mirroring, Inspecting, AwaitingReview]) {
         "pending"
-    } else if has(&["rejected", "revoked"]) {
+    } else if has(&[Rejected, Revoked]) {
         "rejected"
-    } else if has(&["failed"]) {
+    } else if has(&[Failed]) {
         "failed"
     } else {
         "never_requested"
@@ -382,14 +383,15 @@ pub fn project_state<'a>(statuses: impl Iterator<Item = &'a str> + Clone) -> &'s
 
 /// Why `project` is (or is not) in the index.
 pub fn availability(conn: &mut AnyConnection, project: &ProjectName) -> StoreResult<Availability> {
-    let rows: Vec<(i64, String, String, Option<String>)> = releases::table
+    let rows: Vec<(i64, String, ReleaseStatus, Option<String>)> = releases::table
         .inner_join(projects::table)
         .filter(projects::name.eq(project.as_str()))
         .order(releases::id.desc())
         .select((releases::id, releases::version, releases::status, releases::error))
         .load(conn)?;
-    let state = project_state(rows.iter().map(|(_, _, status, _)| status.as_str()));
-    let refused: Vec<i64> = rows.iter().filter(|(_, _, status, _)| matches!(status.as_str(), "rejected" | "revoked")).map(|(id, ..)| *id).collect();
+    let state = project_state(rows.iter().map(|(_, _, status, _)| *status));
+    let refused: Vec<i64> =
+        rows.iter().filter(|(_, _, status, _)| matches!(status, ReleaseStatus::Rejected | ReleaseStatus::Revoked)).map(|(id, ..)| *id).collect();
     let mut refusals = refusals_of(conn, &refused)?;
     Ok(Availability {
         project: project.to_string(),
@@ -400,10 +402,10 @@ pub fn availability(conn: &mut AnyConnection, project: &ProjectName) -> StoreRes
 
 /// How a rejected or revoked release came to be so: `2.0 was approved,
 /// then revoked by bob on 2026-12-01 11:20 UTC` (None in another state).
-pub fn describe_refusal(version: &str, status: &str, decided: Option<&Refusal>) -> Option<String> {
+pub fn describe_refusal(version: &str, status: ReleaseStatus, decided: Option<&Refusal>) -> Option<String> {
     let verb = match status {
-        "revoked" => "approved, then revoked",
-        "rejected" => "rejected",
+        ReleaseStatus::Revoked => "approved, then revoked",
+        ReleaseStatus::Rejected => "rejected",
         _ => return None,
     };
     Some(match decided {

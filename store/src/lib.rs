@@ -35,6 +35,7 @@ pub mod schema;
 pub mod suppressions;
 pub mod tasks;
 pub mod testdb;
+pub mod text_enums;
 pub mod throttle;
 pub mod unmirrored;
 pub mod upstream_sync;

@@ -257,7 +257,7 @@ pub fn batch_review_waiting(conn: &mut AnyConnection) -> StoreResult<Option<i64>
         let after_id: i64 = last.and_then(|p| serde_json::from_str::<serde_json::Value>(&p).ok()).and_then(|v| v["up_to_release_id"].as_i64()).unwrap_or(0);
         let waiting: Vec<(i64, String, String)> = releases::table
             .inner_join(projects::table)
-            .filter(releases::status.eq(crate::domain::ReleaseStatus::AwaitingReview.as_str()))
+            .filter(releases::status.eq(crate::domain::ReleaseStatus::AwaitingReview))
             .filter(releases::id.gt(after_id))
             .order(releases::id)
             .limit(1000)

@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use diesel::prelude::*;
 use serde::Serialize;
 
+use airlock_inspect::Severity;
+
 use crate::db::AnyConnection;
 use crate::domain::ReleaseStatus;
 use crate::error::StoreResult;
@@ -47,21 +49,19 @@ pub fn decisions_per_day(conn: &mut AnyConnection, days: i64, now: i64) -> Store
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RuleCount {
     pub rule: String,
-    pub severity: String,
+    pub severity: Severity,
     pub findings: i64,
     pub releases: i64,
 }
 
 /// The rules that fired most, over every inspected release, most first.
 pub fn findings_by_rule(conn: &mut AnyConnection, limit: usize) -> StoreResult<Vec<RuleCount>> {
-    let rows: Vec<(String, String, i64)> =
+    let rows: Vec<(String, Severity, i64)> =
         findings::table.inner_join(files::table).select((findings::rule, findings::severity, files::release_id)).load(conn)?;
-    let mut by_rule: BTreeMap<String, (String, i64, std::collections::BTreeSet<i64>)> = BTreeMap::new();
+    let mut by_rule: BTreeMap<String, (Severity, i64, std::collections::BTreeSet<i64>)> = BTreeMap::new();
     for (rule, severity, release_id) in rows {
-        let e = by_rule.entry(rule).or_insert_with(|| (severity.clone(), 0, Default::default()));
-        if crate::releases::severity_rank(&severity) > crate::releases::severity_rank(&e.0) {
-            e.0 = severity;
-        }
+        let e = by_rule.entry(rule).or_insert_with(|| (severity, 0, Default::default()));
+        e.0 = e.0.max(severity);
         e.1 += 1;
         e.2.insert(release_id);
     }
@@ -77,16 +77,16 @@ pub fn findings_by_rule(conn: &mut AnyConnection, limit: usize) -> StoreResult<V
 pub struct Waiting {
     pub project: String,
     pub version: String,
-    pub max_severity: String,
+    pub max_severity: Severity,
     pub requested_at: i64,
     pub requested_by: Option<String>,
 }
 
 /// The releases awaiting review that were requested longest ago.
 pub fn oldest_waiting(conn: &mut AnyConnection, limit: i64) -> StoreResult<Vec<Waiting>> {
-    let rows: Vec<(String, String, String, i64, Option<String>)> = releases::table
+    let rows: Vec<(String, String, Severity, i64, Option<String>)> = releases::table
         .inner_join(projects::table)
-        .filter(releases::status.eq(ReleaseStatus::AwaitingReview.as_str()))
+        .filter(releases::status.eq(ReleaseStatus::AwaitingReview))
         .order((releases::created_at.asc(), releases::id.asc()))
         .limit(limit)
         .select((projects::name, releases::version, releases::max_severity, releases::created_at, releases::requested_by))

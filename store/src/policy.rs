@@ -22,8 +22,9 @@ use crate::decisions::{decide_for, Outcome, ReviewPolicy, Verdict};
 use crate::domain::{ReleaseStatus, Role};
 use crate::error::StoreResult;
 use crate::files::{files_of_release, findings_of_release};
-use crate::releases::{release_by_id, severity_rank};
+use crate::releases::release_by_id;
 use crate::schema::users;
+use airlock_inspect::Severity;
 
 /// The policy's name, in decisions and the audit log.
 pub const SMALL_UPDATE: &str = "small-update";
@@ -34,7 +35,7 @@ pub struct UpdatePolicy {
     /// Largest delta, in lines, it approves.
     pub max_lines: i64,
     /// A finding at or above this severity that the base lacks blocks it.
-    pub below: String,
+    pub below: Severity,
 }
 
 /// What a release can do and what inspection found in it.
@@ -42,7 +43,7 @@ pub struct UpdatePolicy {
 pub struct Facts {
     pub capabilities: BTreeSet<String>,
     /// Findings per rule, with the worst severity's rank.
-    pub findings: Vec<(String, String)>,
+    pub findings: Vec<(String, Severity)>,
 }
 
 /// A release's facts, from its files and findings.
@@ -65,7 +66,7 @@ pub fn evaluate(policy: &UpdatePolicy, new: &Facts, base: &Facts, lines: i64) ->
     let count = |facts: &Facts| {
         let mut per_rule: BTreeMap<String, usize> = BTreeMap::new();
         for (rule, severity) in &facts.findings {
-            if severity_rank(severity) >= severity_rank(&policy.below) {
+            if *severity >= policy.below {
                 *per_rule.entry(rule.clone()).or_default() += 1;
             }
         }
@@ -118,12 +119,12 @@ pub fn apply(
 ) -> StoreResult<Result<Outcome, String>> {
     let (_, release) = release_by_id(conn, release_id)?;
     let (_, base) = release_by_id(conn, base_release_id)?;
-    if release.status()? != ReleaseStatus::AwaitingReview || base.status()? != ReleaseStatus::Approved {
+    if release.status != ReleaseStatus::AwaitingReview || base.status != ReleaseStatus::Approved {
         return Ok(Err("not awaiting review against an approved base".into()));
     }
-    if review.approvals_needed(&release.max_severity) > 1 {
+    if review.approvals_needed(release.max_severity) > 1 {
         // A policy is one approval: it never stands in for several people.
-        return Ok(Err(format!("approvals_required wants {} people for a {} release", review.approvals_needed(&release.max_severity), release.max_severity)));
+        return Ok(Err(format!("approvals_required wants {} people for a {} release", review.approvals_needed(release.max_severity), release.max_severity)));
     }
     let verdict = evaluate(policy, &facts(conn, release_id)?, &facts(conn, base_release_id)?, lines);
     let evidence = match verdict {
@@ -140,12 +141,15 @@ mod tests {
     use super::*;
 
     fn facts(caps: &[&str], findings: &[(&str, &str)]) -> Facts {
-        Facts { capabilities: caps.iter().map(|c| c.to_string()).collect(), findings: findings.iter().map(|(r, s)| (r.to_string(), s.to_string())).collect() }
+        Facts {
+            capabilities: caps.iter().map(|c| c.to_string()).collect(),
+            findings: findings.iter().map(|(r, s)| (r.to_string(), Severity::parse(s).unwrap())).collect(),
+        }
     }
 
     #[test]
     fn only_a_small_delta_adding_no_capability_and_no_finding_passes() {
-        let policy = UpdatePolicy { max_lines: 100, below: "low".into() };
+        let policy = UpdatePolicy { max_lines: 100, below: airlock_inspect::Severity::Low };
         let base = facts(&["filesystem"], &[("python/exec", "high"), ("meta/x", "info")]);
         assert!(evaluate(&policy, &facts(&["filesystem"], &[("python/exec", "high"), ("meta/y", "info")]), &base, 40).is_ok(), "info findings do not block");
         assert!(evaluate(&policy, &base, &base, 101).unwrap_err().contains("over auto_approve_max_lines"));

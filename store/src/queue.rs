@@ -7,10 +7,12 @@ use std::collections::HashMap;
 use diesel::prelude::*;
 use serde::Serialize;
 
+use airlock_inspect::Severity;
+
 use crate::db::AnyConnection;
 use crate::domain::ReleaseStatus;
 use crate::error::StoreResult;
-use crate::releases::{severity_rank, Project, Release};
+use crate::releases::{Project, Release};
 use crate::schema::{decisions, files, findings, projects, releases};
 
 /// Which releases the queue shows.
@@ -19,7 +21,7 @@ pub struct QueueFilter {
     /// Only these states (all when empty).
     pub statuses: Vec<ReleaseStatus>,
     /// Only releases whose worst finding is at least this severe.
-    pub min_severity: Option<String>,
+    pub min_severity: Option<Severity>,
     /// Only projects whose normalized name contains this text.
     pub search: Option<String>,
     /// Also approved releases with files added since their approval that no
@@ -40,9 +42,9 @@ pub struct QueueItem {
     pub project_id: i64,
     pub project: String,
     pub version: String,
-    pub status: String,
+    pub status: ReleaseStatus,
     pub error: Option<String>,
-    pub max_severity: String,
+    pub max_severity: Severity,
     pub risk_score: i64,
     pub files: i64,
     pub files_inspected: i64,
@@ -96,11 +98,14 @@ pub fn queue_page(conn: &mut AnyConnection, filter: &QueueFilter, offset: i64, l
     let mut query =
         releases::table.inner_join(projects::table).select((releases::id, releases::max_severity, releases::risk_score, releases::created_at)).into_boxed();
     if !filter.statuses.is_empty() {
-        let names: Vec<&'static str> = filter.statuses.iter().map(|s| s.as_str()).collect();
-        query = query.filter(releases::status.eq_any(names).or(releases::id.eq_any(waiting)));
+        query = query.filter(releases::status.eq_any(&filter.statuses).or(releases::id.eq_any(waiting)));
     }
-    if let Some(min) = &filter.min_severity {
-        let names: Vec<&'static str> = ["critical", "high", "medium", "low", "info"].into_iter().filter(|s| severity_rank(s) >= severity_rank(min)).collect();
+    if let Some(min) = filter.min_severity {
+        let names: Vec<&'static str> = [Severity::Critical, Severity::High, Severity::Medium, Severity::Low, Severity::Info]
+            .into_iter()
+            .filter(|s| *s >= min)
+            .map(|s| s.as_str())
+            .collect();
         query = query.filter(releases::max_severity.eq_any(names));
     }
     if let Some(text) = filter.search.as_deref().map(crate::domain::normalize).filter(|t| !t.is_empty()) {
@@ -108,8 +113,8 @@ pub fn queue_page(conn: &mut AnyConnection, filter: &QueueFilter, offset: i64, l
         let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
         query = query.filter(projects::name.like(format!("%{escaped}%")).escape('\\'));
     }
-    let mut ranked: Vec<(i64, String, i64, i64)> = query.load(conn)?;
-    ranked.sort_by(|a, b| severity_rank(&b.1).cmp(&severity_rank(&a.1)).then(b.2.cmp(&a.2)).then(a.3.cmp(&b.3)).then(a.0.cmp(&b.0)));
+    let mut ranked: Vec<(i64, Severity, i64, i64)> = query.load(conn)?;
+    ranked.sort_by(|a, b| b.1.cmp(&a.1).then(b.2.cmp(&a.2)).then(a.3.cmp(&b.3)).then(a.0.cmp(&b.0)));
     let total = ranked.len() as i64;
     let ids: Vec<i64> = ranked.iter().skip(offset.max(0) as usize).take(limit.max(0) as usize).map(|r| r.0).collect();
     let rows: Vec<(Project, Release)> =
@@ -137,7 +142,7 @@ pub fn queue_page(conn: &mut AnyConnection, filter: &QueueFilter, offset: i64, l
         .into_iter()
         .map(|(project, release)| {
             let (files, files_inspected) = file_counts.get(&release.id).copied().unwrap_or_default();
-            let approvals_required = filter.approvals.approvals_needed(&release.max_severity);
+            let approvals_required = filter.approvals.approvals_needed(release.max_severity);
             let item = QueueItem {
                 release_id: release.id,
                 project_id: project.id,
@@ -202,7 +207,7 @@ pub fn approved_this_round_by(conn: &mut AnyConnection, release_ids: &[i64], use
 pub fn with_added_files(conn: &mut AnyConnection) -> StoreResult<Vec<i64>> {
     let decided: Vec<(i64, String, String)> = decisions::table
         .inner_join(releases::table)
-        .filter(releases::status.eq(ReleaseStatus::Approved.as_str()))
+        .filter(releases::status.eq(ReleaseStatus::Approved))
         .filter(decisions::in_force.eq(true))
         .order(decisions::id)
         .select((decisions::release_id, decisions::decision, decisions::sha256s))
@@ -336,7 +341,7 @@ mod tests {
             use crate::decisions::{decide, ReviewPolicy, Verdict};
             let alice = crate::auth::create_user(conn, "alice", crate::domain::Role::Auditor, "password1").unwrap();
             let bob = crate::auth::create_user(conn, "bob", crate::domain::Role::Auditor, "password1").unwrap();
-            let policy = ReviewPolicy { four_eyes_severity: Some("high".into()), ..ReviewPolicy::default() };
+            let policy = ReviewPolicy { four_eyes_severity: Some(airlock_inspect::Severity::High), ..ReviewPolicy::default() };
             let risky = crate::decisions::tests::awaiting(conn, "risky", "1.0", "critical");
             assert!(approvals_this_round(conn, &[risky]).unwrap().is_empty());
             decide(conn, risky, &alice, Verdict::Approve, "first look", &policy, None).unwrap();
@@ -377,7 +382,7 @@ mod tests {
             release(conn, "six", "failed", "none", 0);
             let by_name = QueueFilter { search: Some("Requests".into()), ..QueueFilter::default() };
             assert_eq!(names(&queue(conn, &by_name, 100).unwrap()), ["requests", "requests-toolbelt"]);
-            let severe = QueueFilter { min_severity: Some("high".into()), ..QueueFilter::default() };
+            let severe = QueueFilter { min_severity: Some(airlock_inspect::Severity::High), ..QueueFilter::default() };
             assert_eq!(names(&queue(conn, &severe, 100).unwrap()), ["evil-pkg", "requests"]);
             let failed = QueueFilter { statuses: vec![ReleaseStatus::Failed], ..QueueFilter::default() };
             assert_eq!(names(&queue(conn, &failed, 100).unwrap()), ["six"]);

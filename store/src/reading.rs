@@ -65,7 +65,7 @@ pub struct BaseRevoked {
 pub fn base_revoked(conn: &mut AnyConnection, only: Option<&[i64]>) -> StoreResult<HashMap<i64, BaseRevoked>> {
     let mut query = decisions::table
         .inner_join(releases::table)
-        .filter(releases::status.eq(ReleaseStatus::Approved.as_str()))
+        .filter(releases::status.eq(ReleaseStatus::Approved))
         .filter(decisions::in_force.eq(true))
         .select((decisions::release_id, decisions::decision, decisions::audit_base_release_id))
         .order(decisions::id)
@@ -83,7 +83,7 @@ pub fn base_revoked(conn: &mut AnyConnection, only: Option<&[i64]>) -> StoreResu
     }
     let revoked: HashMap<i64, String> = releases::table
         .filter(releases::id.eq_any(bases))
-        .filter(releases::status.eq(ReleaseStatus::Revoked.as_str()))
+        .filter(releases::status.eq(ReleaseStatus::Revoked))
         .select((releases::id, releases::version))
         .load(conn)?
         .into_iter()
@@ -121,7 +121,7 @@ pub(crate) fn withhold(conn: &mut AnyConnection, release_id: i64, user: &User, b
             decisions::in_force.eq(true),
         ))
         .execute(conn)?;
-    diesel::update(releases::table.find(release_id)).set((releases::status.eq(ReleaseStatus::Revoked.as_str()), releases::updated_at.eq(now))).execute(conn)?;
+    diesel::update(releases::table.find(release_id)).set((releases::status.eq(ReleaseStatus::Revoked), releases::updated_at.eq(now))).execute(conn)?;
     audit::record(conn, Some(&user.name), "release.revoke", &format!("{} {}", project.name, release.version), &comment)
 }
 
@@ -184,9 +184,13 @@ mod tests {
             let withhold = ReviewPolicy { withhold_on_base_revoked: true, ..ReviewPolicy::default() };
             decide(conn, three, &alice, Verdict::Revoke, "bad", &withhold, None).unwrap();
             let (_, r) = crate::releases::release_by_id(conn, four).unwrap();
-            assert_eq!(r.status, "revoked", "withheld with its base");
+            assert_eq!(r.status, crate::domain::ReleaseStatus::Revoked, "withheld with its base");
             assert!(decisions_of(conn, four).unwrap().last().unwrap().comment.contains("audit base demo 1.2 was revoked"));
-            assert_eq!(crate::releases::release_by_id(conn, two).unwrap().1.status, "approved", "1.1 was read against 1.0, not 1.2");
+            assert_eq!(
+                crate::releases::release_by_id(conn, two).unwrap().1.status,
+                crate::domain::ReleaseStatus::Approved,
+                "1.1 was read against 1.0, not 1.2"
+            );
             // Re-reviewed whole (no approved version is left): no longer marked.
             audit_size::put(conn, two, None, measured(900, 3, 0)).unwrap();
             approve(conn, &alice, two, None);

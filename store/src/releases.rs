@@ -4,6 +4,8 @@
 use diesel::prelude::*;
 use serde::Serialize;
 
+use airlock_inspect::Severity;
+
 use crate::audit;
 use crate::db::AnyConnection;
 use crate::domain::{PinnedRequirement, ProjectName, ReleaseStatus, RequestSource, Version};
@@ -27,11 +29,11 @@ pub struct Release {
     pub id: i64,
     pub project_id: i64,
     pub version: String,
-    pub status: String,
+    pub status: ReleaseStatus,
     pub error: Option<String>,
     pub requested_by: Option<String>,
     pub risk_score: i64,
-    pub max_severity: String,
+    pub max_severity: Severity,
     pub created_at: i64,
     pub updated_at: i64,
     /// Its dependencies are resolved and requested too.
@@ -48,10 +50,6 @@ pub struct Release {
 }
 
 impl Release {
-    pub fn status(&self) -> StoreResult<ReleaseStatus> {
-        self.status.parse()
-    }
-
     /// The extras asked of it.
     pub fn extras(&self) -> Vec<String> {
         split_extras(&self.extras)
@@ -88,7 +86,7 @@ pub struct RequestOptions<'a> {
 pub struct RequestOutcome {
     pub project: String,
     pub version: String,
-    pub status: String,
+    pub status: ReleaseStatus,
     /// False when the release was already known (and not failed).
     pub queued: bool,
     /// The project the name resembles, when it may be a typosquat.
@@ -150,10 +148,10 @@ pub fn request_release_with(
                 .optional()?;
             let now = now_ms();
             let (release, queued) = match existing {
-                Some(r) if r.status == ReleaseStatus::Failed.as_str() => {
+                Some(r) if r.status == ReleaseStatus::Failed => {
                     let r = diesel::update(releases::table.find(r.id))
                         .set((
-                            releases::status.eq(ReleaseStatus::Requested.as_str()),
+                            releases::status.eq(ReleaseStatus::Requested),
                             releases::error.eq(None::<String>),
                             // A person's request after a miss's failed one is theirs now.
                             releases::requested_by.eq(requested_by.or(r.requested_by.as_deref())),
@@ -188,7 +186,7 @@ pub fn request_release_with(
                         .values((
                             releases::project_id.eq(project.id),
                             releases::version.eq(req.version.as_str()),
-                            releases::status.eq(ReleaseStatus::Requested.as_str()),
+                            releases::status.eq(ReleaseStatus::Requested),
                             releases::requested_by.eq(requested_by),
                             releases::created_at.eq(now),
                             releases::updated_at.eq(now),
@@ -255,9 +253,7 @@ pub fn wants_dependencies(conn: &mut AnyConnection, id: i64) -> StoreResult<bool
 
 /// Move a release to `status`, with an error message for `failed`.
 pub fn set_status(conn: &mut AnyConnection, id: i64, status: ReleaseStatus, error: Option<&str>) -> StoreResult<()> {
-    diesel::update(releases::table.find(id))
-        .set((releases::status.eq(status.as_str()), releases::error.eq(error), releases::updated_at.eq(now_ms())))
-        .execute(conn)?;
+    diesel::update(releases::table.find(id)).set((releases::status.eq(status), releases::error.eq(error), releases::updated_at.eq(now_ms()))).execute(conn)?;
     Ok(())
 }
 
@@ -268,7 +264,7 @@ pub fn set_status(conn: &mut AnyConnection, id: i64, status: ReleaseStatus, erro
 pub fn fail(conn: &mut AnyConnection, id: i64, error: &str) -> StoreResult<()> {
     crate::db::write_transaction(conn, |conn| {
         let (_, release) = release_by_id(conn, id)?;
-        match release.status()? {
+        match release.status {
             ReleaseStatus::Approved | ReleaseStatus::Revoked => set_error_note(conn, id, error),
             _ => set_status(conn, id, ReleaseStatus::Failed, Some(error)),
         }
@@ -285,7 +281,7 @@ pub fn set_error_note(conn: &mut AnyConnection, id: i64, note: &str) -> StoreRes
 pub fn approved_releases(conn: &mut AnyConnection, project_id: i64) -> StoreResult<Vec<Release>> {
     Ok(releases::table
         .filter(releases::project_id.eq(project_id))
-        .filter(releases::status.eq(ReleaseStatus::Approved.as_str()))
+        .filter(releases::status.eq(ReleaseStatus::Approved))
         .select(Release::as_select())
         .load(conn)?)
 }
@@ -313,14 +309,14 @@ pub fn nearest_approved(conn: &mut AnyConnection, project_id: i64, version: &str
 /// For each named project (normalized names), its releases in Airlock as
 /// `(version, status)`, newest request first. Projects Airlock does not know
 /// are absent.
-pub fn statuses_by_project(conn: &mut AnyConnection, names: &[String]) -> StoreResult<std::collections::HashMap<String, Vec<(String, String)>>> {
-    let rows: Vec<(String, String, String)> = releases::table
+pub fn statuses_by_project(conn: &mut AnyConnection, names: &[String]) -> StoreResult<std::collections::HashMap<String, Vec<(String, ReleaseStatus)>>> {
+    let rows: Vec<(String, String, ReleaseStatus)> = releases::table
         .inner_join(projects::table)
         .filter(projects::name.eq_any(names))
         .order(releases::id.desc())
         .select((projects::name, releases::version, releases::status))
         .load(conn)?;
-    let mut out: std::collections::HashMap<String, Vec<(String, String)>> = std::collections::HashMap::new();
+    let mut out: std::collections::HashMap<String, Vec<(String, ReleaseStatus)>> = std::collections::HashMap::new();
     for (name, version, status) in rows {
         out.entry(name).or_default().push((version, status));
     }
@@ -337,20 +333,8 @@ pub fn project_releases(conn: &mut AnyConnection, name: &ProjectName) -> StoreRe
         .load(conn)?)
 }
 
-/// Rank of a severity name, for ordering (unknown names rank lowest).
-pub fn severity_rank(severity: &str) -> u8 {
-    match severity {
-        "critical" => 5,
-        "high" => 4,
-        "medium" => 3,
-        "low" => 2,
-        "info" => 1,
-        _ => 0,
-    }
-}
-
 /// How many releases are in each status.
-pub fn status_counts(conn: &mut AnyConnection) -> StoreResult<Vec<(String, i64)>> {
+pub fn status_counts(conn: &mut AnyConnection) -> StoreResult<Vec<(ReleaseStatus, i64)>> {
     Ok(releases::table.group_by(releases::status).select((releases::status, diesel::dsl::count_star())).load(conn)?)
 }
 
@@ -450,7 +434,7 @@ mod tests {
             set_status(conn, r.id, ReleaseStatus::Failed, Some("upstream down")).unwrap();
             let out = request_release(conn, &req("demo==2.0"), None, 3, &NamePolicy::default()).unwrap();
             assert!(out.queued);
-            assert_eq!(out.status, "requested");
+            assert_eq!(out.status, crate::domain::ReleaseStatus::Requested);
             let (_, r) = release_by_id(conn, r.id).unwrap();
             assert_eq!(r.error, None);
         });

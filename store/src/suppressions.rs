@@ -13,8 +13,8 @@ use crate::domain::ProjectName;
 use crate::error::{StoreError, StoreResult};
 use crate::files::risk_score;
 use crate::now_ms;
-use crate::releases::severity_rank;
 use crate::schema::{files, findings, projects, releases, suppressions};
+use airlock_inspect::Severity;
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]
 #[diesel(table_name = suppressions)]
@@ -101,19 +101,19 @@ pub fn remove(conn: &mut AnyConnection, id: i64, actor: &str) -> StoreResult<Sup
 /// Score a release from its findings, leaving out the rules suppressed for
 /// its project: max severity (`none` without findings) and risk score (see
 /// [`risk_score`]: a rule once per file and severity).
-pub fn rescore_release(conn: &mut AnyConnection, release_id: i64) -> StoreResult<(String, i64)> {
+pub fn rescore_release(conn: &mut AnyConnection, release_id: i64) -> StoreResult<(Severity, i64)> {
     let project: String = releases::table.inner_join(projects::table).filter(releases::id.eq(release_id)).select(projects::name).first(conn)?;
     let suppressed: Vec<String> = suppressions::table.filter(suppressions::project.eq(&project)).select(suppressions::rule).load(conn)?;
-    let rows: Vec<(i64, String, String)> = findings::table
+    let rows: Vec<(i64, String, Severity)> = findings::table
         .inner_join(files::table)
         .filter(files::release_id.eq(release_id))
         .select((findings::file_id, findings::rule, findings::severity))
         .load(conn)?;
-    let counted: Vec<(i64, &str, &str)> =
-        rows.iter().filter(|(_, rule, _)| !suppressed.contains(rule)).map(|(file, rule, s)| (*file, rule.as_str(), s.as_str())).collect();
+    let counted: Vec<(i64, &str, Severity)> =
+        rows.iter().filter(|(_, rule, _)| !suppressed.contains(rule)).map(|(file, rule, s)| (*file, rule.as_str(), *s)).collect();
     let score = risk_score(counted.iter().copied());
-    let max = counted.iter().map(|(_, _, s)| *s).max_by_key(|s| severity_rank(s)).unwrap_or("none").to_string();
-    diesel::update(releases::table.find(release_id)).set((releases::risk_score.eq(score), releases::max_severity.eq(&max))).execute(conn)?;
+    let max = counted.iter().map(|(_, _, s)| *s).max().unwrap_or_default();
+    diesel::update(releases::table.find(release_id)).set((releases::risk_score.eq(score), releases::max_severity.eq(max.as_str()))).execute(conn)?;
     Ok((max, score))
 }
 

@@ -26,12 +26,10 @@ pub struct UnmirroredRow {
     pub id: i64,
     #[serde(skip)]
     pub release_id: i64,
-    pub filename: String,
-    pub size: Option<i64>,
-    pub sha256: Option<String>,
-    pub upstream_url: String,
-    pub requires_python: Option<String>,
-    pub reason: String,
+    /// The file and why it was left out.
+    #[diesel(embed)]
+    #[serde(flatten)]
+    pub file: LeftOut,
     pub requested_by: Option<String>,
     pub requested_at: Option<i64>,
     pub error: Option<String>,
@@ -40,7 +38,8 @@ pub struct UnmirroredRow {
 }
 
 /// A listed file the mirror job left out, and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, Serialize)]
+#[diesel(table_name = unmirrored_files)]
 pub struct LeftOut {
     pub filename: String,
     pub size: Option<i64>,
@@ -69,16 +68,7 @@ fn replace(conn: &mut AnyConnection, release_id: i64, left_out: &[LeftOut]) -> S
 /// Record one left-out file of a release.
 fn insert(conn: &mut AnyConnection, release_id: i64, f: &LeftOut, now: i64) -> StoreResult<()> {
     diesel::insert_into(unmirrored_files::table)
-        .values((
-            unmirrored_files::release_id.eq(release_id),
-            unmirrored_files::filename.eq(&f.filename),
-            unmirrored_files::size.eq(f.size),
-            unmirrored_files::sha256.eq(&f.sha256),
-            unmirrored_files::upstream_url.eq(&f.upstream_url),
-            unmirrored_files::requires_python.eq(&f.requires_python),
-            unmirrored_files::reason.eq(&f.reason),
-            unmirrored_files::created_at.eq(now),
-        ))
+        .values((unmirrored_files::release_id.eq(release_id), f, unmirrored_files::created_at.eq(now)))
         .execute(conn)?;
     Ok(())
 }
@@ -145,7 +135,7 @@ pub fn request_add(conn: &mut AnyConnection, release_id: i64, filename: &str, us
     crate::db::write_transaction(conn, |conn| {
         let (project, release) = release_by_id(conn, release_id)?;
         let target = format!("{} {}", project.name, release.version);
-        let status = release.status()?;
+        let status = release.status;
         if matches!(status, ReleaseStatus::Requested | ReleaseStatus::Mirroring | ReleaseStatus::Rejected) {
             return Err(StoreError::Conflict(format!("{target} is {status}; files can be added once it is mirrored, and never to a rejected release")));
         }
@@ -166,12 +156,12 @@ pub fn request_add(conn: &mut AnyConnection, release_id: i64, filename: &str, us
         diesel::update(unmirrored_files::table.find(row.id))
             .set((unmirrored_files::requested_by.eq(user), unmirrored_files::requested_at.eq(now), unmirrored_files::error.eq(None::<String>)))
             .execute(conn)?;
-        let queued = tasks::enqueue(conn, &AddFile { release_id, filename: row.filename.clone() }, max_attempts)?.is_some();
+        let queued = tasks::enqueue(conn, &AddFile { release_id, filename: row.file.filename.clone() }, max_attempts)?.is_some();
         if queued {
-            let detail = format!("{} (left out: {}); it is served only once an auditor approves it", row.filename, row.reason);
+            let detail = format!("{} (left out: {}); it is served only once an auditor approves it", row.file.filename, row.file.reason);
             audit::record(conn, Some(user), "file.add_request", &target, &detail)?;
         }
-        Ok(AddOutcome { project: project.name, version: release.version, filename: row.filename, queued })
+        Ok(AddOutcome { project: project.name, version: release.version, filename: row.file.filename, queued })
     })
 }
 
@@ -183,7 +173,7 @@ pub fn request_add(conn: &mut AnyConnection, release_id: i64, filename: &str, us
 pub fn add_mirrored(conn: &mut AnyConnection, new: &NewFile, max_attempts: i64) -> StoreResult<FileRow> {
     crate::db::write_transaction(conn, |conn| {
         let (project, release) = release_by_id(conn, new.release_id)?;
-        let status = release.status()?;
+        let status = release.status;
         if status == ReleaseStatus::Rejected {
             return Err(StoreError::Conflict(format!("{} {} was rejected meanwhile", project.name, release.version)));
         }
@@ -248,7 +238,14 @@ mod tests {
     /// An inspection with one finding of `severity`.
     fn inspected(severity: &str) -> Inspection {
         let finding = crate::files::tests::test_finding(severity);
-        Inspection { dist_kind: "wheel".into(), core_metadata: None, metadata_sha256: None, capabilities: None, entries: None, findings: vec![finding] }
+        Inspection {
+            dist_kind: airlock_inspect::DistKind::Wheel,
+            core_metadata: None,
+            metadata_sha256: None,
+            capabilities: None,
+            entries: None,
+            findings: vec![finding],
+        }
     }
 
     fn served(conn: &mut AnyConnection) -> Vec<String> {
@@ -283,7 +280,7 @@ mod tests {
             let file = add_mirrored(conn, &new_file(id, musl), 3).unwrap();
             assert!(of_release(conn, id).unwrap().is_empty());
             let (_, r) = release_by_id(conn, id).unwrap();
-            assert_eq!(r.status, "approved", "the release stays approved while the added file waits");
+            assert_eq!(r.status, crate::domain::ReleaseStatus::Approved, "the release stays approved while the added file waits");
             assert_eq!(served(conn), ["demo-1.0-cp312-cp312-manylinux_2_17_x86_64.whl"], "the added file is not served");
             assert_eq!(crate::queue::with_added_files(conn).unwrap(), [id], "the release is back in the review queue");
             let early = decide(conn, id, &alice, Verdict::Approve, "ok", &ReviewPolicy::default(), None);
@@ -308,7 +305,7 @@ mod tests {
         each_backend(|conn| {
             let alice = create_user(conn, "alice", Role::Auditor, "password1").unwrap();
             let bob = create_user(conn, "bob", Role::Auditor, "password1").unwrap();
-            let policy = ReviewPolicy { four_eyes_severity: Some("high".into()), ..ReviewPolicy::default() };
+            let policy = ReviewPolicy { four_eyes_severity: Some(airlock_inspect::Severity::High), ..ReviewPolicy::default() };
             let id = mirrored_release(conn);
             decide(conn, id, &alice, Verdict::Approve, "one", &policy, None).unwrap();
             decide(conn, id, &bob, Verdict::Approve, "two", &policy, None).unwrap();
@@ -339,7 +336,7 @@ mod tests {
             request_add(conn, r.id, "demo-1.0-py2-none-any.whl", "vic", 3).unwrap();
             add_mirrored(conn, &new_file(r.id, "demo-1.0-py2-none-any.whl"), 3).unwrap();
             let (_, r) = release_by_id(conn, r.id).unwrap();
-            assert_eq!(r.status, "inspecting", "a release that failed because nothing fit is inspected with the added file");
+            assert_eq!(r.status, crate::domain::ReleaseStatus::Inspecting, "a release that failed because nothing fit is inspected with the added file");
         });
     }
 }

@@ -49,7 +49,7 @@ pub struct Why {
 #[derive(Debug, Clone, Serialize)]
 pub struct WhyRelease {
     pub version: String,
-    pub status: String,
+    pub status: ReleaseStatus,
     pub error: Option<String>,
     /// Files the index serves of it (none unless approved).
     pub served_files: usize,
@@ -64,7 +64,7 @@ pub struct WhyRelease {
 impl WhyRelease {
     /// `1.0 was rejected by alice on …` for a refused release.
     fn refusal(&self) -> Option<String> {
-        index::describe_refusal(&self.version, &self.status, self.decided.as_ref())
+        index::describe_refusal(&self.version, self.status, self.decided.as_ref())
     }
 
     fn served(&self) -> bool {
@@ -72,7 +72,7 @@ impl WhyRelease {
     }
 
     fn is(&self, statuses: &[ReleaseStatus]) -> bool {
-        statuses.iter().any(|s| s.as_str() == self.status)
+        statuses.contains(&self.status)
     }
 }
 
@@ -88,7 +88,7 @@ pub fn why(conn: &mut AnyConnection, project: &ProjectName, version: Option<&Ver
         entry.1.push(f.yanked);
     }
     let misses = throttle::misses_of(conn, project.as_str(), MISSES_SHOWN)?;
-    let refused: Vec<i64> = rows.iter().filter(|r| matches!(r.status.as_str(), "rejected" | "revoked")).map(|r| r.id).collect();
+    let refused: Vec<i64> = rows.iter().filter(|r| matches!(r.status, ReleaseStatus::Rejected | ReleaseStatus::Revoked)).map(|r| r.id).collect();
     let mut refusals = index::refusals_of(conn, &refused)?;
     let releases: Vec<WhyRelease> = rows
         .into_iter()
@@ -100,7 +100,7 @@ pub fn why(conn: &mut AnyConnection, project: &ProjectName, version: Option<&Ver
             WhyRelease { version: r.version, status: r.status, error: r.error, served_files, yanked, possible_typosquat_of: r.possible_typosquat_of, decided }
         })
         .collect();
-    let state = index::project_state(releases.iter().map(|r| r.status.as_str())).to_string();
+    let state = index::project_state(releases.iter().map(|r| r.status)).to_string();
     let mut why = Why {
         project: project.to_string(),
         version: version.map(|v| v.to_string()),
@@ -152,8 +152,8 @@ fn advise_version(why: &Why, p: &str, v: &Version) -> (bool, String, String) {
     };
     let v = r.version.as_str();
     let review = format!("ask an auditor to review {p} {v}");
-    match r.status.parse::<ReleaseStatus>() {
-        Ok(ReleaseStatus::Approved) if r.served() => match &r.yanked {
+    match r.status {
+        ReleaseStatus::Approved if r.served() => match &r.yanked {
             Some(reason) => (
                 true,
                 format!("{p} {v} is approved and served, but yanked ({reason}): installers take it only when pinned"),
@@ -161,17 +161,17 @@ fn advise_version(why: &Why, p: &str, v: &Version) -> (bool, String, String) {
             ),
             None => (true, format!("{p} {v} is approved and served"), format!("nothing to do: `pip install {p}=={v}` through Airlock's index works")),
         },
-        Ok(ReleaseStatus::Approved) => (false, format!("{p} {v} is approved, but its approval covers none of its stored files"), review),
-        Ok(ReleaseStatus::AwaitingReview) => (false, format!("{p} {v} is awaiting review"), review),
-        Ok(s) if IN_FLIGHT.contains(&s) => {
+        ReleaseStatus::Approved => (false, format!("{p} {v} is approved, but its approval covers none of its stored files"), review),
+        ReleaseStatus::AwaitingReview => (false, format!("{p} {v} is awaiting review"), review),
+        s if IN_FLIGHT.contains(&s) => {
             (false, format!("{p} {v} is being mirrored and inspected ({s})"), format!("wait until it is awaiting review, then {review}"))
         }
-        Ok(ReleaseStatus::Rejected | ReleaseStatus::Revoked) => (
+        ReleaseStatus::Rejected | ReleaseStatus::Revoked => (
             false,
             format!("{p} {}", r.refusal().unwrap_or_default()),
             format!("read the decision on its release page, or request another version with `airlock request {p}==VERSION`"),
         ),
-        Ok(ReleaseStatus::Failed) => (
+        ReleaseStatus::Failed => (
             false,
             format!("{p} {v} could not be mirrored: {}", r.error.as_deref().unwrap_or("no error recorded")),
             format!("retry it with `airlock request {p}=={v}`"),

@@ -1,17 +1,18 @@
-//! Headless Chromium for the browser tests: chromedriver on a free port
-//! (killed on drop), a WebDriver session of a given window size, waits and
+//! Headless Chromium for the browser tests: chromedriver on a port it
+//! chose itself (killed on drop), a WebDriver session of a given window size, waits and
 //! screenshots into target/test-artifacts/.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (.ci/run installs them).
 
+use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
-/// chromedriver on a free port, killed on drop.
+/// chromedriver on the port it bound, killed on drop.
 pub struct Driver {
     child: Child,
     pub url: String,
@@ -31,13 +32,25 @@ pub fn find_binary(names: &[&str]) -> Option<PathBuf> {
 
 pub fn start_driver() -> Driver {
     let bin = find_binary(&["chromedriver"]).expect("chromedriver not found: apt-get install -y chromium chromium-driver");
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let child = Command::new(bin).arg(format!("--port={port}")).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("start chromedriver");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "chromedriver did not listen on {port}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    // Port 0: chromedriver binds a free port itself and says which once it
+    // listens, so no other process can take the port between the choice
+    // and the bind.
+    let mut child = Command::new(bin).arg("--port=0").stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("start chromedriver");
+    let stdout = child.stdout.take().expect("chromedriver's stdout");
+    let (bound, port) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut bound = Some(bound);
+        // Read on until chromedriver exits, so that its output never fills the pipe.
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let said = line.strip_prefix("ChromeDriver was started successfully on port ").and_then(|p| p.trim_end_matches('.').parse::<u16>().ok());
+            if let Some(port) = said {
+                if let Some(bound) = bound.take() {
+                    let _ = bound.send(port);
+                }
+            }
+        }
+    });
+    let port = port.recv_timeout(Duration::from_secs(20)).expect("chromedriver did not say which port it listens on");
     Driver { child, url: format!("http://127.0.0.1:{port}") }
 }
 

@@ -36,14 +36,14 @@ pub async fn run(ctx: &Context, task: AddFile) -> Result<(), JobError> {
     let listed = upstream.project_files(&name).await?;
     let file = files_of_version(&listed, &name, &version)
         .into_iter()
-        .find(|f| f.filename == row.filename)
-        .ok_or_else(|| JobError::permanent(format!("the upstream index no longer lists {} for {name} {version}", row.filename)))?;
-    if let (Some(recorded), Some(now)) = (&row.sha256, &file.sha256) {
+        .find(|f| f.filename == row.file.filename)
+        .ok_or_else(|| JobError::permanent(format!("the upstream index no longer lists {} for {name} {version}", row.file.filename)))?;
+    if let (Some(recorded), Some(now)) = (&row.file.sha256, &file.sha256) {
         if recorded != now.as_str() {
-            tracing::warn!(file = %row.filename, %recorded, now = %now, "upstream sha256 changed since the file was left out");
+            tracing::warn!(file = %row.file.filename, %recorded, now = %now, "upstream sha256 changed since the file was left out");
             return Err(JobError::permanent(format!(
                 "the upstream's sha256 for {} is not the one it published when {name} {version} was mirrored; the file was not added",
-                row.filename
+                row.file.filename
             )));
         }
     }

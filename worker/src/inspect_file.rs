@@ -3,7 +3,7 @@
 //! metadata as its own blob (for PEP 658), and record the findings. The
 //! last file of a release hands the release to review.
 
-use airlock_inspect::{inspect_source, Limits, Report};
+use airlock_inspect::{inspect_source, DistKind, Limits, Report};
 use airlock_store::domain::Sha256;
 use airlock_store::files::{self, FileRow, Finding, Inspection};
 use airlock_store::tasks::InspectFile;
@@ -70,8 +70,9 @@ pub fn limits(config: &Config) -> Limits {
 /// Once every file is inspected: code the wheel has and the sdist lacks,
 /// reported on the wheel.
 fn compare_wheel_and_sdist(all: &[FileRow]) -> Vec<(i64, Finding)> {
-    let wheel = all.iter().find(|f| f.dist_kind == "wheel" && f.filename.ends_with("-any.whl")).or_else(|| all.iter().find(|f| f.dist_kind == "wheel"));
-    let sdist = all.iter().find(|f| f.dist_kind == "sdist");
+    let wheel =
+        all.iter().find(|f| f.dist_kind == DistKind::Wheel && f.filename.ends_with("-any.whl")).or_else(|| all.iter().find(|f| f.dist_kind == DistKind::Wheel));
+    let sdist = all.iter().find(|f| f.dist_kind == DistKind::Sdist);
     let (Some(wheel), Some(sdist)) = (wheel, sdist) else { return Vec::new() };
     airlock_inspect::compare::compare_wheel_to_sdist(&wheel.entry_paths(), &sdist.entry_paths())
         .into_iter()
@@ -81,7 +82,7 @@ fn compare_wheel_and_sdist(all: &[FileRow]) -> Vec<(i64, Finding)> {
 
 fn to_inspection(report: &Report, metadata_sha256: Option<Sha256>) -> Inspection {
     Inspection {
-        dist_kind: report.kind.as_str().to_string(),
+        dist_kind: report.kind,
         core_metadata: report.metadata.as_ref().and_then(|m| serde_json::to_string(m).ok()),
         metadata_sha256,
         capabilities: serde_json::to_string(&report.capabilities).ok(),

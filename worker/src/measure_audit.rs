@@ -13,7 +13,7 @@ use std::collections::HashSet;
 
 use airlock_inspect::archive::{Archive, Keep};
 use airlock_inspect::delta::{self, Change, FileDelta, Side};
-use airlock_inspect::{read_distribution_from, DistKind, Limits};
+use airlock_inspect::{read_distribution_from, Limits};
 use airlock_store::audit_size::{self, Measurement};
 use airlock_store::domain::Sha256;
 use airlock_store::files::{files_of_release, pair_files, FileRow};
@@ -122,8 +122,8 @@ fn read(blobs: &BlobStore, file: &FileRow, keep: Keep<'_>) -> Result<Archive, Jo
 }
 
 fn deltas(new_file: &FileRow, new: &Archive, base: Option<(&FileRow, &Archive)>) -> Vec<FileDelta> {
-    let base = base.map(|(f, a)| Side { archive: a, kind: DistKind::parse(&f.dist_kind) });
-    delta::compare(base, Side { archive: new, kind: DistKind::parse(&new_file.dist_kind) })
+    let base = base.map(|(f, a)| Side { archive: a, kind: f.dist_kind });
+    delta::compare(base, Side { archive: new, kind: new_file.dist_kind })
 }
 
 /// The deltas of a release against a base's files, pair by pair. Each

@@ -24,7 +24,7 @@ use airlock_inspect::DistFilename;
 pub async fn run(ctx: &Context, task: MirrorRelease) -> Result<(), JobError> {
     let release_id = task.release_id;
     let (project, release) = ctx.db(move |c| releases::release_by_id(c, release_id)).await?;
-    let status = release.status().map_err(JobError::from)?;
+    let status = release.status;
     if !matches!(status, ReleaseStatus::Requested | ReleaseStatus::Mirroring) {
         tracing::info!(%status, "release is past mirroring; nothing to do");
         return Ok(());

@@ -30,7 +30,7 @@ pub async fn run(ctx: &Context, task: ResolveDependencies) -> Result<(), JobErro
     if !release.with_dependencies {
         return Ok(());
     }
-    match release.status().map_err(JobError::from)? {
+    match release.status {
         // Its mirroring queues this job again once the files are in.
         ReleaseStatus::Requested | ReleaseStatus::Mirroring => return Ok(()),
         // Nothing to read; the closure shows the failure.
@@ -154,7 +154,7 @@ async fn resolve_one(
         .await?
         .into_iter()
         .filter_map(|(id, version, status)| {
-            let standing = match status.parse::<ReleaseStatus>().ok()? {
+            let standing = match status {
                 ReleaseStatus::Approved => Standing::Approved,
                 ReleaseStatus::Rejected => Standing::Rejected,
                 ReleaseStatus::Failed => Standing::Failed,

@@ -210,13 +210,13 @@ fn late_files(
     use airlock_store::{files, unmirrored};
     let mut requested = Vec::new();
     for r in in_airlock {
-        if !matches!(r.status(), Ok(ReleaseStatus::AwaitingReview | ReleaseStatus::Approved | ReleaseStatus::Revoked)) {
+        if !matches!(r.status, ReleaseStatus::AwaitingReview | ReleaseStatus::Approved | ReleaseStatus::Revoked) {
             continue;
         }
         let Ok(version) = Version::parse(&r.version) else { continue };
         let of_version = crate::mirror::files_of_version(listed, name, &version);
         let mut seen: Vec<String> = files::files_of_release(c, r.id)?.into_iter().map(|f| f.filename).collect();
-        seen.extend(unmirrored::of_release(c, r.id)?.into_iter().map(|f| f.filename));
+        seen.extend(unmirrored::of_release(c, r.id)?.into_iter().map(|f| f.file.filename));
         if of_version.iter().all(|f| seen.contains(&f.filename)) {
             continue;
         }

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::str::FromStr;
 
 use crate::archive::Member;
+use crate::filename::DistFilename;
 use crate::finding::{Finding, Severity};
 use crate::report::{Dist, DistKind};
 use crate::rules::finding;
@@ -113,33 +114,27 @@ pub fn run(dist: &Dist, out: &mut Vec<Finding>) {
 fn name_and_version(dist: &Dist, out: &mut Vec<Finding>) {
     let Some(meta) = dist.metadata else { return };
     let stem = dist.filename.rsplit('/').next().unwrap_or(dist.filename);
-    let (file_name, file_version) = match dist.kind {
-        DistKind::Wheel | DistKind::Egg => {
+    let (file_name, file_version): (String, String) = match dist.kind {
+        // Eggs are no format `DistFilename` reads: `name-version-pyX.Y.egg`.
+        DistKind::Egg => {
             let mut parts = stem.split('-');
-            (parts.next().unwrap_or(""), parts.next().unwrap_or(""))
+            (parts.next().unwrap_or("").to_string(), parts.next().unwrap_or("").to_string())
         }
-        DistKind::Sdist => {
-            let base = [".tar.gz", ".tgz", ".tar.bz2", ".zip", ".tar"]
-                .iter()
-                .find_map(|s| stem.to_ascii_lowercase().ends_with(s).then(|| &stem[..stem.len() - s.len()]))
-                .unwrap_or(stem);
-            base.rsplit_once('-').unwrap_or((base, ""))
+        // A legacy sdist name is ambiguous (`pkg-1.0-post1.tar.gz`): it is
+        // split after the metadata's name where it starts with it.
+        DistKind::Wheel | DistKind::Sdist => {
+            let parsed = match meta.name.as_deref() {
+                Some(name) => DistFilename::parse_for_project(stem, name),
+                None => DistFilename::parse(stem),
+            };
+            match parsed {
+                Some(f) => (f.name, f.version),
+                None => return,
+            }
         }
         DistKind::Unknown => return,
     };
     let norm = crate::name::normalize;
-    // Legacy sdist names are ambiguous (`pkg-1.0-post1.tar.gz`): there, the
-    // file name need only start with the metadata's name.
-    let (file_name, file_version): (String, String) = match (dist.kind, meta.name.as_deref()) {
-        (DistKind::Sdist, Some(name)) if norm(file_name) != norm(name) => {
-            let full = format!("{file_name}-{file_version}");
-            match norm(&full).strip_prefix(&format!("{}-", norm(name))) {
-                Some(_) if full.len() > name.len() => (name.to_string(), full[name.len() + 1..].to_string()),
-                _ => (file_name.to_string(), file_version.to_string()),
-            }
-        }
-        _ => (file_name.to_string(), file_version.to_string()),
-    };
     let (file_name, file_version) = (file_name.as_str(), file_version.as_str());
     if let Some(name) = meta.name.as_deref() {
         if !file_name.is_empty() && norm(name) != norm(file_name) {
@@ -209,6 +204,18 @@ mod tests {
         let wrong = mismatches("demo-1.0.1-py3-none-any.whl", DistKind::Wheel, "demo", "1.0rc1");
         assert_eq!(wrong.len(), 1, "{wrong:?}");
         assert!(wrong[0].contains("version"), "{wrong:?}");
+    }
+
+    #[test]
+    fn ambiguous_legacy_sdist_names_are_read_with_the_metadata_name() {
+        assert_eq!(mismatches("pkg-1.0-post1.tar.gz", DistKind::Sdist, "pkg", "1.0.post1"), Vec::<String>::new());
+        assert_eq!(mismatches("foo-bar-1.0.tar.gz", DistKind::Sdist, "foo-bar", "1.0"), Vec::<String>::new());
+        // `foo-bar-1.0` is not project `foo` version 1.0: the version differs.
+        let other = mismatches("foo-bar-1.0.tar.gz", DistKind::Sdist, "foo", "1.0");
+        assert_eq!(other.len(), 1, "{other:?}");
+        assert!(other[0].contains("\"bar-1.0\""), "{other:?}");
+        let renamed = mismatches("evil-1.0.tar.gz", DistKind::Sdist, "requests", "1.0");
+        assert_eq!(renamed, vec!["the metadata names project \"requests\", the file name says \"evil\"".to_string()]);
     }
 
     #[test]

@@ -107,7 +107,7 @@ pub async fn release(_auth: Api<Viewer>, state: web::Data<AppState>, path: web::
         // OSV advisories matching this release, worst first (see `airlock advisories import`).
         "advisories": d.advisories.iter().map(|a| json!({ "id": a.osv_id, "severity": a.severity, "malicious": a.malicious, "summary": a.summary, "fixed": a.fixed, "action": a.action })).collect::<Vec<_>>(),
         // Distinct auditors this release needs (`approvals_required`, the four-eyes rule).
-        "approvals_required": state.review_policy().approvals_needed(&d.release.max_severity),
+        "approvals_required": state.review_policy().approvals_needed(d.release.max_severity),
         "requested_by": d.release.requested_by,
         // How it was asked for: request, import, miss, watch or dependency.
         "request_source": d.release.request_source,

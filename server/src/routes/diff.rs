@@ -20,6 +20,7 @@ use std::collections::HashSet;
 use actix_web::web;
 use airlock_inspect::archive::Archive;
 use airlock_inspect::delta::{self, Change, DiffLine};
+use airlock_inspect::Severity;
 use airlock_store::domain::{ProjectName, Role, Version};
 use airlock_store::files::{files_of_release, findings_of_release, FileRow};
 use airlock_store::releases::find_release;
@@ -28,7 +29,6 @@ use askama::Template;
 use askama_web::WebTemplate;
 use serde::Deserialize;
 
-use crate::archives;
 use crate::auth::{Page, Viewer};
 use crate::error::AppError;
 use crate::memory::Held;
@@ -70,7 +70,7 @@ pub struct PairView {
 }
 
 pub struct NewFinding {
-    severity: String,
+    severity: Severity,
     rule: String,
     path: String,
     line: Option<i64>,
@@ -297,7 +297,7 @@ pub async fn page(auth: Page<Viewer>, state: web::Data<AppState>, path: web::Pat
         // A finding is new when the base has none with the same rule, at the
         // same version-free path, over the same code.
         let key = |f: &airlock_store::files::FindingRow, file: &FileRow| {
-            let kind = archives::dist_kind(file);
+            let kind = file.dist_kind;
             (f.rule.clone(), f.path.as_deref().map(|p| delta::version_free_path(kind, p)), f.snippet.clone().unwrap_or_else(|| f.message.clone()))
         };
         let base_keys: HashSet<_> =
@@ -307,7 +307,7 @@ pub async fn page(auth: Page<Viewer>, state: web::Data<AppState>, path: web::Pat
             .filter_map(|(f, filename)| {
                 let file = new_files.iter().find(|n| &n.filename == filename)?;
                 (!base_keys.contains(&key(f, file))).then(|| NewFinding {
-                    severity: f.severity.clone(),
+                    severity: f.severity,
                     rule: f.rule.clone(),
                     path: format!("{filename}: {}", f.path.clone().unwrap_or_default()),
                     line: f.line,
@@ -333,7 +333,7 @@ pub async fn page(auth: Page<Viewer>, state: web::Data<AppState>, path: web::Pat
         DecideForm {
             reviewed_hashes: round.hashes.join(","),
             criteria,
-            approvals_needed: state.review_policy().approvals_needed(&detail.release.max_severity),
+            approvals_needed: state.review_policy().approvals_needed(detail.release.max_severity),
             approvals_have: round.approvals_have.clone(),
         }
     });

@@ -6,6 +6,7 @@
 
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
+use airlock_inspect::Severity;
 use airlock_store::imports::{self, Format, ImportOptions, ImportReport, ImportRow, NewImport};
 use askama::Template;
 use askama_web::WebTemplate;
@@ -133,7 +134,7 @@ pub struct ImportPage {
     created: String,
     /// The signed-in user may approve (an auditor or admin).
     can_decide: bool,
-    below: String,
+    below: Severity,
     csrf: String,
     result: Option<String>,
 }
@@ -150,10 +151,10 @@ pub async fn show_page(auth: Page<Viewer>, state: web::Data<AppState>, path: web
     let report = state.db(move |c| imports::report(c, id)).await?;
     Ok(ImportPage {
         nav: Nav::new(&auth.user, &auth.csrf),
-        created: format_time(report.created_at),
+        created: format_time(report.import.created_at),
         report,
         can_decide: auth.user.role >= airlock_store::domain::Role::Auditor,
-        below: state.config.bulk_approve_below.clone(),
+        below: state.config.bulk_approve_below,
         csrf: auth.csrf,
         result: query.into_inner().result.map(|r| r.chars().take(500).collect()),
     })

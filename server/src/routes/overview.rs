@@ -4,6 +4,7 @@
 //! library). Chart geometry is computed here; the template only places it.
 
 use actix_web::web;
+use airlock_inspect::Severity;
 use airlock_store::domain::ReleaseStatus;
 use airlock_store::{overview, releases};
 use askama::Template;
@@ -38,7 +39,7 @@ pub struct WaitingRow {
     href: String,
     project: String,
     version: String,
-    max_severity: String,
+    max_severity: Severity,
     age: String,
     since: String,
     requested_by: String,
@@ -95,7 +96,7 @@ pub async fn page(auth: Page<Viewer>, state: web::Data<AppState>) -> Result<Over
     let states = hbars(
         ReleaseStatus::ALL
             .iter()
-            .map(|s| (s.as_str().to_string(), counts.iter().find(|(n, _)| n == s.as_str()).map_or(0, |(_, c)| *c), format!("status-{}", s.as_str())))
+            .map(|s| (s.as_str().to_string(), counts.iter().find(|(n, _)| n == s).map_or(0, |(_, c)| *c), format!("status-{}", s.as_str())))
             .collect(),
     );
     let rules = hbars(rules.into_iter().map(|r| (r.rule, r.findings, format!("sev-{}", r.severity))).collect());

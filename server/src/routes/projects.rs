@@ -9,7 +9,7 @@
 
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
-use airlock_store::domain::{ProjectName, Version};
+use airlock_store::domain::{ProjectName, ReleaseStatus, Version};
 use airlock_store::watches::{self, Standing, Watch};
 use airlock_store::{releases, StoreError};
 use askama::Template;
@@ -24,7 +24,7 @@ use crate::views::{format_time, url_part, Nav};
 
 pub struct ReleaseRow {
     version: String,
-    status: String,
+    status: ReleaseStatus,
     href: String,
     requested_by: Option<String>,
     base_revoked: Option<String>,
@@ -70,7 +70,8 @@ async fn load(state: &AppState, name: ProjectName) -> Result<Loaded, AppError> {
             if releases.is_empty() && watch.is_none() {
                 return Err(StoreError::NotFound(format!("project {name}")));
             }
-            let approved: Vec<Version> = releases.iter().filter(|r| r.status == "approved").filter_map(|r| Version::parse(&r.version).ok()).collect();
+            let approved: Vec<Version> =
+                releases.iter().filter(|r| r.status == ReleaseStatus::Approved).filter_map(|r| Version::parse(&r.version).ok()).collect();
             let standing = match &watch {
                 Some(w) => watches::standing(w, &approved),
                 None => Standing { newest_approved: approved.iter().max_by(|a, b| a.pep440().cmp(b.pep440())).map(|v| v.to_string()), behind: 0 },

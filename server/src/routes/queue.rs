@@ -10,6 +10,7 @@ use std::collections::HashMap;
 
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
+use airlock_inspect::Severity;
 use airlock_store::domain::{PinnedRequirement, ReleaseStatus, RequestSource};
 use airlock_store::queue::{self as review_queue, FailedJob, QueueFilter, QueueItem, IN_FLIGHT};
 use airlock_store::{jobs, releases};
@@ -34,11 +35,11 @@ pub struct QueueRow {
     href: String,
     project: String,
     version: String,
-    status: String,
+    status: ReleaseStatus,
     /// The status in words.
-    status_label: String,
+    status_label: &'static str,
     error: Option<String>,
-    max_severity: String,
+    max_severity: Severity,
     risk_score: i64,
     files: i64,
     files_inspected: i64,
@@ -69,10 +70,9 @@ pub struct QueueRow {
 fn whys(rows: Vec<(i64, airlock_store::files::FindingRow)>) -> HashMap<i64, Vec<String>> {
     let mut by_release: HashMap<i64, Vec<airlock_inspect::Finding>> = HashMap::new();
     for (release_id, f) in rows {
-        let Some(severity) = airlock_inspect::Severity::parse(&f.severity) else { continue };
         by_release.entry(release_id).or_default().push(airlock_inspect::Finding {
             rule: f.rule,
-            severity,
+            severity: f.severity,
             file: f.path,
             line: f.line.and_then(|l| u32::try_from(l).ok()),
             message: f.message,
@@ -94,7 +94,7 @@ fn requested_how(source: &str, by: Option<&str>) -> String {
 
 impl QueueRow {
     fn new(i: QueueItem, size: Option<&AuditSummary>, now: i64, why: Vec<String>) -> Self {
-        let waiting = i.status == ReleaseStatus::AwaitingReview.as_str() || i.files_awaiting_approval || i.base_revoked.is_some();
+        let waiting = i.status == ReleaseStatus::AwaitingReview || i.files_awaiting_approval || i.base_revoked.is_some();
         QueueRow {
             why,
             href: format!("/releases/{}/{}", url_part(&i.project), url_part(&i.version)),
@@ -110,7 +110,7 @@ impl QueueRow {
             malicious: i.malicious,
             project: i.project,
             version: i.version,
-            status_label: ReleaseStatus::label_of(&i.status),
+            status_label: i.status.label(),
             status: i.status,
             error: i.error,
             max_severity: i.max_severity,
@@ -201,7 +201,7 @@ pub struct RowsFragment {
 #[template(path = "queue.html")]
 pub struct QueuePage {
     nav: Option<Nav>,
-    counts: Vec<(String, String, i64)>,
+    counts: Vec<(&'static str, ReleaseStatus, i64)>,
     table: QueueTable,
     message: Option<String>,
     head: Head,
@@ -251,8 +251,6 @@ fn with_page(path: &str, filters: &str, page: i64) -> String {
     }
 }
 
-const SEVERITIES: [&str; 5] = ["critical", "high", "medium", "low", "info"];
-
 async fn load_progress(state: &AppState, csrf: &str) -> Result<Progress, AppError> {
     let (in_flight, failed, mut job_counts, failed_jobs) = state
         .db(|c| {
@@ -288,7 +286,7 @@ pub struct Head {
 /// The queue's table and the page's head, as the page and its fragment show them.
 struct Loaded {
     table: QueueTable,
-    counts: Vec<(String, i64)>,
+    counts: Vec<(ReleaseStatus, i64)>,
     head: Head,
 }
 
@@ -302,18 +300,16 @@ async fn load(state: &AppState, q: &QueueQuery, rows_path: &str) -> Result<Loade
             (format!("Releases {}", status.label()), vec![status])
         }
     };
-    let min_severity = q.severity.clone().filter(|s| !s.is_empty());
-    if let Some(s) = &min_severity {
-        if !SEVERITIES.contains(&s.as_str()) {
-            return Err(AppError::BadRequest(format!("unknown severity {s:?}")));
-        }
-    }
+    let min_severity = match q.severity.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => Some(Severity::parse(s).filter(|s| *s != Severity::None).ok_or_else(|| AppError::BadRequest(format!("unknown severity {s:?}")))?),
+    };
     let page = q.page_number()?;
     let search = q.q.clone().map(|s| s.trim().chars().take(100).collect::<String>()).filter(|s| !s.is_empty());
     // The default view also holds approved releases with files added since their approval.
     let filter = QueueFilter {
         statuses,
-        min_severity: min_severity.clone(),
+        min_severity,
         search: search.clone(),
         with_added_files: filter_status.is_empty(),
         with_base_revoked: filter_status.is_empty(),
@@ -333,8 +329,8 @@ async fn load(state: &AppState, q: &QueueQuery, rows_path: &str) -> Result<Loade
             Ok((releases::status_counts(c)?, shown, backlog, sizes, whys))
         })
         .await?;
-    let mut counts: Vec<(String, i64)> = counts;
-    counts.sort_by_key(|(s, _)| ReleaseStatus::ALL.iter().position(|a| a.as_str() == s));
+    let mut counts: Vec<(ReleaseStatus, i64)> = counts;
+    counts.sort_by_key(|(s, _)| ReleaseStatus::ALL.iter().position(|a| a == s));
     let backlog_lines = backlog.iter().filter_map(|i| sizes.get(&i.release_id)).map(|s| s.lines).sum();
     let backlog_unmeasured = backlog.iter().filter(|i| !sizes.contains_key(&i.release_id)).count() as i64;
     let now = airlock_store::now_ms();
@@ -386,7 +382,7 @@ async fn load(state: &AppState, q: &QueueQuery, rows_path: &str) -> Result<Loade
             backlog_lines,
             backlog_unmeasured,
             filter_status,
-            filter_severity: min_severity.unwrap_or_default(),
+            filter_severity: min_severity.map(|s| s.to_string()).unwrap_or_default(),
             filter_q: search.unwrap_or_default(),
         },
     })
@@ -397,7 +393,7 @@ pub async fn page(auth: Page<Viewer>, state: web::Data<AppState>, q: web::Query<
     Ok(QueuePage {
         progress: load_progress(&state, &auth.csrf).await?,
         nav: Nav::new(&auth.user, &auth.csrf),
-        counts: loaded.counts.into_iter().map(|(s, n)| (ReleaseStatus::label_of(&s), s, n)).collect(),
+        counts: loaded.counts.into_iter().map(|(s, n)| (s.label(), s, n)).collect(),
         table: loaded.table,
         message: q
             .requested

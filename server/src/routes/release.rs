@@ -8,6 +8,7 @@
 
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
+use airlock_inspect::{DistKind, Severity};
 use airlock_store::domain::{ReleaseStatus, Role};
 use airlock_store::releases;
 use airlock_store::unmirrored;
@@ -28,11 +29,11 @@ use crate::views::{format_count, format_size, format_time, format_timestamp, url
 pub struct FileView {
     filename: String,
     href: String,
-    dist_kind: String,
+    dist_kind: DistKind,
     size: String,
     bytes: i64,
     sha256: String,
-    max_severity: String,
+    max_severity: Severity,
     yanked: Option<String>,
     upload_time: Option<String>,
     requires_python: Option<String>,
@@ -67,7 +68,7 @@ pub struct DecisionRow {
 pub struct Dependency {
     requirement: String,
     /// `version status` of each release of it in Airlock, newest first.
-    releases: Vec<(String, String, String)>,
+    releases: Vec<(String, ReleaseStatus, String)>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -79,7 +80,7 @@ pub struct ReleasePage {
     version: String,
     status: String,
     error: Option<String>,
-    max_severity: String,
+    max_severity: Severity,
     risk_score: i64,
     metadata: Vec<(String, String)>,
     dependencies: Vec<Dependency>,
@@ -114,7 +115,7 @@ pub struct ReleasePage {
     /// The criteria a decision may be made for, the default first.
     criteria: Vec<String>,
     /// The status in words.
-    status_label: String,
+    status_label: &'static str,
     /// An auditor's yank: the reason, who and when.
     yank: Option<YankRow>,
     /// The signed-in user may yank it or take the yank back.
@@ -240,23 +241,23 @@ pub async fn page(
             let releases = project
                 .as_ref()
                 .and_then(|p| known.get(p))
-                .map(|rs| rs.iter().take(5).map(|(v, s)| (v.clone(), s.clone(), release_base(project.as_deref().unwrap_or(""), v))).collect())
+                .map(|rs| rs.iter().take(5).map(|(v, s)| (v.clone(), *s, release_base(project.as_deref().unwrap_or(""), v))).collect())
                 .unwrap_or_default();
             Dependency { requirement, releases }
         })
         .collect();
     let base = release_base(&detail.project.name, &detail.release.version);
-    let status = detail.release.status.clone();
+    let status = detail.release.status;
     let awaiting_approval: Vec<String> = detail.awaiting_approval().iter().map(|f| f.filename.clone()).collect();
     let round = detail.review_round();
     let auditor = auth.user.role >= Role::Auditor;
     let (awaiting, hashes, approvals_have) = (round.awaiting, round.hashes, round.approvals_have);
     let already_approved = approvals_have.contains(&auth.user.name);
-    let not_mirrored_bytes: i64 = detail.not_mirrored.iter().filter_map(|f| f.size).sum();
+    let not_mirrored_bytes: i64 = detail.not_mirrored.iter().filter_map(|f| f.file.size).sum();
     let mut criteria = vec![state.config.default_criteria.clone()];
     criteria.extend(state.config.criteria.iter().filter(|c| **c != state.config.default_criteria).cloned());
     Ok(ReleasePage {
-        status_label: ReleaseStatus::label_of(&status),
+        status_label: status.label(),
         yank: yank.map(|y| YankRow { reason: y.reason, by: y.yanked_by, when: format_time(y.at) }),
         can_yank: auditor,
         decided: q.decided.as_ref().map(|d| d.chars().take(300).collect()),
@@ -271,10 +272,10 @@ pub async fn page(
             .not_mirrored
             .iter()
             .map(|f| NotMirroredView {
-                filename: f.filename.clone(),
-                size: f.size.map(|s| format_size(s.max(0) as u64)),
-                bytes: f.size,
-                reason: f.reason.clone(),
+                filename: f.file.filename.clone(),
+                size: f.file.size.map(|s| format_size(s.max(0) as u64)),
+                bytes: f.file.size,
+                reason: f.file.reason.clone(),
                 requested_by: f.requested_by.clone(),
                 error: f.error.clone(),
             })
@@ -288,8 +289,8 @@ pub async fn page(
         dependencies,
         capabilities: detail.capabilities(),
         can_decide: auditor && awaiting && !already_approved,
-        can_revoke: auditor && status == ReleaseStatus::Approved.as_str(),
-        approvals_needed: state.review_policy().approvals_needed(&detail.release.max_severity),
+        can_revoke: auditor && status == ReleaseStatus::Approved,
+        approvals_needed: state.review_policy().approvals_needed(detail.release.max_severity),
         approvals_have,
         already_approved,
         reviewed_hashes: hashes.join(","),
@@ -301,11 +302,11 @@ pub async fn page(
             .map(|f| FileView {
                 href: format!("{base}/files/{}", url_part(&f.filename)),
                 filename: f.filename.clone(),
-                dist_kind: f.dist_kind.clone(),
+                dist_kind: f.dist_kind,
                 size: format_size(f.size.max(0) as u64),
                 bytes: f.size,
                 sha256: f.sha256.clone(),
-                max_severity: f.max_severity.clone(),
+                max_severity: f.max_severity,
                 yanked: f.yanked.clone(),
                 upload_time: f.upload_time.as_deref().map(format_timestamp),
                 requires_python: f.requires_python.clone(),
@@ -333,7 +334,7 @@ pub async fn page(
         base_href: base,
         project: detail.project.name,
         version: detail.release.version,
-        status,
+        status: status.to_string(),
         error: detail.release.error,
         max_severity: detail.release.max_severity,
         risk_score: detail.release.risk_score,

@@ -7,7 +7,8 @@
 
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
-use airlock_store::releases::severity_rank;
+use airlock_inspect::Severity;
+use airlock_store::domain::ReleaseStatus;
 use askama::Template;
 use askama_web::WebTemplate;
 use serde::Deserialize;
@@ -25,8 +26,8 @@ pub struct MemberRow {
     project: String,
     version: String,
     href: String,
-    status: String,
-    max_severity: String,
+    status: ReleaseStatus,
+    max_severity: Severity,
     risk_score: i64,
     lines: Option<String>,
     base: Option<String>,
@@ -41,15 +42,15 @@ pub struct SetPage {
     base_href: String,
     project: String,
     version: String,
-    root_status: String,
-    root_severity: String,
+    root_status: ReleaseStatus,
+    root_severity: Severity,
     root_lines: Option<String>,
     members: Vec<MemberRow>,
     total_lines: String,
     unmeasured: usize,
     installable: bool,
     blockers: Vec<String>,
-    below: String,
+    below: Severity,
     bulk_count: usize,
     can_decide: bool,
     result: Option<String>,
@@ -68,14 +69,14 @@ async fn load(state: &AppState, name: &str, version: &str) -> Result<(release_de
     Ok((detail, view))
 }
 
-fn in_bulk(status: &str, severity: &str, below: &str) -> bool {
-    (status == "awaiting_review" || status == "revoked") && severity_rank(severity) < severity_rank(below)
+fn in_bulk(status: ReleaseStatus, severity: Severity, below: Severity) -> bool {
+    matches!(status, ReleaseStatus::AwaitingReview | ReleaseStatus::Revoked) && severity < below
 }
 
 pub async fn page(auth: Page<Viewer>, state: web::Data<AppState>, path: web::Path<(String, String)>, query: web::Query<SetQuery>) -> Result<SetPage, AppError> {
     let (name, version) = path.into_inner();
     let (detail, view) = load(&state, &name, &version).await?;
-    let below = state.config.bulk_approve_below.clone();
+    let below = state.config.bulk_approve_below;
     let ids = view.analysis.members.clone();
     let sizes = state.db(move |c| airlock_store::audit_size::summaries(c, &ids)).await?;
     let root_id = detail.release.id;
@@ -86,22 +87,22 @@ pub async fn page(auth: Page<Viewer>, state: web::Data<AppState>, path: web::Pat
             href: release_base(&n.project, &n.version),
             project: n.project.clone(),
             version: n.version.clone(),
-            status: n.status.clone(),
-            max_severity: n.max_severity.clone(),
+            status: n.status,
+            max_severity: n.max_severity,
             risk_score: n.risk_score,
             lines: sizes.get(&n.id).map(|s| format_count(s.lines)),
             base: sizes.get(&n.id).and_then(|s| s.base.clone()),
-            bulk: in_bulk(&n.status, &n.max_severity, &below),
+            bulk: in_bulk(n.status, n.max_severity, below),
         })
         .collect();
     let lines_of = |id: i64| sizes.get(&id).map(|s| s.lines);
     let root_lines = lines_of(root_id);
-    let unapproved_lines = |status: &str| status != "approved";
-    let member_lines: i64 = view.members_by_risk().iter().filter(|n| unapproved_lines(&n.status)).filter_map(|n| lines_of(n.id)).sum();
-    let total_lines = root_lines.filter(|_| unapproved_lines(&detail.release.status)).unwrap_or(0) + member_lines;
-    let unmeasured = members.iter().filter(|m| unapproved_lines(&m.status) && m.lines.is_none()).count()
-        + usize::from(unapproved_lines(&detail.release.status) && root_lines.is_none());
-    let bulk_count = members.iter().filter(|m| m.bulk).count() + usize::from(in_bulk(&detail.release.status, &detail.release.max_severity, &below));
+    let unapproved_lines = |status: ReleaseStatus| status != ReleaseStatus::Approved;
+    let member_lines: i64 = view.members_by_risk().iter().filter(|n| unapproved_lines(n.status)).filter_map(|n| lines_of(n.id)).sum();
+    let total_lines = root_lines.filter(|_| unapproved_lines(detail.release.status)).unwrap_or(0) + member_lines;
+    let unmeasured = members.iter().filter(|m| unapproved_lines(m.status) && m.lines.is_none()).count()
+        + usize::from(unapproved_lines(detail.release.status) && root_lines.is_none());
+    let bulk_count = members.iter().filter(|m| m.bulk).count() + usize::from(in_bulk(detail.release.status, detail.release.max_severity, below));
     Ok(SetPage {
         nav: Nav::new(&auth.user, &auth.csrf),
         base_href: release_base(&detail.project.name, &detail.release.version),

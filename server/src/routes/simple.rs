@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{web, HttpRequest, HttpResponse};
-use airlock_store::domain::{ProjectName, Sha256};
+use airlock_store::domain::{ProjectName, ReleaseStatus, Sha256};
 use airlock_store::index::{self, Availability};
 use airlock_store::names;
 use airlock_store::throttle::{self, MissClient, MissOutcome};
@@ -197,18 +197,18 @@ async fn missing(state: &AppState, req: &HttpRequest, name: ProjectName, reader:
 /// miss did about it (None when the project is known to Airlock).
 pub fn explain(a: &Availability, miss: Option<MissOutcome>) -> String {
     let versions =
-        |statuses: &[&str]| a.releases.iter().filter(|r| statuses.contains(&r.status.as_str())).map(|r| r.version.as_str()).collect::<Vec<_>>().join(", ");
+        |statuses: &[ReleaseStatus]| a.releases.iter().filter(|r| statuses.contains(&r.status)).map(|r| r.version.as_str()).collect::<Vec<_>>().join(", ");
     let p = &a.project;
     match a.state.as_str() {
         "pending" => format!(
             "{p} is not approved yet: {} awaiting mirroring or review in Airlock",
-            versions(&["requested", "mirroring", "inspecting", "awaiting_review"])
+            versions(&[ReleaseStatus::Requested, ReleaseStatus::Mirroring, ReleaseStatus::Inspecting, ReleaseStatus::AwaitingReview])
         ),
         "rejected" => {
-            let refused: Vec<String> = a.releases.iter().filter_map(|r| index::describe_refusal(&r.version, &r.status, r.decided.as_ref())).collect();
+            let refused: Vec<String> = a.releases.iter().filter_map(|r| index::describe_refusal(&r.version, r.status, r.decided.as_ref())).collect();
             format!("{p} is not served: {}", refused.join("; "))
         }
-        "failed" => format!("{p} could not be mirrored ({}); an auditor can retry it", versions(&["failed"])),
+        "failed" => format!("{p} could not be mirrored ({}); an auditor can retry it", versions(&[ReleaseStatus::Failed])),
         _ => match miss {
             Some(MissOutcome::Requested) => {
                 format!("{p} was never requested; Airlock is looking up its newest release on the upstream index, to be reviewed by an auditor")

@@ -14,8 +14,8 @@ const RANGED: &str = r#"{"id": "GHSA-rang-ed00-0001", "summary": "Path traversal
     "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "1.1"}, {"fixed": "1.3"}]}], "versions": ["0.5"]}],
   "database_specific": {"severity": "HIGH"}}"#;
 
-fn statuses(conn: &mut AnyConnection, ids: &[i64]) -> Vec<String> {
-    ids.iter().map(|id| crate::releases::release_by_id(conn, *id).unwrap().1.status).collect()
+fn statuses(conn: &mut AnyConnection, ids: &[i64]) -> Vec<&'static str> {
+    ids.iter().map(|id| crate::releases::release_by_id(conn, *id).unwrap().1.status.as_str()).collect()
 }
 
 #[test]
@@ -94,7 +94,7 @@ fn a_malware_record_rejects_pending_and_revokes_approved_releases() {
 fn configured_severities_block_approvals_and_revoke_approved_releases() {
     each_backend(|conn| {
         let alice = create_user(conn, "alice", Role::Auditor, "password1").unwrap();
-        let policy = AdvisoryPolicy { block_severity: Some("high".into()), revoke_severity: Some("critical".into()) };
+        let policy = AdvisoryPolicy { block_severity: Some(airlock_inspect::Severity::High), revoke_severity: Some(airlock_inspect::Severity::Critical) };
         let review = ReviewPolicy { advisory_block_severity: policy.block_severity.clone(), ..ReviewPolicy::default() };
         let served = awaiting(conn, "ranged", "1.2", "low");
         decide(conn, served, &alice, Verdict::Approve, "ok", &review, None).unwrap();

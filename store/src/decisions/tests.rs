@@ -62,7 +62,7 @@ fn four_eyes_needs_two_different_auditors_at_or_above_the_severity() {
     each_backend(|conn| {
         let alice = create_user(conn, "alice", Role::Auditor, "password1").unwrap();
         let bob = create_user(conn, "bob", Role::Auditor, "password1").unwrap();
-        let policy = ReviewPolicy { four_eyes_severity: Some("high".into()), ..ReviewPolicy::default() };
+        let policy = ReviewPolicy { four_eyes_severity: Some(airlock_inspect::Severity::High), ..ReviewPolicy::default() };
         let risky = awaiting(conn, "risky", "1.0", "critical");
         let (r, outcome) = decide(conn, risky, &alice, Verdict::Approve, "first look", &policy, None).unwrap();
         assert_eq!((r.status.as_str(), outcome), ("awaiting_review", Outcome::ApprovalRecorded { have: 1, needed: 2 }));
@@ -76,7 +76,7 @@ fn four_eyes_needs_two_different_auditors_at_or_above_the_severity() {
         // Below the threshold one approval suffices.
         let mild = awaiting(conn, "mild", "1.0", "medium");
         let (r, _) = decide(conn, mild, &alice, Verdict::Approve, "fine", &policy, None).unwrap();
-        assert_eq!(r.status, "approved");
+        assert_eq!(r.status, crate::domain::ReleaseStatus::Approved);
         let log = crate::audit::list(conn, 10, 0).unwrap();
         assert!(log.iter().any(|e| e.detail.contains("approval 1 of 2")), "{log:?}");
     });
@@ -86,12 +86,12 @@ fn four_eyes_needs_two_different_auditors_at_or_above_the_severity() {
 fn approvals_required_per_severity_needs_that_many_distinct_auditors() {
     each_backend(|conn| {
         let auditors: Vec<User> = ["ann", "ben", "cat"].iter().map(|n| create_user(conn, n, Role::Auditor, "password1").unwrap()).collect();
-        let required = vec![("critical".to_string(), 3), ("high".to_string(), 2), ("medium".to_string(), 1)];
+        let required = vec![(Severity::Critical, 3), (Severity::High, 2), (Severity::Medium, 1)];
         let policy = ReviewPolicy { approvals_required: required, ..ReviewPolicy::default() };
-        assert_eq!(["critical", "high", "medium", "low", "none"].map(|s| policy.approvals_needed(s)), [3, 2, 1, 1, 1]);
+        assert_eq!([Severity::Critical, Severity::High, Severity::Medium, Severity::Low, Severity::None].map(|s| policy.approvals_needed(s)), [3, 2, 1, 1, 1]);
         // The shorthand and the map together: the larger count wins.
-        let both = ReviewPolicy { four_eyes_severity: Some("medium".into()), ..policy.clone() };
-        assert_eq!(["critical", "high", "medium", "low"].map(|s| both.approvals_needed(s)), [3, 2, 2, 1]);
+        let both = ReviewPolicy { four_eyes_severity: Some(airlock_inspect::Severity::Medium), ..policy.clone() };
+        assert_eq!([Severity::Critical, Severity::High, Severity::Medium, Severity::Low].map(|s| both.approvals_needed(s)), [3, 2, 2, 1]);
 
         let worst = awaiting(conn, "worst", "1.0", "critical");
         let (_, first) = decide(conn, worst, &auditors[0], Verdict::Approve, "one", &policy, None).unwrap();
@@ -108,7 +108,7 @@ fn approvals_required_per_severity_needs_that_many_distinct_auditors() {
         let high = awaiting(conn, "high", "1.0", "high");
         decide(conn, high, &auditors[2], Verdict::Approve, "one", &policy, None).unwrap();
         let (r, _) = decide(conn, high, &auditors[0], Verdict::Approve, "two", &policy, None).unwrap();
-        assert_eq!(r.status, "approved", "high needs two");
+        assert_eq!(r.status, crate::domain::ReleaseStatus::Approved, "high needs two");
         assert_eq!(approvals_recorded(conn, &[worst, high]).unwrap().get(&worst), None, "an approved release has no round in progress");
     });
 }
@@ -134,12 +134,12 @@ fn revoking_an_approval_takes_the_files_out_of_the_index() {
 
         // Reviewed again: approved anew (the four-eyes round restarts), or rejected.
         let bob = create_user(conn, "bob", Role::Auditor, "password1").unwrap();
-        let policy = ReviewPolicy { four_eyes_severity: Some("low".into()), ..ReviewPolicy::default() };
+        let policy = ReviewPolicy { four_eyes_severity: Some(airlock_inspect::Severity::Low), ..ReviewPolicy::default() };
         let (r, outcome) = decide(conn, id, &alice, Verdict::Approve, "the account was recovered; files unchanged", &policy, None).unwrap();
         assert_eq!((r.status.as_str(), outcome), ("revoked", Outcome::ApprovalRecorded { have: 1, needed: 2 }), "the earlier approval does not count");
         assert_eq!(served(conn, "demo"), 0);
         let (r, _) = decide(conn, id, &bob, Verdict::Approve, "agreed", &policy, None).unwrap();
-        assert_eq!(r.status, "approved");
+        assert_eq!(r.status, crate::domain::ReleaseStatus::Approved);
         assert_eq!(served(conn, "demo"), 2);
     });
 }

@@ -27,7 +27,14 @@ fn approved(conn: &mut AnyConnection, ada: &User, name: &str, version: &str, fil
         })
         .collect();
     start_inspection(conn, r.id, &ids, 3).unwrap();
-    let clean = Inspection { dist_kind: "wheel".into(), core_metadata: None, metadata_sha256: None, capabilities: None, entries: None, findings: vec![] };
+    let clean = Inspection {
+        dist_kind: airlock_inspect::DistKind::Wheel,
+        core_metadata: None,
+        metadata_sha256: None,
+        capabilities: None,
+        entries: None,
+        findings: vec![],
+    };
     for id in ids {
         record_inspection(conn, id, &clean, &|_| Vec::new()).unwrap();
     }

@@ -42,8 +42,8 @@ pub(crate) fn inspected(conn: &mut AnyConnection, name: &str, version: &str, whe
         f.file = f.file.map(|p| format!("{top}{p}"));
         f
     });
-    for (id, (kind, findings)) in ids.iter().zip([("wheel", wheel), ("sdist", sdist.collect())]) {
-        let inspection = Inspection { dist_kind: kind.into(), core_metadata: None, metadata_sha256: None, capabilities: None, entries: None, findings };
+    for (id, (kind, findings)) in ids.iter().zip([(DistKind::Wheel, wheel), (DistKind::Sdist, sdist.collect())]) {
+        let inspection = Inspection { dist_kind: kind, core_metadata: None, metadata_sha256: None, capabilities: None, entries: None, findings };
         record_inspection(conn, *id, &inspection, &|_| Vec::new()).unwrap();
     }
     r.id
@@ -54,17 +54,17 @@ fn finding_ids(conn: &mut AnyConnection, release_id: i64, rule: &str) -> Vec<i64
 }
 
 fn keys_of(conn: &mut AnyConnection, release_id: i64) -> Vec<FindingKey> {
-    let kinds: std::collections::HashMap<String, String> =
+    let kinds: std::collections::HashMap<String, DistKind> =
         crate::files::files_of_release(conn, release_id).unwrap().into_iter().map(|f| (f.filename, f.dist_kind)).collect();
-    findings_of_release(conn, release_id).unwrap().iter().map(|(f, file)| FindingKey::of(f, &kinds[file])).collect()
+    findings_of_release(conn, release_id).unwrap().iter().map(|(f, file)| FindingKey::of(f, kinds[file])).collect()
 }
 
 #[test]
 fn package_paths_ignore_the_sdist_folder_and_src_layout() {
-    assert_eq!(package_path("sdist", "demo-1.0/src/demo/x.py"), "demo/x.py");
-    assert_eq!(package_path("sdist", "demo-1.0/demo/x.py"), "demo/x.py");
-    assert_eq!(package_path("wheel", "demo/x.py"), "demo/x.py");
-    assert_eq!(package_path("wheel", "demo-1.0.dist-info/RECORD"), "demo-1.0.dist-info/RECORD");
+    assert_eq!(package_path(DistKind::Sdist, "demo-1.0/src/demo/x.py"), "demo/x.py");
+    assert_eq!(package_path(DistKind::Sdist, "demo-1.0/demo/x.py"), "demo/x.py");
+    assert_eq!(package_path(DistKind::Wheel, "demo/x.py"), "demo/x.py");
+    assert_eq!(package_path(DistKind::Wheel, "demo-1.0.dist-info/RECORD"), "demo-1.0.dist-info/RECORD");
 }
 
 #[test]

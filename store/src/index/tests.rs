@@ -26,7 +26,14 @@ fn reviewed_release(conn: &mut AnyConnection, name: &str, version: &str, n: u8) 
         })
         .collect();
     start_inspection(conn, r.id, &ids, 3).unwrap();
-    let clean = Inspection { dist_kind: "wheel".into(), core_metadata: None, metadata_sha256: None, capabilities: None, entries: None, findings: vec![] };
+    let clean = Inspection {
+        dist_kind: airlock_inspect::DistKind::Wheel,
+        core_metadata: None,
+        metadata_sha256: None,
+        capabilities: None,
+        entries: None,
+        findings: vec![],
+    };
     for id in ids {
         record_inspection(conn, id, &clean, &|_| Vec::new()).unwrap();
     }
@@ -128,7 +135,7 @@ fn availability_says_why_a_project_is_missing() {
         decide(conn, id, &ada, Verdict::Reject, "no", &ReviewPolicy::default(), None).unwrap();
         let rejected = availability(conn, &name).unwrap();
         assert_eq!(rejected.state, "rejected");
-        assert_eq!(rejected.releases[0].status, "rejected");
+        assert_eq!(rejected.releases[0].status, crate::domain::ReleaseStatus::Rejected);
         let refusal = rejected.releases[0].decided.clone().expect("who rejected it");
         assert_eq!((refusal.by.as_str(), refusal.policy.as_deref()), ("ada", None));
         assert!((now_ms() - refusal.at).abs() < 60_000, "{refusal:?}");
@@ -141,7 +148,7 @@ fn availability_says_why_a_project_is_missing() {
         decide(conn, id, &bob, Verdict::Revoke, "bad", &ReviewPolicy::default(), None).unwrap();
         let revoked = availability(conn, &name).unwrap();
         assert_eq!(revoked.releases[0].version, "2.0");
-        assert_eq!(revoked.releases[0].status, "revoked");
+        assert_eq!(revoked.releases[0].status, crate::domain::ReleaseStatus::Revoked);
         assert_eq!(revoked.releases[0].decided.as_ref().map(|d| d.by.as_str()), Some("bob"));
     }
 }

@@ -7,8 +7,8 @@ fn known(rule: &str) -> bool {
     rule.contains('/')
 }
 
-fn ranked(conn: &mut AnyConnection) -> Vec<(String, String, i64)> {
-    queue(conn, &QueueFilter::default(), 100).unwrap().into_iter().map(|i| (i.project, i.max_severity, i.risk_score)).collect()
+fn ranked(conn: &mut AnyConnection) -> Vec<(String, &'static str, i64)> {
+    queue(conn, &QueueFilter::default(), 100).unwrap().into_iter().map(|i| (i.project, i.max_severity.as_str(), i.risk_score)).collect()
 }
 
 #[test]
@@ -30,7 +30,7 @@ fn a_suppressed_rule_leaves_the_score_and_rank_until_it_is_removed() {
             vec![],
         );
         // A rule counts once per file and severity: 40 + 10.
-        assert_eq!(ranked(conn)[0], ("fastlib".to_string(), "high".to_string(), 50));
+        assert_eq!(ranked(conn)[0], ("fastlib".to_string(), "high", 50));
 
         let why_rules =
             |conn: &mut AnyConnection| -> Vec<String> { crate::files::serious_findings_of(conn, &[fast]).unwrap().into_iter().map(|(_, f)| f.rule).collect() };
@@ -39,7 +39,7 @@ fn a_suppressed_rule_leaves_the_score_and_rank_until_it_is_removed() {
         let s = create(conn, &project, "native/binary", "a C extension by design", "root", known).unwrap();
         assert_eq!((s.project.as_str(), s.rule.as_str()), ("fastlib", "native/binary"));
         assert_eq!(why_rules(conn), ["access/raw-ip-url"], "the queue's why leaves it out too");
-        assert_eq!(ranked(conn), [("plain".to_string(), "medium".to_string(), 20), ("fastlib".to_string(), "medium".to_string(), 10)]);
+        assert_eq!(ranked(conn), [("plain".to_string(), "medium", 20), ("fastlib".to_string(), "medium", 10)]);
         let event = &crate::audit::list(conn, 1, 0).unwrap()[0];
         assert_eq!(
             (event.action.as_str(), event.target.as_str(), event.detail.as_str()),
@@ -48,7 +48,7 @@ fn a_suppressed_rule_leaves_the_score_and_rank_until_it_is_removed() {
         // Findings are kept, and a release inspected later is scored without them.
         inspected(conn, "fastlib", "1.1", vec![native("fastlib/_a.so")], vec![]);
         let later = ranked(conn).into_iter().find(|r| r.0 == "fastlib" && r.1 == "none");
-        assert_eq!(later, Some(("fastlib".to_string(), "none".to_string(), 0)));
+        assert_eq!(later, Some(("fastlib".to_string(), "none", 0)));
 
         assert!(matches!(create(conn, &project, "native/binary", "again", "root", known), Err(StoreError::Conflict(_))));
         assert!(matches!(create(conn, &project, "nonsense", "why", "root", known), Err(StoreError::Invalid(_))));
@@ -56,7 +56,7 @@ fn a_suppressed_rule_leaves_the_score_and_rank_until_it_is_removed() {
         assert_eq!(list(conn).unwrap().len(), 1);
 
         remove(conn, s.id, "root").unwrap();
-        assert_eq!(ranked(conn)[0], ("fastlib".to_string(), "high".to_string(), 50));
+        assert_eq!(ranked(conn)[0], ("fastlib".to_string(), "high", 50));
         assert_eq!(crate::audit::list(conn, 1, 0).unwrap()[0].action, "suppression.remove");
         assert!(matches!(remove(conn, s.id, "root"), Err(StoreError::NotFound(_))));
         assert!(of_project(conn, "fastlib").unwrap().is_empty());
