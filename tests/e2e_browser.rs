@@ -38,13 +38,9 @@ async fn an_auditor_reviews_a_flagged_release_in_a_real_browser() {
     let mut airlock = Airlock::new();
     let token = airlock.user_with_token("alice", "auditor");
     airlock.serve(Some(&upstream.base_url));
-    airlock.request(&token, "grower==1.0").await;
-    airlock.wait_for(&token, "grower", "1.0", &["awaiting_review"]).await;
+    airlock.request_for_review(&token, &[("grower", "1.0")]).await;
     assert_eq!(airlock.decide(&token, "grower", "1.0", "approve", "baseline").await.status().as_u16(), 200);
-    for (name, version) in [("grower", "1.1"), ("xss-demo", "1.0.0")] {
-        airlock.request(&token, &format!("{name}=={version}")).await;
-        airlock.wait_for(&token, name, version, &["awaiting_review"]).await;
-    }
+    airlock.request_for_review(&token, &[("grower", "1.1"), ("xss-demo", "1.0.0")]).await;
 
     let driver = start_driver();
     let c = desktop(&driver).await;

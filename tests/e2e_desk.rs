@@ -69,13 +69,9 @@ async fn an_auditor_decides_from_the_diff_moves_on_and_yanks_in_a_real_browser()
     let mut airlock = Airlock::new();
     let token = airlock.user_with_token("alice", "auditor");
     airlock.serve(Some(&upstream.base_url));
-    airlock.request(&token, "grower==1.0").await;
-    airlock.wait_for(&token, "grower", "1.0", &["awaiting_review"]).await;
+    airlock.request_for_review(&token, &[("grower", "1.0")]).await;
     assert_eq!(airlock.decide(&token, "grower", "1.0", "approve", "baseline").await.status().as_u16(), 200);
-    for (name, version) in [("grower", "1.1"), ("second-lib", "2.0")] {
-        airlock.request(&token, &format!("{name}=={version}")).await;
-        airlock.wait_for(&token, name, version, &["awaiting_review"]).await;
-    }
+    airlock.request_for_review(&token, &[("grower", "1.1"), ("second-lib", "2.0")]).await;
     // Two failures for the pipeline card: a release the upstream does not
     // have, and an index miss whose lookup the upstream keeps refusing.
     airlock.request(&token, "missing-lib==1.0").await;

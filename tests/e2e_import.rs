@@ -14,7 +14,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::airlock::{python, uv, Airlock, PipRun};
+use support::airlock::{pip_command, python, uv_pip_into, Airlock, PipRun};
 use support::browser::{hidden_csrf, Browser};
 use support::{sha256_hex, LocalUpstream, Package, UpstreamFile};
 
@@ -67,28 +67,6 @@ fn fresh_venv(dir: &Path, without_pip: bool) -> PathBuf {
     let ok = cmd.arg(dir).status().expect("run venv").success();
     assert!(ok, "python -m venv {} failed", dir.display());
     dir.join("bin/python")
-}
-
-fn run(cmd: &mut Command) -> PipRun {
-    let out = cmd.output().expect("run installer");
-    PipRun { success: out.status.success(), output: format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)) }
-}
-
-/// `uv pip <args>` into the environment of `venv_python`, from `index` only.
-fn uv_into(venv_python: &Path, index: &str, args: &[&str]) -> PipRun {
-    let cache = tempfile::tempdir().expect("uv cache");
-    run(Command::new(uv())
-        .arg("pip")
-        .args(args)
-        .args(["--index-url", index, "--no-config", "--python"])
-        .arg(venv_python)
-        .env("UV_CACHE_DIR", cache.path())
-        .env("UV_NO_PROGRESS", "1")
-        .env_remove("UV_INDEX_URL")
-        .env_remove("UV_EXTRA_INDEX_URL")
-        .env_remove("UV_DEFAULT_INDEX")
-        .env_remove("UV_INDEX")
-        .env_remove("UV_FIND_LINKS"))
 }
 
 /// What `venv_python` imports of `module`: its `hello()`.
@@ -174,13 +152,7 @@ async fn an_imported_lockfile_is_requested_and_its_export_installs_with_pip_and_
     // pip, hash-checked, into a fresh venv.
     let venv = tempfile::tempdir().unwrap();
     let py = fresh_venv(venv.path(), false);
-    let pip = run(Command::new(&py)
-        .args(["-m", "pip", "install", "--no-cache-dir", "--disable-pip-version-check", "--no-input", "--require-hashes", "--index-url", &index, "-r"])
-        .arg(&export_file)
-        .env("PIP_CONFIG_FILE", "/dev/null")
-        .env_remove("PIP_INDEX_URL")
-        .env_remove("PIP_EXTRA_INDEX_URL")
-        .env_remove("PIP_FIND_LINKS"));
+    let pip = PipRun::of(&mut pip_command(&py, &index, &["install", "--require-hashes", "-r", export_file.to_str().unwrap()]));
     assert!(pip.success, "pip install --require-hashes -r export.txt:\n{}\n{exported}", pip.output);
     assert_eq!(hello(&py, "shop_app"), "hello from shop-app");
     assert_eq!(hello(&py, "shop_lib"), "hello from shop-lib");
@@ -188,7 +160,7 @@ async fn an_imported_lockfile_is_requested_and_its_export_installs_with_pip_and_
     // uv pip sync of the same file into another fresh venv.
     let venv = tempfile::tempdir().unwrap();
     let py = fresh_venv(venv.path(), true);
-    let sync = uv_into(&py, &index, &["sync", export_file.to_str().unwrap()]);
+    let sync = uv_pip_into(&py, &index, &["sync", export_file.to_str().unwrap()]);
     assert!(sync.success, "uv pip sync export.txt:\n{}", sync.output);
     assert_eq!(hello(&py, "shop_tool"), "hello from shop-tool");
 
@@ -201,7 +173,7 @@ async fn an_imported_lockfile_is_requested_and_its_export_installs_with_pip_and_
     std::fs::write(&pylock_file, &pylock).unwrap();
     let venv = tempfile::tempdir().unwrap();
     let py = fresh_venv(venv.path(), true);
-    let install = uv_into(&py, &index, &["install", "-r", pylock_file.to_str().unwrap()]);
+    let install = uv_pip_into(&py, &index, &["install", "-r", pylock_file.to_str().unwrap()]);
     assert!(install.success, "uv pip install -r pylock.toml:\n{}\n{pylock}", install.output);
     assert_eq!(hello(&py, "shop_app"), "hello from shop-app");
 

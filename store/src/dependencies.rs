@@ -28,16 +28,15 @@ pub const MAX_CLOSURE: usize = 5_000;
 pub struct EdgeRow {
     pub id: i64,
     pub release_id: i64,
-    pub kind: String,
-    pub requirement: String,
-    pub project: String,
-    pub targets: String,
-    pub chosen_release_id: Option<i64>,
-    pub problem: Option<String>,
+    /// The edge itself (its fields sit at the top level in JSON).
+    #[diesel(embed)]
+    #[serde(flatten)]
+    pub edge: NewEdge,
 }
 
 /// An edge the worker decided on.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, Serialize)]
+#[diesel(table_name = dependency_edges)]
 pub struct NewEdge {
     /// `runtime` or `build`.
     pub kind: String,
@@ -70,17 +69,7 @@ pub fn replace_edges(conn: &mut AnyConnection, release_id: i64, edges: &[NewEdge
     crate::db::write_transaction(conn, |conn| {
         diesel::delete(dependency_edges::table.filter(dependency_edges::release_id.eq(release_id))).execute(conn)?;
         for e in edges {
-            diesel::insert_into(dependency_edges::table)
-                .values((
-                    dependency_edges::release_id.eq(release_id),
-                    dependency_edges::kind.eq(&e.kind),
-                    dependency_edges::requirement.eq(&e.requirement),
-                    dependency_edges::project.eq(&e.project),
-                    dependency_edges::targets.eq(&e.targets),
-                    dependency_edges::chosen_release_id.eq(e.chosen_release_id),
-                    dependency_edges::problem.eq(&e.problem),
-                ))
-                .execute(conn)?;
+            diesel::insert_into(dependency_edges::table).values((dependency_edges::release_id.eq(release_id), e)).execute(conn)?;
         }
         diesel::update(releases::table.find(release_id)).set(releases::dependencies_at.eq(Some(now_ms()))).execute(conn)?;
         Ok(())
@@ -125,7 +114,7 @@ pub fn closure(conn: &mut AnyConnection, roots: &[i64]) -> StoreResult<(Vec<Node
         // Chunks keep the IN list within every backend's parameter limit.
         for chunk in level.chunks(500) {
             for e in edges_of(conn, chunk)? {
-                if let Some(to) = e.chosen_release_id {
+                if let Some(to) = e.edge.chosen_release_id {
                     if order.len() < MAX_CLOSURE && seen.insert(to) {
                         order.push(to);
                         frontier.push_back(to);
@@ -161,12 +150,12 @@ pub fn analyze(conn: &mut AnyConnection, root: i64, targets: &Targets) -> StoreR
         .iter()
         .map(|e| Edge {
             from: e.release_id,
-            kind: EdgeKind::parse(&e.kind),
-            requirement: e.requirement.clone(),
-            project: e.project.clone(),
-            targets: target_mask(&e.targets, targets),
-            to: e.chosen_release_id,
-            problem: e.problem.clone(),
+            kind: EdgeKind::parse(&e.edge.kind),
+            requirement: e.edge.requirement.clone(),
+            project: e.edge.project.clone(),
+            targets: target_mask(&e.edge.targets, targets),
+            to: e.edge.chosen_release_id,
+            problem: e.edge.problem.clone(),
         })
         .collect();
     Ok((airlock_resolve::closure::analyze(root, &nodes, &edges, targets), rows))

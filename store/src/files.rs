@@ -358,6 +358,16 @@ pub(crate) mod tests {
         (r.id, ids)
     }
 
+    /// Start the inspection of a release's files and record each as a
+    /// clean wheel (no findings): the release then awaits review.
+    pub(crate) fn inspect_clean(conn: &mut AnyConnection, release_id: i64, file_ids: &[i64]) {
+        start_inspection(conn, release_id, file_ids, 3).unwrap();
+        let clean = Inspection { dist_kind: DistKind::Wheel, core_metadata: None, metadata_sha256: None, capabilities: None, entries: None, findings: vec![] };
+        for id in file_ids {
+            record_inspection(conn, *id, &clean, &|_| Vec::new()).unwrap();
+        }
+    }
+
     /// A finding of `severity` (`low`, `high`, …) of the rule `test/rule`.
     pub(crate) fn test_finding(severity: &str) -> Finding {
         let severity = airlock_inspect::Severity::parse(severity).expect("a severity name");

@@ -165,6 +165,14 @@ impl Airlock {
         self.http.post(self.url("/api/v1/requests")).bearer_auth(token).json(&serde_json::json!({ "requirement": requirement })).send().await.expect("request")
     }
 
+    /// Request each `(name, version)` in turn and wait until it awaits review.
+    pub async fn request_for_review(&self, token: &str, releases: &[(&str, &str)]) {
+        for (name, version) in releases {
+            self.request(token, &format!("{name}=={version}")).await;
+            self.wait_for(token, name, version, &["awaiting_review"]).await;
+        }
+    }
+
     pub async fn release(&self, token: &str, name: &str, version: &str) -> Value {
         let resp = self.http.get(self.url(&format!("/api/v1/releases/{name}/{version}"))).bearer_auth(token).send().await.expect("get");
         assert!(resp.status().is_success(), "GET release {name} {version}: {}", resp.status());
@@ -305,21 +313,34 @@ pub struct PipRun {
     pub output: String,
 }
 
-/// `pip install` into a fresh target folder, from `index_url` only.
-pub fn pip_install(index_url: &str, target: &Path, args: &[&str]) -> PipRun {
-    let out = Command::new(python())
-        .args(["-m", "pip", "install", "--no-cache-dir", "--disable-pip-version-check", "--no-input", "--index-url", index_url, "--target"])
-        .arg(target)
+impl PipRun {
+    /// Run an installer and keep its success and output (stdout, then stderr).
+    pub fn of(cmd: &mut Command) -> PipRun {
+        let out = cmd.output().expect("run installer");
+        PipRun { success: out.status.success(), output: format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)) }
+    }
+}
+
+/// `<python> -m pip <args>` from `index_url` only: no cache, no prompts,
+/// and no configuration from the machine (no config file, none of the
+/// variables that add an index or a find-links folder: a machine-wide
+/// find-links folder would let pip bypass Airlock).
+pub fn pip_command(python: &Path, index_url: &str, args: &[&str]) -> Command {
+    let mut cmd = Command::new(python);
+    cmd.args(["-m", "pip"])
         .args(args)
+        .args(["--no-cache-dir", "--disable-pip-version-check", "--no-input", "--index-url", index_url])
         .env("PIP_CONFIG_FILE", "/dev/null")
         .env_remove("PIP_INDEX_URL")
         .env_remove("PIP_EXTRA_INDEX_URL")
-        // A machine-wide find-links folder would let pip bypass Airlock.
         .env_remove("PIP_FIND_LINKS")
-        .env_remove("PIP_NO_INDEX")
-        .output()
-        .expect("run pip");
-    PipRun { success: out.status.success(), output: format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)) }
+        .env_remove("PIP_NO_INDEX");
+    cmd
+}
+
+/// `pip install` into a fresh target folder, from `index_url` only.
+pub fn pip_install(index_url: &str, target: &Path, args: &[&str]) -> PipRun {
+    PipRun::of(pip_command(&python(), index_url, &["install", "--target", target.to_str().expect("utf-8 path")]).args(args))
 }
 
 /// uv, the second real client: `AIRLOCK_TEST_UV` (set by scripts/test), else
@@ -339,35 +360,29 @@ pub fn uv() -> PathBuf {
 /// Run `uv pip <args>` against `index_url` only, with no cache and no
 /// config from the machine; returns the run's success and output.
 pub fn uv_pip(index_url: &str, args: &[&str]) -> PipRun {
+    uv_pip_into(&python(), index_url, args)
+}
+
+/// [`uv_pip`] into the environment of another Python (a fresh venv).
+pub fn uv_pip_into(venv_python: &Path, index_url: &str, args: &[&str]) -> PipRun {
     let cache = tempfile::tempdir().expect("uv cache dir");
-    let out = Command::new(uv())
-        .arg("pip")
-        .args(args)
-        .args(["--index-url", index_url, "--no-config", "--python", python().to_str().expect("utf-8 path")])
-        .env("UV_CACHE_DIR", cache.path())
-        .env("UV_NO_PROGRESS", "1")
-        .env_remove("UV_INDEX_URL")
-        .env_remove("UV_EXTRA_INDEX_URL")
-        .env_remove("UV_DEFAULT_INDEX")
-        .env_remove("UV_INDEX")
-        .env_remove("UV_FIND_LINKS")
-        .output()
-        .expect("run uv");
-    PipRun { success: out.status.success(), output: format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)) }
+    PipRun::of(
+        Command::new(uv())
+            .arg("pip")
+            .args(args)
+            .args(["--index-url", index_url, "--no-config", "--python"])
+            .arg(venv_python)
+            .env("UV_CACHE_DIR", cache.path())
+            .env("UV_NO_PROGRESS", "1")
+            .env_remove("UV_INDEX_URL")
+            .env_remove("UV_EXTRA_INDEX_URL")
+            .env_remove("UV_DEFAULT_INDEX")
+            .env_remove("UV_INDEX")
+            .env_remove("UV_FIND_LINKS"),
+    )
 }
 
 /// `python -m pip <args>` against `index_url` only (for runs that are not installs into a target).
 pub fn pip(index_url: &str, args: &[&str]) -> PipRun {
-    let out = Command::new(python())
-        .args(["-m", "pip"])
-        .args(args)
-        .args(["--no-cache-dir", "--disable-pip-version-check", "--no-input", "--index-url", index_url])
-        .env("PIP_CONFIG_FILE", "/dev/null")
-        .env_remove("PIP_INDEX_URL")
-        .env_remove("PIP_EXTRA_INDEX_URL")
-        .env_remove("PIP_FIND_LINKS")
-        .env_remove("PIP_NO_INDEX")
-        .output()
-        .expect("run pip");
-    PipRun { success: out.status.success(), output: format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)) }
+    PipRun::of(&mut pip_command(&python(), index_url, args))
 }

@@ -2,7 +2,8 @@ use super::*;
 use crate::auth::{create_user, User};
 use crate::decisions::{decide, ReviewPolicy, Verdict};
 use crate::domain::{ProjectName, Role, Sha256};
-use crate::files::{add_file, record_inspection, start_inspection, Inspection, NewFile};
+use crate::files::tests::inspect_clean;
+use crate::files::{add_file, NewFile};
 use crate::testdb::each_backend;
 
 /// `name==version` with these files, mirrored, inspected and approved.
@@ -26,18 +27,7 @@ fn approved(conn: &mut AnyConnection, ada: &User, name: &str, version: &str, fil
             add_file(conn, &f).unwrap().id
         })
         .collect();
-    start_inspection(conn, r.id, &ids, 3).unwrap();
-    let clean = Inspection {
-        dist_kind: airlock_inspect::DistKind::Wheel,
-        core_metadata: None,
-        metadata_sha256: None,
-        capabilities: None,
-        entries: None,
-        findings: vec![],
-    };
-    for id in ids {
-        record_inspection(conn, id, &clean, &|_| Vec::new()).unwrap();
-    }
+    inspect_clean(conn, r.id, &ids);
     decide(conn, r.id, ada, Verdict::Approve, "reviewed", &ReviewPolicy::default(), None).unwrap();
     r.id
 }

@@ -2,7 +2,8 @@ use super::*;
 use crate::auth::create_user;
 use crate::decisions::{decide, ReviewPolicy, Verdict};
 use crate::domain::{PinnedRequirement, Version};
-use crate::files::{add_file, record_inspection, start_inspection, Inspection, NewFile};
+use crate::files::tests::inspect_clean;
+use crate::files::{add_file, NewFile};
 use crate::releases::{find_release, request_release};
 use crate::testdb::TestDb;
 
@@ -25,18 +26,7 @@ fn reviewed_release(conn: &mut AnyConnection, name: &str, version: &str, n: u8) 
             add_file(conn, &f).unwrap().id
         })
         .collect();
-    start_inspection(conn, r.id, &ids, 3).unwrap();
-    let clean = Inspection {
-        dist_kind: airlock_inspect::DistKind::Wheel,
-        core_metadata: None,
-        metadata_sha256: None,
-        capabilities: None,
-        entries: None,
-        findings: vec![],
-    };
-    for id in ids {
-        record_inspection(conn, id, &clean, &|_| Vec::new()).unwrap();
-    }
+    inspect_clean(conn, r.id, &ids);
     r.id
 }
 
