@@ -9,32 +9,10 @@ use airlock_inspect::{inspect_source, Limits, Severity};
 
 use crate::cli::ScanFormat;
 
-fn is_distribution(path: &Path) -> bool {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    airlock_inspect::DistKind::of(name) != airlock_inspect::DistKind::Unknown
-}
-
-fn collect(path: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
-    if path.is_dir() {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
-        entries.sort();
-        for entry in entries {
-            if entry.is_dir() || is_distribution(&entry) {
-                collect(&entry, out)?;
-            }
-        }
-    } else if path.is_file() {
-        out.push(path.to_path_buf());
-    } else {
-        anyhow::bail!("{} does not exist", path.display());
-    }
-    Ok(())
-}
-
 pub fn run(paths: &[PathBuf], format: ScanFormat, limits: &Limits) -> anyhow::Result<ExitCode> {
     let mut files = Vec::new();
     for p in paths {
-        collect(p, &mut files)?;
+        files.extend(airlock_inspect::distribution_files(p)?);
     }
     let progress = Progress::new(files.len());
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);

@@ -11,31 +11,8 @@
 
 use std::path::{Path, PathBuf};
 
-use airlock_inspect::{inspect_source, Limits, Severity};
+use airlock_inspect::{distribution_files, inspect_source, Limits, Severity};
 use sha2::Digest;
-
-const DIST_SUFFIXES: [&str; 6] = [".whl", ".tar.gz", ".tgz", ".zip", ".tar.bz2", ".egg"];
-
-fn is_distribution(path: &Path) -> bool {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("").to_ascii_lowercase();
-    DIST_SUFFIXES.iter().any(|s| name.ends_with(s))
-}
-
-/// Files under `path` (folders walked in name order), as `airlock scan` collects them.
-fn collect(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    if path.is_dir() {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
-        entries.sort();
-        for entry in entries {
-            if entry.is_dir() || is_distribution(&entry) {
-                collect(&entry, out)?;
-            }
-        }
-    } else if path.is_file() {
-        out.push(path.to_path_buf());
-    }
-    Ok(())
-}
 
 fn scan_one(path: &Path, limits: &Limits) -> String {
     let shown = path.display().to_string();
@@ -84,9 +61,12 @@ fn main() {
     let paths: Vec<PathBuf> = std::env::args().skip(1).filter(|a| !matches!(a.as_str(), "scan" | "--format" | "json")).map(PathBuf::from).collect();
     let mut files = Vec::new();
     for p in &paths {
-        if let Err(e) = collect(p, &mut files) {
-            eprintln!("{}: {e}", p.display());
-            std::process::exit(2);
+        match distribution_files(p) {
+            Ok(found) => files.extend(found),
+            Err(e) => {
+                eprintln!("{}: {e}", p.display());
+                std::process::exit(2);
+            }
         }
     }
     let limits = Limits::default();
