@@ -95,7 +95,7 @@ fn configured_severities_block_approvals_and_revoke_approved_releases() {
     each_backend(|conn| {
         let alice = create_user(conn, "alice", Role::Auditor, "password1").unwrap();
         let policy = AdvisoryPolicy { block_severity: Some(airlock_inspect::Severity::High), revoke_severity: Some(airlock_inspect::Severity::Critical) };
-        let review = ReviewPolicy { advisory_block_severity: policy.block_severity.clone(), ..ReviewPolicy::default() };
+        let review = ReviewPolicy { advisory_block_severity: policy.block_severity, ..ReviewPolicy::default() };
         let served = awaiting(conn, "ranged", "1.2", "low");
         decide(conn, served, &alice, Verdict::Approve, "ok", &review, None).unwrap();
         let pending = awaiting(conn, "ranged", "1.1", "low");
