@@ -1,8 +1,9 @@
 //! The enums kept in text columns: a release's status
 //! ([`ReleaseStatus`]), a severity ([`Severity`]) and a distribution's kind
-//! ([`DistKind`]). Rows read and write them through diesel's `FromSql` and
-//! `ToSql`, so no query or page compares their strings; the database holds
-//! each enum's `as_str`, as before.
+//! ([`DistKind`]). Rows read them typed through diesel's `FromSql`, so no
+//! query or page compares their strings; a release status is also written
+//! and bound through `ToSql`. The database holds each enum's `as_str`, as
+//! before.
 //!
 //! `inspect`'s enums are read through the `MultiBackend` that
 //! `#[derive(MultiConnection)]` generates (every query goes through
