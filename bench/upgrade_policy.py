@@ -56,6 +56,7 @@ import io
 import json
 import os
 import re
+import shutil
 import socket
 import sqlite3
 import statistics
@@ -169,8 +170,7 @@ class Airlock:
 
     def __init__(self, binary, upstream, file_hosts, max_lines):
         self.binary = binary
-        self.tmp = tempfile.TemporaryDirectory(prefix="airlock-upgrade-")
-        self.data = self.tmp.name
+        self.data = tempfile.mkdtemp(prefix="airlock-upgrade-")
         config = os.path.join(self.data, "airlock.toml")
         with open(config, "w") as f:
             f.write(f"auto_approve_max_lines = {max_lines}\nwatch_sync_secs = 0\nupstream_sync_secs = 0\n")
@@ -254,7 +254,7 @@ class Airlock:
             self.proc.kill()
 
     def cleanup(self):
-        self.tmp.cleanup()
+        shutil.rmtree(self.data, ignore_errors=True)
 
 
 def normalize(name):
