@@ -19,7 +19,7 @@ Method:
    `airlock serve` with its in-process workers, embedded SQLite in a
    scratch data folder, the upstream from --upstream / AIRLOCK_UPSTREAM
    (never written in this repository), default settings except
-   `auto_approve_max_lines` (--max-lines; the policy is off by default)
+   `auto_approve_max_lines` (--limits, one run each; the policy is off by default)
    and no periodic syncs. Every base release is requested through the
    API (without dependencies), and once it awaits review it is approved by
    an auditor (a user made with `airlock user add`, an API token from
@@ -29,23 +29,26 @@ Method:
    `policy:small-update` (its decision in the API), or declined, with the
    reason the worker logs (`left for a person`, JSON log, matched by the
    release's row id in the SQLite database).
-3. Per upgrade, from the API: the delta's lines of code (`audit_lines`,
-   what the policy weighs) and of data (`audit_data_lines`), the
-   capabilities the upgrade has and the base lacks, and the findings at or
-   above `auto_approve_below` (low) that it has more of than the base, per
-   rule. The same rule as the policy's (store/src/policy.rs) then says
-   which upgrades other line limits would pass; the bench checks that it
-   agrees with the live policy at --max-lines.
-4. --fixtures (on by default): a second Airlock, same binary and settings,
-   against a local upstream serving the malicious-update fixtures of
-   tests/e2e_policy.rs (1.0 clean and approved; 1.0.1 a clean edit; 1.0.2
-   sends the environment away at import; 1.0.3 adds a `.pth` file; 1.0.4
-   an sdist whose setup.py downloads and runs a script). Written here as
-   bytes, never installed or run.
+3. One such run per line limit (--limits, default 100, 500, 2,000 and
+   10^9, which is no limit: the policy's other reasons show). Per upgrade,
+   from the API: the delta's lines of code (`audit_lines`, what the policy
+   weighs) and of data (`audit_data_lines`), the capabilities the upgrade
+   has and the base lacks, and the findings at or above
+   `auto_approve_below` (low) it has more of than the base, per rule (the
+   policy also refuses an added or changed binary file, which only its
+   reason shows). With the default settings the policy is off: nothing
+   passes and a person reads every delta.
+4. Unless --no-fixtures: a second Airlock, same binary and settings (at
+   the smallest and the largest limit), against a local upstream serving
+   the malicious-update fixtures of tests/e2e_policy.rs (1.0 clean and
+   approved; 1.0.1 a clean edit; 1.0.2 sends the environment away at
+   import; 1.0.3 adds a `.pth` file; 1.0.4 an sdist whose setup.py
+   downloads and runs a script). Written here as bytes, never installed
+   or run.
 
 Usage:
     AIRLOCK_UPSTREAM=https://<upstream>/simple/ AIRLOCK_UPSTREAM_FILE_HOSTS=<file host> \\
-        bench/upgrade_policy.py [--projects 20] [--max-lines 500] [--names a,b,c] [--binary target/release/airlock]
+        bench/upgrade_policy.py [--projects 20] [--limits 100,500,2000,1000000000] [--names a,b,c] [--binary target/release/airlock]
 """
 
 import argparse
@@ -74,7 +77,6 @@ import zipfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 SEVERITY_RANK = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
-LIMITS = [0, 50, 100, 250, 500, 1000, 2000, 5000]
 
 
 def log(msg):
@@ -326,22 +328,18 @@ def added(base, new, below="low"):
     return caps, more
 
 
-def passes(row, limit):
-    return limit > 0 and row["lines"] is not None and row["lines"] <= limit and not row["caps_added"] and not row["findings_added"]
-
-
 # --- the real upgrades -------------------------------------------------------
 
 
-def measure_upgrades(args, chosen):
-    airlock = Airlock(args.binary, args.upstream, args.file_hosts, args.max_lines)
+def measure_upgrades(args, chosen, limit):
+    airlock = Airlock(args.binary, args.upstream, args.file_hosts, limit)
     rows = []
     try:
         bases = [(c["project"], c["base"]) for c in chosen]
         started = time.time()
         for p, v in bases:
             airlock.request(p, v)
-        log(f"requested {len(bases)} base releases")
+        log(f"auto_approve_max_lines = {limit}: requested {len(bases)} base releases")
         base_state = wait_all(airlock, bases, lambda r: r["status"] == "awaiting_review", args.timeout, "the bases to await review")
         for (p, v), (r, _) in base_state.items():
             if r["status"] == "awaiting_review":
@@ -380,33 +378,41 @@ def measure_upgrades(args, chosen):
     return rows
 
 
-def report_upgrades(args, rows, skipped):
-    print(f"\n## The most recent patch or minor upgrade of {len(rows)} popular projects (auto_approve_max_lines = {args.max_lines}, auto_approve_below = low)\n")
-    print("| project | upgrade | MB (both) | lines of code | lines of data | capabilities added | findings added (≥ low) | policy | why not |")
-    print("| --- | --- | ---: | ---: | ---: | --- | --- | --- | --- |")
-    for r in rows:
-        decision = r["decision"] or r["status"]
-        why = "" if r["decision"] == "approved" else r["reason"].replace("|", "\\|")
+def label(limit):
+    return "no limit (10⁹)" if limit >= 10**9 else f"{limit:,}"
+
+
+def report_upgrades(runs, skipped):
+    """`runs`: auto_approve_max_lines -> rows, one live run each."""
+    limits = sorted(runs)
+    rows = runs[limits[0]]
+    widest = runs[limits[-1]]
+    print(f"\n## The most recent patch or minor upgrade of {len(rows)} popular projects (auto_approve_below = low; one live run per limit)\n")
+    print("| project | upgrade | MB (both) | lines of code | lines of data | capabilities added | findings added (≥ low) | " + " | ".join(label(l) for l in limits) + " | why not, whatever the size |")
+    print("| --- | --- | ---: | ---: | ---: | --- | --- | " + " | ".join(":---:" for _ in limits) + " | --- |")
+    for i, r in enumerate(rows):
+        cells = []
+        for l in limits:
+            d = runs[l][i]["decision"]
+            cells.append("pass" if d == "approved" else "—" if d == "declined" else runs[l][i]["status"])
+        w = widest[i]
+        why = "(only its size)" if w["decision"] == "approved" else w["reason"].replace("|", "\\|")
         print(
             f"| {r['project']} | {r['base']} → {r['new']} | {r['mb']:.1f} | {fmt(r['lines'])} | {fmt(r['data_lines'])} "
-            f"| {', '.join(r['caps_added']) or '—'} | {', '.join(r['findings_added']) or '—'} | {decision} | {why} |"
+            f"| {', '.join(r['caps_added']) or '—'} | {', '.join(r['findings_added']) or '—'} | {' | '.join(cells)} | {why} |"
         )
-    weighed_rows = [r for r in rows if r["decision"]]
-    live = [r for r in weighed_rows if r["decision"] == "approved"]
-    print(f"\nWeighed by the live policy: {len(weighed_rows)} of {len(rows)}; approved: {len(live)}.")
-    disagree = [r["project"] for r in weighed_rows if (r["decision"] == "approved") != passes(r, args.max_lines)]
-    if disagree:
-        print(f"The rule recomputed from the API disagrees with the live policy on: {', '.join(disagree)}")
+    unweighed = sorted({r["project"] for l in limits for r in runs[l] if not r["decision"]})
+    if unweighed:
+        print(f"\nNot weighed by the policy (failed or timed out): {', '.join(unweighed)}.")
     print("\n| auto_approve_max_lines | pass | median lines of code a person reads for the rest | their sum |")
     print("| ---: | ---: | ---: | ---: |")
     measured = [r for r in rows if r["lines"] is not None]
-    for limit in sorted(set(LIMITS + [args.max_lines])):
-        rest = [r["lines"] for r in measured if not passes(r, limit)]
-        label = f"{limit} (default: off)" if limit == 0 else str(limit) + (" (live)" if limit == args.max_lines else "")
+    print(f"| 0 (default: the policy is off) | 0 of {len(rows)} | {statistics.median(r['lines'] for r in measured):,.0f} | {sum(r['lines'] for r in measured):,} |")
+    for l in limits:
+        rest = [r["lines"] for r in runs[l] if r["decision"] != "approved" and r["lines"] is not None]
+        passed = sum(r["decision"] == "approved" for r in runs[l])
         med = f"{statistics.median(rest):,.0f}" if rest else "—"
-        print(f"| {label} | {sum(passes(r, limit) for r in measured)} of {len(measured)} | {med} | {sum(rest):,} |")
-    blocked = [r for r in measured if r["caps_added"] or r["findings_added"]]
-    print(f"\nBlocked whatever the limit (a capability or a finding added): {len(blocked)} ({', '.join(r['project'] for r in blocked) or 'none'}).")
+        print(f"| {label(l)} | {passed} of {len(runs[l])} | {med} | {sum(rest):,} |")
     if skipped:
         print("\nSkipped: " + "; ".join(f"{n} ({why})" for n, why in skipped) + ".")
 
@@ -506,7 +512,7 @@ class FixtureUpstream:
         self.base = f"http://127.0.0.1:{self.server.server_address[1]}/simple/"
 
 
-def measure_fixtures(args):
+def measure_fixtures(args, limit):
     files = [
         fixture_wheel("1.0", CLEAN),
         fixture_wheel("1.0.1", EDITED),
@@ -515,7 +521,7 @@ def measure_fixtures(args):
         fixture_sdist("1.0.4", CLEAN, SETUP_PY),
     ]
     upstream = FixtureUpstream(files)
-    airlock = Airlock(args.binary, upstream.base, None, args.max_lines)
+    airlock = Airlock(args.binary, upstream.base, None, limit)
     rows = []
     try:
         airlock.request(FIXTURE, "1.0")
@@ -534,7 +540,7 @@ def measure_fixtures(args):
         airlock.stop()
         airlock.cleanup()
         upstream.server.shutdown()
-    print(f"\n## Malicious-update fixtures (tests/e2e_policy.rs) through the same path, auto_approve_max_lines = {args.max_lines}\n")
+    print(f"\n## Malicious-update fixtures (tests/e2e_policy.rs) through the same path, auto_approve_max_lines = {label(limit)}\n")
     print("| version | what it does | lines of code (base) | capabilities added | findings added (≥ low) | policy | as it must |")
     print("| --- | --- | ---: | --- | --- | --- | --- |")
     ok = True
@@ -552,7 +558,7 @@ def main():
     p.add_argument("--projects", type=int, default=20)
     p.add_argument("--names", help="comma-separated projects instead of the list")
     p.add_argument("--list", default=os.path.join(ROOT, "..", "shared", "datasets", "benign-dev.txt"))
-    p.add_argument("--max-lines", type=int, default=500, help="auto_approve_max_lines of the live run (default 500)")
+    p.add_argument("--limits", default="100,500,2000,1000000000", help="auto_approve_max_lines of each live run (10^9: no line limit, shows every other reason)")
     p.add_argument("--max-mb", type=float, default=60, help="skip a project whose two releases mirror more (default 60)")
     p.add_argument("--timeout", type=int, default=3600, help="seconds to wait for each phase")
     p.add_argument("--upstream", default=os.environ.get("AIRLOCK_UPSTREAM"))
@@ -564,6 +570,7 @@ def main():
     args = p.parse_args()
     log(f"binary {args.binary}; {os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f}")
     ok = True
+    limits = sorted({int(x) for x in args.limits.split(",") if x.strip()})
     if not args.only_fixtures:
         if not args.upstream:
             sys.exit("set AIRLOCK_UPSTREAM (or --upstream) to the upstream simple index, and AIRLOCK_UPSTREAM_FILE_HOSTS to its file host")
@@ -574,11 +581,11 @@ def main():
                 names = [line.strip() for line in f if line.strip() and not line.startswith("#")]
         started = time.time()
         chosen, skipped = choose(args, names)
-        rows = measure_upgrades(args, chosen)
-        report_upgrades(args, rows, skipped)
+        runs = {limit: measure_upgrades(args, chosen, limit) for limit in limits}
+        report_upgrades(runs, skipped)
         print(f"\n{len(chosen)} upgrades in {time.time() - started:.0f} s; load average at the end {os.getloadavg()[0]:.1f}")
     if not args.no_fixtures:
-        ok = measure_fixtures(args)
+        ok = all([measure_fixtures(args, limit) for limit in (min(limits), max(limits))])
     sys.exit(0 if ok else 1)
 
 
