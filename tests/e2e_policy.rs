@@ -9,7 +9,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use support::airlock::Airlock;
-use support::{LocalUpstream, Package, UpstreamFile};
+use support::{eventually, LocalUpstream, Package, UpstreamFile};
 
 const NAME: &str = "policy-demo";
 const MODULE: &str = "policy_demo/__init__.py";
@@ -118,4 +118,48 @@ async fn exfiltration_added_to_a_base_that_already_uses_the_network_is_not_auto_
     tokio::time::sleep(Duration::from_secs(6)).await;
     let r = airlock.release(&auditor, NET, "1.0.1").await;
     assert_eq!(r["status"], "awaiting_review", "exfiltration must never pass the policy: {r}");
+}
+
+/// A rebuilt compiled module changes no line anyone can read: an update
+/// whose only change is a new `.so` counts a handful of lines, yet must
+/// never pass as "small". The same update without the new binary does.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_update_that_changes_a_compiled_module_is_left_for_a_person() {
+    const NATIVE: &str = "native-demo";
+    const SO: &str = "native_demo/_speedups.cpython-312-x86_64-linux-gnu.so";
+    let compiled = |build: u8| {
+        let mut elf = b"\x7fELF\x02\x01\x01\0".to_vec();
+        elf.extend(std::iter::repeat_n(build, 4096));
+        elf
+    };
+    let release = |version: &str, comment: &str, build: u8| {
+        let module = format!("from native_demo._speedups import run\n{comment}");
+        UpstreamFile::new(
+            NATIVE,
+            Package::new(NATIVE, version).with_module("native_demo/__init__.py", module.as_str()).with_wheel_file(SO, compiled(build)).wheel(),
+        )
+    };
+    let upstream = LocalUpstream::start(vec![release("1.0", "", 1), release("1.0.1", "", 2), release("1.0.2", "# a comment\n", 1)]);
+    let mut airlock = Airlock::new();
+    airlock.set_config(&[("auto_approve_max_lines", "500"), ("watch_sync_secs", "0")]);
+    let auditor = airlock.user_with_token("alice", "auditor");
+    airlock.serve(Some(&upstream.base_url));
+    assert_eq!(airlock.request(&auditor, "native-demo==1.0").await.status(), 202);
+    airlock.wait_for(&auditor, NATIVE, "1.0", &["awaiting_review"]).await;
+    assert_eq!(airlock.decide(&auditor, NATIVE, "1.0", "approve", "read it all, binary included").await.status(), 200);
+    for v in ["1.0.1", "1.0.2"] {
+        assert_eq!(airlock.request(&auditor, &format!("native-demo=={v}")).await.status(), 202);
+    }
+    // The same binary with one more line of Python passes: the policy is weighing these.
+    eventually("the update keeping its binary was not approved by the policy", Duration::from_secs(60), || async {
+        airlock.release(&auditor, NATIVE, "1.0.2").await["status"] == "approved"
+    })
+    .await;
+    eventually("the update changing its binary was never weighed", Duration::from_secs(60), || {
+        std::future::ready(airlock.log().contains(&format!("it adds or changes binary files, which no line count covers: {SO}")))
+    })
+    .await;
+    let r = airlock.release(&auditor, NATIVE, "1.0.1").await;
+    assert_eq!(r["status"], "awaiting_review", "a changed compiled module must never pass the policy: {r}");
+    assert!(r["audit_lines"].as_i64().is_some_and(|lines| lines <= 500), "its delta is small in lines: {r}");
 }

@@ -1,9 +1,11 @@
 //! Automatic approval of small, harmless updates: the `small-update`
 //! policy. A release awaiting review is approved by it when its delta from
 //! an approved version of the project is at most `auto_approve_max_lines`
-//! lines, adds no capability (network, subprocess, exec, …) the base did
-//! not have, and adds no finding at or above `auto_approve_below` that the
-//! base did not have. Its decision is an ordinary one, by the user
+//! lines, adds or changes no binary file (a compiled extension, an
+//! executable: no line count covers it, no person reads it), adds no
+//! capability (network, subprocess, exec, …) the base did not have, and
+//! adds no finding at or above `auto_approve_below` that the base did not
+//! have. Its decision is an ordinary one, by the user
 //! `policy:small-update`, with the evidence as its comment: shown apart,
 //! in the audit log, revocable like any other.
 //!
@@ -53,11 +55,16 @@ pub fn facts(conn: &mut AnyConnection, release_id: i64) -> StoreResult<Facts> {
     Ok(Facts { capabilities, findings })
 }
 
-/// Approve `new` against `base` with a `lines`-line delta? The evidence
-/// when yes; the reason when no.
-pub fn evaluate(policy: &UpdatePolicy, new: &Facts, base: &Facts, lines: i64) -> Result<String, String> {
+/// Approve `new` against `base` with a `lines`-line delta that adds or
+/// changes the binary files `binaries` (paths inside the project)? The
+/// evidence when yes; the reason when no.
+pub fn evaluate(policy: &UpdatePolicy, new: &Facts, base: &Facts, lines: i64, binaries: &[String]) -> Result<String, String> {
     if lines > policy.max_lines {
         return Err(format!("the delta is {lines} lines, over auto_approve_max_lines ({})", policy.max_lines));
+    }
+    if let Some(first) = binaries.first() {
+        let more = if binaries.len() > 1 { format!(" and {} more", binaries.len() - 1) } else { String::new() };
+        return Err(format!("it adds or changes binary files, which no line count covers: {first}{more}"));
     }
     let added: Vec<&str> = new.capabilities.difference(&base.capabilities).map(String::as_str).collect();
     if !added.is_empty() {
@@ -79,7 +86,10 @@ pub fn evaluate(policy: &UpdatePolicy, new: &Facts, base: &Facts, lines: i64) ->
         return Err(format!("it adds findings at or above {}: {}", policy.below, more.join(", ")));
     }
     let caps = if new.capabilities.is_empty() { "none".to_string() } else { new.capabilities.iter().cloned().collect::<Vec<_>>().join(", ") };
-    Ok(format!("delta of {lines} lines (limit {}); no capability added (has: {caps}); no finding at or above {} added", policy.max_lines, policy.below))
+    Ok(format!(
+        "delta of {lines} lines (limit {}), no binary file added or changed; no capability added (has: {caps}); no finding at or above {} added",
+        policy.max_lines, policy.below
+    ))
 }
 
 /// The policy's own user: an auditor no one can sign in as (disabled, no
@@ -107,8 +117,8 @@ pub(crate) fn policy_user(conn: &mut AnyConnection, name: &str) -> StoreResult<U
 }
 
 /// Apply the policy to `release_id`, awaiting review, whose delta from the
-/// approved `base_release_id` is `lines` lines: approve it by the policy,
-/// or say why not. None when it is not for the policy to decide.
+/// approved `base_release_id` is `lines` lines and adds or changes the
+/// binary files `binaries`: approve it by the policy, or say why not.
 pub fn apply(
     conn: &mut AnyConnection,
     policy: &UpdatePolicy,
@@ -116,6 +126,7 @@ pub fn apply(
     release_id: i64,
     base_release_id: i64,
     lines: i64,
+    binaries: &[String],
 ) -> StoreResult<Result<Outcome, String>> {
     let (_, release) = release_by_id(conn, release_id)?;
     let (_, base) = release_by_id(conn, base_release_id)?;
@@ -126,7 +137,7 @@ pub fn apply(
         // A policy is one approval: it never stands in for several people.
         return Ok(Err(format!("approvals_required wants {} people for a {} release", review.approvals_needed(release.max_severity), release.max_severity)));
     }
-    let verdict = evaluate(policy, &facts(conn, release_id)?, &facts(conn, base_release_id)?, lines);
+    let verdict = evaluate(policy, &facts(conn, release_id)?, &facts(conn, base_release_id)?, lines, binaries);
     let evidence = match verdict {
         Ok(e) => format!("{e}; base {}", base.version),
         Err(why) => return Ok(Err(why)),
@@ -151,13 +162,29 @@ mod tests {
     fn only_a_small_delta_adding_no_capability_and_no_finding_passes() {
         let policy = UpdatePolicy { max_lines: 100, below: airlock_inspect::Severity::Low };
         let base = facts(&["filesystem"], &[("python/exec", "high"), ("meta/x", "info")]);
-        assert!(evaluate(&policy, &facts(&["filesystem"], &[("python/exec", "high"), ("meta/y", "info")]), &base, 40).is_ok(), "info findings do not block");
-        assert!(evaluate(&policy, &base, &base, 101).unwrap_err().contains("over auto_approve_max_lines"));
+        assert!(
+            evaluate(&policy, &facts(&["filesystem"], &[("python/exec", "high"), ("meta/y", "info")]), &base, 40, &[]).is_ok(),
+            "info findings do not block"
+        );
+        assert!(evaluate(&policy, &base, &base, 101, &[]).unwrap_err().contains("over auto_approve_max_lines"));
         let network = facts(&["filesystem", "network"], &[("python/exec", "high")]);
-        assert_eq!(evaluate(&policy, &network, &base, 10).unwrap_err(), "it adds capabilities: network");
+        assert_eq!(evaluate(&policy, &network, &base, 10, &[]).unwrap_err(), "it adds capabilities: network");
         let pth = facts(&["filesystem"], &[("python/exec", "high"), ("install/pth-file", "high")]);
-        assert!(evaluate(&policy, &pth, &base, 10).unwrap_err().contains("install/pth-file"));
+        assert!(evaluate(&policy, &pth, &base, 10, &[]).unwrap_err().contains("install/pth-file"));
         let twice = facts(&["filesystem"], &[("python/exec", "high"), ("python/exec", "high")]);
-        assert!(evaluate(&policy, &twice, &base, 10).is_err(), "one more finding of a known rule counts too");
+        assert!(evaluate(&policy, &twice, &base, 10, &[]).is_err(), "one more finding of a known rule counts too");
+    }
+
+    #[test]
+    fn a_changed_binary_never_passes_however_few_lines_changed() {
+        // A rebuilt extension module: same capabilities, no finding, ten lines of Python.
+        let policy = UpdatePolicy { max_lines: 500, below: "low".into() };
+        let native = facts(&["native-code"], &[]);
+        let binaries = ["_speedups.cpython-312-x86_64-linux-gnu.so".to_string(), "_speedups.cp312-win_amd64.pyd".to_string()];
+        assert_eq!(
+            evaluate(&policy, &native, &native, 10, &binaries).unwrap_err(),
+            "it adds or changes binary files, which no line count covers: _speedups.cpython-312-x86_64-linux-gnu.so and 1 more"
+        );
+        assert!(evaluate(&policy, &native, &native, 10, &[]).is_ok());
     }
 }

@@ -7,9 +7,10 @@
 //! change. Idempotent: a size already stored is not measured again.
 //!
 //! Once measured, a release awaiting review is weighed against the
-//! `small-update` auto-approval policy when it is configured.
+//! `small-update` auto-approval policy when it is configured, with the
+//! binary files its delta adds or changes (which count as no lines).
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 
 use airlock_inspect::archive::{Archive, Keep};
 use airlock_inspect::delta::{self, Change, FileDelta, Side};
@@ -96,20 +97,45 @@ pub async fn queue_backlog(ctx: Context) {
 /// decision is an ordinary one, and a refusal is logged with its reason.
 async fn weigh_policy(ctx: &Context, release_id: i64) -> Result<(), JobError> {
     let Some(policy) = ctx.auto_approve.clone() else { return Ok(()) };
-    let review = ctx.review.clone();
-    let outcome = ctx
+    let (review, max_lines) = (ctx.review.clone(), policy.max_lines);
+    let todo = ctx
         .db(move |c| {
             let Some(size) = audit_size::summary(c, release_id)? else { return Ok(None) };
             let Some(base) = size.base_release_id else { return Ok(None) };
-            airlock_store::policy::apply(c, &policy, &review, release_id, base, size.lines).map(Some)
+            // Archives are read again only for a delta small enough to pass.
+            let files = if size.lines <= max_lines { Some((files_of_release(c, release_id)?, files_of_release(c, base)?)) } else { None };
+            Ok(Some((base, size.lines, files)))
         })
         .await?;
+    let Some((base, lines, files)) = todo else { return Ok(()) };
+    let binaries = match files {
+        Some((new_files, base_files)) => {
+            let blobs = ctx.store.blobs.clone();
+            tokio::task::spawn_blocking(move || changed_binaries(&blobs, &new_files, &base_files))
+                .await
+                .map_err(|e| JobError::transient(format!("reading release #{release_id}'s binaries: {e}")))??
+        }
+        None => Vec::new(),
+    };
+    let outcome = ctx.db(move |c| airlock_store::policy::apply(c, &policy, &review, release_id, base, lines, &binaries)).await?;
     match outcome {
-        Some(Ok(outcome)) => tracing::info!(release_id, ?outcome, policy = airlock_store::policy::SMALL_UPDATE, "approved by policy"),
-        Some(Err(why)) => tracing::info!(release_id, %why, policy = airlock_store::policy::SMALL_UPDATE, "left for a person"),
-        None => {}
+        Ok(outcome) => tracing::info!(release_id, ?outcome, policy = airlock_store::policy::SMALL_UPDATE, "approved by policy"),
+        Err(why) => tracing::info!(release_id, %why, policy = airlock_store::policy::SMALL_UPDATE, "left for a person"),
     }
     Ok(())
+}
+
+/// The binary files (compiled modules, executables, any non-text file but
+/// images) a release adds or changes against a base, by path inside the
+/// project: they count as no lines, so no delta size can vouch for them.
+/// Reads each archive once, holding no contents.
+fn changed_binaries(blobs: &BlobStore, new_files: &[FileRow], base_files: &[FileRow]) -> Result<Vec<String>, JobError> {
+    let paths: BTreeSet<String> = release_deltas(blobs, new_files, base_files, 0)?
+        .into_iter()
+        .filter(|d| d.binary && matches!(d.change, Change::Added | Change::Changed) && !delta::is_data(&d.path))
+        .map(|d| d.path.strip_prefix("src/").unwrap_or(&d.path).to_string())
+        .collect();
+    Ok(paths.into_iter().collect())
 }
 
 /// Read one stored distribution file, keeping what `keep` asks for.
