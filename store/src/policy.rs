@@ -160,7 +160,7 @@ mod tests {
 
     #[test]
     fn only_a_small_delta_adding_no_capability_and_no_finding_passes() {
-        let policy = UpdatePolicy { max_lines: 100, below: airlock_inspect::Severity::Low };
+        let policy = UpdatePolicy { max_lines: 100, below: Severity::Low };
         let base = facts(&["filesystem"], &[("python/exec", "high"), ("meta/x", "info")]);
         assert!(
             evaluate(&policy, &facts(&["filesystem"], &[("python/exec", "high"), ("meta/y", "info")]), &base, 40, &[]).is_ok(),
@@ -178,7 +178,7 @@ mod tests {
     #[test]
     fn a_changed_binary_never_passes_however_few_lines_changed() {
         // A rebuilt extension module: same capabilities, no finding, ten lines of Python.
-        let policy = UpdatePolicy { max_lines: 500, below: "low".into() };
+        let policy = UpdatePolicy { max_lines: 500, below: Severity::Low };
         let native = facts(&["native-code"], &[]);
         let binaries = ["_speedups.cpython-312-x86_64-linux-gnu.so".to_string(), "_speedups.cp312-win_amd64.pyd".to_string()];
         assert_eq!(
