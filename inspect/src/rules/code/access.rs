@@ -114,6 +114,18 @@ fn own_script(file: &PyFile, call: &Call) -> Option<bool> {
     )
 }
 
+/// A process that runs a Python program given on its command line
+/// (`Popen(["python3", "-c", "import helper"])`): from a module's import,
+/// a second interpreter doing work apart from the program that imported
+/// it. Builds run such probes from setup.py, not from the package.
+fn starts_python_program(call: &Call) -> bool {
+    let mut words = call.strings.iter().flat_map(|s| s.split_whitespace());
+    let Some(program) = words.next() else { return false };
+    let program = shell::program_name(program);
+    let python = program.starts_with("python") && program[6..].chars().all(|c| c.is_ascii_digit() || c == '.' || c == 'w');
+    python && words.any(|w| w == "-c")
+}
+
 /// A line of a script that fetches a program and starts it, PowerShell style.
 fn is_suspicious_download(line: &str) -> bool {
     ["downloadstring", "downloadfile", "invoke-webrequest", "start-process", "certutil -urlcache", "/dev/tcp"].iter().any(|t| line.contains(t))
@@ -121,13 +133,14 @@ fn is_suspicious_download(line: &str) -> bool {
 
 pub fn run(file: &PyFile, out: &mut Vec<Finding>) {
     for call in file.calls() {
-        if !file.runs_on_install_or_import(call.scope) {
+        if !file.runs_now(call) {
             continue;
         }
         let when = match file.role {
             Role::SetupScript => "when the sdist is built",
             Role::InstallHelper => "when the sdist is built (setup.py's install command runs it)",
             Role::StartupHook => "at every interpreter start",
+            _ if !file.runs_on_install_or_import(call.scope) => "when the package is imported (its top level calls the function this is in)",
             _ => "when the package is imported",
         };
         if is_process(call) || call.is(&["pip.main", "pip._internal.main", "pip._internal.cli.main.main"]) {
@@ -136,7 +149,8 @@ pub fn run(file: &PyFile, out: &mut Vec<Finding>) {
                 || file.role == Role::SetupScript
                     && file.facts.command_classes.iter().any(|(c, _)| ["(install)", "(develop)", "(egg_info)"].iter().any(|b| c.ends_with(b)));
             let own_script = own_script(file, call);
-            let severity = if is_suspicious_command(&command) || call.callee.starts_with("pip.") || own_script == Some(true) {
+            let hidden_python = file.role == Role::Module && starts_python_program(call);
+            let severity = if is_suspicious_command(&command) || call.callee.starts_with("pip.") || own_script == Some(true) || hidden_python {
                 Severity::High
             } else if own_script == Some(false) {
                 // The project's own script, which does nothing high itself: a build step to read.
@@ -176,7 +190,7 @@ pub fn run(file: &PyFile, out: &mut Vec<Finding>) {
 /// Exfiltration endpoints: where stolen data goes. Matched as host names
 /// (see [`names_endpoint`]); the severity is that of a mention, and a flow
 /// of secrets to any of them is `access/exfil-flow`.
-const EXFIL: [(&str, Severity); 40] = [
+const EXFIL: [(&str, Severity); 44] = [
     ("discord.com/api/webhooks", Severity::High),
     ("discordapp.com/api/webhooks", Severity::High),
     ("canary.discord.com/api/webhooks", Severity::High),
@@ -190,6 +204,10 @@ const EXFIL: [(&str, Severity); 40] = [
     ("ngrok.io", Severity::High),
     ("ngrok-free.app", Severity::High),
     ("ngrok.app", Severity::High),
+    ("ngrok-free.dev", Severity::High),
+    ("ngrok.dev", Severity::High),
+    ("ngrok.pizza", Severity::High),
+    ("ngrok-free.pizza", Severity::High),
     ("requestbin", Severity::High),
     ("pipedream.net", Severity::High),
     ("webhook.site", Severity::High),
@@ -335,7 +353,8 @@ const PERSISTENCE: [&str; 11] = [
 /// Calls that send data out of the machine, beyond [`NETWORK_IO`]:
 /// methods of clients and sockets the walk cannot name.
 fn sends(call: &Call) -> bool {
-    const SENDS: [&str; 9] = [".post", ".put", ".send", ".sendall", ".sendto", ".urlopen", ".request", ".sendMessage", ".upload"];
+    const SENDS: [&str; 11] =
+        [".post", ".put", ".send", ".sendall", ".sendto", ".urlopen", ".request", ".sendMessage", ".upload", ".files_upload", ".upload_file"];
     is_network(call) || call.is(&SENDS) || call.is(&["urllib.request.Request", "Request"])
 }
 
@@ -502,7 +521,7 @@ fn install_time_host_facts(file: &PyFile, out: &mut Vec<Finding>) {
     let build_time = matches!(file.role, Role::SetupScript | Role::InstallHelper);
     // A function called at the file's top level runs on import too.
     let runs_now = |c: &Call| {
-        file.runs_on_install_or_import(c.scope)
+        file.runs_now(c)
             || build_time
             || file.role == Role::Module && c.function.as_ref().is_some_and(|f| file.calls().any(|m| m.scope == crate::python::Scope::Module && m.callee == *f))
     };
@@ -547,7 +566,7 @@ fn exfil_flows(file: &PyFile, out: &mut Vec<Finding>) {
                 .or_else(|| file.calls().filter(|c| c.function == call.function).find_map(|c| c.is(&HOST_FACTS).then(|| format!("{}()", c.callee))))
         });
         let Some(source) = source else { continue };
-        let severity = if file.runs_on_install_or_import(call.scope) { Severity::Critical } else { Severity::High };
+        let severity = if file.runs_now(call) { Severity::Critical } else { Severity::High };
         out.push(file.finding(
             "access/exfil-flow",
             file.weigh(severity),
@@ -575,7 +594,7 @@ fn dns_beacon(file: &PyFile, out: &mut Vec<Finding>) {
         "dns.resolver.Resolver().resolve",
     ];
     let runs_now = |c: &Call| {
-        file.runs_on_install_or_import(c.scope)
+        file.runs_now(c)
             || file.role == Role::Module && c.function.as_ref().is_some_and(|f| file.calls().any(|m| m.scope == crate::python::Scope::Module && m.callee == *f))
     };
     let beacon = file.calls().filter(|c| c.is(&LOOKUPS) && runs_now(c)).find(|c| {

@@ -77,7 +77,21 @@ fn decodes(call: &Call) -> bool {
 }
 
 fn fetches(call: &Call) -> bool {
-    call.inner_has(&FETCHERS) || call.inner_calls.iter().any(|c| c.contains("urlopen") || c.starts_with("requests.") || c.starts_with("httpx."))
+    call.inner_has(&FETCHERS)
+        || call.inner_calls.iter().any(|c| c.contains("urlopen") || c.starts_with("requests.") || c.starts_with("httpx."))
+        || downloads_through_a_process(call)
+}
+
+/// `exec(subprocess.getoutput("curl -s https://…"))`: the argument is the
+/// output of a process whose command downloads (curl, wget) from a URL.
+fn downloads_through_a_process(call: &Call) -> bool {
+    if !call.inner_calls.iter().any(|c| crate::python::is_process_callee(c)) {
+        return false;
+    }
+    call.strings.iter().any(|s| {
+        let lower = s.to_ascii_lowercase();
+        lower.contains("://") && shell::programs(&lower).iter().any(|p| shell::DOWNLOADERS.contains(&p.as_str()))
+    })
 }
 
 pub use crate::python::PROCESS;
@@ -139,6 +153,14 @@ pub fn run(file: &PyFile, out: &mut Vec<Finding>) {
                 file.weigh(Severity::Critical),
                 call.line,
                 "imports code from a file that is not named like a zip archive (a module hidden in a data file)".into(),
+            ));
+        } else if call.is(&["zipimport.zipimporter"]) && matches!(file.role, Role::SetupScript | Role::InstallHelper) {
+            // The build runs code packed in an archive of the sdist, out of a reviewer's sight.
+            out.push(file.finding(
+                "payload/disguised-module",
+                Severity::High,
+                call.line,
+                "imports code out of an archive when the sdist is built: code packed away from review runs on install".into(),
             ));
         }
     }
