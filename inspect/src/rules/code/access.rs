@@ -598,7 +598,9 @@ fn dns_beacon(file: &PyFile, out: &mut Vec<Finding>) {
             || file.role == Role::Module && c.function.as_ref().is_some_and(|f| file.calls().any(|m| m.scope == crate::python::Scope::Module && m.callee == *f))
     };
     let beacon = file.calls().filter(|c| c.is(&LOOKUPS) && runs_now(c)).find(|c| {
-        let constant_host = c.strings.first().is_some_and(|h| h.split('.').filter(|l| !l.is_empty()).count() >= 3) && !c.dynamic;
+        // A variable holding the constant (`host = "x.probe.example"`) counts as the constant.
+        let plain_variable = c.arg_texts.len() == 1 && c.arg_texts[0].chars().all(|ch| ch.is_alphanumeric() || ch == '_') && c.inner_calls.is_empty();
+        let constant_host = c.strings.first().is_some_and(|h| h.split('.').filter(|l| !l.is_empty()).count() >= 3) && (!c.dynamic || plain_variable);
         let line = file.line(c.line).trim_start();
         let discarded = line.starts_with(c.callee.as_str()) || line.starts_with(&format!("{}(", c.callee.rsplit('.').next().unwrap_or("")));
         constant_host && discarded

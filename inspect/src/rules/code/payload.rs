@@ -248,16 +248,19 @@ fn download_and_run(file: &PyFile, out: &mut Vec<Finding>) {
     let executable = file.facts.literals.iter().any(|l| {
         let v = l.value.to_ascii_lowercase();
         v.ends_with(".exe") || v.ends_with(".scr") || v.ends_with(".bat") || v.ends_with(".ps1") || v.contains("chmod +x")
-    }) || file.calls().any(|c| c.is(&["os.chmod"]));
+    }) || file.calls().any(|c| c.is(&["os.chmod"]))
+        // An f-string path (`f"{temp}\\Bin.exe"`) is no literal; its closing text still names the program.
+        || [".exe\"", ".exe'", ".bat\"", ".bat'", ".ps1\"", ".ps1'", ".scr\"", ".scr'"].iter().any(|end| file.text.contains(end));
     if !executable {
         return;
     }
     let near = |a: u32, b: u32| a.abs_diff(b) <= WINDOW;
-    let start = file.calls().filter(|c| is_process(c) || c.is(&["os.startfile"])).find(|start| {
+    let start = file.calls().filter(|c| (is_process(c) || c.is(&["os.startfile"])) && !saves_with_a_downloader(c)).find(|start| {
         let fetch = file.calls().any(|c| crate::rules::code::access::is_network(c) && near(c.line, start.line));
-        let write = file
-            .calls()
-            .any(|c| near(c.line, start.line) && c.is(&["open", "io.open"]) && c.strings.iter().any(|m| m.contains('w') && m.contains('b') && m.len() <= 3));
+        let write = file.calls().any(|c| {
+            near(c.line, start.line)
+                && (c.is(&["open", "io.open"]) && c.strings.iter().any(|m| m.contains('w') && m.contains('b') && m.len() <= 3) || saves_with_a_downloader(c))
+        });
         fetch && write
     });
     if let Some(start) = start {
@@ -268,6 +271,16 @@ fn download_and_run(file: &PyFile, out: &mut Vec<Finding>) {
             "downloads a file, writes it to disk and starts it: a dropper".into(),
         ));
     }
+}
+
+/// A process that downloads to a file (`curl -o PATH URL`, `wget -O PATH`).
+fn saves_with_a_downloader(call: &Call) -> bool {
+    is_process(call)
+        && shell::commands(&call.strings.join(" ").to_ascii_lowercase()).iter().any(|command| {
+            let mut words = command.words.iter();
+            let downloader = words.next().is_some_and(|w| matches!(shell::program_name(w).as_str(), "curl" | "wget"));
+            downloader && words.any(|w| matches!(w.as_str(), "-o" | "--output" | "--output-document") || w.starts_with("-o"))
+        })
 }
 
 /// A process started on the very path (as its program, not as data for
@@ -292,8 +305,8 @@ fn runs_the_file_it_wrote<'a>(file: &'a PyFile<'a>) -> Option<&'a Call> {
     }
     file.calls().filter(|c| is_process(c) || c.is(&["os.startfile"])).find(|start| {
         let fetches_here = file.calls().any(|c| c.function == start.function && access::is_network(c));
-        fetches_here
-            && program_of(start).is_some_and(|program| written.iter().any(|(function, path)| *function == &start.function && names_path(program, path)))
+        let runs = |program: &str| written.iter().any(|(function, path)| *function == &start.function && names_path(program, path));
+        fetches_here && (program_of(start).is_some_and(runs) || script_of(start).is_some_and(runs))
     })
 }
 
@@ -310,6 +323,18 @@ fn program_of(start: &Call) -> Option<&str> {
     let first = start.arg_texts.first()?.trim();
     let inner = first.strip_prefix(['[', '(']).unwrap_or(first);
     Some(inner.split(',').next()?.trim().trim_end_matches([']', ')']).trim())
+}
+
+/// The script an interpreter is started on, as source text: the second
+/// element of an argument list whose first is a shell or Python
+/// (`["/bin/bash", path, "--restore"]`).
+fn script_of(start: &Call) -> Option<&str> {
+    let first = start.arg_texts.first()?.trim();
+    let inner = first.strip_prefix('[')?;
+    let mut items = inner.split(',').map(|i| i.trim().trim_end_matches(']').trim());
+    let program = items.next()?.trim_matches(['"', '\'']);
+    shell::INTERPRETERS.contains(&shell::program_name(program).as_str()).then_some(())?;
+    items.next()
 }
 
 /// A socket wired to a shell: `os.dup2` of a socket's descriptor plus a
