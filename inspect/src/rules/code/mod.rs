@@ -10,6 +10,7 @@ pub mod payload;
 mod prefilter;
 mod reach;
 mod shell;
+mod unicode_names;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
@@ -372,10 +373,16 @@ struct FileResult {
 
 fn analyse_file(dist: &Dist, layout: &Layout, member: &crate::archive::Member) -> FileResult {
     let text = String::from_utf8_lossy(&member.content);
+    // Names spelled in look-alike letters are read as Python reads them.
+    let folded = unicode_names::fold(&text);
+    let (text, content) = match folded {
+        Some(ascii) => (std::borrow::Cow::Owned(ascii), None),
+        None => (text, Some(&member.content)),
+    };
     if !prefilter::worth_parsing(&text) {
         return FileResult { findings: Vec::new(), capabilities: capabilities::of_text(&text), work: 0 };
     }
-    let facts = dist.analysis.analyze(&member.content, dist.analysis.per_file);
+    let facts = dist.analysis.analyze(content.map_or(text.as_bytes(), |c| c.as_slice()), dist.analysis.per_file);
     let mut work = facts.work;
     let import_time = reach::ImportTime::of(&facts);
     let file =

@@ -116,6 +116,10 @@ const TOKENS: &[&str] = &[
     "systemd/user",
     "rc.local",
     "init.d",
+    "/.bashrc",
+    "/.zshrc",
+    "/.bash_profile",
+    "/.profile",
     // packers; bot tokens; steganography libraries
     "pyarmor",
     "__obfuscator__",
