@@ -230,3 +230,18 @@ fn a_fetch_from_a_decoded_address_sends_nothing() {
     );
     none(&r, "access/exfil-flow");
 }
+
+// ---------------------------------------------------------------- pickles kept as constants
+
+#[test]
+fn unpickling_a_blob_written_into_the_code_is_exec_decoded() {
+    let blob = "\\x78\\xda".repeat(30);
+    let r = module(&format!("import pickle, zlib\ndef go():\n    pickle.loads(zlib.decompress(b'{blob}'))\n"));
+    assert_eq!(hits(&r, "payload/exec-decoded", MOD), [(3, Critical)]);
+}
+
+#[test]
+fn unpickling_a_cached_value_is_not_exec_decoded() {
+    let r = module("import pickle, zlib\ndef load(row):\n    return pickle.loads(zlib.decompress(row['data']))\n");
+    none(&r, "payload/exec-decoded");
+}

@@ -124,6 +124,14 @@ pub fn run(file: &PyFile, out: &mut Vec<Finding>) {
         if call.is(&EXEC) || (call.hidden && call.is(&["__import__"])) || call.callee == "__builtins__.?" {
             exec_rules(file, call, out);
         }
+        if unpickles_a_constant(call) {
+            out.push(file.finding(
+                "payload/exec-decoded",
+                file.weigh(Severity::Critical),
+                call.line,
+                format!("{}() unpickles a blob kept in the code: unpickling runs whatever code the blob names", call.callee),
+            ));
+        }
         if is_process(call) {
             if decodes(call) || call.reversed {
                 out.push(file.finding(
@@ -396,6 +404,19 @@ fn exec_rules(file: &PyFile, call: &Call, out: &mut Vec<Finding>) {
         let severity = if file.role == Role::Auxiliary { Severity::Info } else { base };
         out.push(file.finding("payload/exec-dynamic", severity, call.line, format!("{what}() runs code built at run time")));
     }
+}
+
+/// `pickle.loads(zlib.decompress(b'x\xda…'))`: a pickle written into the
+/// code as a long bytes constant. Loading a pickle calls what it names, so
+/// a pickle kept as a constant is code kept out of sight; caches and data
+/// files load pickles from variables, not from literals.
+fn unpickles_a_constant(call: &Call) -> bool {
+    const UNPICKLERS: [&str; 5] = ["pickle.loads", "cPickle.loads", "_pickle.loads", "dill.loads", "cloudpickle.loads"];
+    call.is(&UNPICKLERS)
+        && call.arg_texts.first().is_some_and(|a| {
+            let literal = a.find("b'").or_else(|| a.find("b\"")).map_or("", |at| &a[at..]);
+            literal.len() >= 100
+        })
 }
 
 /// True when an argument of `call` calls a function or method of this file

@@ -54,6 +54,7 @@ const TOKENS: &[&str] = &[
     "pip._internal",
     "b64decode",
     "marshal.",
+    "pickle.loads(",
     "execfile",
     "os.exec",
     "getattr(os",
