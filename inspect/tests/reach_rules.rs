@@ -245,3 +245,10 @@ fn unpickling_a_cached_value_is_not_exec_decoded() {
     let r = module("import pickle, zlib\ndef load(row):\n    return pickle.loads(zlib.decompress(row['data']))\n");
     none(&r, "payload/exec-decoded");
 }
+
+#[test]
+fn a_module_constant_computed_by_a_local_function_does_not_make_it_import_time_work() {
+    let r = module("import requests\ndef latest():\n    return requests.get('https://api.example.net/v').json()['v']\nLATEST = latest()\n");
+    // The top-level line itself reaches the network only through the helper: nothing inside `latest` is flagged.
+    assert!(hits(&r, "access/network-on-install", MOD).iter().all(|(line, _)| *line != 3));
+}

@@ -384,7 +384,7 @@ fn analyse_file(dist: &Dist, layout: &Layout, member: &crate::archive::Member) -
     }
     let facts = dist.analysis.analyze(content.map_or(text.as_bytes(), |c| c.as_slice()), dist.analysis.per_file);
     let mut work = facts.work;
-    let import_time = reach::ImportTime::of(&facts);
+    let import_time = reach::ImportTime::of(&facts, &text);
     let file =
         PyFile { path: &member.path, text: &text, role: role_of(dist, layout, &member.path), facts, archive: dist.archive, root: &dist.root, import_time };
     let mut out = Vec::new();
@@ -438,7 +438,7 @@ fn embedded_code(dist: &Dist, file: &PyFile, allowed: u64, out: &mut Vec<Finding
         if facts.out_of_budget {
             return (work, true);
         }
-        let import_time = reach::ImportTime::of(&facts);
+        let import_time = reach::ImportTime::of(&facts, &code);
         let inner = PyFile { path: file.path, text: &code, role: file.role, facts, archive: file.archive, root: file.root, import_time };
         let mut found = Vec::new();
         payload::run(&inner, &mut found);

@@ -8,7 +8,8 @@
 //!
 //! Functions are known by their bare name (methods too: `Dropper.run`,
 //! `self.run` and `run` are one name), as the walk records them. A call
-//! guarded by `if __name__ == "__main__":` is not a top-level call, and a
+//! guarded by `if __name__ == "__main__":` is not a top-level call, nor is
+//! one whose value the module keeps (`VERSION = get_version()`), and a
 //! file that parses a command line at its top level is a script run by
 //! hand, not a module run by an import: none of its functions count.
 
@@ -38,7 +39,7 @@ const RUNNERS: [&str; 9] = [
 
 impl ImportTime {
     /// Only the file's own functions count, and only through calls the file makes.
-    pub fn of(facts: &Facts) -> ImportTime {
+    pub fn of(facts: &Facts, text: &str) -> ImportTime {
         let script = facts.calls.iter().any(|c| c.scope == Scope::Module && c.is(&[".parse_args", "getopt.getopt", ".parse_known_args"]));
         if script {
             return ImportTime::default();
@@ -53,7 +54,16 @@ impl ImportTime {
                 }
             }
         };
-        for call in facts.calls.iter().filter(|c| c.scope == Scope::Module) {
+        // Only a call made as a statement (`main()`, `Thread(target=f).start()`)
+        // starts work; one whose value is kept (`VERSION = get_version()`)
+        // computes a module constant.
+        let lines: Vec<&str> = if facts.calls.iter().any(|c| c.scope == Scope::Module) { text.lines().collect() } else { Vec::new() };
+        let statement = |c: &Call| {
+            let line = lines.get(c.line.saturating_sub(1) as usize).map_or("", |l| l.trim_start());
+            let head = line.split('(').next().unwrap_or("");
+            !head.contains('=') && !line.starts_with("if ") && !line.starts_with("elif ") && !line.starts_with("return ")
+        };
+        for call in facts.calls.iter().filter(|c| c.scope == Scope::Module && statement(c)) {
             for name in called_functions(facts, call) {
                 reach(Some(name), &mut queue);
             }
