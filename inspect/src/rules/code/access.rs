@@ -114,6 +114,18 @@ fn own_script(file: &PyFile, call: &Call) -> Option<bool> {
     )
 }
 
+/// A process that runs a Python program given on its command line
+/// (`Popen(["python3", "-c", "import helper"])`): from a module's import,
+/// a second interpreter doing work apart from the program that imported
+/// it. Builds run such probes from setup.py, not from the package.
+fn starts_python_program(call: &Call) -> bool {
+    let mut words = call.strings.iter().flat_map(|s| s.split_whitespace());
+    let Some(program) = words.next() else { return false };
+    let program = shell::program_name(program);
+    let python = program.starts_with("python") && program[6..].chars().all(|c| c.is_ascii_digit() || c == '.' || c == 'w');
+    python && words.any(|w| w == "-c")
+}
+
 /// A line of a script that fetches a program and starts it, PowerShell style.
 fn is_suspicious_download(line: &str) -> bool {
     ["downloadstring", "downloadfile", "invoke-webrequest", "start-process", "certutil -urlcache", "/dev/tcp"].iter().any(|t| line.contains(t))
@@ -121,13 +133,14 @@ fn is_suspicious_download(line: &str) -> bool {
 
 pub fn run(file: &PyFile, out: &mut Vec<Finding>) {
     for call in file.calls() {
-        if !file.runs_on_install_or_import(call.scope) {
+        if !file.runs_now(call) {
             continue;
         }
         let when = match file.role {
             Role::SetupScript => "when the sdist is built",
             Role::InstallHelper => "when the sdist is built (setup.py's install command runs it)",
             Role::StartupHook => "at every interpreter start",
+            _ if !file.runs_on_install_or_import(call.scope) => "when the package is imported (its top level calls the function this is in)",
             _ => "when the package is imported",
         };
         if is_process(call) || call.is(&["pip.main", "pip._internal.main", "pip._internal.cli.main.main"]) {
@@ -136,7 +149,8 @@ pub fn run(file: &PyFile, out: &mut Vec<Finding>) {
                 || file.role == Role::SetupScript
                     && file.facts.command_classes.iter().any(|(c, _)| ["(install)", "(develop)", "(egg_info)"].iter().any(|b| c.ends_with(b)));
             let own_script = own_script(file, call);
-            let severity = if is_suspicious_command(&command) || call.callee.starts_with("pip.") || own_script == Some(true) {
+            let hidden_python = file.role == Role::Module && starts_python_program(call);
+            let severity = if is_suspicious_command(&command) || call.callee.starts_with("pip.") || own_script == Some(true) || hidden_python {
                 Severity::High
             } else if own_script == Some(false) {
                 // The project's own script, which does nothing high itself: a build step to read.
@@ -176,7 +190,7 @@ pub fn run(file: &PyFile, out: &mut Vec<Finding>) {
 /// Exfiltration endpoints: where stolen data goes. Matched as host names
 /// (see [`names_endpoint`]); the severity is that of a mention, and a flow
 /// of secrets to any of them is `access/exfil-flow`.
-const EXFIL: [(&str, Severity); 40] = [
+const EXFIL: [(&str, Severity); 44] = [
     ("discord.com/api/webhooks", Severity::High),
     ("discordapp.com/api/webhooks", Severity::High),
     ("canary.discord.com/api/webhooks", Severity::High),
@@ -190,6 +204,10 @@ const EXFIL: [(&str, Severity); 40] = [
     ("ngrok.io", Severity::High),
     ("ngrok-free.app", Severity::High),
     ("ngrok.app", Severity::High),
+    ("ngrok-free.dev", Severity::High),
+    ("ngrok.dev", Severity::High),
+    ("ngrok.pizza", Severity::High),
+    ("ngrok-free.pizza", Severity::High),
     ("requestbin", Severity::High),
     ("pipedream.net", Severity::High),
     ("webhook.site", Severity::High),
@@ -318,7 +336,7 @@ fn ssh_private_key(lower: &str) -> Option<&str> {
 }
 
 /// Substrings of autostart and persistence locations.
-const PERSISTENCE: [&str; 11] = [
+const PERSISTENCE: [&str; 15] = [
     "currentversion\\run",
     "currentversion/run",
     "start menu\\programs\\startup",
@@ -330,12 +348,18 @@ const PERSISTENCE: [&str; 11] = [
     "systemd/user",
     "/etc/rc.local",
     "/etc/init.d",
+    // Shell start-up files: every new shell runs what they hold.
+    "/.bashrc",
+    "/.zshrc",
+    "/.bash_profile",
+    "/.profile",
 ];
 
 /// Calls that send data out of the machine, beyond [`NETWORK_IO`]:
 /// methods of clients and sockets the walk cannot name.
 fn sends(call: &Call) -> bool {
-    const SENDS: [&str; 9] = [".post", ".put", ".send", ".sendall", ".sendto", ".urlopen", ".request", ".sendMessage", ".upload"];
+    const SENDS: [&str; 11] =
+        [".post", ".put", ".send", ".sendall", ".sendto", ".urlopen", ".request", ".sendMessage", ".upload", ".files_upload", ".upload_file"];
     is_network(call) || call.is(&SENDS) || call.is(&["urllib.request.Request", "Request"])
 }
 
@@ -407,14 +431,29 @@ fn literal_rules(file: &PyFile, out: &mut Vec<Finding>) {
                 .calls()
                 .filter(|c| c.strings.iter().any(|s| s.to_ascii_lowercase().contains(place)) && writes_or_starts(file, c))
                 .max_by_key(|c| file.runs_on_install_or_import(c.scope));
+            // What is written there downloads and runs a program: a dropper made to start again and again.
+            let plants_a_download = act.is_some_and(|c| {
+                file.calls().any(|w| w.function == c.function && w.is(&[".write", ".writelines"]) && w.strings.iter().any(|t| runs_a_download(t)))
+            });
             let (severity, how) = match act {
-                Some(c) if file.runs_on_install_or_import(c.scope) => (Severity::High, " and writes there on install or import"),
+                Some(_) if plants_a_download => (Severity::High, " and writes a command there that downloads and runs a program"),
+                Some(c) if file.runs_now(c) => (Severity::High, " and writes there on install or import"),
                 Some(_) => (Severity::Medium, " and writes there"),
                 None => (Severity::Low, ""),
             };
             out.push(file.finding("access/persistence", weigh(lit, severity), lit.line, format!("refers to an autostart location ({place}){how}")));
         }
     }
+}
+
+/// A command line that downloads a program and runs it, also when it is
+/// nested in another shell's quoted program (`bash -c '… wget URL -O /tmp/p
+/// && chmod +x /tmp/p && /tmp/p'`).
+fn runs_a_download(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    let downloads = lower.contains("://") && shell::DOWNLOADERS.iter().any(|d| lower.contains(&format!("{d} ")));
+    downloads
+        && (shell::runs_after_download(&lower) || shell::pipes_into_interpreter(&lower) || shell::substitutes_download(&lower) || lower.contains("chmod +x"))
 }
 
 /// True when `lower` names the credential store `store` as a path does: a
@@ -502,7 +541,7 @@ fn install_time_host_facts(file: &PyFile, out: &mut Vec<Finding>) {
     let build_time = matches!(file.role, Role::SetupScript | Role::InstallHelper);
     // A function called at the file's top level runs on import too.
     let runs_now = |c: &Call| {
-        file.runs_on_install_or_import(c.scope)
+        file.runs_now(c)
             || build_time
             || file.role == Role::Module && c.function.as_ref().is_some_and(|f| file.calls().any(|m| m.scope == crate::python::Scope::Module && m.callee == *f))
     };
@@ -547,7 +586,7 @@ fn exfil_flows(file: &PyFile, out: &mut Vec<Finding>) {
                 .or_else(|| file.calls().filter(|c| c.function == call.function).find_map(|c| c.is(&HOST_FACTS).then(|| format!("{}()", c.callee))))
         });
         let Some(source) = source else { continue };
-        let severity = if file.runs_on_install_or_import(call.scope) { Severity::Critical } else { Severity::High };
+        let severity = if file.runs_now(call) { Severity::Critical } else { Severity::High };
         out.push(file.finding(
             "access/exfil-flow",
             file.weigh(severity),
@@ -575,11 +614,13 @@ fn dns_beacon(file: &PyFile, out: &mut Vec<Finding>) {
         "dns.resolver.Resolver().resolve",
     ];
     let runs_now = |c: &Call| {
-        file.runs_on_install_or_import(c.scope)
+        file.runs_now(c)
             || file.role == Role::Module && c.function.as_ref().is_some_and(|f| file.calls().any(|m| m.scope == crate::python::Scope::Module && m.callee == *f))
     };
     let beacon = file.calls().filter(|c| c.is(&LOOKUPS) && runs_now(c)).find(|c| {
-        let constant_host = c.strings.first().is_some_and(|h| h.split('.').filter(|l| !l.is_empty()).count() >= 3) && !c.dynamic;
+        // A variable holding the constant (`host = "x.probe.example"`) counts as the constant.
+        let plain_variable = c.arg_texts.len() == 1 && c.arg_texts[0].chars().all(|ch| ch.is_alphanumeric() || ch == '_') && c.inner_calls.is_empty();
+        let constant_host = c.strings.first().is_some_and(|h| h.split('.').filter(|l| !l.is_empty()).count() >= 3) && (!c.dynamic || plain_variable);
         let line = file.line(c.line).trim_start();
         let discarded = line.starts_with(c.callee.as_str()) || line.starts_with(&format!("{}(", c.callee.rsplit('.').next().unwrap_or("")));
         constant_host && discarded
@@ -613,12 +654,33 @@ fn wallet_secret_to_a_hidden_address(file: &PyFile, call: &Call, out: &mut Vec<F
         .iter()
         .flat_map(|a| a.split(|c: char| !(c.is_alphanumeric() || c == '_')))
         .find(|w| WALLET_SECRETS.contains(&w.to_ascii_lowercase().as_str()));
-    let Some(secret) = secret else { return };
+    let Some(secret) = secret else {
+        uploads_to_a_hidden_address(file, call, out);
+        return;
+    };
     out.push(file.finding(
         "access/exfil-flow",
         file.weigh(Severity::High),
         call.line,
         format!("{}() sends `{secret}` (a wallet secret) to an address the code decodes first, hiding where it goes", call.callee),
+    ));
+}
+
+/// Data posted to an address decoded in the send itself
+/// (`session.post(base64.b64decode(ADDR).decode(), data=files)`): the
+/// destination is hidden from readers, and something goes with it. Code
+/// that fetches from a decoded address sends nothing but the request.
+fn uploads_to_a_hidden_address(file: &PyFile, call: &Call, out: &mut Vec<Finding>) {
+    let decoded_address = call.arg_texts.first().is_some_and(|a| a.contains("b64decode(") || a.contains("unhexlify(") || a.contains("fromhex("));
+    let carries_data = call.callee.ends_with("post") || call.callee.ends_with("put") || call.callee.ends_with(".upload");
+    if !(decoded_address && carries_data && call.arg_texts.len() >= 2) {
+        return;
+    }
+    out.push(file.finding(
+        "access/exfil-flow",
+        file.weigh(Severity::High),
+        call.line,
+        format!("{}() sends data to an address the code decodes first, hiding where it goes", call.callee),
     ));
 }
 

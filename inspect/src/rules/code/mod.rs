@@ -8,7 +8,9 @@ pub mod access;
 mod hiding;
 pub mod payload;
 mod prefilter;
+mod reach;
 mod shell;
+mod unicode_names;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
@@ -213,14 +215,17 @@ pub fn role_of(dist: &Dist, layout: &Layout, path: &str) -> Role {
         let d = d.to_ascii_lowercase();
         EXAMPLE_DIRS.contains(&d.as_str()) && !layout.imported_example_dirs.contains(&d)
     };
-    let aux_dir = folders.iter().any(|d| is_test_dir(d))
+    // A top folder named as the project (`acme-tools/` for acme-tools) is
+    // the code the author ships, even when a hyphen makes it unimportable;
+    // so is one under `src/` (`src/acme-tools/__main__.py`). Nor is it a
+    // folder of tests when the project's name has `test` in it (`kingwork_test/`).
+    let project_at = usize::from(folders.first() == Some(&"src"));
+    let named_as_project = folders.get(project_at).is_some_and(|top| import_name(dist).is_some_and(|n| top.to_ascii_lowercase().replace(['-', '.'], "_") == n));
+    let aux_dir = folders.iter().enumerate().any(|(i, d)| is_test_dir(d) && !(named_as_project && i == project_at))
         || folders.first().is_some_and(|top| is_doc_dir(dist, packages, top))
         || folders.iter().skip(1).any(unimported_example);
     let aux_name = name.starts_with("test_") || name.ends_with("_test.py") || name == "conftest.py" || name.starts_with("bench_");
     let folder = path.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
-    // A top folder named as the project (`acme-tools/` for acme-tools) is
-    // the code the author ships, even when a hyphen makes it unimportable.
-    let named_as_project = folders.first().is_some_and(|top| import_name(dist).is_some_and(|n| top.to_ascii_lowercase().replace(['-', '.'], "_") == n));
     let shipped = dist.kind != DistKind::Sdist
         || packages.contains(folder)
         || named_as_project
@@ -258,6 +263,8 @@ pub struct PyFile<'a> {
     /// for rules that look at the files a call names.
     pub archive: &'a crate::archive::Archive,
     pub root: &'a str,
+    /// The file's functions that its top level calls, directly or through each other.
+    pub import_time: reach::ImportTime,
 }
 
 impl PyFile<'_> {
@@ -273,6 +280,13 @@ impl PyFile<'_> {
             Role::Module => scope == Scope::Module,
             Role::Auxiliary | Role::Unshipped => false,
         }
+    }
+
+    /// True when `call` runs on install or import: at a scope that does, or
+    /// in a module's function that its top level calls (`main()` at the
+    /// bottom of the file, a thread started on import).
+    pub fn runs_now(&self, call: &Call) -> bool {
+        self.runs_on_install_or_import(call.scope) || self.role == Role::Module && self.import_time.runs(call)
     }
 
     pub fn finding(&self, rule: &str, severity: Severity, line: u32, message: String) -> Finding {
@@ -359,12 +373,20 @@ struct FileResult {
 
 fn analyse_file(dist: &Dist, layout: &Layout, member: &crate::archive::Member) -> FileResult {
     let text = String::from_utf8_lossy(&member.content);
+    // Names spelled in look-alike letters are read as Python reads them.
+    let folded = unicode_names::fold(&text);
+    let (text, content) = match folded {
+        Some(ascii) => (std::borrow::Cow::Owned(ascii), None),
+        None => (text, Some(&member.content)),
+    };
     if !prefilter::worth_parsing(&text) {
         return FileResult { findings: Vec::new(), capabilities: capabilities::of_text(&text), work: 0 };
     }
-    let facts = dist.analysis.analyze(&member.content, dist.analysis.per_file);
+    let facts = dist.analysis.analyze(content.map_or(text.as_bytes(), |c| c.as_slice()), dist.analysis.per_file);
     let mut work = facts.work;
-    let file = PyFile { path: &member.path, text: &text, role: role_of(dist, layout, &member.path), facts, archive: dist.archive, root: &dist.root };
+    let import_time = reach::ImportTime::of(&facts, &text);
+    let file =
+        PyFile { path: &member.path, text: &text, role: role_of(dist, layout, &member.path), facts, archive: dist.archive, root: &dist.root, import_time };
     let mut out = Vec::new();
     payload::run(&file, &mut out);
     access::run(&file, &mut out);
@@ -416,7 +438,8 @@ fn embedded_code(dist: &Dist, file: &PyFile, allowed: u64, out: &mut Vec<Finding
         if facts.out_of_budget {
             return (work, true);
         }
-        let inner = PyFile { path: file.path, text: &code, role: file.role, facts, archive: file.archive, root: file.root };
+        let import_time = reach::ImportTime::of(&facts, &code);
+        let inner = PyFile { path: file.path, text: &code, role: file.role, facts, archive: file.archive, root: file.root, import_time };
         let mut found = Vec::new();
         payload::run(&inner, &mut found);
         access::run(&inner, &mut found);

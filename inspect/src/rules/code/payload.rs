@@ -77,7 +77,21 @@ fn decodes(call: &Call) -> bool {
 }
 
 fn fetches(call: &Call) -> bool {
-    call.inner_has(&FETCHERS) || call.inner_calls.iter().any(|c| c.contains("urlopen") || c.starts_with("requests.") || c.starts_with("httpx."))
+    call.inner_has(&FETCHERS)
+        || call.inner_calls.iter().any(|c| c.contains("urlopen") || c.starts_with("requests.") || c.starts_with("httpx."))
+        || downloads_through_a_process(call)
+}
+
+/// `exec(subprocess.getoutput("curl -s https://…"))`: the argument is the
+/// output of a process whose command downloads (curl, wget) from a URL.
+fn downloads_through_a_process(call: &Call) -> bool {
+    if !call.inner_calls.iter().any(|c| crate::python::is_process_callee(c)) {
+        return false;
+    }
+    call.strings.iter().any(|s| {
+        let lower = s.to_ascii_lowercase();
+        lower.contains("://") && shell::programs(&lower).iter().any(|p| shell::DOWNLOADERS.contains(&p.as_str()))
+    })
 }
 
 pub use crate::python::PROCESS;
@@ -110,6 +124,14 @@ pub fn run(file: &PyFile, out: &mut Vec<Finding>) {
         if call.is(&EXEC) || (call.hidden && call.is(&["__import__"])) || call.callee == "__builtins__.?" {
             exec_rules(file, call, out);
         }
+        if unpickles_a_constant(call) {
+            out.push(file.finding(
+                "payload/exec-decoded",
+                file.weigh(Severity::Critical),
+                call.line,
+                format!("{}() unpickles a blob kept in the code: unpickling runs whatever code the blob names", call.callee),
+            ));
+        }
         if is_process(call) {
             if decodes(call) || call.reversed {
                 out.push(file.finding(
@@ -139,6 +161,14 @@ pub fn run(file: &PyFile, out: &mut Vec<Finding>) {
                 file.weigh(Severity::Critical),
                 call.line,
                 "imports code from a file that is not named like a zip archive (a module hidden in a data file)".into(),
+            ));
+        } else if call.is(&["zipimport.zipimporter"]) && matches!(file.role, Role::SetupScript | Role::InstallHelper) {
+            // The build runs code packed in an archive of the sdist, out of a reviewer's sight.
+            out.push(file.finding(
+                "payload/disguised-module",
+                Severity::High,
+                call.line,
+                "imports code out of an archive when the sdist is built: code packed away from review runs on install".into(),
             ));
         }
     }
@@ -226,16 +256,19 @@ fn download_and_run(file: &PyFile, out: &mut Vec<Finding>) {
     let executable = file.facts.literals.iter().any(|l| {
         let v = l.value.to_ascii_lowercase();
         v.ends_with(".exe") || v.ends_with(".scr") || v.ends_with(".bat") || v.ends_with(".ps1") || v.contains("chmod +x")
-    }) || file.calls().any(|c| c.is(&["os.chmod"]));
+    }) || file.calls().any(|c| c.is(&["os.chmod"]))
+        // An f-string path (`f"{temp}\\Bin.exe"`) is no literal; its closing text still names the program.
+        || [".exe\"", ".exe'", ".bat\"", ".bat'", ".ps1\"", ".ps1'", ".scr\"", ".scr'"].iter().any(|end| file.text.contains(end));
     if !executable {
         return;
     }
     let near = |a: u32, b: u32| a.abs_diff(b) <= WINDOW;
-    let start = file.calls().filter(|c| is_process(c) || c.is(&["os.startfile"])).find(|start| {
+    let start = file.calls().filter(|c| (is_process(c) || c.is(&["os.startfile"])) && !saves_with_a_downloader(c)).find(|start| {
         let fetch = file.calls().any(|c| crate::rules::code::access::is_network(c) && near(c.line, start.line));
-        let write = file
-            .calls()
-            .any(|c| near(c.line, start.line) && c.is(&["open", "io.open"]) && c.strings.iter().any(|m| m.contains('w') && m.contains('b') && m.len() <= 3));
+        let write = file.calls().any(|c| {
+            near(c.line, start.line)
+                && (c.is(&["open", "io.open"]) && c.strings.iter().any(|m| m.contains('w') && m.contains('b') && m.len() <= 3) || saves_with_a_downloader(c))
+        });
         fetch && write
     });
     if let Some(start) = start {
@@ -246,6 +279,16 @@ fn download_and_run(file: &PyFile, out: &mut Vec<Finding>) {
             "downloads a file, writes it to disk and starts it: a dropper".into(),
         ));
     }
+}
+
+/// A process that downloads to a file (`curl -o PATH URL`, `wget -O PATH`).
+fn saves_with_a_downloader(call: &Call) -> bool {
+    is_process(call)
+        && shell::commands(&call.strings.join(" ").to_ascii_lowercase()).iter().any(|command| {
+            let mut words = command.words.iter();
+            let downloader = words.next().is_some_and(|w| matches!(shell::program_name(w).as_str(), "curl" | "wget"));
+            downloader && words.any(|w| matches!(w.as_str(), "-o" | "--output" | "--output-document") || w.starts_with("-o"))
+        })
 }
 
 /// A process started on the very path (as its program, not as data for
@@ -270,8 +313,8 @@ fn runs_the_file_it_wrote<'a>(file: &'a PyFile<'a>) -> Option<&'a Call> {
     }
     file.calls().filter(|c| is_process(c) || c.is(&["os.startfile"])).find(|start| {
         let fetches_here = file.calls().any(|c| c.function == start.function && access::is_network(c));
-        fetches_here
-            && program_of(start).is_some_and(|program| written.iter().any(|(function, path)| *function == &start.function && names_path(program, path)))
+        let runs = |program: &str| written.iter().any(|(function, path)| *function == &start.function && names_path(program, path));
+        fetches_here && (program_of(start).is_some_and(runs) || script_of(start).is_some_and(runs))
     })
 }
 
@@ -288,6 +331,18 @@ fn program_of(start: &Call) -> Option<&str> {
     let first = start.arg_texts.first()?.trim();
     let inner = first.strip_prefix(['[', '(']).unwrap_or(first);
     Some(inner.split(',').next()?.trim().trim_end_matches([']', ')']).trim())
+}
+
+/// The script an interpreter is started on, as source text: the second
+/// element of an argument list whose first is a shell or Python
+/// (`["/bin/bash", path, "--restore"]`).
+fn script_of(start: &Call) -> Option<&str> {
+    let first = start.arg_texts.first()?.trim();
+    let inner = first.strip_prefix('[')?;
+    let mut items = inner.split(',').map(|i| i.trim().trim_end_matches(']').trim());
+    let program = items.next()?.trim_matches(['"', '\'']);
+    shell::INTERPRETERS.contains(&shell::program_name(program).as_str()).then_some(())?;
+    items.next()
 }
 
 /// A socket wired to a shell: `os.dup2` of a socket's descriptor plus a
@@ -349,6 +404,19 @@ fn exec_rules(file: &PyFile, call: &Call, out: &mut Vec<Finding>) {
         let severity = if file.role == Role::Auxiliary { Severity::Info } else { base };
         out.push(file.finding("payload/exec-dynamic", severity, call.line, format!("{what}() runs code built at run time")));
     }
+}
+
+/// `pickle.loads(zlib.decompress(b'x\xda…'))`: a pickle written into the
+/// code as a long bytes constant. Loading a pickle calls what it names, so
+/// a pickle kept as a constant is code kept out of sight; caches and data
+/// files load pickles from variables, not from literals.
+fn unpickles_a_constant(call: &Call) -> bool {
+    const UNPICKLERS: [&str; 5] = ["pickle.loads", "cPickle.loads", "_pickle.loads", "dill.loads", "cloudpickle.loads"];
+    call.is(&UNPICKLERS)
+        && call.arg_texts.first().is_some_and(|a| {
+            let literal = a.find("b'").or_else(|| a.find("b\"")).map_or("", |at| &a[at..]);
+            literal.len() >= 100
+        })
 }
 
 /// True when an argument of `call` calls a function or method of this file

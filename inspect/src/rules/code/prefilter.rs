@@ -54,6 +54,7 @@ const TOKENS: &[&str] = &[
     "pip._internal",
     "b64decode",
     "marshal.",
+    "pickle.loads(",
     "execfile",
     "os.exec",
     "getattr(os",
@@ -116,6 +117,10 @@ const TOKENS: &[&str] = &[
     "systemd/user",
     "rc.local",
     "init.d",
+    "/.bashrc",
+    "/.zshrc",
+    "/.bash_profile",
+    "/.profile",
     // packers; bot tokens; steganography libraries
     "pyarmor",
     "__obfuscator__",

@@ -1,0 +1,120 @@
+//! Which functions of a file run when the module is imported: those its
+//! top level calls (`main()`, `threading.Thread(target=steal).start()`,
+//! `asyncio.run(start())`), and, transitively,
+//! the file's own functions those call (`main` → `bit` → `requests.get`).
+//! A payload one function call away from the top level runs on import as
+//! surely as one written at the top level; rules that weigh "on import"
+//! ask [`ImportTime::runs`].
+//!
+//! Functions are known by their bare name (methods too: `Dropper.run`,
+//! `self.run` and `run` are one name), as the walk records them. A call
+//! guarded by `if __name__ == "__main__":` is not a top-level call, nor is
+//! one whose value the module keeps (`VERSION = get_version()`), and a
+//! file that parses a command line at its top level is a script run by
+//! hand, not a module run by an import: none of its functions count.
+
+use std::collections::HashSet;
+
+use crate::python::{Call, Facts, Scope};
+
+/// The functions of a file that run on import.
+#[derive(Debug, Default)]
+pub struct ImportTime {
+    functions: HashSet<String>,
+}
+
+/// Calls that run a function they are given (as `target=` or first argument).
+/// (`atexit.register` is left out: exit handlers clean up, and run last.)
+const RUNNERS: [&str; 9] = [
+    "threading.Thread",
+    "Thread",
+    "threading.Timer",
+    "multiprocessing.Process",
+    "Process",
+    "asyncio.run",
+    "asyncio.create_task",
+    "asyncio.get_event_loop().run_until_complete",
+    "loop.run_until_complete",
+];
+
+impl ImportTime {
+    /// Only the file's own functions count, and only through calls the file makes.
+    pub fn of(facts: &Facts, text: &str) -> ImportTime {
+        let script = facts.calls.iter().any(|c| c.scope == Scope::Module && c.is(&[".parse_args", "getopt.getopt", ".parse_known_args"]));
+        if script {
+            return ImportTime::default();
+        }
+        let defined = |name: &str| facts.parameters.contains_key(name);
+        let mut functions: HashSet<String> = HashSet::new();
+        let mut queue: Vec<String> = Vec::new();
+        let mut reach = |name: Option<&str>, queue: &mut Vec<String>| {
+            if let Some(name) = name.filter(|n| defined(n) && *n != "__main__") {
+                if functions.insert(name.to_string()) {
+                    queue.push(name.to_string());
+                }
+            }
+        };
+        // Only a call made as a statement (`main()`, `Thread(target=f).start()`)
+        // starts work; one whose value is kept (`VERSION = get_version()`)
+        // computes a module constant.
+        let lines: Vec<&str> = if facts.calls.iter().any(|c| c.scope == Scope::Module) { text.lines().collect() } else { Vec::new() };
+        let statement = |c: &Call| {
+            let line = lines.get(c.line.saturating_sub(1) as usize).map_or("", |l| l.trim_start());
+            let head = line.split('(').next().unwrap_or("");
+            !head.contains('=') && !line.starts_with("if ") && !line.starts_with("elif ") && !line.starts_with("return ")
+        };
+        for call in facts.calls.iter().filter(|c| c.scope == Scope::Module && statement(c)) {
+            for name in called_functions(facts, call) {
+                reach(Some(name), &mut queue);
+            }
+        }
+        // Every call inside a reached function reaches the functions it names.
+        let mut by_function: std::collections::HashMap<&str, Vec<&Call>> = std::collections::HashMap::new();
+        for call in &facts.calls {
+            if let (Scope::Function, Some(f)) = (call.scope, call.function.as_deref()) {
+                by_function.entry(f).or_default().push(call);
+            }
+        }
+        while let Some(function) = queue.pop() {
+            for call in by_function.get(function.as_str()).into_iter().flatten() {
+                for name in called_functions(facts, call) {
+                    reach(Some(name), &mut queue);
+                }
+            }
+        }
+        ImportTime { functions }
+    }
+
+    /// True when `call` sits in a function the module's top level runs.
+    pub fn runs(&self, call: &Call) -> bool {
+        call.scope == Scope::Function && call.function.as_deref().is_some_and(|f| self.functions.contains(f))
+    }
+
+    /// True when no function runs on import (most files).
+    pub fn is_empty(&self) -> bool {
+        self.functions.is_empty()
+    }
+}
+
+/// The bare names of the functions a call runs: its callee (`main`,
+/// `self.main`, `Dropper.run`), functions called in its arguments
+/// (`asyncio.run(start())`), and a function handed to a runner
+/// (`Thread(target=steal)`). Callers check the names against the file's
+/// own functions; a function of an imported module (`requests.get`) is
+/// not one of them.
+fn called_functions<'a>(facts: &'a Facts, call: &'a Call) -> impl Iterator<Item = &'a str> {
+    let bare = move |name: &'a str| -> Option<&'a str> {
+        if name.contains("()") {
+            return None;
+        }
+        let (owner, last) = name.rsplit_once('.').unwrap_or(("", name));
+        let first = owner.split('.').next().unwrap_or("");
+        let imported = !owner.is_empty() && facts.imports.iter().any(|(m, _)| m == first || m == owner);
+        (!last.is_empty() && !imported).then_some(last)
+    };
+    let handed = call.is(&RUNNERS).then(|| call.arg_texts.iter().map(String::as_str)).into_iter().flatten();
+    std::iter::once(call.callee.as_str())
+        .chain(call.inner_calls.iter().map(String::as_str))
+        .chain(handed.filter(|t| t.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '.')))
+        .filter_map(bare)
+}
