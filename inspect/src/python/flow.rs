@@ -253,7 +253,23 @@ impl<'a> Walker<'a> {
                     }
                 }
             }
-            // Parts of an implicit concatenation count only as the whole, when it folds.
+            // An implicit concatenation counts as a whole: folded, or, when an
+            // f-string part interpolates, the text of its parts outside the
+            // interpolations (`'mkdir ' f'{dest}/pkg'` is `mkdir /pkg`).
+            "concatenated_string" if flow.strings.len() < MAX_STRINGS => {
+                let whole = fold(node, self.src, 0);
+                let literal = whole.is_some();
+                let value = whole.or_else(|| {
+                    let mut cursor = node.walk();
+                    let parts: Vec<String> =
+                        node.named_children(&mut cursor).filter_map(|p| string_literal(p, self.src).or_else(|| literal_parts(p, self.src))).collect();
+                    Some(parts.concat()).filter(|v| !v.is_empty())
+                });
+                if let Some(value) = value {
+                    flow.add_string(&value, literal);
+                }
+            }
+            // Parts of an implicit concatenation count only as the whole (above).
             "string" if parent.is_none_or(|p| p.kind() != "concatenated_string") && flow.strings.len() < MAX_STRINGS => {
                 if let Some(value) = string_literal(node, self.src).or_else(|| literal_parts(node, self.src)) {
                     flow.add_string(&value, true);

@@ -24,6 +24,14 @@ fn b64_urlsafe(bytes: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// True when a RECORD digest is the file's sha256: urlsafe base64 as PEP 376
+/// writes it, or the hex digest some build tools write instead (a different
+/// spelling of the same hash, not a changed file).
+fn same_digest(recorded: &str, actual: &[u8]) -> bool {
+    let recorded = recorded.trim_end_matches('=');
+    recorded == b64_urlsafe(actual) || recorded.len() == 2 * actual.len() && recorded.eq_ignore_ascii_case(&hex::encode(actual))
+}
+
 /// One RECORD row: path, then `sha256=<digest>` and size when given. Paths
 /// with commas are quoted, as CSV does.
 fn parse_row(line: &str) -> Option<(String, Option<String>, Option<u64>)> {
@@ -95,7 +103,7 @@ pub fn run(dist: &Dist, out: &mut Vec<Finding>) {
         let Some(actual) = member.sha256 else { continue };
         let expected = hash.as_deref().and_then(|h| h.strip_prefix("sha256="));
         let size_differs = size.is_some_and(|s| s != member.size);
-        let hash_differs = expected.is_some_and(|h| h.trim_end_matches('=') != b64_urlsafe(&actual));
+        let hash_differs = expected.is_some_and(|h| !same_digest(h, &actual));
         if (hash_differs || size_differs) && mismatches < 20 {
             mismatches += 1;
             let row = text.lines().nth(*line as usize - 1).unwrap_or("");

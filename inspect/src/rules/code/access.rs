@@ -88,6 +88,131 @@ fn is_build_step(call: &Call) -> bool {
     BUILD_TOOLS.contains(&program) || call.arg_texts.first().is_some_and(|a| a.contains("sys.executable"))
 }
 
+/// A build step that fetches a prebuilt artifact of the project: a wheel or
+/// a release asset (`…/releases/download/{tag}/{name}.whl`) named by a URL
+/// constant of the file, an https download that sends nothing (no data, no
+/// secrets, no raw IP or collector host), in a file that starts no suspicious
+/// process (a dropper runs what it fetched). CUDA extensions fetch their
+/// compiled wheel this way instead of building it for an hour.
+fn fetches_a_release_asset(file: &PyFile, call: &Call) -> bool {
+    if !matches!(file.role, Role::SetupScript | Role::InstallHelper) {
+        return false;
+    }
+    let project = project_words(file.root);
+    // The project's own releases: its repository shares a word with its name (`causal-conv1d` for causal_conv1d).
+    let own_release_url = |s: &str| {
+        let s = s.to_ascii_lowercase();
+        let release = s.contains("/releases/download/") || s.contains("/-/releases/") || s.trim_end_matches(['/', '}', '{']).ends_with(".whl");
+        let repository = s.strip_prefix("https://").map(|rest| rest.split('/').skip(1).take(2).collect::<Vec<&str>>().join("/")).unwrap_or_default();
+        release && project_words(&repository).iter().any(|w| project.contains(w))
+    };
+    // The call's own URL, when it has one, must be such an asset; a URL built elsewhere must be named in the file.
+    let urls: Vec<&String> = call.strings.iter().filter(|s| s.contains("://")).collect();
+    let names_release = if urls.is_empty() { file.facts.literals.iter().any(|l| own_release_url(&l.value)) } else { urls.iter().all(|u| own_release_url(u)) };
+    let sends = call.callee.ends_with(".post") || call.callee.ends_with(".put") || secret_in(call).is_some();
+    let bad_host = call.strings.iter().any(|s| {
+        let lower = s.to_ascii_lowercase();
+        raw_ip_url(&lower).is_some() || exfil_endpoint(&lower).is_some() || lower.starts_with("http://")
+    });
+    let starts_suspicious =
+        file.calls().any(|c| (is_process(c) && is_suspicious_command(&c.strings.join(" ").to_ascii_lowercase())) || c.is(&["os.startfile"]));
+    names_release && !sends && !bad_host && !starts_suspicious
+}
+
+/// The line of a file write, at build time, into a folder outside the
+/// build: the user's home or application-data folder, or a system folder
+/// (`open(os.getenv("APPDATA") + "\\x\\y.js", "w")`). A build writes its
+/// own tree; a stealer or a browser-extension dropper writes the user's.
+fn writes_outside_the_build(file: &PyFile) -> Option<u32> {
+    const OUTSIDE: [&str; 9] = [
+        "os.getenv",
+        "os.environ.get",
+        "os.path.expanduser",
+        "os.path.expandvars",
+        "pathlib.Path.home",
+        "Path.home",
+        "os.environ",
+        "tempfile.*",
+        "os.getlogin",
+    ];
+    if !matches!(file.role, Role::SetupScript | Role::InstallHelper) {
+        return None;
+    }
+    let writes = |c: &Call| c.is(&["open", "io.open", "codecs.open"]) && c.strings.iter().any(|m| crate::capabilities::is_write_mode(m));
+    let outside = |c: &Call| {
+        let home = c.strings.iter().any(|s| {
+            let s = s.to_ascii_lowercase();
+            s.starts_with('~') || s.contains("appdata") || s.starts_with("/etc/") || s.starts_with("c:\\")
+        });
+        home || c.inner_has(&OUTSIDE)
+    };
+    file.calls().find(|c| writes(c) && outside(c)).map(|c| c.line)
+}
+
+/// The words of a project or repository name of four letters or more
+/// (`causal_conv1d-1.7.0/` has `causal` and `conv1d`), lower case.
+fn project_words(name: &str) -> Vec<String> {
+    name.to_ascii_lowercase()
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| w.len() >= 4 && !w.bytes().all(|b| b.is_ascii_digit()) && !matches!(*w, "python" | "releases" | "download"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// `pip.main([...])` installing from somewhere other than the index by
+/// name: a URL, a VCS or local path, an extra index, or arguments the code
+/// computes (a hidden package name).
+fn pip_installs_from_elsewhere(call: &Call) -> bool {
+    if !call.callee.starts_with("pip.") {
+        return false;
+    }
+    let computed = call.arg_texts.iter().any(|a| !(a.starts_with('[') || a.starts_with('(')) || a.contains('+') || a.contains('{'));
+    computed
+        || call.strings.iter().any(|s| {
+            let s = s.to_ascii_lowercase();
+            s.contains("://")
+                || s.contains("git+")
+                || s.contains("index-url")
+                || s.starts_with('/')
+                || s.starts_with('.')
+                || s.contains('\\')
+                || s.ends_with(".whl")
+        })
+}
+
+/// The command a call through a local helper runs: the caller's part
+/// (`get_version('node')`) and the helper's own (`os.popen(f'{tool} -v')`).
+fn with_helper_template(file: &PyFile, call: &Call, command: &str) -> String {
+    let Some(helper) = call.via_helper.as_deref() else { return command.to_string() };
+    let template = file.calls().find(|c| c.function.as_deref() == Some(helper) && c.via_helper.is_none() && is_process(c));
+    match template {
+        Some(t) => format!("{command} {}", t.strings.join(" ").to_ascii_lowercase()),
+        None => command.to_string(),
+    }
+}
+
+/// A shell command whose every program only makes, copies, moves or
+/// removes files (`mkdir`, `cp -r node_modules/ …`, `rm -r …`): what an
+/// install override does to put built files in place.
+fn only_moves_files(command: &str) -> bool {
+    const FILE_UTILITIES: [&str; 7] = ["mkdir", "cp", "mv", "rm", "ln", "touch", "rmdir"];
+    let programs = shell::programs(command);
+    !programs.is_empty() && programs.iter().all(|p| FILE_UTILITIES.contains(&p.as_str())) && !command.contains(['`', '$', '|'])
+}
+
+/// A command that only asks a program its version (`node -v`, `npm
+/// --version`, an f-string `{tool} -v` whose program is a variable).
+fn is_version_probe(command: &str) -> bool {
+    const VERSION_FLAGS: [&str; 5] = ["-v", "-V", "--version", "-version", "version"];
+    let words: Vec<&str> = command.split_whitespace().collect();
+    let flags = match words.as_slice() {
+        [only] => std::slice::from_ref(only),
+        [_, rest @ ..] => rest,
+        [] => return false,
+    };
+    !command.contains(['|', ';', '&', '>', '<', '`', '$']) && flags.iter().all(|w| VERSION_FLAGS.iter().any(|f| f.eq_ignore_ascii_case(w)))
+}
+
 /// When a process call runs a script the archive ships with a shell or
 /// interpreter (`check_call(["bash", "postBuild"], cwd=here)`): whether
 /// that script itself downloads and runs, or pipes into a shell. None when
@@ -150,8 +275,21 @@ pub fn run(file: &PyFile, out: &mut Vec<Finding>) {
                     && file.facts.command_classes.iter().any(|(c, _)| ["(install)", "(develop)", "(egg_info)"].iter().any(|b| c.ends_with(b)));
             let own_script = own_script(file, call);
             let hidden_python = file.role == Role::Module && starts_python_program(call);
-            let severity = if is_suspicious_command(&command) || call.callee.starts_with("pip.") || own_script == Some(true) || hidden_python {
+            let severity = if is_suspicious_command(&command) || own_script == Some(true) || pip_installs_from_elsewhere(call) || hidden_python {
                 Severity::High
+            } else if call.callee.starts_with("pip.") && writes_outside_the_build(file).is_some() {
+                // Software installed by the build of a file that also writes into the user's folders.
+                Severity::High
+            } else if call.callee.starts_with("pip.") {
+                // pip run in-process to install named packages from the index: what a
+                // `pip install` build step does, behind the resolver's back.
+                Severity::Medium
+            } else if only_moves_files(&command) {
+                // mkdir, cp, rm of the project's own files: a copy step to read, not a payload.
+                Severity::Medium
+            } else if is_version_probe(&with_helper_template(file, call, &command)) {
+                // `node -v`, `{tool} --version`: asks a tool its version and starts nothing else.
+                Severity::Low
             } else if own_script == Some(false) {
                 // The project's own script, which does nothing high itself: a build step to read.
                 Severity::Medium
@@ -165,7 +303,16 @@ pub fn run(file: &PyFile, out: &mut Vec<Finding>) {
             };
             out.push(file.finding("access/process-on-install", severity, call.line, format!("{}() starts a process {when}", call.callee)));
         } else if is_network(call) {
-            out.push(file.finding("access/network-on-install", Severity::High, call.line, format!("{}() reaches the network {when}", call.callee)));
+            if fetches_a_release_asset(file, call) {
+                out.push(file.finding(
+                    "access/network-on-install",
+                    Severity::Medium,
+                    call.line,
+                    format!("{}() downloads a prebuilt artifact (a release asset or wheel) {when}: what it installs is not in this archive", call.callee),
+                ));
+            } else {
+                out.push(file.finding("access/network-on-install", Severity::High, call.line, format!("{}() reaches the network {when}", call.callee)));
+            }
         } else if call.is(&["os.environ.items", "os.environ.copy", "os.environ.keys", "os.environ.values", "dict", "json.dumps", "str"])
             && call.arg_texts.iter().any(|a| a == "os.environ")
             || call.is(&["os.environ.items", "os.environ.copy"])

@@ -147,12 +147,16 @@ pub fn run(file: &PyFile, out: &mut Vec<Finding>) {
             && call.arg_texts.first().is_some_and(|a| BUILTINS.contains(&a.as_str()))
             && call.arg_texts.get(1).is_some_and(|n| computed_name(n, call))
         {
-            out.push(file.finding(
-                "payload/exec-hidden",
-                file.weigh(Severity::Critical),
-                call.line,
-                "looks up a builtin through a computed name, a way to hide exec, eval or chr from readers and scanners".into(),
-            ));
+            // `getattr(builtins, 'exec')` spells the name for every reader to
+            // see: the Python 2/3 compatible way to name exec, a statement in
+            // Python 2. What it then runs is judged where it is called.
+            let plain = call.arg_texts.get(1).is_some_and(|n| plain_literal(n));
+            let (severity, message) = if plain {
+                (Severity::Medium, "looks up exec or eval on builtins by its plain name (as Python 2/3 compatible code does)")
+            } else {
+                (Severity::Critical, "looks up a builtin through a computed name, a way to hide exec, eval or chr from readers and scanners")
+            };
+            out.push(file.finding("payload/exec-hidden", file.weigh(severity), call.line, message.into()));
         }
         let data_file = |s: &String| s.contains('.') && ![".zip", ".whl", ".egg", ".pyz", ".jar"].iter().any(|x| s.ends_with(x));
         if call.is(&["zipimport.zipimporter"]) && !call.strings.is_empty() && call.strings.iter().all(data_file) {
@@ -380,6 +384,13 @@ fn exec_rules(file: &PyFile, call: &Call, out: &mut Vec<Finding>) {
         out.push(file.finding("payload/download-exec", file.weigh(Severity::Critical), call.line, format!("{what}() runs code downloaded from the network")));
     } else if runs_downloaded_file(file, call) {
         out.push(file.finding("payload/download-exec", file.weigh(Severity::Critical), call.line, format!("{what}() runs a file that this code downloaded")));
+    } else if decodes(call) && decodes_input_given_at_run_time(file, call) {
+        out.push(file.finding(
+            "payload/exec-decoded",
+            file.weigh(Severity::Medium),
+            call.line,
+            format!("{what}() runs data decoded at run time from what its caller passes in (no encoded payload is in the code)"),
+        ));
     } else if decodes(call)
         || decodes_through_local_function(file, call)
         || call.reversed
@@ -417,6 +428,42 @@ fn unpickles_a_constant(call: &Call) -> bool {
             let literal = a.find("b'").or_else(|| a.find("b\"")).map_or("", |at| &a[at..]);
             literal.len() >= 100
         })
+}
+
+/// Strings this long flowing into an exec are a payload kept in the code.
+const PAYLOAD_CHARS: usize = 24;
+
+/// True when what an exec decodes is input, not a payload the code carries:
+/// no long constant flows into it, and either the only decoding is
+/// `pickle.loads` (objects, not source: a template engine's pickled syntax
+/// tree) or every decoder in the enclosing function decodes one of its
+/// parameters and no caller in the file passes that function a constant
+/// string (a deserializer: `def load(serialized): exec(b64decode(serialized))`).
+fn decodes_input_given_at_run_time(file: &PyFile, call: &Call) -> bool {
+    if call.strings.iter().any(|s| s.len() >= PAYLOAD_CHARS) || call.reversed {
+        return false;
+    }
+    let mut without_pickle = call.clone();
+    without_pickle.inner_calls.retain(|c| !c.starts_with("pickle.") && !c.starts_with("cPickle."));
+    if !decodes(&without_pickle) {
+        return true;
+    }
+    let Some(function) = call.function.as_deref().filter(|_| call.scope == crate::python::Scope::Function) else {
+        return false;
+    };
+    let Some(parameters) = file.facts.parameters.get(function).filter(|p| !p.is_empty()) else {
+        return false;
+    };
+    let names_parameter =
+        |c: &Call| c.arg_texts.iter().flat_map(|a| a.split(|ch: char| !(ch.is_alphanumeric() || ch == '_'))).any(|w| parameters.iter().any(|p| p == w));
+    let decoder = |c: &Call| c.is(&DECODERS) || c.is(&[".b64decode", ".decompress", ".unhexlify", ".fromhex"]);
+    let mut decoders = file.calls().filter(|c| c.function.as_deref() == Some(function) && decoder(c)).peekable();
+    if decoders.peek().is_none() || !decoders.all(|d| names_parameter(d) && !d.strings.iter().any(|s| s.len() >= PAYLOAD_CHARS)) {
+        return false;
+    }
+    // A caller passing a constant (a blob, a data file's name) hands it the code's own payload.
+    let called_with_a_constant = file.calls().any(|c| c.callee.rsplit('.').next() == Some(function) && !c.strings.is_empty());
+    !called_with_a_constant
 }
 
 /// True when an argument of `call` calls a function or method of this file

