@@ -192,3 +192,24 @@ fn a_download_from_another_project_releases_or_a_beacon_stays_high() {
     let r = module(&CUDA_SETUP.replace("class CachedWheelsCommand(bdist_wheel):\n    def run(self):\n", "if True:\n    if True:\n"));
     assert_eq!(max(&r, "access/network-on-install"), Some(High));
 }
+
+// ---------------------------------------------------------------- scripts a person runs
+
+const FETCHING_SCRIPT: &str = "import urllib.request\nurllib.request.urlretrieve('https://data.example.org/ranges.csv', 'ranges.csv')\n";
+
+#[test]
+fn a_script_folder_nothing_imports_runs_when_a_person_runs_it_not_on_import() {
+    let r = wheel(&[
+        ("acme/__init__.py", "from .core import lookup\n"),
+        ("acme/core.py", "def lookup(ip):\n    return ip\n"),
+        ("acme/scripts/refresh.py", FETCHING_SCRIPT),
+    ]);
+    // The same file and path are high when the package imports it (the next test).
+    assert!(r.findings.iter().all(|f| f.severity < High), "{:?}", r.findings);
+}
+
+#[test]
+fn a_script_folder_the_package_imports_runs_on_import() {
+    let r = wheel(&[("acme/__init__.py", "from .scripts import refresh\n"), ("acme/scripts/refresh.py", FETCHING_SCRIPT)]);
+    assert!(hits(&r, "access/network-on-install", "acme/scripts/refresh.py").iter().any(|(_, s)| *s >= High), "{:?}", r.findings);
+}

@@ -48,10 +48,12 @@ pub enum Role {
 /// (`botocore/docs/` is part of botocore).
 const DOC_DIRS: [&str; 9] = ["docs", "doc", "examples", "example", "benchmarks", "benchmark", "bench", "demo", "demos"];
 
-/// Folder names of examples and demos. Deeper than the top of the
-/// distribution they are auxiliary too, unless some other module imports
-/// a folder of that name (then it may be code the package runs).
-const EXAMPLE_DIRS: [&str; 4] = ["examples", "example", "demo", "demos"];
+/// Folder names of examples, demos and scripts: programs a person runs,
+/// which neither installing nor importing the package runs. Deeper than the
+/// top of the distribution they are auxiliary too, unless some other module
+/// imports a folder of that name (then it may be code the package runs) or
+/// setup.py's install steps run them (then they are install helpers).
+const EXAMPLE_DIRS: [&str; 5] = ["examples", "example", "demo", "demos", "scripts"];
 
 /// What the code rules need to know of the distribution's layout.
 pub struct Layout {
