@@ -10,7 +10,7 @@
 //! `small-update` auto-approval policy when it is configured, with the
 //! binary files its delta adds or changes (which count as no lines).
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use airlock_inspect::archive::{Archive, Keep};
 use airlock_inspect::delta::{self, Change, FileDelta, Side};
@@ -33,6 +33,9 @@ const MAX_DIFFED_BYTES: u64 = 1024 * 1024;
 /// text, and the diff's lines.
 const DIFF_COST_PER_BYTE: u64 = 4;
 
+/// A delta's base (None: the whole release), its size, and the binary files it adds or changes.
+type Measured = (Option<i64>, Measurement, Vec<String>);
+
 pub async fn run(ctx: &Context, task: MeasureAudit) -> Result<(), JobError> {
     let release_id = task.release_id;
     // Short reads: the connection goes back to the pool before any archive is opened.
@@ -54,22 +57,35 @@ pub async fn run(ctx: &Context, task: MeasureAudit) -> Result<(), JobError> {
         })
         .await?;
     let Some((files, missing)) = todo else { return Ok(()) };
+    // The binary files of each delta measured now, for the policy: it need not read the archives again.
+    let mut binaries_by_base = HashMap::new();
     if !missing.is_empty() {
         let (blobs, room) = (ctx.store.blobs.clone(), ctx.review_memory_bytes);
-        let measured = tokio::task::spawn_blocking(move || -> Result<Vec<(Option<i64>, Measurement)>, JobError> {
-            missing.into_iter().map(|(base_id, base_files)| Ok((base_id, measure(&release_deltas(&blobs, &files, &base_files, room)?)))).collect()
+        let measured = tokio::task::spawn_blocking(move || -> Result<Vec<Measured>, JobError> {
+            missing
+                .into_iter()
+                .map(|(base_id, base_files)| {
+                    let deltas = release_deltas(&blobs, &files, &base_files, room)?;
+                    Ok((base_id, measure(&deltas), changed_binaries(&deltas)))
+                })
+                .collect()
         })
         .await
         .map_err(|e| JobError::transient(format!("measuring release #{release_id}: {e}")))??;
+        let mut sizes = Vec::new();
+        for (base_id, m, binaries) in measured {
+            binaries_by_base.extend(base_id.map(|id| (id, binaries)));
+            sizes.push((base_id, m));
+        }
         ctx.db(move |c| {
-            for (base_id, m) in measured {
+            for (base_id, m) in sizes {
                 audit_size::put(c, release_id, base_id, m)?;
             }
             Ok(())
         })
         .await?;
     }
-    weigh_policy(ctx, release_id).await
+    weigh_policy(ctx, release_id, binaries_by_base).await
 }
 
 /// Queue a measurement of every release awaiting review that has none
@@ -95,27 +111,27 @@ pub async fn queue_backlog(ctx: Context) {
 /// Weigh a measured release awaiting review against the `small-update`
 /// policy, when it is configured and the delta has a base; the policy's
 /// decision is an ordinary one, and a refusal is logged with its reason.
-async fn weigh_policy(ctx: &Context, release_id: i64) -> Result<(), JobError> {
+/// `measured` holds the binary files of the deltas this job measured, by
+/// base; a delta measured earlier has its archives read again for them.
+async fn weigh_policy(ctx: &Context, release_id: i64, mut measured: HashMap<i64, Vec<String>>) -> Result<(), JobError> {
     let Some(policy) = ctx.auto_approve.clone() else { return Ok(()) };
     let (review, max_lines) = (ctx.review.clone(), policy.max_lines);
-    let todo = ctx
-        .db(move |c| {
-            let Some(size) = audit_size::summary(c, release_id)? else { return Ok(None) };
-            let Some(base) = size.base_release_id else { return Ok(None) };
-            // Archives are read again only for a delta small enough to pass.
-            let files = if size.lines <= max_lines { Some((files_of_release(c, release_id)?, files_of_release(c, base)?)) } else { None };
-            Ok(Some((base, size.lines, files)))
-        })
-        .await?;
-    let Some((base, lines, files)) = todo else { return Ok(()) };
-    let binaries = match files {
-        Some((new_files, base_files)) => {
+    let Some((base, lines)) =
+        ctx.db(move |c| Ok(audit_size::summary(c, release_id)?.and_then(|size| size.base_release_id.map(|base| (base, size.lines))))).await?
+    else {
+        return Ok(());
+    };
+    let binaries = match measured.remove(&base) {
+        Some(binaries) => binaries,
+        // Too large to pass whatever it holds: nothing to read.
+        None if lines > max_lines => Vec::new(),
+        None => {
+            let (new_files, base_files) = ctx.db(move |c| Ok((files_of_release(c, release_id)?, files_of_release(c, base)?))).await?;
             let blobs = ctx.store.blobs.clone();
-            tokio::task::spawn_blocking(move || changed_binaries(&blobs, &new_files, &base_files))
+            tokio::task::spawn_blocking(move || Ok::<_, JobError>(changed_binaries(&release_deltas(&blobs, &new_files, &base_files, 0)?)))
                 .await
                 .map_err(|e| JobError::transient(format!("reading release #{release_id}'s binaries: {e}")))??
         }
-        None => Vec::new(),
     };
     let outcome = ctx.db(move |c| airlock_store::policy::apply(c, &policy, &review, release_id, base, lines, &binaries)).await?;
     match outcome {
@@ -128,14 +144,13 @@ async fn weigh_policy(ctx: &Context, release_id: i64) -> Result<(), JobError> {
 /// The binary files (compiled modules, executables, any non-text file but
 /// images) a release adds or changes against a base, by path inside the
 /// project: they count as no lines, so no delta size can vouch for them.
-/// Reads each archive once, holding no contents.
-fn changed_binaries(blobs: &BlobStore, new_files: &[FileRow], base_files: &[FileRow]) -> Result<Vec<String>, JobError> {
-    let paths: BTreeSet<String> = release_deltas(blobs, new_files, base_files, 0)?
-        .into_iter()
+fn changed_binaries(deltas: &[FileDelta]) -> Vec<String> {
+    let paths: BTreeSet<&str> = deltas
+        .iter()
         .filter(|d| d.binary && matches!(d.change, Change::Added | Change::Changed) && !delta::is_data(&d.path))
-        .map(|d| d.path.strip_prefix("src/").unwrap_or(&d.path).to_string())
+        .map(|d| d.path.strip_prefix("src/").unwrap_or(&d.path))
         .collect();
-    Ok(paths.into_iter().collect())
+    paths.into_iter().map(String::from).collect()
 }
 
 /// Read one stored distribution file, keeping what `keep` asks for.
