@@ -25,6 +25,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::SystemTime;
 
+use crate::blobs::blob_path;
+use crate::domain::Sha256;
+
 /// A cache folder's byte count and its bound.
 #[derive(Debug)]
 pub struct CacheBound {
@@ -48,25 +51,18 @@ struct Entry {
     fetched: SystemTime,
 }
 
-/// True for a blob's file name: 64 lowercase hex digits.
-fn is_blob_name(name: &str) -> bool {
-    name.len() == 64 && name.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-}
-
-/// True for a two-digit hex folder of the `ab/cd/` tree.
-fn is_shard_name(name: &str) -> bool {
-    name.len() == 2 && name.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-}
-
-/// Every blob file in the cache folder `root` (its `ab/cd/<sha256>` tree).
+/// Every blob file in the cache folder `root`: a file named by its sha256
+/// at its place in the `ab/cd/` tree (what is elsewhere, `tmp/` included, is
+/// not a blob).
 fn blobs_in(root: &Path) -> Vec<Entry> {
     let mut out = Vec::new();
     let dirs = |p: &Path| fs::read_dir(p).into_iter().flatten().flatten();
-    for first in dirs(root).filter(|e| e.file_name().to_str().is_some_and(is_shard_name)) {
-        for second in dirs(&first.path()).filter(|e| e.file_name().to_str().is_some_and(is_shard_name)) {
-            for blob in dirs(&second.path()).filter(|e| e.file_name().to_str().is_some_and(is_blob_name)) {
+    for first in dirs(root) {
+        for second in dirs(&first.path()) {
+            for blob in dirs(&second.path()) {
+                let at_its_place = Sha256::parse(&blob.file_name().to_string_lossy()).is_ok_and(|sha| blob.path() == blob_path(root, &sha));
                 let Ok(meta) = blob.metadata() else { continue };
-                if meta.is_file() {
+                if at_its_place && meta.is_file() {
                     out.push(Entry { path: blob.path(), len: meta.len(), fetched: meta.modified().unwrap_or(SystemTime::UNIX_EPOCH) });
                 }
             }

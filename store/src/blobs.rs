@@ -110,8 +110,7 @@ impl BlobStore {
 
     /// Where the blob with this digest lives (whether or not it exists).
     pub fn path_of(&self, sha: &Sha256) -> PathBuf {
-        let s = sha.as_str();
-        self.root.join(&s[0..2]).join(&s[2..4]).join(s)
+        blob_path(&self.root, sha)
     }
 
     /// Whether the blob is stored. With an object store, a blob not in the
@@ -180,6 +179,12 @@ impl BlobStore {
         file.rewind().map_err(io_err(&path))?;
         Ok(file)
     }
+}
+
+/// Where the blob with this digest lives under the folder `root`: `ab/cd/abcd…`.
+pub(crate) fn blob_path(root: &Path, sha: &Sha256) -> PathBuf {
+    let s = sha.as_str();
+    root.join(&s[0..2]).join(&s[2..4]).join(s)
 }
 
 /// The variable naming a local S3-compatible server and bucket for tests,
