@@ -47,11 +47,9 @@ impl ImportTime {
         let defined = |name: &str| facts.parameters.contains_key(name);
         let mut functions: HashSet<String> = HashSet::new();
         let mut queue: Vec<String> = Vec::new();
-        let mut reach = |name: Option<&str>, queue: &mut Vec<String>| {
-            if let Some(name) = name.filter(|n| defined(n) && *n != "__main__") {
-                if functions.insert(name.to_string()) {
-                    queue.push(name.to_string());
-                }
+        let mut reach = |name: &str, queue: &mut Vec<String>| {
+            if defined(name) && name != "__main__" && functions.insert(name.to_string()) {
+                queue.push(name.to_string());
             }
         };
         // Only a call made as a statement (`main()`, `Thread(target=f).start()`)
@@ -65,8 +63,11 @@ impl ImportTime {
         };
         for call in facts.calls.iter().filter(|c| c.scope == Scope::Module && statement(c)) {
             for name in called_functions(facts, call) {
-                reach(Some(name), &mut queue);
+                reach(name, &mut queue);
             }
+        }
+        if queue.is_empty() {
+            return ImportTime { functions };
         }
         // Every call inside a reached function reaches the functions it names.
         let mut by_function: std::collections::HashMap<&str, Vec<&Call>> = std::collections::HashMap::new();
@@ -78,7 +79,7 @@ impl ImportTime {
         while let Some(function) = queue.pop() {
             for call in by_function.get(function.as_str()).into_iter().flatten() {
                 for name in called_functions(facts, call) {
-                    reach(Some(name), &mut queue);
+                    reach(name, &mut queue);
                 }
             }
         }
