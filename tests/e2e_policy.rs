@@ -9,6 +9,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use support::airlock::Airlock;
+use support::browser::Browser;
 use support::{eventually, LocalUpstream, Package, UpstreamFile};
 
 const NAME: &str = "policy-demo";
@@ -162,4 +163,16 @@ async fn an_update_that_changes_a_compiled_module_is_left_for_a_person() {
     let r = airlock.release(&auditor, NATIVE, "1.0.1").await;
     assert_eq!(r["status"], "awaiting_review", "a changed compiled module must never pass the policy: {r}");
     assert!(r["audit_lines"].as_i64().is_some_and(|lines| lines <= 500), "its delta is small in lines: {r}");
+    // The reason reaches the auditor, not only the server log: in the API and on the page.
+    let declined = &r["policy_declined"];
+    assert_eq!(declined["policy"], "small-update", "{r}");
+    let reason = declined["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("binary files") && reason.contains(SO) && reason.ends_with("base 1.0"), "{r}");
+    airlock.add_user("vera", "viewer", "correct horse battery");
+    let mut viewer = Browser::new(&airlock.base);
+    assert_eq!(viewer.login("vera", "correct horse battery").await, 303);
+    let (status, page) = viewer.get(&format!("/releases/{NATIVE}/1.0.1")).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("id=\"policy-declined\"") && page.contains(SO), "the release page names the reason:\n{page}");
+    assert!(airlock.release(&auditor, NATIVE, "1.0.2").await["policy_declined"].is_null(), "an approved release shows no refusal");
 }

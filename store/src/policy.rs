@@ -31,6 +31,19 @@ use airlock_inspect::Severity;
 /// The policy's name, in decisions and the audit log.
 pub const SMALL_UPDATE: &str = "small-update";
 
+/// The audit action of a policy that weighed a release and left it for a
+/// person; its detail is the reason, shown on the release page and in the API.
+pub const DECLINED: &str = "policy.declined";
+
+/// A policy's last word on a release it left for a person.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Declined {
+    pub policy: String,
+    pub reason: String,
+    /// Milliseconds since the epoch.
+    pub at: i64,
+}
+
 /// The `small-update` policy's settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UpdatePolicy {
@@ -128,23 +141,50 @@ pub fn apply(
     lines: i64,
     binaries: &[String],
 ) -> StoreResult<Result<Outcome, String>> {
-    let (_, release) = release_by_id(conn, release_id)?;
+    let (project, release) = release_by_id(conn, release_id)?;
     let (_, base) = release_by_id(conn, base_release_id)?;
     if release.status != ReleaseStatus::AwaitingReview || base.status != ReleaseStatus::Approved {
         return Ok(Err("not awaiting review against an approved base".into()));
     }
-    if review.approvals_needed(release.max_severity) > 1 {
+    let verdict = if review.approvals_needed(release.max_severity) > 1 {
         // A policy is one approval: it never stands in for several people.
-        return Ok(Err(format!("approvals_required wants {} people for a {} release", review.approvals_needed(release.max_severity), release.max_severity)));
-    }
-    let verdict = evaluate(policy, &facts(conn, release_id)?, &facts(conn, base_release_id)?, lines, binaries);
-    let evidence = match verdict {
-        Ok(e) => format!("{e}; base {}", base.version),
-        Err(why) => return Ok(Err(why)),
+        Err(format!("approvals_required wants {} people for a {} release", review.approvals_needed(release.max_severity), release.max_severity))
+    } else {
+        evaluate(policy, &facts(conn, release_id)?, &facts(conn, base_release_id)?, lines, binaries)
     };
     let user = policy_user(conn, SMALL_UPDATE)?;
+    let evidence = match verdict {
+        Ok(e) => format!("{e}; base {}", base.version),
+        Err(why) => {
+            crate::audit::record(
+                conn,
+                Some(&user.name),
+                DECLINED,
+                &format!("{} {}", project.name, release.version),
+                &format!("{SMALL_UPDATE}: {why}; base {}", base.version),
+            )?;
+            return Ok(Err(why));
+        }
+    };
     let (_, outcome) = decide_for(conn, release_id, &user, Verdict::Approve, &evidence, review, None, None, Some(SMALL_UPDATE))?;
     Ok(Ok(outcome))
+}
+
+/// Why a policy last left this release (`name version`, as the audit log
+/// names it) for a person, if one did.
+pub fn last_declined(conn: &mut AnyConnection, project: &str, version: &str) -> StoreResult<Option<Declined>> {
+    use crate::schema::audit_events;
+    let row: Option<(i64, Option<String>, String)> = audit_events::table
+        .filter(audit_events::action.eq(DECLINED).and(audit_events::target.eq(format!("{project} {version}"))))
+        .order(audit_events::id.desc())
+        .select((audit_events::at, audit_events::actor, audit_events::detail))
+        .first(conn)
+        .optional()?;
+    Ok(row.map(|(at, actor, detail)| {
+        let policy = actor.as_deref().and_then(|a| a.strip_prefix("policy:")).unwrap_or(SMALL_UPDATE).to_string();
+        let reason = detail.strip_prefix(&format!("{policy}: ")).unwrap_or(&detail).to_string();
+        Declined { policy, reason, at }
+    }))
 }
 
 #[cfg(test)]

@@ -108,6 +108,8 @@ pub async fn release(_auth: Api<Viewer>, state: web::Data<AppState>, path: web::
         "advisories": d.advisories.iter().map(|a| json!({ "id": a.osv_id, "severity": a.severity, "malicious": a.malicious, "summary": a.summary, "fixed": a.fixed, "action": a.action })).collect::<Vec<_>>(),
         // Distinct auditors this release needs (`approvals_required`, the four-eyes rule).
         "approvals_required": state.review_policy().approvals_needed(d.release.max_severity),
+        // While it awaits review: why an auto-approval policy left it for a person (`policy`, `reason`, `at` in ms).
+        "policy_declined": d.policy_declined,
         "requested_by": d.release.requested_by,
         // How it was asked for: request, import, miss, watch or dependency.
         "request_source": d.release.request_source,

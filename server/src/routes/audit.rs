@@ -105,7 +105,7 @@ pub struct EventRow {
 fn target_href(action: &str, target: &str, is_admin: bool) -> Option<String> {
     let family = action.split('.').next().unwrap_or("");
     match family {
-        "release" | "file" | "upstream" => {
+        "release" | "file" | "upstream" | "finding" | "policy" => {
             let (name, version) = target.split_once(' ')?;
             let name = ProjectName::parse(name).ok()?;
             (!version.contains(' ')).then(|| format!("/releases/{}/{}", url_part(name.as_str()), url_part(version)))
@@ -242,6 +242,8 @@ mod tests {
     fn targets_link_to_their_pages() {
         assert_eq!(target_href("release.approve", "six 1.16.0", false).as_deref(), Some("/releases/six/1.16.0"));
         assert_eq!(target_href("file.add", "Six_X 1.0", false).as_deref(), Some("/releases/six-x/1.0"));
+        assert_eq!(target_href("policy.declined", "six 1.17.0", false).as_deref(), Some("/releases/six/1.17.0"));
+        assert_eq!(target_href("finding.review", "six 1.17.0", false).as_deref(), Some("/releases/six/1.17.0"));
         assert_eq!(target_href("project.watch", "six", false).as_deref(), Some("/projects/six"));
         assert_eq!(target_href("import.create", "import #12", false).as_deref(), Some("/imports/12"));
         assert_eq!(target_href("import.create", "import #x", false), None);

@@ -124,6 +124,8 @@ pub struct ReleasePage {
     decided: Option<String>,
     /// Advisories matching this release, worst first.
     advisories: Vec<airlock_store::advisories::MatchView>,
+    /// Why an auto-approval policy left it for a person: policy, reason, when.
+    policy_declined: Option<(String, String, String)>,
 }
 
 /// An auditor's yank, as the page shows it.
@@ -339,6 +341,7 @@ pub async fn page(
         max_severity: detail.release.max_severity,
         risk_score: detail.release.risk_score,
         possible_typosquat_of: detail.release.possible_typosquat_of,
+        policy_declined: detail.policy_declined.map(|d| (d.policy, d.reason, format_time(d.at))),
     })
 }
 
