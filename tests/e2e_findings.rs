@@ -187,6 +187,20 @@ async fn auditors_work_through_many_findings_at_the_desk() {
     assert_eq!(count(exec_card, "class=\"verdict "), 1, "only the unchanged line is carried: {exec_card}");
     let carried = first_text_of(exec_card, "class=\"verdict verdict-acknowledged\"");
     assert!(carried.starts_with("acknowledged in 1.0 by alice: REGISTRY is built"), "{carried}");
+    // The API carries the same verdicts, per finding.
+    let token = airlock.user_with_token("apiuser", "viewer");
+    let api = airlock.release(&token, "desk-demo", "1.1").await;
+    let exec: Vec<&serde_json::Value> = api["findings"].as_array().unwrap().iter().filter(|f| f["rule"] == "payload/exec-dynamic").collect();
+    let reviewed: Vec<&serde_json::Value> = exec.iter().map(|f| &f["review"]).filter(|r| !r.is_null()).collect();
+    assert_eq!(reviewed.len(), exec.len() / 2, "the unchanged line's findings (wheel and sdist) carry the verdict, the new line's do not: {api}");
+    assert_eq!(
+        (reviewed[0]["verdict"].as_str(), reviewed[0]["by"].as_str(), reviewed[0]["version"].as_str()),
+        (Some("acknowledged"), Some("alice"), Some("1.0"))
+    );
+    assert!(reviewed[0]["comment"].as_str().unwrap().starts_with("REGISTRY is built"));
+    let api = airlock.release(&token, "desk-demo", "1.0").await;
+    let native = api["findings"].as_array().unwrap().iter().filter(|f| f["rule"] == "native/binary");
+    assert!(native.clone().count() == NATIVE_LIBS && native.clone().all(|f| f["review"]["verdict"] == "false_positive"), "{api}");
 
     // The queue explains its ranking, with the weights the code uses.
     let (_, queue) = alice.get("/queue").await;

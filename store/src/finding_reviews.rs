@@ -20,8 +20,9 @@ use crate::files::FindingRow;
 use crate::now_ms;
 use crate::schema::{files, finding_reviews, findings, releases};
 
-/// What an auditor says about a finding.
+/// What an auditor says about a finding (`acknowledged`, `false_positive` in JSON).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Verdict {
     Acknowledged,
     FalsePositive,

@@ -64,27 +64,34 @@ pub async fn why(_auth: Api<Viewer>, state: web::Data<AppState>, path: web::Path
 
 /// `GET /api/v1/releases/<name>/<version>`: status, files, files left out
 /// (`not_mirrored`, with the reason) and those added but not yet approved
-/// (`awaiting_approval`), findings, decisions, and the review's size: `audit_lines` (lines of code to read; `audit_data_lines`, of data; null while
+/// (`awaiting_approval`), findings (each with its `id` and the auditor's
+/// verdict in force, `review`, or null), decisions, and the review's size: `audit_lines` (lines of code to read; `audit_data_lines`, of data; null while
 /// not inspected) and `audit_base` (the approved version the delta is taken
 /// from, or null when every line must be read).
 pub async fn release(_auth: Api<Viewer>, state: web::Data<AppState>, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
     let (name, version) = path.into_inner();
     let d = release_detail::load(&state, &name, &version).await?;
-    let (release_id, targets) = (d.release.id, state.config.targets.clone());
+    let (release_id, project_id, targets) = (d.release.id, d.project.id, state.config.targets.clone());
     // The release's data must come back even when an archive cannot be read.
-    let (audit, closure) = state
+    let (audit, closure, reviews) = state
         .db(move |c| {
             let audit = crate::review::audit_size(c, release_id)?;
-            Ok((audit, crate::closure_view::load(c, release_id, &targets)?))
+            let reviews = airlock_store::finding_reviews::in_force(c, project_id, release_id)?;
+            Ok((audit, crate::closure_view::load(c, release_id, &targets)?, reviews))
         })
         .await?;
+    let kinds: std::collections::HashMap<i64, airlock_inspect::DistKind> = d.files.iter().map(|f| (f.id, f.dist_kind)).collect();
     let findings: Vec<_> = d
         .findings
         .iter()
         .map(|(f, filename)| {
+            // An auditor's verdict in force on this finding: given on this
+            // release, or carried from an earlier one while the line is unchanged.
+            let review = kinds.get(&f.file_id).and_then(|kind| reviews.get(&airlock_store::finding_reviews::FindingKey::of(f, *kind)));
             json!({
-                "distribution": filename, "rule": f.rule, "severity": f.severity, "file": f.path,
+                "id": f.id, "distribution": filename, "rule": f.rule, "severity": f.severity, "file": f.path,
                 "line": f.line, "message": f.message, "snippet": f.snippet,
+                "review": review.map(|n| json!({ "verdict": n.verdict, "comment": n.comment, "by": n.user, "version": n.version, "at": n.created_at })),
             })
         })
         .collect();
