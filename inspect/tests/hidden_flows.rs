@@ -172,8 +172,10 @@ def listen():
 fn a_bot_token_spelled_in_character_codes_is_a_hardcoded_token() {
     let token = "7012345678:AAF_aBcDeFgHiJkLmNoPqRsTuVwXyZ01234";
     let codes: Vec<String> = token.bytes().map(|b| b.to_string()).collect();
-    let r =
-        module(&format!("import requests\nfrom telegram import Bot\n_T = [{}]\ndef d(x):\n    return ''.join(chr(i) for i in x)\nbot = Bot(token=d(_T))\n", codes.join(",")));
+    let r = module(&format!(
+        "import requests\nfrom telegram import Bot\n_T = [{}]\ndef d(x):\n    return ''.join(chr(i) for i in x)\nbot = Bot(token=d(_T))\n",
+        codes.join(",")
+    ));
     assert_eq!(hits(&r, "access/hardcoded-bot-token", MOD), [(3, High)]);
 }
 
@@ -213,4 +215,34 @@ def fetch_icon(path):
 "#,
     );
     none(&r, "payload/hidden-download");
+}
+
+// ---------------------------------------------------------------- a command decoded by XOR
+
+#[test]
+fn a_process_started_with_a_command_xored_out_of_a_constant_is_exec_decoded() {
+    let r = module(
+        r#"import subprocess
+def run_task(path, key):
+    command = b'\xae\xa9\xb2\xb8\xb0\xb0\xef\xee'
+    name = bytes([byte ^ key for byte in command]).decode('utf-8')
+    subprocess.run(name + " " + path + ",Start", shell=True)
+"#,
+    );
+    assert_eq!(hits(&r, "payload/exec-decoded", MOD), [(5, Critical)]);
+}
+
+#[test]
+fn a_checksum_xored_in_a_loop_then_printed_by_a_tool_is_no_decoded_command() {
+    let r = module(
+        r#"import subprocess
+def verify(path, data):
+    digest = 0
+    for byte in data:
+        digest = digest ^ byte
+    subprocess.run(["sha256sum", path], check=True)
+    return digest
+"#,
+    );
+    none(&r, "payload/exec-decoded");
 }

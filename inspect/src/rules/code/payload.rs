@@ -71,6 +71,7 @@ const DOWNLOAD_CRADLES: [&str; 11] = [
 
 fn decodes(call: &Call) -> bool {
     call.inner_has(&DECODERS)
+        || call.inner_has(&["operator.xor"])
         || call.inner_has(&["chr"])
         || call.inner_has(&[".decode", ".decompress", ".b64decode", ".loads", ".unhexlify", ".fromhex"])
             && call.inner_has(&["base64.*", "zlib.*", "marshal.*", "codecs.*", "binascii.*", "lzma.*", "bz2.*"])
