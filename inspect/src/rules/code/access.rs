@@ -239,6 +239,27 @@ fn own_script(file: &PyFile, call: &Call) -> Option<bool> {
     )
 }
 
+/// The Python script a process call runs with the interpreter
+/// (`os.system(f'{sys.executable} "{here}/x.py"')`, `Popen(["python3",
+/// "x.py"])`) when the archive ships no file of that name: what runs on
+/// install is not here to be read (it comes from elsewhere, or is a
+/// trigger for something planted before).
+fn unshipped_script(file: &PyFile, call: &Call) -> Option<String> {
+    let interpreter = call.arg_texts.first().is_some_and(|a| a.contains("sys.executable"))
+        || call.strings.first().and_then(|s| s.split_whitespace().next()).is_some_and(|p| shell::program_name(p).starts_with("python"));
+    if !interpreter {
+        return None;
+    }
+    let script = call
+        .strings
+        .iter()
+        .flat_map(|s| s.split(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | ',' | '[' | ']')))
+        .map(|w| w.rsplit(['/', '\\']).next().unwrap_or(w))
+        .find(|name| name.len() > 3 && name.ends_with(".py") && !name.starts_with('-'))?;
+    let shipped = file.archive.members.iter().any(|m| m.path.rsplit('/').next() == Some(script));
+    (!shipped).then(|| script.to_string())
+}
+
 /// A process that runs a Python program given on its command line
 /// (`Popen(["python3", "-c", "import helper"])`): from a module's import,
 /// a second interpreter doing work apart from the program that imported
@@ -275,8 +296,20 @@ pub fn run(file: &PyFile, out: &mut Vec<Finding>) {
                     && file.facts.command_classes.iter().any(|(c, _)| ["(install)", "(develop)", "(egg_info)"].iter().any(|b| c.ends_with(b)));
             let own_script = own_script(file, call);
             let hidden_python = file.role == Role::Module && starts_python_program(call);
+            let unshipped = unshipped_script(file, call);
             let severity = if is_suspicious_command(&command) || own_script == Some(true) || pip_installs_from_elsewhere(call) || hidden_python {
                 Severity::High
+            } else if let Some(script) = unshipped {
+                out.push(file.finding(
+                    "access/process-on-install",
+                    Severity::High,
+                    call.line,
+                    format!(
+                        "{}() runs the Python script {script} {when}, and the archive ships no file of that name: what runs is not here to read",
+                        call.callee
+                    ),
+                ));
+                continue;
             } else if call.callee.starts_with("pip.") && writes_outside_the_build(file).is_some() {
                 // Software installed by the build of a file that also writes into the user's folders.
                 Severity::High
@@ -794,6 +827,7 @@ const WALLET_SECRETS: [&str; 6] = ["private_key", "privatekey", "priv_key", "mne
 fn wallet_secret_to_a_hidden_address(file: &PyFile, call: &Call, out: &mut Vec<Finding>) {
     let hidden_address = call.inner_has(&crate::rules::code::payload::DECODERS) || call.inner_has(&[".b64decode"]);
     if !hidden_address {
+        wallet_secret_posted(file, call, out);
         return;
     }
     let secret = call
@@ -810,6 +844,32 @@ fn wallet_secret_to_a_hidden_address(file: &PyFile, call: &Call, out: &mut Vec<F
         file.weigh(Severity::High),
         call.line,
         format!("{}() sends `{secret}` (a wallet secret) to an address the code decodes first, hiding where it goes", call.callee),
+    ));
+}
+
+/// A wallet secret posted in a request body to a fixed address
+/// (`requests.post("https://h/tron", json=[{"private_key": private_key}])`):
+/// the secret leaves the machine, named as such. A wallet signs with its key
+/// where it is; no service needs the key or the seed phrase itself.
+fn wallet_secret_posted(file: &PyFile, call: &Call, out: &mut Vec<Finding>) {
+    let carries_data = call.callee.ends_with("post") || call.callee.ends_with("put");
+    let fixed_address = call.strings.first().is_some_and(|u| {
+        let u = u.to_ascii_lowercase();
+        (u.starts_with("https://") || u.starts_with("http://")) && !u.contains("://localhost") && !u.contains("://127.0.0.1")
+    });
+    if !(carries_data && fixed_address && call.arg_texts.len() >= 2) {
+        return;
+    }
+    let is_secret = |w: &str| WALLET_SECRETS.contains(&w.to_ascii_lowercase().as_str());
+    let in_arguments = call.arg_texts.iter().skip(1).flat_map(|a| a.split(|c: char| !(c.is_alphanumeric() || c == '_'))).find(|w| is_secret(w));
+    // A payload built beforehand (`data = {"mnemonic": m}`) brings its keys along.
+    let secret = in_arguments.map(str::to_string).or_else(|| call.strings.iter().skip(1).find(|s| is_secret(s)).cloned());
+    let Some(secret) = secret else { return };
+    out.push(file.finding(
+        "access/exfil-flow",
+        file.weigh(Severity::High),
+        call.line,
+        format!("{}() posts `{secret}` (a wallet secret) to {}: the key itself leaves the machine", call.callee, call.strings[0]),
     ));
 }
 
@@ -895,7 +955,30 @@ fn is_documentation_ip(o: &[u8]) -> bool {
 
 const SURVEILLANCE: [&str; 8] = ["pynput", "keyboard", "pyautogui", "PIL.ImageGrab", "pyperclip", "win32clipboard", "mss", "pyscreenshot"];
 
+/// Calls that capture keystrokes: a listener on the keyboard, or a hook on its events.
+const KEY_CAPTURE: [&str; 7] = [
+    "pynput.keyboard.Listener",
+    "pynput.keyboard.Events",
+    "keyboard.on_press",
+    "keyboard.on_release",
+    "keyboard.hook",
+    "keyboard.record",
+    "keyboard.read_event",
+];
+
 fn surveillance(file: &PyFile, out: &mut Vec<Finding>) {
+    // Keystrokes captured by a file that also sends data out (mail, a post, a socket): a keylogger reporting home.
+    if let Some(capture) = file.calls().find(|c| c.is(&KEY_CAPTURE)) {
+        if let Some(send) = file.calls().find(|c| sends(c) || c.is(&[".sendmail", ".send_message"])) {
+            out.push(file.finding(
+                "access/surveillance",
+                file.weigh(Severity::High),
+                capture.line,
+                format!("{}() captures keystrokes, and the file sends data out ({}() at line {})", capture.callee, send.callee, send.line),
+            ));
+            return;
+        }
+    }
     for (module, line) in &file.facts.imports {
         if SURVEILLANCE.iter().any(|s| module == s || module.starts_with(&format!("{s}."))) {
             out.push(file.finding(

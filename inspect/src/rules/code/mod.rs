@@ -428,7 +428,7 @@ fn embedded_code(dist: &Dist, file: &PyFile, allowed: u64, out: &mut Vec<Finding
         .facts
         .literals
         .iter()
-        .filter(|l| l.value.len() >= 200 && payload::looks_encoded(&l.value))
+        .filter(|l| l.value.len() >= 200 && (payload::looks_encoded(&l.value) || whitespace_bits(&l.value).is_some()))
         .filter_map(|l| Some((l.line, decode_blob(&l.value)?, true)));
     for (line, code, hidden) in plain.take(16).chain(decoded.take(16)) {
         let looks_like_code = code.len() <= MAX_PY_BYTES && (code.contains("import ") || code.contains("def ")) && prefilter::worth_parsing(&code);
@@ -477,8 +477,11 @@ fn python_c_program(command: &str) -> Option<&str> {
 }
 
 /// The text a base64 (standard or URL-safe) or hex blob decodes to, when
-/// it decodes to UTF-8.
+/// it decodes to UTF-8; or a blob of bits spelled in blanks.
 fn decode_blob(blob: &str) -> Option<std::borrow::Cow<'static, str>> {
+    if let Some(text) = whitespace_bits(blob) {
+        return Some(std::borrow::Cow::Owned(text));
+    }
     let compact: String = blob.chars().filter(|c| !c.is_whitespace()).collect();
     let bytes = if compact.bytes().all(|b| b.is_ascii_hexdigit()) {
         crate::python::fold::hex_decode(&compact)?
@@ -486,6 +489,25 @@ fn decode_blob(blob: &str) -> Option<std::borrow::Cow<'static, str>> {
         crate::python::fold::base64_decode(&compact, false).or_else(|| crate::python::fold::base64_decode(&compact, true))?
     };
     String::from_utf8(bytes).ok().map(std::borrow::Cow::Owned)
+}
+
+/// The text a string of spaces and tabs spells as bits, eight to a byte
+/// (space 0 and tab 1, or the other way round), when it is UTF-8: code
+/// hidden as blank space, which no reader sees in an editor. A string of
+/// blanks that is not a whole number of bytes of text is layout, not data.
+fn whitespace_bits(blob: &str) -> Option<String> {
+    if !blob.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r')) {
+        return None;
+    }
+    let bits: Vec<bool> = blob.bytes().filter(|b| *b != b'\n' && *b != b'\r').map(|b| b == b'\t').collect();
+    if bits.len() < 64 || !bits.len().is_multiple_of(8) || !bits.contains(&true) || !bits.contains(&false) {
+        return None;
+    }
+    let decode = |one: bool| -> Option<String> {
+        let bytes: Vec<u8> = bits.chunks(8).map(|byte| byte.iter().fold(0u8, |acc, bit| (acc << 1) | u8::from(*bit == one))).collect();
+        String::from_utf8(bytes).ok().filter(|t| t.chars().all(|c| !c.is_control() || c.is_whitespace()))
+    };
+    decode(true).or_else(|| decode(false))
 }
 
 /// Keep one finding per rule and line of a file (several calls on a line

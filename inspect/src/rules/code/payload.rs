@@ -71,6 +71,7 @@ const DOWNLOAD_CRADLES: [&str; 11] = [
 
 fn decodes(call: &Call) -> bool {
     call.inner_has(&DECODERS)
+        || call.inner_has(&["operator.xor"])
         || call.inner_has(&["chr"])
         || call.inner_has(&[".decode", ".decompress", ".b64decode", ".loads", ".unhexlify", ".fromhex"])
             && call.inner_has(&["base64.*", "zlib.*", "marshal.*", "codecs.*", "binascii.*", "lzma.*", "bz2.*"])
@@ -123,6 +124,9 @@ pub fn run(file: &PyFile, out: &mut Vec<Finding>) {
     for call in file.calls() {
         if call.is(&EXEC) || (call.hidden && call.is(&["__import__"])) || call.callee == "__builtins__.?" {
             exec_rules(file, call, out);
+        }
+        if access::is_network(call) {
+            hidden_download(file, call, out);
         }
         if unpickles_a_constant(call) {
             out.push(file.finding(
@@ -544,6 +548,30 @@ pub fn looks_encoded(s: &str) -> bool {
     let b64 = s.bytes().filter(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'-' | b'_' | b'\n')).count();
     let hex_escape = s.matches("\\x").count() * 4;
     (b64 as f64 / s.len() as f64 > 0.97 && !s.contains(' ')) || hex_escape as f64 / s.len() as f64 > 0.8
+}
+
+/// A download from an address the code decodes first (`url =
+/// base64.b64decode(ENCODED).decode()`, then `urlopen(url)`), saved to a
+/// file by the same function: a dropper that hides where its payload comes
+/// from. A program that fetches from a plain address has nothing to hide;
+/// one that decodes data it fetched decodes after the call, not before.
+fn hidden_download(file: &PyFile, call: &Call, out: &mut Vec<Finding>) {
+    let decoded_address = call.inner_has(&DECODERS) && call.arg_texts.first().is_some_and(|a| !a.contains("://"));
+    if !decoded_address {
+        return;
+    }
+    let saves = |c: &Call| {
+        c.function == call.function
+            && (c.is(&["shutil.copyfileobj", ".write_bytes", "urllib.request.urlretrieve", "urlretrieve"])
+                || c.is(&["open", "io.open"]) && c.strings.iter().any(|m| crate::capabilities::is_write_mode(m)))
+    };
+    let Some(save) = file.calls().find(|c| saves(c)) else { return };
+    out.push(file.finding(
+        "payload/hidden-download",
+        file.weigh(Severity::High),
+        call.line,
+        format!("{}() downloads from an address the code decodes first, and {}() at line {} saves what comes down", call.callee, save.callee, save.line),
+    ));
 }
 
 fn shell_download(file: &PyFile, call: &Call, out: &mut Vec<Finding>) {
