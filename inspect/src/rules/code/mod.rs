@@ -213,9 +213,14 @@ pub fn role_of(dist: &Dist, layout: &Layout, path: &str) -> Role {
     }
     let dirs: Vec<&str> = rel.split('/').collect();
     let folders = &dirs[..dirs.len().saturating_sub(1)];
-    let unimported_example = |d: &&str| {
+    // An example folder that code imports (`from examples.asr import decoder`)
+    // lends that import only to its packages: a script in a folder below it
+    // with no `__init__.py` (`examples/multilingual/data_scripts/`) is still
+    // a program a person runs.
+    let is_package = |j: usize| packages.contains(&format!("{}{}", dist.root, folders[..=j].join("/")));
+    let unimported_example = |(i, d): (usize, &&str)| {
         let d = d.to_ascii_lowercase();
-        EXAMPLE_DIRS.contains(&d.as_str()) && !layout.imported_example_dirs.contains(&d)
+        EXAMPLE_DIRS.contains(&d.as_str()) && (!layout.imported_example_dirs.contains(&d) || !(i + 1..folders.len()).all(is_package))
     };
     // A top folder named as the project (`acme-tools/` for acme-tools) is
     // the code the author ships, even when a hyphen makes it unimportable;
@@ -225,7 +230,7 @@ pub fn role_of(dist: &Dist, layout: &Layout, path: &str) -> Role {
     let named_as_project = folders.get(project_at).is_some_and(|top| import_name(dist).is_some_and(|n| top.to_ascii_lowercase().replace(['-', '.'], "_") == n));
     let aux_dir = folders.iter().enumerate().any(|(i, d)| is_test_dir(d) && !(named_as_project && i == project_at))
         || folders.first().is_some_and(|top| is_doc_dir(dist, packages, top))
-        || folders.iter().skip(1).any(unimported_example);
+        || folders.iter().enumerate().skip(1).any(unimported_example);
     let aux_name = name.starts_with("test_") || name.ends_with("_test.py") || name == "conftest.py" || name.starts_with("bench_");
     let folder = path.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
     let shipped = dist.kind != DistKind::Sdist
@@ -289,6 +294,44 @@ impl PyFile<'_> {
     /// bottom of the file, a thread started on import).
     pub fn runs_now(&self, call: &Call) -> bool {
         self.runs_on_install_or_import(call.scope) || self.role == Role::Module && self.import_time.runs(call)
+    }
+
+    /// The source of a call, from its line to the parenthesis that closes
+    /// it (at most 40 lines; parentheses in strings are counted too, so
+    /// this is for finding keywords such as `shell=True`, not for parsing).
+    pub fn call_source(&self, call: &Call) -> String {
+        let mut text = String::new();
+        let mut depth = 0i32;
+        let mut opened = false;
+        for line in self.text.lines().skip(call.line.saturating_sub(1) as usize).take(40) {
+            for c in line.chars() {
+                text.push(c);
+                match c {
+                    '(' => {
+                        depth += 1;
+                        opened = true;
+                    }
+                    ')' => depth -= 1,
+                    _ => {}
+                }
+                if opened && depth <= 0 {
+                    return text;
+                }
+            }
+            text.push('\n');
+        }
+        text
+    }
+
+    /// True when the call passes keyword `name` (`shell=True`, `data=…`), read from its source.
+    pub fn has_keyword(&self, call: &Call, name: &str, value: Option<&str>) -> bool {
+        let source: String = self.call_source(call).chars().filter(|c| !c.is_whitespace()).collect();
+        let key = format!("{name}=");
+        source.match_indices(&key).any(|(at, _)| {
+            let before = source[..at].chars().last();
+            let word_start = !before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.');
+            word_start && value.is_none_or(|v| source[at + key.len()..].starts_with(v))
+        })
     }
 
     pub fn finding(&self, rule: &str, severity: Severity, line: u32, message: String) -> Finding {
@@ -435,10 +478,18 @@ fn embedded_code(dist: &Dist, file: &PyFile, allowed: u64, out: &mut Vec<Finding
         if !looks_like_code {
             continue;
         }
-        let facts = dist.analysis.analyze(code.as_bytes(), allowed.saturating_sub(work));
+        let mut facts = dist.analysis.analyze(code.as_bytes(), allowed.saturating_sub(work));
         work += facts.work;
         if facts.out_of_budget {
             return (work, true);
+        }
+        // The string's top level runs where the file runs the string: in a
+        // function that nothing on import calls, it runs when that function does.
+        if let Some(function) = (!hidden).then(|| run_later_by(file, line)).flatten() {
+            for call in &mut facts.calls {
+                call.scope = Scope::Function;
+                call.function.get_or_insert_with(|| function.clone());
+            }
         }
         let import_time = reach::ImportTime::of(&facts, &code);
         let inner = PyFile { path: file.path, text: &code, role: file.role, facts, archive: file.archive, root: file.root, import_time };
@@ -458,6 +509,23 @@ fn embedded_code(dist: &Dist, file: &PyFile, allowed: u64, out: &mut Vec<Finding
         }
     }
     (work, false)
+}
+
+/// When the string constant on `line` is assigned to a name (`SENDER =
+/// """…"""`) that only calls in functions use, and none of those functions
+/// runs on install or import: the function that runs it
+/// (`Popen([sys.executable, "-c", SENDER])` in `_spawn_sender`). None when
+/// the string is used at the top level, in a function the top level runs,
+/// or anywhere but in a call's arguments (an alias could run it anywhere).
+fn run_later_by(file: &PyFile, line: u32) -> Option<String> {
+    let assigned =
+        file.line(line).split_once('=').map(|(name, _)| name.trim()).filter(|n| !n.is_empty() && n.chars().all(|c| c.is_alphanumeric() || c == '_'))?;
+    let word_count = |text: &str| text.split(|c: char| !(c.is_alphanumeric() || c == '_')).filter(|w| *w == assigned).count();
+    let users: Vec<&Call> = file.calls().filter(|c| c.arg_texts.iter().any(|a| word_count(a) > 0)).collect();
+    let in_calls: usize = users.iter().map(|c| c.arg_texts.iter().map(|a| word_count(a)).sum::<usize>()).sum();
+    let mentions = word_count(file.text).saturating_sub(1);
+    let later = !users.is_empty() && in_calls >= mentions && users.iter().all(|c| c.scope == Scope::Function && !file.runs_now(c));
+    later.then(|| users[0].function.clone()).flatten()
 }
 
 /// The program of a shell command that runs Python on one (`python3 -c

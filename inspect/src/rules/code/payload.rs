@@ -69,12 +69,64 @@ const DOWNLOAD_CRADLES: [&str; 11] = [
     "frombase64string",
 ];
 
+/// Functions of the codec modules that encode, compress or checksum: a
+/// `.decode("ascii")` of what they return turns bytes into text (a token,
+/// a base64 argument handed to another program), it unpacks no payload.
+const ENCODERS: [&str; 19] = [
+    "base64.b64encode",
+    "base64.b32encode",
+    "base64.b16encode",
+    "base64.b85encode",
+    "base64.a85encode",
+    "base64.encodebytes",
+    "base64.urlsafe_b64encode",
+    "base64.standard_b64encode",
+    "codecs.encode",
+    "zlib.compress",
+    "zlib.crc32",
+    "bz2.compress",
+    "lzma.compress",
+    "marshal.dumps",
+    "binascii.hexlify",
+    "binascii.b2a_base64",
+    "binascii.b2a_hex",
+    "binascii.crc32",
+    "binascii.b2a_uu",
+];
+
+/// True when data flowing into `call` is decoded first: a decoder, `chr`
+/// codes, or a decoding method next to a codec module's function that is
+/// not an encoder (`zlib.decompressobj().decompress`).
 fn decodes(call: &Call) -> bool {
+    const CODEC_MODULES: [&str; 7] = ["base64.*", "zlib.*", "marshal.*", "codecs.*", "binascii.*", "lzma.*", "bz2.*"];
+    let unpacking_codec = call
+        .inner_calls
+        .iter()
+        .any(|c| CODEC_MODULES.iter().any(|m| crate::python::matches_name(c, m)) && !ENCODERS.iter().any(|e| crate::python::matches_name(c, e)));
     call.inner_has(&DECODERS)
         || call.inner_has(&["operator.xor"])
         || call.inner_has(&["chr"])
-        || call.inner_has(&[".decode", ".decompress", ".b64decode", ".loads", ".unhexlify", ".fromhex"])
-            && call.inner_has(&["base64.*", "zlib.*", "marshal.*", "codecs.*", "binascii.*", "lzma.*", "bz2.*"])
+        || call.inner_has(&[".decode", ".decompress", ".b64decode", ".loads", ".unhexlify", ".fromhex"]) && unpacking_codec
+}
+
+/// `subprocess.run(["gh", "api", f"repos/{repo}/commits/{sha}"])`, where
+/// `sha` was decoded out of a signed statement: the program is a constant
+/// named first in an argument list, and it is no shell, interpreter,
+/// downloader or Windows launcher, so decoded data only fills its
+/// arguments; it is not the command. (`os.system(b64decode(…))` and
+/// `[sys.executable, "-c", …]` are commands; so is a list run with
+/// `shell=True`, which the caller checks.)
+fn decoded_only_into_arguments(call: &Call) -> bool {
+    const LAUNCHERS: [&str; 11] = ["cmd", "start", "mshta", "rundll32", "regsvr32", "wscript", "cscript", "certutil", "bitsadmin", "schtasks", "osascript"];
+    let Some(list) = call.arg_texts.first().and_then(|a| a.trim().strip_prefix('[')) else { return false };
+    let first = list.split(',').next().unwrap_or("").trim();
+    let unquoted = ['"', '\''].iter().find_map(|q| first.strip_prefix(*q).and_then(|p| p.strip_suffix(*q)));
+    let Some(program) = unquoted.filter(|p| !p.is_empty() && !p.contains(char::is_whitespace)).map(shell::program_name) else { return false };
+    let runs_code = shell::INTERPRETERS.contains(&program.as_str())
+        || program.starts_with("python")
+        || shell::DOWNLOADERS.contains(&program.as_str())
+        || LAUNCHERS.contains(&program.as_str());
+    !runs_code
 }
 
 fn fetches(call: &Call) -> bool {
@@ -138,12 +190,12 @@ pub fn run(file: &PyFile, out: &mut Vec<Finding>) {
         }
         if is_process(call) {
             if decodes(call) || call.reversed {
-                out.push(file.finding(
-                    "payload/exec-decoded",
-                    file.weigh(Severity::Critical),
-                    call.line,
-                    format!("{}() runs a command that is decoded first: a hidden payload", call.callee),
-                ));
+                let (severity, what) = if decoded_only_into_arguments(call) && !file.has_keyword(call, "shell", Some("True")) {
+                    (Severity::Medium, "gives a program named in the code arguments that are decoded first")
+                } else {
+                    (Severity::Critical, "runs a command that is decoded first: a hidden payload")
+                };
+                out.push(file.finding("payload/exec-decoded", file.weigh(severity), call.line, format!("{}() {what}", call.callee)));
             }
             shell_download(file, call, out);
         }
