@@ -246,3 +246,17 @@ def verify(path, data):
     );
     none(&r, "payload/exec-decoded");
 }
+
+#[test]
+fn a_module_running_the_current_folders_setup_py_is_not_high() {
+    // A migration tool: its top level asks the project it is run in for its version.
+    let r = module(
+        r#"import subprocess, sys
+from pathlib import Path
+setup_py = Path("setup.py")
+if setup_py.exists():
+    current_version = subprocess.check_output([sys.executable, str(setup_py), "--version"]).decode().strip()
+"#,
+    );
+    assert!(worst(&r, "access/process-on-install", MOD).is_none_or(|s| s < High), "{:?}", r.findings);
+}

@@ -348,10 +348,10 @@ fn own_script(file: &PyFile, call: &Call) -> Option<bool> {
     )
 }
 
-/// The Python script a process call runs with the interpreter
-/// (`os.system(f'{sys.executable} "{here}/x.py"')`, `Popen(["python3",
-/// "x.py"])`) when the archive ships no file of that name: what runs on
-/// install is not here to be read (it comes from elsewhere, or is a
+/// The Python script a process call of an install step runs with the
+/// interpreter (`os.system(f'{sys.executable} "{here}/x.py"')`,
+/// `Popen(["python3", "x.py"])`) when the archive ships no file of that
+/// name: what runs on install is not here to be read (it comes from elsewhere, or is a
 /// trigger for something planted before).
 fn unshipped_script(file: &PyFile, call: &Call) -> Option<String> {
     let interpreter = call.arg_texts.first().is_some_and(|a| a.contains("sys.executable"))
@@ -405,7 +405,10 @@ pub fn run(file: &PyFile, out: &mut Vec<Finding>) {
                     && file.facts.command_classes.iter().any(|(c, _)| ["(install)", "(develop)", "(egg_info)"].iter().any(|b| c.ends_with(b)));
             let own_script = own_script(file, call);
             let hidden_python = file.role == Role::Module && starts_python_program(call);
-            let unshipped = unshipped_script(file, call);
+            // Only an install step is expected to find its script in the
+            // archive; a module's top level may run the project it works on
+            // (a migration tool running the current folder's setup.py).
+            let unshipped = if file.role == Role::Module { None } else { unshipped_script(file, call) };
             let severity = if is_suspicious_command(&command) || own_script == Some(true) || pip_installs_from_elsewhere(call) || hidden_python {
                 Severity::High
             } else if let Some(script) = unshipped {
