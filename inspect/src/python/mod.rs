@@ -13,6 +13,7 @@ mod walk;
 
 use std::collections::BTreeSet;
 
+pub(crate) use flow::XOR_DECODE;
 pub use walk::{analyze, analyze_within};
 
 /// Where a call executes.

@@ -99,14 +99,15 @@ const ENCODERS: [&str; 19] = [
 /// not an encoder (`zlib.decompressobj().decompress`).
 fn decodes(call: &Call) -> bool {
     const CODEC_MODULES: [&str; 7] = ["base64.*", "zlib.*", "marshal.*", "codecs.*", "binascii.*", "lzma.*", "bz2.*"];
-    let unpacking_codec = call
-        .inner_calls
-        .iter()
-        .any(|c| CODEC_MODULES.iter().any(|m| crate::python::matches_name(c, m)) && !ENCODERS.iter().any(|e| crate::python::matches_name(c, e)));
+    let unpacking_codec = || {
+        call.inner_calls
+            .iter()
+            .any(|c| CODEC_MODULES.iter().any(|m| crate::python::matches_name(c, m)) && !ENCODERS.iter().any(|e| crate::python::matches_name(c, e)))
+    };
     call.inner_has(&DECODERS)
-        || call.inner_has(&["operator.xor"])
+        || call.inner_has(&[crate::python::XOR_DECODE])
         || call.inner_has(&["chr"])
-        || call.inner_has(&[".decode", ".decompress", ".b64decode", ".loads", ".unhexlify", ".fromhex"]) && unpacking_codec
+        || call.inner_has(&[".decode", ".decompress", ".b64decode", ".loads", ".unhexlify", ".fromhex"]) && unpacking_codec()
 }
 
 /// `subprocess.run(["gh", "api", f"repos/{repo}/commits/{sha}"])`, where
