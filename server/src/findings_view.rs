@@ -92,6 +92,16 @@ fn review_view(note: &ReviewNote, release_id: i64) -> PlaceReview {
     }
 }
 
+/// Each distribution file's kind, by file name.
+pub fn dist_kinds(files: &[FileRow]) -> HashMap<&str, DistKind> {
+    files.iter().map(|f| (f.filename.as_str(), f.dist_kind)).collect()
+}
+
+/// What a verdict on the finding `f` of the distribution `filename` is keyed by.
+pub fn finding_key(kinds: &HashMap<&str, DistKind>, f: &airlock_store::files::FindingRow, filename: &str) -> FindingKey {
+    FindingKey::of(f, kinds.get(filename).copied().unwrap_or(DistKind::Unknown))
+}
+
 /// Group a release's findings into rule cards, most severe first
 /// (suppressed rules last).
 pub fn cards(
@@ -102,13 +112,12 @@ pub fn cards(
     release_id: i64,
     base: &str,
 ) -> Vec<RuleCard> {
-    let kinds: HashMap<&str, DistKind> = files.iter().map(|f| (f.filename.as_str(), f.dist_kind)).collect();
+    let kinds = dist_kinds(files);
     let mut cards: Vec<RuleCard> = Vec::new();
     let mut by_rule: HashMap<String, usize> = HashMap::new();
     // (card, key, line, message) -> place index in that card.
     let mut by_place: HashMap<(usize, FindingKey, Option<i64>, String), usize> = HashMap::new();
     for (f, filename) in findings {
-        let kind = kinds.get(filename.as_str()).copied().unwrap_or(DistKind::Unknown);
         let card_index = *by_rule.entry(f.rule.clone()).or_insert_with(|| {
             cards.push(RuleCard {
                 rule: f.rule.clone(),
@@ -130,7 +139,7 @@ pub fn cards(
             card.finding_ids.push(',');
         }
         card.finding_ids.push_str(&f.id.to_string());
-        let key = FindingKey::of(f, kind);
+        let key = finding_key(&kinds, f, filename);
         let place_key = (card_index, key.clone(), f.line, f.message.clone());
         if let Some(&i) = by_place.get(&place_key) {
             let place = &mut card.places[i];

@@ -26,8 +26,6 @@ pub struct ReleaseDetail {
     pub base_revoked: Option<airlock_store::reading::BaseRevoked>,
     /// Advisories that match this release, worst first.
     pub advisories: Vec<airlock_store::advisories::MatchView>,
-    /// Why a policy last left it for a person, while it awaits review.
-    pub policy_declined: Option<airlock_store::policy::Declined>,
 }
 
 /// Where a release's review stands (see [`ReleaseDetail::review_round`]).
@@ -51,15 +49,25 @@ pub async fn load(state: &AppState, name: &str, version: &str) -> Result<Release
                 not_mirrored: unmirrored::of_release(c, release.id)?,
                 base_revoked: airlock_store::reading::base_revoked(c, Some(&[release.id]))?.remove(&release.id),
                 advisories: airlock_store::advisories::of_release(c, release.id)?,
-                policy_declined: match release.status {
-                    ReleaseStatus::AwaitingReview => airlock_store::policy::last_declined(c, &project.name, &release.version)?,
-                    _ => None,
-                },
                 project,
                 release,
             })
         })
         .await
+}
+
+/// Why a policy last left a release for a person, while it awaits review
+/// (read by the release page and the API only, not by every loader).
+pub fn policy_declined(
+    conn: &mut airlock_store::AnyConnection,
+    status: ReleaseStatus,
+    project: &str,
+    version: &str,
+) -> Result<Option<airlock_store::policy::Declined>, StoreError> {
+    match status {
+        ReleaseStatus::AwaitingReview => airlock_store::policy::last_declined(conn, project, version),
+        _ => Ok(None),
+    }
 }
 
 impl ReleaseDetail {

@@ -31,8 +31,12 @@ use airlock_inspect::Severity;
 /// The policy's name, in decisions and the audit log.
 pub const SMALL_UPDATE: &str = "small-update";
 
+/// A policy decides as the user `policy:<name>`.
+const USER_PREFIX: &str = "policy:";
+
 /// The audit action of a policy that weighed a release and left it for a
-/// person; its detail is the reason, shown on the release page and in the API.
+/// person; its actor is the policy's user, its detail the reason, shown on
+/// the release page and in the API.
 pub const DECLINED: &str = "policy.declined";
 
 /// A policy's last word on a release it left for a person.
@@ -108,7 +112,7 @@ pub fn evaluate(policy: &UpdatePolicy, new: &Facts, base: &Facts, lines: i64, bi
 /// The policy's own user: an auditor no one can sign in as (disabled, no
 /// password, a name people cannot take).
 pub(crate) fn policy_user(conn: &mut AnyConnection, name: &str) -> StoreResult<User> {
-    let user = format!("policy:{name}");
+    let user = format!("{USER_PREFIX}{name}");
     if let Some(u) = crate::auth::find_user(conn, &user)? {
         return Ok(u);
     }
@@ -156,13 +160,7 @@ pub fn apply(
     let evidence = match verdict {
         Ok(e) => format!("{e}; base {}", base.version),
         Err(why) => {
-            crate::audit::record(
-                conn,
-                Some(&user.name),
-                DECLINED,
-                &format!("{} {}", project.name, release.version),
-                &format!("{SMALL_UPDATE}: {why}; base {}", base.version),
-            )?;
+            crate::audit::record(conn, Some(&user.name), DECLINED, &format!("{} {}", project.name, release.version), &format!("{why}; base {}", base.version))?;
             return Ok(Err(why));
         }
     };
@@ -180,9 +178,8 @@ pub fn last_declined(conn: &mut AnyConnection, project: &str, version: &str) -> 
         .select((audit_events::at, audit_events::actor, audit_events::detail))
         .first(conn)
         .optional()?;
-    Ok(row.map(|(at, actor, detail)| {
-        let policy = actor.as_deref().and_then(|a| a.strip_prefix("policy:")).unwrap_or(SMALL_UPDATE).to_string();
-        let reason = detail.strip_prefix(&format!("{policy}: ")).unwrap_or(&detail).to_string();
+    Ok(row.map(|(at, actor, reason)| {
+        let policy = actor.as_deref().and_then(|a| a.strip_prefix(USER_PREFIX)).unwrap_or(SMALL_UPDATE).to_string();
         Declined { policy, reason, at }
     }))
 }

@@ -72,22 +72,24 @@ pub async fn release(_auth: Api<Viewer>, state: web::Data<AppState>, path: web::
     let (name, version) = path.into_inner();
     let d = release_detail::load(&state, &name, &version).await?;
     let (release_id, project_id, targets) = (d.release.id, d.project.id, state.config.targets.clone());
+    let (status, project, version) = (d.release.status, d.project.name.clone(), d.release.version.clone());
     // The release's data must come back even when an archive cannot be read.
-    let (audit, closure, reviews) = state
+    let (audit, closure, reviews, policy_declined) = state
         .db(move |c| {
             let audit = crate::review::audit_size(c, release_id)?;
             let reviews = airlock_store::finding_reviews::in_force(c, project_id, release_id)?;
-            Ok((audit, crate::closure_view::load(c, release_id, &targets)?, reviews))
+            let declined = release_detail::policy_declined(c, status, &project, &version)?;
+            Ok((audit, crate::closure_view::load(c, release_id, &targets)?, reviews, declined))
         })
         .await?;
-    let kinds: std::collections::HashMap<i64, airlock_inspect::DistKind> = d.files.iter().map(|f| (f.id, f.dist_kind)).collect();
+    let kinds = crate::findings_view::dist_kinds(&d.files);
     let findings: Vec<_> = d
         .findings
         .iter()
         .map(|(f, filename)| {
             // An auditor's verdict in force on this finding: given on this
             // release, or carried from an earlier one while the line is unchanged.
-            let review = kinds.get(&f.file_id).and_then(|kind| reviews.get(&airlock_store::finding_reviews::FindingKey::of(f, *kind)));
+            let review = reviews.get(&crate::findings_view::finding_key(&kinds, f, filename));
             json!({
                 "id": f.id, "distribution": filename, "rule": f.rule, "severity": f.severity, "file": f.path,
                 "line": f.line, "message": f.message, "snippet": f.snippet,
@@ -116,7 +118,7 @@ pub async fn release(_auth: Api<Viewer>, state: web::Data<AppState>, path: web::
         // Distinct auditors this release needs (`approvals_required`, the four-eyes rule).
         "approvals_required": state.review_policy().approvals_needed(d.release.max_severity),
         // While it awaits review: why an auto-approval policy left it for a person (`policy`, `reason`, `at` in ms).
-        "policy_declined": d.policy_declined,
+        "policy_declined": policy_declined,
         "requested_by": d.release.requested_by,
         // How it was asked for: request, import, miss, watch or dependency.
         "request_source": d.release.request_source,

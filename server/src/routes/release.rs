@@ -210,13 +210,23 @@ pub async fn page(
     let dep_names: Vec<String> = requires_dist.iter().filter_map(|r| airlock_store::domain::requirement_name(r)).collect();
     let (release_id, targets) = (detail.release.id, state.config.targets.clone());
     let (project_id, project_name) = (detail.project.id, detail.project.name.clone());
-    let (known, audit, closure, yank, reviews, suppressed) = state
+    let (release_status, release_version) = (detail.release.status, detail.release.version.clone());
+    let (known, audit, closure, yank, reviews, suppressed, policy_declined) = state
         .db(move |c| {
+            let policy_declined = release_detail::policy_declined(c, release_status, &project_name, &release_version)?;
             let reviews = finding_reviews::in_force(c, project_id, release_id)?;
             let suppressed = suppressions::of_project(c, &project_name)?;
             let known = releases::statuses_by_project(c, &dep_names)?;
             let audit = review::audit_size(c, release_id)?;
-            Ok((known, audit, closure_view::load(c, release_id, &targets)?, airlock_store::index::yank_of(c, release_id)?, reviews, suppressed))
+            Ok((
+                known,
+                audit,
+                closure_view::load(c, release_id, &targets)?,
+                airlock_store::index::yank_of(c, release_id)?,
+                reviews,
+                suppressed,
+                policy_declined,
+            ))
         })
         .await?;
     let extras = detail.release.extras();
@@ -341,7 +351,7 @@ pub async fn page(
         max_severity: detail.release.max_severity,
         risk_score: detail.release.risk_score,
         possible_typosquat_of: detail.release.possible_typosquat_of,
-        policy_declined: detail.policy_declined.map(|d| (d.policy, d.reason, format_time(d.at))),
+        policy_declined: policy_declined.map(|d| (d.policy, d.reason, format_time(d.at))),
     })
 }
 
