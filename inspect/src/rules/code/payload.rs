@@ -417,8 +417,14 @@ fn runs_a_file_its_helper_wrote<'a>(file: &'a PyFile<'a>) -> Option<&'a Call> {
     let takes_from_helper = |start: &Call, path: &str| {
         file.calls().any(|c| {
             c.function == start.function
-                && helpers.iter().any(|(helper, _)| c.function.as_deref() != Some(*helper) && (c.callee == *helper || c.callee.ends_with(&format!(".{helper}"))))
-                && file.line(c.line).trim_start().strip_prefix(path).is_some_and(|rest| rest.trim_start().starts_with('=') && !rest.trim_start().starts_with("=="))
+                && helpers
+                    .iter()
+                    .any(|(helper, _)| c.function.as_deref() != Some(*helper) && (c.callee == *helper || c.callee.ends_with(&format!(".{helper}"))))
+                && file
+                    .line(c.line)
+                    .trim_start()
+                    .strip_prefix(path)
+                    .is_some_and(|rest| rest.trim_start().starts_with('=') && !rest.trim_start().starts_with("=="))
         })
     };
     file.calls().filter(|c| is_process(c)).find(|start| script_of(start).is_some_and(|path| is_plain_name(path) && takes_from_helper(start, path)))

@@ -185,6 +185,23 @@ fn matches_a_token(text: &str) -> bool {
                 // `FileSystem(`, `empty.`, `my_requests.`: not the name screened.
                 continue;
             }
+            if WORD_START.contains(&token) && (bytes[..start].ends_with(b"def ") || inside_a_url(bytes, start)) {
+                // `def system(self)` defines a method; `…/spot-fleet-requests.html` is an address.
+                continue;
+            }
+            if token.ends_with('.') && !bytes.get(end).is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_') {
+                // A module's attribute follows its dot: `requests.` ending a sentence of a docstring is prose.
+                continue;
+            }
+            if token.ends_with('.') && ["setter", "getter", "deleter"].iter().any(|p| bytes[end..].starts_with(p.as_bytes())) {
+                // `@requests.setter`: a property named like the module.
+                continue;
+            }
+            if (token.starts_with('.') || token == "currentversion") && start > 0 && bytes[start - 1].is_ascii_alphanumeric() {
+                // `public.ecr.aws/` is a host name, not the hidden folder `~/.aws/`;
+                // `NoncurrentVersion` is no registry key `…\CurrentVersion\Run`.
+                continue;
+            }
             return true;
         } else if bytes.get(end).is_some_and(|b| b.is_ascii_digit()) {
             // "://" followed by a digit: a URL to a raw IP address.
@@ -192,6 +209,24 @@ fn matches_a_token(text: &str) -> bool {
         }
     }
     false
+}
+
+/// True when the text at `at` is part of a URL: the word it sits in
+/// (back to a blank or a quote) holds `://` before it.
+fn inside_a_url(bytes: &[u8], at: usize) -> bool {
+    let from = at.saturating_sub(300);
+    let word_start =
+        bytes[from..at].iter().rposition(|b| b.is_ascii_whitespace() || matches!(b, b'"' | b'\'' | b'(' | b'<' | b'[')).map_or(from, |i| from + i + 1);
+    bytes[word_start..at].windows(3).any(|w| w == b"://")
+}
+
+/// A long line of prose (a docstring paragraph, a generated description):
+/// words between single blanks, no tab, no word of 200 characters, under
+/// the long-line rule's length. Packed code, one-line blobs and code spelled
+/// in blank space are none of these.
+fn is_prose(line: &str) -> bool {
+    let line = line.trim_start();
+    line.len() <= 20_000 && !line.contains('\t') && !line.contains("        ") && line.split(' ').all(|word| word.len() < 200)
 }
 
 /// The line screen: shapes no fixed token can catch. Long lines (packed
@@ -202,7 +237,7 @@ fn text_shapes(text: &str) -> bool {
     let mut blob_run = 0;
     let mut statement = String::new();
     for line in text.lines() {
-        if line.len() > 1000 {
+        if line.len() > 1000 && !is_prose(line) {
             return true;
         }
         if is_blob_line(line) {
@@ -260,12 +295,20 @@ fn imports_another(statement: &str) -> bool {
     imports_a_screened_name(&statement.replace("builtins", " "))
 }
 
-/// A line that is nothing but base64 or hex (give or take quotes, commas
-/// and continuation marks): one line of a wrapped blob.
+/// A line that is nothing but base64 or hex (give or take quotes and
+/// continuation marks): one line of a wrapped blob, one string spread over
+/// lines (`'…' \`, `'…' +`, or parts side by side in parentheses). A line
+/// that ends its string with a comma is an element of a list or call, a
+/// string of its own (generated code lists long names in `__all__`), and a
+/// blob line has a digit (40 characters of base64 or hex without one are a
+/// chance of about one in a thousand; `'ActionConnectorAuthorizationCodeGrantDetailsArgsDict'` has none).
 fn is_blob_line(line: &str) -> bool {
+    if line.trim_end().ends_with(',') {
+        return false;
+    }
     let t = line.trim().trim_matches(|c: char| matches!(c, '"' | '\'' | ',' | '\\' | '+' | '(' | ')' | ' '));
     let t = t.strip_prefix(['b', 'B']).filter(|r| r.starts_with(['"', '\''])).map(|r| &r[1..]).unwrap_or(t);
-    t.len() >= 40 && t.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'-' | b'_'))
+    t.len() >= 40 && t.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'-' | b'_')) && t.bytes().any(|b| b.is_ascii_digit())
 }
 
 /// True when the line holds a run of token characters shaped like a Discord bot token.
@@ -314,5 +357,36 @@ mod tests {
         assert!(worth_parsing(&format!("BLOB = \"\"\"\n{}\"\"\"\n", format!("{line}\n").repeat(14))));
         assert!(!worth_parsing(&format!("BLOB = \"\"\"\n{}\"\"\"\n", format!("{line}\n").repeat(3))));
         assert!(worth_parsing("TOKEN = 'MTk4NjIyNDgzNDcxOTI1MjQ4.Gh7a2b.fakefakefakefakefakefakefake12'\n"));
+    }
+
+    #[test]
+    fn generated_sdk_prose_and_name_lists_are_not_worth_parsing() {
+        // Docstrings of generated SDKs: a sentence ending in "requests.", an address, a long paragraph.
+        assert!(!worth_parsing("def f():\n    \"\"\"Each copy can serve inference requests.\"\"\"\n"));
+        assert!(!worth_parsing("\"\"\"See https://docs.example.com/guide/spot-fleet-requests.html for more.\"\"\"\n"));
+        let paragraph = "The delivery mode of log messages from the container to the log driver. ".repeat(20);
+        assert!(!worth_parsing(&format!("class A:\n    \"\"\"\n        + mode {paragraph}\n    \"\"\"\n")));
+        // Properties and hosts named like screened modules and paths.
+        assert!(!worth_parsing("class A:\n    @requests.setter\n    def requests(self, v):\n        pass\n    def system(self):\n        return 1\n"));
+        assert!(!worth_parsing("IMAGE = 'public.ecr.aws/registry/repo'\nNAMES = ['BucketNoncurrentVersionExpiration']\n"));
+        // `__all__` of generated code: long names, some with digits, one to a line.
+        let names: String = (0..40).map(|i| format!("    'OAuth2CredentialProviderConfigInputArgs{i}Dict',\n")).collect();
+        assert!(!worth_parsing(&format!("__all__ = [\n{names}]\n")));
+    }
+
+    #[test]
+    fn the_code_those_refinements_pass_by_is_still_worth_parsing() {
+        assert!(worth_parsing("r = requests.get(URL)\n"));
+        assert!(worth_parsing("s = socket.socket()\n"));
+        assert!(worth_parsing("os.system('id')\n"));
+        assert!(worth_parsing("p = os.path.expanduser('~/.aws/credentials')\n"));
+        assert!(worth_parsing("KEY = r'Software\\Microsoft\\Windows\\CurrentVersion\\Run'\n"));
+        // A long line that is no prose: packed code, a one-line blob, bits spelled in blanks.
+        assert!(worth_parsing(&format!("x = '{}'\n", "ab1+".repeat(300))));
+        assert!(worth_parsing(&format!("x = '{}'\n", " \t".repeat(600))));
+        assert!(worth_parsing(&format!("{}\n", "_0x1a=_0x2b[0x3c]^_0x4d;".repeat(60))));
+        // A blob wrapped over lines, one string in parentheses.
+        let line = "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5ejAxMjM0NTY3";
+        assert!(worth_parsing(&format!("BLOB = (\n{})\n", format!("    '{line}'\n").repeat(14))));
     }
 }
