@@ -96,6 +96,20 @@ pub fn is_process_callee(callee: &str) -> bool {
     PROCESS.iter().any(|n| matches_name(callee, n)) || module_function("subprocess.") || module_function("os.exec") || module_function("os.spawn")
 }
 
+/// Calls that run a function they are given (as `target=` or first argument).
+/// (`atexit.register` is left out: exit handlers clean up, and run last.)
+pub const RUNNERS: [&str; 9] = [
+    "threading.Thread",
+    "Thread",
+    "threading.Timer",
+    "multiprocessing.Process",
+    "Process",
+    "asyncio.run",
+    "asyncio.create_task",
+    "asyncio.get_event_loop().run_until_complete",
+    "loop.run_until_complete",
+];
+
 /// A string constant in the code.
 #[derive(Debug, Clone)]
 pub struct Literal {

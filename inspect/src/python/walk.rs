@@ -543,25 +543,8 @@ impl<'a> Walker<'a> {
     /// hand to calls that keep them rather than run them now (see
     /// [`Call::deferred_calls`]).
     fn deferred_calls(&self, call: Node) -> BTreeSet<String> {
-        /// Calls that run a function argument before they return, or start it.
-        const APPLIERS: [&str; 16] = [
-            "map",
-            "filter",
-            "sorted",
-            "min",
-            "max",
-            "functools.reduce",
-            "reduce",
-            "threading.Thread",
-            "Thread",
-            "threading.Timer",
-            "multiprocessing.Process",
-            "Process",
-            "asyncio.run",
-            "asyncio.create_task",
-            "loop.run_until_complete",
-            "asyncio.get_event_loop().run_until_complete",
-        ];
+        /// Builtins that call a function argument before they return ([`super::RUNNERS`] start one).
+        const APPLIERS: [&str; 7] = ["map", "filter", "sorted", "min", "max", "functools.reduce", "reduce"];
         let (mut deferred, mut now) = (BTreeSet::new(), BTreeSet::new());
         // (node, inside a kept lambda, the call whose argument list holds it)
         let mut stack: Vec<(Node, bool, Node)> = Vec::new();
@@ -577,7 +560,7 @@ impl<'a> Walker<'a> {
                 let applied = holder
                     .child_by_field_name("function")
                     .and_then(|f| self.resolve(f))
-                    .is_some_and(|(callee, _)| APPLIERS.iter().any(|a| super::matches_name(&callee, a)));
+                    .is_some_and(|(callee, _)| APPLIERS.iter().chain(super::RUNNERS.iter()).any(|a| super::matches_name(&callee, a)));
                 kept |= !applied;
             }
             let mut holder = holder;

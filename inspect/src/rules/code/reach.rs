@@ -16,27 +16,13 @@
 
 use std::collections::HashSet;
 
-use crate::python::{Call, Facts, Scope};
+use crate::python::{Call, Facts, Scope, RUNNERS};
 
 /// The functions of a file that run on import.
 #[derive(Debug, Default)]
 pub struct ImportTime {
     functions: HashSet<String>,
 }
-
-/// Calls that run a function they are given (as `target=` or first argument).
-/// (`atexit.register` is left out: exit handlers clean up, and run last.)
-const RUNNERS: [&str; 9] = [
-    "threading.Thread",
-    "Thread",
-    "threading.Timer",
-    "multiprocessing.Process",
-    "Process",
-    "asyncio.run",
-    "asyncio.create_task",
-    "asyncio.get_event_loop().run_until_complete",
-    "loop.run_until_complete",
-];
 
 impl ImportTime {
     /// Only the file's own functions count, and only through calls the file makes.
