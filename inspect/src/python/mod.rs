@@ -12,6 +12,7 @@ mod resolve;
 mod walk;
 
 use std::collections::BTreeSet;
+use std::rc::Rc;
 
 pub(crate) use flow::XOR_DECODE;
 pub use walk::{analyze, analyze_within};
@@ -40,6 +41,11 @@ pub struct Call {
     /// Resolved callees of every call nested in the arguments, including
     /// those reached through local variables assigned from calls.
     pub inner_calls: BTreeSet<String>,
+    /// Callees of [`Call::inner_calls`] that are called only inside a
+    /// lambda handed to a call that keeps it (a decorator's table of
+    /// callbacks, `register(lambda: fetch())`), not to one that runs it now
+    /// (`map`, `filter`, `sorted`, a thread): they run when the lambda is called.
+    pub deferred_calls: BTreeSet<String>,
     /// Strings the arguments fold to (literals, concatenations, joins, `chr`).
     pub strings: Vec<String>,
     /// True when an argument reverses a sequence (`[::-1]`).
@@ -90,6 +96,20 @@ pub fn is_process_callee(callee: &str) -> bool {
     PROCESS.iter().any(|n| matches_name(callee, n)) || module_function("subprocess.") || module_function("os.exec") || module_function("os.spawn")
 }
 
+/// Calls that run a function they are given (as `target=` or first argument).
+/// (`atexit.register` is left out: exit handlers clean up, and run last.)
+pub const RUNNERS: [&str; 9] = [
+    "threading.Thread",
+    "Thread",
+    "threading.Timer",
+    "multiprocessing.Process",
+    "Process",
+    "asyncio.run",
+    "asyncio.create_task",
+    "asyncio.get_event_loop().run_until_complete",
+    "loop.run_until_complete",
+];
+
 /// A string constant in the code.
 #[derive(Debug, Clone)]
 pub struct Literal {
@@ -101,6 +121,10 @@ pub struct Literal {
     /// `RETURN`, `USAGE`, `*_HELP`), as Ansible-style plugins and CLIs
     /// write them. (Docstrings are not literals at all.)
     pub doc: bool,
+    /// The function whose body holds the string (`<lambda>` for a
+    /// lambda's); None at module or class level. A string written in a
+    /// function's body exists only once that function runs.
+    pub function: Option<Rc<str>>,
 }
 
 /// Everything the rules need to know about one Python file.
@@ -114,8 +138,16 @@ pub struct Facts {
     pub dunder_assignments: Vec<(String, u32)>,
     /// Parameter names of each function defined in the file (not `self`/`cls`).
     pub parameters: std::collections::HashMap<String, Vec<String>>,
+    /// Names defined only as methods (a `def` directly in a class body),
+    /// never as a function of the module: a bare call of such a name
+    /// (`open(path)`) is a builtin or an import, not the method.
+    pub methods_only: std::collections::HashSet<String>,
     /// Classes that subclass setuptools/distutils commands, with the line.
     pub command_classes: Vec<(String, u32)>,
+    /// Classes that subclass setuptools/distutils `Command` itself (a new
+    /// command, not an override of a standard one), with their first and
+    /// last lines.
+    pub new_commands: Vec<(String, u32, u32)>,
     /// True when tree-sitter found syntax errors (still analysed, best effort).
     pub syntax_errors: bool,
     /// Work the analysis spent, in units of syntax nodes visited (by the

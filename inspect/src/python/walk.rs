@@ -65,6 +65,9 @@ pub(super) struct Walker<'a> {
     pub(super) functions: HashMap<String, BTreeSet<String>>,
     /// Parameter names of each local function.
     params: HashMap<String, Vec<String>>,
+    /// Names defined by a `def` in a class body, and by one anywhere else.
+    method_names: HashSet<String>,
+    function_names: HashSet<String>,
     /// Local functions that start a process with one of their parameters
     /// (`def run(cmd): subprocess.Popen(cmd)`), and the process call.
     process_helpers: HashMap<String, String>,
@@ -109,6 +112,8 @@ pub fn analyze_within(src: &[u8], budget: u64) -> Facts {
         current: None,
         functions: HashMap::new(),
         params: HashMap::new(),
+        method_names: HashSet::new(),
+        function_names: HashSet::new(),
         process_helpers: HashMap::new(),
         hidden_aliases: HashSet::new(),
         resolved: RefCell::new(HashMap::new()),
@@ -174,6 +179,7 @@ pub fn analyze_within(src: &[u8], budget: u64) -> Facts {
     w.facts.out_of_budget |= w.work.exhausted();
     w.facts.work = w.work.spent.get();
     w.facts.parameters = std::mem::take(&mut w.params);
+    w.facts.methods_only = w.method_names.difference(&w.function_names).cloned().collect();
     w.facts
 }
 
@@ -189,6 +195,8 @@ struct Context {
     /// The innermost enclosing function.
     function: Option<Rc<str>>,
     main_guard: bool,
+    /// Directly in a class body (not in one of its methods): a `def` here is a method.
+    class_body: bool,
 }
 
 /// The literal pieces of an f-string (its text outside the interpolations).
@@ -427,6 +435,12 @@ impl<'a> Walker<'a> {
             "function_definition" => {
                 let name = node.child_by_field_name("name").map(|n| self.text(n)).unwrap_or_default();
                 ctx.function = Some(Rc::from(name));
+                if ctx.class_body {
+                    self.method_names.insert(name.to_string());
+                } else {
+                    self.function_names.insert(name.to_string());
+                }
+                ctx.class_body = false;
                 if let Some(parameters) = node.child_by_field_name("parameters") {
                     let mut cursor = parameters.walk();
                     let names: Vec<String> = parameters
@@ -439,7 +453,11 @@ impl<'a> Walker<'a> {
                     self.params.insert(name.to_string(), names);
                 }
             }
-            "lambda" => ctx.function = ctx.function.or(Some(Rc::from("<lambda>"))),
+            "lambda" => {
+                ctx.function = ctx.function.or(Some(Rc::from("<lambda>")));
+                ctx.class_body = false;
+            }
+            "class_definition" => ctx.class_body = true,
             "if_statement" if self.is_main_guard(node) => ctx.main_guard = true,
             _ => {}
         }
@@ -460,6 +478,7 @@ impl<'a> Walker<'a> {
             scope: Scope::Module,
             function: None,
             inner_calls: BTreeSet::new(),
+            deferred_calls: BTreeSet::new(),
             strings: Vec::new(),
             reversed: false,
             dynamic: false,
@@ -494,6 +513,9 @@ impl<'a> Walker<'a> {
                 call.reversed |= taint.reversed;
             }
         }
+        if call.arg_texts.iter().any(|a| a.contains("lambda")) {
+            call.deferred_calls = self.deferred_calls(node);
+        }
         if let Some(function) = ctx.function.as_deref() {
             // A helper that starts a process with what its caller passes in.
             let passes_parameter = || {
@@ -515,6 +537,50 @@ impl<'a> Walker<'a> {
             return;
         }
         self.facts.calls.push(call);
+    }
+
+    /// The callees called only inside lambdas that the arguments of `call`
+    /// hand to calls that keep them rather than run them now (see
+    /// [`Call::deferred_calls`]).
+    fn deferred_calls(&self, call: Node) -> BTreeSet<String> {
+        /// Builtins that call a function argument before they return ([`super::RUNNERS`] start one).
+        const APPLIERS: [&str; 7] = ["map", "filter", "sorted", "min", "max", "functools.reduce", "reduce"];
+        let (mut deferred, mut now) = (BTreeSet::new(), BTreeSet::new());
+        // (node, inside a kept lambda, the call whose argument list holds it)
+        let mut stack: Vec<(Node, bool, Node)> = Vec::new();
+        if let Some(args) = call.child_by_field_name("arguments") {
+            stack.push((args, false, call));
+        }
+        while let Some((node, kept, holder)) = stack.pop() {
+            if !self.work.charge(1) {
+                break;
+            }
+            let mut kept = kept;
+            if node.kind() == "lambda" {
+                let applied = holder
+                    .child_by_field_name("function")
+                    .and_then(|f| self.resolve(f))
+                    .is_some_and(|(callee, _)| APPLIERS.iter().chain(super::RUNNERS.iter()).any(|a| super::matches_name(&callee, a)));
+                kept |= !applied;
+            }
+            let mut holder = holder;
+            if node.kind() == "call" {
+                if let Some((callee, _)) = node.child_by_field_name("function").and_then(|f| self.resolve(f)) {
+                    if kept {
+                        deferred.insert(callee)
+                    } else {
+                        now.insert(callee)
+                    };
+                }
+                holder = node;
+            }
+            let mut cursor = node.walk();
+            for child in node.named_children(&mut cursor) {
+                stack.push((child, kept, holder));
+            }
+        }
+        deferred.retain(|c| !now.contains(c));
+        deferred
     }
 
     fn decode_through_helper(&self, call: Node, strings: &mut Vec<String>) {
@@ -555,7 +621,7 @@ impl<'a> Walker<'a> {
         let value = if node.kind() == "string" { string_literal(node, self.src) } else { fold(node, self.src, 0) };
         if let Some(value) = value.filter(|v| !v.is_empty()) {
             let doc = parent.is_some_and(|p| self.documents(p));
-            self.facts.literals.push(Literal { value, line: line_of(node), doc });
+            self.facts.literals.push(Literal { value, line: line_of(node), doc, function: self.current.clone() });
         }
     }
 
@@ -571,7 +637,7 @@ impl<'a> Walker<'a> {
         }
         let Some(text) = super::fold::int_codes(node, self.src).map(|codes| codes.into_iter().collect::<String>()) else { return };
         if text.chars().all(|c| (' '..='~').contains(&c)) {
-            self.facts.literals.push(Literal { value: text, line: line_of(node), doc: false });
+            self.facts.literals.push(Literal { value: text, line: line_of(node), doc: false, function: self.current.clone() });
         }
     }
 
@@ -603,9 +669,13 @@ impl<'a> Walker<'a> {
                 continue;
             };
             let last = resolved.rsplit('.').next().unwrap_or(&resolved);
-            if COMMAND_BASES.contains(&last) && (resolved.contains("setuptools") || resolved.contains("distutils") || resolved == last) {
+            let from_setuptools = resolved.contains("setuptools") || resolved.contains("distutils") || resolved == last;
+            if COMMAND_BASES.contains(&last) && from_setuptools {
                 let name = node.child_by_field_name("name").map(|n| self.text(n).to_string()).unwrap_or_default();
                 self.facts.command_classes.push((format!("{name}({last})"), line_of(node)));
+            } else if last == "Command" && from_setuptools {
+                let name = node.child_by_field_name("name").map(|n| self.text(n).to_string()).unwrap_or_default();
+                self.facts.new_commands.push((name, line_of(node), node.end_position().row as u32 + 1));
             }
         }
     }

@@ -5,6 +5,7 @@
 //! test helper never runs on an install.
 
 pub mod access;
+mod commands;
 mod hiding;
 pub mod payload;
 mod prefilter;
@@ -272,6 +273,8 @@ pub struct PyFile<'a> {
     pub root: &'a str,
     /// The file's functions that its top level calls, directly or through each other.
     pub import_time: reach::ImportTime,
+    /// In setup.py, the lines of its new commands that only a person runs ([`commands::run_by_hand`]).
+    pub by_hand: Vec<(u32, u32)>,
 }
 
 impl PyFile<'_> {
@@ -291,9 +294,11 @@ impl PyFile<'_> {
 
     /// True when `call` runs on install or import: at a scope that does, or
     /// in a module's function that its top level calls (`main()` at the
-    /// bottom of the file, a thread started on import).
+    /// bottom of the file, a thread started on import). Not in a new
+    /// command of setup.py that only a person runs.
     pub fn runs_now(&self, call: &Call) -> bool {
-        self.runs_on_install_or_import(call.scope) || self.role == Role::Module && self.import_time.runs(call)
+        let by_hand = self.by_hand.iter().any(|(first, last)| (*first..=*last).contains(&call.line));
+        !by_hand && (self.runs_on_install_or_import(call.scope) || self.role == Role::Module && self.import_time.runs(call))
     }
 
     /// The source of a call, from its line to the parenthesis that closes
@@ -430,8 +435,9 @@ fn analyse_file(dist: &Dist, layout: &Layout, member: &crate::archive::Member) -
     let facts = dist.analysis.analyze(content.map_or(text.as_bytes(), |c| c.as_slice()), dist.analysis.per_file);
     let mut work = facts.work;
     let import_time = reach::ImportTime::of(&facts, &text);
-    let file =
-        PyFile { path: &member.path, text: &text, role: role_of(dist, layout, &member.path), facts, archive: dist.archive, root: &dist.root, import_time };
+    let role = role_of(dist, layout, &member.path);
+    let by_hand = if role == Role::SetupScript { commands::run_by_hand(&facts, &text) } else { Vec::new() };
+    let file = PyFile { path: &member.path, text: &text, role, facts, archive: dist.archive, root: &dist.root, import_time, by_hand };
     let mut out = Vec::new();
     payload::run(&file, &mut out);
     access::run(&file, &mut out);
@@ -466,14 +472,15 @@ fn embedded_code(dist: &Dist, file: &PyFile, allowed: u64, out: &mut Vec<Finding
         // One-line programs (`import x;exec(…)`) count as much as multi-line ones.
         .filter(|l| l.value.len() >= 40 && (l.value.contains('\n') || l.value.contains(';')) && !l.doc && !l.value.contains(">>> "))
         // A shell command `python3 -c '<program>'` keeps its program in quotes: that program is the code.
-        .map(|l| (l.line, python_c_program(&l.value).map_or(std::borrow::Cow::Borrowed(l.value.as_str()), std::borrow::Cow::Borrowed), false));
+        .map(|l| (l, python_c_program(&l.value).map_or(std::borrow::Cow::Borrowed(l.value.as_str()), std::borrow::Cow::Borrowed), false));
     let decoded = file
         .facts
         .literals
         .iter()
         .filter(|l| l.value.len() >= 200 && (payload::looks_encoded(&l.value) || whitespace_bits(&l.value).is_some()))
-        .filter_map(|l| Some((l.line, decode_blob(&l.value)?, true)));
-    for (line, code, hidden) in plain.take(16).chain(decoded.take(16)) {
+        .filter_map(|l| Some((l, decode_blob(&l.value)?, true)));
+    for (literal, code, hidden) in plain.take(16).chain(decoded.take(16)) {
+        let line = literal.line;
         let looks_like_code = code.len() <= MAX_PY_BYTES && (code.contains("import ") || code.contains("def ")) && prefilter::worth_parsing(&code);
         if !looks_like_code {
             continue;
@@ -484,15 +491,17 @@ fn embedded_code(dist: &Dist, file: &PyFile, allowed: u64, out: &mut Vec<Finding
             return (work, true);
         }
         // The string's top level runs where the file runs the string: in a
-        // function that nothing on import calls, it runs when that function does.
-        if let Some(function) = (!hidden).then(|| run_later_by(file, line)).flatten() {
+        // function that nothing on import calls, it runs when that function
+        // does. So does a string written in such a function's body, which
+        // exists only once the function runs.
+        if let Some(function) = (!hidden).then(|| run_later_by(file, line).or_else(|| written_in_a_later_function(file, literal))).flatten() {
             for call in &mut facts.calls {
                 call.scope = Scope::Function;
                 call.function.get_or_insert_with(|| function.clone());
             }
         }
         let import_time = reach::ImportTime::of(&facts, &code);
-        let inner = PyFile { path: file.path, text: &code, role: file.role, facts, archive: file.archive, root: file.root, import_time };
+        let inner = PyFile { path: file.path, text: &code, role: file.role, facts, archive: file.archive, root: file.root, import_time, by_hand: Vec::new() };
         let mut found = Vec::new();
         payload::run(&inner, &mut found);
         access::run(&inner, &mut found);
@@ -526,6 +535,14 @@ fn run_later_by(file: &PyFile, line: u32) -> Option<String> {
     let mentions = word_count(file.text).saturating_sub(1);
     let later = !users.is_empty() && in_calls >= mentions && users.iter().all(|c| c.scope == Scope::Function && !file.runs_now(c));
     later.then(|| users[0].function.clone()).flatten()
+}
+
+/// The function of a module whose body holds `literal`, when nothing on
+/// import runs that function (a lambda's body is left out: one may be
+/// called where it is written).
+fn written_in_a_later_function(file: &PyFile, literal: &crate::python::Literal) -> Option<String> {
+    let function = literal.function.as_deref().filter(|f| *f != "<lambda>")?;
+    (file.role == Role::Module && !file.import_time.reaches(function)).then(|| function.to_string())
 }
 
 /// The program of a shell command that runs Python on one (`python3 -c

@@ -6,8 +6,9 @@
 //! surely as one written at the top level; rules that weigh "on import"
 //! ask [`ImportTime::runs`].
 //!
-//! Functions are known by their bare name (methods too: `Dropper.run`,
-//! `self.run` and `run` are one name), as the walk records them. A call
+//! Functions are known by their bare name (methods too: `Dropper.run`
+//! and `self.run` are one name), as the walk records them; a bare call
+//! (`run()`) does not reach a name the file defines only as a method. A call
 //! guarded by `if __name__ == "__main__":` is not a top-level call, nor is
 //! one whose value the module keeps (`VERSION = get_version()`), and a
 //! file that parses a command line at its top level is a script run by
@@ -15,27 +16,13 @@
 
 use std::collections::HashSet;
 
-use crate::python::{Call, Facts, Scope};
+use crate::python::{Call, Facts, Scope, RUNNERS};
 
 /// The functions of a file that run on import.
 #[derive(Debug, Default)]
 pub struct ImportTime {
     functions: HashSet<String>,
 }
-
-/// Calls that run a function they are given (as `target=` or first argument).
-/// (`atexit.register` is left out: exit handlers clean up, and run last.)
-const RUNNERS: [&str; 9] = [
-    "threading.Thread",
-    "Thread",
-    "threading.Timer",
-    "multiprocessing.Process",
-    "Process",
-    "asyncio.run",
-    "asyncio.create_task",
-    "asyncio.get_event_loop().run_until_complete",
-    "loop.run_until_complete",
-];
 
 impl ImportTime {
     /// Only the file's own functions count, and only through calls the file makes.
@@ -91,6 +78,11 @@ impl ImportTime {
         call.scope == Scope::Function && call.function.as_deref().is_some_and(|f| self.functions.contains(f))
     }
 
+    /// True when the function named `function` runs on import.
+    pub fn reaches(&self, function: &str) -> bool {
+        self.functions.contains(function)
+    }
+
     /// True when no function runs on import (most files).
     pub fn is_empty(&self) -> bool {
         self.functions.is_empty()
@@ -111,11 +103,14 @@ fn called_functions<'a>(facts: &'a Facts, call: &'a Call) -> impl Iterator<Item 
         let (owner, last) = name.rsplit_once('.').unwrap_or(("", name));
         let first = owner.split('.').next().unwrap_or("");
         let imported = !owner.is_empty() && facts.imports.iter().any(|(m, _)| m == first || m == owner);
-        (!last.is_empty() && !imported).then_some(last)
+        // A name called bare (`open(path)`) is the module's function, a
+        // builtin or an import: never a method of that name (`Device.open`).
+        let method = owner.is_empty() && facts.methods_only.contains(last);
+        (!last.is_empty() && !imported && !method).then_some(last)
     };
     let handed = call.is(&RUNNERS).then(|| call.arg_texts.iter().map(String::as_str)).into_iter().flatten();
     std::iter::once(call.callee.as_str())
-        .chain(call.inner_calls.iter().map(String::as_str))
+        .chain(call.inner_calls.iter().filter(|c| !call.deferred_calls.contains(*c)).map(String::as_str))
         .chain(handed.filter(|t| t.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '.')))
         .filter_map(bare)
 }
