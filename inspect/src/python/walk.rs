@@ -670,12 +670,11 @@ impl<'a> Walker<'a> {
             };
             let last = resolved.rsplit('.').next().unwrap_or(&resolved);
             let from_setuptools = resolved.contains("setuptools") || resolved.contains("distutils") || resolved == last;
+            let name = || node.child_by_field_name("name").map(|n| self.text(n).to_string()).unwrap_or_default();
             if COMMAND_BASES.contains(&last) && from_setuptools {
-                let name = node.child_by_field_name("name").map(|n| self.text(n).to_string()).unwrap_or_default();
-                self.facts.command_classes.push((format!("{name}({last})"), line_of(node)));
+                self.facts.command_classes.push((format!("{}({last})", name()), line_of(node)));
             } else if last == "Command" && from_setuptools {
-                let name = node.child_by_field_name("name").map(|n| self.text(n).to_string()).unwrap_or_default();
-                self.facts.new_commands.push((name, line_of(node), node.end_position().row as u32 + 1));
+                self.facts.new_commands.push((name(), line_of(node), node.end_position().row as u32 + 1));
             }
         }
     }

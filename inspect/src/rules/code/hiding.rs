@@ -6,6 +6,9 @@ use crate::python::Call;
 use crate::rules::code::payload::{looks_encoded, EXEC};
 use crate::rules::code::PyFile;
 
+/// Lines longer than this are `hiding/long-line`: minified or packed code.
+pub(super) const LONG_LINE: usize = 20_000;
+
 /// Shannon entropy in bits per byte.
 pub fn entropy(s: &str) -> f64 {
     let mut counts = [0usize; 256];
@@ -47,7 +50,7 @@ pub fn run(file: &PyFile, out: &mut Vec<Finding>) {
         ));
     }
     executable_blob(file, out);
-    if let Some((i, line)) = file.text.lines().enumerate().find(|(_, l)| l.len() > 20_000) {
+    if let Some((i, line)) = file.text.lines().enumerate().find(|(_, l)| l.len() > LONG_LINE) {
         out.push(file.finding(
             "hiding/long-line",
             file.weigh(Severity::Medium),

@@ -305,22 +305,12 @@ fn download_and_run(file: &PyFile, out: &mut Vec<Finding>) {
     /// The three steps must sit close together, as a dropper's do; big
     /// utility modules have all three far apart.
     const WINDOW: u32 = 30;
-    if let Some(start) = runs_the_file_it_wrote(file) {
-        out.push(file.finding(
-            "payload/download-exec",
-            file.weigh(Severity::High),
-            start.line,
-            "downloads a file, writes it to disk and starts that same file: a dropper".into(),
-        ));
-        return;
-    }
-    if let Some(start) = runs_a_file_its_helper_wrote(file) {
-        out.push(file.finding(
-            "payload/download-exec",
-            file.weigh(Severity::High),
-            start.line,
-            "starts an interpreter on the file a helper function downloaded, wrote and returned: a dropper split across functions".into(),
-        ));
+    let dropper = runs_the_file_it_wrote(file).map(|start| (start, "downloads a file, writes it to disk and starts that same file: a dropper")).or_else(|| {
+        runs_a_file_its_helper_wrote(file)
+            .map(|start| (start, "starts an interpreter on the file a helper function downloaded, wrote and returned: a dropper split across functions"))
+    });
+    if let Some((start, message)) = dropper {
+        out.push(file.finding("payload/download-exec", file.weigh(Severity::High), start.line, message.into()));
         return;
     }
     let executable = file.facts.literals.iter().any(|l| {
@@ -417,9 +407,7 @@ fn runs_a_file_its_helper_wrote<'a>(file: &'a PyFile<'a>) -> Option<&'a Call> {
     let takes_from_helper = |start: &Call, path: &str| {
         file.calls().any(|c| {
             c.function == start.function
-                && helpers
-                    .iter()
-                    .any(|(helper, _)| c.function.as_deref() != Some(*helper) && (c.callee == *helper || c.callee.ends_with(&format!(".{helper}"))))
+                && helpers.iter().any(|(helper, _)| c.function.as_deref() != Some(*helper) && c.callee.rsplit('.').next() == Some(*helper))
                 && file
                     .line(c.line)
                     .trim_start()

@@ -226,7 +226,7 @@ fn inside_a_url(bytes: &[u8], at: usize) -> bool {
 /// in blank space are none of these.
 fn is_prose(line: &str) -> bool {
     let line = line.trim_start();
-    line.len() <= 20_000 && !line.contains('\t') && !line.contains("        ") && line.split(' ').all(|word| word.len() < 200)
+    line.len() <= super::hiding::LONG_LINE && !line.contains('\t') && !line.contains("        ") && line.split(' ').all(|word| word.len() < 200)
 }
 
 /// The line screen: shapes no fixed token can catch. Long lines (packed
