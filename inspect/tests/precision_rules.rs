@@ -49,6 +49,22 @@ fn a_hex_digest_of_other_content_is_still_a_changed_file() {
     assert_eq!(max(&r, "metadata/record"), Some(High));
 }
 
+#[test]
+fn metadata_rewritten_after_the_build_is_medium_but_changed_code_stays_high() {
+    // A tool rewrote METADATA after the build (a tag or a description): no code changed.
+    let stale_metadata = |c: &[u8]| b64(&sha2::Sha256::digest(if c == METADATA.as_bytes() { b"older metadata".as_slice() } else { c }));
+    let r = wheel_with_record(&[("acme/__init__.py", "x = 1\n")], stale_metadata);
+    assert_eq!(max(&r, "metadata/record"), Some(Medium));
+    let stale_code = |c: &[u8]| b64(&sha2::Sha256::digest(if c == b"x = 1\n" { b"x = 2\n".as_slice() } else { c }));
+    let r = wheel_with_record(&[("acme/__init__.py", "x = 1\n")], stale_code);
+    assert_eq!(max(&r, "metadata/record"), Some(High));
+    // entry_points.txt installs commands: a change there is a changed program.
+    let ep = "[console_scripts]\nacme = acme:main\n";
+    let stale_entry_points = |c: &[u8]| b64(&sha2::Sha256::digest(if c == ep.as_bytes() { b"[console_scripts]\n".as_slice() } else { c }));
+    let r = wheel_with_record(&[("acme/__init__.py", "x = 1\n"), ("acme-1.0.dist-info/entry_points.txt", ep)], stale_entry_points);
+    assert_eq!(max(&r, "metadata/record"), Some(High));
+}
+
 // ---------------------------------------------------------------- payload/exec-hidden
 
 #[test]

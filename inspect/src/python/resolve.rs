@@ -121,7 +121,7 @@ impl<'a> Walker<'a> {
                                 // `n = "ex" + "ec"` earlier: the variable holds the name.
                                 Some(name) => name,
                                 // A lookup by a plain variable (`getattr(builtins, type_name)`) is ordinary dispatch.
-                                None if matches!(name_arg.kind(), "identifier" | "attribute") => return None,
+                                None if reads_data(name_arg, self.src) => return None,
                                 // Computed in a way that does not fold: unknown, and hidden.
                                 None => "__builtins__.?".to_string(),
                             }
@@ -174,6 +174,30 @@ impl<'a> Walker<'a> {
         }
         let taint = self.variable(self.text(node))?;
         taint.strings.iter().find(|s| CODE_RUNNERS.contains(&s.as_str())).cloned()
+    }
+}
+
+/// A name read from data rather than computed to hide it: a variable or
+/// attribute (`type_name`, `self.kind`), an item of one (`parts[1]`,
+/// `spec["type"]`, `self.argtypes[i][0]`; not a slice, which is how
+/// `"cexe"[::-1]` hides a name), or one of those trimmed or split by a
+/// string method (`d["key_type"].removeprefix("builtins.")`). A
+/// deserializer finding `int` or `list` by name does this; an obfuscator
+/// builds the name from pieces, decodes it or cuts it out of a constant.
+fn reads_data(node: Node, src: &[u8]) -> bool {
+    const TRIMS: [&str; 10] = ["removeprefix", "removesuffix", "strip", "lstrip", "rstrip", "lower", "upper", "split", "rsplit", "get"];
+    match node.kind() {
+        "identifier" | "attribute" => true,
+        "subscript" => {
+            let index_is_slice = node.child_by_field_name("subscript").is_some_and(|i| i.kind() == "slice");
+            !index_is_slice && node.child_by_field_name("value").is_some_and(|v| reads_data(v, src))
+        }
+        "call" => node.child_by_field_name("function").is_some_and(|f| {
+            f.kind() == "attribute"
+                && f.child_by_field_name("attribute").and_then(|a| a.utf8_text(src).ok()).is_some_and(|m| TRIMS.contains(&m))
+                && f.child_by_field_name("object").is_some_and(|o| reads_data(o, src))
+        }),
+        _ => false,
     }
 }
 

@@ -343,9 +343,19 @@ impl<'a> Walker<'a> {
             self.facts.dunder_assignments.push((name.clone(), line_of(node)));
         }
         // `e = eval("\145\166\x61\154")`: e is eval, reached through a computed name.
+        // `exec_ = eval("exec")` spells the name for every reader (Python 2/3
+        // compatible code does it, exec being a statement in Python 2): an alias, not hidden.
         if let Some(runner) = self.code_runner_named_by_eval(right) {
+            let spelled = right
+                .child_by_field_name("arguments")
+                .and_then(|a| a.named_child(0))
+                .is_some_and(|arg| self.text(arg).trim().trim_matches(['"', '\'']) == runner);
             self.set_alias(name.clone(), runner);
-            self.hidden_aliases.insert(name);
+            if spelled {
+                self.hidden_aliases.remove(&name);
+            } else {
+                self.hidden_aliases.insert(name);
+            }
             return;
         }
         self.hidden_aliases.remove(&name);

@@ -107,15 +107,35 @@ pub fn run(dist: &Dist, out: &mut Vec<Finding>) {
         if (hash_differs || size_differs) && mismatches < 20 {
             mismatches += 1;
             let row = text.lines().nth(*line as usize - 1).unwrap_or("");
+            let (severity, what) = if edited_after_build_by_tools(&member.path) {
+                (Severity::Medium, "changed after the wheel was built (tag rewrites and library grafting do this; no Python code changed)")
+            } else {
+                (Severity::High, "changed after the wheel was built")
+            };
             out.push(finding(
                 "metadata/record",
-                Severity::High,
+                severity,
                 &record.path,
                 Some((*line, row)),
-                format!("{} does not match its RECORD entry (hash or size differs): changed after the wheel was built", member.path),
+                format!("{} does not match its RECORD entry (hash or size differs): {what}", member.path),
             ));
         }
     }
+}
+
+/// A file that wheel tools rewrite after the build without touching code:
+/// the `.dist-info` metadata Python does not run (`METADATA`, `WHEEL`,
+/// licences; not `entry_points.txt`, which installs commands) and the
+/// shared libraries grafted into a `*.libs/` folder by a repair tool. A
+/// mismatch there is a sloppy release step; one in code is a changed program.
+fn edited_after_build_by_tools(path: &str) -> bool {
+    let mut parts = path.split('/');
+    let (Some(top), Some(rest)) = (parts.next(), parts.next()) else { return false };
+    let deeper = parts.next().is_some();
+    let metadata = top.ends_with(".dist-info") && !deeper && matches!(rest, "METADATA" | "WHEEL" | "top_level.txt")
+        || top.ends_with(".dist-info") && rest.to_ascii_lowercase().starts_with("licen");
+    let grafted_library = top.ends_with(".libs") && !deeper && (rest.contains(".so") || rest.ends_with(".dll") || rest.ends_with(".dylib"));
+    metadata || grafted_library
 }
 
 /// The core metadata must name the project and version the file name says.

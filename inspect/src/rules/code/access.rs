@@ -9,8 +9,34 @@ use crate::rules::code::payload::is_process;
 use crate::rules::code::{lower, shell, PyFile, Role};
 
 /// Commands that builds legitimately run from setup.py.
-const BUILD_TOOLS: [&str; 16] =
-    ["git", "make", "cmake", "gcc", "g++", "cc", "clang", "pkg-config", "cython", "nvcc", "swig", "sphinx", "npm", "yarn", "cargo", "pip"];
+const BUILD_TOOLS: [&str; 26] = [
+    "git",
+    "make",
+    "cmake",
+    "gcc",
+    "g++",
+    "cc",
+    "clang",
+    "pkg-config",
+    "cython",
+    "nvcc",
+    "swig",
+    "sphinx",
+    "npm",
+    "yarn",
+    "cargo",
+    "pip",
+    "ninja",
+    "meson",
+    "autoreconf",
+    "msgfmt",
+    "protoc",
+    "sbt",
+    "mvn",
+    "gradle",
+    "ant",
+    "go",
+];
 
 /// Calls that do network I/O (constructors of timeouts, limits and the like do not).
 const NETWORK_IO: [&str; 30] = [
@@ -125,68 +151,152 @@ fn names_no_host(call: &Call) -> bool {
     call.arg_texts.first().is_some_and(|a| matches!(a.trim(), "''" | "\"\""))
 }
 
-/// A module that downloads data when it is imported (a word list cached in
-/// the user's folder, a README to render, a dataset's index) rather than a
-/// payload: a GET over https whose answer the code keeps (assigned, opened
-/// `with`, or saved to a path), to no raw IP or collector host, sending
-/// nothing (no body, no secrets or host facts), in a file that starts no
-/// process, runs no code (`exec`, `eval`, `compile`, `__import__`),
-/// changes no file's mode, names no program file (`.exe`, `.py`, …) and
-/// collects nothing about the machine (its user or host name, DNS
-/// lookups, its public address from an address-echo service, a collector
-/// host named anywhere): a dropper runs what it fetched, a beacon throws
-/// the answer away or sends, a probe reports who ran it.
-fn fetches_data_on_import(file: &PyFile, call: &Call) -> bool {
-    const GETS: [&str; 10] = [
-        "requests.get",
-        "requests.Session().get",
-        "httpx.get",
-        "urllib.request.urlopen",
-        "urllib.urlopen",
-        "urllib2.urlopen",
-        "urlopen",
-        "urllib.request.urlretrieve",
-        "urllib.urlretrieve",
-        "urlretrieve",
-    ];
-    const PROGRAM_FILES: [&str; 16] =
-        [".exe", ".dll", ".scr", ".bat", ".cmd", ".ps1", ".vbs", ".msi", ".sh", ".py", ".pyc", ".jar", ".so", ".dylib", ".whl", ".egg"];
-    const RUNS_CODE: [&str; 12] = [
-        "exec",
-        "eval",
-        "compile",
-        "execfile",
-        "__import__",
-        "importlib.import_module",
-        "zipimport.zipimporter",
-        "os.chmod",
-        "os.startfile",
-        "ctypes.CDLL",
-        "ctypes.WinDLL",
-        "marshal.loads",
-    ];
-    if file.role != Role::Module || !call.is(&GETS) {
+/// Calls that fetch a resource by GET.
+const GETS: [&str; 10] = [
+    "requests.get",
+    "requests.Session().get",
+    "httpx.get",
+    "urllib.request.urlopen",
+    "urllib.urlopen",
+    "urllib2.urlopen",
+    "urlopen",
+    "urllib.request.urlretrieve",
+    "urllib.urlretrieve",
+    "urlretrieve",
+];
+
+/// Calls that run code or make a file a program.
+const RUNS_CODE: [&str; 12] = [
+    "exec",
+    "eval",
+    "compile",
+    "execfile",
+    "__import__",
+    "importlib.import_module",
+    "zipimport.zipimporter",
+    "os.chmod",
+    "os.startfile",
+    "ctypes.CDLL",
+    "ctypes.WinDLL",
+    "marshal.loads",
+];
+
+/// A GET over https that only fetches, the part both download exceptions
+/// share ([`fetches_data_on_import`], [`installs_a_fetched_artifact`]):
+/// no body, no query built from data, no secret or host fact in the call,
+/// every address it names (or, when it names none, every address the file
+/// names) https and none a raw IP, a collector or an address-echo host;
+/// the answer is kept (assigned, opened `with`, saved to a path); and the
+/// file collects nothing about the machine (its user or host name, DNS
+/// lookups, its public address). A beacon throws the answer away or
+/// sends; a probe reports who ran it.
+fn only_fetches_over_https(file: &PyFile, call: &Call) -> bool {
+    if !call.is(&GETS) {
         return false;
     }
     // A body, a query built from data, or urlopen's second argument (its data).
     let body = ["data", "json", "files", "params"].iter().any(|k| file.has_keyword(call, k, None))
         || call.is(&["urllib.request.urlopen", "urllib.urlopen", "urllib2.urlopen", "urlopen"])
             && call.arg_texts.len() >= 2
-            && !file.has_keyword(call, "timeout", None);
-    if body || secret_in(call).is_some() {
+            && !["timeout", "context", "cafile", "capath", "cadefault"].iter().any(|k| file.has_keyword(call, k, None));
+    // `"…/resp.php?live=" + env`: a query string completed with a value.
+    let query_from_data = call.arg_texts.first().is_some_and(|a| a.split_once('?').is_some_and(|(_, query)| query.contains('+') || query.contains('{')));
+    let env_only_configures = matches!(secret_in(call).as_deref(), Some("os.getenv()" | "os.environ.get()")) && env_reads_are_build_settings(file);
+    if body || query_from_data || secret_in(call).is_some() && !env_only_configures {
         return false;
     }
     let good_url = |s: &str| {
         let lower = s.to_ascii_lowercase();
-        lower.starts_with("https://") && raw_ip_url(&lower).is_none() && exfil_endpoint(&lower).is_none()
+        lower.starts_with("https://") && raw_ip_url(&lower).is_none() && exfil_endpoint(&lower).is_none() && !FILE_DROPS.iter().any(|h| lower.contains(h))
     };
     let own_urls: Vec<&String> = call.strings.iter().filter(|s| s.contains("://")).collect();
-    let file_urls: Vec<&String> = file.facts.literals.iter().filter(|l| !l.doc && l.value.contains("://")).map(|l| &l.value).collect();
-    let urls_ok = if own_urls.is_empty() { !file_urls.is_empty() && file_urls.iter().all(|u| good_url(u)) } else { own_urls.iter().all(|u| good_url(u)) };
+    let urls_ok = if own_urls.is_empty() {
+        // The address is built elsewhere: every address the file writes, f-strings included.
+        let mut file_urls: Vec<String> = file.facts.literals.iter().filter(|l| !l.doc && l.value.contains("://")).map(|l| l.value.clone()).collect();
+        file_urls.extend(fstring_addresses(file.text));
+        !file_urls.is_empty() && file_urls.iter().all(|u| good_url(u))
+    } else {
+        own_urls.iter().all(|u| good_url(u))
+    };
     let line = file.line(call.line).trim_start();
     let kept = line.split('(').next().is_some_and(|head| head.contains('=')) || line.starts_with("with ") || call.is(&GETS[7..]) && call.arg_texts.len() >= 2;
-    // Who the machine is: its user or host name, or its public address asked
-    // of an address-echo service, is a host fact to send, not data to use.
+    urls_ok && kept && !collects_identity(file)
+}
+
+/// The addresses written as f-strings (`f"https://host/v{VERSION}/x"`,
+/// up to the closing quote), which are no constant literal. Comment lines
+/// are skipped.
+fn fstring_addresses(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for line in text.lines().filter(|l| !l.trim_start().starts_with('#')) {
+        for (at, _) in line.match_indices("://") {
+            let head = &line[..at];
+            let scheme_start = head.rfind(|c: char| !c.is_ascii_alphabetic()).map_or(0, |i| i + 1);
+            let opener = &head[..scheme_start];
+            let quote = opener.chars().next_back();
+            let prefix = opener.trim_end_matches(['"', '\'']).chars().rev().take_while(|c| c.is_ascii_alphabetic()).collect::<String>().to_ascii_lowercase();
+            if matches!(quote, Some('"' | '\'')) && prefix.contains('f') {
+                let rest = &line[scheme_start..];
+                let end = rest.find(quote.unwrap_or('"')).unwrap_or(rest.len());
+                out.push(rest[..end].to_string());
+            }
+        }
+    }
+    out
+}
+
+/// Every environment variable the file reads is named by a constant that
+/// is a build setting (`LIBGPIOD_VERSION`, `LINK_SYSTEM_LIBGPIOD`): no
+/// word of its name is one of a secret, an identity or a location of the
+/// user (`TOKEN`, `KEY`, `USER`, `HOST`, `HOME`, `APPDATA`, …). A build
+/// reading the version to fetch sends the builder's choice, not a secret.
+fn env_reads_are_build_settings(file: &PyFile) -> bool {
+    const PERSONAL: [&str; 24] = [
+        "TOKEN",
+        "KEY",
+        "SECRET",
+        "PASS",
+        "PASSWORD",
+        "PASSWD",
+        "AUTH",
+        "CRED",
+        "CREDENTIALS",
+        "COOKIE",
+        "SESSION",
+        "USER",
+        "USERNAME",
+        "LOGNAME",
+        "HOST",
+        "HOSTNAME",
+        "COMPUTERNAME",
+        "DOMAIN",
+        "HOME",
+        "PROFILE",
+        "APPDATA",
+        "PWD",
+        "AWS",
+        "WEBHOOK",
+    ];
+    file.calls().filter(|c| c.is(&["os.getenv", "os.environ.get", "os.environ.items", "os.environ.copy"])).all(|c| {
+        let name = c.arg_texts.first().filter(|a| plain_quoted(a)).map(|a| a.trim_matches(['"', '\'']).to_ascii_uppercase());
+        name.is_some_and(|n| !n.split(['_', '-']).any(|w| PERSONAL.iter().any(|p| w.starts_with(p))))
+    })
+}
+
+/// A plain string literal as written (`"LIBGPIOD_VERSION"`).
+fn plain_quoted(text: &str) -> bool {
+    let t = text.trim();
+    t.len() >= 2 && (t.starts_with('"') && t.ends_with('"') || t.starts_with('\'') && t.ends_with('\'')) && !t[1..t.len() - 1].contains(['"', '\''])
+}
+
+/// Hosts where anyone can drop a file for a link: payload hosting, not a
+/// project's release channel.
+const FILE_DROPS: [&str; 4] = ["cdn.discordapp.com", "media.discordapp.net", "anonfiles.", "filebin."];
+
+/// The file asks who the machine is: its user or host name, DNS lookups,
+/// its public address from an address-echo service, or names a collector
+/// host. Those are host facts to send, not data to use.
+fn collects_identity(file: &PyFile) -> bool {
     const IDENTITY: [&str; 12] = [
         "os.getlogin",
         "getpass.getuser",
@@ -201,7 +311,8 @@ fn fetches_data_on_import(file: &PyFile, call: &Call) -> bool {
         "os.environ.items",
         "os.environ.copy",
     ];
-    const ADDRESS_ECHO: [&str; 11] = [
+    // Address-echo and IP-logging services: what they answer, or record, is the caller's address.
+    const ADDRESS_ECHO: [&str; 16] = [
         "ipify.org",
         "wtfismyip.com",
         "ifconfig.me",
@@ -213,19 +324,92 @@ fn fetches_data_on_import(file: &PyFile, call: &Call) -> bool {
         "ipapi.co",
         "myexternalip.com",
         "ident.me",
+        "httpbin.org",
+        "iplogger.",
+        "grabify.link",
+        "2no.co",
+        "yip.su",
     ];
-    let collects_identity = file.calls().any(|c| c.is(&IDENTITY))
+    file.calls().any(|c| c.is(&IDENTITY))
         || file.facts.literals.iter().any(|l| {
             let lower = l.value.to_ascii_lowercase();
             !l.doc && (exfil_endpoint(&lower).is_some() || ADDRESS_ECHO.iter().any(|h| lower.contains(h)))
-        });
-    let runs_something = collects_identity || file.calls().any(|c| is_process(c) || c.is(&RUNS_CODE));
+        })
+}
+
+/// A module that downloads data when it is imported (a word list cached in
+/// the user's folder, a README to render, a dataset's index) rather than a
+/// payload: a GET over https that only fetches ([`only_fetches_over_https`]),
+/// in a file that starts no process, runs no code (`exec`, `eval`,
+/// `compile`, `__import__`), changes no file's mode and names no program
+/// file (`.exe`, `.py`, …): a dropper runs what it fetched.
+fn fetches_data_on_import(file: &PyFile, call: &Call) -> bool {
+    const PROGRAM_FILES: [&str; 16] =
+        [".exe", ".dll", ".scr", ".bat", ".cmd", ".ps1", ".vbs", ".msi", ".sh", ".py", ".pyc", ".jar", ".so", ".dylib", ".whl", ".egg"];
+    if file.role != Role::Module || !only_fetches_over_https(file, call) {
+        return false;
+    }
+    let runs_something = file.calls().any(|c| is_process(c) || c.is(&RUNS_CODE));
     // A file name or path (no spaces): `"# Generated by utils.py"` is prose.
     let names_program = file.facts.literals.iter().any(|l| {
         let lower = l.value.trim().to_ascii_lowercase();
         !lower.contains(char::is_whitespace) && PROGRAM_FILES.iter().any(|e| lower.ends_with(e))
     });
-    urls_ok && kept && !runs_something && !names_program
+    !runs_something && !names_program
+}
+
+/// A build step that fetches what it builds or installs as an artifact: a
+/// GET over https that only fetches ([`only_fetches_over_https`]) in a file
+/// that checks what it fetched against a digest (`hashlib`) or unpacks it
+/// (`zipfile`, `tarfile`, `shutil.unpack_archive`): a library's source
+/// tarball, a tool's binary, a browser driver. The address must not name a
+/// script (`.py`, `.ps1`, `.exe`, …), and the file starts no suspicious
+/// process (a shell, a downloader, `os.startfile`) and runs no code it did
+/// not read from a file of its own (`exec(open("version.py").read())` is
+/// a build reading its version). Running what it fetched is judged by
+/// `payload/download-exec` and the process rules.
+fn installs_a_fetched_artifact(file: &PyFile, call: &Call) -> bool {
+    const SCRIPTS: [&str; 9] = [".py", ".pyc", ".pyw", ".ps1", ".bat", ".cmd", ".vbs", ".js", ".sh"];
+    const PROGRAMS: [&str; 4] = [".exe", ".scr", ".dll", ".msi"];
+    const UNPACKS: [&str; 7] = ["zipfile.ZipFile", "ZipFile", "tarfile.open", "tarfile.TarFile", "shutil.unpack_archive", "gzip.open", "lzma.open"];
+    if !matches!(file.role, Role::SetupScript | Role::InstallHelper) || !only_fetches_over_https(file, call) {
+        return false;
+    }
+    let addresses: Vec<String> = call
+        .strings
+        .iter()
+        .chain(file.facts.literals.iter().filter(|l| !l.doc).map(|l| &l.value))
+        .map(|s| s.trim().trim_end_matches(['/', '"', '\'']).to_ascii_lowercase())
+        .filter(|s| s.contains("://"))
+        .collect();
+    let names = |endings: &[&str]| addresses.iter().any(|a| endings.iter().any(|e| a.ends_with(e)));
+    let starts_suspicious =
+        file.calls().any(|c| (is_process(c) && is_suspicious_command(&c.strings.join(" ").to_ascii_lowercase())) || c.is(&["os.startfile"]));
+    let runs_foreign_code = file.calls().any(|c| {
+        c.is(&["exec", "eval", "compile", "execfile", "marshal.loads", "ctypes.CDLL", "ctypes.WinDLL", "zipimport.zipimporter"])
+            && !c.arg_texts.first().is_some_and(|a| a.contains("open("))
+    });
+    // A program file is an artifact only when the build pins its digest; a script never is.
+    let checks_digest = file.calls().any(|c| c.is(&["hashlib.*"]));
+    let unpacks = file.calls().any(|c| c.is(&UNPACKS));
+    let used_as_artifact = if names(&PROGRAMS) { checks_digest } else { checks_digest || unpacks };
+    used_as_artifact && !names(&SCRIPTS) && !starts_suspicious && !runs_foreign_code
+}
+
+/// A network call whose every address is this machine (`127.0.0.1`,
+/// `localhost`, `[::1]`): a client of a local server, reaching no host.
+fn reaches_only_this_machine(call: &Call) -> bool {
+    let hosts: Vec<&str> = call
+        .strings
+        .iter()
+        .filter_map(|s| {
+            let (_, rest) = s.split_once("://")?;
+            let authority = rest.split(['/', '?', '#']).next()?;
+            let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+            Some(if host.starts_with('[') { host.split(']').next().map_or(host, |h| &h[1..]) } else { host.split(':').next().unwrap_or(host) })
+        })
+        .collect();
+    !hosts.is_empty() && hosts.iter().all(|h| matches!(h.to_ascii_lowercase().as_str(), "127.0.0.1" | "localhost" | "::1"))
 }
 
 /// The line of a file write, at build time, into a folder outside the
@@ -309,6 +493,28 @@ fn only_moves_files(command: &str) -> bool {
     !programs.is_empty() && programs.iter().all(|p| FILE_UTILITIES.contains(&p.as_str())) && !command.contains(['`', '$', '|'])
 }
 
+/// `chmod +x bin/compile.sh` on files the archive ships: the build making
+/// its own script runnable. Marking a downloaded or written file
+/// executable names a file that is not here.
+fn chmods_shipped_files(file: &PyFile, command: &str) -> bool {
+    let words: Vec<&str> = command.split_whitespace().collect();
+    let [program, rest @ ..] = words.as_slice() else { return false };
+    // Folder pieces of a path joined at run time (`"/bin/"`) and the
+    // escapes it is cleaned with (`"\\("`) are not targets.
+    let targets: Vec<&str> = rest
+        .iter()
+        .copied()
+        .filter(|w| !w.starts_with(['-', '+']) && !w.chars().all(|c| c.is_ascii_digit()) && !w.ends_with(['/', '\\']) && w.contains(char::is_alphanumeric))
+        .collect();
+    shell::program_name(program) == "chmod"
+        && !targets.is_empty()
+        && !command.contains(['`', '$', '|', ';', '&'])
+        && targets.iter().all(|t| {
+            let name = t.rsplit(['/', '\\']).next().unwrap_or(t);
+            !name.is_empty() && file.archive.members.iter().any(|m| m.path.starts_with(file.root) && m.path.rsplit('/').next() == Some(name))
+        })
+}
+
 /// A command that only asks a program its version (`node -v`, `npm
 /// --version`, an f-string `{tool} -v` whose program is a variable).
 fn is_version_probe(command: &str) -> bool {
@@ -327,20 +533,34 @@ fn is_version_probe(command: &str) -> bool {
 /// that script itself downloads and runs, or pipes into a shell. None when
 /// the call runs no shipped script.
 fn own_script(file: &PyFile, call: &Call) -> Option<bool> {
-    let command = call.strings.join(" ");
-    let first = shell::commands(&command).into_iter().next()?;
-    let mut words = first.words.iter();
+    // An argument list (`["sh", os.path.join(here, "build.sh")]`) is its
+    // words as written; only a command line is read as shell.
+    let words: Vec<String> = if call.arg_texts.first().is_some_and(|a| a.trim_start().starts_with('[')) {
+        call.strings.clone()
+    } else {
+        shell::commands(&call.strings.join(" ")).into_iter().next()?.words
+    };
+    let mut words = words.iter();
     let program = shell::program_name(words.next()?);
     if !shell::INTERPRETERS.contains(&program.as_str()) {
         return None;
     }
-    let script = words.find(|w| !w.starts_with('-'))?;
+    // A folder piece of a path joined at run time (`"/bin/"`), or the
+    // escapes a path is cleaned with (`.replace("(", "\\(")`), names no script.
+    let script = words.find(|w| !w.starts_with('-') && !w.ends_with('/') && w.contains(char::is_alphanumeric))?;
     let rel = script.trim_start_matches("./");
     if rel.is_empty() || rel.starts_with('/') || rel.contains("..") || rel.contains("://") {
         return None;
     }
     let folder = file.path.rsplit_once('/').map_or("", |(d, _)| d);
-    let member = file.archive.member(&format!("{}{rel}", file.root)).or_else(|| file.archive.member(&format!("{folder}/{rel}")))?;
+    // Found where the command says, or, for a path built at run time (`os.path.join(os.getcwd() + "/bin/", "build.sh")`), the one file of that name.
+    let name = rel.rsplit('/').next().unwrap_or(rel);
+    let mut by_name = file.archive.members.iter().filter(|m| m.path.starts_with(file.root) && m.path.rsplit('/').next() == Some(name));
+    let only_of_its_name = match (by_name.next(), by_name.next()) {
+        (Some(m), None) => Some(m),
+        _ => None,
+    };
+    let member = file.archive.member(&format!("{}{rel}", file.root)).or_else(|| file.archive.member(&format!("{folder}/{rel}"))).or(only_of_its_name)?;
     let text = String::from_utf8_lossy(&member.content);
     let lower = text.to_ascii_lowercase();
     Some(
@@ -409,7 +629,12 @@ pub fn run(file: &PyFile, out: &mut Vec<Finding>) {
             // archive; a module's top level may run the project it works on
             // (a migration tool running the current folder's setup.py).
             let unshipped = if file.role == Role::Module { None } else { unshipped_script(file, call) };
-            let severity = if is_suspicious_command(&command) || own_script == Some(true) || pip_installs_from_elsewhere(call) || hidden_python {
+            let marks_own_file_executable = chmods_shipped_files(file, &command);
+            let severity = if is_suspicious_command(&command) && !marks_own_file_executable
+                || own_script == Some(true)
+                || pip_installs_from_elsewhere(call)
+                || hidden_python
+            {
                 Severity::High
             } else if let Some(script) = unshipped {
                 out.push(file.finding(
@@ -429,7 +654,7 @@ pub fn run(file: &PyFile, out: &mut Vec<Finding>) {
                 // pip run in-process to install named packages from the index: what a
                 // `pip install` build step does, behind the resolver's back.
                 Severity::Medium
-            } else if only_moves_files(&command) {
+            } else if only_moves_files(&command) || marks_own_file_executable {
                 // mkdir, cp, rm of the project's own files: a copy step to read, not a payload.
                 Severity::Medium
             } else if is_version_probe(&with_helper_template(file, call, &command)) {
@@ -452,6 +677,15 @@ pub fn run(file: &PyFile, out: &mut Vec<Finding>) {
                 // `urlopen('')` at import warms the library up; it reaches no host.
                 continue;
             }
+            if reaches_only_this_machine(call) {
+                out.push(file.finding(
+                    "access/network-on-install",
+                    Severity::Low,
+                    call.line,
+                    format!("{}() talks to a server on this machine {when}; it reaches no other host", call.callee),
+                ));
+                continue;
+            }
             if fetches_data_on_import(file, call) {
                 out.push(file.finding(
                     "access/network-on-install",
@@ -465,6 +699,16 @@ pub fn run(file: &PyFile, out: &mut Vec<Finding>) {
                     Severity::Medium,
                     call.line,
                     format!("{}() downloads a prebuilt artifact (a release asset or wheel) {when}: what it installs is not in this archive", call.callee),
+                ));
+            } else if installs_a_fetched_artifact(file, call) {
+                out.push(file.finding(
+                    "access/network-on-install",
+                    Severity::Medium,
+                    call.line,
+                    format!(
+                        "{}() downloads an artifact over https {when} and checks or unpacks it, sending nothing: what it builds or installs is not in this archive",
+                        call.callee
+                    ),
                 ));
             } else {
                 out.push(file.finding("access/network-on-install", Severity::High, call.line, format!("{}() reaches the network {when}", call.callee)));
@@ -704,12 +948,18 @@ fn literal_rules(file: &PyFile, out: &mut Vec<Finding>) {
         if let Some((endpoint, severity)) = exfil_endpoint(lower) {
             out.push(file.finding("access/exfil-endpoint", weigh(lit, severity), lit.line, format!("names {endpoint}, a common exfiltration endpoint")));
         } else if let Some(ip_url) = raw_ip_url(lower) {
-            out.push(file.finding(
-                "access/raw-ip-url",
-                weigh(lit, Severity::High),
-                lit.line,
-                format!("contacts a raw IP address ({ip_url}) instead of a host name"),
-            ));
+            // High when a call is given the address (directly or through a
+            // name the analysis follows), or when it is written where the
+            // file runs on install or import. An address in a table inside
+            // a function (a download tool's list of mirrors) is information.
+            let used = file.calls().any(|c| c.strings.iter().any(|s| s.contains(ip_url.as_str())));
+            let written_where_it_runs = lit.function.is_none() && file.runs_on_install_or_import(crate::python::Scope::Module);
+            let (severity, what) = if used || written_where_it_runs {
+                (Severity::High, format!("contacts a raw IP address ({ip_url}) instead of a host name"))
+            } else {
+                (Severity::Medium, format!("names a raw IP address ({ip_url}) inside a function; no call seen here is given it"))
+            };
+            out.push(file.finding("access/raw-ip-url", weigh(lit, severity), lit.line, what));
         }
         // A credential store named in a file that sends data out is theft;
         // named alone (a cookie importer, prose) it is information.

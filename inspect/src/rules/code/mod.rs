@@ -66,6 +66,8 @@ pub struct Layout {
     pub imported_example_dirs: HashSet<String>,
     /// Modules that setup.py's install command overrides run ([`Role::InstallHelper`]).
     pub install_modules: HashSet<String>,
+    /// Modules at an sdist's top level that no build installs ([`unnamed_root_modules`]).
+    pub unnamed_root_modules: HashSet<String>,
 }
 
 impl Layout {
@@ -73,9 +75,10 @@ impl Layout {
         let packages = dist.archive.members.iter().filter_map(|m| m.path.strip_suffix("/__init__.py").map(String::from)).collect();
         let mut imported_example_dirs = HashSet::new();
         let install_modules = install_modules(dist);
+        let unnamed_root_modules = unnamed_root_modules(dist, &packages);
         // Only worth reading the imports when some example folder holds code.
         if !python.iter().any(|m| in_example_dir(&m.path)) {
-            return Layout { packages, imported_example_dirs, install_modules };
+            return Layout { packages, imported_example_dirs, install_modules, unnamed_root_modules };
         }
         // Tests import demos too; only code that ships and runs counts.
         for member in python.iter().filter(|m| !in_example_dir(&m.path) && !is_test_path(&m.path)) {
@@ -89,8 +92,50 @@ impl Layout {
                 }
             }
         }
-        Layout { packages, imported_example_dirs, install_modules }
+        Layout { packages, imported_example_dirs, install_modules, unnamed_root_modules }
     }
+}
+
+/// Modules beside an sdist's setup.py that no build installs: maintainer
+/// scripts (`_create_templates.py`, `merge_upstream.py`). A build installs
+/// a top-level module only when its configuration names it (`py_modules`,
+/// an entry point, a `[tool.*]` table of setup.py, setup.cfg or
+/// pyproject.toml), when it is the project's import name, or when
+/// setuptools finds it by itself: in a flat layout with no package, for a
+/// name not starting with `_`. Every other top-level module is a program
+/// a person runs from the source tree.
+fn unnamed_root_modules(dist: &Dist, packages: &HashSet<String>) -> HashSet<String> {
+    if dist.kind != DistKind::Sdist {
+        return HashSet::new();
+    }
+    let config: String = ["setup.py", "setup.cfg", "pyproject.toml"]
+        .iter()
+        .filter_map(|f| dist.archive.member(&format!("{}{f}", dist.root)))
+        .map(|m| String::from_utf8_lossy(&m.content).into_owned())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let has_package = packages
+        .iter()
+        .any(|p| p.strip_prefix(dist.root.as_str()).is_some_and(|rel| !rel.contains('/') || rel.strip_prefix("src/").is_some_and(|r| !r.contains('/'))));
+    let import_name = import_name(dist);
+    let named = |stem: &str| {
+        config.match_indices(stem).any(|(at, _)| {
+            let before = config[..at].chars().next_back();
+            let after = config[at + stem.len()..].chars().next();
+            !before.is_some_and(|c| c.is_alphanumeric() || c == '_') && !after.is_some_and(|c| c.is_alphanumeric() || c == '_')
+        })
+    };
+    dist.archive
+        .members
+        .iter()
+        .filter_map(|m| {
+            let rel = m.path.strip_prefix(dist.root.as_str())?;
+            let stem = rel.strip_suffix(".py").filter(|s| !s.contains('/') && *s != "setup")?;
+            let found_by_setuptools = !has_package && !stem.starts_with('_');
+            let installed = found_by_setuptools || import_name.as_deref() == Some(stem) || named(stem);
+            (!installed).then(|| m.path.clone())
+        })
+        .collect()
 }
 
 /// The project's modules that setup.py runs at build time: a Python
@@ -237,7 +282,7 @@ pub fn role_of(dist: &Dist, layout: &Layout, path: &str) -> Role {
     let shipped = dist.kind != DistKind::Sdist
         || packages.contains(folder)
         || named_as_project
-        || !rel.contains('/')
+        || !rel.contains('/') && !layout.unnamed_root_modules.contains(path)
         || rel.strip_prefix("src/").is_some_and(|r| !r.contains('/'));
     if aux_dir || aux_name {
         Role::Auxiliary

@@ -157,13 +157,16 @@ pub fn is_process(call: &Call) -> bool {
 const BUILTINS: [&str; 5] = ["__builtins__", "builtins", "__builtin__", "__import__('builtins')", "__import__(\"builtins\")"];
 
 /// A builtin's name computed in a way only obfuscation needs: built from
-/// pieces (`+`, indexing, joins, `chr`), or folding to a dangerous builtin.
-/// A lookup by a plain variable (`getattr(builtins, name)`) is ordinary.
+/// pieces (`+`, joins, `chr`), cut out of a string constant (`"cexe"[::-1]`,
+/// `"xexec"[1:]`), or folding to a dangerous builtin. A lookup by a name
+/// read from data (`getattr(builtins, name)`, `parts[1]`,
+/// `spec["type"]`: a deserializer finding `int` or `list`) is ordinary.
 fn computed_name(text: &str, call: &Call) -> bool {
     if plain_literal(text) {
         return call.strings.iter().any(|s| matches!(s.as_str(), "exec" | "eval" | "compile" | "__import__" | "execfile"));
     }
-    text.contains('+') || text.contains('[') || text.contains("join(") || text.contains("chr(") || text.contains("__str__") || text.contains("__doc__")
+    let cut_from_constant = text.contains("\"[") || text.contains("'[") || text.contains("[::-1]");
+    text.contains('+') || cut_from_constant || text.contains("join(") || text.contains("chr(") || text.contains("__str__") || text.contains("__doc__")
 }
 
 /// A plain string literal, as written (no concatenation or calls).
