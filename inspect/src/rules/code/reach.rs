@@ -22,6 +22,8 @@ use crate::python::{Call, Facts, Scope, RUNNERS};
 #[derive(Debug, Default)]
 pub struct ImportTime {
     functions: HashSet<String>,
+    /// The file parses a command line at its top level: a script, whose functions run when a person runs it.
+    script: bool,
 }
 
 impl ImportTime {
@@ -29,7 +31,7 @@ impl ImportTime {
     pub fn of(facts: &Facts, text: &str) -> ImportTime {
         let script = facts.calls.iter().any(|c| c.scope == Scope::Module && c.is(&[".parse_args", "getopt.getopt", ".parse_known_args"]));
         if script {
-            return ImportTime::default();
+            return ImportTime { functions: HashSet::new(), script: true };
         }
         let defined = |name: &str| facts.parameters.contains_key(name);
         let mut functions: HashSet<String> = HashSet::new();
@@ -54,7 +56,7 @@ impl ImportTime {
             }
         }
         if queue.is_empty() {
-            return ImportTime { functions };
+            return ImportTime { functions, script: false };
         }
         // Every call inside a reached function reaches the functions it names.
         let mut by_function: std::collections::HashMap<&str, Vec<&Call>> = std::collections::HashMap::new();
@@ -70,7 +72,12 @@ impl ImportTime {
                 }
             }
         }
-        ImportTime { functions }
+        ImportTime { functions, script: false }
+    }
+
+    /// True when the file is a script that parses its command line at top level.
+    pub fn is_script(&self) -> bool {
+        self.script
     }
 
     /// True when `call` sits in a function the module's top level runs.
