@@ -153,8 +153,9 @@ fn an_endpoint_name_inside_an_identifier_is_not_a_host() {
 fn documentation_addresses_and_placeholders_are_not_raw_ip_urls() {
     let r = module("A = 'http://203.0.113.7/api'\nB = 'https://198.51.100.2:8443'\nC = 'http://1.2.3.4/'\nD = 'http://192.0.2.10/x'\n");
     none(&r, "access/raw-ip-url");
-    let r = module("E = 'http://45.67.89.12/drop'\n");
-    assert_eq!(hits(&r, "access/raw-ip-url", MOD), [(1, High)]);
+    // A real address is high once a call is given it (named alone it is information: medium).
+    let r = module("import requests\nE = 'http://45.67.89.12/drop'\nrequests.get(E)\n");
+    assert_eq!(hits(&r, "access/raw-ip-url", MOD), [(2, High)]);
 }
 
 #[test]
