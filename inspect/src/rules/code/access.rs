@@ -5,6 +5,7 @@
 
 use crate::finding::{Finding, Severity};
 use crate::python::Call;
+use crate::rules::code::fetches::{fetches_a_release_asset, fetches_data_on_import, installs_a_fetched_artifact, names_no_host, reaches_only_this_machine};
 use crate::rules::code::payload::is_process;
 use crate::rules::code::{lower, shell, PyFile, Role};
 
@@ -102,7 +103,7 @@ const SUSPICIOUS_PROGRAMS: [&str; 18] = [
 /// Text in a command that no build needs: URLs, executables, reverse-shell and persistence idioms.
 const SUSPICIOUS_TEXT: [&str; 11] = ["http://", "https://", ".exe", "bash -i", "/dev/tcp", "base64", "chmod +x", "reg add", ".vbs", "%temp%", "appdata"];
 
-fn is_suspicious_command(command: &str) -> bool {
+pub(super) fn is_suspicious_command(command: &str) -> bool {
     SUSPICIOUS_TEXT.iter().any(|t| command.contains(t)) || shell::programs(command).iter().any(|p| SUSPICIOUS_PROGRAMS.contains(&p.as_str()))
 }
 
@@ -112,314 +113,6 @@ fn is_build_step(call: &Call) -> bool {
     let program = first.split_whitespace().next().unwrap_or("");
     let program = program.rsplit('/').next().unwrap_or(program);
     BUILD_TOOLS.contains(&program) || call.arg_texts.first().is_some_and(|a| a.contains("sys.executable"))
-}
-
-/// A build step that fetches a prebuilt artifact of the project: a wheel or
-/// a release asset (`…/releases/download/{tag}/{name}.whl`) named by a URL
-/// constant of the file, an https download that sends nothing (no data, no
-/// secrets, no raw IP or collector host), in a file that starts no suspicious
-/// process (a dropper runs what it fetched). CUDA extensions fetch their
-/// compiled wheel this way instead of building it for an hour.
-fn fetches_a_release_asset(file: &PyFile, call: &Call) -> bool {
-    if !matches!(file.role, Role::SetupScript | Role::InstallHelper) {
-        return false;
-    }
-    let project = project_words(file.root);
-    // The project's own releases: its repository shares a word with its name (`causal-conv1d` for causal_conv1d).
-    let own_release_url = |s: &str| {
-        let s = s.to_ascii_lowercase();
-        let release = s.contains("/releases/download/") || s.contains("/-/releases/") || s.trim_end_matches(['/', '}', '{']).ends_with(".whl");
-        let repository = s.strip_prefix("https://").map(|rest| rest.split('/').skip(1).take(2).collect::<Vec<&str>>().join("/")).unwrap_or_default();
-        release && project_words(&repository).iter().any(|w| project.contains(w))
-    };
-    // The call's own URL, when it has one, must be such an asset; a URL built elsewhere must be named in the file.
-    let urls: Vec<&String> = call.strings.iter().filter(|s| s.contains("://")).collect();
-    let names_release = if urls.is_empty() { file.facts.literals.iter().any(|l| own_release_url(&l.value)) } else { urls.iter().all(|u| own_release_url(u)) };
-    let sends = call.callee.ends_with(".post") || call.callee.ends_with(".put") || secret_in(call).is_some();
-    let bad_host = call.strings.iter().any(|s| {
-        let lower = s.to_ascii_lowercase();
-        raw_ip_url(&lower).is_some() || exfil_endpoint(&lower).is_some() || lower.starts_with("http://")
-    });
-    let starts_suspicious =
-        file.calls().any(|c| (is_process(c) && is_suspicious_command(&c.strings.join(" ").to_ascii_lowercase())) || c.is(&["os.startfile"]));
-    names_release && !sends && !bad_host && !starts_suspicious
-}
-
-/// A network call whose address is an empty string constant, or that is
-/// given no argument at all: it fails
-/// before reaching any host.
-fn names_no_host(call: &Call) -> bool {
-    // No argument at all (`urlretrieve()`, a broken line `urlretrieve(, )`): no address either.
-    call.arg_texts.first().is_none_or(|a| matches!(a.trim(), "''" | "\"\"" | ""))
-}
-
-/// Calls that fetch a resource by GET.
-const GETS: [&str; 10] = [
-    "requests.get",
-    "requests.Session().get",
-    "httpx.get",
-    "urllib.request.urlopen",
-    "urllib.urlopen",
-    "urllib2.urlopen",
-    "urlopen",
-    "urllib.request.urlretrieve",
-    "urllib.urlretrieve",
-    "urlretrieve",
-];
-
-/// Calls that run code or make a file a program.
-const RUNS_CODE: [&str; 12] = [
-    "exec",
-    "eval",
-    "compile",
-    "execfile",
-    "__import__",
-    "importlib.import_module",
-    "zipimport.zipimporter",
-    "os.chmod",
-    "os.startfile",
-    "ctypes.CDLL",
-    "ctypes.WinDLL",
-    "marshal.loads",
-];
-
-/// A GET over https that only fetches, the part both download exceptions
-/// share ([`fetches_data_on_import`], [`installs_a_fetched_artifact`]):
-/// no body, no query built from data, no secret or host fact in the call,
-/// every address it names (or, when it names none, every address the file
-/// names) https and none a raw IP, a collector or an address-echo host;
-/// the answer is kept (assigned, opened `with`, saved to a path); and the
-/// file collects nothing about the machine (its user or host name, DNS
-/// lookups, its public address). A beacon throws the answer away or
-/// sends; a probe reports who ran it.
-fn only_fetches_over_https(file: &PyFile, call: &Call) -> bool {
-    if !call.is(&GETS) {
-        return false;
-    }
-    // A body, a query built from data, or urlopen's second argument (its data).
-    let body = ["data", "json", "files", "params"].iter().any(|k| file.has_keyword(call, k, None))
-        || call.is(&["urllib.request.urlopen", "urllib.urlopen", "urllib2.urlopen", "urlopen"])
-            && call.arg_texts.len() >= 2
-            && !["timeout", "context", "cafile", "capath", "cadefault"].iter().any(|k| file.has_keyword(call, k, None));
-    // `"…/resp.php?live=" + env`: a query string completed with a value.
-    let query_from_data = call.arg_texts.first().is_some_and(|a| a.split_once('?').is_some_and(|(_, query)| query.contains('+') || query.contains('{')));
-    let env_only_configures = matches!(secret_in(call).as_deref(), Some("os.getenv()" | "os.environ.get()")) && env_sent_is_a_setting(file, call);
-    if body || query_from_data || secret_in(call).is_some() && !env_only_configures {
-        return false;
-    }
-    let good_url = |s: &str| {
-        let lower = s.to_ascii_lowercase();
-        lower.starts_with("https://") && raw_ip_url(&lower).is_none() && exfil_endpoint(&lower).is_none() && !FILE_DROPS.iter().any(|h| lower.contains(h))
-    };
-    let own_urls: Vec<&String> = call.strings.iter().filter(|s| s.contains("://")).collect();
-    let urls_ok = if own_urls.is_empty() {
-        // The address is built elsewhere: every address the file writes, f-strings included.
-        let mut file_urls: Vec<String> = file.facts.literals.iter().filter(|l| !l.doc && l.value.contains("://")).map(|l| l.value.clone()).collect();
-        file_urls.extend(fstring_addresses(file.text));
-        !file_urls.is_empty() && file_urls.iter().all(|u| good_url(u))
-    } else {
-        own_urls.iter().all(|u| good_url(u))
-    };
-    let line = file.line(call.line).trim_start();
-    let kept = line.split('(').next().is_some_and(|head| head.contains('=')) || line.starts_with("with ") || call.is(&GETS[7..]) && call.arg_texts.len() >= 2;
-    urls_ok && kept && !collects_identity(file)
-}
-
-/// The addresses written as f-strings (`f"https://host/v{VERSION}/x"`,
-/// up to the closing quote), which are no constant literal. Comment lines
-/// are skipped.
-fn fstring_addresses(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for line in text.lines().filter(|l| !l.trim_start().starts_with('#')) {
-        for (at, _) in line.match_indices("://") {
-            let head = &line[..at];
-            let scheme_start = head.rfind(|c: char| !c.is_ascii_alphabetic()).map_or(0, |i| i + 1);
-            let opener = &head[..scheme_start];
-            let quote = opener.chars().next_back();
-            let prefix = opener.trim_end_matches(['"', '\'']).chars().rev().take_while(|c| c.is_ascii_alphabetic()).collect::<String>().to_ascii_lowercase();
-            if matches!(quote, Some('"' | '\'')) && prefix.contains('f') {
-                let rest = &line[scheme_start..];
-                let end = rest.find(quote.unwrap_or('"')).unwrap_or(rest.len());
-                out.push(rest[..end].to_string());
-            }
-        }
-    }
-    out
-}
-
-/// The environment values that reach `call` (the variables the file reads
-/// with `os.getenv`/`os.environ.get` whose names the call's data carries)
-/// are build or app settings (`LIBGPIOD_VERSION`, `CUSTOM_NAME`): no word
-/// of their names is one of a secret, an identity or a location of the
-/// user (`TOKEN`, `KEY`, `USER`, `HOST`, `HOME`, `APPDATA`, …), and the
-/// file sweeps no whole environment. Fetching the version or the branding
-/// a setting names sends the operator's choice, not a secret.
-fn env_sent_is_a_setting(file: &PyFile, call: &Call) -> bool {
-    const PERSONAL: [&str; 24] = [
-        "TOKEN",
-        "KEY",
-        "SECRET",
-        "PASS",
-        "PASSWORD",
-        "PASSWD",
-        "AUTH",
-        "CRED",
-        "CREDENTIALS",
-        "COOKIE",
-        "SESSION",
-        "USER",
-        "USERNAME",
-        "LOGNAME",
-        "HOST",
-        "HOSTNAME",
-        "COMPUTERNAME",
-        "DOMAIN",
-        "HOME",
-        "PROFILE",
-        "APPDATA",
-        "PWD",
-        "AWS",
-        "WEBHOOK",
-    ];
-    if file.calls().any(|c| c.is(&["os.environ.items", "os.environ.copy", "os.environ.keys", "os.environ.values"])) {
-        return false;
-    }
-    let read: Vec<String> = file
-        .calls()
-        .filter(|c| c.is(&["os.getenv", "os.environ.get", "getenv"]))
-        .filter_map(|c| c.arg_texts.first().filter(|a| plain_quoted(a)).map(|a| a.trim().trim_matches(['"', '\'']).to_string()))
-        .collect();
-    let sent: Vec<&String> = read.iter().filter(|name| call.strings.contains(name)).collect();
-    !sent.is_empty() && sent.iter().all(|n| !n.to_ascii_uppercase().split(['_', '-']).any(|w| PERSONAL.iter().any(|p| w.starts_with(p))))
-}
-
-/// A plain string literal as written (`"LIBGPIOD_VERSION"`).
-fn plain_quoted(text: &str) -> bool {
-    let t = text.trim();
-    t.len() >= 2 && (t.starts_with('"') && t.ends_with('"') || t.starts_with('\'') && t.ends_with('\'')) && !t[1..t.len() - 1].contains(['"', '\''])
-}
-
-/// Hosts where anyone can drop a file for a link: payload hosting, not a
-/// project's release channel.
-const FILE_DROPS: [&str; 4] = ["cdn.discordapp.com", "media.discordapp.net", "anonfiles.", "filebin."];
-
-/// The file asks who the machine is: its user or host name, DNS lookups,
-/// its public address from an address-echo service, or names a collector
-/// host. Those are host facts to send, not data to use.
-fn collects_identity(file: &PyFile) -> bool {
-    const IDENTITY: [&str; 12] = [
-        "os.getlogin",
-        "getpass.getuser",
-        "socket.gethostname",
-        "socket.getfqdn",
-        "socket.gethostbyname",
-        "socket.getaddrinfo",
-        "platform.node",
-        "platform.uname",
-        "os.uname",
-        "uuid.getnode",
-        "os.environ.items",
-        "os.environ.copy",
-    ];
-    // Address-echo and IP-logging services: what they answer, or record, is the caller's address.
-    const ADDRESS_ECHO: [&str; 16] = [
-        "ipify.org",
-        "wtfismyip.com",
-        "ifconfig.me",
-        "icanhazip.com",
-        "ipinfo.io",
-        "ip-api.com",
-        "checkip.amazonaws.com",
-        "api.myip.com",
-        "ipapi.co",
-        "myexternalip.com",
-        "ident.me",
-        "httpbin.org",
-        "iplogger.",
-        "grabify.link",
-        "2no.co",
-        "yip.su",
-    ];
-    file.calls().any(|c| c.is(&IDENTITY))
-        || file.facts.literals.iter().any(|l| {
-            let lower = l.value.to_ascii_lowercase();
-            !l.doc && (exfil_endpoint(&lower).is_some() || ADDRESS_ECHO.iter().any(|h| lower.contains(h)))
-        })
-}
-
-/// A module that downloads data when it is imported (a word list cached in
-/// the user's folder, a README to render, a dataset's index) rather than a
-/// payload: a GET over https that only fetches ([`only_fetches_over_https`]),
-/// in a file that starts no process, runs no code (`exec`, `eval`,
-/// `compile`, `__import__`), changes no file's mode and names no program
-/// file (`.exe`, `.py`, …): a dropper runs what it fetched.
-fn fetches_data_on_import(file: &PyFile, call: &Call) -> bool {
-    const PROGRAM_FILES: [&str; 16] =
-        [".exe", ".dll", ".scr", ".bat", ".cmd", ".ps1", ".vbs", ".msi", ".sh", ".py", ".pyc", ".jar", ".so", ".dylib", ".whl", ".egg"];
-    if file.role != Role::Module || !only_fetches_over_https(file, call) {
-        return false;
-    }
-    let runs_something = file.calls().any(|c| is_process(c) || c.is(&RUNS_CODE));
-    // A file name or path (no spaces): `"# Generated by utils.py"` is prose.
-    let names_program = file.facts.literals.iter().any(|l| {
-        let lower = l.value.trim().to_ascii_lowercase();
-        !lower.contains(char::is_whitespace) && PROGRAM_FILES.iter().any(|e| lower.ends_with(e))
-    });
-    !runs_something && !names_program
-}
-
-/// A build step that fetches what it builds or installs as an artifact: a
-/// GET over https that only fetches ([`only_fetches_over_https`]) in a file
-/// that checks what it fetched against a digest (`hashlib`) or unpacks it
-/// (`zipfile`, `tarfile`, `shutil.unpack_archive`): a library's source
-/// tarball, a tool's binary, a browser driver. The address must not name a
-/// script (`.py`, `.ps1`, `.exe`, …), and the file starts no suspicious
-/// process (a shell, a downloader, `os.startfile`) and runs no code it did
-/// not read from a file of its own (`exec(open("version.py").read())` is
-/// a build reading its version). Running what it fetched is judged by
-/// `payload/download-exec` and the process rules.
-fn installs_a_fetched_artifact(file: &PyFile, call: &Call) -> bool {
-    const SCRIPTS: [&str; 9] = [".py", ".pyc", ".pyw", ".ps1", ".bat", ".cmd", ".vbs", ".js", ".sh"];
-    const PROGRAMS: [&str; 4] = [".exe", ".scr", ".dll", ".msi"];
-    const UNPACKS: [&str; 7] = ["zipfile.ZipFile", "ZipFile", "tarfile.open", "tarfile.TarFile", "shutil.unpack_archive", "gzip.open", "lzma.open"];
-    if !matches!(file.role, Role::SetupScript | Role::InstallHelper) || !only_fetches_over_https(file, call) {
-        return false;
-    }
-    let addresses: Vec<String> = call
-        .strings
-        .iter()
-        .chain(file.facts.literals.iter().filter(|l| !l.doc).map(|l| &l.value))
-        .map(|s| s.trim().trim_end_matches(['/', '"', '\'']).to_ascii_lowercase())
-        .filter(|s| s.contains("://"))
-        .collect();
-    let names = |endings: &[&str]| addresses.iter().any(|a| endings.iter().any(|e| a.ends_with(e)));
-    let starts_suspicious =
-        file.calls().any(|c| (is_process(c) && is_suspicious_command(&c.strings.join(" ").to_ascii_lowercase())) || c.is(&["os.startfile"]));
-    let runs_foreign_code = file.calls().any(|c| {
-        c.is(&["exec", "eval", "compile", "execfile", "marshal.loads", "ctypes.CDLL", "ctypes.WinDLL", "zipimport.zipimporter"])
-            && !c.arg_texts.first().is_some_and(|a| a.contains("open("))
-    });
-    // A program file is an artifact only when the build pins its digest; a script never is.
-    let checks_digest = file.calls().any(|c| c.is(&["hashlib.*"]));
-    let unpacks = file.calls().any(|c| c.is(&UNPACKS));
-    let used_as_artifact = if names(&PROGRAMS) { checks_digest } else { checks_digest || unpacks };
-    used_as_artifact && !names(&SCRIPTS) && !starts_suspicious && !runs_foreign_code
-}
-
-/// A network call whose every address is this machine (`127.0.0.1`,
-/// `localhost`, `[::1]`): a client of a local server, reaching no host.
-fn reaches_only_this_machine(call: &Call) -> bool {
-    let hosts: Vec<&str> = call
-        .strings
-        .iter()
-        .filter_map(|s| {
-            let (_, rest) = s.split_once("://")?;
-            let authority = rest.split(['/', '?', '#']).next()?;
-            let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-            Some(if host.starts_with('[') { host.split(']').next().map_or(host, |h| &h[1..]) } else { host.split(':').next().unwrap_or(host) })
-        })
-        .collect();
-    !hosts.is_empty() && hosts.iter().all(|h| matches!(h.to_ascii_lowercase().as_str(), "127.0.0.1" | "localhost" | "::1"))
 }
 
 /// The line of a file write, at build time, into a folder outside the
@@ -450,16 +143,6 @@ fn writes_outside_the_build(file: &PyFile) -> Option<u32> {
         home || c.inner_has(&OUTSIDE)
     };
     file.calls().find(|c| writes(c) && outside(c)).map(|c| c.line)
-}
-
-/// The words of a project or repository name of four letters or more
-/// (`causal_conv1d-1.7.0/` has `causal` and `conv1d`), lower case.
-fn project_words(name: &str) -> Vec<String> {
-    name.to_ascii_lowercase()
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|w| w.len() >= 4 && !w.bytes().all(|b| b.is_ascii_digit()) && !matches!(*w, "python" | "releases" | "download"))
-        .map(str::to_string)
-        .collect()
 }
 
 /// `pip.main([...])` installing from somewhere other than the index by
@@ -1078,7 +761,7 @@ const HOST_FACTS: [&str; 13] = [
 /// What secret or host fact flows into `call`, if any: a host-fact call in
 /// its arguments (through variables too), the environment, a parameter or
 /// variable named like a secret, or a `whoami`/`hostname` command's output.
-fn secret_in(call: &Call) -> Option<String> {
+pub(super) fn secret_in(call: &Call) -> Option<String> {
     if let Some(fact) = call.inner_calls.iter().find(|c| HOST_FACTS.iter().any(|h| crate::python::matches_name(c, h))) {
         return Some(format!("{fact}()"));
     }
@@ -1303,7 +986,7 @@ pub(crate) fn is_bot_token(s: &str) -> bool {
 }
 
 /// `http://1.2.3.4…` for a public IPv4 address.
-fn raw_ip_url(s: &str) -> Option<String> {
+pub(super) fn raw_ip_url(s: &str) -> Option<String> {
     for scheme in ["http://", "https://", "tcp://"] {
         let mut rest = s;
         while let Some(at) = rest.find(scheme) {

@@ -6,6 +6,7 @@
 
 pub mod access;
 mod commands;
+mod fetches;
 mod hiding;
 pub mod payload;
 mod prefilter;
