@@ -347,3 +347,10 @@ fn a_request_object_for_computing_a_header_sends_nothing_but_one_with_data_does(
     let sender = reader.replace("urllib.request.Request(url)", "urllib.request.Request(url, data=open(next(find('/')), 'rb').read())");
     assert_eq!(max(&module(&sender), "access/credentials"), Some(High));
 }
+
+#[test]
+fn a_windows_source_file_still_runs_on_import() {
+    let probe = "import urllib.request\nwebpage = urllib.request.urlopen('http://files.example.org/x', timeout=10).read()\n";
+    let r = wheel(&[("acme/__init__.py", "from . import helper\n"), ("acme/helper.pyw", probe)]);
+    assert_eq!(hits(&r, "access/network-on-install", "acme/helper.pyw"), [(2, High)]);
+}

@@ -289,9 +289,11 @@ pub fn role_of(dist: &Dist, layout: &Layout, path: &str) -> Role {
     // `check-porn.py`: no import statement can name it, so importing the
     // package never runs it; it is a program a person starts (setup.py
     // running it makes it an install helper, above).
+    // (`.pyw` sources import too, on Windows; any other file keeps its role.)
     let importable = name
         .strip_suffix(".py")
-        .is_some_and(|stem| stem.chars().next().is_some_and(|c| !c.is_ascii_digit()) && stem.chars().all(|c| c.is_alphanumeric() || c == '_'));
+        .or_else(|| name.strip_suffix(".pyw"))
+        .is_none_or(|stem| stem.chars().next().is_some_and(|c| !c.is_ascii_digit()) && stem.chars().all(|c| c.is_alphanumeric() || c == '_'));
     if aux_dir || aux_name {
         Role::Auxiliary
     } else if !shipped || !importable {
