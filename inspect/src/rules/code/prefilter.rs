@@ -271,12 +271,29 @@ fn text_shapes(text: &str) -> bool {
 }
 
 /// Ways code reaches a builtin through the `builtins` module or an alias
-/// of it (`b.exec(`, `getattr(b, …)`, `b.__dict__[…]`): what makes a file
-/// that imports `builtins` worth parsing.
-const BUILTIN_USES: [&str; 6] = [".exec(", ".eval(", ".compile(", ".__import__(", "getattr(", "vars("];
-
+/// of it (`b.exec(`, `getattr(b, …)`, `vars(b)`): what makes a file that
+/// imports `builtins` worth parsing.
 fn uses_a_builtin_by_name(text: &str) -> bool {
-    BUILTIN_USES.iter().any(|u| text.contains(u))
+    const RUNNERS: [&str; 4] = [".exec(", ".eval(", ".compile(", ".__import__("];
+    if RUNNERS.iter().any(|u| text.contains(u)) {
+        return true;
+    }
+    // `getattr(` and `vars(` count only on the module or an alias of it:
+    // generated SDKs call `getattr(self, …)` everywhere.
+    let mut names = vec!["builtins".to_string(), "__builtin__".to_string()];
+    for line in text.lines().filter(|l| l.contains("builtins") || l.contains("__builtin__")) {
+        let mut words = line.split(|c: char| c.is_whitespace() || c == ',').filter(|w| !w.is_empty()).peekable();
+        while let Some(word) = words.next() {
+            if matches!(word, "builtins" | "__builtin__") && words.peek() == Some(&"as") {
+                words.next();
+                names.extend(words.next().map(str::to_string));
+            }
+        }
+    }
+    text.match_indices("getattr(").chain(text.match_indices("vars(")).any(|(at, call)| {
+        let argument = text[at + call.len()..].trim_start();
+        names.iter().any(|n| argument.strip_prefix(n.as_str()).is_some_and(|rest| rest.trim_start().starts_with([',', ')'])))
+    })
 }
 
 /// True when one of the `;`-separated statements of `line` imports a name in [`IMPORTED`].
@@ -339,6 +356,10 @@ mod tests {
         assert!(!worth_parsing("import builtins as _builtins\nclass Region(_builtins.str):\n    pass\n"));
         assert!(worth_parsing("import builtins as b\nb.exec(code)\n"));
         assert!(worth_parsing("import builtins as b\nrun = getattr(b, name)\n"));
+        assert!(worth_parsing("import builtins\nrun = getattr( builtins , name)\n"));
+        assert!(worth_parsing("import builtins as b\nns = vars(b)\n"));
+        // A generated SDK: `_builtins.str` types and getattr on its own objects.
+        assert!(!worth_parsing("import builtins as _builtins\nclass Region(_builtins.str):\n    def get(self):\n        return getattr(self, 'name')\n"));
         assert!(worth_parsing("import builtins, socket\n"));
     }
 
