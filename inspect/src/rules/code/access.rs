@@ -204,8 +204,13 @@ fn chmods_shipped_files(file: &PyFile, command: &str) -> bool {
         && !command.contains(['`', '$', '|', ';', '&'])
         && targets.iter().all(|t| {
             let name = t.rsplit(['/', '\\']).next().unwrap_or(t);
-            !name.is_empty() && file.archive.members.iter().any(|m| m.path.starts_with(file.root) && m.path.rsplit('/').next() == Some(name))
+            !name.is_empty() && shipped_files_named(file, name).next().is_some()
         })
+}
+
+/// The files of the distribution (under its root) whose file name is `name`, in any folder.
+fn shipped_files_named<'a>(file: &'a PyFile, name: &'a str) -> impl Iterator<Item = &'a crate::archive::Member> {
+    file.archive.members.iter().filter(move |m| m.path.starts_with(file.root) && m.path.rsplit('/').next() == Some(name))
 }
 
 /// A command that only asks a program its version (`node -v`, `npm
@@ -248,7 +253,7 @@ fn own_script(file: &PyFile, call: &Call) -> Option<bool> {
     let folder = file.path.rsplit_once('/').map_or("", |(d, _)| d);
     // Found where the command says, or, for a path built at run time (`os.path.join(os.getcwd() + "/bin/", "build.sh")`), the one file of that name.
     let name = rel.rsplit('/').next().unwrap_or(rel);
-    let mut by_name = file.archive.members.iter().filter(|m| m.path.starts_with(file.root) && m.path.rsplit('/').next() == Some(name));
+    let mut by_name = shipped_files_named(file, name);
     let only_of_its_name = match (by_name.next(), by_name.next()) {
         (Some(m), None) => Some(m),
         _ => None,

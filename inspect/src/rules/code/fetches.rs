@@ -7,7 +7,7 @@
 
 use crate::python::Call;
 use crate::rules::code::access::{exfil_endpoint, is_suspicious_command, raw_ip_url, secret_in};
-use crate::rules::code::payload::is_process;
+use crate::rules::code::payload::{is_process, plain_literal};
 use crate::rules::code::{PyFile, Role};
 
 /// A build step that fetches a prebuilt artifact of the project: a wheel or
@@ -36,9 +36,13 @@ pub(super) fn fetches_a_release_asset(file: &PyFile, call: &Call) -> bool {
         let lower = s.to_ascii_lowercase();
         raw_ip_url(&lower).is_some() || exfil_endpoint(&lower).is_some() || lower.starts_with("http://")
     });
-    let starts_suspicious =
-        file.calls().any(|c| (is_process(c) && is_suspicious_command(&c.strings.join(" ").to_ascii_lowercase())) || c.is(&["os.startfile"]));
-    names_release && !sends && !bad_host && !starts_suspicious
+    names_release && !sends && !bad_host && !starts_a_suspicious_process(file)
+}
+
+/// The file starts a suspicious process (a shell, a downloader, a
+/// launcher) or opens a file with `os.startfile`: a dropper runs what it fetched.
+fn starts_a_suspicious_process(file: &PyFile) -> bool {
+    file.calls().any(|c| (is_process(c) && is_suspicious_command(&c.strings.join(" ").to_ascii_lowercase())) || c.is(&["os.startfile"]))
 }
 
 /// A network call whose address is an empty string constant, or that is
@@ -99,8 +103,9 @@ fn only_fetches_over_https(file: &PyFile, call: &Call) -> bool {
             && !["timeout", "context", "cafile", "capath", "cadefault"].iter().any(|k| file.has_keyword(call, k, None));
     // `"…/resp.php?live=" + env`: a query string completed with a value.
     let query_from_data = call.arg_texts.first().is_some_and(|a| a.split_once('?').is_some_and(|(_, query)| query.contains('+') || query.contains('{')));
-    let env_only_configures = matches!(secret_in(call).as_deref(), Some("os.getenv()" | "os.environ.get()")) && env_sent_is_a_setting(file, call);
-    if body || query_from_data || secret_in(call).is_some() && !env_only_configures {
+    let secret = secret_in(call);
+    let env_only_configures = matches!(secret.as_deref(), Some("os.getenv()" | "os.environ.get()")) && env_sent_is_a_setting(file, call);
+    if body || query_from_data || secret.is_some() && !env_only_configures {
         return false;
     }
     let good_url = |s: &str| {
@@ -183,16 +188,10 @@ fn env_sent_is_a_setting(file: &PyFile, call: &Call) -> bool {
     let read: Vec<String> = file
         .calls()
         .filter(|c| c.is(&["os.getenv", "os.environ.get", "getenv"]))
-        .filter_map(|c| c.arg_texts.first().filter(|a| plain_quoted(a)).map(|a| a.trim().trim_matches(['"', '\'']).to_string()))
+        .filter_map(|c| c.arg_texts.first().filter(|a| plain_literal(a)).map(|a| a.trim().trim_matches(['"', '\'']).to_string()))
         .collect();
     let sent: Vec<&String> = read.iter().filter(|name| call.strings.contains(name)).collect();
     !sent.is_empty() && sent.iter().all(|n| !n.to_ascii_uppercase().split(['_', '-']).any(|w| PERSONAL.iter().any(|p| w.starts_with(p))))
-}
-
-/// A plain string literal as written (`"LIBGPIOD_VERSION"`).
-fn plain_quoted(text: &str) -> bool {
-    let t = text.trim();
-    t.len() >= 2 && (t.starts_with('"') && t.ends_with('"') || t.starts_with('\'') && t.ends_with('\'')) && !t[1..t.len() - 1].contains(['"', '\''])
 }
 
 /// Hosts where anyone can drop a file for a link: payload hosting, not a
@@ -289,8 +288,6 @@ pub(super) fn installs_a_fetched_artifact(file: &PyFile, call: &Call) -> bool {
         .filter(|s| s.contains("://"))
         .collect();
     let names = |endings: &[&str]| addresses.iter().any(|a| endings.iter().any(|e| a.ends_with(e)));
-    let starts_suspicious =
-        file.calls().any(|c| (is_process(c) && is_suspicious_command(&c.strings.join(" ").to_ascii_lowercase())) || c.is(&["os.startfile"]));
     let runs_foreign_code = file.calls().any(|c| {
         c.is(&["exec", "eval", "compile", "execfile", "marshal.loads", "ctypes.CDLL", "ctypes.WinDLL", "zipimport.zipimporter"])
             && !c.arg_texts.first().is_some_and(|a| a.contains("open("))
@@ -299,7 +296,7 @@ pub(super) fn installs_a_fetched_artifact(file: &PyFile, call: &Call) -> bool {
     let checks_digest = file.calls().any(|c| c.is(&["hashlib.*"]));
     let unpacks = file.calls().any(|c| c.is(&UNPACKS));
     let used_as_artifact = if names(&PROGRAMS) { checks_digest } else { checks_digest || unpacks };
-    used_as_artifact && !names(&SCRIPTS) && !starts_suspicious && !runs_foreign_code
+    used_as_artifact && !names(&SCRIPTS) && !starts_a_suspicious_process(file) && !runs_foreign_code
 }
 
 /// A network call whose every address is this machine (`127.0.0.1`,

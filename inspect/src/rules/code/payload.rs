@@ -170,7 +170,7 @@ fn computed_name(text: &str, call: &Call) -> bool {
 }
 
 /// A plain string literal, as written (no concatenation or calls).
-fn plain_literal(text: &str) -> bool {
+pub(super) fn plain_literal(text: &str) -> bool {
     let t = text.trim();
     let quoted = |q: char| t.len() >= 2 && t.starts_with(q) && t.ends_with(q) && !t[1..t.len() - 1].contains(q);
     quoted('"') || quoted('\'')
