@@ -97,8 +97,9 @@ setup(version=run(["git", "describe", "--tags"]))
 "#,
     );
     none(&r, "payload/shell-download");
-    // The helper runs an unknown command (medium); the call through it runs git (a build step).
-    assert_eq!(hits(&r, "access/process-on-install", SETUP), [(4, Medium), (5, Low)]);
+    // The call through the helper runs git (a build step); the helper's own body runs only
+    // what its callers pass, and each caller is judged instead.
+    assert_eq!(hits(&r, "access/process-on-install", SETUP), [(5, Low)]);
 }
 
 // ---------------------------------------------------------------- command overrides through the package

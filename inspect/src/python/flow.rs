@@ -251,6 +251,14 @@ impl<'a> Walker<'a> {
                 }
                 flow.add_call(&callee);
             }
+            // The running interpreter, named in a command list kept in a variable
+            // (`cmd = [sys.executable, "build.py"]`): recorded as if called, so
+            // that the process call given the variable knows what it starts.
+            "attribute" if self.text(node).ends_with("executable") => {
+                if let Some((name, _)) = self.resolve(node).filter(|(n, _)| n == "sys.executable") {
+                    flow.add_call(&name);
+                }
+            }
             "slice" if is_reversal(self.text(node)) => flow.reversed = true,
             // `bytes([b ^ key for b in blob])`, `chr(ord(c) ^ key)`: each element
             // XORed with a key, the oldest cipher; it counts as a call of the

@@ -10,8 +10,9 @@ use crate::rules::code::payload::is_process;
 use crate::rules::code::{lower, shell, PyFile, Role};
 
 /// Commands that builds legitimately run from setup.py.
-const BUILD_TOOLS: [&str; 26] = [
+const BUILD_TOOLS: [&str; 27] = [
     "git",
+    "conan",
     "make",
     "cmake",
     "gcc",
@@ -112,7 +113,13 @@ fn is_build_step(call: &Call) -> bool {
     let first = call.strings.first().map(|s| s.trim().to_ascii_lowercase()).unwrap_or_default();
     let program = first.split_whitespace().next().unwrap_or("");
     let program = program.rsplit('/').next().unwrap_or(program);
-    BUILD_TOOLS.contains(&program) || call.arg_texts.first().is_some_and(|a| a.contains("sys.executable"))
+    BUILD_TOOLS.contains(&program) || runs_this_interpreter(call)
+}
+
+/// The command starts the running interpreter (`[sys.executable, …]`,
+/// written in the call or in the variable it is given).
+fn runs_this_interpreter(call: &Call) -> bool {
+    call.arg_texts.first().is_some_and(|a| a.contains("sys.executable")) || call.inner_has(&["sys.executable"])
 }
 
 /// The line of a file write, at build time, into a folder outside the
@@ -213,6 +220,29 @@ fn shipped_files_named<'a>(file: &'a PyFile, name: &'a str) -> impl Iterator<Ite
     file.archive.members.iter().filter(move |m| m.path.starts_with(file.root) && m.path.rsplit('/').next() == Some(name))
 }
 
+/// A build tool that is not an installer (git, cmake, conan; not pip or
+/// npm, which run what they fetch), given an https address, in one command
+/// with no shell operators and nothing else a build would not do.
+fn build_tool_given_an_address(call: &Call, command: &str) -> bool {
+    const INSTALLERS: [&str; 5] = ["pip", "npm", "yarn", "cargo", "go"];
+    let program = call.strings.first().and_then(|s| s.split_whitespace().next()).map(shell::program_name).unwrap_or_default();
+    let without_addresses: Vec<&str> = command.split_whitespace().filter(|w| !w.trim_start_matches(|c: char| c != 'h').starts_with("https://")).collect();
+    is_build_step(call)
+        && BUILD_TOOLS.contains(&program.as_str())
+        && !INSTALLERS.contains(&program.as_str())
+        && !command.contains(['|', ';', '&', '`', '$', '>', '<'])
+        && !is_suspicious_command(&without_addresses.join(" "))
+}
+
+/// The process call in the body of a local helper that starts whatever
+/// its callers pass it (`def runcmd(cmd, env): Popen(cmd, env=env)`), with
+/// no text of its own: the file's calls of the helper are judged instead,
+/// each with the command it passes.
+fn runs_only_what_callers_pass(file: &PyFile, call: &Call) -> bool {
+    let Some(function) = call.function.as_deref() else { return false };
+    call.via_helper.is_none() && call.strings.is_empty() && file.calls().any(|c| c.via_helper.as_deref() == Some(function))
+}
+
 /// A command that only asks a program its version (`node -v`, `npm
 /// --version`, an f-string `{tool} -v` whose program is a variable).
 fn is_version_probe(command: &str) -> bool {
@@ -246,6 +276,8 @@ fn own_script(file: &PyFile, call: &Call) -> Option<bool> {
     // A folder piece of a path joined at run time (`"/bin/"`), or the
     // escapes a path is cleaned with (`.replace("(", "\\(")`), names no script.
     let script = words.find(|w| !w.starts_with('-') && !w.ends_with('/') && w.contains(char::is_alphanumeric))?;
+    // Windows spells the folder separator `\\` (`.\\build_extension.ps1`).
+    let script = script.replace('\\', "/");
     let rel = script.trim_start_matches("./");
     if rel.is_empty() || rel.starts_with('/') || rel.contains("..") || rel.contains("://") {
         return None;
@@ -272,7 +304,7 @@ fn own_script(file: &PyFile, call: &Call) -> Option<bool> {
 /// name: what runs on install is not here to be read (it comes from elsewhere, or is a
 /// trigger for something planted before).
 fn unshipped_script(file: &PyFile, call: &Call) -> Option<String> {
-    let interpreter = call.arg_texts.first().is_some_and(|a| a.contains("sys.executable"))
+    let interpreter = runs_this_interpreter(call)
         || call.strings.first().and_then(|s| s.split_whitespace().next()).is_some_and(|p| shell::program_name(p).starts_with("python"));
     if !interpreter {
         return None;
@@ -317,6 +349,10 @@ pub fn run(file: &PyFile, out: &mut Vec<Finding>) {
             _ => "when the package is imported",
         };
         if is_process(call) || call.is(&["pip.main", "pip._internal.main", "pip._internal.cli.main.main"]) {
+            if runs_only_what_callers_pass(file, call) {
+                // `def runcmd(cmd, env): Popen(cmd, …)`: each call of the helper is judged with its command.
+                continue;
+            }
             let command = call.strings.join(" ").to_ascii_lowercase();
             let overrides_install = file.role == Role::InstallHelper
                 || file.role == Role::SetupScript
@@ -328,11 +364,18 @@ pub fn run(file: &PyFile, out: &mut Vec<Finding>) {
             // (a migration tool running the current folder's setup.py).
             let unshipped = if file.role == Role::Module { None } else { unshipped_script(file, call) };
             let marks_own_file_executable = chmods_shipped_files(file, &command);
-            let severity = if is_suspicious_command(&command) && !marks_own_file_executable
-                || own_script == Some(true)
-                || pip_installs_from_elsewhere(call)
-                || hidden_python
-            {
+            // A shell or PowerShell running the project's own script, which does nothing high
+            // itself, is judged by the rest of its command line, not by the program's name.
+            let suspicious = match own_script {
+                Some(false) => {
+                    let rest = command.split_once(char::is_whitespace).map_or("", |(_, rest)| rest);
+                    is_suspicious_command(rest) || rest.contains("hidden") || rest.contains("-enc")
+                }
+                _ => is_suspicious_command(&command),
+            };
+            let build_tool_given_an_address = suspicious && build_tool_given_an_address(call, &command);
+            let suspicious = suspicious && !build_tool_given_an_address;
+            let severity = if suspicious && !marks_own_file_executable || own_script == Some(true) || pip_installs_from_elsewhere(call) || hidden_python {
                 Severity::High
             } else if let Some(script) = unshipped {
                 out.push(file.finding(
@@ -352,6 +395,9 @@ pub fn run(file: &PyFile, out: &mut Vec<Finding>) {
                 // pip run in-process to install named packages from the index: what a
                 // `pip install` build step does, behind the resolver's back.
                 Severity::Medium
+            } else if build_tool_given_an_address {
+                // `git clone https://…`, `conan remote update … --url=https://…`: the build fetches over https, as a download step does.
+                Severity::Medium
             } else if only_moves_files(&command) || marks_own_file_executable {
                 // mkdir, cp, rm of the project's own files: a copy step to read, not a payload.
                 Severity::Medium
@@ -361,7 +407,8 @@ pub fn run(file: &PyFile, out: &mut Vec<Finding>) {
             } else if own_script == Some(false) {
                 // The project's own script, which does nothing high itself: a build step to read.
                 Severity::Medium
-            } else if overrides_install && !is_build_step(call) {
+            } else if overrides_install && !is_build_step(call) && !call.strings.is_empty() {
+                // (A command with no text at all in the file, `Popen(self.cmd + args)`, is one its callers choose: medium below.)
                 // An install command replaced by code that starts a process: GuardDog's cmd-overwrite pattern.
                 Severity::High
             } else if is_build_step(call) {
@@ -650,8 +697,18 @@ fn literal_rules(file: &PyFile, out: &mut Vec<Finding>) {
             // API's address in a notification library, not a channel of the
             // author's (which needs its id and token: `…/webhooks/123/abc`).
             let api_base_only = endpoint.ends_with("/webhooks") && lower.split_once(endpoint).is_some_and(|(_, rest)| rest.trim().is_empty());
+            // `"webhook.site"` alone, given to no call, in a file that sends
+            // nothing: an entry of a list of hosts (a disposable-address
+            // blocklist), not an address used.
+            let is_host_char = |c: char| c.is_ascii_alphanumeric() || c == '.' || c == '-';
+            let bare = lower.trim();
+            let listed_host = bare.contains('.')
+                && bare.chars().all(is_host_char)
+                && !file.calls().any(|c| sends(c) || c.strings.iter().any(|s| s.to_ascii_lowercase().contains(bare)));
             let (severity, what) = if api_base_only {
                 (Severity::Medium, "the API's address alone (no webhook id or token)")
+            } else if listed_host {
+                (Severity::Medium, "a host name alone, given to no call, in a file that sends nothing (an entry of a list of hosts)")
             } else {
                 (severity, "a common exfiltration endpoint")
             };

@@ -45,10 +45,14 @@ const TOKENS: &[&str] = &[
     "telnetlib",
     "httpconnection",
     "httpsconnection",
-    // the environment as code names it (not the word "environment" in prose)
-    "environ.",
+    // the whole environment as code reads it (env-sweep); one variable read
+    // (`os.environ["HOME"]`, `os.environ.get("X")`) matters to a rule only
+    // beside a send, a process or a path screened on its own
+    "environ.items",
+    "environ.copy",
+    "environ.keys",
+    "environ.values",
     "environ)",
-    "environ[",
     "environ,",
     "pip.main",
     "pip._internal",
@@ -149,7 +153,7 @@ fn matcher() -> &'static AhoCorasick {
     static M: OnceLock<AhoCorasick> = OnceLock::new();
     M.get_or_init(|| {
         let patterns: Vec<&str> = CALL_WORDS.iter().chain(TOKENS).copied().chain(["://"]).collect();
-        AhoCorasick::builder().ascii_case_insensitive(true).build(patterns).expect("static patterns build")
+        AhoCorasick::builder().ascii_case_insensitive(true).kind(Some(aho_corasick::AhoCorasickKind::DFA)).build(patterns).expect("static patterns build")
     })
 }
 
@@ -172,8 +176,7 @@ fn matches_a_token(text: &str) -> bool {
         let id = m.pattern().as_usize();
         if id < CALL_WORDS.len() {
             let before_ok = start == 0 || !(is_ident(bytes[start - 1]) || bytes[start - 1] == b'.');
-            let after_ok = bytes.get(end).is_some_and(|b| matches!(b, b'(' | b'"' | b'\'' | b')' | b' '));
-            if before_ok && after_ok {
+            if before_ok && !bytes[..start].ends_with(b"def ") && call_word_is_used(bytes, end, CALL_WORDS[id] == "exec") {
                 return true;
             }
         } else if id < CALL_WORDS.len() + TOKENS.len() {
@@ -210,6 +213,30 @@ fn matches_a_token(text: &str) -> bool {
         }
     }
     false
+}
+
+/// True when what follows a call word at `end` uses it as code does: a
+/// call (`eval(`, also `eval (` and `eval\t(`, which Python reads alike),
+/// the name passed on (`eval)`, `eval,`, `eval]`), a string of its name,
+/// or, for `exec`, Python 2's statement (`exec code`). Prose (`compile the
+/// kernel`, `import compile as c`) uses none of these.
+fn call_word_is_used(bytes: &[u8], end: usize, statement: bool) -> bool {
+    // Blanks, and line breaks (inside brackets a call may continue on the next line).
+    let mut at = end;
+    let mut crossed_a_line = false;
+    while let Some(b) = bytes.get(at) {
+        match b {
+            b' ' | b'\t' | b'\x0c' => {}
+            b'\\' | b'\r' | b'\n' => crossed_a_line = true,
+            _ => break,
+        }
+        at += 1;
+    }
+    match bytes.get(at) {
+        Some(b'(' | b'"' | b'\'' | b')' | b',' | b']') => true,
+        Some(b) => statement && at > end && !crossed_a_line && is_ident(*b),
+        None => false,
+    }
 }
 
 /// True when the text at `at` is part of a URL: the word it sits in
@@ -349,6 +376,22 @@ mod tests {
         assert!(worth_parsing("URL = 'http://203.0.113.9/x'\n"));
         assert!(worth_parsing("HOOK = 'https://discord.com/api/webhooks/1/2'\n"));
         assert!(worth_parsing(&format!("x = '{}'\n", "A".repeat(2000))));
+    }
+
+    #[test]
+    fn call_words_count_where_code_uses_them_with_any_blanks_and_not_in_prose() {
+        // Python reads these as calls of the builtin: the screen must too.
+        assert!(worth_parsing("eval (payload)\n"));
+        assert!(worth_parsing("exec\t(payload)\n"));
+        assert!(worth_parsing("run(exec \\\n    (payload))\n"));
+        assert!(worth_parsing("f(\n    eval\n    (payload))\n"));
+        assert!(worth_parsing("runners = [exec, eval]\n"));
+        assert!(worth_parsing("exec code\n"));
+        // Prose, an imported name that is not the builtin, and a method of that name.
+        assert!(!worth_parsing("# compile the kernel with nvcc\n"));
+        assert!(!worth_parsing("from cutlass.cute import compile as cute_compile\n"));
+        assert!(!worth_parsing("class Pass:\n    def compile(self, ops):\n        return ops\n"));
+        assert!(!worth_parsing("\"\"\"Whether to generate compile\ntime math.\"\"\"\n"));
     }
 
     #[test]
