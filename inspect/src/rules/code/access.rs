@@ -126,7 +126,7 @@ fn runs_this_interpreter(call: &Call) -> bool {
 /// build: the user's home or application-data folder, or a system folder
 /// (`open(os.getenv("APPDATA") + "\\x\\y.js", "w")`). A build writes its
 /// own tree; a stealer or a browser-extension dropper writes the user's.
-fn writes_outside_the_build(file: &PyFile) -> Option<u32> {
+pub(super) fn writes_outside_the_build(file: &PyFile) -> Option<u32> {
     const OUTSIDE: [&str; 9] = [
         "os.getenv",
         "os.environ.get",

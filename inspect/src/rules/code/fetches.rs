@@ -6,8 +6,8 @@
 //! nothing learned about the machine, an https address of no collector.
 
 use crate::python::Call;
-use crate::rules::code::access::{exfil_endpoint, is_suspicious_command, raw_ip_url, secret_in};
-use crate::rules::code::payload::{is_process, plain_literal};
+use crate::rules::code::access::{exfil_endpoint, is_suspicious_command, raw_ip_url, secret_in, writes_outside_the_build};
+use crate::rules::code::payload::{decodes, is_process, plain_literal};
 use crate::rules::code::{PyFile, Role};
 
 /// A build step that fetches a prebuilt artifact of the project: a wheel or
@@ -105,7 +105,9 @@ fn only_fetches_over_https(file: &PyFile, call: &Call) -> bool {
     let query_from_data = call.arg_texts.first().is_some_and(|a| a.split_once('?').is_some_and(|(_, query)| query.contains('+') || query.contains('{')));
     let secret = secret_in(call);
     let env_only_configures = matches!(secret.as_deref(), Some("os.getenv()" | "os.environ.get()")) && env_sent_is_a_setting(file, call);
-    if body || query_from_data || secret.is_some() && !env_only_configures {
+    // An address decoded or reversed on its way to the call is hidden, whatever it decodes to.
+    let hidden_address = decodes(call) || call.reversed;
+    if body || query_from_data || hidden_address || secret.is_some() && !env_only_configures {
         return false;
     }
     let good_url = |s: &str| {
@@ -117,12 +119,24 @@ fn only_fetches_over_https(file: &PyFile, call: &Call) -> bool {
         // The address is built elsewhere: every address the file writes, f-strings included.
         let mut file_urls: Vec<String> = file.facts.literals.iter().filter(|l| !l.doc && l.value.contains("://")).map(|l| l.value.clone()).collect();
         file_urls.extend(fstring_addresses(file.text));
-        !file_urls.is_empty() && file_urls.iter().all(|u| good_url(u))
+        // None at all (the address comes from a setting or a caller): nothing marks it.
+        file_urls.iter().all(|u| good_url(u))
     } else {
         own_urls.iter().all(|u| good_url(u))
     };
     let line = file.line(call.line).trim_start();
-    let kept = line.split('(').next().is_some_and(|head| head.contains('=')) || line.starts_with("with ") || call.is(&GETS[7..]) && call.arg_texts.len() >= 2;
+    // Thrown away: the statement is the call itself (`requests.get(url)`,
+    // `urlopen(url).read()`), a beacon's shape; assigned, returned, opened
+    // `with` or handed to another call, the answer is used.
+    let callee_name = call.callee.rsplit('.').next().unwrap_or(&call.callee);
+    let head = line.split('(').next().unwrap_or("");
+    let statement_is_the_call = head.ends_with(callee_name) && head.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '.');
+    let kept = line.split('(').next().is_some_and(|head| head.contains('='))
+        || line.starts_with("with ")
+        || line.starts_with("return ")
+        || line.starts_with("yield ")
+        || !statement_is_the_call && line.contains(&format!("{callee_name}("))
+        || call.is(&GETS[7..]) && call.arg_texts.len() >= 2;
     urls_ok && kept && !collects_identity(file)
 }
 
@@ -251,7 +265,12 @@ fn collects_identity(file: &PyFile) -> bool {
 pub(super) fn fetches_data_on_import(file: &PyFile, call: &Call) -> bool {
     const PROGRAM_FILES: [&str; 16] =
         [".exe", ".dll", ".scr", ".bat", ".cmd", ".ps1", ".vbs", ".msi", ".sh", ".py", ".pyc", ".jar", ".so", ".dylib", ".whl", ".egg"];
-    if file.role != Role::Module || !only_fetches_over_https(file, call) {
+    if !matches!(file.role, Role::Module | Role::SetupScript | Role::InstallHelper) || !only_fetches_over_https(file, call) {
+        return false;
+    }
+    // A build writes its own tree; one that saves what it fetched into the user's folders stages a payload.
+    const OUTSIDE: [&str; 6] = ["os.path.expanduser", "pathlib.Path.home", "Path.home", "tempfile.*", "os.path.expandvars", "os.getlogin"];
+    if file.role != Role::Module && (writes_outside_the_build(file).is_some() || call.inner_has(&OUTSIDE) || !names_only_data_files(file, call)) {
         return false;
     }
     let runs_something = file.calls().any(|c| is_process(c) || c.is(&RUNS_CODE));
@@ -261,6 +280,22 @@ pub(super) fn fetches_data_on_import(file: &PyFile, call: &Call) -> bool {
         !lower.contains(char::is_whitespace) && PROGRAM_FILES.iter().any(|e| lower.ends_with(e))
     });
     !runs_something && !names_program
+}
+
+/// Every address the call names (or, when it names none, the file names)
+/// is a data file by its name (`tables.json`, `words.txt`, `certs.pem`):
+/// what a build fetches to ship as data. A tool (`tool.bin`, `x.jar`), an
+/// archive (judged by [`installs_a_fetched_artifact`]) or an address with
+/// no file name is not.
+fn names_only_data_files(file: &PyFile, call: &Call) -> bool {
+    const DATA_FILES: [&str; 14] = [".json", ".txt", ".csv", ".tsv", ".xml", ".yaml", ".yml", ".toml", ".ini", ".pem", ".crt", ".md", ".rst", ".html"];
+    let own: Vec<&String> = call.strings.iter().filter(|s| s.contains("://")).collect();
+    let addresses: Vec<&String> = if own.is_empty() { file.facts.literals.iter().filter(|l| !l.doc && l.value.contains("://")).map(|l| &l.value).collect() } else { own };
+    !addresses.is_empty()
+        && addresses.iter().all(|a| {
+            let path = a.split(['?', '#']).next().unwrap_or(a).trim().to_ascii_lowercase();
+            DATA_FILES.iter().any(|e| path.ends_with(e))
+        })
 }
 
 /// A build step that fetches what it builds or installs as an artifact: a

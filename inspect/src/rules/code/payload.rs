@@ -97,7 +97,7 @@ const ENCODERS: [&str; 19] = [
 /// True when data flowing into `call` is decoded first: a decoder, `chr`
 /// codes, or a decoding method next to a codec module's function that is
 /// not an encoder (`zlib.decompressobj().decompress`).
-fn decodes(call: &Call) -> bool {
+pub(super) fn decodes(call: &Call) -> bool {
     const CODEC_MODULES: [&str; 7] = ["base64.*", "zlib.*", "marshal.*", "codecs.*", "binascii.*", "lzma.*", "bz2.*"];
     let unpacking_codec = || {
         call.inner_calls
