@@ -16,7 +16,9 @@ use Severity::{Critical, High, Low};
 #[test]
 fn a_network_call_in_a_function_the_top_level_calls_runs_on_import() {
     // (A fetch that sends: one that only downloads and uses the answer is medium, see what_a_build_runs.rs.)
-    let r = module("import requests\ndef fetch():\n    return requests.post('https://cdn.example.net/u', data={'v': 1}).json()\ndef main():\n    fetch()\nmain()\n");
+    let r = module(
+        "import requests\ndef fetch():\n    return requests.post('https://cdn.example.net/u', data={'v': 1}).json()\ndef main():\n    fetch()\nmain()\n",
+    );
     assert_eq!(hits(&r, "access/network-on-install", MOD), [(3, High)]);
 }
 

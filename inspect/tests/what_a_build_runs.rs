@@ -133,11 +133,53 @@ fn a_fetch_of_an_address_the_file_does_not_hold_is_medium_unless_the_address_is_
 
 #[test]
 fn a_build_that_downloads_data_and_runs_nothing_is_medium_and_one_that_runs_a_process_stays_high() {
-    let r = setup_py(&build_override("import urllib.request", "        with urllib.request.urlopen('https://data.example.org/tables.json') as resp:\n            open('acme/tables.json', 'wb').write(resp.read())"));
+    let r = setup_py(&build_override(
+        "import urllib.request",
+        "        with urllib.request.urlopen('https://data.example.org/tables.json') as resp:\n            open('acme/tables.json', 'wb').write(resp.read())",
+    ));
     assert_eq!(max(&r, "access/network-on-install"), Some(Medium), "{:?}", r.findings);
     let r = setup_py(&build_override(
         "import urllib.request",
         "        with urllib.request.urlopen('https://data.example.org/tool') as resp:\n            open('tool', 'wb').write(resp.read())\n        subprocess.call(['./tool'])",
     ));
     assert_eq!(max(&r, "access/network-on-install"), Some(High));
+}
+
+// ---------------------------------------------------------------- a Unix socket, a script's arguments, a maintainer's sdist
+
+#[test]
+fn a_connect_on_a_unix_domain_socket_reaches_no_host() {
+    let ipc = "import os, socket\n_ipc = None\nif 'RUNTIME_IPC_PATH' in os.environ:\n    _ipc = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)\n    _ipc.connect(os.environ['RUNTIME_IPC_PATH'])\n";
+    let r = module(ipc);
+    assert_eq!(hits(&r, "access/network-on-install", MOD), [(5, Low)]);
+    // The same variable given an internet socket: a host.
+    let r = module(&ipc.replace("AF_UNIX", "AF_INET").replace("os.environ['RUNTIME_IPC_PATH'])", "('203.0.113.9', 4444))"));
+    assert_eq!(max(&r, "access/network-on-install"), Some(High));
+}
+
+#[test]
+fn a_module_whose_top_level_hands_work_its_command_line_arguments_is_a_script() {
+    let script = "import sys, requests\ndef fetch(url, dest):\n    r = requests.get(url, stream=True)\n    open(dest, 'wb').write(r.content)\ntry:\n    if sys.argv[1] == '--fetch':\n        fetch(sys.argv[2], sys.argv[3])\nexcept Exception as e:\n    print(e)\n";
+    let r = module(script);
+    below_or_none(&r, "access/network-on-install");
+    // `sys.argv[0]` is the program's own path (what code that copies itself reads): no script.
+    let r = module("import os, sys, requests\nname = os.path.basename(sys.argv[0])\nrequests.get('https://collector.example.net/' + name)\n");
+    assert_eq!(max(&r, "access/network-on-install"), Some(High));
+}
+
+fn below_or_none(report: &Report, rule: &str) {
+    let worst = max(report, rule);
+    assert!(worst.is_none_or(|s| s < High), "{rule}: {:?}", report.findings);
+}
+
+#[test]
+fn a_script_only_an_sdist_override_runs_does_not_run_on_install() {
+    let setup = "import subprocess, sys\nfrom setuptools import setup\nfrom setuptools.command.sdist import sdist\nclass BuildSdist(sdist):\n    def run(self):\n        subprocess.run([sys.executable, 'acme/release.py'])\n        sdist.run(self)\nsetup(name='acme', cmdclass={'sdist': BuildSdist})\n";
+    let release = "import requests\ndef save(url, name):\n    r = requests.get('https://files.example.net/fw/' + url)\n    open(name, 'wb').write(r.content)\nif __name__ == '__main__':\n    save('image.img', 'image.img')\n";
+    let r = sdist(&[("setup.py", setup), ("acme/__init__.py", ""), ("acme/release.py", release)]);
+    below_or_none(&r, "access/network-on-install");
+    below_or_none(&r, "access/process-on-install");
+    // Registered as the install command, the same class runs on install.
+    let r = sdist(&[("setup.py", &setup.replace("{'sdist': BuildSdist}", "{'install': BuildSdist}")), ("acme/__init__.py", ""), ("acme/release.py", release)]);
+    assert_eq!(max(&r, "access/network-on-install"), Some(High), "{:?}", r.findings);
 }

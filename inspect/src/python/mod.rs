@@ -145,8 +145,9 @@ pub struct Facts {
     /// Classes that subclass setuptools/distutils commands, with the line.
     pub command_classes: Vec<(String, u32)>,
     /// Classes that subclass setuptools/distutils `Command` itself (a new
-    /// command, not an override of a standard one), with their first and
-    /// last lines.
+    /// command, not an override of a standard one) or `sdist` (which only
+    /// a maintainer making a source archive runs), with their first and
+    /// last lines: commands no install runs unless the file makes it.
     pub new_commands: Vec<(String, u32, u32)>,
     /// True when tree-sitter found syntax errors (still analysed, best effort).
     pub syntax_errors: bool,

@@ -682,7 +682,12 @@ impl<'a> Walker<'a> {
             let from_setuptools = resolved.contains("setuptools") || resolved.contains("distutils") || resolved == last;
             let name = || node.child_by_field_name("name").map(|n| self.text(n).to_string()).unwrap_or_default();
             if COMMAND_BASES.contains(&last) && from_setuptools {
-                self.facts.command_classes.push((format!("{}({last})", name()), line_of(node)));
+                let class = name();
+                // `sdist` makes a source archive: a maintainer runs it, an install never does.
+                if last == "sdist" {
+                    self.facts.new_commands.push((class.clone(), line_of(node), node.end_position().row as u32 + 1));
+                }
+                self.facts.command_classes.push((format!("{class}({last})"), line_of(node)));
             } else if last == "Command" && from_setuptools {
                 self.facts.new_commands.push((name(), line_of(node), node.end_position().row as u32 + 1));
             }

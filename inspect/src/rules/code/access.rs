@@ -5,7 +5,9 @@
 
 use crate::finding::{Finding, Severity};
 use crate::python::Call;
-use crate::rules::code::fetches::{fetches_a_release_asset, fetches_data_on_import, installs_a_fetched_artifact, names_no_host, reaches_only_this_machine};
+use crate::rules::code::fetches::{
+    connects_a_local_socket, fetches_a_release_asset, fetches_data_on_import, installs_a_fetched_artifact, names_no_host, reaches_only_this_machine,
+};
 use crate::rules::code::payload::is_process;
 use crate::rules::code::{lower, shell, PyFile, Role};
 
@@ -420,6 +422,15 @@ pub fn run(file: &PyFile, out: &mut Vec<Finding>) {
         } else if is_network(call) {
             if names_no_host(call) {
                 // `urlopen('')` at import warms the library up; it reaches no host.
+                continue;
+            }
+            if connects_a_local_socket(file, call) {
+                out.push(file.finding(
+                    "access/network-on-install",
+                    Severity::Low,
+                    call.line,
+                    format!("{}() connects a Unix domain socket {when}: a process on this machine, no host", call.callee),
+                ));
                 continue;
             }
             if reaches_only_this_machine(call) {

@@ -8,8 +8,10 @@
 use crate::python::Facts;
 
 /// The commands a build or install of an sdist runs (pip, `build`,
-/// `setup.py install`/`develop`), and their usual sub-commands.
-const BUILD_COMMANDS: [&str; 20] = [
+/// `setup.py install`/`develop`), and their usual sub-commands. Not
+/// `sdist`: building a wheel from an sdist, or installing it, never makes
+/// a source archive.
+const BUILD_COMMANDS: [&str; 19] = [
     "build",
     "build_py",
     "build_ext",
@@ -28,7 +30,6 @@ const BUILD_COMMANDS: [&str; 20] = [
     "bdist_egg",
     "dist_info",
     "editable_wheel",
-    "sdist",
     "easy_install",
 ];
 

@@ -290,7 +290,8 @@ pub(super) fn fetches_data_on_import(file: &PyFile, call: &Call) -> bool {
 fn names_only_data_files(file: &PyFile, call: &Call) -> bool {
     const DATA_FILES: [&str; 14] = [".json", ".txt", ".csv", ".tsv", ".xml", ".yaml", ".yml", ".toml", ".ini", ".pem", ".crt", ".md", ".rst", ".html"];
     let own: Vec<&String> = call.strings.iter().filter(|s| s.contains("://")).collect();
-    let addresses: Vec<&String> = if own.is_empty() { file.facts.literals.iter().filter(|l| !l.doc && l.value.contains("://")).map(|l| &l.value).collect() } else { own };
+    let addresses: Vec<&String> =
+        if own.is_empty() { file.facts.literals.iter().filter(|l| !l.doc && l.value.contains("://")).map(|l| &l.value).collect() } else { own };
     !addresses.is_empty()
         && addresses.iter().all(|a| {
             let path = a.split(['?', '#']).next().unwrap_or(a).trim().to_ascii_lowercase();
@@ -348,6 +349,32 @@ pub(super) fn reaches_only_this_machine(call: &Call) -> bool {
         })
         .collect();
     !hosts.is_empty() && hosts.iter().all(|h| matches!(h.to_ascii_lowercase().as_str(), "127.0.0.1" | "localhost" | "::1"))
+}
+
+/// A connect on a local (Unix domain) socket: the variable it is called on
+/// is only ever assigned `socket.socket(socket.AF_UNIX, …)` (a runtime's
+/// IPC channel, a daemon's control socket). It reaches a process on this
+/// machine, no host.
+pub(super) fn connects_a_local_socket(file: &PyFile, call: &Call) -> bool {
+    if !call.is(&["socket.socket().connect", "socket.socket().connect_ex"]) {
+        return false;
+    }
+    let line = file.line(call.line).trim_start();
+    let Some(receiver) =
+        line.split_once(".connect").map(|(r, _)| r.trim()).filter(|r| !r.is_empty() && r.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '.'))
+    else {
+        return false;
+    };
+    // The lines that assign the receiver a new socket (`self._sock = socket.socket(`, with or without a type).
+    let assigned = |c: &&Call| {
+        let text = file.line(c.line).trim_start();
+        text.strip_prefix(receiver).is_some_and(|rest| {
+            let rest = rest.trim_start();
+            (rest.starts_with('=') || rest.starts_with(':')) && rest.contains("socket.socket(")
+        })
+    };
+    let mut sockets = file.calls().filter(|c| c.is(&["socket.socket"])).filter(assigned).peekable();
+    sockets.peek().is_some() && sockets.all(|c| c.arg_texts.first().is_some_and(|a| a.ends_with("AF_UNIX")))
 }
 
 /// The words of a project or repository name of four letters or more

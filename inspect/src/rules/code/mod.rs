@@ -157,8 +157,11 @@ fn install_modules(dist: &Dist) -> HashSet<String> {
         return modules;
     }
     let facts = dist.analysis.analyze(&setup.content, dist.analysis.per_file);
+    // Commands no install runs (`setup.py update_data`, an `sdist` override) start nothing on install.
+    let by_hand = commands::run_by_hand(&facts, &text);
+    let on_install = |c: &&crate::python::Call| !by_hand.iter().any(|(first, last)| (*first..=*last).contains(&c.line));
     // A Python script of the sdist that setup.py starts (`os.system(f"{sys.executable} helper.py")`).
-    for call in facts.calls.iter().filter(|c| crate::python::is_process_callee(&c.callee)) {
+    for call in facts.calls.iter().filter(on_install).filter(|c| crate::python::is_process_callee(&c.callee)) {
         for script in call.strings.iter().flat_map(|s| s.split(['"', '\'', ' '])).filter(|s| s.ends_with(".py")) {
             let name = script.rsplit(['/', '\\']).next().unwrap_or(script);
             let shipped = dist.archive.members.iter().find(|m| m.path.starts_with(dist.root.as_str()) && m.path.rsplit('/').next() == Some(name));
@@ -166,7 +169,12 @@ fn install_modules(dist: &Dist) -> HashSet<String> {
         }
     }
     // The package's own modules that a `python -c "from acme.post import run; run()"` program imports.
-    for call in facts.calls.iter().filter(|c| crate::python::is_process_callee(&c.callee) && c.strings.iter().any(|s| s == "-c" || s.contains(" -c "))) {
+    for call in facts
+        .calls
+        .iter()
+        .filter(on_install)
+        .filter(|c| crate::python::is_process_callee(&c.callee) && c.strings.iter().any(|s| s == "-c" || s.contains(" -c ")))
+    {
         for module in call.strings.iter().flat_map(|s| imported_modules(s)) {
             modules.extend(module_file(dist, &module.split('.').collect::<Vec<_>>()));
         }
@@ -559,7 +567,7 @@ fn embedded_code(dist: &Dist, file: &PyFile, allowed: u64, out: &mut Vec<Finding
                 call.function.get_or_insert_with(|| function.clone());
             }
         }
-        let import_time = reach::ImportTime::of(&facts, &code);
+        let import_time = reach::ImportTime::of_program(&facts, &code);
         let inner = PyFile { path: file.path, text: &code, role: file.role, facts, archive: file.archive, root: file.root, import_time, by_hand: Vec::new() };
         let mut found = Vec::new();
         payload::run(&inner, &mut found);

@@ -29,7 +29,25 @@ pub struct ImportTime {
 impl ImportTime {
     /// Only the file's own functions count, and only through calls the file makes.
     pub fn of(facts: &Facts, text: &str) -> ImportTime {
-        let script = facts.calls.iter().any(|c| c.scope == Scope::Module && c.is(&[".parse_args", "getopt.getopt", ".parse_known_args"]));
+        ImportTime::reached(facts, text, true)
+    }
+
+    /// The same for a program that is run, not imported (Python kept in a
+    /// string for `exec` or `python -c`): reading its command line makes it
+    /// no script run by hand, since whoever runs the string runs it.
+    pub fn of_program(facts: &Facts, text: &str) -> ImportTime {
+        ImportTime::reached(facts, text, false)
+    }
+
+    fn reached(facts: &Facts, text: &str, scripts_run_by_hand: bool) -> ImportTime {
+        // `parser.parse_args()`, `getopt.getopt(…)`, or work handed its arguments
+        // (`gitclone(sys.argv[2], sys.argv[3])`, `run(sys.argv[1:])`); not the
+        // program's own path, `sys.argv[0]`, which code that copies itself reads.
+        let reads_arguments = |c: &Call| {
+            c.arg_texts.iter().any(|a| a.trim_start().strip_prefix("sys.argv[").is_some_and(|rest| rest.starts_with(|ch: char| ('1'..='9').contains(&ch))))
+        };
+        let script = scripts_run_by_hand
+            && facts.calls.iter().any(|c| c.scope == Scope::Module && (c.is(&[".parse_args", "getopt.getopt", ".parse_known_args"]) || reads_arguments(c)));
         if script {
             return ImportTime { functions: HashSet::new(), script: true };
         }
