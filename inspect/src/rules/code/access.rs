@@ -112,10 +112,15 @@ pub(super) fn is_suspicious_command(command: &str) -> bool {
 
 /// The command a process call runs looks like a build step.
 fn is_build_step(call: &Call) -> bool {
+    build_tool_of(call).is_some() || runs_this_interpreter(call)
+}
+
+/// The build tool (one of [`BUILD_TOOLS`]) the command starts, if it starts one.
+fn build_tool_of(call: &Call) -> Option<&'static str> {
     let first = call.strings.first().map(|s| s.trim().to_ascii_lowercase()).unwrap_or_default();
     let program = first.split_whitespace().next().unwrap_or("");
     let program = program.rsplit('/').next().unwrap_or(program);
-    BUILD_TOOLS.contains(&program) || runs_this_interpreter(call)
+    BUILD_TOOLS.iter().copied().find(|tool| *tool == program)
 }
 
 /// The command starts the running interpreter (`[sys.executable, …]`,
@@ -227,11 +232,8 @@ fn shipped_files_named<'a>(file: &'a PyFile, name: &'a str) -> impl Iterator<Ite
 /// with no shell operators and nothing else a build would not do.
 fn build_tool_given_an_address(call: &Call, command: &str) -> bool {
     const INSTALLERS: [&str; 5] = ["pip", "npm", "yarn", "cargo", "go"];
-    let program = call.strings.first().and_then(|s| s.split_whitespace().next()).map(shell::program_name).unwrap_or_default();
-    let without_addresses: Vec<&str> = command.split_whitespace().filter(|w| !w.trim_start_matches(|c: char| c != 'h').starts_with("https://")).collect();
-    is_build_step(call)
-        && BUILD_TOOLS.contains(&program.as_str())
-        && !INSTALLERS.contains(&program.as_str())
+    let without_addresses: Vec<&str> = command.split_whitespace().filter(|w| !w.contains("https://")).collect();
+    build_tool_of(call).is_some_and(|tool| !INSTALLERS.contains(&tool))
         && !command.contains(['|', ';', '&', '`', '$', '>', '<'])
         && !is_suspicious_command(&without_addresses.join(" "))
 }
