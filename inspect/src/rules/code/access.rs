@@ -426,22 +426,15 @@ pub fn run(file: &PyFile, out: &mut Vec<Finding>) {
                 // `urlopen('')` at import warms the library up; it reaches no host.
                 continue;
             }
-            if connects_a_local_socket(file, call) {
-                out.push(file.finding(
-                    "access/network-on-install",
-                    Severity::Low,
-                    call.line,
-                    format!("{}() connects a Unix domain socket {when}: a process on this machine, no host", call.callee),
-                ));
-                continue;
-            }
-            if reaches_only_this_machine(call) {
-                out.push(file.finding(
-                    "access/network-on-install",
-                    Severity::Low,
-                    call.line,
-                    format!("{}() talks to a server on this machine {when}; it reaches no other host", call.callee),
-                ));
+            let on_this_machine = if connects_a_local_socket(file, call) {
+                Some(format!("connects a Unix domain socket {when}: a process on this machine, no host"))
+            } else if reaches_only_this_machine(call) {
+                Some(format!("talks to a server on this machine {when}; it reaches no other host"))
+            } else {
+                None
+            };
+            if let Some(what) = on_this_machine {
+                out.push(file.finding("access/network-on-install", Severity::Low, call.line, format!("{}() {what}", call.callee)));
                 continue;
             }
             if fetches_data_on_import(file, call) {
