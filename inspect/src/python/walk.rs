@@ -68,6 +68,9 @@ pub(super) struct Walker<'a> {
     /// Names defined by a `def` in a class body, and by one anywhere else.
     method_names: HashSet<String>,
     function_names: HashSet<String>,
+    /// Every name the file uses (not the name a `def` gives), and the
+    /// functions that are decorated (a decorator may register them).
+    referenced: HashSet<&'a str>,
     /// Local functions that start a process with one of their parameters
     /// (`def run(cmd): subprocess.Popen(cmd)`), and the process call.
     process_helpers: HashMap<String, String>,
@@ -114,6 +117,7 @@ pub fn analyze_within(src: &[u8], budget: u64) -> Facts {
         params: HashMap::new(),
         method_names: HashSet::new(),
         function_names: HashSet::new(),
+        referenced: HashSet::new(),
         process_helpers: HashMap::new(),
         hidden_aliases: HashSet::new(),
         resolved: RefCell::new(HashMap::new()),
@@ -153,6 +157,16 @@ pub fn analyze_within(src: &[u8], budget: u64) -> Facts {
             "string" | "concatenated_string" => w.literal(node, parent),
             "list" | "tuple" => w.character_codes(node),
             "class_definition" => w.class(node),
+            "identifier" if !names_a_definition(node, parent) => {
+                let name = w.text(node);
+                w.referenced.insert(name);
+            }
+            "decorated_definition" => {
+                if let Some(name) = node.child_by_field_name("definition").and_then(|d| d.child_by_field_name("name")) {
+                    let name = w.text(name);
+                    w.referenced.insert(name);
+                }
+            }
             _ => {}
         }
         if cursor.goto_first_child() {
@@ -180,7 +194,25 @@ pub fn analyze_within(src: &[u8], budget: u64) -> Facts {
     w.facts.work = w.work.spent.get();
     w.facts.parameters = std::mem::take(&mut w.params);
     w.facts.methods_only = w.method_names.difference(&w.function_names).cloned().collect();
+    if !w.facts.out_of_budget {
+        // A name kept in a string may still be called (`globals()["main"]()`).
+        let in_strings = |name: &str| w.facts.literals.iter().any(|l| l.value.contains(name));
+        w.facts.never_used_functions = w.function_names.iter().filter(|f| !w.referenced.contains(f.as_str()) && !in_strings(f)).cloned().collect();
+    }
     w.facts
+}
+
+/// True for prose that offers a value as an example (`"MCP_BASE_URL (e.g.,
+/// https://your-tunnel.example)"`, `"for example https://…"`): words around
+/// the value, not an address a call could be given as it is.
+fn gives_an_example(value: &str) -> bool {
+    let lower = value.to_ascii_lowercase();
+    value.contains(' ') && (lower.contains("e.g.") || lower.contains("for example") || lower.contains("for instance"))
+}
+
+/// True for the name a `def` or `class` gives (`def check_deps(…)`): a definition, not a use.
+fn names_a_definition(node: Node, parent: Option<Node>) -> bool {
+    parent.is_some_and(|p| matches!(p.kind(), "function_definition" | "class_definition") && p.child_by_field_name("name").is_some_and(|n| n.id() == node.id()))
 }
 
 /// True for nodes that begin a statement: what is remembered of one
@@ -630,7 +662,9 @@ impl<'a> Walker<'a> {
         }
         let value = if node.kind() == "string" { string_literal(node, self.src) } else { fold(node, self.src, 0) };
         if let Some(value) = value.filter(|v| !v.is_empty()) {
-            let doc = parent.is_some_and(|p| self.documents(p));
+            // `help_text=("URL of this webhook, e.g. " "https://…")`: the keyword is one level up.
+            let doc = parent.map(|p| if p.kind() == "parenthesized_expression" { p.parent().unwrap_or(p) } else { p }).is_some_and(|p| self.documents(p))
+                || gives_an_example(&value);
             self.facts.literals.push(Literal { value, line: line_of(node), doc, function: self.current.clone() });
         }
     }

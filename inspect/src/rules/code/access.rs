@@ -468,7 +468,11 @@ pub fn run(file: &PyFile, out: &mut Vec<Finding>) {
             && call.arg_texts.iter().any(|a| a == "os.environ")
             || call.is(&["os.environ.items", "os.environ.copy"])
         {
-            let sends = file.calls().any(is_network);
+            // High when the same function (or the top level) also uses the
+            // network: the copy can leave with the request. A network call
+            // elsewhere in a large module is no flow (a constants class
+            // filled from the environment, a child process's `env=`).
+            let sends = file.calls().any(|c| is_network(c) && c.function == call.function);
             let severity = if sends { Severity::High } else { Severity::Medium };
             out.push(file.finding("access/env-sweep", severity, call.line, format!("reads the whole environment (secrets included) {when}")));
         }
@@ -670,6 +674,38 @@ fn file_sends(file: &PyFile) -> bool {
     file.calls().any(sends) || file.facts.literals.iter().any(|l| !l.doc && exfil_endpoint(&l.value.to_ascii_lowercase()).is_some())
 }
 
+/// True when the file reads files or folders (opens, lists, globs, copies,
+/// queries a database file): what a stealer does with the store it names.
+fn reads_files(file: &PyFile) -> bool {
+    const READS: [&str; 24] = [
+        "open",
+        "io.open",
+        "codecs.open",
+        "os.open",
+        "os.listdir",
+        "os.scandir",
+        "os.walk",
+        "glob.glob",
+        "glob.iglob",
+        "sqlite3.connect",
+        "shutil.copy",
+        "shutil.copy2",
+        "shutil.copyfile",
+        "shutil.copytree",
+        "shutil.make_archive",
+        "zipfile.ZipFile",
+        ".read_bytes",
+        ".read_text",
+        ".iterdir",
+        ".glob",
+        ".rglob",
+        ".listdir",
+        ".walk",
+        "plyvel.DB",
+    ];
+    file.calls().any(|c| c.is(&READS))
+}
+
 /// Calls that write a file, set a registry value, or start a process:
 /// what makes a named autostart location an act of persistence.
 fn writes_or_starts(file: &PyFile, call: &Call) -> bool {
@@ -733,10 +769,18 @@ fn literal_rules(file: &PyFile, out: &mut Vec<Finding>) {
             };
             out.push(file.finding("access/raw-ip-url", weigh(lit, severity), lit.line, what));
         }
-        // A credential store named in a file that sends data out is theft;
-        // named alone (a cookie importer, prose) it is information.
+        // A credential store named in a file that reads files and sends data
+        // out is theft; named alone (a cookie importer, prose) it is
+        // information, and so it is in a file that reads nothing (a client
+        // looking for the app's socket folder, `app/com.discordapp.DiscordCanary`).
         if let Some(store) = STOLEN_STORES.iter().find(|c| names_store(lower, c)) {
-            let (severity, how) = if file_sends_once() { (Severity::High, ", and the file sends data out") } else { (Severity::Low, "") };
+            let (severity, how) = if !file_sends_once() {
+                (Severity::Low, "")
+            } else if reads_files(file) {
+                (Severity::High, ", and the file reads files and sends data out")
+            } else {
+                (Severity::Medium, ", and the file sends data out but reads no file")
+            };
             out.push(file.finding("access/credentials", weigh(lit, severity), lit.line, format!("refers to a credential store stealers read ({store}){how}")));
         } else if let Some(store) = CREDENTIAL_FILES.iter().copied().find(|c| lower.contains(*c)).or_else(|| ssh_private_key(lower)) {
             let severity = if file_sends_once() { Severity::Medium } else { Severity::Low };
@@ -785,7 +829,10 @@ fn runs_a_download(text: &str) -> bool {
 /// store with a space in its name (`login data`) must sit in a path or be
 /// the whole string, not in a sentence.
 fn names_store(lower: &str, store: &str) -> bool {
-    if !lower.contains(store) {
+    // A folder's name, not a part of a longer name: `com.discordapp.discordcanary`
+    // is a Flatpak app id (where a Discord client finds the app's socket).
+    let as_a_name = lower.match_indices(store).any(|(at, _)| !lower[..at].ends_with(|c: char| c == '.' || c.is_ascii_alphanumeric()));
+    if !as_a_name {
         return false;
     }
     !store.contains(' ') || store.contains(['/', '\\']) || lower.trim() == store || lower.contains(['/', '\\']) && !lower.contains(". ")

@@ -88,7 +88,7 @@ impl Layout {
             for line in text.lines().filter(|l| l.contains("import")) {
                 for word in line.split(|c: char| !(c.is_alphanumeric() || c == '_')) {
                     let word = word.to_ascii_lowercase();
-                    if EXAMPLE_DIRS.contains(&word.as_str()) {
+                    if is_example_dir(&word) {
                         imported_example_dirs.insert(word);
                     }
                 }
@@ -224,7 +224,14 @@ fn is_test_path(path: &str) -> bool {
 fn in_example_dir(path: &str) -> bool {
     let mut folders: Vec<&str> = path.split('/').collect();
     folders.pop();
-    folders.iter().any(|d| EXAMPLE_DIRS.contains(&d.to_ascii_lowercase().as_str()))
+    folders.iter().any(|d| is_example_dir(&d.to_ascii_lowercase()))
+}
+
+/// A lower-cased folder name of examples ([`EXAMPLE_DIRS`]), also with a
+/// qualifier after an underscore (`example_dags`, `examples_v2`, `demo_apps`).
+fn is_example_dir(lower: &str) -> bool {
+    EXAMPLE_DIRS.contains(&lower)
+        || lower.split_once('_').is_some_and(|(first, rest)| !rest.is_empty() && ["example", "examples", "demo", "demos"].contains(&first))
 }
 
 /// A folder of tests, at any depth: `tests`, `testing`, `unit_tests`, `manual tests`.
@@ -276,7 +283,7 @@ pub fn role_of(dist: &Dist, layout: &Layout, path: &str) -> Role {
     let is_package = |j: usize| packages.contains(&format!("{}{}", dist.root, folders[..=j].join("/")));
     let unimported_example = |(i, d): (usize, &&str)| {
         let d = d.to_ascii_lowercase();
-        EXAMPLE_DIRS.contains(&d.as_str()) && (!layout.imported_example_dirs.contains(&d) || !(i + 1..folders.len()).all(is_package))
+        is_example_dir(&d) && (!layout.imported_example_dirs.contains(&d) || !(i + 1..folders.len()).all(is_package))
     };
     // A top folder named as the project (`acme-tools/` for acme-tools) is
     // the code the author ships, even when a hyphen makes it unimportable;
@@ -365,7 +372,11 @@ impl PyFile<'_> {
         // (`args = parser.parse_args()`): its top level, and the helpers
         // that calls, run when a person runs it, not on import.
         let script = self.role == Role::Module && self.import_time.is_script();
-        !by_hand && !script && (self.runs_on_install_or_import(call.scope) || self.role == Role::Module && self.import_time.runs(call))
+        // setup.py runs top to bottom, but a function nothing in it names
+        // never runs (no other file imports setup.py; an install helper's
+        // functions are called from setup.py, so they are not judged so).
+        let never_called = self.role == Role::SetupScript && call.function.as_deref().is_some_and(|f| self.facts.never_used_functions.contains(f));
+        !by_hand && !script && !never_called && (self.runs_on_install_or_import(call.scope) || self.role == Role::Module && self.import_time.runs(call))
     }
 
     /// The source of a call, from its line to the parenthesis that closes
