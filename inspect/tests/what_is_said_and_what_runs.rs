@@ -75,6 +75,9 @@ fn an_apps_flatpak_id_is_not_its_data_folder() {
     // The store's folder named as a folder, in the same file, is the stealer's.
     let r = module(&ipc.replace("'app/com.discordapp.DiscordCanary'", "os.getenv('APPDATA') + '\\\\discordcanary'"));
     assert_eq!(max(&r, "access/credentials"), Some(High), "{:?}", r.findings);
+    // A store spelled from its separator on is a folder wherever it sits in the path.
+    let r = module(&ipc.replace("'app/com.discordapp.DiscordCanary'", "'C:\\\\Users\\\\ann\\\\appdata\\\\roaming\\\\exodus\\\\'"));
+    assert_eq!(max(&r, "access/credentials"), Some(High), "{:?}", r.findings);
 }
 
 // ---------------------------------------------------------------- the environment copied far from any request

@@ -831,7 +831,9 @@ fn runs_a_download(text: &str) -> bool {
 fn names_store(lower: &str, store: &str) -> bool {
     // A folder's name, not a part of a longer name: `com.discordapp.discordcanary`
     // is a Flatpak app id (where a Discord client finds the app's socket).
-    let as_a_name = lower.match_indices(store).any(|(at, _)| !lower[..at].ends_with(|c: char| c == '.' || c.is_ascii_alphanumeric()));
+    // (A store spelled from its separator on, `\\exodus`, carries its own boundary.)
+    let bounded = !store.starts_with(|c: char| c.is_ascii_alphanumeric());
+    let as_a_name = lower.match_indices(store).any(|(at, _)| bounded || !lower[..at].ends_with(|c: char| c == '.' || c.is_ascii_alphanumeric()));
     if !as_a_name {
         return false;
     }
