@@ -59,12 +59,17 @@ pub fn escapes(path: &str, start_depth: usize) -> bool {
     false
 }
 
+/// A link target that names a place from the root of a file system: `/etc`, `\\share`, `C:…`.
+pub fn is_absolute_target(target: &str) -> bool {
+    target.starts_with(['/', '\\']) || target.as_bytes().get(1) == Some(&b':')
+}
+
 /// True when a link at `link_path` pointing to `target` leaves the archive.
 pub fn link_escapes(link_path: &str, target: &str) -> bool {
-    let target = target.replace('\\', "/");
-    if target.starts_with('/') || target.as_bytes().get(1) == Some(&b':') {
+    if is_absolute_target(target) {
         return true;
     }
+    let target = target.replace('\\', "/");
     let parent_depth = link_path.replace('\\', "/").split('/').filter(|c| !c.is_empty() && *c != ".").count().saturating_sub(1);
     escapes(&target, parent_depth)
 }

@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use tar::EntryType;
 
-use super::paths::link_escapes;
+use super::paths::{is_absolute_target, link_escapes};
 use super::{Archive, ArchiveEntry, Budget, EntryKind, Keep, Limits, Member, BOMB_MIN_BYTES};
 use crate::finding::Severity;
 
@@ -147,7 +147,7 @@ pub fn read_tar_from<'a, R: Read + 'a>(source: R, len: u64, compression: Compres
 /// a packaging slip that extractors refuse: medium.
 fn judge_escaping_symlinks(archive: &mut Archive, links: Vec<(String, String, usize)>) {
     for (path, target, seen) in links {
-        let absolute = target.starts_with('/') || target.starts_with('\\') || target.as_bytes().get(1) == Some(&b':');
+        let absolute = is_absolute_target(&target);
         let inside = format!("{path}/");
         let written_through = archive.entries.iter().skip(seen).any(|e| e.path == path || e.path.starts_with(&inside));
         let (severity, why) = if written_through {
