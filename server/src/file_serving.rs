@@ -63,7 +63,7 @@ impl Fingerprint {
 }
 
 /// A verified file in memory, with its ETag header ready.
-struct Cached {
+pub(crate) struct Cached {
     bytes: Bytes,
     etag: HeaderValue,
     /// The cache's clock when last served (see [`FileCache::get`]).
@@ -108,7 +108,12 @@ impl FileCache {
         size <= MEMORY_MAX_FILE && size <= self.budget / 4
     }
 
-    fn put(&self, sha: &str, bytes: Bytes) -> Arc<Cached> {
+    /// A verified file's bytes and ETag, when they are in memory.
+    pub(crate) fn in_memory(&self, sha: &str) -> Option<(Bytes, HeaderValue)> {
+        self.get(sha).map(|cached| (cached.bytes.clone(), cached.etag.clone()))
+    }
+
+    pub(crate) fn put(&self, sha: &str, bytes: Bytes) -> Arc<Cached> {
         let size = bytes.len() as u64;
         let entry = Arc::new(Cached { etag: etag_of(sha), bytes, used: AtomicU64::new(0) });
         if !self.holds(size) {
@@ -202,15 +207,17 @@ fn etag_of(sha: &str) -> HeaderValue {
     HeaderValue::from_str(&format!("\"{sha}\"")).expect("a hex digest is a valid header value")
 }
 
+/// The URL names the content's hash: it never changes. Private, since the
+/// index may need a token.
+pub const CACHE_CONTROL: &str = "private, max-age=31536000, immutable";
+
 /// Headers every file response carries.
 fn base(status: StatusCode, filename: &str, etag: &HeaderValue) -> HttpResponseBuilder {
     let mut b = HttpResponse::build(status);
     b.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(content_type(filename))))
         .insert_header((header::ETAG, etag.clone()))
         .insert_header((header::ACCEPT_RANGES, HeaderValue::from_static("bytes")))
-        // The URL names the content's hash: it never changes. Private, since
-        // the index may need a token.
-        .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=31536000, immutable")));
+        .insert_header((header::CACHE_CONTROL, HeaderValue::from_static(CACHE_CONTROL)));
     b
 }
 

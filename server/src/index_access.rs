@@ -39,6 +39,16 @@ impl TokenCache {
         map.get(digest).filter(|(_, at)| at.elapsed() < TOKEN_TTL).map(|(user, _)| user.clone())
     }
 
+    /// True when `token` was verified as a valid token a moment ago.
+    pub fn knows_valid(&self, token: &str) -> bool {
+        matches!(self.get(&digest(token)), Some(Some(_)))
+    }
+
+    /// Remember what the database said of `token` (its user, or None).
+    pub fn remember(&self, token: &str, user: Option<String>) {
+        self.put(digest(token), user);
+    }
+
     /// Forget every verified token (a token was revoked or a user changed).
     pub fn clear(&self) {
         self.verified.lock().expect("token cache lock").clear();
@@ -56,9 +66,18 @@ impl TokenCache {
     }
 }
 
+fn digest(token: &str) -> [u8; 32] {
+    sha2::Sha256::digest(token.as_bytes()).into()
+}
+
 /// The token a request carries, from basic or bearer authorization.
 pub fn presented_token(req: &HttpRequest) -> Option<String> {
-    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?.trim();
+    token_in(req.headers().get(header::AUTHORIZATION)?.to_str().ok()?)
+}
+
+/// The token in an `Authorization` header's value.
+pub fn token_in(value: &str) -> Option<String> {
+    let value = value.trim();
     let (scheme, rest) = value.split_once(' ')?;
     let rest = rest.trim();
     if scheme.eq_ignore_ascii_case("bearer") {
@@ -87,7 +106,7 @@ pub async fn check(req: &HttpRequest, state: &AppState) -> Result<Option<String>
         return Ok(None);
     }
     let Some(token) = presented_token(req) else { return Err(challenge()) };
-    let digest: [u8; 32] = sha2::Sha256::digest(token.as_bytes()).into();
+    let digest = digest(&token);
     let user = match state.tokens.get(&digest) {
         Some(user) => user,
         None => {

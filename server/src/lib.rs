@@ -11,6 +11,7 @@ pub mod error;
 pub mod file_serving;
 pub mod file_tree;
 pub mod findings_view;
+pub mod front;
 pub mod highlight;
 pub mod index_access;
 pub mod index_cache;
@@ -26,14 +27,18 @@ pub mod state;
 pub mod views;
 
 use std::net::TcpListener;
-
+use std::rc::Rc;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::body::{BodySize, MessageBody};
-use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
+use actix_http::{HttpService, KeepAlive};
+use actix_service::{fn_factory, fn_service, map_config, IntoServiceFactory, ServiceFactory, ServiceFactoryExt};
+use actix_web::dev::{AppConfig, Server, ServiceRequest, ServiceResponse};
 use actix_web::http::{header, Method};
 use actix_web::middleware::{self, DefaultHeaders, Next};
 use actix_web::{web, App, HttpServer};
+use tokio::net::TcpStream;
 use tracing::Instrument;
 
 use access_log::{AccessLog, RouteKind, Served};
@@ -41,18 +46,21 @@ pub use state::AppState;
 
 /// The headers every response carries. No page runs inline script (the one
 /// script comes from /static), and nothing may frame the dashboard.
+pub const SECURITY_HEADERS: [(&str, &str); 7] = [
+    (
+        "Content-Security-Policy",
+        "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    ),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "same-origin"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+    ("Cross-Origin-Resource-Policy", "same-origin"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()"),
+];
+
 fn security_headers() -> DefaultHeaders {
-    DefaultHeaders::new()
-        .add((
-            "Content-Security-Policy",
-            "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-        ))
-        .add(("X-Content-Type-Options", "nosniff"))
-        .add(("X-Frame-Options", "DENY"))
-        .add(("Referrer-Policy", "same-origin"))
-        .add(("Cross-Origin-Opener-Policy", "same-origin"))
-        .add(("Cross-Origin-Resource-Policy", "same-origin"))
-        .add(("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()"))
+    SECURITY_HEADERS.iter().fold(DefaultHeaders::new(), |headers, header| headers.add(*header))
 }
 
 /// One tracing span per request, the access log's line and the counts.
@@ -146,17 +154,49 @@ pub fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
     let access = Arc::new(AccessLog::open(&state.config.access_log)?);
     tokio::spawn(index_feed::follow(state.clone()));
     tokio::spawn(access_log::summarize_every_interval(access.clone()));
-    let server = HttpServer::new(move || {
+    let addr = listener.local_addr()?;
+    let front = Arc::new(front::Front { state: state.clone(), access: access.clone() });
+    let app = move || {
         let access = access.clone();
         App::new()
             .wrap(security_headers())
             .wrap(middleware::from_fn(move |req, next| request_span(access.clone(), req, next)))
             .configure(configure(state.clone()))
-    })
-    .listen(listener)?
-    .shutdown_timeout(10)
-    .disable_signals()
-    .run();
+    };
+    let builder = actix_server::Server::build();
+    let shutdown = builder.graceful_shutdown_signal();
+    // Per worker thread: actix-web's HTTP/1 service as `HttpServer` builds
+    // it, behind the front (see `front`), which takes every connection first.
+    let server = builder
+        .listen("airlock", listener, move || {
+            let (front, shutdown) = (front.clone(), shutdown.clone());
+            let signal = shutdown.clone();
+            let app = app().into_factory().map_err(|e| e.error_response());
+            let http1 = HttpService::build()
+                .keep_alive(KeepAlive::Timeout(front::IDLE))
+                .client_request_timeout(front::IDLE)
+                .client_disconnect_timeout(Duration::from_secs(1))
+                .local_addr(addr)
+                .graceful_shutdown_signal(move || {
+                    let signal = signal.clone();
+                    async move { signal.notified().await }
+                })
+                // The listening address is the host name when a request has no
+                // Host header, as `HttpServer` sets it (its constructor is public
+                // only under this name; the lock file pins the version).
+                .h1(map_config(app, move |_| AppConfig::__priv_test_new(false, addr.to_string(), addr)));
+            fn_factory(move || {
+                let started = http1.new_service(());
+                let (front, shutdown) = (front.clone(), shutdown.clone());
+                async move {
+                    let http1 = Rc::new(started.await?);
+                    Ok::<_, ()>(fn_service(move |stream: TcpStream| front::connection(stream, front.clone(), http1.clone(), shutdown.clone())))
+                }
+            })
+        })?
+        .shutdown_timeout(10)
+        .disable_signals()
+        .run();
     Ok(server)
 }
 

@@ -1,0 +1,142 @@
+//! Every connection to `airlock serve` arrives here first.
+//!
+//! The front reads request heads itself and answers the hot reads (an
+//! index page, or a file already verified and held in memory, to a client
+//! allowed to read the index) straight from the caches: one parse of the
+//! head without allocating, a head of static header lines, and one
+//! vectored write of that head and the shared body. No header map, no
+//! routing table, no middleware chain, and no copy of the body into a
+//! write buffer, which is where actix-web spends its time on these.
+//!
+//! The first request it cannot answer in full (the dashboard, the API, a
+//! miss, a range, a `HEAD`, a request with a body or a query string,
+//! HTTP/1.0, an unknown token) hands the connection, with the bytes
+//! already read, to actix-web's HTTP/1 service, which answers it and
+//! everything after it on that connection. So every rule of the index
+//! (access, negotiation, integrity) still has one home in the handlers;
+//! the front only repeats their answer for the cases it recognises
+//! ([`answer`]), and `tests/front.rs` holds the two answers equal.
+//!
+//! What the front answers is recorded as actix-web's requests are: the
+//! access log's line, the per-minute counts and the latency histogram.
+
+mod answer;
+mod date;
+mod handover;
+#[cfg(test)]
+mod tests;
+
+use std::io::{self, IoSlice};
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_web::dev::Service;
+use bytes::{Buf, BytesMut};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::access_log::AccessLog;
+use crate::state::AppState;
+pub use handover::Prefixed;
+
+/// How long a connection may sit idle (or send half a head) before the
+/// front closes it: actix-web's own keep-alive and request-head timeouts.
+pub const IDLE: Duration = Duration::from_secs(5);
+/// A head longer than this goes to actix-web, which refuses it properly.
+const MAX_HEAD: usize = 16 * 1024;
+/// Header lines the front reads; a request with more goes to actix-web.
+const MAX_HEADERS: usize = 48;
+
+/// What the front needs to answer: the server's state and its logs.
+pub struct Front {
+    pub state: AppState,
+    pub access: Arc<AccessLog>,
+}
+
+/// What became of one parse of the buffered bytes.
+enum Step {
+    /// A complete head of `usize` bytes, answered into the output buffer.
+    Answered(usize, answer::Answered),
+    /// The head is not complete yet.
+    NeedMore,
+    /// Not the front's to answer: actix-web takes the connection.
+    HandOver,
+}
+
+fn step(front: &Front, buf: &[u8], peer: Option<SocketAddr>, out: &mut Vec<u8>) -> Step {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut headers);
+    match req.parse(buf) {
+        Ok(httparse::Status::Complete(len)) => match answer::answer(front, &req, peer, out) {
+            Some(answered) => Step::Answered(len, answered),
+            None => Step::HandOver,
+        },
+        Ok(httparse::Status::Partial) if buf.len() < MAX_HEAD => Step::NeedMore,
+        Ok(httparse::Status::Partial) | Err(_) => Step::HandOver,
+    }
+}
+
+/// Serve one connection: hot reads here, the rest (from the first request
+/// the front does not answer on) by `app`, actix-web's HTTP/1 service.
+pub async fn connection<S>(mut stream: TcpStream, front: Arc<Front>, app: Rc<S>, shutdown: actix_server::GracefulShutdownSignal) -> Result<(), ()>
+where
+    S: Service<(Prefixed, Option<SocketAddr>), Response = ()>,
+    S::Error: std::fmt::Debug,
+{
+    let peer = stream.peer_addr().ok();
+    let mut buf = BytesMut::with_capacity(4096);
+    let mut out = Vec::with_capacity(1024);
+    loop {
+        out.clear();
+        match step(&front, &buf, peer, &mut out) {
+            Step::Answered(len, answered) => {
+                buf.advance(len);
+                if write_response(&mut stream, &out, answered.body()).await.is_err() {
+                    return Ok(());
+                }
+                continue;
+            }
+            Step::HandOver => break,
+            Step::NeedMore => {}
+        }
+        let read = tokio::select! {
+            read = tokio::time::timeout(IDLE, stream.read_buf(&mut buf)) => read,
+            // Idle between requests when the server stops: close now.
+            _ = shutdown.notified(), if buf.is_empty() => return Ok(()),
+        };
+        match read {
+            Ok(Ok(0)) | Ok(Err(_)) => return Ok(()),
+            Ok(Ok(_)) => {}
+            // Idle too long: close. Half a head: actix-web answers `408`.
+            Err(_) if buf.is_empty() => return Ok(()),
+            Err(_) => break,
+        }
+    }
+    if let Err(e) = app.call((Prefixed::new(buf.freeze(), stream), peer)).await {
+        tracing::debug!(error = ?e, "HTTP/1 connection ended with an error");
+    }
+    Ok(())
+}
+
+/// Write the head and the body with as few system calls as the socket
+/// takes: one `writev` of both in the common case.
+async fn write_response(stream: &mut TcpStream, head: &[u8], body: &[u8]) -> io::Result<()> {
+    let (mut head_done, mut body_done) = (0, 0);
+    while head_done < head.len() {
+        let n = stream.write_vectored(&[IoSlice::new(&head[head_done..]), IoSlice::new(&body[body_done..])]).await?;
+        if n == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        let from_head = n.min(head.len() - head_done);
+        head_done += from_head;
+        body_done += n - from_head;
+    }
+    stream.write_all(&body[body_done..]).await
+}
+
+/// Time since `started`, for the logs.
+fn micros_since(started: Instant) -> u64 {
+    started.elapsed().as_micros() as u64
+}

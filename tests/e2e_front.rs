@@ -1,0 +1,186 @@
+//! The front (server/src/front) against the real binary: for every request
+//! it answers itself, its answer equals the one actix-web's handlers give
+//! (same status, headers and body; only `date` may differ), requests on one
+//! connection are answered in order across the hand-over (pipelined too),
+//! and what it answers is in the access log.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use support::airlock::Airlock;
+use support::{sha256_hex, LocalUpstream, Package, UpstreamFile};
+
+const PIP_ACCEPT: &str = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01";
+
+#[derive(Debug, PartialEq)]
+struct Reply {
+    status: u16,
+    /// Lower-case names; repeated names joined with ", ".
+    headers: BTreeMap<String, String>,
+    body: Vec<u8>,
+}
+
+/// Read one response off `stream`, `buf` holding what was read past the last one.
+fn read_reply(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Reply {
+    let head_end = loop {
+        if let Some(at) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at + 4;
+        }
+        let mut chunk = [0u8; 65536];
+        let n = stream.read(&mut chunk).expect("read a response head");
+        assert!(n > 0, "the connection closed before a response: {:?}", String::from_utf8_lossy(buf));
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8(buf[..head_end].to_vec()).expect("an ASCII head");
+    let mut lines = head.split("\r\n");
+    let status: u16 = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let mut headers = BTreeMap::new();
+    for line in lines.filter(|l| !l.is_empty()) {
+        let (name, value) = line.split_once(':').expect("a header line");
+        headers.entry(name.to_ascii_lowercase()).and_modify(|v: &mut String| *v = format!("{v}, {}", value.trim())).or_insert_with(|| value.trim().to_string());
+    }
+    let len: usize = headers.get("content-length").map_or(0, |v| v.parse().unwrap());
+    while buf.len() < head_end + len {
+        let mut chunk = [0u8; 65536];
+        let n = stream.read(&mut chunk).expect("read a body");
+        assert!(n > 0, "the connection closed inside a body");
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    let body = buf[head_end..head_end + len].to_vec();
+    buf.drain(..head_end + len);
+    Reply { status, headers, body }
+}
+
+fn connect(base: &str) -> TcpStream {
+    let stream = TcpStream::connect(base.trim_start_matches("http://")).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    stream
+}
+
+/// Send `raw` on a new connection and read `count` responses.
+fn exchange(base: &str, raw: &str, count: usize) -> Vec<Reply> {
+    let mut stream = connect(base);
+    stream.write_all(raw.as_bytes()).unwrap();
+    let mut buf = Vec::new();
+    (0..count).map(|_| read_reply(&mut stream, &mut buf)).collect()
+}
+
+fn get(path: &str, headers: &[(&str, &str)]) -> String {
+    let mut raw = format!("GET {path} HTTP/1.1\r\nHost: airlock\r\nUser-Agent: front-test\r\n");
+    for (name, value) in headers {
+        raw.push_str(&format!("{name}: {value}\r\n"));
+    }
+    raw + "\r\n"
+}
+
+/// The same request answered by actix-web: after a request only it
+/// answers, on the same connection.
+fn by_the_handlers(base: &str, request: &str) -> Reply {
+    let mut replies = exchange(base, &(get("/healthz", &[]) + request), 2);
+    assert_eq!(replies[0].status, 200, "healthz");
+    replies.pop().unwrap()
+}
+
+fn without_date(mut reply: Reply) -> Reply {
+    assert!(reply.headers.remove("date").is_some(), "every response carries a date: {reply:?}");
+    reply
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_front_answers_as_the_handlers_do() {
+    let demo = Package::new("front-demo", "1.0");
+    let (wheel_name, wheel) = demo.wheel();
+    let upstream = LocalUpstream::start(vec![UpstreamFile::new("front-demo", (wheel_name.clone(), wheel.clone()))]);
+    let mut airlock = Airlock::new();
+    let access_log = airlock.data_path().join("access.log");
+    airlock.set_config(&[("access_log", &format!("{:?}", access_log.display().to_string()))]);
+    let auditor = airlock.user_with_token("alice", "auditor");
+    airlock.serve(Some(&upstream.base_url));
+    assert_eq!(airlock.request(&auditor, "front-demo==1.0").await.status(), 202);
+    let r = airlock.wait_for(&auditor, "front-demo", "1.0", &["awaiting_review", "failed"]).await;
+    assert_eq!(r["status"], "awaiting_review", "{r}");
+    assert_eq!(airlock.decide(&auditor, "front-demo", "1.0", "approve", "ok").await.status(), 200);
+    let base = airlock.base.clone();
+
+    let file = format!("/files/{}/{wheel_name}", sha256_hex(&wheel));
+    let page = "/simple/front-demo/";
+    // The first request of each fills the caches (the handlers answer it).
+    for (path, headers) in [("/simple/", vec![]), (page, vec![]), (page, vec![("Accept", PIP_ACCEPT)]), (file.as_str(), vec![])] {
+        let reply = exchange(&base, &get(path, &headers), 1).pop().unwrap();
+        assert_eq!(reply.status, 200, "{path}");
+    }
+    let etag = exchange(&base, &get(page, &[("Accept", PIP_ACCEPT)]), 1).pop().unwrap().headers["etag"].clone();
+    let metadata = format!("{file}.metadata");
+    assert_eq!(exchange(&base, &get(&metadata, &[]), 1).pop().unwrap().status, 200);
+
+    let requests = [
+        get("/simple/", &[]),
+        get(page, &[]),
+        get(page, &[("Accept", PIP_ACCEPT)]),
+        get(page, &[("Accept", "application/vnd.pypi.simple.v1+html")]),
+        get(page, &[("Accept", "*/*"), ("Accept-Encoding", "gzip, deflate, br")]),
+        get(page, &[("Accept", PIP_ACCEPT), ("If-None-Match", &etag)]),
+        get(page, &[("Connection", "keep-alive")]),
+        get(&file, &[]),
+        get(&metadata, &[]),
+    ];
+    for request in &requests {
+        let front = without_date(exchange(&base, request, 1).pop().unwrap());
+        let handlers = without_date(by_the_handlers(&base, request));
+        assert_eq!(front, handlers, "{request}");
+        assert!(matches!(front.status, 200 | 304), "{request}: {front:?}");
+    }
+    let wheel_reply = exchange(&base, &get(&file, &[]), 1).pop().unwrap();
+    assert_eq!(wheel_reply.body, wheel, "the approved bytes");
+
+    // One write, three requests: answered in order across the hand-over,
+    // and the connection stays usable after it.
+    let pipelined = get(page, &[]) + &get("/healthz", &[]) + &get(&file, &[]);
+    let mut stream = connect(&base);
+    stream.write_all(pipelined.as_bytes()).unwrap();
+    let mut buf = Vec::new();
+    let replies: Vec<Reply> = (0..3).map(|_| read_reply(&mut stream, &mut buf)).collect();
+    assert!(String::from_utf8_lossy(&replies[0].body).contains(&wheel_name));
+    assert_eq!(replies[1].status, 200);
+    assert_eq!(replies[2].body, wheel);
+    stream.write_all(get(page, &[]).as_bytes()).unwrap();
+    assert_eq!(read_reply(&mut stream, &mut buf).body, replies[0].body);
+
+    // A request that asks to close is answered, and then the server closes.
+    let mut stream = connect(&base);
+    stream.write_all(get(page, &[("Connection", "close")]).as_bytes()).unwrap();
+    let mut buf = Vec::new();
+    assert_eq!(read_reply(&mut stream, &mut buf).status, 200);
+    assert_eq!(stream.read(&mut [0u8; 16]).unwrap(), 0, "closed after Connection: close");
+
+    // A head split across writes is still one request.
+    let mut stream = connect(&base);
+    let request = get(page, &[("Accept", PIP_ACCEPT)]);
+    let (first, rest) = request.split_at(20);
+    stream.write_all(first.as_bytes()).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    stream.write_all(rest.as_bytes()).unwrap();
+    let mut buf = Vec::new();
+    let reply = read_reply(&mut stream, &mut buf);
+    assert_eq!(reply.headers["content-type"], "application/vnd.pypi.simple.v1+json");
+
+    // What the front answered is in the access log, as the handlers' are.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let wheel_line = format!("\"GET {file} HTTP/1.1\" 200 {} ", wheel.len());
+    loop {
+        let log = std::fs::read_to_string(&access_log).unwrap_or_default();
+        let lines = log.lines().filter(|l| l.contains(&wheel_line) && l.ends_with("\"front-test\"")).count();
+        // The wheel: once to fill the cache, twice compared, once for its
+        // bytes, once pipelined; every one of them logged.
+        if lines >= 5 {
+            assert!(log.contains(&format!("\"GET {page} HTTP/1.1\" 304 0 ")), "{log}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "{lines} wheel lines in the access log: {log}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
