@@ -16,12 +16,19 @@ use support::{sha256_hex, LocalUpstream, Package, UpstreamFile};
 
 const PIP_ACCEPT: &str = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01";
 
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 struct Reply {
     status: u16,
     /// Lower-case names; repeated names joined with ", ".
     headers: BTreeMap<String, String>,
     body: Vec<u8>,
+}
+
+impl std::fmt::Debug for Reply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let body = format!("{} bytes, sha256 {}", self.body.len(), sha256_hex(&self.body));
+        f.debug_struct("Reply").field("status", &self.status).field("headers", &self.headers).field("body", &body).finish()
+    }
 }
 
 /// Read one response off `stream`, `buf` holding what was read past the last one.
@@ -183,4 +190,27 @@ async fn the_front_answers_as_the_handlers_do() {
         assert!(Instant::now() < deadline, "{lines} wheel lines in the access log: {log}");
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// A client that sends its head a byte at a time holds a connection for
+/// the head's deadline (5 s), not for as long as it keeps sending.
+#[test]
+fn a_client_that_trickles_its_head_is_cut_off() {
+    let mut airlock = Airlock::new();
+    airlock.serve(None);
+    let mut stream = connect(&airlock.base);
+    let head = format!("GET /simple/ HTTP/1.1\r\nX-Padding: {}", "a".repeat(1000));
+    let started = Instant::now();
+    let mut cut_off = None;
+    for byte in head.bytes() {
+        if stream.write_all(&[byte]).is_err() {
+            cut_off = Some(started.elapsed());
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let cut_off = cut_off.expect("the server kept a trickling connection for 200 s");
+    assert!(cut_off < Duration::from_secs(10), "cut off after {cut_off:?}");
+    // The server still answers everyone else.
+    assert_eq!(exchange(&airlock.base, &get("/healthz", &[]), 1)[0].status, 200);
 }

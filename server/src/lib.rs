@@ -31,9 +31,9 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::body::{BodySize, MessageBody};
 use actix_http::{HttpService, KeepAlive};
 use actix_service::{fn_factory, fn_service, map_config, IntoServiceFactory, ServiceFactory, ServiceFactoryExt};
+use actix_web::body::{BodySize, MessageBody};
 use actix_web::dev::{AppConfig, Server, ServiceRequest, ServiceResponse};
 use actix_web::http::{header, Method};
 use actix_web::middleware::{self, DefaultHeaders, Next};

@@ -41,9 +41,12 @@ use crate::access_log::AccessLog;
 use crate::state::AppState;
 pub use handover::Prefixed;
 
-/// How long a connection may sit idle (or send half a head) before the
-/// front closes it: actix-web's own keep-alive and request-head timeouts.
+/// How long a connection may sit idle, or take to send a whole head,
+/// before the front closes it: actix-web's own keep-alive and request-head
+/// timeouts.
 pub const IDLE: Duration = Duration::from_secs(5);
+/// The answer to a head that did not arrive in time; the connection closes.
+const REQUEST_TIMEOUT: &[u8] = b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
 /// A head longer than this goes to actix-web, which refuses it properly.
 const MAX_HEAD: usize = 16 * 1024;
 /// Header lines the front reads; a request with more goes to actix-web.
@@ -88,6 +91,8 @@ where
     let peer = stream.peer_addr().ok();
     let mut buf = BytesMut::with_capacity(4096);
     let mut out = Vec::with_capacity(1024);
+    // The whole of the next head must arrive by then, however it trickles in.
+    let mut deadline = tokio::time::Instant::now() + IDLE;
     loop {
         out.clear();
         match step(&front, &buf, peer, &mut out) {
@@ -96,22 +101,26 @@ where
                 if write_response(&mut stream, &out, answered.body()).await.is_err() {
                     return Ok(());
                 }
+                deadline = tokio::time::Instant::now() + IDLE;
                 continue;
             }
             Step::HandOver => break,
             Step::NeedMore => {}
         }
         let read = tokio::select! {
-            read = tokio::time::timeout(IDLE, stream.read_buf(&mut buf)) => read,
+            read = tokio::time::timeout_at(deadline, stream.read_buf(&mut buf)) => read,
             // Idle between requests when the server stops: close now.
             _ = shutdown.notified(), if buf.is_empty() => return Ok(()),
         };
         match read {
             Ok(Ok(0)) | Ok(Err(_)) => return Ok(()),
             Ok(Ok(_)) => {}
-            // Idle too long: close. Half a head: actix-web answers `408`.
+            // Idle too long: close. Half a head: `408`, as actix-web says it.
             Err(_) if buf.is_empty() => return Ok(()),
-            Err(_) => break,
+            Err(_) => {
+                let _ = stream.write_all(REQUEST_TIMEOUT).await;
+                return Ok(());
+            }
         }
     }
     if let Err(e) = app.call((Prefixed::new(buf.freeze(), stream), peer)).await {
