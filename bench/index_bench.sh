@@ -6,7 +6,8 @@
 #
 # 1. `cargo bench --bench index` builds an approved data folder through the
 #    store, prints the uncached render time of a 2,000-file page and writes
-#    the same pages and two wheels (10 KB and 75 KB) as nginx's static tree.
+#    the same pages and three wheels (10 KB and 75 KB, served from memory,
+#    and 20 MB, too large for the memory cache) as nginx's static tree.
 # 2. Airlock (release build) starts as the README says: `airlock serve`,
 #    default logging (no RUST_LOG, no access_log), default workers; only
 #    the data folder and the port are given. nginx serves the static tree
@@ -100,6 +101,7 @@ cmp <(curl -fsS -H "$json" "$a/simple/$SMALL/") <(curl -fsS "$n/json/$SMALL/inde
 cmp <(curl -fsS "$a/simple/$BIG/") <(curl -fsS "$n/simple/$BIG/")
 cmp <(curl -fsS "$a$WHEEL_PATH") <(curl -fsS "$n$WHEEL_PATH")
 cmp <(curl -fsS "$a$SMALL_WHEEL_PATH") <(curl -fsS "$n$SMALL_WHEEL_PATH")
+cmp <(curl -fsS "$a$LARGE_WHEEL_PATH") <(curl -fsS "$n$LARGE_WHEEL_PATH")
 log_start=$(stat -c %s "$out/airlock.log")
 
 # p99 as wrk prints it (850.00us, 1.23ms, 1.01s) in milliseconds.
@@ -164,6 +166,7 @@ row "/simple/<project>/ HTML" "$a/simple/$SMALL/" "$n/simple/$SMALL/"
 row "/simple/<project>/ JSON" "$a/simple/$SMALL/" "$n/json/$SMALL/index.json" "$json"
 row "$((SMALL_WHEEL_BYTES / 1024)) KB wheel" "$a$SMALL_WHEEL_PATH" "$n$SMALL_WHEEL_PATH"
 row "$((WHEEL_BYTES / 1024)) KB wheel" "$a$WHEEL_PATH" "$n$WHEEL_PATH"
+row "$((LARGE_WHEEL_BYTES / 1048576)) MB wheel (from disk)" "$a$LARGE_WHEEL_PATH" "$n$LARGE_WHEEL_PATH"
 row "/simple/ root" "$a/simple/" "$n/simple/"
 row "2,000-file page HTML" "$a/simple/$BIG/" "$n/simple/$BIG/"
 

@@ -99,12 +99,23 @@ fn without_date(mut reply: Reply) -> Reply {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_front_answers_as_the_handlers_do() {
+    answers_as_the_handlers_do(&[]).await;
+}
+
+/// With no memory for files, every file is sent from disk (`sendfile`).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_front_answers_files_from_disk_as_the_handlers_do() {
+    answers_as_the_handlers_do(&[("file_cache_mb", "0")]).await;
+}
+
+async fn answers_as_the_handlers_do(config: &[(&str, &str)]) {
     let demo = Package::new("front-demo", "1.0");
     let (wheel_name, wheel) = demo.wheel();
     let upstream = LocalUpstream::start(vec![UpstreamFile::new("front-demo", (wheel_name.clone(), wheel.clone()))]);
     let mut airlock = Airlock::new();
     let access_log = airlock.data_path().join("access.log");
-    airlock.set_config(&[("access_log", &format!("{:?}", access_log.display().to_string()))]);
+    let access_log_setting = format!("{:?}", access_log.display().to_string());
+    airlock.set_config(&[config, &[("access_log", access_log_setting.as_str())]].concat());
     let auditor = airlock.user_with_token("alice", "auditor");
     airlock.serve(Some(&upstream.base_url));
     assert_eq!(airlock.request(&auditor, "front-demo==1.0").await.status(), 202);

@@ -3,7 +3,7 @@
 //! Builds an Airlock data folder with approved projects straight through the
 //! store (no upstream needed), times the uncached render of a 2,000-file
 //! project page (database query plus HTML and JSON), and writes the same
-//! pages and two wheels (10 KB and 75 KB) as a static tree that nginx
+//! pages and three wheels (10 KB, 75 KB and 20 MB) as a static tree that nginx
 //! serves as the baseline.
 //!
 //! Usage: `cargo bench -p airlock-server --bench index -- OUT_DIR`. It
@@ -32,6 +32,9 @@ const TINY: &str = "bench-tiny";
 const BIG: &str = "bench-big";
 const WHEEL_BYTES: usize = 75 * 1024;
 const SMALL_WHEEL_BYTES: usize = 10 * 1024;
+/// A wheel too large for the memory cache (over 8 MiB): sent from disk.
+const LARGE: &str = "bench-large";
+const LARGE_WHEEL_BYTES: usize = 20 * 1024 * 1024;
 
 fn main() {
     let out = std::env::args().skip(1).find(|a| !a.starts_with('-')).map(PathBuf::from);
@@ -50,10 +53,11 @@ fn main() {
     let started = Instant::now();
     let wheel = populate(&store, conn, &auditor, SMALL, 40, 1, WHEEL_BYTES);
     let small_wheel = populate(&store, conn, &auditor, TINY, 3, 1, SMALL_WHEEL_BYTES);
+    let large_wheel = populate(&store, conn, &auditor, LARGE, 1, 1, LARGE_WHEEL_BYTES);
     populate(&store, conn, &auditor, BIG, 400, 4, 512);
     // The inspections were recorded here: drop the inspect jobs `start_inspection` queued.
     diesel::RunQueryDsl::execute(diesel::sql_query("DELETE FROM jobs"), conn).expect("clear jobs");
-    println!("populated {SMALL} (80 files), {TINY} (6 files) and {BIG} (2,000 files) in {:.1} s", started.elapsed().as_secs_f64());
+    println!("populated {SMALL} (80 files), {TINY} (6 files), {LARGE} (2 files) and {BIG} (2,000 files) in {:.1} s", started.elapsed().as_secs_f64());
 
     // Uncached render: what the first request after a change costs.
     let big = ProjectName::parse(BIG).unwrap();
@@ -83,14 +87,15 @@ fn main() {
         println!("  of which {what}: median {:.2} ms, p99 {:.2} ms", ms(m), ms(p99));
     }
 
-    write_static_tree(&out.join("static"), conn, &[&wheel, &small_wheel]);
+    write_static_tree(&out.join("static"), conn, &[&wheel, &small_wheel, &large_wheel]);
     let url = |(sha, filename): &(String, String)| index_render::file_url(sha, filename);
     std::fs::write(
         out.join("paths.env"),
         format!(
-            "SMALL={SMALL}\nBIG={BIG}\nWHEEL_PATH={}\nWHEEL_BYTES={WHEEL_BYTES}\nSMALL_WHEEL_PATH={}\nSMALL_WHEEL_BYTES={SMALL_WHEEL_BYTES}\n",
+            "SMALL={SMALL}\nBIG={BIG}\nWHEEL_PATH={}\nWHEEL_BYTES={WHEEL_BYTES}\nSMALL_WHEEL_PATH={}\nSMALL_WHEEL_BYTES={SMALL_WHEEL_BYTES}\nLARGE_WHEEL_PATH={}\nLARGE_WHEEL_BYTES={LARGE_WHEEL_BYTES}\n",
             url(&wheel),
-            url(&small_wheel)
+            url(&small_wheel),
+            url(&large_wheel)
         ),
     )
     .expect("paths.env");

@@ -134,6 +134,12 @@ impl FileCache {
         entry
     }
 
+    /// Forget every file held in memory (for tests).
+    #[cfg(test)]
+    pub(crate) fn clear_memory(&self) {
+        *self.memory.write().expect("file cache lock") = Lru::default();
+    }
+
     /// Bytes held in memory, for tests and logs.
     pub fn memory_used(&self) -> u64 {
         self.memory.read().expect("file cache lock").used
@@ -309,6 +315,17 @@ fn load(state: &AppState, sha: &Sha256) -> Result<Loaded, String> {
         state.files.verified.lock().expect("verified lock").insert(sha.to_string(), fingerprint);
     }
     Ok(Loaded::Disk(file, meta.len()))
+}
+
+/// The blob `sha` opened from disk, with its length, when the file opened
+/// is in an identity whose bytes were hashed to `sha` (by [`load`]); None
+/// otherwise, and for blobs kept in memory. Blocking: with an object store
+/// it may fetch the blob into the local cache first.
+pub fn open_verified_on_disk(state: &AppState, sha: &Sha256) -> Option<(std::fs::File, u64)> {
+    let file = state.store.blobs.open_blob(sha).ok()?;
+    let meta = file.metadata().ok()?;
+    let known = state.files.verified.lock().expect("verified lock").get(sha.as_str()) == Some(&Fingerprint::of(&meta));
+    known.then_some((file, meta.len()))
 }
 
 /// Send the blob `sha` as `filename`, only if its bytes hash to `sha`.

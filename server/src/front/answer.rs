@@ -8,8 +8,10 @@
 //!   with the same negotiation (Accept, Accept-Encoding) and the same `304`
 //!   for a matching If-None-Match as `routes::simple`;
 //! - `/files/<sha256>/<filename>` (and its `.metadata`) when the file is
-//!   approved, cached in the index, and its verified bytes are in memory,
-//!   with no Range, If-Range or If-None-Match (those go to the handler).
+//!   approved and cached in the index, with no Range, If-Range or
+//!   If-None-Match (those go to the handler): from memory when its verified
+//!   bytes are there, else from disk ([`DiskFile`]) when the blob's on-disk
+//!   identity is one the handler verified.
 //!
 //! Anything else, or anything these cannot decide, is `None`: the handler
 //! answers it.
@@ -28,14 +30,30 @@ use crate::index_render::PageFormat;
 use crate::negotiate::{self, IndexFormat};
 use crate::{file_serving, index_access, metrics};
 
-/// What the front answered: the body to send after the head.
-pub struct Answered {
-    body: Bytes,
+/// What the front answers.
+pub enum Answered {
+    /// The head is in the output buffer; this body follows it.
+    Ready(Bytes),
+    /// A large approved file: answered from disk if its on-disk identity is
+    /// one whose bytes were verified (else the handler verifies it).
+    Disk(DiskFile),
 }
 
-impl Answered {
-    pub fn body(&self) -> &[u8] {
-        &self.body
+/// A file to send from disk, and what its head and log line need.
+pub struct DiskFile {
+    pub blob: Sha256,
+    filename: String,
+    target: String,
+    client: Option<std::net::IpAddr>,
+    user_agent: Option<Vec<u8>>,
+    started: Instant,
+}
+
+impl DiskFile {
+    /// Write the head for `len` bytes of this file to `out`, and record it.
+    pub fn head(&self, front: &Front, len: u64, out: &mut Vec<u8>) {
+        file_head(out, &self.filename, format!("\"{}\"", self.blob).as_bytes(), len);
+        record(front, RouteKind::File, &self.target, self.client, 200, len, self.user_agent.as_deref(), self.started);
     }
 }
 
@@ -161,24 +179,35 @@ pub fn answer(front: &Front, req: &httparse::Request, peer: Option<SocketAddr>, 
     }
     let (status, body) = match kind {
         RouteKind::Index => index_page(front, path, &headers, out)?,
-        _ => file(front, path, &headers, out)?,
+        _ => match file(front, path, &headers, out)? {
+            FileAnswer::Memory(bytes) => (200, bytes),
+            FileAnswer::Disk(blob, filename) => {
+                let (target, client, user_agent) = (path.to_string(), peer.map(|a| a.ip()), headers.user_agent.map(<[u8]>::to_vec));
+                return Some(Answered::Disk(DiskFile { blob, filename: filename.to_string(), target, client, user_agent, started }));
+            }
+        },
     };
-    let took = started.elapsed();
-    metrics::observe(metrics::hot_route(kind, path), took);
+    record(front, kind, path, peer.map(|a| a.ip()), status, body.len() as u64, headers.user_agent, started);
+    Some(Answered::Ready(body))
+}
+
+/// Count and log an answer as `request_span` does the handlers'.
+#[allow(clippy::too_many_arguments)]
+fn record(
+    front: &Front,
+    kind: RouteKind,
+    target: &str,
+    client: Option<std::net::IpAddr>,
+    status: u16,
+    bytes: u64,
+    user_agent: Option<&[u8]>,
+    started: Instant,
+) {
+    metrics::observe(metrics::hot_route(kind, target), started.elapsed());
     let micros = micros_since(started);
-    tracing::debug!(status, us = micros, path, "served");
-    let served = Served {
-        client: peer.map(|a| a.ip()),
-        method: "GET",
-        target: path,
-        version: "HTTP/1.1",
-        status,
-        bytes: Some(body.len() as u64),
-        micros,
-        user_agent: headers.user_agent,
-    };
+    tracing::debug!(status, us = micros, path = target, "served");
+    let served = Served { client, method: "GET", target, version: "HTTP/1.1", status, bytes: Some(bytes), micros, user_agent };
     front.access.record(kind, &served);
-    Some(Answered { body })
 }
 
 /// A cached index page, as `routes::simple::send` answers it.
@@ -216,9 +245,16 @@ fn index_page(front: &Front, path: &str, headers: &Headers, out: &mut Vec<u8>) -
     Some((status, if unchanged { Bytes::new() } else { bytes }))
 }
 
-/// An approved file whose verified bytes are in memory, as
-/// `file_serving::serve` answers a plain `GET` of it.
-fn file(front: &Front, path: &str, headers: &Headers, out: &mut Vec<u8>) -> Option<(u16, Bytes)> {
+/// How the front answers an approved file.
+enum FileAnswer<'a> {
+    /// Its verified bytes are in memory (the head is written).
+    Memory(Bytes),
+    /// Not in memory: this blob, sent as this file name, from disk.
+    Disk(Sha256, &'a str),
+}
+
+/// An approved file, as `file_serving::serve` answers a plain `GET` of it.
+fn file<'a>(front: &Front, path: &'a str, headers: &Headers, out: &mut Vec<u8>) -> Option<FileAnswer<'a>> {
     if headers.ranged || headers.if_none_match.is_some() {
         return None;
     }
@@ -233,12 +269,21 @@ fn file(front: &Front, path: &str, headers: &Headers, out: &mut Vec<u8>) -> Opti
     };
     let servable = front.state.index.file(sha.as_str(), dist_name)?;
     let blob = if want_metadata { Sha256::parse(servable.file.metadata_sha256.as_deref()?).ok()? } else { sha };
-    let (bytes, etag) = front.state.files.in_memory(blob.as_str())?;
-    status_line(out, 200, Some(bytes.len()));
+    match front.state.files.in_memory(blob.as_str()) {
+        Some((bytes, etag)) => {
+            file_head(out, filename, etag.as_bytes(), bytes.len() as u64);
+            Some(FileAnswer::Memory(bytes))
+        }
+        None => Some(FileAnswer::Disk(blob, filename)),
+    }
+}
+
+fn file_head(out: &mut Vec<u8>, filename: &str, etag: &[u8], len: u64) {
+    out.extend_from_slice(b"HTTP/1.1 200 OK\r\n");
+    line(out, "content-length", len.to_string().as_bytes());
     line(out, "content-type", file_serving::content_type(filename).as_bytes());
-    line(out, "etag", etag.as_bytes());
+    line(out, "etag", etag);
     line(out, "accept-ranges", b"bytes");
     line(out, "cache-control", file_serving::CACHE_CONTROL.as_bytes());
     end_head(out);
-    Some((200, bytes))
 }
