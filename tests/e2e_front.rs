@@ -108,8 +108,19 @@ async fn the_front_answers_files_from_disk_as_the_handlers_do() {
     answers_as_the_handlers_do(&[("file_cache_mb", "0")]).await;
 }
 
+/// 96 KB that do not compress: the wheel is over the front's `sendfile` size.
+fn incompressible() -> Vec<u8> {
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    (0..96 * 1024)
+        .map(|_| {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            (x >> 56) as u8
+        })
+        .collect()
+}
+
 async fn answers_as_the_handlers_do(config: &[(&str, &str)]) {
-    let demo = Package::new("front-demo", "1.0");
+    let demo = Package::new("front-demo", "1.0").with_wheel_file("front_demo/table.bin", incompressible());
     let (wheel_name, wheel) = demo.wheel();
     let upstream = LocalUpstream::start(vec![UpstreamFile::new("front-demo", (wheel_name.clone(), wheel.clone()))]);
     let mut airlock = Airlock::new();
@@ -152,6 +163,7 @@ async fn answers_as_the_handlers_do(config: &[(&str, &str)]) {
         assert_eq!(front, handlers, "{request}");
         assert!(matches!(front.status, 200 | 304), "{request}: {front:?}");
     }
+    assert!(wheel.len() > 64 * 1024, "{} bytes", wheel.len());
     let wheel_reply = exchange(&base, &get(&file, &[]), 1).pop().unwrap();
     assert_eq!(wheel_reply.body, wheel, "the approved bytes");
 
@@ -185,6 +197,21 @@ async fn answers_as_the_handlers_do(config: &[(&str, &str)]) {
     let mut buf = Vec::new();
     let reply = read_reply(&mut stream, &mut buf);
     assert_eq!(reply.headers["content-type"], "application/vnd.pypi.simple.v1+json");
+
+    // Bytes changed on disk after they were verified are never sent: with
+    // the file in memory, the verified bytes go out; without, the handler
+    // refuses it.
+    let sha = sha256_hex(&wheel);
+    let blob = airlock.data_path().join("blobs").join(&sha[..2]).join(&sha[2..4]).join(&sha);
+    let mut tampered = wheel.clone();
+    tampered[100] ^= 0xff;
+    std::fs::write(&blob, &tampered).unwrap();
+    let reply = exchange(&base, &get(&file, &[]), 1).pop().unwrap();
+    match config.iter().any(|(k, v)| *k == "file_cache_mb" && *v == "0") {
+        false => assert_eq!(reply.body, wheel, "from memory"),
+        true => assert_eq!((reply.status, reply.body.is_empty() || reply.body != tampered), (404, true), "refused"),
+    }
+    std::fs::write(&blob, &wheel).unwrap();
 
     // What the front answered is in the access log, as the handlers' are.
     let deadline = Instant::now() + Duration::from_secs(10);

@@ -20,6 +20,7 @@ use std::net::SocketAddr;
 use std::sync::LazyLock;
 use std::time::Instant;
 
+use actix_web::http::header::HeaderValue;
 use airlock_store::config::IndexAccess;
 use airlock_store::domain::{ProjectName, Sha256};
 use bytes::Bytes;
@@ -36,12 +37,15 @@ pub enum Answered {
     Ready(Bytes),
     /// A large approved file: answered from disk if its on-disk identity is
     /// one whose bytes were verified (else the handler verifies it).
-    Disk(DiskFile),
+    Disk(Box<DiskFile>),
 }
 
 /// A file to send from disk, and what its head and log line need.
 pub struct DiskFile {
     pub blob: Sha256,
+    /// Its verified bytes and ETag when they are in memory too: sent from
+    /// there if the file on disk is not in a verified identity.
+    pub memory: Option<(Bytes, HeaderValue)>,
     filename: String,
     target: String,
     client: Option<std::net::IpAddr>,
@@ -50,9 +54,13 @@ pub struct DiskFile {
 }
 
 impl DiskFile {
-    /// Write the head for `len` bytes of this file to `out`, and record it.
-    pub fn head(&self, front: &Front, len: u64, out: &mut Vec<u8>) {
-        file_head(out, &self.filename, format!("\"{}\"", self.blob).as_bytes(), len);
+    /// Write the head for `len` bytes of this file to `out` (with `etag`,
+    /// or one made of the blob's digest), and record it.
+    pub fn head(&self, front: &Front, len: u64, etag: Option<&HeaderValue>, out: &mut Vec<u8>) {
+        match etag {
+            Some(etag) => file_head(out, &self.filename, etag.as_bytes(), len),
+            None => file_head(out, &self.filename, format!("\"{}\"", self.blob).as_bytes(), len),
+        }
         record(front, RouteKind::File, &self.target, self.client, 200, len, self.user_agent.as_deref(), self.started);
     }
 }
@@ -181,9 +189,9 @@ pub fn answer(front: &Front, req: &httparse::Request, peer: Option<SocketAddr>, 
         RouteKind::Index => index_page(front, path, &headers, out)?,
         _ => match file(front, path, &headers, out)? {
             FileAnswer::Memory(bytes) => (200, bytes),
-            FileAnswer::Disk(blob, filename) => {
+            FileAnswer::Disk(blob, filename, memory) => {
                 let (target, client, user_agent) = (path.to_string(), peer.map(|a| a.ip()), headers.user_agent.map(<[u8]>::to_vec));
-                return Some(Answered::Disk(DiskFile { blob, filename: filename.to_string(), target, client, user_agent, started }));
+                return Some(Answered::Disk(Box::new(DiskFile { blob, memory, filename: filename.to_string(), target, client, user_agent, started })));
             }
         },
     };
@@ -247,11 +255,20 @@ fn index_page(front: &Front, path: &str, headers: &Headers, out: &mut Vec<u8>) -
 
 /// How the front answers an approved file.
 enum FileAnswer<'a> {
-    /// Its verified bytes are in memory (the head is written).
+    /// A small file whose verified bytes are in memory (the head is written).
     Memory(Bytes),
-    /// Not in memory: this blob, sent as this file name, from disk.
-    Disk(Sha256, &'a str),
+    /// This blob, sent as this file name, from disk (with its bytes in
+    /// memory, if they are, to fall back on).
+    Disk(Sha256, &'a str, Option<(Bytes, HeaderValue)>),
 }
+
+/// From this size on, a file goes out with `sendfile` from its verified
+/// blob rather than with `writev` from memory: the kernel then sends page
+/// cache pages instead of copying the body into the socket, which from
+/// about this size costs more than opening the file (measured: a 75 KB
+/// wheel at 21.6–23.4 µs of CPU per request by `sendfile`, 28–32 µs from
+/// memory; a 10 KB one at 9.8 µs from memory).
+const SENDFILE_MIN: usize = 32 * 1024;
 
 /// An approved file, as `file_serving::serve` answers a plain `GET` of it.
 fn file<'a>(front: &Front, path: &'a str, headers: &Headers, out: &mut Vec<u8>) -> Option<FileAnswer<'a>> {
@@ -270,11 +287,11 @@ fn file<'a>(front: &Front, path: &'a str, headers: &Headers, out: &mut Vec<u8>) 
     let servable = front.state.index.file(sha.as_str(), dist_name)?;
     let blob = if want_metadata { Sha256::parse(servable.file.metadata_sha256.as_deref()?).ok()? } else { sha };
     match front.state.files.in_memory(blob.as_str()) {
-        Some((bytes, etag)) => {
+        Some((bytes, etag)) if bytes.len() < SENDFILE_MIN => {
             file_head(out, filename, etag.as_bytes(), bytes.len() as u64);
             Some(FileAnswer::Memory(bytes))
         }
-        None => Some(FileAnswer::Disk(blob, filename)),
+        memory => Some(FileAnswer::Disk(blob, filename, memory)),
     }
 }
 

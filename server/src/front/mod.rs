@@ -4,8 +4,8 @@
 //! index page, or an approved file already verified, to a client allowed
 //! to read the index) straight from the caches: one parse of the head
 //! without allocating, a head of static header lines, and one vectored
-//! write of that head and the shared body (or, for a large file on disk,
-//! `sendfile`). No header map, no routing table, no middleware chain, and
+//! write of that head and the shared body (or, for a file of 32 KiB and
+//! more, `sendfile` from its verified blob). No header map, no routing table, no middleware chain, and
 //! no copy of the body into a write buffer, which is where actix-web
 //! spends its time on these.
 //!
@@ -107,14 +107,28 @@ where
                 deadline = tokio::time::Instant::now() + IDLE;
                 continue;
             }
-            Step::Answered(len, Answered::Disk(file)) => {
-                let (state, blob) = (front.state.clone(), file.blob.clone());
-                let opened = tokio::task::spawn_blocking(move || file_serving::open_verified_on_disk(&state, &blob)).await.ok().flatten();
-                // Not verified in this identity: the handler hashes it (the head is still in `buf`).
-                let Some((handle, size)) = opened else { break };
-                buf.advance(len);
-                file.head(&front, size, &mut out);
-                if stream.write_all(&out).await.is_err() || send_file(&stream, &handle, size).await.is_err() {
+            Step::Answered(len, Answered::Disk(mut file)) => {
+                let mut opened = file_serving::open_local_verified(&front.state, &file.blob);
+                if opened.is_none() && file.memory.is_none() {
+                    // Not here in a verified identity, or in an object store's cache yet.
+                    let (state, blob) = (front.state.clone(), file.blob.clone());
+                    opened = tokio::task::spawn_blocking(move || file_serving::open_verified_on_disk(&state, &blob)).await.ok().flatten();
+                }
+                let sent = match (opened, file.memory.take()) {
+                    (Some((handle, size)), _) => {
+                        buf.advance(len);
+                        file.head(&front, size, None, &mut out);
+                        send_more(&stream, &out).await.is_ok() && send_file(&stream, &handle, size).await.is_ok()
+                    }
+                    (None, Some((bytes, etag))) => {
+                        buf.advance(len);
+                        file.head(&front, bytes.len() as u64, Some(&etag), &mut out);
+                        write_response(&mut stream, &out, &bytes).await.is_ok()
+                    }
+                    // Not verified in this identity: the handler hashes it (the head is still in `buf`).
+                    (None, None) => break,
+                };
+                if !sent {
                     return Ok(());
                 }
                 deadline = tokio::time::Instant::now() + IDLE;
@@ -174,6 +188,21 @@ async fn send_file(stream: &TcpStream, file: &std::fs::File, len: u64) -> io::Re
         match stream.try_io(Interest::WRITABLE, || rustix::fs::sendfile(stream, file, Some(&mut offset), left).map_err(io::Error::from)) {
             Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
             Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Write a head that a body sent by `sendfile` follows, flagged
+/// `MSG_MORE` so that the kernel sends both in full segments.
+async fn send_more(stream: &TcpStream, head: &[u8]) -> io::Result<()> {
+    let mut done = 0;
+    while done < head.len() {
+        stream.writable().await?;
+        match stream.try_io(Interest::WRITABLE, || rustix::net::send(stream, &head[done..], rustix::net::SendFlags::MORE).map_err(io::Error::from)) {
+            Ok(n) => done += n,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
             Err(e) => return Err(e),
         }

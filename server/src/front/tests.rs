@@ -126,6 +126,24 @@ fn a_file_not_in_memory_is_looked_for_on_disk() {
 }
 
 #[test]
+fn a_large_file_in_memory_goes_to_disk_with_its_bytes_to_fall_back_on() {
+    let s = setup(IndexAccess::Anonymous);
+    s.front.state.files.clear_memory();
+    let large = Bytes::from(vec![7u8; 40 * 1024]);
+    s.front.state.files.put(WHEEL_SHA, large.clone());
+    let raw = format!("GET /files/{WHEEL_SHA}/{WHEEL} HTTP/1.1\r\n\r\n");
+    let mut headers = [httparse::EMPTY_HEADER; 8];
+    let mut req = httparse::Request::new(&mut headers);
+    req.parse(raw.as_bytes()).unwrap();
+    let mut out = Vec::new();
+    match answer(&s.front, &req, None, &mut out) {
+        Some(Answered::Disk(file)) => assert_eq!(file.memory.map(|(bytes, _)| bytes), Some(large)),
+        _ => panic!("not a disk answer"),
+    }
+    assert!(out.is_empty());
+}
+
+#[test]
 fn everything_else_is_left_to_the_handlers() {
     let s = setup(IndexAccess::Anonymous);
     let file = format!("/files/{WHEEL_SHA}/{WHEEL}");
