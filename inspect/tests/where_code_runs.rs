@@ -134,6 +134,31 @@ fn a_setup_command_only_a_person_runs_does_not_run_on_install() {
 }
 
 #[test]
+fn a_setup_command_stays_by_hand_when_other_commands_run_only_named_ones() {
+    // Orange3's setup.py: a `lint` command beside build commands whose
+    // sub_commands and run_command name other commands.
+    for registration in [
+        "from setuptools.command.build import build\nclass build_all(build):\n    sub_commands = build.sub_commands + [\n        ('build_htmlhelp', lambda self: True)\n    ]\nsetup(name='acme', cmdclass={'update_data': update_data, 'build': build_all})",
+        "from setuptools.command.install import install\nclass install_all(install):\n    def run(self):\n        self.run_command('build_htmlhelp')\n        install.run(self)\nsetup(name='acme', cmdclass={'update_data': update_data, 'install': install_all})",
+    ] {
+        let r = setup_py(&update_data(registration));
+        below_high(&r, "access/network-on-install");
+    }
+}
+
+#[test]
+fn a_setup_command_another_command_runs_by_name_or_by_a_variable_stays_high() {
+    for registration in [
+        "from setuptools.command.install import install\nclass install_all(install):\n    def run(self):\n        self.run_command('update_data')\n        install.run(self)\nsetup(name='acme', cmdclass={'update_data': update_data, 'install': install_all})",
+        "from setuptools.command.install import install\nclass install_all(install):\n    def run(self):\n        for name in self.extra:\n            self.run_command(name)\nsetup(name='acme', cmdclass={'update_data': update_data, 'install': install_all})",
+        "from setuptools.command.build import build\nstep = 'update_data'\nbuild.sub_commands.append((step, None))\nsetup(name='acme', cmdclass={'update_data': update_data})",
+    ] {
+        let r = setup_py(&update_data(registration));
+        assert_eq!(max(&r, "access/network-on-install"), Some(High), "{registration}: {:?}", r.findings);
+    }
+}
+
+#[test]
 fn a_setup_command_that_a_build_runs_stays_high() {
     for registration in [
         "setup(name='acme', cmdclass={'install': update_data})",

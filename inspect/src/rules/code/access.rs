@@ -11,8 +11,11 @@ use crate::rules::code::fetches::{
 use crate::rules::code::payload::is_process;
 use crate::rules::code::{lower, shell, PyFile, Role};
 
-/// Commands that builds legitimately run from setup.py.
-const BUILD_TOOLS: [&str; 27] = [
+/// Commands that builds legitimately run from setup.py: compilers, build
+/// systems, package managers of the build's own dependencies, and the
+/// binary tools a build reads or fixes its libraries with (`otool -L`,
+/// `install_name_tool`, `patchelf`).
+const BUILD_TOOLS: [&str; 37] = [
     "git",
     "conan",
     "make",
@@ -26,6 +29,7 @@ const BUILD_TOOLS: [&str; 27] = [
     "nvcc",
     "swig",
     "sphinx",
+    "sphinx-build",
     "npm",
     "yarn",
     "cargo",
@@ -40,6 +44,15 @@ const BUILD_TOOLS: [&str; 27] = [
     "gradle",
     "ant",
     "go",
+    "otool",
+    "objdump",
+    "install_name_tool",
+    "patchelf",
+    "strip",
+    "lipo",
+    "nm",
+    "ldd",
+    "dumpbin",
 ];
 
 /// Calls that do network I/O (constructors of timeouts, limits and the like do not).
@@ -113,6 +126,33 @@ pub(super) fn is_suspicious_command(command: &str) -> bool {
 /// The command a process call runs looks like a build step.
 fn is_build_step(call: &Call) -> bool {
     build_tool_of(call).is_some() || runs_this_interpreter(call)
+}
+
+/// The call writes some of its command in the file: a string with more than
+/// format placeholders (`"%s %s" % (self.WX_CONFIG, flag)` has none) that
+/// is not `os.popen`'s mode argument (`'r'`).
+fn has_command_text(call: &Call) -> bool {
+    call.strings.iter().any(|s| {
+        let mut text = String::new();
+        let mut chars = s.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '%' => {
+                    chars.next();
+                }
+                '{' => {
+                    for inner in chars.by_ref() {
+                        if inner == '}' {
+                            break;
+                        }
+                    }
+                }
+                _ => text.push(c),
+            }
+        }
+        let mode = call.callee.ends_with("popen") && matches!(s.as_str(), "r" | "w" | "rb" | "wb" | "rt" | "wt");
+        !mode && text.contains(char::is_alphanumeric)
+    })
 }
 
 /// The build tool (one of [`BUILD_TOOLS`]) the command starts, if it starts one.
@@ -247,21 +287,39 @@ fn runs_only_what_callers_pass(file: &PyFile, call: &Call) -> bool {
     call.via_helper.is_none() && call.strings.is_empty() && file.calls().any(|c| c.via_helper.as_deref() == Some(function))
 }
 
-/// A command that only asks a program its version (`node -v`, `npm
-/// --version`, an f-string `{tool} -v` whose program is a variable).
-fn is_version_probe(command: &str) -> bool {
+/// A command that only asks a program about itself and starts nothing
+/// else: its version (`node -v`, `npm --version`, an f-string `{tool} -v`
+/// whose program is a variable), its usage (`3to2 --help`, asked to see
+/// whether it is installed), or, of a configuration program
+/// (`gtk-config`, `pkg-config`, `pg_config`), its build flags
+/// (`gtk-config --cflags`, `pkg-config --libs gtk+-3.0`).
+fn is_probe(command: &str) -> bool {
     const VERSION_FLAGS: [&str; 5] = ["-v", "-V", "--version", "-version", "version"];
+    const HELP_FLAGS: [&str; 4] = ["-h", "--help", "-help", "help"];
+    if command.contains(['|', ';', '&', '>', '<', '`', '$']) {
+        return false;
+    }
     let words: Vec<&str> = command.split_whitespace().collect();
-    let flags = match words.as_slice() {
-        [only] => std::slice::from_ref(only),
-        [_, rest @ ..] => rest,
+    let (program, flags) = match words.as_slice() {
+        [only] => (*only, std::slice::from_ref(only)),
+        [program, rest @ ..] => (*program, rest),
         [] => return false,
     };
-    !command.contains(['|', ';', '&', '>', '<', '`', '$']) && flags.iter().all(|w| VERSION_FLAGS.iter().any(|f| f.eq_ignore_ascii_case(w)))
+    let all_in = |set: &[&str]| flags.iter().all(|w| set.iter().any(|f| f.eq_ignore_ascii_case(w)));
+    let program = shell::program_name(program);
+    let configuration = program.ends_with("-config") || program.ends_with("_config");
+    // Flags and package names: `--cflags`, `--libs`, `gtk+-3.0`, `--atleast-version=2.0`
+    // (and popen's mode argument, `r`). No path, no URL, no script.
+    let asks_configuration = || {
+        flags.iter().any(|w| w.starts_with("--"))
+            && flags.iter().all(|w| w.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '+' | '=')))
+    };
+    all_in(&VERSION_FLAGS) || all_in(&HELP_FLAGS) && flags.len() == 1 || configuration && asks_configuration()
 }
 
 /// When a process call runs a script the archive ships with a shell or
-/// interpreter (`check_call(["bash", "postBuild"], cwd=here)`): whether
+/// interpreter (`check_call(["bash", "postBuild"], cwd=here)`), or as the
+/// program itself (`check_call([here + "/convert.sh"])`): whether
 /// that script itself downloads and runs, or pipes into a shell. None when
 /// the call runs no shipped script.
 fn own_script(file: &PyFile, call: &Call) -> Option<bool> {
@@ -273,13 +331,20 @@ fn own_script(file: &PyFile, call: &Call) -> Option<bool> {
         shell::commands(&call.strings.join(" ")).into_iter().next()?.words
     };
     let mut words = words.iter();
-    let program = shell::program_name(words.next()?);
-    if !shell::INTERPRETERS.contains(&program.as_str()) {
+    let first = words.next()?;
+    let program = shell::program_name(first);
+    let script = if shell::INTERPRETERS.contains(&program.as_str()) {
+        // A folder piece of a path joined at run time (`"/bin/"`), or the
+        // escapes a path is cleaned with (`.replace("(", "\\(")`), names no script.
+        words.find(|w| !w.starts_with('-') && !w.ends_with('/') && w.contains(char::is_alphanumeric))?
+    } else if [".sh", ".bash", ".ps1", ".bat", ".cmd"].iter().any(|e| program.ends_with(e)) {
+        // The script started as the program (`check_call([converter])`,
+        // `converter = os.path.dirname(__file__) + "/convert_to_py2.sh"`):
+        // a name joined to a folder found at run time reads `/name.sh`.
+        first.strip_prefix('/').filter(|rest| !rest.contains('/')).unwrap_or(first)
+    } else {
         return None;
-    }
-    // A folder piece of a path joined at run time (`"/bin/"`), or the
-    // escapes a path is cleaned with (`.replace("(", "\\(")`), names no script.
-    let script = words.find(|w| !w.starts_with('-') && !w.ends_with('/') && w.contains(char::is_alphanumeric))?;
+    };
     // Windows spells the folder separator `\\` (`.\\build_extension.ps1`).
     let script = script.replace('\\', "/");
     let rel = script.trim_start_matches("./");
@@ -405,13 +470,13 @@ pub fn run(file: &PyFile, out: &mut Vec<Finding>) {
             } else if only_moves_files(&command) || marks_own_file_executable {
                 // mkdir, cp, rm of the project's own files: a copy step to read, not a payload.
                 Severity::Medium
-            } else if is_version_probe(&with_helper_template(file, call, &command)) {
-                // `node -v`, `{tool} --version`: asks a tool its version and starts nothing else.
+            } else if is_probe(&with_helper_template(file, call, &command)) {
+                // `node -v`, `{tool} --version`, `3to2 --help`, `gtk-config --cflags`: asks a tool about itself and starts nothing else.
                 Severity::Low
             } else if own_script == Some(false) {
                 // The project's own script, which does nothing high itself: a build step to read.
                 Severity::Medium
-            } else if overrides_install && !is_build_step(call) && !call.strings.is_empty() {
+            } else if overrides_install && !is_build_step(call) && has_command_text(call) {
                 // (A command with no text at all in the file, `Popen(self.cmd + args)`, is one its callers choose: medium below.)
                 // An install command replaced by code that starts a process: GuardDog's cmd-overwrite pattern.
                 Severity::High
