@@ -332,3 +332,54 @@ fn a_thread_given_the_module_own_function_starts_no_process() {
     let r = module("import threading\ndef worker():\n    return sum(range(10))\nthreading.Thread(target=worker, daemon=True).start()\n");
     assert!(hits(&r, "access/process-on-install", MOD).is_empty(), "{:?}", r.findings);
 }
+
+// ---------------------------------------------------------------- an install step writing into the user's home
+
+#[test]
+fn an_install_override_writing_into_the_user_home_is_high() {
+    let r = setup_py(
+        r#"import os
+from setuptools import setup
+from setuptools.command.install import install
+class CustomInstallCommand(install):
+    def run(self):
+        home_dir = os.path.expanduser("~")
+        file_path = os.path.join(home_dir, "marker.txt")
+        with open(file_path, "w") as f:
+            f.write("installed\n")
+        install.run(self)
+setup(name="acme", cmdclass={"install": CustomInstallCommand})
+"#,
+    );
+    assert_eq!(hits(&r, "access/writes-home-on-install", SETUP), [(8, High)], "{:?}", r.findings);
+    let r = setup_py(
+        r#"import os
+from setuptools import setup
+from setuptools.command.install import install
+class InstallCommand(install):
+    def run(self):
+        login = os.getlogin()
+        os.mkdir(f"C:\\Users\\{login}\\Desktop\\tools")
+        install.run(self)
+setup(name="acme", cmdclass={"install": InstallCommand})
+"#,
+    );
+    assert_eq!(hits(&r, "access/writes-home-on-install", SETUP), [(7, High)], "{:?}", r.findings);
+}
+
+#[test]
+fn a_build_writing_its_own_tree_or_a_temporary_file_is_not_a_home_write() {
+    let r = setup_py(
+        r#"import os, tempfile
+from setuptools import setup
+here = os.path.dirname(os.path.abspath(__file__))
+with open(os.path.join(here, "acme", "_version.py"), "w") as f:
+    f.write("__version__ = '1.0'\n")
+with tempfile.NamedTemporaryFile("w", suffix=".c", delete=False) as probe:
+    probe.write("int main(void) { return 0; }\n")
+os.makedirs(os.path.join(tempfile.gettempdir(), "acme-build"), exist_ok=True)
+setup(name="acme")
+"#,
+    );
+    assert!(hits(&r, "access/writes-home-on-install", SETUP).is_empty(), "{:?}", r.findings);
+}

@@ -155,6 +155,40 @@ fn has_command_text(call: &Call) -> bool {
     })
 }
 
+/// An install step (setup.py, a module its install override runs) that
+/// writes a file or makes a folder in the user's home or profile
+/// (`open(os.path.join(os.path.expanduser("~"), "x.txt"), "w")`,
+/// `os.mkdir(f"C:\\Users\\{os.getlogin()}\\Desktop\\x")`): a build
+/// writes its own tree, and pip cannot see or remove what it puts there.
+/// Temporary files are the build's own (`tempfile`); autostart locations
+/// are `access/persistence`.
+fn writes_home_on_install(file: &PyFile, out: &mut Vec<Finding>) {
+    const HOME: [&str; 6] = ["os.path.expanduser", "pathlib.Path.home", "Path.home", "os.getlogin", "getpass.getuser", "os.path.expandvars"];
+    if !matches!(file.role, Role::SetupScript | Role::InstallHelper) {
+        return;
+    }
+    let writes = |c: &Call| {
+        c.is(&["open", "io.open", "codecs.open"]) && c.strings.iter().any(|m| crate::capabilities::is_write_mode(m))
+            || c.is(&["os.mkdir", "os.makedirs", "shutil.copy", "shutil.copyfile", "shutil.copy2", "shutil.copytree"])
+    };
+    let home = |c: &Call| {
+        c.inner_has(&HOME)
+            || c.strings.iter().any(|s| {
+                let s = s.to_ascii_lowercase();
+                s.starts_with("~/") || s.starts_with("~\\") || s.starts_with("c:\\users\\") || s.starts_with("/home/") || s.starts_with("/users/")
+            })
+    };
+    if let Some(call) = file.calls().find(|c| file.runs_now(c) && writes(c) && home(c)) {
+        let what = if call.callee.contains("mkdir") || call.callee.contains("makedirs") { "makes a folder" } else { "writes a file" };
+        out.push(file.finding(
+            "access/writes-home-on-install",
+            Severity::High,
+            call.line,
+            format!("{}() {what} in the user's home folder when the sdist is built", call.callee),
+        ));
+    }
+}
+
 /// The build tool (one of [`BUILD_TOOLS`]) the command starts, if it starts one.
 fn build_tool_of(call: &Call) -> Option<&'static str> {
     let first = call.strings.first().map(|s| s.trim().to_ascii_lowercase()).unwrap_or_default();
@@ -545,6 +579,7 @@ pub fn run(file: &PyFile, out: &mut Vec<Finding>) {
     literal_rules(file, out);
     exfil_flows(file, out);
     surveillance(file, out);
+    writes_home_on_install(file, out);
     for call in file.calls().filter(|c| c.callee.ends_with("connect") || c.callee.ends_with("create_connection")) {
         // A UDP "connect" to a public resolver is the usual way to learn the local address.
         const RESOLVERS: [&str; 5] = ["8.8.8.8", "8.8.4.4", "1.1.1.1", "1.0.0.1", "9.9.9.9"];

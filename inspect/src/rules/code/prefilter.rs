@@ -126,6 +126,12 @@ const TOKENS: &[&str] = &[
     "/.zshrc",
     "/.bash_profile",
     "/.profile",
+    // the user's home written by an install step (writes-home-on-install)
+    "expanduser",
+    "path.home",
+    "getlogin",
+    "getuser",
+    "\\users\\",
     // packers; bot tokens; steganography libraries
     "pyarmor",
     "__obfuscator__",
@@ -445,6 +451,8 @@ mod tests {
         assert!(worth_parsing("s = socket.socket()\n"));
         assert!(worth_parsing("os.system('id')\n"));
         assert!(worth_parsing("p = os.path.expanduser('~/.aws/credentials')\n"));
+        assert!(worth_parsing("os.mkdir(f'C:\\\\Users\\\\{name}\\\\x')\n"));
+        assert!(worth_parsing("home = os.path.expanduser('~')\nopen(home + '/x.txt', 'w')\n"));
         assert!(worth_parsing("KEY = r'Software\\Microsoft\\Windows\\CurrentVersion\\Run'\n"));
         // A long line that is no prose: packed code, a one-line blob, bits spelled in blanks.
         assert!(worth_parsing(&format!("x = '{}'\n", "ab1+".repeat(300))));
