@@ -155,6 +155,11 @@ fn has_command_text(call: &Call) -> bool {
     })
 }
 
+/// `open(path, "w")` (or `"a"`, `"x"`, `"wb"`…), also through `io` or `codecs`.
+fn opens_for_writing(call: &Call) -> bool {
+    call.is(&["open", "io.open", "codecs.open"]) && call.strings.iter().any(|m| crate::capabilities::is_write_mode(m))
+}
+
 /// An install step (setup.py, a module its install override runs) that
 /// writes a file or makes a folder in the user's home or profile
 /// (`open(os.path.join(os.path.expanduser("~"), "x.txt"), "w")`,
@@ -167,10 +172,7 @@ fn writes_home_on_install(file: &PyFile, out: &mut Vec<Finding>) {
     if !matches!(file.role, Role::SetupScript | Role::InstallHelper) {
         return;
     }
-    let writes = |c: &Call| {
-        c.is(&["open", "io.open", "codecs.open"]) && c.strings.iter().any(|m| crate::capabilities::is_write_mode(m))
-            || c.is(&["os.mkdir", "os.makedirs", "shutil.copy", "shutil.copyfile", "shutil.copy2", "shutil.copytree"])
-    };
+    let writes = |c: &Call| opens_for_writing(c) || c.is(&["os.mkdir", "os.makedirs", "shutil.copy", "shutil.copyfile", "shutil.copy2", "shutil.copytree"]);
     let home = |c: &Call| {
         c.inner_has(&HOME)
             || c.strings.iter().any(|s| {
@@ -222,7 +224,7 @@ pub(super) fn writes_outside_the_build(file: &PyFile) -> Option<u32> {
     if !matches!(file.role, Role::SetupScript | Role::InstallHelper) {
         return None;
     }
-    let writes = |c: &Call| c.is(&["open", "io.open", "codecs.open"]) && c.strings.iter().any(|m| crate::capabilities::is_write_mode(m));
+    let writes = opens_for_writing;
     let outside = |c: &Call| {
         let home = c.strings.iter().any(|s| {
             let s = s.to_ascii_lowercase();
