@@ -9,7 +9,7 @@ use airlock_store::index::IndexFile;
 use airlock_store::Store;
 use bytes::Bytes;
 
-use super::answer::{answer, Answered};
+use super::answer::{answer, Answered, DiskFile};
 use super::Front;
 use crate::access_log::AccessLog;
 use crate::index_cache::CachedPage;
@@ -63,6 +63,18 @@ fn ask(s: &Setup, raw: &str) -> Option<(String, Vec<u8>)> {
     }
 }
 
+/// The front's answer to `raw` when it is a file sent from disk; no head is
+/// written before the file is open and verified.
+fn ask_disk(s: &Setup, raw: &str) -> Box<DiskFile> {
+    let mut headers = [httparse::EMPTY_HEADER; 32];
+    let mut req = httparse::Request::new(&mut headers);
+    assert!(req.parse(raw.as_bytes()).unwrap().is_complete(), "{raw}");
+    let mut out = Vec::new();
+    let Some(Answered::Disk(file)) = answer(&s.front, &req, None, &mut out) else { panic!("{raw:?} is not a disk answer") };
+    assert!(out.is_empty(), "no head before the file is open and verified");
+    file
+}
+
 fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
     head.lines().find_map(|l| l.split_once(": ").filter(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v))
 }
@@ -111,16 +123,8 @@ fn a_file_in_memory_is_answered_with_its_bytes() {
 fn a_file_not_in_memory_is_looked_for_on_disk() {
     let s = setup(IndexAccess::Anonymous);
     s.front.state.files.clear_memory();
-    let raw = format!("GET /files/{WHEEL_SHA}/{WHEEL} HTTP/1.1\r\n\r\n");
-    let mut headers = [httparse::EMPTY_HEADER; 8];
-    let mut req = httparse::Request::new(&mut headers);
-    req.parse(raw.as_bytes()).unwrap();
-    let mut out = Vec::new();
-    match answer(&s.front, &req, None, &mut out) {
-        Some(Answered::Disk(file)) => assert_eq!(file.blob.as_str(), WHEEL_SHA),
-        _ => panic!("not a disk answer"),
-    }
-    assert!(out.is_empty(), "no head before the file is open and verified");
+    let file = ask_disk(&s, &format!("GET /files/{WHEEL_SHA}/{WHEEL} HTTP/1.1\r\n\r\n"));
+    assert_eq!(file.blob.as_str(), WHEEL_SHA);
     // Never hashed in this identity (nor present): the handler's.
     assert!(crate::file_serving::open_verified_on_disk(&s.front.state, &airlock_store::domain::Sha256::parse(WHEEL_SHA).unwrap()).is_none());
 }
@@ -131,16 +135,8 @@ fn a_large_file_in_memory_goes_to_disk_with_its_bytes_to_fall_back_on() {
     s.front.state.files.clear_memory();
     let large = Bytes::from(vec![7u8; 40 * 1024]);
     s.front.state.files.put(WHEEL_SHA, large.clone());
-    let raw = format!("GET /files/{WHEEL_SHA}/{WHEEL} HTTP/1.1\r\n\r\n");
-    let mut headers = [httparse::EMPTY_HEADER; 8];
-    let mut req = httparse::Request::new(&mut headers);
-    req.parse(raw.as_bytes()).unwrap();
-    let mut out = Vec::new();
-    match answer(&s.front, &req, None, &mut out) {
-        Some(Answered::Disk(file)) => assert_eq!(file.memory.map(|(bytes, _)| bytes), Some(large)),
-        _ => panic!("not a disk answer"),
-    }
-    assert!(out.is_empty());
+    let file = ask_disk(&s, &format!("GET /files/{WHEEL_SHA}/{WHEEL} HTTP/1.1\r\n\r\n"));
+    assert_eq!(file.memory.map(|(bytes, _)| bytes), Some(large));
 }
 
 #[test]
