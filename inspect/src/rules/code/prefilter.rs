@@ -146,6 +146,13 @@ const TOKENS: &[&str] = &[
 /// `o.system(` is an aliased `os.system(`).
 const WORD_START: [&str; 5] = ["system(", "requests.", "socket.", "pty.", "popen"];
 
+/// Host names and class names that count only where no letter or digit runs
+/// into them: `preserveOnDelete` holds no `serveo` host, and
+/// `VirtualGatewayHttpConnectionPool` no `HTTPConnection` class (a URL's
+/// `x.ngrok.io` and a module's `client.HTTPConnection` still count).
+const NOT_INSIDE_A_WORD: [&str; 11] =
+    ["serveo", "ngrok", "gofile", "pipedream", "requestbin", "hastebin", "pastebin", "anonfiles", "trycloudflare", "httpconnection", "httpsconnection"];
+
 /// Modules (and names imported from modules) whose import alone a rule can
 /// act on, or whose functions an alias would hide from the tokens above:
 /// `import sys, keyboard`, `import socket as s`, `from os import system`.
@@ -174,6 +181,11 @@ pub fn worth_parsing(text: &str) -> bool {
 
 /// The token screen: call words, names, fragments, and `://` before a digit.
 fn matches_a_token(text: &str) -> bool {
+    first_token(text).is_some()
+}
+
+/// The first token of the screen that counts in `text`, if any.
+fn first_token(text: &str) -> Option<&'static str> {
     let bytes = text.as_bytes();
     // Asked once per file: generated code repeats `_builtins.` thousands of times.
     let mut builtin_use: Option<bool> = None;
@@ -181,14 +193,30 @@ fn matches_a_token(text: &str) -> bool {
         let (start, end) = (m.start(), m.end());
         let id = m.pattern().as_usize();
         if id < CALL_WORDS.len() {
+            // Python's builtins are lower case: `ECS Exec)` and `EXEC = "EXEC"` are not them.
             let before_ok = start == 0 || !(is_ident(bytes[start - 1]) || bytes[start - 1] == b'.');
-            if before_ok && !bytes[..start].ends_with(b"def ") && call_word_is_used(bytes, end, CALL_WORDS[id] == "exec") {
-                return true;
+            if before_ok
+                && &bytes[start..end] == CALL_WORDS[id].as_bytes()
+                && !bytes[..start].ends_with(b"def ")
+                && call_word_is_used(bytes, end, CALL_WORDS[id] == "exec")
+            {
+                return Some(CALL_WORDS[id]);
             }
         } else if id < CALL_WORDS.len() + TOKENS.len() {
             let token = TOKENS[id - CALL_WORDS.len()];
             if token == "builtins." && !*builtin_use.get_or_insert_with(|| uses_a_builtin_by_name(text)) {
                 // Generated code types with `_builtins.str`: only lookups of code runners count.
+                continue;
+            }
+            if NOT_INSIDE_A_WORD.contains(&token) && start > 0 && bytes[start - 1].is_ascii_alphanumeric() {
+                continue;
+            }
+            if token == "import_module" && [&b"(self."[..], b"(f\".", b"(f'.", b"(\".", b"('."].iter().any(|p| bytes[end..].starts_with(p)) {
+                // `importlib.import_module(self._module_name)`: a lazy import of a module
+                // name the object was given (generated SDKs put one in every file); the
+                // name is no constant a rule could fold, and a call on the module it
+                // returns is screened by its own name. `import_module(f".{name}", __name__)`
+                // loads a module of the package itself, which is scanned as it is.
                 continue;
             }
             if WORD_START.contains(&token) && start > 0 && is_ident(bytes[start - 1]) {
@@ -212,13 +240,13 @@ fn matches_a_token(text: &str) -> bool {
                 // `NoncurrentVersion` is no registry key `…\CurrentVersion\Run`.
                 continue;
             }
-            return true;
+            return Some(token);
         } else if bytes.get(end).is_some_and(|b| b.is_ascii_digit()) {
             // "://" followed by a digit: a URL to a raw IP address.
-            return true;
+            return Some("://");
         }
     }
-    false
+    None
 }
 
 /// True when what follows a call word at `end` uses it as code does: a
@@ -382,6 +410,24 @@ mod tests {
         assert!(worth_parsing("URL = 'http://203.0.113.9/x'\n"));
         assert!(worth_parsing("HOOK = 'https://discord.com/api/webhooks/1/2'\n"));
         assert!(worth_parsing(&format!("x = '{}'\n", "A".repeat(2000))));
+    }
+
+    #[test]
+    fn generated_sdk_names_and_prose_are_not_triggers() {
+        // A lazy import of a name the object was given, and of the package's own module.
+        assert!(!worth_parsing("self._module = importlib.import_module(self._module_name)\n"));
+        assert!(!worth_parsing("mod = _importlib.import_module(f\".{name}\", __name__)\n"));
+        assert!(worth_parsing("m = importlib.import_module(name)\n"));
+        assert!(worth_parsing("m = importlib.import_module('o' + 's')\n"));
+        // The builtins are lower case.
+        assert!(!worth_parsing("### Enable Execute Command (ECS Exec)\n"));
+        assert!(!worth_parsing("    EXEC = \"EXEC\"\n"));
+        // Host and class names inside longer words.
+        assert!(!worth_parsing("PRESERVE = \"preserveOnDelete\"\n"));
+        assert!(!worth_parsing("pool: \"VirtualGatewayHttpConnectionPool\"\n"));
+        assert!(worth_parsing("URL = 'https://a1b2.serveo.net/x'\n"));
+        assert!(worth_parsing("conn = http.client.HTTPConnection(host)\n"));
+        assert!(worth_parsing("TUNNEL = 'x.ngrok-free.app'\n"));
     }
 
     #[test]
