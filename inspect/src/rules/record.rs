@@ -93,7 +93,7 @@ pub fn run(dist: &Dist, out: &mut Vec<Finding>) {
         let Some((line, hash, size)) = listed.get(&member.path) else {
             out.push(finding(
                 "metadata/record",
-                Severity::High,
+                changed_file_severity(&member.path),
                 &member.path,
                 None,
                 "this file is not listed in RECORD: it was added after the wheel was built".into(),
@@ -110,7 +110,7 @@ pub fn run(dist: &Dist, out: &mut Vec<Finding>) {
             let (severity, what) = if edited_after_build_by_tools(&member.path) {
                 (Severity::Medium, "changed after the wheel was built (tag rewrites and library grafting do this; no Python code changed)")
             } else {
-                (Severity::High, "changed after the wheel was built")
+                (changed_file_severity(&member.path), "changed after the wheel was built")
             };
             out.push(finding(
                 "metadata/record",
@@ -120,6 +120,21 @@ pub fn run(dist: &Dist, out: &mut Vec<Finding>) {
                 format!("{} does not match its RECORD entry (hash or size differs): {what}", member.path),
             ));
         }
+    }
+}
+
+/// How much a file changed or added after the build weighs. A native
+/// library is re-signed (macOS code signing rewrites a `.so` after the
+/// build) or joined by builds for other platforms by release steps, and its
+/// content is judged by the binary rules as it is: medium. Changed Python
+/// code, a `.pth` file or command metadata is a changed program: high.
+fn changed_file_severity(path: &str) -> Severity {
+    let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
+    let native = [".so", ".dylib", ".dll", ".pyd"].iter().any(|e| name.ends_with(e)) || name.contains(".so.");
+    if native {
+        Severity::Medium
+    } else {
+        Severity::High
     }
 }
 

@@ -408,20 +408,45 @@ fn own_script(file: &PyFile, call: &Call) -> Option<bool> {
 /// `Popen(["python3", "x.py"])`) when the archive ships no file of that
 /// name: what runs on install is not here to be read (it comes from elsewhere, or is a
 /// trigger for something planted before).
-fn unshipped_script(file: &PyFile, call: &Call) -> Option<String> {
+fn unshipped_script(file: &PyFile, call: &Call) -> Option<Unshipped> {
     let interpreter = runs_this_interpreter(call)
         || call.strings.first().and_then(|s| s.split_whitespace().next()).is_some_and(|p| shell::program_name(p).starts_with("python"));
     if !interpreter {
         return None;
     }
-    let script = call
+    let path = call
         .strings
         .iter()
         .flat_map(|s| s.split(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | ',' | '[' | ']')))
-        .map(|w| w.rsplit(['/', '\\']).next().unwrap_or(w))
-        .find(|name| name.len() > 3 && name.ends_with(".py") && !name.starts_with('-'))?;
-    let shipped = file.archive.members.iter().any(|m| m.path.rsplit('/').next() == Some(script));
-    (!shipped).then(|| script.to_string())
+        .find(|w| w.len() > 3 && w.ends_with(".py") && !w.starts_with('-') && w.rsplit(['/', '\\']).next().is_some_and(|n| n.len() > 3))?;
+    let script = path.rsplit(['/', '\\']).next().unwrap_or(path);
+    if file.archive.members.iter().any(|m| m.path.rsplit('/').next() == Some(script)) {
+        return None;
+    }
+    // `./tools/gen/generate.py`, `.misc/bump.py`: a relative path into a
+    // folder of which the archive ships nothing at all. The sdist left a
+    // folder of the repository out, and the step fails where it runs; a
+    // payload is put where the step will find it, not in a missing folder.
+    let relative = path.trim_start_matches("./").replace('\\', "/");
+    let missing_folder = relative.rsplit_once('/').map(|(folder, _)| folder).filter(|folder| {
+        !relative.starts_with('/')
+            && !folder.is_empty()
+            && !folder.contains(['~', '$', '{', '%', ':'])
+            && !folder.split('/').any(|piece| piece == "..")
+            && !file.archive.members.iter().any(|m| m.path.strip_prefix(file.root).is_some_and(|p| p.starts_with(&format!("{folder}/"))))
+    });
+    Some(match missing_folder {
+        Some(folder) => Unshipped::FolderMissing { script: script.to_string(), folder: folder.to_string() },
+        None => Unshipped::Script(script.to_string()),
+    })
+}
+
+/// What [`unshipped_script`] found missing.
+enum Unshipped {
+    /// No file of the script's name anywhere in the archive.
+    Script(String),
+    /// The script, and the whole top folder its relative path goes through.
+    FolderMissing { script: String, folder: String },
 }
 
 /// A process that runs a Python program given on its command line
@@ -482,13 +507,24 @@ pub fn run(file: &PyFile, out: &mut Vec<Finding>) {
             let suspicious = suspicious && !build_tool_given_an_address;
             let severity = if suspicious && !marks_own_file_executable || own_script == Some(true) || pip_installs_from_elsewhere(call) || hidden_python {
                 Severity::High
-            } else if let Some(script) = unshipped {
+            } else if let Some(Unshipped::Script(script)) = unshipped {
                 out.push(file.finding(
                     "access/process-on-install",
                     Severity::High,
                     call.line,
                     format!(
                         "{}() runs the Python script {script} {when}, and the archive ships no file of that name: what runs is not here to read",
+                        call.callee
+                    ),
+                ));
+                continue;
+            } else if let Some(Unshipped::FolderMissing { script, folder }) = unshipped {
+                out.push(file.finding(
+                    "access/process-on-install",
+                    Severity::Medium,
+                    call.line,
+                    format!(
+                        "{}() runs the Python script {script} from the folder {folder}/ {when}, and the archive ships nothing of that folder: a step of the repository the sdist left out, which fails where it runs",
                         call.callee
                     ),
                 ));
@@ -585,10 +621,25 @@ pub fn run(file: &PyFile, out: &mut Vec<Finding>) {
     for call in file.calls().filter(|c| c.callee.ends_with("connect") || c.callee.ends_with("create_connection")) {
         // A UDP "connect" to a public resolver is the usual way to learn the local address.
         const RESOLVERS: [&str; 5] = ["8.8.8.8", "8.8.4.4", "1.1.1.1", "1.0.0.1", "9.9.9.9"];
+        if learns_the_local_address(file, call) {
+            continue;
+        }
         if let Some(ip) = call.strings.iter().find(|s| is_public_ipv4(s) && !RESOLVERS.contains(&s.as_str())) {
             out.push(file.finding("access/raw-ip-url", file.weigh(Severity::High), call.line, format!("connects to the raw IP address {ip}")));
         }
     }
+}
+
+/// A datagram socket "connected" to an address only to read back which
+/// local address the route to it leaves from (`s.connect(("1.255.255.255",
+/// 1))` then `s.getsockname()[0]` in the same function): connecting a UDP
+/// socket sends no packet, so whatever address it names is reached by
+/// nothing, as long as the function sends nothing on it either.
+fn learns_the_local_address(file: &PyFile, connect: &Call) -> bool {
+    let here = || file.calls().filter(|c| c.function == connect.function);
+    file.text.contains("SOCK_DGRAM")
+        && here().any(|c| c.callee.ends_with(".getsockname"))
+        && !here().any(|c| c.is(&[".send", ".sendto", ".sendall", ".sendmsg"]))
 }
 
 /// Exfiltration endpoints: where stolen data goes. Matched as host names
@@ -1010,7 +1061,8 @@ fn install_time_host_facts(file: &PyFile, out: &mut Vec<Finding>) {
     /// Programs that send what they are given out as DNS or HTTP queries.
     const QUERIERS: [&str; 6] = ["dig", "nslookup", "host", "curl", "wget", "ping"];
     let whoami = |c: &Call| is_process(c) && c.strings.iter().any(|s| matches!(s.trim(), "whoami" | "hostname"));
-    let facts: Vec<&Call> = file.calls().filter(|c| c.is(&WHO) || whoami(c)).collect();
+    // A fact only compared (`os.uname()[0] == "SunOS"`) decides a branch; it is not collected.
+    let facts: Vec<&Call> = file.calls().filter(|c| (c.is(&WHO) && !only_compared(file.line(c.line), c)) || whoami(c)).collect();
     if facts.is_empty() {
         return;
     }
@@ -1040,6 +1092,57 @@ fn install_time_host_facts(file: &PyFile, out: &mut Vec<Finding>) {
             if whoami(fact) { "the output of whoami".to_string() } else { format!("{}()", fact.callee) }
         ),
     ));
+}
+
+/// True when every use of the call `fact` on `line` is compared with
+/// something (`os.uname()[0] == "SunOS"`, `platform.node().startswith("ci-")`,
+/// `getpass.getuser() in ("root", "admin")`): the value picks a branch and
+/// goes nowhere.
+fn only_compared(line: &str, fact: &Call) -> bool {
+    let name = fact.callee.rsplit('.').next().unwrap_or(&fact.callee);
+    let opening = format!("{name}(");
+    let mut uses = line.match_indices(&opening).peekable();
+    if uses.peek().is_none() {
+        return false;
+    }
+    uses.all(|(at, _)| {
+        let before = line[..at].trim_end_matches(|c: char| c.is_alphanumeric() || c == '_' || c == '.').trim_end();
+        let mut rest = &line[at + opening.len() - 1..];
+        // The call's own brackets, then any subscripts and string methods on its value.
+        loop {
+            let Some(end) = closing_bracket(rest) else { return false };
+            rest = rest[end + 1..].trim_start();
+            let method = [".lower()", ".upper()", ".strip()", ".casefold()"].iter().find(|m| rest.starts_with(**m));
+            if let Some(m) = method {
+                rest = &rest[m.len() - 2..];
+                continue;
+            }
+            if !rest.starts_with('[') {
+                break;
+            }
+        }
+        let compared_after = ["==", "!=", "in ", "not in ", ".startswith(", ".endswith("].iter().any(|op| rest.starts_with(op));
+        let compared_before = before.ends_with("==") || before.ends_with("!=") || before.ends_with(" in");
+        compared_after || compared_before
+    })
+}
+
+/// The index of the bracket that closes the one `text` opens with.
+pub(super) fn closing_bracket(text: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    for (i, c) in text.char_indices() {
+        match c {
+            '(' | '[' => depth += 1,
+            ')' | ']' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Secrets, the environment or host facts sent to an exfiltration, OAST,

@@ -484,7 +484,14 @@ fn duplicates_a_socket(file: &PyFile, dup2: &Call) -> bool {
 
 fn exec_rules(file: &PyFile, call: &Call, out: &mut Vec<Finding>) {
     let what = call.callee.as_str();
-    if fetches(call) {
+    if fetches(call) && evaluates_an_answer_as_data(file, call) {
+        out.push(file.finding(
+            "payload/download-exec",
+            file.weigh(Severity::Medium),
+            call.line,
+            format!("{what}() evaluates a downloaded answer as a Python expression and reads the value as data: a parser that runs whatever the server sends"),
+        ));
+    } else if fetches(call) {
         out.push(file.finding("payload/download-exec", file.weigh(Severity::Critical), call.line, format!("{what}() runs code downloaded from the network")));
     } else if runs_downloaded_file(file, call) {
         out.push(file.finding("payload/download-exec", file.weigh(Severity::Critical), call.line, format!("{what}() runs a file that this code downloaded")));
@@ -494,6 +501,20 @@ fn exec_rules(file: &PyFile, call: &Call, out: &mut Vec<Finding>) {
             file.weigh(Severity::Medium),
             call.line,
             format!("{what}() runs data decoded at run time from what its caller passes in (no encoded payload is in the code)"),
+        ));
+    } else if decodes(call) && decodes_a_template_slot(call) {
+        out.push(file.finding(
+            "payload/exec-decoded",
+            file.weigh(Severity::Medium),
+            call.line,
+            format!("{what}() decodes a template slot (`{{{{NAME}}}}`) that code elsewhere fills in: no encoded payload is in the code"),
+        ));
+    } else if runs_bytecode_it_cached(file, call) {
+        out.push(file.finding(
+            "payload/exec-decoded",
+            file.weigh(Severity::Medium),
+            call.line,
+            format!("{what}() runs bytecode loaded with marshal that this module itself compiles and saves with marshal.dumps (a code cache; no encoded payload is in the code)"),
         ));
     } else if decodes(call)
         || decodes_through_local_function(file, call)
@@ -568,6 +589,65 @@ fn decodes_input_given_at_run_time(file: &PyFile, call: &Call) -> bool {
     // A caller passing a constant (a blob, a data file's name) hands it the code's own payload.
     let called_with_a_constant = file.calls().any(|c| c.callee.rsplit('.').next() == Some(function) && !c.strings.is_empty());
     !called_with_a_constant
+}
+
+/// `eval` of a downloaded answer whose value the code goes on to read as
+/// data: subscripted or read at once (`eval(response.content)["error"]`),
+/// handed to another call (`pd.DataFrame(eval(rsp.text)["data"])`), or
+/// evaluated in a namespace of its own and kept (`text = eval(text,
+/// Lookup())`, the trick that reads a JavaScript object literal). A
+/// payload is run for its effect: `exec`, or an `eval` whose value is
+/// thrown away.
+fn evaluates_an_answer_as_data(file: &PyFile, call: &Call) -> bool {
+    if call.callee != "eval" {
+        return false;
+    }
+    // The call's line and what follows it, for a call written over several lines.
+    let start: usize = file.text.split_inclusive('\n').take(call.line.saturating_sub(1) as usize).map(str::len).sum();
+    let rest = &file.text[start.min(file.text.len())..];
+    let line = &rest[..rest.char_indices().nth(2000).map_or(rest.len(), |(i, _)| i)];
+    let Some(at) = line
+        .find("eval(")
+        .filter(|at| *at == 0 || !line.as_bytes()[at - 1].is_ascii_alphanumeric() && line.as_bytes()[at - 1] != b'_' && line.as_bytes()[at - 1] != b'.')
+    else {
+        return false;
+    };
+    let Some(close) = crate::rules::code::access::closing_bracket(&line[at + 4..]).map(|c| at + 4 + c) else { return false };
+    let after = line[close + 1..].trim_start();
+    let before = line[..at].trim_end();
+    let read_at_once = after.starts_with('[') || after.starts_with(".get(") || after.starts_with(".items(") || after.starts_with(".keys(");
+    let handed_on = before.ends_with('(') || before.ends_with(',');
+    let kept_from_a_namespace = before.ends_with('=') && !before.ends_with("==") && call.arg_texts.len() >= 2;
+    read_at_once || handed_on || kept_from_a_namespace
+}
+
+/// `exec(base64.b64decode("""{{SSH_PY_CODE}}"""))` in a template of code a
+/// tool sends to another machine: what is decoded is a slot the tool fills
+/// in, not a blob. At least one string is a placeholder and every other
+/// string is short (an encoding's name).
+fn decodes_a_template_slot(call: &Call) -> bool {
+    let placeholder = |s: &str| {
+        let t = s.trim();
+        let inner = t.strip_prefix("{{").and_then(|r| r.strip_suffix("}}")).or_else(|| t.strip_prefix("${").and_then(|r| r.strip_suffix('}')));
+        inner.is_some_and(|n| !n.is_empty() && n.trim().chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.'))
+    };
+    call.strings.iter().any(|s| placeholder(s)) && call.strings.iter().all(|s| placeholder(s) || s.len() < 12) && !call.reversed
+}
+
+/// `exec(marshal.loads(data))` in a module that also writes bytecode with
+/// `marshal.dumps`: a cache of code the module compiled itself (a schema
+/// validator, a template engine), read back on the next run. The bytes come
+/// from a file the module made, not from a blob in the code: no decoder
+/// but marshal's is in the call, and no long literal.
+fn runs_bytecode_it_cached(file: &PyFile, call: &Call) -> bool {
+    const OTHER_DECODERS: [&str; 8] = ["base64.*", "zlib.*", "codecs.*", "binascii.*", "lzma.*", "bz2.*", "gzip.*", "chr"];
+    call.inner_has(&["marshal.loads"])
+        && !call.inner_calls.iter().any(|c| OTHER_DECODERS.iter().any(|d| crate::python::matches_name(c, d)))
+        && !DECODERS.iter().filter(|d| **d != "marshal.loads").any(|d| call.inner_has(&[d]))
+        && !call.inner_has(&[crate::python::XOR_DECODE, ".b64decode", ".decompress", ".unhexlify", ".fromhex"])
+        && !call.reversed
+        && !call.strings.iter().any(|s| s.len() >= PAYLOAD_CHARS || looks_encoded(s))
+        && file.calls().any(|c| c.is(&["marshal.dumps", "marshal.dump"]))
 }
 
 /// True when an argument of `call` calls a function or method of this file
