@@ -283,12 +283,17 @@ fn inside_a_url(bytes: &[u8], at: usize) -> bool {
 }
 
 /// A long line of prose (a docstring paragraph, a generated description):
-/// words between single blanks, no tab, no word of 200 characters, under
-/// the long-line rule's length. Packed code, one-line blobs and code spelled
-/// in blank space are none of these.
+/// words between single blanks, no tab, no word with 200 ASCII characters
+/// (a sentence of Chinese or Japanese is one long "word" of letters outside
+/// ASCII; a blob or packed code is ASCII), under the long-line rule's
+/// length. Packed code, one-line blobs and code spelled in blank space are
+/// none of these.
 fn is_prose(line: &str) -> bool {
     let line = line.trim_start();
-    line.len() <= super::hiding::LONG_LINE && !line.contains('\t') && !line.contains("        ") && line.split(' ').all(|word| word.len() < 200)
+    line.len() <= super::hiding::LONG_LINE
+        && !line.contains('\t')
+        && !line.contains("        ")
+        && line.split(' ').all(|word| word.bytes().filter(u8::is_ascii).count() < 200)
 }
 
 /// The line screen: shapes no fixed token can catch. Long lines (packed
@@ -428,6 +433,15 @@ mod tests {
         assert!(worth_parsing("URL = 'https://a1b2.serveo.net/x'\n"));
         assert!(worth_parsing("conn = http.client.HTTPConnection(host)\n"));
         assert!(worth_parsing("TUNNEL = 'x.ngrok-free.app'\n"));
+    }
+
+    #[test]
+    fn a_long_docstring_line_in_chinese_is_prose_and_a_long_ascii_run_is_not() {
+        let chinese = format!("        :param _Filter: <p>{}</p>\n", "主表字段筛选，支持模糊匹配与精确匹配；".repeat(40));
+        assert!(chinese.len() > 1000);
+        assert!(!worth_parsing(&chinese));
+        let blob_inside = format!("        :param _X: <p>{}{}</p>\n", "主表字段筛选".repeat(40), "QUJD".repeat(300));
+        assert!(worth_parsing(&blob_inside));
     }
 
     #[test]
