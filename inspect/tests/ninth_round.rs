@@ -159,31 +159,13 @@ fn a_host_fact_kept_and_sent_from_setup_py_stays_exfil_flow() {
 
 // ---------------------------------------------------------------- a native library changed after the build
 
+/// A wheel whose RECORD has a stale digest for `stale` and no row for `unlisted`.
 fn wheel_with_stale_record(files: &[(&str, &[u8])], stale: &str, unlisted: &str) -> airlock_inspect::Report {
     use sha2::Digest;
-    let mut all: Vec<(String, Vec<u8>)> = vec![("acme-1.0.dist-info/METADATA".into(), METADATA.as_bytes().to_vec())];
-    all.extend(files.iter().map(|(p, c)| (p.to_string(), c.to_vec())));
-    let mut record = String::new();
-    for (path, content) in &all {
-        if path == unlisted {
-            continue;
-        }
-        let hashed = if path == stale { [content.as_slice(), b"signed"].concat() } else { content.clone() };
-        record.push_str(&format!(
-            "{path},sha256={},{}\n",
-            b64(&sha2::Sha256::digest(&hashed)).trim_end_matches('=').replace('+', "-").replace('/', "_"),
-            hashed.len()
-        ));
-    }
-    record.push_str("acme-1.0.dist-info/RECORD,,\n");
-    all.push(("acme-1.0.dist-info/RECORD".into(), record.into_bytes()));
-    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    for (path, content) in &all {
-        zip.start_file(path.as_str(), zip::write::SimpleFileOptions::default()).unwrap();
-        std::io::Write::write_all(&mut zip, content).unwrap();
-    }
-    let bytes = zip.finish().unwrap().into_inner();
-    airlock_inspect::inspect_archive("acme-1.0-cp312-cp312-macosx_13_0_arm64.whl", &bytes, &airlock_inspect::Limits::default())
+    wheel_with_record(files, |path, content| {
+        let hashed = if path == stale { [content, b"signed"].concat() } else { content.to_vec() };
+        (path != unlisted).then(|| b64(&sha2::Sha256::digest(&hashed)))
+    })
 }
 
 fn record_worst(report: &airlock_inspect::Report) -> Option<Severity> {

@@ -30,6 +30,23 @@ pub fn wheel_named(stem: &str, metadata: &str, files: &[(&str, &str)]) -> Report
     inspect_archive(&format!("{stem}-py3-none-any.whl"), &zip.finish().unwrap().into_inner(), &Limits::default())
 }
 
+/// A wheel `acme-1.0` of METADATA and `files` whose RECORD lists each file
+/// with the digest `digest` gives it (its real size beside it), or leaves
+/// it out when that is None: RECORDs that tell the truth or do not.
+pub fn wheel_with_record(files: &[(&str, &[u8])], digest: impl Fn(&str, &[u8]) -> Option<String>) -> Report {
+    let mut all: Vec<(String, Vec<u8>)> = vec![("acme-1.0.dist-info/METADATA".into(), METADATA.as_bytes().to_vec())];
+    all.extend(files.iter().map(|(p, c)| (p.to_string(), c.to_vec())));
+    let mut record: String = all.iter().filter_map(|(p, c)| Some(format!("{p},sha256={},{}\n", digest(p, c)?, c.len()))).collect();
+    record.push_str("acme-1.0.dist-info/RECORD,,\n");
+    all.push(("acme-1.0.dist-info/RECORD".into(), record.into_bytes()));
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, content) in &all {
+        zip.start_file(name.as_str(), zip::write::SimpleFileOptions::default()).unwrap();
+        zip.write_all(content).unwrap();
+    }
+    inspect_archive("acme-1.0-py3-none-any.whl", &zip.finish().unwrap().into_inner(), &Limits::default())
+}
+
 pub fn wheel(files: &[(&str, &str)]) -> Report {
     wheel_named("acme-1.0", METADATA, files)
 }
