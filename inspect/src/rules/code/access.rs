@@ -9,7 +9,7 @@ use crate::rules::code::fetches::{
     connects_a_local_socket, fetches_a_release_asset, fetches_data_on_import, installs_a_fetched_artifact, names_no_host, reaches_only_this_machine,
 };
 use crate::rules::code::payload::is_process;
-use crate::rules::code::{lower, shell, PyFile, Role};
+use crate::rules::code::{closing_bracket, lower, shell, PyFile, Role};
 
 /// Commands that builds legitimately run from setup.py: compilers, build
 /// systems, package managers of the build's own dependencies, and the
@@ -445,7 +445,7 @@ fn unshipped_script(file: &PyFile, call: &Call) -> Option<Unshipped> {
 enum Unshipped {
     /// No file of the script's name anywhere in the archive.
     Script(String),
-    /// The script, and the whole top folder its relative path goes through.
+    /// The script, and the whole folder its relative path names.
     FolderMissing { script: String, folder: String },
 }
 
@@ -1125,24 +1125,6 @@ fn only_compared(line: &str, fact: &Call) -> bool {
         let compared_before = before.ends_with("==") || before.ends_with("!=") || before.ends_with(" in");
         compared_after || compared_before
     })
-}
-
-/// The index of the bracket that closes the one `text` opens with.
-pub(super) fn closing_bracket(text: &str) -> Option<usize> {
-    let mut depth = 0usize;
-    for (i, c) in text.char_indices() {
-        match c {
-            '(' | '[' => depth += 1,
-            ')' | ']' => {
-                depth = depth.checked_sub(1)?;
-                if depth == 0 {
-                    return Some(i);
-                }
-            }
-            _ => {}
-        }
-    }
-    None
 }
 
 /// Secrets, the environment or host facts sent to an exfiltration, OAST,

@@ -435,6 +435,24 @@ impl PyFile<'_> {
     }
 }
 
+/// The index of the bracket that closes the one `text` opens with.
+pub(super) fn closing_bracket(text: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    for (i, c) in text.char_indices() {
+        match c {
+            '(' | '[' => depth += 1,
+            ')' | ']' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
 /// `s` lowered by `steps` levels, never below info.
 pub fn lower(s: Severity, steps: u8) -> Severity {
     const LADDER: [Severity; 5] = [Severity::Info, Severity::Low, Severity::Medium, Severity::High, Severity::Critical];

@@ -4,7 +4,7 @@
 
 use crate::finding::{Finding, Severity};
 use crate::python::Call;
-use crate::rules::code::{access, lower, shell, PyFile, Role};
+use crate::rules::code::{access, closing_bracket, lower, shell, PyFile, Role};
 
 /// Callees that run a string or code object.
 pub const EXEC: [&str; 6] = ["exec", "eval", "compile", "builtins.exec", "builtins.eval", "execfile"];
@@ -484,15 +484,13 @@ fn duplicates_a_socket(file: &PyFile, dup2: &Call) -> bool {
 
 fn exec_rules(file: &PyFile, call: &Call, out: &mut Vec<Finding>) {
     let what = call.callee.as_str();
-    if fetches(call) && evaluates_an_answer_as_data(file, call) {
-        out.push(file.finding(
-            "payload/download-exec",
-            file.weigh(Severity::Medium),
-            call.line,
-            format!("{what}() evaluates a downloaded answer as a Python expression and reads the value as data: a parser that runs whatever the server sends"),
-        ));
-    } else if fetches(call) {
-        out.push(file.finding("payload/download-exec", file.weigh(Severity::Critical), call.line, format!("{what}() runs code downloaded from the network")));
+    if fetches(call) {
+        let (severity, message) = if evaluates_an_answer_as_data(file, call) {
+            (Severity::Medium, "evaluates a downloaded answer as a Python expression and reads the value as data: a parser that runs whatever the server sends")
+        } else {
+            (Severity::Critical, "runs code downloaded from the network")
+        };
+        out.push(file.finding("payload/download-exec", file.weigh(severity), call.line, format!("{what}() {message}")));
     } else if runs_downloaded_file(file, call) {
         out.push(file.finding("payload/download-exec", file.weigh(Severity::Critical), call.line, format!("{what}() runs a file that this code downloaded")));
     } else if decodes(call) && decodes_input_given_at_run_time(file, call) {
@@ -612,7 +610,7 @@ fn evaluates_an_answer_as_data(file: &PyFile, call: &Call) -> bool {
     else {
         return false;
     };
-    let Some(close) = crate::rules::code::access::closing_bracket(&line[at + 4..]).map(|c| at + 4 + c) else { return false };
+    let Some(close) = closing_bracket(&line[at + 4..]).map(|c| at + 4 + c) else { return false };
     let after = line[close + 1..].trim_start();
     let before = line[..at].trim_end();
     let read_at_once = after.starts_with('[') || after.starts_with(".get(") || after.starts_with(".items(") || after.starts_with(".keys(");
