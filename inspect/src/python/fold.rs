@@ -40,6 +40,34 @@ pub fn string_literal(node: Node, src: &[u8]) -> Option<String> {
     Some(out)
 }
 
+/// The text of an f-string that interpolates, its escapes decoded and
+/// each interpolation written as `{}`: `f"C:\\Users\\{user}\\AppData"` is
+/// `C:\Users\{}\AppData`. What the code always puts around the values.
+pub fn template_text(node: Node, src: &[u8]) -> Option<String> {
+    fstring_text(node, src, "{}")
+}
+
+/// The text of an f-string outside its interpolations, escapes decoded,
+/// each interpolation written as `hole`; None without an interpolation.
+pub fn fstring_text(node: Node, src: &[u8], hole: &str) -> Option<String> {
+    let mut out = String::new();
+    let (mut raw, mut holes) = (false, 0);
+    let mut cursor = node.walk();
+    for child in node.children(&mut cursor) {
+        match child.kind() {
+            "string_start" => raw = child.utf8_text(src).ok()?.to_ascii_lowercase().contains('r'),
+            "string_content" => content(child, src, raw, &mut out)?,
+            "escape_sequence" => out.push_str(&if raw { child.utf8_text(src).ok()?.to_string() } else { unescape(child.utf8_text(src).ok()?) }),
+            "interpolation" => {
+                out.push_str(hole);
+                holes += 1;
+            }
+            _ => {}
+        }
+    }
+    (holes > 0 && out.len() > hole.len() * holes).then_some(out)
+}
+
 /// Append a string's content to `out`, its escape sequences (`\x65`,
 /// `\145`, `\u0065`) decoded unless the string is raw.
 fn content(node: Node, src: &[u8], raw: bool, out: &mut String) -> Option<()> {

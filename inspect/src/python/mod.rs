@@ -85,6 +85,17 @@ pub fn matches_name(name: &str, pattern: &str) -> bool {
     }
 }
 
+/// Decorators of task schedulers, by the module they come from: a function
+/// they decorate becomes a task in a graph (Airflow `airflow.decorators.task`,
+/// `airflow.sdk.dag`, `task.virtualenv`; Dask `dask.delayed`; Ray `ray.remote`).
+const SCHEDULERS: [(&str, &[&str]); 3] = [("airflow.", &["task", "dag", "setup", "teardown"]), ("dask.", &["delayed"]), ("ray.", &["remote"])];
+
+/// True when `callee` (resolved) is a scheduler's decorator ([`SCHEDULERS`]),
+/// or one of its variants (`airflow.sdk.task.virtualenv`).
+pub fn is_scheduler(callee: &str) -> bool {
+    SCHEDULERS.iter().any(|(module, names)| callee.strip_prefix(module).is_some_and(|rest| rest.split('.').any(|part| names.contains(&part))))
+}
+
 /// Callees that start a process.
 pub const PROCESS: [&str; 11] =
     ["os.system", "os.popen", "subprocess.*", "os.execv", "os.execl", "os.execvp", "os.execve", "os.spawnv", "os.startfile", "pty.spawn", "commands.getoutput"];
@@ -148,6 +159,9 @@ pub struct Facts {
     /// them never runs unless another file imports them. Empty when the
     /// walk stopped at its budget (the rest of the file was not read).
     pub never_used_functions: std::collections::HashSet<String>,
+    /// Functions whose decorator hands them to a task scheduler
+    /// ([`SCHEDULERS`]): a call of one builds a task, it runs nothing now.
+    pub scheduled_functions: std::collections::HashSet<String>,
     /// Classes that subclass setuptools/distutils commands, with the line.
     pub command_classes: Vec<(String, u32)>,
     /// Classes that subclass setuptools/distutils `Command` itself (a new

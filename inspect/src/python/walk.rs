@@ -165,6 +165,9 @@ pub fn analyze_within(src: &[u8], budget: u64) -> Facts {
                 if let Some(name) = node.child_by_field_name("definition").and_then(|d| d.child_by_field_name("name")) {
                     let name = w.text(name);
                     w.referenced.insert(name);
+                    if w.hands_to_a_scheduler(node) {
+                        w.facts.scheduled_functions.insert(name.to_string());
+                    }
                 }
             }
             _ => {}
@@ -231,16 +234,10 @@ struct Context {
     class_body: bool,
 }
 
-/// The literal pieces of an f-string (its text outside the interpolations).
+/// The literal pieces of an f-string (its text outside the interpolations,
+/// escapes decoded).
 pub(super) fn literal_parts(node: Node, src: &[u8]) -> Option<String> {
-    let mut out = String::new();
-    let mut cursor = node.walk();
-    for child in node.children(&mut cursor) {
-        if child.kind() == "string_content" {
-            out.push_str(child.utf8_text(src).ok()?);
-        }
-    }
-    (!out.is_empty()).then_some(out)
+    super::fold::fstring_text(node, src, "")
 }
 
 fn line_of(node: Node) -> u32 {
@@ -573,6 +570,10 @@ impl<'a> Walker<'a> {
         if let Some(target) = self.runner_target(node, &call) {
             let mut started = call.clone();
             started.callee = target;
+            // The target's own arguments are the items of `args=(…)`: the command it runs.
+            if let Some(args) = self.runner_args(node) {
+                started.arg_texts = args;
+            }
             self.facts.calls.push(started);
         }
         // A call of such a helper is its process call, with this call's arguments.
@@ -607,6 +608,45 @@ impl<'a> Walker<'a> {
         }
         let (callee, _) = self.resolve(target)?;
         (super::is_process_callee(&callee) || ["exec", "eval", "os.system", "os.popen"].contains(&callee.as_str())).then_some(callee)
+    }
+
+    /// True when a decorator of the definition hands the function to a task
+    /// scheduler ([`super::SCHEDULERS`]: Airflow's `@task`/`@dag`, Dask's
+    /// `@delayed`, Ray's `@remote`): calling it adds a task to a graph that
+    /// a scheduler runs later, elsewhere; the body does not run.
+    fn hands_to_a_scheduler(&self, definition: Node) -> bool {
+        let mut cursor = definition.walk();
+        let decorators: Vec<Node> = definition.named_children(&mut cursor).filter(|n| n.kind() == "decorator").collect();
+        decorators.into_iter().any(|d| {
+            let Some(mut expr) = d.named_child(0) else { return false };
+            // `@task.virtualenv(...)`, `@task(retries=2)`: the decorator is what is called.
+            if expr.kind() == "call" {
+                match expr.child_by_field_name("function") {
+                    Some(f) => expr = f,
+                    None => return false,
+                }
+            }
+            if !matches!(expr.kind(), "identifier" | "attribute") {
+                return false;
+            }
+            self.resolve(expr).is_some_and(|(callee, _)| super::is_scheduler(&callee))
+        })
+    }
+
+    /// The source texts of the items a runner hands its target (`args=(cmd,)`
+    /// or `args=[cmd]`), cut to 200 characters each.
+    fn runner_args(&self, node: Node) -> Option<Vec<String>> {
+        let args = node.child_by_field_name("arguments")?;
+        let mut cursor = args.walk();
+        let given = args.named_children(&mut cursor).find_map(|arg| {
+            let name = arg.child_by_field_name("name").filter(|_| arg.kind() == "keyword_argument")?;
+            (self.text(name) == "args").then(|| arg.child_by_field_name("value")).flatten()
+        })?;
+        if !matches!(given.kind(), "tuple" | "list") {
+            return None;
+        }
+        let mut items = given.walk();
+        Some(given.named_children(&mut items).filter(|n| n.kind() != "comment").map(|n| self.text(n).chars().take(200).collect()).collect())
     }
 
     /// The callees called only inside lambdas that the arguments of `call`
@@ -688,7 +728,13 @@ impl<'a> Walker<'a> {
             Some(p) if p.kind() == "concatenated_string" => return,
             _ => {}
         }
-        let value = if node.kind() == "string" { string_literal(node, self.src) } else { fold(node, self.src, 0) };
+        // An f-string that interpolates is kept as its template (`{}` for each value):
+        // the place it names is constant (`f"C:\\Users\\{user}\\…\\Startup"`).
+        let value = if node.kind() == "string" {
+            string_literal(node, self.src).or_else(|| super::fold::template_text(node, self.src))
+        } else {
+            fold(node, self.src, 0)
+        };
         if let Some(value) = value.filter(|v| !v.is_empty()) {
             // `help_text=("URL of this webhook, e.g. " "https://…")`: the keyword is one level up.
             let doc = parent.map(|p| if p.kind() == "parenthesized_expression" { p.parent().unwrap_or(p) } else { p }).is_some_and(|p| self.documents(p))

@@ -62,6 +62,26 @@ pub fn typosquat_of(name: &str) -> Option<&'static str> {
     list.iter().take(TYPOSQUAT_TARGETS).copied().find(|p| imitates(&name, p))
 }
 
+/// How many of the most popular names a package folder must match to be
+/// taken for another project's import package.
+const SHADOWED_TARGETS: usize = 500;
+
+/// The popular project whose import name `package` (a top-level package
+/// or module of a distribution named `project`) is, when the distribution
+/// is not that project: `requests/__init__.py` shipped by
+/// `seclab-depconf-test`. Installing it replaces that project's code for
+/// every program that imports it. A distribution whose name holds the
+/// package's name as a word (`tensorflow-cpu` shipping `tensorflow`,
+/// `psycopg2-binary` shipping `psycopg2`) is a build of that project.
+pub fn shadowed_project(package: &str, project: &str) -> Option<&'static str> {
+    let package = crate::name::normalize(package);
+    let project = crate::name::normalize(project);
+    if package.len() < 3 || project.split('-').any(|w| w == package) || project.replace('-', "") == package.replace('-', "") {
+        return None;
+    }
+    popular().0.iter().take(SHADOWED_TARGETS).copied().find(|p| *p == package)
+}
+
 /// The project a newly requested `name` may be a typosquat of: a popular
 /// one (as [`typosquat_of`]), else one of `known` (names an organization
 /// has approved). None for a popular name, a known name itself, or a name

@@ -157,6 +157,9 @@ fn edited_after_build_by_tools(path: &str) -> bool {
 fn name_and_version(dist: &Dist, out: &mut Vec<Finding>) {
     let Some(meta) = dist.metadata else { return };
     let stem = dist.filename.rsplit('/').next().unwrap_or(dist.filename);
+    if dist.kind == DistKind::Sdist && names_the_release_loosely(stem, meta.name.as_deref(), meta.version.as_deref()) {
+        return;
+    }
     let (file_name, file_version): (String, String) = match dist.kind {
         // Eggs are no format `DistFilename` reads: `name-version-pyX.Y.egg`.
         DistKind::Egg => {
@@ -205,6 +208,30 @@ fn name_and_version(dist: &Dist, out: &mut Vec<Finding>) {
             });
         }
     }
+}
+
+/// An sdist named for exactly its metadata's name and version with other
+/// separators (`reformat-gherkin 2.1.0.tar.gz`, an upload tool's space for
+/// the dash): the same release, which no split of the name at a dash reads.
+fn names_the_release_loosely(stem: &str, name: Option<&str>, version: Option<&str>) -> bool {
+    let (Some(name), Some(version)) = (name, version) else { return false };
+    let base = [".tar.gz", ".tar.bz2", ".tar.xz", ".tgz", ".zip", ".tar"].iter().find_map(|ext| {
+        stem.len().checked_sub(ext.len()).filter(|&at| stem.is_char_boundary(at) && stem[at..].eq_ignore_ascii_case(ext)).map(|at| &stem[..at])
+    });
+    let loose = |s: &str| {
+        let mut out = String::new();
+        for c in s.trim().chars() {
+            if matches!(c, '-' | '_' | '.' | ' ') {
+                if !out.ends_with('-') {
+                    out.push('-');
+                }
+            } else {
+                out.extend(c.to_lowercase());
+            }
+        }
+        out
+    };
+    base.is_some_and(|base| loose(base) == loose(&format!("{name}-{version}")))
 }
 
 /// True when two version strings name the same PEP 440 version (`1.0rc1`

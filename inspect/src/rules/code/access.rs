@@ -423,6 +423,15 @@ fn unshipped_script(file: &PyFile, call: &Call) -> Option<Unshipped> {
     if file.archive.members.iter().any(|m| m.path.rsplit('/').next() == Some(script)) {
         return None;
     }
+    if runs_only_if_present(file, call) {
+        return Some(Unshipped::OnlyIfPresent(script.to_string()));
+    }
+    // `os.path.join(here, "tools", "cythonize.py")`: the folders are the literals before the script.
+    let joined = joined_folder(call, script);
+    let path = match &joined {
+        Some(folder) if !path.contains(['/', '\\']) => format!("{folder}/{script}"),
+        _ => path.to_string(),
+    };
     // `./tools/gen/generate.py`, `.misc/bump.py`: a relative path into a
     // folder of which the archive ships nothing at all. The sdist left a
     // folder of the repository out, and the step fails where it runs; a
@@ -441,8 +450,54 @@ fn unshipped_script(file: &PyFile, call: &Call) -> Option<Unshipped> {
     })
 }
 
+/// The folder an `os.path.join(…)` argument puts `script` in, from the
+/// literal names joined before it (`os.path.join(cwd, "tools", "x.py")` is
+/// `tools`); None when no literal folder precedes it.
+fn joined_folder(call: &Call, script: &str) -> Option<String> {
+    let text = call.arg_texts.iter().find(|t| t.contains("os.path.join(") && t.contains(script))?;
+    let inside = text.split_once("os.path.join(")?.1;
+    let mut folders = Vec::new();
+    for piece in inside.split(',') {
+        let piece = piece.trim().trim_end_matches(')').trim();
+        let literal = piece.strip_prefix(['"', '\'']).and_then(|p| p.strip_suffix(['"', '\'']));
+        match literal {
+            Some(name) if name == script => break,
+            Some(name) if !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.')) && name != ".." => {
+                folders.push(name.to_string())
+            }
+            Some(_) => return None,
+            None => folders.clear(),
+        }
+    }
+    (!folders.is_empty()).then(|| folders.join("/"))
+}
+
+/// The process runs only when its script is there: a line just above
+/// asks `os.path.exists(x)` (or `isfile`, `.exists()`, `.is_file()`) of
+/// a name the call is given. A step for a repository checkout, which an
+/// sdist skips.
+fn runs_only_if_present(file: &PyFile, call: &Call) -> bool {
+    const ABOVE: u32 = 3;
+    let names: Vec<&str> = call
+        .arg_texts
+        .iter()
+        .flat_map(|a| a.split(|c: char| !(c.is_alphanumeric() || c == '_')))
+        .filter(|w| w.len() > 2 && !w.starts_with(|c: char| c.is_ascii_digit()) && !matches!(*w, "sys" | "executable" | "python" | "check" | "False" | "True"))
+        .collect();
+    (call.line.saturating_sub(ABOVE)..call.line).any(|n| {
+        let line = file.line(n).trim_start();
+        let condition = (line.starts_with("if ") || line.starts_with("elif ")) && !line.contains(" not ");
+        let asks_a_function =
+            ["exists(", "isfile("].iter().any(|probe| line.split_once(probe).is_some_and(|(_, rest)| names.iter().any(|n| rest.trim_start().starts_with(n))));
+        let asks_the_path = [".exists()", ".is_file()"].iter().any(|probe| names.iter().any(|n| line.contains(&format!("{n}{probe}"))));
+        condition && (asks_a_function || asks_the_path)
+    })
+}
+
 /// What [`unshipped_script`] found missing.
 enum Unshipped {
+    /// No file of the script's name, and the step runs only when it is there (`if os.path.exists(script):`).
+    OnlyIfPresent(String),
     /// No file of the script's name anywhere in the archive.
     Script(String),
     /// The script, and the whole folder its relative path names.
@@ -518,6 +573,17 @@ pub fn run(file: &PyFile, out: &mut Vec<Finding>) {
                     ),
                 ));
                 continue;
+            } else if let Some(Unshipped::OnlyIfPresent(script)) = unshipped {
+                out.push(file.finding(
+                    "access/process-on-install",
+                    Severity::Medium,
+                    call.line,
+                    format!(
+                        "{}() runs the Python script {script} {when} if it exists, and the archive ships no file of that name: a step for a checkout of the repository, which this sdist skips",
+                        call.callee
+                    ),
+                ));
+                continue;
             } else if let Some(Unshipped::FolderMissing { script, folder }) = unshipped {
                 out.push(file.finding(
                     "access/process-on-install",
@@ -557,7 +623,31 @@ pub fn run(file: &PyFile, out: &mut Vec<Finding>) {
             } else {
                 Severity::Medium
             };
+            if let (Some(project), Severity::Medium, Role::Module) = (file.shadows, severity, file.role) {
+                // The import of a popular project, taken over: every program that imports it runs this.
+                out.push(file.finding(
+                    "access/process-on-install",
+                    Severity::High,
+                    call.line,
+                    format!(
+                        "{}() starts a process {when}, in a package named {project:?}: the import name of another popular project, which this distribution replaces",
+                        call.callee
+                    ),
+                ));
+                continue;
+            }
             out.push(file.finding("access/process-on-install", severity, call.line, format!("{}() starts a process {when}", call.callee)));
+        } else if call.is(&["webbrowser.open", "webbrowser.open_new", "webbrowser.open_new_tab", "webbrowser.get().open"]) {
+            // A page opened in the user's browser by an install step: the build
+            // sends the person somewhere (a form, a download); no build needs it.
+            let install = matches!(file.role, Role::SetupScript | Role::InstallHelper);
+            let severity = if install { Severity::High } else { Severity::Medium };
+            out.push(file.finding(
+                "access/process-on-install",
+                severity,
+                call.line,
+                format!("{}() opens a web page in the user's browser {when}", call.callee),
+            ));
         } else if is_network(call) {
             if names_no_host(call) {
                 // `urlopen('')` at import warms the library up; it reaches no host.
@@ -891,7 +981,12 @@ fn literal_rules(file: &PyFile, out: &mut Vec<Finding>) {
             // `"https://discord.com/api/webhooks"` and nothing after it: the
             // API's address in a notification library, not a channel of the
             // author's (which needs its id and token: `…/webhooks/123/abc`).
-            let api_base_only = endpoint.ends_with("/webhooks") && lower.split_once(endpoint).is_some_and(|(_, rest)| rest.trim().is_empty());
+            // The same address with the id and token left as holes of an f-string
+            // (`f"https://discord.com/api/webhooks/{id}/{token}"`) is the API's shape too.
+            let api_base_only = endpoint.ends_with("/webhooks")
+                && lower.split_once(endpoint).is_some_and(|(_, rest)| {
+                    rest.trim().is_empty() || rest.contains("{}") && rest.replace("{}", "").trim().trim_matches(['/', '?']).is_empty()
+                });
             // `"webhook.site"` alone, given to no call, in a file that sends
             // nothing: an entry of a list of hosts (a disposable-address
             // blocklist), not an address used.
@@ -913,7 +1008,8 @@ fn literal_rules(file: &PyFile, out: &mut Vec<Finding>) {
             // name the analysis follows), or when an install step writes it.
             // An address in a table (a download tool's list of mirrors, an
             // extractor's test data) is information.
-            let used = file.calls().any(|c| c.strings.iter().any(|s| s.contains(ip_url.as_str())));
+            // A message that shows the address (`print("data from http://1.2.3.4/")`) contacts nothing.
+            let used = file.calls().any(|c| !only_shows_text(c) && c.strings.iter().any(|s| s.contains(ip_url.as_str())));
             let written_where_it_runs = lit.function.is_none() && matches!(file.role, Role::SetupScript | Role::InstallHelper | Role::StartupHook);
             let (severity, what) = if used || written_where_it_runs {
                 (Severity::High, format!("contacts a raw IP address ({ip_url}) instead of a host name"))
@@ -966,6 +1062,28 @@ fn literal_rules(file: &PyFile, out: &mut Vec<Finding>) {
             out.push(file.finding("access/persistence", weigh(lit, severity), lit.line, format!("refers to an autostart location ({place}){how}")));
         }
     }
+}
+
+/// Calls that show text to a person (print it, log it, warn with it) and
+/// do nothing else with it.
+fn only_shows_text(call: &Call) -> bool {
+    const SHOWS: [&str; 14] = [
+        "print",
+        "logging.*",
+        "warnings.warn",
+        "sys.stdout.write",
+        "sys.stderr.write",
+        "click.echo",
+        "click.secho",
+        ".debug",
+        ".info",
+        ".warning",
+        ".warn",
+        ".error",
+        ".exception",
+        ".critical",
+    ];
+    call.is(&SHOWS)
 }
 
 /// A command line that downloads a program and runs it, also when it is

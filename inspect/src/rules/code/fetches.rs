@@ -327,6 +327,8 @@ pub(super) fn installs_a_fetched_artifact(file: &PyFile, call: &Call) -> bool {
     let runs_foreign_code = file.calls().any(|c| {
         c.is(&["exec", "eval", "compile", "execfile", "marshal.loads", "ctypes.CDLL", "ctypes.WinDLL", "zipimport.zipimporter"])
             && !c.arg_texts.first().is_some_and(|a| a.contains("open("))
+            // `with open(version_file) as f: exec(compile(f.read(), version_file, "exec"))`
+            && !super::payload::reads_local_file(c)
     });
     // A program file is an artifact only when the build pins its digest; a script never is.
     let checks_digest = file.calls().any(|c| c.is(&["hashlib.*"]));

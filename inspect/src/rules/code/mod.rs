@@ -234,10 +234,11 @@ fn is_example_dir(lower: &str) -> bool {
         || lower.split_once('_').is_some_and(|(first, rest)| !rest.is_empty() && ["example", "examples", "demo", "demos"].contains(&first))
 }
 
-/// A folder of tests, at any depth: `tests`, `testing`, `unit_tests`, `manual tests`.
+/// A folder of tests, at any depth: `tests`, `testing`, `unit_tests`,
+/// `manual tests`, `testsuite`, `testcases`.
 fn is_test_dir(dir: &str) -> bool {
     let d = dir.to_ascii_lowercase();
-    d == "testing" || d.split([' ', '_', '-']).any(|w| w == "test" || w == "tests")
+    d == "testing" || d.split([' ', '_', '-']).any(|w| matches!(w, "test" | "tests" | "testsuite" | "testsuites" | "testcases"))
 }
 
 /// The project's import name as the metadata spells it (`Demo-Tools` -> `demo_tools`).
@@ -345,6 +346,27 @@ pub struct PyFile<'a> {
     pub import_time: reach::ImportTime,
     /// In setup.py, the lines of its new commands that only a person runs ([`commands::run_by_hand`]).
     pub by_hand: Vec<(u32, u32)>,
+    /// The popular project whose import package this module sits in while
+    /// the distribution is another project ([`crate::rules::metadata::shadowed_project`]).
+    pub shadows: Option<&'static str>,
+}
+
+/// The popular project a module's top-level package is named for, when the
+/// distribution is not that project (see [`PyFile::shadows`]). The package
+/// is the first folder under the root (under `src/` in an sdist), or a
+/// top-level module's own name.
+fn shadowed_package(dist: &Dist, path: &str) -> Option<&'static str> {
+    let project = dist.metadata?.name.as_deref()?;
+    let inside = path.strip_prefix(dist.root.as_str()).unwrap_or(path);
+    let inside = if dist.kind == DistKind::Sdist { inside.strip_prefix("src/").unwrap_or(inside) } else { inside };
+    let top = match inside.split_once('/') {
+        Some((folder, _)) => folder,
+        None => inside.strip_suffix(".py")?,
+    };
+    if top.contains('.') {
+        return None;
+    }
+    crate::rules::metadata::shadowed_project(top, project)
 }
 
 impl PyFile<'_> {
@@ -533,7 +555,8 @@ fn analyse_file(dist: &Dist, layout: &Layout, member: &crate::archive::Member) -
     let import_time = reach::ImportTime::of(&facts, &text);
     let role = role_of(dist, layout, &member.path);
     let by_hand = if role == Role::SetupScript { commands::run_by_hand(&facts, &text) } else { Vec::new() };
-    let file = PyFile { path: &member.path, text: &text, role, facts, archive: dist.archive, root: &dist.root, import_time, by_hand };
+    let shadows = if role == Role::Module { shadowed_package(dist, &member.path) } else { None };
+    let file = PyFile { path: &member.path, text: &text, role, facts, archive: dist.archive, root: &dist.root, import_time, by_hand, shadows };
     let mut out = Vec::new();
     payload::run(&file, &mut out);
     access::run(&file, &mut out);
@@ -597,7 +620,17 @@ fn embedded_code(dist: &Dist, file: &PyFile, allowed: u64, out: &mut Vec<Finding
             }
         }
         let import_time = reach::ImportTime::of_program(&facts, &code);
-        let inner = PyFile { path: file.path, text: &code, role: file.role, facts, archive: file.archive, root: file.root, import_time, by_hand: Vec::new() };
+        let inner = PyFile {
+            path: file.path,
+            text: &code,
+            role: file.role,
+            facts,
+            archive: file.archive,
+            root: file.root,
+            import_time,
+            by_hand: Vec::new(),
+            shadows: file.shadows,
+        };
         let mut found = Vec::new();
         payload::run(&inner, &mut found);
         access::run(&inner, &mut found);

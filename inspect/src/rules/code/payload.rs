@@ -370,13 +370,16 @@ fn runs_the_file_it_wrote<'a>(file: &'a PyFile<'a>) -> Option<&'a Call> {
         .calls()
         .filter(|c| c.is(&["urllib.request.urlretrieve", "urllib.urlretrieve", "urlretrieve"]))
         .filter_map(|c| c.arg_texts.get(1).map(|t| (&c.function, t.trim())));
-    let written: Vec<(&Option<String>, &str)> = opened.chain(retrieved).filter(|(_, t)| is_identifier(t)).collect();
+    // A variable, or a path built in place (`startup + "\\s.py"`): the same text names the same file.
+    let written: Vec<(&Option<String>, &str)> = opened.chain(retrieved).filter(|(_, t)| is_identifier(t) || is_path_expression(t)).collect();
     if written.is_empty() {
         return None;
     }
     file.calls().filter(|c| is_process(c) || c.is(&["os.startfile"])).find(|start| {
         let fetches_here = file.calls().any(|c| c.function == start.function && access::is_network(c));
-        let runs = |program: &str| written.iter().any(|(function, path)| *function == &start.function && names_path(program, path));
+        let runs = |program: &str| {
+            written.iter().any(|(function, path)| *function == &start.function && (names_path(program, path) || interpreter_command_on(program, path)))
+        };
         fetches_here && (program_of(start).is_some_and(runs) || script_of(start).is_some_and(runs))
     })
 }
@@ -419,6 +422,43 @@ fn runs_a_file_its_helper_wrote<'a>(file: &'a PyFile<'a>) -> Option<&'a Call> {
         })
     };
     file.calls().filter(|c| is_process(c)).find(|start| script_of(start).is_some_and(|path| is_plain_name(path) && takes_from_helper(start, path)))
+}
+
+/// A path joined in place from a variable and a literal (`folder + "\\x.py"`,
+/// `os.path.join(folder, "x.py")`): the text of a path, not a value to compare.
+fn is_path_expression(text: &str) -> bool {
+    let joined = text.contains(" + ") || text.starts_with("os.path.join(");
+    joined && text.contains(['"', '\'']) && text.len() <= 120 && !text.contains('\n')
+}
+
+/// A command string that starts an interpreter on the path: `"py " + path`,
+/// `"python3 -u " + folder + "\\x.py"`, `f"python {path}"`. The literal
+/// holds the interpreter and its flags only; what follows is the path's text.
+fn interpreter_command_on(command: &str, path: &str) -> bool {
+    let starts_interpreter = |literal: &str| {
+        let mut words = literal.split_whitespace();
+        let program = words.next().map(shell::program_name).unwrap_or_default();
+        let runs = shell::INTERPRETERS.contains(&program.as_str()) || matches!(program.as_str(), "py" | "pythonw" | "start" | "cmd" | "wscript" | "cscript");
+        runs && literal.ends_with(' ') && words.all(|w| w.starts_with(['-', '/']))
+    };
+    let command = command.trim();
+    // `"py " + path`
+    if let Some(quote) = command.chars().next().filter(|c| matches!(c, '"' | '\'')) {
+        if let Some(close) = command[1..].find(quote) {
+            let (literal, rest) = (&command[1..=close], command[close + 2..].trim_start());
+            return starts_interpreter(literal) && rest.strip_prefix('+').is_some_and(|p| p.trim() == path);
+        }
+        return false;
+    }
+    // `f"py {path}"`
+    let Some(inner) = command.strip_prefix("f\"").and_then(|c| c.strip_suffix('"')).or_else(|| command.strip_prefix("f'").and_then(|c| c.strip_suffix('\'')))
+    else {
+        return false;
+    };
+    inner
+        .strip_suffix('}')
+        .and_then(|i| i.rsplit_once('{'))
+        .is_some_and(|(literal, name)| is_plain_name(path) && name.trim() == path && starts_interpreter(literal))
 }
 
 /// True for a plain variable name (`path`, not `dirs[0]` or `"x.py"`).
@@ -668,7 +708,7 @@ const OUTSIDE_PROJECT: [&str; 7] = ["tempfile.*", "os.path.expanduser", "os.gete
 /// setup.py: a file read by a relative path inside the project. A file in
 /// /tmp, the home folder or a folder named by the environment is not the
 /// project's own.
-fn reads_local_file(call: &Call) -> bool {
+pub(super) fn reads_local_file(call: &Call) -> bool {
     let outside = |s: &String| {
         let s = s.to_ascii_lowercase();
         s.starts_with('/') || s.starts_with('~') || s.starts_with('\\') || s.starts_with('%') || s.get(1..3) == Some(":\\") || s.contains("://")

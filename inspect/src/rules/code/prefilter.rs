@@ -31,6 +31,7 @@ const TOKENS: &[&str] = &[
     "spawnl",
     "os.spawn",
     "startfile",
+    "webbrowser",
     "pty.",
     "getoutput",
     "dup2",
@@ -115,6 +116,8 @@ const TOKENS: &[&str] = &[
     "currentversion",
     "programs\\startup",
     "programs/startup",
+    // as written in source with its backslashes escaped (`Programs\\Startup`)
+    "programs\\\\startup",
     "schtasks",
     "crontab",
     "/etc/cron",

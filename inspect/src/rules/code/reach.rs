@@ -51,7 +51,8 @@ impl ImportTime {
         if script {
             return ImportTime { functions: HashSet::new(), script: true };
         }
-        let defined = |name: &str| facts.parameters.contains_key(name);
+        // A scheduler's task (`@task def fetch(): …`) runs later, elsewhere, not when called.
+        let defined = |name: &str| facts.parameters.contains_key(name) && !facts.scheduled_functions.contains(name);
         let mut functions: HashSet<String> = HashSet::new();
         let mut queue: Vec<String> = Vec::new();
         let mut reach = |name: &str, queue: &mut Vec<String>| {
