@@ -236,3 +236,32 @@ fn a_webhook_address_template_with_holes_for_id_and_token_is_the_apis_shape() {
     let r = module(&own);
     assert_eq!(worst(&r, "access/exfil-endpoint", MOD), Some(High), "{:?}", r.findings);
 }
+
+// ---------------------------------------------------------------- capture plus an autostart entry
+
+const ADD_STARTUP: &str = r#"import os, sys
+from winreg import OpenKey, CloseKey, SetValueEx, HKEY_CURRENT_USER, KEY_ALL_ACCESS, REG_SZ
+def add_startup():
+    path = os.path.abspath(__file__)
+    key = OpenKey(HKEY_CURRENT_USER, "Software\\Microsoft\\Windows\\CurrentVersion\\Run", 0, KEY_ALL_ACCESS)
+    SetValueEx(key, "Door", 0, REG_SZ, path)
+    CloseKey(key)
+"#;
+
+const KEYLOG: &str = "from pynput.keyboard import Listener\ndef log(path):\n    def on_press(key):\n        open(path, 'a').write(str(key))\n    Listener(on_press=on_press).start()\n";
+
+#[test]
+fn a_release_that_captures_the_user_and_writes_an_autostart_entry_is_spyware() {
+    let r = wheel(&[("acme/__init__.py", ""), ("acme/persistence.py", ADD_STARTUP), ("acme/keylogger.py", KEYLOG)]);
+    let spyware = r.findings.iter().find(|f| f.rule == "access/surveillance" && f.severity == High);
+    assert!(spyware.is_some_and(|f| f.message.contains("acme/persistence.py")), "{:?}", r.findings);
+    // Each half alone stays information for the auditor.
+    let r = wheel(&[("acme/__init__.py", ""), ("acme/keylogger.py", KEYLOG)]);
+    assert!(r.findings.iter().all(|f| f.severity < High), "{:?}", r.findings);
+    let r = wheel(&[("acme/__init__.py", ""), ("acme/persistence.py", ADD_STARTUP)]);
+    assert!(r.findings.iter().all(|f| f.severity < High), "{:?}", r.findings);
+    // A startup location only named (an uninstaller's message) is no autostart entry written.
+    let named = "def hint():\n    return 'remove it from Software\\\\Microsoft\\\\Windows\\\\CurrentVersion\\\\Run'\n";
+    let r = wheel(&[("acme/__init__.py", ""), ("acme/hint.py", named), ("acme/keylogger.py", KEYLOG)]);
+    assert!(r.findings.iter().all(|f| f.severity < High), "{:?}", r.findings);
+}

@@ -529,7 +529,31 @@ pub fn run(dist: &Dist, out: &mut Vec<Finding>) -> BTreeMap<String, BTreeSet<Cap
             capabilities.insert(python[i].path.clone(), result.capabilities);
         }
     }
+    spyware(out);
     capabilities
+}
+
+/// A release that both captures the user (keystrokes, the screen, the
+/// webcam, the clipboard: `access/surveillance` at medium or more) and
+/// writes itself an autostart entry (`access/persistence` at medium or
+/// more: a Run key set, a file put in the Startup folder) is spyware that
+/// starts with the machine, even when nothing calls either part on import.
+/// Each half alone is information; together they are high.
+fn spyware(out: &mut Vec<Finding>) {
+    let first = |rule: &str| out.iter().find(|f| f.rule == rule && f.severity >= Severity::Medium);
+    let Some(persists) = first("access/persistence") else { return };
+    if out.iter().any(|f| f.rule == "access/surveillance" && f.severity >= Severity::High) {
+        return;
+    }
+    let Some(captures) = first("access/surveillance") else { return };
+    let message = format!(
+        "captures the user ({}), and the release also writes an autostart entry ({}{}): spyware that starts with the machine",
+        captures.message,
+        persists.file.as_deref().unwrap_or("?"),
+        persists.line.map(|l| format!(":{l}")).unwrap_or_default()
+    );
+    let finding = Finding { severity: Severity::High, message, also: Vec::new(), ..captures.clone() };
+    out.push(finding);
 }
 
 struct FileResult {
