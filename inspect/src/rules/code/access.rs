@@ -482,13 +482,19 @@ fn runs_only_if_present(file: &PyFile, call: &Call) -> bool {
         .arg_texts
         .iter()
         .flat_map(|a| a.split(|c: char| !(c.is_alphanumeric() || c == '_')))
-        .filter(|w| w.len() > 2 && !w.starts_with(|c: char| c.is_ascii_digit()) && !matches!(*w, "sys" | "executable" | "python" | "check" | "False" | "True"))
+        .filter(|w| {
+            w.len() > 2
+                && !w.starts_with(|c: char| c.is_ascii_digit())
+                && !matches!(*w, "sys" | "executable" | "python" | "check" | "False" | "True" | "path" | "join" | "str")
+        })
         .collect();
+    // The name itself, not a longer one it starts (`path_to_x` is not `path`).
+    let names_it = |rest: &str, name: &str| rest.strip_prefix(name).is_some_and(|after| !after.starts_with(|c: char| c.is_alphanumeric() || c == '_'));
     (call.line.saturating_sub(ABOVE)..call.line).any(|n| {
         let line = file.line(n).trim_start();
         let condition = (line.starts_with("if ") || line.starts_with("elif ")) && !line.contains(" not ");
         let asks_a_function =
-            ["exists(", "isfile("].iter().any(|probe| line.split_once(probe).is_some_and(|(_, rest)| names.iter().any(|n| rest.trim_start().starts_with(n))));
+            ["exists(", "isfile("].iter().any(|probe| line.split_once(probe).is_some_and(|(_, rest)| names.iter().any(|n| names_it(rest.trim_start(), n))));
         let asks_the_path = [".exists()", ".is_file()"].iter().any(|probe| names.iter().any(|n| line.contains(&format!("{n}{probe}"))));
         condition && (asks_a_function || asks_the_path)
     })
