@@ -510,6 +510,30 @@ enum Unshipped {
     FolderMissing { script: String, folder: String },
 }
 
+impl Unshipped {
+    /// The severity, and what the finding says after the call's name.
+    fn judged(&self, when: &str) -> (Severity, String) {
+        match self {
+            Unshipped::Script(script) => (
+                Severity::High,
+                format!("runs the Python script {script} {when}, and the archive ships no file of that name: what runs is not here to read"),
+            ),
+            Unshipped::OnlyIfPresent(script) => (
+                Severity::Medium,
+                format!(
+                    "runs the Python script {script} {when} if it exists, and the archive ships no file of that name: a step for a checkout of the repository, which this sdist skips"
+                ),
+            ),
+            Unshipped::FolderMissing { script, folder } => (
+                Severity::Medium,
+                format!(
+                    "runs the Python script {script} from the folder {folder}/ {when}, and the archive ships nothing of that folder: a step of the repository the sdist left out, which fails where it runs"
+                ),
+            ),
+        }
+    }
+}
+
 /// A process that runs a Python program given on its command line
 /// (`Popen(["python3", "-c", "import helper"])`): from a module's import,
 /// a second interpreter doing work apart from the program that imported
@@ -568,38 +592,9 @@ pub fn run(file: &PyFile, out: &mut Vec<Finding>) {
             let suspicious = suspicious && !build_tool_given_an_address;
             let severity = if suspicious && !marks_own_file_executable || own_script == Some(true) || pip_installs_from_elsewhere(call) || hidden_python {
                 Severity::High
-            } else if let Some(Unshipped::Script(script)) = unshipped {
-                out.push(file.finding(
-                    "access/process-on-install",
-                    Severity::High,
-                    call.line,
-                    format!(
-                        "{}() runs the Python script {script} {when}, and the archive ships no file of that name: what runs is not here to read",
-                        call.callee
-                    ),
-                ));
-                continue;
-            } else if let Some(Unshipped::OnlyIfPresent(script)) = unshipped {
-                out.push(file.finding(
-                    "access/process-on-install",
-                    Severity::Medium,
-                    call.line,
-                    format!(
-                        "{}() runs the Python script {script} {when} if it exists, and the archive ships no file of that name: a step for a checkout of the repository, which this sdist skips",
-                        call.callee
-                    ),
-                ));
-                continue;
-            } else if let Some(Unshipped::FolderMissing { script, folder }) = unshipped {
-                out.push(file.finding(
-                    "access/process-on-install",
-                    Severity::Medium,
-                    call.line,
-                    format!(
-                        "{}() runs the Python script {script} from the folder {folder}/ {when}, and the archive ships nothing of that folder: a step of the repository the sdist left out, which fails where it runs",
-                        call.callee
-                    ),
-                ));
+            } else if let Some(unshipped) = unshipped {
+                let (severity, why) = unshipped.judged(when);
+                out.push(file.finding("access/process-on-install", severity, call.line, format!("{}() {why}", call.callee)));
                 continue;
             } else if call.callee.starts_with("pip.") && writes_outside_the_build(file).is_some() {
                 // Software installed by the build of a file that also writes into the user's folders.
