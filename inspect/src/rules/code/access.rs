@@ -1425,7 +1425,7 @@ pub(super) fn raw_ip_url(s: &str) -> Option<String> {
     None
 }
 
-fn is_public_ipv4(s: &str) -> bool {
+pub(super) fn is_public_ipv4(s: &str) -> bool {
     let octets: Vec<u8> = s.split('.').filter_map(|o| o.parse().ok()).collect();
     octets.len() == 4 && s.split('.').count() == 4 && !is_private(&octets)
 }

@@ -149,6 +149,14 @@ const TOKENS: &[&str] = &[
 /// `o.system(` is an aliased `os.system(`).
 const WORD_START: [&str; 5] = ["system(", "requests.", "socket.", "pty.", "popen"];
 
+/// Tokens that count only as written in lower case: Python's names and the
+/// cron program are.
+const LOWER_CASE: [&str; 3] = ["getuser", "getlogin", "crontab"];
+
+/// Attributes of the requests module that send nothing: helpers, types and
+/// errors (`requests.utils.quote`, `requests.Response`).
+const REQUESTS_HELPERS: [&str; 9] = ["utils", "structures", "exceptions", "compat", "codes", "status_codes", "Response", "models", "__version__"];
+
 /// Host names and class names that count only where no letter or digit runs
 /// into them: `preserveOnDelete` holds no `serveo` host, and
 /// `VirtualGatewayHttpConnectionPool` no `HTTPConnection` class (a URL's
@@ -161,6 +169,10 @@ const NOT_INSIDE_A_WORD: [&str; 11] =
 /// `import sys, keyboard`, `import socket as s`, `from os import system`.
 /// Matched as whole names in import statements, not as text.
 const IMPORTED: [&str; 12] = ["keyboard", "mss", "socket", "requests", "pty", "builtins", "subprocess", "pynput", "pyautogui", "pyperclip", "system", "popen"];
+
+/// Modules of [`IMPORTED`] whose import matters only under another name:
+/// bound to their own name, their uses carry a token (`socket.`, `requests.`, `pty.`).
+const BOUND_TO_ITS_NAME: [&str; 3] = ["socket", "requests", "pty"];
 
 /// Shortest run of lines holding a wrapped blob that hiding/encoded-blob could flag.
 const MIN_WRAPPED_BLOB: usize = 1000;
@@ -238,18 +250,48 @@ fn first_token(text: &str) -> Option<&'static str> {
                 // `@requests.setter`: a property named like the module.
                 continue;
             }
-            if (token.starts_with('.') || token == "currentversion") && start > 0 && bytes[start - 1].is_ascii_alphanumeric() {
-                // `public.ecr.aws/` is a host name, not the hidden folder `~/.aws/`;
-                // `NoncurrentVersion` is no registry key `…\CurrentVersion\Run`.
+            if token.starts_with('.') && start > 0 && bytes[start - 1].is_ascii_alphanumeric() {
+                // `public.ecr.aws/` is a host name, not the hidden folder `~/.aws/`.
+                continue;
+            }
+            if token == "currentversion" && !(start > 0 && matches!(bytes[start - 1], b'\\' | b'/')) {
+                // A registry path names it after a separator (`…\Windows\CurrentVersion\Run`);
+                // `NoncurrentVersion` and an SDK's `self._CurrentVersion` name no key.
+                continue;
+            }
+            if LOWER_CASE.contains(&token) && (&bytes[start..end] != token.as_bytes() || start > 0 && bytes[start - 1].is_ascii_alphanumeric()) {
+                // `getpass.getuser`, `os.getlogin` and the `crontab` program are lower case
+                // words: `TargetUserId` holds no `getuser`, and `CRONTAB` in an API's enum,
+                // or `Ccrontab` in a docstring, is no program.
+                continue;
+            }
+            if token == "crontab" && bytes.get(end).is_some_and(|b| !b.is_ascii()) {
+                // `crontab类型` ("crontab type") is a word of a Chinese sentence.
+                continue;
+            }
+            if token == "requests."
+                && REQUESTS_HELPERS.iter().any(|h| bytes[end..].starts_with(h.as_bytes()) && !bytes.get(end + h.len()).is_some_and(|b| is_ident(*b)))
+            {
+                // `requests.utils.quote`, `requests.exceptions.HTTPError`: helpers and types that reach no host.
                 continue;
             }
             return Some(token);
-        } else if bytes.get(end).is_some_and(|b| b.is_ascii_digit()) {
-            // "://" followed by a digit: a URL to a raw IP address.
+        } else if starts_a_public_ipv4_address(&bytes[end..]) {
+            // "://" followed by a public address: a URL to a raw IP address
+            // (`vod://5285890815916760123`, a media id, and `http://127.0.0.1:8080` are none).
             return Some("://");
         }
     }
     None
+}
+
+/// True when `bytes` starts with a dotted IPv4 address that is on the
+/// internet (not loopback, private, link-local or documentation): what the
+/// raw-IP rules flag.
+fn starts_a_public_ipv4_address(bytes: &[u8]) -> bool {
+    let host: String = bytes.iter().take(16).take_while(|b| b.is_ascii_digit() || **b == b'.').map(|b| *b as char).collect();
+    let host = host.trim_end_matches('.');
+    super::access::is_public_ipv4(host)
 }
 
 /// True when what follows a call word at `end` uses it as code does: a
@@ -286,9 +328,11 @@ fn inside_a_url(bytes: &[u8], at: usize) -> bool {
 }
 
 /// A long line of prose (a docstring paragraph, a generated description):
-/// words between single blanks, no tab, no word with 200 ASCII characters
-/// (a sentence of Chinese or Japanese is one long "word" of letters outside
-/// ASCII; a blob or packed code is ASCII), under the long-line rule's
+/// words between single blanks, no tab, no run of 200 ASCII characters
+/// without a blank, a tag or an entity (a sentence of Chinese or Japanese is one long
+/// "word" of letters outside ASCII, with markup and enum names between
+/// them, and a generated description is a run of `<li>` items or of
+/// `&quot;`-escaped JSON; a blob or packed code is one ASCII run), under the long-line rule's
 /// length. Packed code, one-line blobs and code spelled in blank space are
 /// none of these.
 fn is_prose(line: &str) -> bool {
@@ -296,7 +340,7 @@ fn is_prose(line: &str) -> bool {
     line.len() <= super::hiding::LONG_LINE
         && !line.contains('\t')
         && !line.contains("        ")
-        && line.split(' ').all(|word| word.bytes().filter(u8::is_ascii).count() < 200)
+        && line.split(|c: char| matches!(c, ' ' | '<' | '&') || !c.is_ascii()).all(|run| run.len() < 200)
 }
 
 /// The line screen: shapes no fixed token can catch. Long lines (packed
@@ -333,6 +377,9 @@ fn text_shapes(text: &str) -> bool {
             statement.clear();
         }
         if line.len() >= 58 && line.contains('.') && has_discord_token(line) {
+            return true;
+        }
+        if line.len() >= 64 && spells_in_character_codes(line) {
             return true;
         }
     }
@@ -372,8 +419,19 @@ fn imports_a_screened_name(line: &str) -> bool {
         if !matches!(words.next(), Some("import" | "from")) {
             return false;
         }
+        let from = statement.trim_start().starts_with("from");
+        let words: Vec<&str> = words.collect();
         // Every dotted name in the statement: modules, imported names and aliases.
-        words.any(|w| IMPORTED.contains(&w.split('.').next().unwrap_or(w)))
+        words.iter().enumerate().any(|(i, w)| {
+            let head = w.split('.').next().unwrap_or(w);
+            if !IMPORTED.contains(&head) {
+                return false;
+            }
+            // A module bound to its own name (`import requests`, `from vendor import requests`)
+            // is used as `requests.get(`, which the tokens screen; an alias or a name taken
+            // from it (`import socket as s`, `from requests import post`) hides that.
+            !BOUND_TO_ITS_NAME.contains(&head) || words.get(i + 1) == Some(&"as") || from && i == 0
+        })
     })
 }
 
@@ -398,6 +456,27 @@ fn is_blob_line(line: &str) -> bool {
     t.len() >= 40 && t.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'-' | b'_')) && t.bytes().any(|b| b.is_ascii_digit())
 }
 
+/// True when the line holds 16 or more comma-separated decimal numbers in
+/// a row, each a printable ASCII code (`[55, 48, 49, …]`): text spelled in
+/// character codes, which a rule decodes (a bot token, an address). Such a
+/// file needs no other trigger: the decoder is plain `chr`.
+fn spells_in_character_codes(line: &str) -> bool {
+    let mut run = 0;
+    for item in line.split(',') {
+        let item = item.trim().trim_start_matches(['[', '(', '=', ' ']).trim_end_matches([']', ')', ' ']);
+        let item = item.rsplit(['[', '(', ' ']).next().unwrap_or(item);
+        if item.parse::<u8>().is_ok_and(|n| (32..=126).contains(&n)) {
+            run += 1;
+            if run >= 16 {
+                return true;
+            }
+        } else {
+            run = 0;
+        }
+    }
+    false
+}
+
 /// True when the line holds a run of token characters shaped like a Discord bot token.
 fn has_discord_token(line: &str) -> bool {
     line.split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
@@ -415,7 +494,9 @@ mod tests {
         assert!(worth_parsing("exec(x)\n"));
         assert!(worth_parsing("getattr(__builtins__, 'ev' + 'al')\n"));
         assert!(worth_parsing("import subprocess as sp\n"));
-        assert!(worth_parsing("URL = 'http://203.0.113.9/x'\n"));
+        assert!(worth_parsing("URL = 'http://45.61.1.9/x'\n"));
+        // A documentation address (RFC 5737) is no host.
+        assert!(!worth_parsing("URL = 'http://203.0.113.9/x'\n"));
         assert!(worth_parsing("HOOK = 'https://discord.com/api/webhooks/1/2'\n"));
         assert!(worth_parsing(&format!("x = '{}'\n", "A".repeat(2000))));
     }
@@ -472,7 +553,36 @@ mod tests {
         assert!(worth_parsing("import builtins as b\nns = vars(b)\n"));
         // A generated SDK: `_builtins.str` types and getattr on its own objects.
         assert!(!worth_parsing("import builtins as _builtins\nclass Region(_builtins.str):\n    def get(self):\n        return getattr(self, 'name')\n"));
-        assert!(worth_parsing("import builtins, socket\n"));
+        assert!(worth_parsing("import builtins, keyboard\n"));
+    }
+
+    #[test]
+    fn names_spelled_like_triggers_in_generated_sdks_are_not_triggers() {
+        // An SDK's fields, enum values, media ids and helper uses.
+        assert!(!worth_parsing("self._TargetUserId = params.get(\"TargetUserId\")\n"));
+        assert!(!worth_parsing("self._CurrentVersion = params.get(\"CurrentVersion\")\n"));
+        assert!(!worth_parsing("\"\"\"DependConfType: HOUR,DAY,WEEK,CRONTAB,MINUTE\"\"\"\n"));
+        assert!(!worth_parsing("\"\"\"<code>vod://5285890815916760123</code>\"\"\"\n"));
+        assert!(!worth_parsing("from oci._vendor import requests\nq = requests.utils.quote(x)\nr: requests.Response = None\n"));
+        assert!(!worth_parsing("import socket\nimport requests\n"));
+        assert!(!worth_parsing("\"\"\"周期类型<br>Ccrontab类型 0:crontab类型 格式: `http://127.0.0.1:8080`\"\"\"\n"));
+        assert!(!worth_parsing(&format!("    r\"\"\"<p>{}</p>\"\"\"\n", "<li>Hunyuan3.0_1K</li>".repeat(80))));
+        assert!(!worth_parsing(&format!("    r\"\"\"<code>{{{}}}</code>\"\"\"\n", "&quot;up_expansion_ratio\\&quot;:0.1,".repeat(40))));
+        // A long line of a Chinese docstring with markup and enum names between its words.
+        assert!(!worth_parsing(&format!("    \"\"\"{}\"\"\"\n", "主机名称<br>AgentStatus：[&quot;ONLINE&quot;]，可选值".repeat(40))));
+        // The same names where code uses them.
+        assert!(worth_parsing("user = getpass.getuser()\n"));
+        assert!(worth_parsing("from os import getlogin as who\n"));
+        assert!(worth_parsing("KEY = r'Software\\Microsoft\\Windows\\CurrentVersion\\Run'\n"));
+        assert!(worth_parsing("CMD = 'echo job | crontab -'\n"));
+        assert!(worth_parsing("URL = 'http://45.9.1.2/p'\n"));
+        assert!(worth_parsing("from oci._vendor import requests\nq = requests.utils.quote(x)\nrequests.get(q)\n"));
+        assert!(worth_parsing("import requests as r\n"));
+        assert!(worth_parsing("from requests import post\n"));
+        assert!(worth_parsing("from socket import *\n"));
+        assert!(worth_parsing(&format!("x = '中{}'\n", "QUJD".repeat(300))));
+        // Text spelled in character codes needs no other trigger.
+        assert!(worth_parsing("_T = [55, 48, 49, 50, 51, 52, 53, 54, 55, 56, 58, 65, 65, 70, 95, 97, 66, 99]\n"));
     }
 
     #[test]
@@ -481,7 +591,7 @@ mod tests {
         assert!(worth_parsing("import os as o, socket as s\n"));
         assert!(worth_parsing("from os import (\n    path,\n    system,\n)\n"));
         assert!(worth_parsing("import os, \\\n    mss\n"));
-        assert!(worth_parsing("x = 1; import requests\n"));
+        assert!(worth_parsing("x = 1; import requests as r\n"));
         assert!(!worth_parsing("import keyboard_layouts, json\nfrom .systems import Grid\n"));
     }
 
